@@ -1,0 +1,364 @@
+"""The running bot: ordered start-up and teardown of the store, the homeserver (embedded or not),
+the Matrix session with E2EE and cross-signing, the control room, the web server and the loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import json
+import logging
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from nio import AsyncClient, LoginResponse, WhoamiResponse
+
+import bot.commands.core  # noqa: F401 - registers the commands
+from bot.commands.dispatcher import Dispatcher
+from bot.commands.registry import registry
+from bot.config import Config
+from bot.errors import AgoraError, MatrixError
+from bot.homeserver.admin import register_with_shared_secret
+from bot.homeserver.embedded import EmbeddedSynapse, _write_private
+from bot.matrix.crosssigning import device_is_cross_signed, ensure_cross_signed
+from bot.matrix.gateway import Gateway, client_config
+from bot.matrix.sync import Batch, SyncLoop
+from bot.metrics import Metrics
+from bot.moderation.control_room import ControlRoom
+from bot.store import Store
+from bot.web.server import WebServer
+
+log = logging.getLogger(__name__)
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("agora-bot")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass
+class Session:
+    user_id: str
+    device_id: str
+    access_token: str
+    pickle_key: str
+    password: str | None = None
+
+
+class StartupError(AgoraError):
+    pass
+
+
+class Agora:
+    def __init__(self, config: Config, data_dir: str | Path):
+        self.config = config
+        self.data_dir = Path(data_dir).resolve()
+        self.metrics = Metrics()
+        self.started_at = time.time()
+        self.store: Store
+        self.synapse: EmbeddedSynapse | None = None
+        self.client: AsyncClient | None = None
+        self.gateway: Gateway
+        self.control: ControlRoom
+        self.dispatcher: Dispatcher
+        self.sync: SyncLoop
+        self.web: WebServer | None = None
+        self._tasks: list[asyncio.Task] = []
+        self.stopped = asyncio.Event()
+
+    # --- paths ------------------------------------------------------------------------------
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.data_dir / "credentials.json"
+
+    @property
+    def session_path(self) -> Path:
+        return self.data_dir / "bot-session.json"
+
+    @property
+    def homeserver_url(self) -> str:
+        return self.synapse.url if self.synapse else self.config.homeserver.url
+
+    # --- start-up ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.data_dir, 0o700)
+        self.store = await Store.open(self.data_dir / "agora.db")
+        hs = self.config.homeserver
+        if hs.embedded:
+            self.synapse = EmbeddedSynapse(self.data_dir, hs.server_name, hs.port, hs.host,
+                                           hs.synapse)
+            await self.synapse.start()
+        session = await self._session()
+        crypto_dir = self.data_dir / "crypto"
+        crypto_dir.mkdir(mode=0o700, exist_ok=True)
+        self.client = AsyncClient(
+            self.homeserver_url, session.user_id, session.device_id, store_path=str(crypto_dir),
+            config=client_config(session.pickle_key, request_timeout=60))
+        self.client.restore_login(session.user_id, session.device_id, session.access_token)
+        self.gateway = Gateway(self.client, self.metrics)
+        if self.synapse:
+            await self._embedded_accounts()
+        self.control = ControlRoom(self.config, self.gateway, self.store)
+        self.dispatcher = Dispatcher(self.config, registry, self.gateway, self.store,
+                                     self.metrics, self)
+        self.sync = SyncLoop(self.gateway, self.store, self.metrics, self.config.commands.prefix,
+                             self.on_batch)
+        # Full-state sync first: nio needs room state before it can encrypt anything.
+        self._starting = True
+        await self.sync.once()
+        await self.sync.crypto_housekeeping()
+        await ensure_cross_signed(self.gateway, self.data_dir / "cross-signing.json",
+                                  session.password)
+        await self._profile()
+        await self.control.ensure()
+        await self._leave_strays()
+        self._starting = False
+        if self.synapse:
+            self._write_credentials(session)
+        self.web = WebServer(self, self.config.web)
+        await self.web.start()
+        self._tasks = [asyncio.create_task(self.sync.run(), name="sync"),
+                       asyncio.create_task(self.dispatcher.run(), name="dispatcher")]
+        if self.synapse:
+            self._tasks.append(asyncio.create_task(self._watch_synapse(), name="synapse"))
+        self.dispatcher.wake.set()
+        log.info("Agora %s running as %s (device %s) on %s", version(), session.user_id,
+                 session.device_id, self.homeserver_url)
+
+    async def _session(self) -> Session:
+        """Restore the saved login (same device, same crypto store) or log in once."""
+        hs = self.config.homeserver
+        saved = None
+        if self.session_path.exists():
+            saved = Session(**json.loads(self.session_path.read_text()))
+        pickle_key = saved.pickle_key if saved else secrets.token_urlsafe(32)
+        password = (saved.password if saved else None) or hs.password
+        async with aiohttp.ClientSession() as http:
+            if self.synapse and not saved:
+                password = secrets.token_urlsafe(24)
+                await register_with_shared_secret(
+                    http, self.homeserver_url,
+                    self.synapse.secrets()["registration_shared_secret"],
+                    self.config.bot.localpart, password, admin=True,
+                    displayname=self.config.bot.display_name)
+            if saved:
+                token = saved.access_token
+                if hs.access_token and hs.access_token != token and not self.synapse:
+                    token = hs.access_token
+                who = await self._whoami(token)
+                if who is not None and who.device_id == saved.device_id:
+                    return self._save_session(Session(who.user_id, saved.device_id, token,
+                                                      pickle_key, password))
+                if who is not None and who.device_id:  # a new token for another device
+                    return self._save_session(Session(who.user_id, who.device_id, token,
+                                                      pickle_key, password))
+            elif hs.access_token and not self.synapse:
+                who = await self._whoami(hs.access_token)
+                if who is None or not who.device_id:
+                    raise StartupError("homeserver.access_token is not valid (or has no device)")
+                return self._save_session(Session(who.user_id, who.device_id, hs.access_token,
+                                                  pickle_key, password))
+            if not password:
+                raise StartupError("the saved access token is no longer valid and no password "
+                                   "is configured (homeserver.password)")
+            client = AsyncClient(self.homeserver_url, self.config.bot_user_id,
+                                 device_id=saved.device_id if saved else None)
+            try:
+                resp = await client.login(password, device_name=self.config.bot.device_name)
+            finally:
+                await client.close()
+            if not isinstance(resp, LoginResponse):
+                raise StartupError(f"login as {self.config.bot_user_id} failed: {resp}")
+            log.info("logged in as %s, device %s", resp.user_id, resp.device_id)
+            return self._save_session(Session(resp.user_id, resp.device_id, resp.access_token,
+                                              pickle_key, password))
+
+    async def _whoami(self, token: str) -> WhoamiResponse | None:
+        client = AsyncClient(self.homeserver_url)
+        client.access_token = token
+        try:
+            resp = await client.whoami()
+        finally:
+            await client.close()
+        return resp if isinstance(resp, WhoamiResponse) else None
+
+    def _save_session(self, session: Session) -> Session:
+        _write_private(self.session_path, json.dumps(session.__dict__, indent=2))
+        return session
+
+    async def _embedded_accounts(self) -> None:
+        """Register the configured local admins once (random passwords) and lift the bot's
+        rate limits on its own homeserver."""
+        assert self.synapse
+        creds = self._read_credentials()
+        users: dict[str, str] = creds.get("users", {})
+        secret = self.synapse.secrets()["registration_shared_secret"]
+        async with aiohttp.ClientSession() as http:
+            for admin in self.config.admins:
+                localpart, _, server = admin[1:].partition(":")
+                if server != self.config.homeserver.server_name or admin in users:
+                    continue
+                password = secrets.token_urlsafe(18)
+                if await register_with_shared_secret(http, self.synapse.url, secret, localpart,
+                                                     password) is not None:
+                    users[admin] = password
+                    log.info("registered admin account %s", admin)
+                else:
+                    log.warning("%s already exists; its password is not in %s", admin,
+                                self.credentials_path)
+        creds["users"] = users
+        self._credentials = creds
+        await self.gateway.raw(
+            "POST", f"/_synapse/admin/v1/users/{self.gateway.user_id}/override_ratelimit",
+            {"messages_per_second": 0, "burst_count": 0}, what="lift the bot's rate limits")
+
+    def _read_credentials(self) -> dict[str, Any]:
+        if self.credentials_path.exists():
+            return json.loads(self.credentials_path.read_text())
+        return {}
+
+    def _write_credentials(self, session: Session) -> None:
+        assert self.synapse
+        creds = {
+            "homeserver_url": self.synapse.url,
+            "server_name": self.config.homeserver.server_name,
+            "registration_shared_secret": self.synapse.secrets()["registration_shared_secret"],
+            "bot_user_id": session.user_id,
+            "control_room_id": self.control.room_id,
+            "users": self._credentials.get("users", {}),
+        }
+        _write_private(self.credentials_path, json.dumps(creds, indent=2))
+        lines = [f"Agora est prêt — Agora is ready. Element : {self.synapse.url}"]
+        for user in creds["users"]:
+            lines.append(f"  {user} (mot de passe / password: {self.credentials_path})")
+        print("\n".join(lines), flush=True)
+
+    async def _profile(self) -> None:
+        name = self.config.bot.display_name
+        if await self.store.get("display_name") != name:
+            await self.gateway.call("set display name",
+                                    lambda: self.client.set_displayname(name))
+            await self.store.put("display_name", name)
+
+    async def _leave_strays(self) -> None:
+        """Leave rooms that are neither the control room, a direct chat nor managed."""
+        for room_id in list(self.client.rooms):
+            if await self.store.room_kind(room_id) is None:
+                log.info("leaving %s: not a room Agora serves", room_id)
+                with contextlib.suppress(MatrixError):
+                    await self.gateway.leave(room_id)
+
+    # --- events -----------------------------------------------------------------------------
+
+    async def on_batch(self, batch: Batch) -> None:
+        for invite in batch.invites:
+            try:
+                await self._on_invite(invite.room_id, invite.inviter, invite.is_direct)
+            except MatrixError as exc:
+                log.error("invite to %s: %s", invite.room_id, exc)
+        if not getattr(self, "_starting", False):
+            for m in batch.memberships:
+                await self._on_membership(m.room_id, m.user_id, m.membership)
+            if self.control.room_id in batch.left_rooms:
+                log.warning("the bot is no longer in the control room; restoring it")
+                await self.control.ensure()
+        self.dispatcher.wake.set()
+
+    async def _on_invite(self, room_id: str, inviter: str | None, is_direct: bool) -> None:
+        kind = await self.store.room_kind(room_id)
+        if kind is not None:
+            await self.gateway.join(room_id)
+        elif is_direct and inviter:
+            await self.gateway.join(room_id)
+            await self.store.add_room(room_id, "dm", inviter)
+            log.info("joined a direct chat with %s", inviter)
+        else:
+            log.info("declining invite to %s from %s: not a direct chat", room_id, inviter)
+            await self.gateway.leave(room_id)
+
+    async def _on_membership(self, room_id: str, user_id: str, membership: str) -> None:
+        if user_id == self.gateway.user_id:
+            return
+        kind = await self.store.room_kind(room_id)
+        if kind == "control" and user_id in self.config.admins and membership in ("leave",
+                                                                                  "ban"):
+            try:
+                await self.control.reconcile_admins()
+            except MatrixError as exc:
+                log.error("could not restore admin %s in the control room: %s", user_id, exc)
+        elif kind == "dm" and membership in ("leave", "ban"):
+            log.info("%s left our direct chat %s; leaving too", user_id, room_id)
+            await self.store.remove_room(room_id)
+            with contextlib.suppress(MatrixError):
+                await self.gateway.leave(room_id)
+
+    # --- what commands and the web see -------------------------------------------------------
+
+    async def status_info(self) -> dict[str, Any]:
+        user_id, device_id = self.gateway.user_id, self.gateway.device_id
+        try:
+            cross_signed = device_is_cross_signed(await self.gateway.query_keys([user_id]),
+                                                  user_id, device_id)
+        except MatrixError:
+            cross_signed = False
+        ed25519 = self.client.olm.account.identity_keys["ed25519"] if self.client.olm else "?"
+        return {
+            "version": version(), "started_at": self.started_at,
+            "homeserver": self.homeserver_url, "server_name": self.config.homeserver.server_name,
+            "device_id": device_id,
+            "fingerprint": " ".join(ed25519[i:i + 4] for i in range(0, len(ed25519), 4)),
+            "cross_signed": cross_signed, "counts": await self.store.counts(),
+        }
+
+    def health(self) -> dict[str, Any]:
+        return {"user_id": self.config.bot_user_id, "embedded": self.synapse is not None}
+
+    # --- running and stopping ---------------------------------------------------------------
+
+    async def _watch_synapse(self) -> None:
+        assert self.synapse
+        reason = await self.synapse.wait_crashed()
+        log.critical("%s", reason)
+        raise StartupError(reason)
+
+    async def run_until_stopped(self, stop: asyncio.Event) -> int:
+        """Run until ``stop`` is set (exit 0) or a loop dies (exit 1)."""
+        waiter = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([waiter, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+        code = 0
+        for task in done:
+            if task is not waiter and not task.cancelled() and task.exception():
+                log.critical("stopping: %s", task.exception())
+                code = 1
+        waiter.cancel()
+        await self.stop()
+        return code
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        if self.web:
+            await self.web.stop()
+            self.web = None
+        if self.client:
+            await self.client.close()
+        if getattr(self, "store", None):
+            await self.store.close()
+        if self.synapse:
+            await self.synapse.stop()
+        self.stopped.set()

@@ -1,0 +1,81 @@
+"""What a command handler gets: who, where, in which language, how to answer, and the services
+it may use. Never the raw nio client."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.commands.registry import Registry, Role
+    from bot.matrix.gateway import Gateway
+    from bot.store import Store
+
+
+class Services(Protocol):
+    """The running bot, as commands see it."""
+
+    store: Store
+    started_at: float
+
+    async def status_info(self) -> dict[str, Any]: ...
+
+
+def notice(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
+    """An m.notice with a plain body and the same text as escaped HTML (nothing a user typed is
+    ever rendered as markup)."""
+    content: dict[str, Any] = {
+        "msgtype": "m.notice",
+        "body": text,
+        "format": "org.matrix.custom.html",
+        "formatted_body": html.escape(text).replace("\n", "<br>"),
+        "m.mentions": {},
+    }
+    if reply_to:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+    return content
+
+
+@dataclass
+class Progress:
+    """One message edited as long work goes on, instead of a flood."""
+
+    gateway: Gateway
+    room_id: str
+    event_id: str
+
+    async def update(self, text: str) -> None:
+        content = notice(text)
+        await self.gateway.send(self.room_id, {
+            "msgtype": "m.notice", "body": "* " + text, "m.mentions": {},
+            "m.new_content": content,
+            "m.relates_to": {"rel_type": "m.replace", "event_id": self.event_id},
+        })
+
+
+@dataclass
+class CommandContext:
+    sender: str
+    room_id: str
+    event_id: str
+    locale: str
+    prefix: str
+    role: Role
+    room_kind: str | None
+    registry: Registry
+    services: Services
+    gateway: Gateway = field(repr=False)
+    origin_ts: int = 0  # when the homeserver received the command (ms)
+    replies: list[str] = field(default_factory=list)
+
+    async def reply(self, text: str) -> str:
+        event_id = await self.gateway.send(self.room_id, notice(text, reply_to=self.event_id))
+        self.replies.append(event_id)
+        return event_id
+
+    async def react(self, key: str) -> None:
+        await self.gateway.react(self.room_id, self.event_id, key)
+
+    async def progress(self, text: str) -> Progress:
+        return Progress(self.gateway, self.room_id, await self.reply(text))

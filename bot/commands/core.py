@@ -1,0 +1,39 @@
+"""Commands every Agora bot has: ping, help, status."""
+
+from __future__ import annotations
+
+import time
+
+from bot.commands.context import CommandContext
+from bot.commands.registry import ANYWHERE, CommandName, Role, Where, command
+from bot.i18n import format_duration, t
+
+
+@command("ping", role=Role.ANYONE, where=ANYWHERE, help="cmd.ping.help")
+async def ping(ctx: CommandContext) -> None:
+    elapsed = max(0, int(time.time() * 1000) - ctx.origin_ts)
+    await ctx.reply(t("cmd.ping.reply", ctx.locale, ms=elapsed))
+
+
+@command("help", role=Role.ANYONE, where=ANYWHERE, help="cmd.help.help", aliases=("aide",))
+async def help_(ctx: CommandContext, name: CommandName | None = None) -> None:
+    if name:
+        await ctx.reply(ctx.registry.describe(name, ctx.locale, ctx.prefix))
+    else:
+        await ctx.reply(ctx.registry.help_text(ctx.locale, ctx.prefix, ctx.role))
+
+
+@command("status", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.status.help",
+         aliases=("etat",))
+async def status(ctx: CommandContext) -> None:
+    info = await ctx.services.status_info()
+    loc = ctx.locale
+    counts = t("cmd.status.counts", loc, **info["counts"])
+    await ctx.reply(t(
+        "cmd.status.reply", loc, version=info["version"],
+        uptime=format_duration(time.time() - info["started_at"], loc),
+        homeserver=info["homeserver"], server_name=info["server_name"],
+        device_id=info["device_id"], fingerprint=info["fingerprint"],
+        cross_signed=t("cmd.status.cross_signed." + ("yes" if info["cross_signed"] else "no"),
+                       loc),
+        counts=counts))

@@ -1,0 +1,303 @@
+"""The command registry: one decorator, typed arguments that parse themselves, generated usage.
+
+```python
+@command("approve", role=Role.ADMIN, where=Where.CONTROL_ROOM,
+         help="cmd.approve.help", usage_names={"request": "demande"})
+async def approve(ctx: CommandContext, request: RequestId, note: Rest = "") -> None: ...
+```
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import inspect
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, get_args, get_type_hints
+
+from bot.config import USER_ID_RE
+from bot.errors import BadArgument, UserError
+from bot.i18n import t
+
+if TYPE_CHECKING:
+    from bot.commands.context import CommandContext
+
+
+class Role(enum.IntEnum):
+    ANYONE = 0
+    MEMBER = 1
+    ANIMATOR = 2
+    ADMIN = 3
+
+    @property
+    def label_key(self) -> str:
+        return f"role.{self.name.lower()}"
+
+
+class Where(enum.Enum):
+    CONTROL_ROOM = "control"
+    DM = "dm"
+    MANAGED_ROOM = "managed"
+
+
+ANYWHERE = frozenset(Where)
+
+
+# --- argument types ---------------------------------------------------------------------------
+
+
+class Arg:
+    """An argument type. ``parse`` turns one token into a value or raises ``BadArgument``."""
+
+    metavar: ClassVar[str] = "valeur"
+    greedy: ClassVar[bool] = False  # takes the rest of the line, as typed
+
+    @classmethod
+    def parse(cls, raw: str, ctx: CommandContext) -> Any:
+        return raw
+
+
+class Word(str, Arg):
+    metavar = "mot"
+
+
+class Rest(str, Arg):
+    """Everything after the previous arguments, as typed (quotes kept)."""
+
+    metavar = "texte"
+    greedy = True
+
+
+class Integer(int, Arg):
+    metavar = "nombre"
+
+    @classmethod
+    def parse(cls, raw: str, ctx: CommandContext) -> int:
+        if not re.fullmatch(r"-?\d{1,12}", raw):
+            raise BadArgument("arg.integer", value=raw)
+        return int(raw)
+
+
+class UserId(str, Arg):
+    metavar = "@utilisateur:serveur"
+
+    @classmethod
+    def parse(cls, raw: str, ctx: CommandContext) -> str:
+        if not USER_ID_RE.match(raw):
+            raise BadArgument("arg.user_id", value=raw)
+        return raw
+
+
+class CommandName(str, Arg):
+    metavar = "commande"
+
+    @classmethod
+    def parse(cls, raw: str, ctx: CommandContext) -> str:
+        name = raw.lstrip(ctx.prefix).lower()
+        if ctx.registry.get(name) is None:
+            raise BadArgument("arg.command", value=raw)
+        return name
+
+
+# --- tokenizer ---------------------------------------------------------------------------------
+
+QUOTES = {'"': '"', "«": "»", "“": "”"}
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int  # offset in the argument string, for greedy arguments
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split on white space; double (or French « ») quotes group words. Apostrophes are
+    ordinary letters (l'équipe), unlike in shell syntax."""
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        start = i
+        if text[i] in QUOTES:
+            close = text.find(QUOTES[text[i]], i + 1)
+            if close < 0:
+                raise UserError("error.unclosed_quote")
+            tokens.append(Token(text[i + 1:close], start))
+            i = close + 1
+            continue
+        while i < n and not text[i].isspace():
+            i += 1
+        tokens.append(Token(text[start:i], start))
+    return tokens
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: type[Arg] | type[bool]
+    default: Any
+    required: bool
+
+    @property
+    def is_flag(self) -> bool:
+        return self.type is bool
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+Handler = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: Handler
+    role: Role
+    where: frozenset[Where]
+    help: str  # message id
+    params: tuple[Param, ...]
+    aliases: tuple[str, ...] = ()
+    metavars: dict[str, str] = field(default_factory=dict)
+
+    def usage(self, prefix: str) -> str:
+        parts = [prefix + self.name]
+        for p in self.params:
+            if p.is_flag:
+                parts.append(f"[{p.flag}]")
+                continue
+            meta = self.metavars.get(p.name) or p.type.metavar  # type: ignore[union-attr]
+            parts.append(f"<{meta}>" if p.required else f"[{meta}]")
+        return " ".join(parts)
+
+    def parse_args(self, text: str, ctx: CommandContext) -> dict[str, Any]:
+        usage = self.usage(ctx.prefix)
+        tokens = tokenize(text)
+        values: dict[str, Any] = {}
+        flags = {p.flag: p for p in self.params if p.is_flag}
+        positional = [p for p in self.params if not p.is_flag]
+        remaining: list[Token] = []
+        for tok in tokens:
+            if tok.text in flags and text[tok.start] != '"':
+                values[flags[tok.text].name] = True
+            else:
+                remaining.append(tok)
+        for p in flags.values():
+            values.setdefault(p.name, False)
+        idx = 0
+        for p in positional:
+            if p.type.greedy:  # type: ignore[union-attr]
+                if idx < len(remaining):
+                    rest = text[remaining[idx].start:]
+                    for flag in flags:  # flags were consumed above; drop them from the text
+                        rest = re.sub(rf"(^|\s){re.escape(flag)}(?=\s|$)", " ", rest)
+                    values[p.name] = rest.strip()
+                    idx = len(remaining)
+                elif p.required:
+                    raise BadArgument("error.missing_argument", name=p.name, usage=usage)
+                else:
+                    values[p.name] = p.default
+                continue
+            if idx >= len(remaining):
+                if p.required:
+                    meta = self.metavars.get(p.name) or p.type.metavar  # type: ignore[union-attr]
+                    raise BadArgument("error.missing_argument", name=meta, usage=usage)
+                values[p.name] = p.default
+                continue
+            try:
+                values[p.name] = p.type.parse(remaining[idx].text, ctx)  # type: ignore[union-attr]
+            except BadArgument as exc:
+                raise BadArgument("error.bad_argument",
+                                  detail=exc.render(ctx.locale), usage=usage) from None
+            idx += 1
+        if idx < len(remaining):
+            raise BadArgument("error.too_many_arguments", usage=usage)
+        return values
+
+
+def _unwrap_optional(typ: Any) -> Any:
+    args = [a for a in get_args(typ) if a is not type(None)]
+    return args[0] if len(args) == 1 else typ
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}
+        self._aliases: dict[str, str] = {}
+
+    def __iter__(self):
+        return iter(sorted(self._commands.values(), key=lambda c: c.name))
+
+    def get(self, name: str) -> Command | None:
+        name = name.lower()
+        return self._commands.get(self._aliases.get(name, name))
+
+    def suggest(self, name: str) -> str | None:
+        names = list(self._commands) + list(self._aliases)
+        close = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.6)
+        if not close:
+            return None
+        return self._aliases.get(close[0], close[0])
+
+    def add(self, cmd: Command) -> None:
+        for key in (cmd.name, *cmd.aliases):
+            if key in self._commands or key in self._aliases:
+                raise ValueError(f"command {key!r} registered twice")
+        self._commands[cmd.name] = cmd
+        for alias in cmd.aliases:
+            self._aliases[alias] = cmd.name
+
+    def command(self, name: str, *, role: Role = Role.ANYONE,
+                where: Where | frozenset[Where] | tuple[Where, ...] = ANYWHERE,
+                help: str, aliases: tuple[str, ...] = (),
+                metavars: dict[str, str] | None = None) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            hints = get_type_hints(fn)
+            params = []
+            for p in list(inspect.signature(fn).parameters.values())[1:]:
+                typ = _unwrap_optional(hints.get(p.name, Word))
+                if typ is not bool and not (isinstance(typ, type) and issubclass(typ, Arg)):
+                    raise TypeError(f"{fn.__name__}.{p.name}: annotate with an Arg type or bool")
+                required = p.default is inspect.Parameter.empty and typ is not bool
+                default = False if typ is bool and p.default is inspect.Parameter.empty else (
+                    None if p.default is inspect.Parameter.empty else p.default)
+                params.append(Param(p.name, typ, default, required))
+            places = frozenset([where]) if isinstance(where, Where) else frozenset(where)
+            self.add(Command(name, fn, role, places, help, tuple(params), aliases,
+                             dict(metavars or {})))
+            return fn
+
+        return register
+
+    def help_text(self, locale: str, prefix: str, role: Role) -> str:
+        lines = [t("help.title", locale)]
+        for cmd in self:
+            if cmd.role <= role:
+                lines.append(f"• {cmd.usage(prefix)} — {t(cmd.help, locale)}")
+        lines.append(t("help.footer", locale, prefix=prefix))
+        return "\n".join(lines)
+
+    def describe(self, name: str, locale: str, prefix: str) -> str:
+        cmd = self.get(name)
+        assert cmd is not None
+        wheres = ", ".join(t(f"where.{w.value}", locale) for w in
+                           sorted(cmd.where, key=lambda w: w.value))
+        return "\n".join([
+            f"{prefix}{cmd.name} — {t(cmd.help, locale)}",
+            t("help.usage", locale, usage=cmd.usage(prefix)),
+            t("help.role", locale, role=t(cmd.role.label_key, locale)),
+            t("help.where", locale, where=wheres),
+        ])
+
+
+# The registry of the running bot; command modules register into it on import.
+registry = Registry()
+command = registry.command

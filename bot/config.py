@@ -1,0 +1,259 @@
+"""Configuration: loaded once from YAML, validated into frozen typed objects.
+
+Every error names the key path and what was expected, e.g.
+``homeserver.url: expected an http(s) URL, got 'localhost'``.
+Secrets may come from environment variables instead of the file (see ``ENV_*``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+
+ENV_ACCESS_TOKEN = "AGORA_ACCESS_TOKEN"
+ENV_PASSWORD = "AGORA_BOT_PASSWORD"
+
+LOCALES = ("fr", "en")
+USER_ID_RE = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d{1,5})?$")
+LOCALPART_RE = re.compile(r"^[a-z0-9._=\-/+]+$")
+SERVER_NAME_RE = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; ``str()`` names the key path."""
+
+    def __init__(self, path: str, expected: str, got: Any = ...):
+        self.path = path
+        self.expected = expected
+        msg = f"{path}: expected {expected}"
+        if got is not ...:
+            msg += f", got {got!r}"
+        super().__init__(msg)
+
+
+@dataclass(frozen=True)
+class HomeserverConfig:
+    embedded: bool
+    url: str
+    server_name: str
+    access_token: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    # Extra Synapse settings merged into the generated homeserver.yaml (embedded only).
+    synapse: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def port(self) -> int:
+        parsed = urlparse(self.url)
+        return parsed.port or (443 if parsed.scheme == "https" else 80)
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.url).hostname or "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    localpart: str
+    display_name: str
+    device_name: str
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str
+    port: int
+    # /healthz answers 503 when the last successful sync is older than this.
+    healthy_sync_age: float
+
+
+@dataclass(frozen=True)
+class CommandsConfig:
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Config:
+    homeserver: HomeserverConfig
+    bot: BotConfig
+    admins: tuple[str, ...]
+    locale: str
+    commands: CommandsConfig
+    web: WebConfig
+    source: Path | None = None
+
+    @property
+    def bot_user_id(self) -> str:
+        return f"@{self.bot.localpart}:{self.homeserver.server_name}"
+
+
+# --- small typed readers; each one knows its path -------------------------------------------
+
+
+class _Section:
+    """A mapping being read, with its key path, refusing unknown keys at the end."""
+
+    def __init__(self, data: Any, path: str):
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(path or "(top level)", "a mapping", data)
+        self.data = data
+        self.path = path
+        self.seen: set[str] = set()
+
+    def _p(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def raw(self, key: str, default: Any = ...) -> Any:
+        self.seen.add(key)
+        if key not in self.data or self.data[key] is None:
+            if default is ...:
+                raise ConfigError(self._p(key), "a value (the key is required)")
+            return default
+        return self.data[key]
+
+    def str(self, key: str, default: Any = ..., pattern: re.Pattern[str] | None = None,
+            what: str = "a string") -> Any:
+        value = self.raw(key, default)
+        if value is default and default is not ...:
+            return value
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(self._p(key), what, value)
+        if pattern is not None and not pattern.match(value):
+            raise ConfigError(self._p(key), what, value)
+        return value
+
+    def bool(self, key: str, default: Any = ...) -> bool:
+        value = self.raw(key, default)
+        if not isinstance(value, bool):
+            raise ConfigError(self._p(key), "true or false", value)
+        return value
+
+    def int(self, key: str, default: Any = ..., lo: int = 0, hi: int = 2**31) -> int:
+        value = self.raw(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ConfigError(self._p(key), f"a whole number from {lo} to {hi}", value)
+        return value
+
+    def number(self, key: str, default: Any = ..., lo: float = 0.0) -> float:
+        value = self.raw(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < lo:
+            raise ConfigError(self._p(key), f"a number ≥ {lo}", value)
+        return float(value)
+
+    def choice(self, key: str, choices: tuple[str, ...], default: Any = ...) -> str:
+        value = self.raw(key, default)
+        if value not in choices:
+            raise ConfigError(self._p(key), "one of " + ", ".join(choices), value)
+        return value
+
+    def section(self, key: str) -> _Section:
+        return _Section(self.raw(key, {}), self._p(key))
+
+    def done(self, known_elsewhere: tuple[str, ...] = ()) -> None:
+        unknown = set(self.data) - self.seen - set(known_elsewhere)
+        if unknown:
+            key = sorted(unknown)[0]
+            raise ConfigError(self._p(key), "no such key (unknown setting; check its spelling)")
+
+
+def _url(section: _Section, key: str, default: Any = ...) -> str:
+    value = section.str(key, default, what="an http(s) URL")
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(section._p(key), "an http(s) URL such as http://127.0.0.1:8008", value)
+    return value.rstrip("/")
+
+
+def parse_config(data: Any, source: Path | None = None,
+                 env: dict[str, str] | None = None) -> Config:
+    env = dict(os.environ) if env is None else env
+    top = _Section(data, "")
+
+    hs = top.section("homeserver")
+    embedded = hs.bool("embedded", True)
+    url = _url(hs, "url", "http://127.0.0.1:8008")
+    server_name = hs.str("server_name", pattern=SERVER_NAME_RE,
+                         what="a server name such as example.org or localhost:8008")
+    synapse_extra = hs.raw("synapse", {})
+    if not isinstance(synapse_extra, dict):
+        raise ConfigError(hs._p("synapse"), "a mapping of Synapse settings", synapse_extra)
+    access_token = env.get(ENV_ACCESS_TOKEN) or hs.str("access_token", None)
+    password = env.get(ENV_PASSWORD) or hs.str("password", None)
+    if embedded:
+        host = urlparse(url).hostname
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ConfigError(hs._p("url"), "a loopback URL (http://127.0.0.1:PORT) when "
+                              "homeserver.embedded is true", url)
+    elif not access_token and not password:
+        raise ConfigError(hs._p("access_token"),
+                          f"an access token or homeserver.password (or the {ENV_ACCESS_TOKEN} "
+                          f"/ {ENV_PASSWORD} environment variables) when homeserver.embedded "
+                          "is false")
+    hs.done()
+    homeserver = HomeserverConfig(embedded=embedded, url=url, server_name=server_name,
+                                  access_token=access_token, password=password,
+                                  synapse=dict(synapse_extra))
+
+    b = top.section("bot")
+    bot = BotConfig(
+        localpart=b.str("localpart", "agora", pattern=LOCALPART_RE,
+                        what="a Matrix localpart (lower-case letters, digits, ._=-/+)"),
+        display_name=b.str("display_name", "Agora"),
+        device_name=b.str("device_name", "Agora bot"),
+    )
+    b.done()
+
+    admins_raw = top.raw("admins", [])
+    if not isinstance(admins_raw, list):
+        raise ConfigError("admins", "a list of Matrix user ids", admins_raw)
+    admins: list[str] = []
+    for i, admin in enumerate(admins_raw):
+        if not isinstance(admin, str) or not USER_ID_RE.match(admin):
+            raise ConfigError(f"admins[{i}]", "a Matrix user id such as @alice:example.org",
+                              admin)
+        if admin not in admins:
+            admins.append(admin)
+
+    locale = top.choice("locale", LOCALES, "fr")
+
+    c = top.section("commands")
+    prefix = c.str("prefix", "!")
+    if len(prefix) > 3 or any(ch.isspace() or ch.isalnum() for ch in prefix):
+        raise ConfigError("commands.prefix", "1 to 3 punctuation characters such as !", prefix)
+    c.done()
+
+    w = top.section("web")
+    web = WebConfig(host=w.str("host", "127.0.0.1"), port=w.int("port", 8080, 0, 65535),
+                    healthy_sync_age=w.number("healthy_sync_age", 120.0, lo=1.0))
+    w.done()
+
+    # Sections read by later features are accepted here so one file serves every version.
+    top.done(known_elsewhere=("network", "vetting", "federation", "feeds", "alerts", "hooks"))
+
+    cfg = Config(homeserver=homeserver, bot=bot, admins=tuple(admins), locale=locale,
+                 commands=CommandsConfig(prefix=prefix), web=web, source=source)
+    if cfg.bot_user_id in cfg.admins:
+        raise ConfigError("admins", "people, not the bot itself", cfg.bot_user_id)
+    return cfg
+
+
+def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), f"a readable file ({exc.strerror})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(str(path), f"valid YAML{where}") from exc
+    return parse_config(data, source=path, env=env)

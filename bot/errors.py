@@ -1,0 +1,64 @@
+"""One error hierarchy. ``UserError`` is shown to the user as written (translated); anything
+else is logged with a short reference and the user only sees that reference."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from bot.i18n import t
+
+
+class AgoraError(Exception):
+    """Base of every error Agora raises on purpose."""
+
+
+class UserError(AgoraError):
+    """A refusal or failure the user may read. ``key`` is a message id from ``bot.i18n``."""
+
+    key = "error.generic"
+
+    def __init__(self, key: str | None = None, **params: Any):
+        self.key = key or self.key
+        self.params = params
+        super().__init__(f"{self.key} {params}")
+
+    def render(self, locale: str) -> str:
+        return t(self.key, locale, **self.params)
+
+
+class BadArgument(UserError):
+    key = "error.bad_argument"
+
+
+class NotFound(UserError):
+    key = "error.not_found"
+
+
+class PermissionDenied(UserError):
+    key = "error.permission_denied"
+
+
+class Conflict(UserError):
+    key = "error.conflict"
+
+
+class MatrixError(AgoraError):
+    """A homeserver answered with an error (converted once, in the gateway)."""
+
+    def __init__(self, status: int | None, errcode: str | None, message: str,
+                 retry_after_ms: int | None = None):
+        self.status = status
+        self.errcode = errcode
+        self.message = message
+        self.retry_after_ms = retry_after_ms
+        super().__init__(f"{status} {errcode}: {message}")
+
+
+class MatrixUnavailable(AgoraError):
+    """The homeserver could not be reached after the allowed retries."""
+
+
+def new_reference() -> str:
+    """A short reference shown to users for an internal error and written to the log."""
+    return secrets.token_hex(2).upper()

@@ -1,0 +1,216 @@
+"""The embedded homeserver: a real Synapse child process on loopback with SQLite.
+
+Secrets and the signing key are generated once and kept under ``<data-dir>/synapse``;
+``homeserver.yaml`` is rewritten at each start from the Agora config so that a change of port
+or of extra settings applies, while identity (keys, secrets, database) stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedHomeserverError(RuntimeError):
+    """Synapse could not start, or stopped on its own."""
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create or replace a file readable by its owner only."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class EmbeddedSynapse:
+    def __init__(self, data_dir: str | Path, server_name: str, port: int,
+                 host: str = "127.0.0.1", extra: Mapping[str, Any] | None = None):
+        self.dir = Path(data_dir).resolve() / "synapse"
+        self.server_name = server_name
+        self.host = host
+        self.port = port
+        self.extra = dict(extra or {})
+        self.process: asyncio.subprocess.Process | None = None
+        self._stopping = False
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def config_path(self) -> Path:
+        return self.dir / "homeserver.yaml"
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / "homeserver.log"
+
+    # --- files ------------------------------------------------------------------------------
+
+    def secrets(self) -> dict[str, str]:
+        path = self.dir / "secrets.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        values = {name: secrets.token_urlsafe(32) for name in
+                  ("registration_shared_secret", "macaroon_secret_key", "form_secret")}
+        _write_private(path, json.dumps(values, indent=2))
+        return values
+
+    def _signing_key(self) -> Path:
+        path = self.dir / "signing.key"
+        if not path.exists():
+            seed = Ed25519PrivateKey.generate().private_bytes(
+                Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+            key_id = "a_" + secrets.token_hex(2)
+            encoded = base64.b64encode(seed).decode().rstrip("=")
+            _write_private(path, f"ed25519 {key_id} {encoded}\n")
+        return path
+
+    def homeserver_config(self) -> dict[str, Any]:
+        s = self.secrets()
+        base: dict[str, Any] = {
+            "server_name": self.server_name,
+            "pid_file": str(self.dir / "homeserver.pid"),
+            "public_baseurl": self.url + "/",
+            "listeners": [{
+                "port": self.port, "bind_addresses": [self.host], "type": "http",
+                "tls": False, "x_forwarded": False,
+                "resources": [{"names": ["client"], "compress": False}],
+            }],
+            "database": {"name": "sqlite3",
+                         "args": {"database": str(self.dir / "homeserver.db")}},
+            "log_config": str(self.dir / "log.config"),
+            "media_store_path": str(self.dir / "media_store"),
+            "signing_key_path": str(self._signing_key()),
+            "registration_shared_secret": s["registration_shared_secret"],
+            "macaroon_secret_key": s["macaroon_secret_key"],
+            "form_secret": s["form_secret"],
+            "report_stats": False,
+            "enable_registration": False,
+            "trusted_key_servers": [],
+            "suppress_key_server_warning": True,
+            "url_preview_enabled": False,
+            "enable_metrics": False,
+            "presence": {"enabled": False},
+            # Loopback only: a single-region network with no federation until configured.
+            "federation_domain_whitelist": [],
+        }
+        return deep_merge(base, self.extra)
+
+    def write_config(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "media_store").mkdir(exist_ok=True)
+        log_config = {
+            "version": 1,
+            "formatters": {"precise": {
+                "format": "%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(message)s"}},
+            "handlers": {"file": {
+                "class": "logging.handlers.RotatingFileHandler", "formatter": "precise",
+                "filename": str(self.log_path), "maxBytes": 10_000_000, "backupCount": 3,
+                "encoding": "utf8"}},
+            "loggers": {"synapse.storage.SQL": {"level": "WARNING"},
+                        "synapse.access": {"level": "WARNING"}},
+            "root": {"level": "INFO", "handlers": ["file"]},
+            "disable_existing_loggers": False,
+        }
+        (self.dir / "log.config").write_text(yaml.safe_dump(log_config))
+        _write_private(self.config_path, yaml.safe_dump(self.homeserver_config(), sort_keys=False))
+
+    # --- process ----------------------------------------------------------------------------
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    async def start(self, timeout: float = 90.0) -> None:
+        self.write_config()
+        stale_pid = self.dir / "homeserver.pid"
+        stale_pid.unlink(missing_ok=True)
+        stderr = open(self.dir / "stderr.log", "ab")  # noqa: SIM115 - kept for the child's life
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "synapse.app.homeserver", "-c", str(self.config_path),
+            stdin=asyncio.subprocess.DEVNULL, stdout=stderr, stderr=stderr,
+            start_new_session=True)  # our Ctrl-C is handled by us, then passed on cleanly
+        stderr.close()
+        log.info("starting Synapse (pid %s) for %s on %s", self.process.pid, self.server_name,
+                 self.url)
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as http:
+            while True:
+                if self.process.returncode is not None:
+                    raise EmbeddedHomeserverError(
+                        f"Synapse exited during start-up (code {self.process.returncode}); "
+                        f"see {self.log_path}:\n{self._diagnostics()}")
+                with contextlib.suppress(aiohttp.ClientError, OSError):
+                    async with http.get(self.url + "/_matrix/client/versions",
+                                        timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                        if resp.status == 200:
+                            break
+                if time.monotonic() > deadline:
+                    await self.stop()
+                    raise EmbeddedHomeserverError(
+                        f"Synapse did not answer on {self.url} within {timeout:.0f} s; "
+                        f"see {self.log_path}")
+                await asyncio.sleep(0.2)
+        log.info("Synapse ready on %s", self.url)
+
+    def _diagnostics(self) -> str:
+        err = self.dir / "stderr.log"
+        text = err.read_text(errors="replace")[-3000:] if err.exists() else ""
+        return (text.strip() + "\n" + self.log_tail()).strip()
+
+    async def wait_crashed(self) -> str:
+        """Return (with a description) only if Synapse exits while we did not ask it to."""
+        assert self.process is not None
+        code = await self.process.wait()
+        if self._stopping:
+            await asyncio.Event().wait()  # a requested stop is not a crash: never return
+        return f"Synapse stopped unexpectedly (exit code {code}):\n{self._diagnostics()}"
+
+    async def stop(self, grace: float = 20.0) -> None:
+        proc = self.process
+        if proc is None or proc.returncode is not None:
+            return
+        self._stopping = True
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), grace)
+        except TimeoutError:
+            log.warning("Synapse did not stop within %.0f s; killing it", grace)
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+        log.info("Synapse stopped")

@@ -1,0 +1,190 @@
+"""Cross-signing for the bot's own identity (matrix-nio has none).
+
+On first start the bot makes a master key, a self-signing key and a user-signing key (ed25519),
+uploads them (first upload needs no interactive auth, MSC3967; a reset falls back to password
+auth when the password is known) and signs its own device with the self-signing key, so clients
+that only trust cross-signed devices (MSC4153) still talk to it. Private keys are kept in
+``<data-dir>/cross-signing.json`` with mode 0600.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import canonicaljson
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+from bot.errors import MatrixError
+
+log = logging.getLogger(__name__)
+
+USAGES = ("master", "self_signing", "user_signing")
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode().rstrip("=")
+
+
+def unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+def public_b64(key: Ed25519PrivateKey) -> str:
+    return b64(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def signable(obj: dict[str, Any]) -> bytes:
+    """The bytes a Matrix signature covers: canonical JSON without signatures and unsigned."""
+    stripped = {k: v for k, v in obj.items() if k not in ("signatures", "unsigned")}
+    return canonicaljson.encode_canonical_json(stripped)
+
+
+def sign_json(obj: dict[str, Any], user_id: str, key: Ed25519PrivateKey) -> dict[str, Any]:
+    signed = copy.deepcopy(obj)
+    signed.pop("unsigned", None)
+    signature = b64(key.sign(signable(obj)))
+    signed.setdefault("signatures", {}).setdefault(user_id, {})[f"ed25519:{public_b64(key)}"] = signature
+    return signed
+
+
+def verify_signed_json(obj: dict[str, Any], user_id: str, public_key: str) -> bool:
+    signature = obj.get("signatures", {}).get(user_id, {}).get(f"ed25519:{public_key}")
+    if not signature:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(unb64(public_key)).verify(unb64(signature),
+                                                                     signable(obj))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def key_object(user_id: str, usage: str, key: Ed25519PrivateKey) -> dict[str, Any]:
+    pub = public_b64(key)
+    return {"user_id": user_id, "usage": [usage], "keys": {f"ed25519:{pub}": pub}}
+
+
+@dataclass(frozen=True)
+class CrossSigningKeys:
+    master: Ed25519PrivateKey
+    self_signing: Ed25519PrivateKey
+    user_signing: Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls) -> CrossSigningKeys:
+        return cls(*(Ed25519PrivateKey.generate() for _ in USAGES))
+
+    def seeds(self) -> dict[str, str]:
+        return {usage: b64(getattr(self, usage).private_bytes(
+            Encoding.Raw, PrivateFormat.Raw, NoEncryption())) for usage in USAGES}
+
+    @classmethod
+    def from_seeds(cls, seeds: dict[str, str]) -> CrossSigningKeys:
+        return cls(*(Ed25519PrivateKey.from_private_bytes(unb64(seeds[u])) for u in USAGES))
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> CrossSigningKeys:
+        if path.exists():
+            return cls.from_seeds(json.loads(path.read_text()))
+        keys = cls.generate()
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(keys.seeds(), fh)
+        os.replace(tmp, path)
+        return keys
+
+    def upload_body(self, user_id: str) -> dict[str, Any]:
+        """The body of ``/keys/device_signing/upload``: sub-keys signed by the master key."""
+        return {
+            "master_key": key_object(user_id, "master", self.master),
+            "self_signing_key": sign_json(key_object(user_id, "self_signing", self.self_signing),
+                                          user_id, self.master),
+            "user_signing_key": sign_json(key_object(user_id, "user_signing", self.user_signing),
+                                          user_id, self.master),
+        }
+
+    def sign_device(self, user_id: str, device_keys: dict[str, Any]) -> dict[str, Any]:
+        """A device's key object signed by the self-signing key (for /keys/signatures/upload)."""
+        body = {k: v for k, v in device_keys.items() if k not in ("signatures", "unsigned")}
+        signed = sign_json(body, user_id, self.self_signing)
+        return {k: v for k, v in signed.items() if k != "signatures"} | {
+            "signatures": {user_id: signed["signatures"][user_id]}}
+
+
+def device_is_cross_signed(keys_query: dict[str, Any], user_id: str, device_id: str) -> bool:
+    """True when the device's keys carry a valid signature by the user's published
+    self-signing key, itself signed by their master key: what a client checks."""
+    master = keys_query.get("master_keys", {}).get(user_id)
+    ssk = keys_query.get("self_signing_keys", {}).get(user_id)
+    device = keys_query.get("device_keys", {}).get(user_id, {}).get(device_id)
+    if not (master and ssk and device):
+        return False
+    master_pub = next(iter(master["keys"].values()))
+    ssk_pub = next(iter(ssk["keys"].values()))
+    return (verify_signed_json(ssk, user_id, master_pub)
+            and verify_signed_json(device, user_id, ssk_pub))
+
+
+async def ensure_cross_signed(gateway: Any, keys_path: Path, password: str | None) -> bool:
+    """Publish the bot's cross-signing keys if the server lacks them, and sign its device.
+    Idempotent: a restart with everything in place makes one ``/keys/query`` and nothing else."""
+    user_id, device_id = gateway.user_id, gateway.device_id
+    keys = CrossSigningKeys.load_or_create(keys_path)
+    published = await gateway.query_keys([user_id])
+    if device_is_cross_signed(published, user_id, device_id):
+        server_master = next(iter(published["master_keys"][user_id]["keys"].values()))
+        if server_master == public_b64(keys.master):
+            return False
+
+    server_master = published.get("master_keys", {}).get(user_id)
+    if not server_master or next(iter(server_master["keys"].values())) != public_b64(keys.master):
+        body = keys.upload_body(user_id)
+        try:
+            await gateway.raw("POST", "/_matrix/client/v3/keys/device_signing/upload", body,
+                              what="upload cross-signing keys")
+        except MatrixError as exc:
+            if exc.status != 401 or not password:
+                raise
+            # Keys already exist on the server (store lost?): replacing them needs the password.
+            session = await _uia_session(gateway, body)
+            body["auth"] = {"type": "m.login.password", "session": session,
+                            "identifier": {"type": "m.id.user", "user": user_id},
+                            "password": password}
+            await gateway.raw("POST", "/_matrix/client/v3/keys/device_signing/upload", body,
+                              what="upload cross-signing keys (authenticated)")
+        log.info("cross-signing keys published for %s", user_id)
+        published = await gateway.query_keys([user_id])
+
+    device = published.get("device_keys", {}).get(user_id, {}).get(device_id)
+    if device is None:
+        raise MatrixError(None, "AGORA_NO_DEVICE_KEYS",
+                          f"device {device_id} has no published keys yet")
+    signed = keys.sign_device(user_id, device)
+    result = await gateway.raw("POST", "/_matrix/client/v3/keys/signatures/upload",
+                               {user_id: {device_id: signed}}, what="sign own device")
+    if result.get("failures"):
+        raise MatrixError(None, "AGORA_SIGNATURE_REFUSED", json.dumps(result["failures"]))
+    log.info("device %s signed by the self-signing key", device_id)
+    return True
+
+
+async def _uia_session(gateway: Any, body: dict[str, Any]) -> str:
+    transport = await gateway.client.send(
+        "POST", "/_matrix/client/v3/keys/device_signing/upload", json.dumps(body),
+        {"Authorization": f"Bearer {gateway.client.access_token}",
+         "Content-Type": "application/json"})
+    try:
+        data = await transport.json(content_type=None)
+    finally:
+        transport.release()
+    return data.get("session", "")

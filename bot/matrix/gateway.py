@@ -1,0 +1,228 @@
+"""The one gateway to the homeserver.
+
+nio returns error responses instead of raising them; they are checked here and only here, and
+turned into ``MatrixError``. Rate limits (429) honour ``Retry-After`` / ``retry_after_ms`` with
+a bounded number of retries; transient 5xx and connection errors back off exponentially. nio's
+own retry loops are switched off (``max_limit_exceeded=0``, ``max_timeouts=0``) so nothing
+retries twice or busy-loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import aiohttp
+from nio import AsyncClient, AsyncClientConfig, ErrorResponse, Response
+from nio.exceptions import LocalProtocolError
+
+from bot.errors import MatrixError, MatrixUnavailable
+from bot.metrics import Metrics
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+
+TRANSIENT_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, OSError)
+
+
+def _retry_after_seconds(headers: Any, body_ms: int | None) -> float | None:
+    value = headers.get("Retry-After") if headers is not None else None
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+    if body_ms:
+        return body_ms / 1000
+    return None
+
+
+def client_config(pickle_key: str, **kwargs: Any) -> AsyncClientConfig:
+    """nio settings for a client behind the gateway: E2EE on, nio's own retries off."""
+    return AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False,
+                             pickle_key=pickle_key, max_limit_exceeded=0, max_timeouts=0,
+                             **kwargs)
+
+
+class Gateway:
+    def __init__(self, client: AsyncClient, metrics: Metrics, *, max_retries: int = 6,
+                 max_backoff: float = 30.0, max_rate_limit_wait: float = 120.0):
+        self.client = client
+        self.metrics = metrics
+        self.max_retries = max_retries
+        self.max_backoff = max_backoff
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.synced = asyncio.Event()  # set by the sync loop after each processed sync
+        if client.config.max_limit_exceeded != 0 or client.config.max_timeouts != 0:
+            raise ValueError("build the nio client with gateway.client_config()")
+
+    @property
+    def user_id(self) -> str:
+        return self.client.user_id
+
+    @property
+    def device_id(self) -> str:
+        return self.client.device_id
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.max_backoff, 0.5 * 2**attempt) * (0.75 + random.random() / 2)
+
+    async def _retrying(self, what: str, attempt_once: Callable[[], Awaitable[tuple[int | None, Any, Any]]]) -> Any:
+        """Run ``attempt_once`` (→ status, headers, result-or-error) with the retry policy."""
+        attempt = 0
+        while True:
+            try:
+                status, headers, result = await attempt_once()
+            except TRANSIENT_ERRORS as exc:
+                self.metrics.matrix_errors.labels(status="connection").inc()
+                if attempt >= self.max_retries:
+                    raise MatrixUnavailable(f"{what}: homeserver unreachable ({exc!r})") from exc
+                delay = self._backoff(attempt)
+                log.warning("%s: %r; retrying in %.1f s", what, exc, delay)
+                await asyncio.sleep(delay)
+                attempt += 1
+                continue
+            if not isinstance(result, MatrixError):
+                return result
+            self.metrics.matrix_errors.labels(status=str(status or result.errcode)).inc()
+            if status == 429 or result.errcode == "M_LIMIT_EXCEEDED":
+                delay = _retry_after_seconds(headers, result.retry_after_ms)
+                delay = self._backoff(attempt) if delay is None else delay
+                if attempt >= self.max_retries or delay > self.max_rate_limit_wait:
+                    raise result
+                log.info("%s: rate limited, waiting %.2f s as asked", what, delay)
+                await asyncio.sleep(delay)
+            elif status is not None and status >= 500 and attempt < self.max_retries:
+                delay = self._backoff(attempt)
+                log.warning("%s: HTTP %s; retrying in %.1f s", what, status, delay)
+                await asyncio.sleep(delay)
+            else:
+                raise result
+            attempt += 1
+
+    async def call(self, what: str, fn: Callable[[], Awaitable[R]]) -> R:
+        """Run a nio call; return its response or raise ``MatrixError``."""
+
+        async def once() -> tuple[int | None, Any, Any]:
+            resp = await fn()
+            transport = getattr(resp, "transport_response", None)
+            status = transport.status if transport is not None else None
+            headers = transport.headers if transport is not None else None
+            if isinstance(resp, ErrorResponse):
+                return status, headers, MatrixError(status, resp.status_code, resp.message,
+                                                     resp.retry_after_ms)
+            return status, headers, resp
+
+        return await self._retrying(what, once)
+
+    async def raw(self, method: str, path: str, body: Any = None, *, what: str | None = None,
+                  query: dict[str, str] | None = None) -> dict[str, Any]:
+        """An endpoint nio does not wrap (admin API, cross-signing, state reads)."""
+        what = what or f"{method} {path}"
+        url = path
+        if query:
+            url += "?" + "&".join(f"{k}={quote(str(v))}" for k, v in query.items())
+        headers = {"Authorization": f"Bearer {self.client.access_token}",
+                   "Content-Type": "application/json"}
+        data = json.dumps(body) if body is not None else None
+
+        async def once() -> tuple[int | None, Any, Any]:
+            transport = await self.client.send(method, url, data, headers)
+            try:
+                payload = await transport.json(content_type=None)
+            except (json.JSONDecodeError, aiohttp.ContentTypeError):
+                payload = {}
+            finally:
+                transport.release()
+            if transport.status >= 400:
+                payload = payload if isinstance(payload, dict) else {}
+                return transport.status, transport.headers, MatrixError(
+                    transport.status, payload.get("errcode"), payload.get("error", ""),
+                    payload.get("retry_after_ms"))
+            return transport.status, transport.headers, payload
+
+        return await self._retrying(what, once)
+
+    # --- the calls the bot makes ------------------------------------------------------------
+
+    async def wait_for_room(self, room_id: str, timeout: float = 30.0) -> None:
+        """nio needs a room's state (from a sync) before it can encrypt for it."""
+        deadline = time.monotonic() + timeout
+        while room_id not in self.client.rooms:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise MatrixError(None, "AGORA_ROOM_NOT_SYNCED",
+                                  f"{room_id} did not appear in sync")
+            self.synced.clear()
+            try:
+                await asyncio.wait_for(self.synced.wait(), remaining)
+            except TimeoutError:
+                continue
+
+    async def send(self, room_id: str, content: dict[str, Any],
+                   event_type: str = "m.room.message") -> str:
+        """Send an event (encrypted when the room is); returns its event id. Retries reuse the
+        same transaction id, so the homeserver stores the event at most once."""
+        await self.wait_for_room(room_id)
+        txn = str(uuid.uuid4())
+
+        async def send_once() -> Response:
+            try:
+                return await self.client.room_send(room_id, event_type, content, tx_id=txn,
+                                                   ignore_unverified_devices=True)
+            except LocalProtocolError as exc:
+                raise MatrixError(None, "AGORA_LOCAL", str(exc)) from exc
+
+        resp = await self.call(f"send to {room_id}", send_once)
+        return resp.event_id
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        return await self.send(room_id, content, "m.reaction")
+
+    async def create_room(self, **kwargs: Any) -> str:
+        resp = await self.call("create room", lambda: self.client.room_create(**kwargs))
+        return resp.room_id
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        await self.call(f"invite {user_id}", lambda: self.client.room_invite(room_id, user_id))
+
+    async def join(self, room_id: str) -> None:
+        await self.call(f"join {room_id}", lambda: self.client.join(room_id))
+
+    async def leave(self, room_id: str) -> None:
+        await self.call(f"leave {room_id}", lambda: self.client.room_leave(room_id))
+
+    async def members(self, room_id: str) -> dict[str, str]:
+        """user id → membership, from the homeserver (not nio's cache)."""
+        data = await self.raw("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/members")
+        return {ev["state_key"]: ev["content"].get("membership", "leave")
+                for ev in data.get("chunk", [])}
+
+    async def get_state(self, room_id: str, event_type: str, state_key: str = "") -> dict | None:
+        try:
+            return await self.raw(
+                "GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
+                       f"{quote(event_type)}/{quote(state_key)}")
+        except MatrixError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def put_state(self, room_id: str, event_type: str, content: dict,
+                        state_key: str = "") -> str:
+        data = await self.raw(
+            "PUT", f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
+                   f"{quote(event_type)}/{quote(state_key)}", content)
+        return data.get("event_id", "")
+
+    async def query_keys(self, user_ids: list[str]) -> dict[str, Any]:
+        return await self.raw("POST", "/_matrix/client/v3/keys/query",
+                              {"device_keys": {u: [] for u in user_ids}})

@@ -1,0 +1,180 @@
+"""The sync loop, with a durable inbox.
+
+nio's ``store_sync_tokens`` saves the token before callbacks run (at most once) and nio keeps no
+room state across restarts. So the loop here: syncs from the token in *our* store (the first sync
+after a start asks for full state), extracts the command events of the batch, writes them and the
+new token in one transaction, and only then hands the batch on. Events are de-duplicated by id,
+so a restart neither re-runs a finished command nor misses one sent while the bot was down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from nio import (
+    InviteMemberEvent,
+    MegolmEvent,
+    ReactionEvent,
+    RoomMemberEvent,
+    RoomMessageText,
+    SyncResponse,
+)
+
+from bot.errors import AgoraError
+from bot.matrix.gateway import Gateway
+from bot.metrics import Metrics
+from bot.store import InboxRow, Store
+
+log = logging.getLogger(__name__)
+
+SYNC_FILTER = {
+    "presence": {"types": []},
+    "account_data": {"types": []},
+    "room": {
+        "timeline": {"limit": 100},
+        "ephemeral": {"types": []},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Invite:
+    room_id: str
+    inviter: str | None
+    is_direct: bool
+
+
+@dataclass(frozen=True)
+class Membership:
+    room_id: str
+    user_id: str
+    membership: str
+    sender: str
+
+
+@dataclass(frozen=True)
+class Reaction:
+    room_id: str
+    event_id: str
+    sender: str
+    relates_to: str
+    key: str
+
+
+@dataclass
+class Batch:
+    """What one sync brought that the bot acts on."""
+
+    commands: list[InboxRow] = field(default_factory=list)
+    invites: list[Invite] = field(default_factory=list)
+    memberships: list[Membership] = field(default_factory=list)
+    reactions: list[Reaction] = field(default_factory=list)
+    left_rooms: list[str] = field(default_factory=list)
+    undecryptable: int = 0
+
+
+def extract(resp: SyncResponse, own_user: str, prefix: str, *, history: bool) -> Batch:
+    """Pure: pick out of a (decrypted) sync response what the bot acts on. With
+    ``history=False`` (the very first sync of a new bot) old timeline events are not commands."""
+    batch = Batch()
+    for room_id, info in resp.rooms.invite.items():
+        inviter, is_direct = None, False
+        for ev in info.invite_state:
+            if isinstance(ev, InviteMemberEvent) and ev.state_key == own_user:
+                inviter = ev.sender
+                is_direct = bool(ev.content.get("is_direct"))
+        batch.invites.append(Invite(room_id, inviter, is_direct))
+    for room_id, info in resp.rooms.join.items():
+        for ev in list(info.state) + list(info.timeline.events):
+            if isinstance(ev, RoomMemberEvent):
+                batch.memberships.append(Membership(room_id, ev.state_key, ev.membership,
+                                                    ev.sender))
+        if not history:
+            continue
+        for ev in info.timeline.events:
+            if isinstance(ev, MegolmEvent):
+                batch.undecryptable += 1
+                log.warning("could not decrypt %s from %s in %s (session %s)", ev.event_id,
+                            ev.sender, room_id, ev.session_id)
+                continue
+            if ev.sender == own_user:
+                continue
+            if isinstance(ev, RoomMessageText):
+                content = ev.source.get("content", {})
+                if content.get("m.relates_to", {}).get("rel_type") == "m.replace":
+                    continue  # an edit is not a new command
+                body = ev.body.strip()
+                if body.startswith(prefix) and len(body) > len(prefix):
+                    batch.commands.append(InboxRow(ev.event_id, room_id, ev.sender, body,
+                                                   bool(getattr(ev, "decrypted", False)),
+                                                   ev.server_timestamp))
+            elif isinstance(ev, ReactionEvent):
+                batch.reactions.append(Reaction(room_id, ev.event_id, ev.sender, ev.reacts_to,
+                                                ev.key))
+    batch.left_rooms.extend(resp.rooms.leave.keys())
+    return batch
+
+
+class SyncLoop:
+    def __init__(self, gateway: Gateway, store: Store, metrics: Metrics, prefix: str,
+                 on_batch: Callable[[Batch], Awaitable[None]], *, timeout_ms: int = 30_000):
+        self.gateway = gateway
+        self.store = store
+        self.metrics = metrics
+        self.prefix = prefix
+        self.on_batch = on_batch
+        self.timeout_ms = timeout_ms
+        self.first = True
+
+    async def once(self) -> Batch:
+        """One sync: fetch, record durably, run nio's crypto housekeeping, hand on."""
+        client = self.gateway.client
+        since = await self.store.get("sync_token")
+        full_state = self.first
+        resp: SyncResponse = await self.gateway.call(
+            "sync", lambda: client.sync(timeout=0 if full_state else self.timeout_ms,
+                                        sync_filter=SYNC_FILTER, since=since,
+                                        full_state=full_state))
+        batch = extract(resp, client.user_id, self.prefix, history=since is not None)
+        added = await self.store.record_events(batch.commands, resp.next_batch)
+        if added:
+            log.debug("recorded %d new command(s)", added)
+        self.first = False
+        self.metrics.mark_synced()
+        if batch.undecryptable:
+            self.metrics.undecryptable.inc(batch.undecryptable)
+        await self.crypto_housekeeping()
+        self.gateway.synced.set()
+        await self.on_batch(batch)
+        return batch
+
+    async def crypto_housekeeping(self) -> None:
+        """What nio's ``sync_forever`` does between syncs: to-device messages, key upload,
+        device-list queries and one-time-key claims."""
+        client = self.gateway.client
+        if client.outgoing_to_device_messages:
+            await self.gateway.call("send to-device", client.send_to_device_messages)
+        if client.should_upload_keys:
+            await self.gateway.call("upload keys", client.keys_upload)
+        if client.should_query_keys:
+            await self.gateway.call("query keys", client.keys_query)
+        if client.should_claim_keys:
+            users = client.get_users_for_key_claiming()
+            await self.gateway.call("claim keys", lambda: client.keys_claim(users))
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await self.once()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except AgoraError as exc:
+                failures += 1
+                delay = min(60.0, 2.0 ** min(failures, 6))
+                log.error("sync failed (%s); next try in %.0f s", exc, delay)
+                await asyncio.sleep(delay)

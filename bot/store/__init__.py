@@ -1,0 +1,161 @@
+"""The bot's own database (aiosqlite). SQL lives here, never in handlers."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.store.migrations import MIGRATIONS
+
+
+class StoreTooNew(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    event_id: str
+    room_id: str
+    sender: str
+    body: str
+    encrypted: bool
+    origin_ts: int
+
+
+class Store:
+    def __init__(self, db: aiosqlite.Connection):
+        self.db = db
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        await db.execute("PRAGMA busy_timeout=5000")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        store = cls(db)
+        await store.migrate()
+        return store
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    # --- schema -----------------------------------------------------------------------------
+
+    async def version(self) -> int:
+        await self.db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied REAL)")
+        async with self.db.execute("SELECT MAX(version) FROM schema_version") as cur:
+            row = await cur.fetchone()
+        return row[0] or 0
+
+    async def migrate(self) -> None:
+        current = await self.version()
+        if current > len(MIGRATIONS):
+            raise StoreTooNew(
+                f"the database is at schema version {current}, newer than this code "
+                f"({len(MIGRATIONS)}); upgrade agora-bot instead of downgrading it")
+        for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                await migration(self.db)
+                await self.db.execute("INSERT INTO schema_version VALUES (?, ?)",
+                                      (number, time.time()))
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
+    # --- key/value ---------------------------------------------------------------------------
+
+    async def get(self, key: str, default: Any = None) -> Any:
+        async with self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return json.loads(row[0]) if row else default
+
+    async def put(self, key: str, value: Any) -> None:
+        await self.db.execute(
+            "INSERT INTO kv (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value)))
+
+    # --- inbox ------------------------------------------------------------------------------
+
+    async def record_events(self, rows: list[InboxRow], sync_token: str) -> int:
+        """Write command events and the new sync token in one transaction: a crash either keeps
+        both or neither, so an event is never lost and never recorded twice."""
+        now = time.time()
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            before = self.db.total_changes
+            await self.db.executemany(
+                "INSERT OR IGNORE INTO inbox (event_id, room_id, sender, body, encrypted, "
+                "origin_ts, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(r.event_id, r.room_id, r.sender, r.body, int(r.encrypted), r.origin_ts, now)
+                 for r in rows])
+            added = self.db.total_changes - before
+            await self.put("sync_token", sync_token)
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        await self.db.execute("COMMIT")
+        return added
+
+    async def pending_events(self, limit: int = 100) -> list[InboxRow]:
+        async with self.db.execute(
+            "SELECT event_id, room_id, sender, body, encrypted, origin_ts FROM inbox "
+            "WHERE status = 'pending' ORDER BY origin_ts, received_at LIMIT ?", (limit,)
+        ) as cur:
+            rows = await cur.fetchall()
+        return [InboxRow(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
+
+    async def finish_event(self, event_id: str, outcome: str) -> None:
+        await self.db.execute(
+            "UPDATE inbox SET status = 'done', outcome = ?, done_at = ? WHERE event_id = ?",
+            (outcome, time.time(), event_id))
+
+    # --- audit ------------------------------------------------------------------------------
+
+    async def audit(self, actor: str, action: str, outcome: str, *, room_id: str | None = None,
+                    event_id: str | None = None, detail: str = "") -> None:
+        await self.db.execute(
+            "INSERT INTO audit (at, actor, room_id, event_id, action, detail, outcome) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (time.time(), actor, room_id, event_id, action, detail, outcome))
+
+    async def audit_entries(self, limit: int = 50) -> list[dict[str, Any]]:
+        async with self.db.execute(
+            "SELECT at, actor, room_id, event_id, action, detail, outcome FROM audit "
+            "ORDER BY id DESC LIMIT ?", (limit,)
+        ) as cur:
+            return [dict(r) for r in await cur.fetchall()]
+
+    # --- rooms ------------------------------------------------------------------------------
+
+    async def add_room(self, room_id: str, kind: str, peer: str | None = None) -> None:
+        await self.db.execute(
+            "INSERT OR IGNORE INTO rooms (room_id, kind, peer, created) VALUES (?, ?, ?, ?)",
+            (room_id, kind, peer, time.time()))
+
+    async def room_kind(self, room_id: str) -> str | None:
+        async with self.db.execute("SELECT kind FROM rooms WHERE room_id = ?", (room_id,)) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def remove_room(self, room_id: str) -> None:
+        await self.db.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
+
+    async def counts(self) -> dict[str, int]:
+        out = {}
+        for name, sql in (("commands", "SELECT COUNT(*) FROM inbox WHERE status = 'done'"),
+                          ("audit", "SELECT COUNT(*) FROM audit"),
+                          ("rooms", "SELECT COUNT(*) FROM rooms")):
+            async with self.db.execute(sql) as cur:
+                out[name] = (await cur.fetchone())[0]
+        return out

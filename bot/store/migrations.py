@@ -1,0 +1,62 @@
+"""Numbered schema migrations. Each runs in one transaction and is recorded in ``schema_version``.
+A shipped migration is never edited: add a new one."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import aiosqlite
+
+Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+async def _script(db: aiosqlite.Connection, sql: str) -> None:
+    """Run statements one by one: ``executescript`` would commit the migration's transaction."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            await db.execute(statement)
+
+
+async def _v1_foundation(db: aiosqlite.Connection) -> None:
+    await _script(db, """
+        CREATE TABLE kv (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        -- Every command event seen, written before the sync token advances (durable inbox).
+        CREATE TABLE inbox (
+            event_id    TEXT PRIMARY KEY,
+            room_id     TEXT NOT NULL,
+            sender      TEXT NOT NULL,
+            body        TEXT NOT NULL,
+            encrypted   INTEGER NOT NULL,
+            origin_ts   INTEGER NOT NULL,
+            received_at REAL NOT NULL,
+            status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
+            outcome     TEXT,
+            done_at     REAL
+        );
+        CREATE INDEX inbox_pending ON inbox (status, received_at);
+        -- Who typed what, where, when, and how it ended.
+        CREATE TABLE audit (
+            id        INTEGER PRIMARY KEY AUTOINCREMENT,
+            at        REAL NOT NULL,
+            actor     TEXT NOT NULL,
+            room_id   TEXT,
+            event_id  TEXT,
+            action    TEXT NOT NULL,
+            detail    TEXT NOT NULL DEFAULT '',
+            outcome   TEXT NOT NULL
+        );
+        CREATE INDEX audit_actor ON audit (actor, at);
+        -- Rooms the bot keeps: the control room, direct chats.
+        CREATE TABLE rooms (
+            room_id  TEXT PRIMARY KEY,
+            kind     TEXT NOT NULL CHECK (kind IN ('control', 'dm')),
+            peer     TEXT,
+            created  REAL NOT NULL
+        )
+    """)
+
+
+MIGRATIONS: list[Migration] = [_v1_foundation]

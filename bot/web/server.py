@@ -1,0 +1,58 @@
+"""The bot's HTTP side (aiohttp): health and metrics now; join form, news and hooks later."""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bot.config import WebConfig
+from bot.metrics import Metrics
+
+
+class Health(Protocol):
+    metrics: Metrics
+
+    def health(self) -> dict: ...
+
+
+def make_app(bot: Health, web_config: WebConfig) -> web.Application:
+    routes = web.RouteTableDef()
+
+    @routes.get("/healthz")
+    async def healthz(request: web.Request) -> web.Response:
+        age = bot.metrics.seconds_since_sync()
+        healthy = age <= web_config.healthy_sync_age
+        body = {"status": "ok" if healthy else "unhealthy",
+                "last_sync_seconds_ago": None if math.isinf(age) else round(age, 3),
+                "max_sync_age_seconds": web_config.healthy_sync_age} | bot.health()
+        return web.json_response(body, status=200 if healthy else 503)
+
+    @routes.get("/metrics")
+    async def metrics(request: web.Request) -> web.Response:
+        resp = web.Response(body=bot.metrics.render())
+        resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+        return resp
+
+    app = web.Application(client_max_size=64 * 1024)
+    app.add_routes(routes)
+    return app
+
+
+class WebServer:
+    def __init__(self, bot: Health, web_config: WebConfig):
+        self.config = web_config
+        self.runner = web.AppRunner(make_app(bot, web_config), access_log=None)
+        self.port: int | None = None
+
+    async def start(self) -> None:
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.config.host, self.config.port)
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # the real port when 0 was asked
+        self.port = sockets[0].getsockname()[1] if sockets else self.config.port
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
