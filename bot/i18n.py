@@ -53,6 +53,13 @@ MESSAGES: dict[str, dict[str, str]] = {
                     "en": "'{value}' is not a known command"},
     "arg.choice": {"fr": "« {value} » : valeurs possibles {choices}",
                    "en": "'{value}': expected one of {choices}"},
+    # argument names in usage lines
+    "meta.value": {"fr": "valeur", "en": "value"},
+    "meta.word": {"fr": "mot", "en": "word"},
+    "meta.text": {"fr": "texte", "en": "text"},
+    "meta.number": {"fr": "nombre", "en": "number"},
+    "meta.user": {"fr": "@utilisateur:serveur", "en": "@user:server"},
+    "meta.command": {"fr": "commande", "en": "command"},
     # help
     "help.title": {"fr": "Commandes disponibles :", "en": "Available commands:"},
     "help.footer": {"fr": "Détail d'une commande : {prefix}help <commande>",

@@ -51,7 +51,7 @@ ANYWHERE = frozenset(Where)
 class Arg:
     """An argument type. ``parse`` turns one token into a value or raises ``BadArgument``."""
 
-    metavar: ClassVar[str] = "valeur"
+    metavar: ClassVar[str] = "meta.value"  # a message id: usage lines are translated
     greedy: ClassVar[bool] = False  # takes the rest of the line, as typed
 
     @classmethod
@@ -60,18 +60,18 @@ class Arg:
 
 
 class Word(str, Arg):
-    metavar = "mot"
+    metavar = "meta.word"
 
 
 class Rest(str, Arg):
     """Everything after the previous arguments, as typed (quotes kept)."""
 
-    metavar = "texte"
+    metavar = "meta.text"
     greedy = True
 
 
 class Integer(int, Arg):
-    metavar = "nombre"
+    metavar = "meta.number"
 
     @classmethod
     def parse(cls, raw: str, ctx: CommandContext) -> int:
@@ -81,7 +81,7 @@ class Integer(int, Arg):
 
 
 class UserId(str, Arg):
-    metavar = "@utilisateur:serveur"
+    metavar = "meta.user"
 
     @classmethod
     def parse(cls, raw: str, ctx: CommandContext) -> str:
@@ -91,7 +91,7 @@ class UserId(str, Arg):
 
 
 class CommandName(str, Arg):
-    metavar = "commande"
+    metavar = "meta.command"
 
     @classmethod
     def parse(cls, raw: str, ctx: CommandContext) -> str:
@@ -168,18 +168,18 @@ class Command:
     aliases: tuple[str, ...] = ()
     metavars: dict[str, str] = field(default_factory=dict)
 
-    def usage(self, prefix: str) -> str:
+    def usage(self, prefix: str, locale: str) -> str:
         parts = [prefix + self.name]
         for p in self.params:
             if p.is_flag:
                 parts.append(f"[{p.flag}]")
                 continue
-            meta = self.metavars.get(p.name) or p.type.metavar  # type: ignore[union-attr]
+            meta = t(self.metavars.get(p.name) or p.type.metavar, locale)  # type: ignore[union-attr]
             parts.append(f"<{meta}>" if p.required else f"[{meta}]")
         return " ".join(parts)
 
     def parse_args(self, text: str, ctx: CommandContext) -> dict[str, Any]:
-        usage = self.usage(ctx.prefix)
+        usage = self.usage(ctx.prefix, ctx.locale)
         tokens = tokenize(text)
         values: dict[str, Any] = {}
         flags = {p.flag: p for p in self.params if p.is_flag}
@@ -208,7 +208,8 @@ class Command:
                 continue
             if idx >= len(remaining):
                 if p.required:
-                    meta = self.metavars.get(p.name) or p.type.metavar  # type: ignore[union-attr]
+                    meta = t(self.metavars.get(p.name) or p.type.metavar,  # type: ignore[union-attr]
+                             ctx.locale)
                     raise BadArgument("error.missing_argument", name=meta, usage=usage)
                 values[p.name] = p.default
                 continue
@@ -281,7 +282,7 @@ class Registry:
         lines = [t("help.title", locale)]
         for cmd in self:
             if cmd.role <= role:
-                lines.append(f"• {cmd.usage(prefix)} — {t(cmd.help, locale)}")
+                lines.append(f"• {cmd.usage(prefix, locale)} — {t(cmd.help, locale)}")
         lines.append(t("help.footer", locale, prefix=prefix))
         return "\n".join(lines)
 
@@ -292,7 +293,7 @@ class Registry:
                            sorted(cmd.where, key=lambda w: w.value))
         return "\n".join([
             f"{prefix}{cmd.name} — {t(cmd.help, locale)}",
-            t("help.usage", locale, usage=cmd.usage(prefix)),
+            t("help.usage", locale, usage=cmd.usage(prefix, locale)),
             t("help.role", locale, role=t(cmd.role.label_key, locale)),
             t("help.where", locale, where=wheres),
         ])

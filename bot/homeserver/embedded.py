@@ -158,7 +158,7 @@ class EmbeddedSynapse:
         self.write_config()
         stale_pid = self.dir / "homeserver.pid"
         stale_pid.unlink(missing_ok=True)
-        stderr = open(self.dir / "stderr.log", "ab")  # noqa: SIM115 - kept for the child's life
+        stderr = open(self.dir / "stderr.log", "ab")
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "synapse.app.homeserver", "-c", str(self.config_path),
             stdin=asyncio.subprocess.DEVNULL, stdout=stderr, stderr=stderr,
@@ -214,3 +214,17 @@ class EmbeddedSynapse:
                 proc.kill()
             await proc.wait()
         log.info("Synapse stopped")
+
+
+_FAST = {"per_second": 1000, "burst_count": 1000}
+
+# Rate limits raised for tests and benchmarks on loopback (never for a real deployment).
+RELAXED_RATE_LIMITS: dict[str, Any] = {
+    "rc_message": _FAST, "rc_registration": _FAST, "rc_admin_redaction": _FAST,
+    "rc_login": {"address": _FAST, "account": _FAST, "failed_attempts": _FAST},
+    "rc_joins": {"local": _FAST, "remote": _FAST}, "rc_joins_per_room": _FAST,
+    "rc_invites": {"per_room": _FAST, "per_user": _FAST, "per_issuer": _FAST},
+    "rc_key_requests": _FAST, "rc_room_creation": _FAST, "rc_profile": _FAST,
+    "rc_3pid_validation": _FAST, "rc_presence": {"per_user": _FAST},
+    "rc_delayed_event_mgmt": _FAST, "rc_reports": _FAST, "rc_user_directory": _FAST,
+}

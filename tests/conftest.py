@@ -1,0 +1,122 @@
+"""Fixtures: one real Synapse per test session (the same launcher as ``agora-bot run``), people
+with real E2EE clients, and Agora bots started in-process against that Synapse."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.app import Agora
+from bot.config import parse_config
+from bot.homeserver.admin import register_with_shared_secret
+from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse
+from tests.people import Person
+
+SERVER_NAME = "localhost"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedSynapse]:
+    hs = EmbeddedSynapse(tmp_path_factory.mktemp("synapse"), SERVER_NAME, free_port(),
+                         extra=RELAXED_RATE_LIMITS)
+    await hs.start()
+    yield hs
+    await hs.stop()
+
+
+async def register(hs: EmbeddedSynapse, name: str, *, admin: bool = False) -> tuple[str, str]:
+    localpart = f"{name}-{secrets.token_hex(3)}"
+    password = secrets.token_urlsafe(12)
+    async with aiohttp.ClientSession() as http:
+        await register_with_shared_secret(http, hs.url, hs.secrets()["registration_shared_secret"],
+                                          localpart, password, admin=admin)
+    return f"@{localpart}:{hs.server_name}", password
+
+
+@pytest.fixture
+async def person(synapse: EmbeddedSynapse, tmp_path: Path):
+    """``await person("infirmiere")``: a new account logged in with an E2EE client."""
+    made: list[Person] = []
+
+    async def make(name: str = "user") -> Person:
+        user_id, password = await register(synapse, name)
+        someone = await Person.login(synapse.url, user_id, password,
+                                     tmp_path / "people" / user_id.strip("@"))
+        made.append(someone)
+        return someone
+
+    yield make
+    for someone in made:
+        await someone.close()
+
+
+def bot_config(hs: EmbeddedSynapse, localpart: str, password: str, admins: list[str],
+               **extra: Any) -> dict[str, Any]:
+    return {
+        "homeserver": {"embedded": False, "url": hs.url, "server_name": hs.server_name,
+                       "password": password},
+        "bot": {"localpart": localpart},
+        "admins": admins,
+        "web": {"port": 0},
+        **extra,
+    }
+
+
+@dataclass
+class BotAccount:
+    localpart: str
+    password: str
+
+
+@pytest.fixture
+async def start_bot(synapse: EmbeddedSynapse, tmp_path: Path):
+    """``await start_bot(admins=[...])`` starts an Agora bot (a new account) against the test
+    Synapse; pass ``account=`` and ``data_dir=`` again to restart the same bot."""
+    running: list[Agora] = []
+
+    async def start(admins: list[str], *, account: BotAccount | None = None,
+                    data_dir: Path | None = None, **extra: Any) -> Agora:
+        if account is None:
+            user_id, password = await register(synapse, "agora")
+            account = BotAccount(user_id[1:].split(":")[0], password)
+        config = parse_config(bot_config(synapse, account.localpart, account.password, admins,
+                                         **extra), env={})
+        agora = Agora(config, data_dir or tmp_path / account.localpart)
+        agora.account = account  # type: ignore[attr-defined]
+        await agora.start()
+        running.append(agora)
+        return agora
+
+    yield start
+    for agora in running:
+        if not agora.stopped.is_set():
+            await agora.stop()
+
+
+@dataclass
+class Network:
+    bot: Agora
+    admin: Person
+    control: str
+
+
+@pytest.fixture
+async def network(person, start_bot) -> Network:
+    """A running bot whose admin has joined the control room."""
+    admin = await person("admin")
+    agora = await start_bot([admin.user_id])
+    await admin.accept_invite(agora.control.room_id)
+    return Network(agora, admin, agora.control.room_id)

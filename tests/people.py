@@ -1,0 +1,165 @@
+"""People in the tests: real Matrix accounts with real E2EE clients (matrix-nio + vodozemac)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    Event,
+    InviteMemberEvent,
+    LoginResponse,
+    MatrixRoom,
+    MegolmEvent,
+    ReactionEvent,
+    RoomCreateResponse,
+    RoomMessage,
+)
+
+ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+
+
+@dataclass
+class Seen:
+    room_id: str
+    event: Event
+
+    @property
+    def event_id(self) -> str:
+        return self.event.event_id
+
+    @property
+    def content(self) -> dict[str, Any]:
+        return self.event.source.get("content", {})
+
+    @property
+    def body(self) -> str:
+        return getattr(self.event, "body", "") or ""
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(getattr(self.event, "decrypted", False))
+
+    @property
+    def reply_to(self) -> str | None:
+        return self.content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+
+
+@dataclass
+class Person:
+    client: AsyncClient
+    password: str
+    seen: list[Seen] = field(default_factory=list)
+    invites: set[str] = field(default_factory=set)
+    undecryptable: list[Seen] = field(default_factory=list)
+    _task: asyncio.Task | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def user_id(self) -> str:
+        return self.client.user_id
+
+    @classmethod
+    async def login(cls, url: str, user_id: str, password: str, store: Path) -> Person:
+        store.mkdir(parents=True, exist_ok=True)
+        client = AsyncClient(url, user_id, store_path=str(store),
+                             config=AsyncClientConfig(encryption_enabled=True,
+                                                      store_sync_tokens=True))
+        resp = await client.login(password, device_name="test client")
+        assert isinstance(resp, LoginResponse), resp
+        person = cls(client, password)
+        client.add_event_callback(person._on_event, (RoomMessage, ReactionEvent, MegolmEvent))
+        client.add_event_callback(person._on_invite, InviteMemberEvent)
+        person._task = asyncio.create_task(client.sync_forever(timeout=1000, full_state=True))
+        await person.wait_for(lambda: client.should_upload_keys is False and
+                              client.next_batch is not None, "first sync")
+        return person
+
+    async def _on_event(self, room: MatrixRoom, event: Event) -> None:
+        seen = Seen(room.room_id, event)
+        (self.undecryptable if isinstance(event, MegolmEvent) else self.seen).append(seen)
+        self._changed.set()
+
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        if event.state_key == self.user_id and event.membership == "invite":
+            self.invites.add(room.room_id)
+            self._changed.set()
+
+    async def wait_for(self, predicate: Callable[[], Any], what: str, timeout: float = 30) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{self.user_id}: timed out waiting for {what}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.25))
+
+    async def close(self) -> None:
+        self.client.stop_sync_forever()
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        await self.client.close()
+
+    # --- what a person does in a client -----------------------------------------------------
+
+    async def accept_invite(self, room_id: str) -> None:
+        await self.wait_for(lambda: room_id in self.invites, f"an invite to {room_id}")
+        resp = await self.client.join(room_id)
+        assert getattr(resp, "room_id", None) == room_id, resp
+        await self.wait_for(lambda: room_id in self.client.rooms and
+                            self.user_id in self.client.rooms[room_id].users, "the join")
+
+    async def dm(self, other: str) -> str:
+        """Open an encrypted direct chat with ``other`` and wait until they joined."""
+        resp = await self.client.room_create(is_direct=True, invite=[other],
+                                             initial_state=[ENCRYPTION_STATE])
+        assert isinstance(resp, RoomCreateResponse), resp
+        room_id = resp.room_id
+        await self.wait_for(lambda: room_id in self.client.rooms and
+                            other in self.client.rooms[room_id].users, f"{other} to join the DM")
+        return room_id
+
+    async def say(self, room_id: str, text: str) -> str:
+        await self.wait_for(lambda: room_id in self.client.rooms, f"room {room_id} in sync")
+        resp = await self.client.room_send(room_id, "m.room.message",
+                                           {"msgtype": "m.text", "body": text},
+                                           ignore_unverified_devices=True)
+        assert hasattr(resp, "event_id"), resp
+        return resp.event_id
+
+    def replies_to(self, event_id: str) -> list[Seen]:
+        return [s for s in self.seen if s.reply_to == event_id]
+
+    def reactions_to(self, event_id: str) -> list[str]:
+        return [s.event.key for s in self.seen
+                if isinstance(s.event, ReactionEvent) and s.event.reacts_to == event_id]
+
+    async def reply_to(self, event_id: str, timeout: float = 30) -> Seen:
+        replies = await self.wait_for(lambda: self.replies_to(event_id),
+                                      f"a reply to {event_id}", timeout)
+        return replies[0]
+
+    async def reaction_to(self, event_id: str, timeout: float = 30) -> str:
+        keys = await self.wait_for(lambda: self.reactions_to(event_id),
+                                   f"a reaction to {event_id}", timeout)
+        return keys[0]
+
+    async def command(self, room_id: str, text: str) -> tuple[Seen, str]:
+        """Send a command; return the bot's reply and its reaction (✅ or ❌)."""
+        event_id = await self.say(room_id, text)
+        reply = await self.reply_to(event_id)
+        return reply, await self.reaction_to(event_id)

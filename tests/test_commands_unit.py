@@ -1,0 +1,90 @@
+"""The command framework without a server: tokenizer, typed arguments, usage, permissions."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from bot.commands.registry import ANYWHERE, Integer, Registry, Rest, Role, UserId, Where, tokenize
+from bot.errors import BadArgument, UserError
+
+
+def ctx(registry, locale="fr"):
+    return SimpleNamespace(prefix="!", locale=locale, registry=registry)
+
+
+def test_tokenizer_keeps_apostrophes_and_groups_quotes():
+    assert [t.text for t in tokenize('add "Cabinet des Lices" l\'équipe «Sud Est»')] == [
+        "add", "Cabinet des Lices", "l'équipe", "Sud Est"]
+    with pytest.raises(UserError):
+        tokenize('"not closed')
+
+
+def make_registry():
+    reg = Registry()
+
+    @reg.command("approve", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.ping.help",
+                 metavars={"request": "demande"})
+    async def approve(ctx, request: Integer, note: Rest = "", dry_run: bool = False):
+        pass
+
+    @reg.command("invite", where=ANYWHERE, help="cmd.ping.help")
+    async def invite(ctx, user: UserId):
+        pass
+
+    return reg
+
+
+def test_usage_is_generated_from_the_signature():
+    reg = make_registry()
+    assert reg.get("approve").usage("!", "fr") == "!approve <demande> [texte] [--dry-run]"
+    assert reg.get("invite").usage("!", "fr") == "!invite <@utilisateur:serveur>"
+    assert reg.get("invite").usage("!", "en") == "!invite <@user:server>"
+
+
+def test_typed_arguments_parse_themselves():
+    reg = make_registry()
+    args = reg.get("approve").parse_args('12 vu au téléphone --dry-run', ctx(reg))
+    assert args == {"request": 12, "note": "vu au téléphone", "dry_run": True}
+    assert reg.get("approve").parse_args("7", ctx(reg)) == {"request": 7, "note": "",
+                                                             "dry_run": False}
+
+
+def test_bad_argument_answers_with_the_usage_line_in_french():
+    reg = make_registry()
+    with pytest.raises(BadArgument) as err:
+        reg.get("approve").parse_args("douze", ctx(reg))
+    text = err.value.render("fr")
+    assert "« douze » n'est pas un nombre entier" in text
+    assert "Usage : !approve <demande> [texte] [--dry-run]" in text
+    with pytest.raises(BadArgument) as err:
+        reg.get("invite").parse_args("bob", ctx(reg, "en"))
+    assert err.value.render("en") == ("Invalid argument: 'bob' is not a Matrix user id "
+                                      "(e.g. @name:server)\nUsage: !invite <@user:server>")
+
+
+def test_missing_and_extra_arguments():
+    reg = make_registry()
+    with pytest.raises(BadArgument, match="missing_argument"):
+        reg.get("approve").parse_args("", ctx(reg))
+    with pytest.raises(BadArgument, match="too_many_arguments"):
+        reg.get("invite").parse_args("@a:b @c:d", ctx(reg))
+
+
+def test_closest_command_is_suggested():
+    reg = make_registry()
+    assert reg.suggest("aprove") == "approve"
+    assert reg.suggest("zzz") is None
+
+
+def test_help_lists_only_what_the_role_may_use():
+    reg = make_registry()
+    assert "!approve" not in reg.help_text("fr", "!", Role.ANYONE)
+    assert "!approve" in reg.help_text("fr", "!", Role.ADMIN)
+
+
+def test_a_command_name_cannot_be_registered_twice():
+    reg = make_registry()
+    with pytest.raises(ValueError):
+        @reg.command("invite", help="cmd.ping.help")
+        async def again(ctx):
+            pass

@@ -1,0 +1,318 @@
+"""The foundation, end to end against a real Synapse with real E2EE clients."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+import yaml
+from signedjson.key import decode_verify_key_bytes
+from signedjson.sign import SignatureVerifyException, verify_signed_json
+
+from tests.conftest import free_port
+from tests.people import Person
+
+pytestmark = pytest.mark.integration
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signed_by(obj: dict, user_id: str, public_key: str) -> bool:
+    """Checked with signedjson (Synapse's own library), not with Agora's code."""
+    verify_key = decode_verify_key_bytes(f"ed25519:{public_key}", _unb64(public_key))
+    try:
+        verify_signed_json(obj, user_id, verify_key)
+    except SignatureVerifyException:
+        return False
+    return True
+
+
+async def _wait_file(path: Path, key: str, proc: asyncio.subprocess.Process,
+                     timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.returncode is not None:
+            raise AssertionError(f"agora-bot exited early with code {proc.returncode}")
+        if path.exists():
+            data = json.loads(path.read_text())
+            if data.get(key):
+                return data
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"{path} never got {key}")
+
+
+async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_control_room(
+        tmp_path: Path):
+    """What `make run` does, from a fresh data directory, as a separate process."""
+    hs_port, web_port = free_port(), free_port()
+    config = yaml.safe_load(Path("config.example.yaml").read_text())
+    config["homeserver"]["url"] = f"http://127.0.0.1:{hs_port}"
+    config["web"]["port"] = web_port
+    config_path = tmp_path / "agora.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    data_dir = tmp_path / "data"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config_path), "--data-dir",
+        str(data_dir), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    admin = None
+    try:
+        creds = await _wait_file(data_dir / "credentials.json", "control_room_id", proc)
+        assert oct((data_dir / "credentials.json").stat().st_mode & 0o777) == "0o600"
+        assert creds["bot_user_id"] == "@agora:localhost"
+        assert creds["homeserver_url"] == f"http://127.0.0.1:{hs_port}"
+        assert set(creds["users"]) == {"@admin:localhost", "@admin2:localhost"}
+        assert creds["registration_shared_secret"]
+
+        admin = await Person.login(creds["homeserver_url"], "@admin:localhost",
+                                   creds["users"]["@admin:localhost"], tmp_path / "admin")
+        room_id = creds["control_room_id"]
+        await admin.accept_invite(room_id)
+        state = {(e["type"], e.get("state_key")): e["content"] for e in
+                 (await admin.client.room_get_state(room_id)).events}
+        assert state[("m.room.encryption", "")]["algorithm"] == "m.megolm.v1.aes-sha2"
+        assert state[("m.room.join_rules", "")]["join_rule"] == "invite"
+        assert state[("m.room.power_levels", "")]["users"]["@admin:localhost"] == 100
+        assert state[("m.room.power_levels", "")]["users"]["@admin2:localhost"] == 100
+
+        reply, reaction = await admin.command(room_id, "!ping")
+        assert reply.encrypted and reply.body.startswith("pong")
+        assert reaction == "✅"
+
+        async with aiohttp.ClientSession() as http, \
+                http.get(f"http://127.0.0.1:{web_port}/healthz") as resp:
+            assert resp.status == 200
+    finally:
+        if admin:
+            await admin.close()
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 60)
+        output = (await proc.stdout.read()).decode()
+    assert code == 0, output
+    assert "Synapse stopped" in output
+    with pytest.raises(OSError):  # the embedded homeserver went down with the bot
+        _, writer = await asyncio.open_connection("127.0.0.1", hs_port)
+        writer.close()
+
+
+async def test_admin_ping_in_control_room_is_answered_encrypted(network):
+    reply, reaction = await network.admin.command(network.control, "!ping")
+    assert reply.encrypted
+    assert reply.body.startswith("pong")
+    assert reply.event.sender == network.bot.gateway.user_id
+    assert reaction == "✅"
+
+
+async def test_admin_status_shows_device_fingerprint_and_cross_signing(network):
+    reply, reaction = await network.admin.command(network.control, "!status")
+    assert reaction == "✅"
+    assert network.bot.gateway.device_id in reply.body
+    ed25519 = network.bot.client.olm.account.identity_keys["ed25519"]
+    assert ed25519[:4] in reply.body
+    assert "appareil signé par l'identité du bot" in reply.body
+    assert "commandes traitées" in reply.body
+
+
+async def test_non_admin_status_in_dm_is_refused(network, person):
+    nurse = await person("infirmiere")
+    dm = await nurse.dm(network.bot.gateway.user_id)
+    reply, reaction = await nurse.command(dm, "!status")
+    assert reply.encrypted
+    assert "réservée aux administrateurs" in reply.body
+    assert network.bot.gateway.device_id not in reply.body  # nothing revealed
+    assert reaction == "❌"
+    entries = await network.bot.store.audit_entries()
+    assert any(e["actor"] == nurse.user_id and e["action"] == "status" and
+               e["outcome"] == "refused" for e in entries)
+
+
+async def test_member_ping_in_dm_is_answered(network, person):
+    nurse = await person("infirmiere")
+    dm = await nurse.dm(network.bot.gateway.user_id)
+    reply, reaction = await nurse.command(dm, "!ping")
+    assert reply.body.startswith("pong") and reaction == "✅"
+
+
+async def test_non_admin_command_in_control_room_is_refused(network, person):
+    intruder = await person("intrus")
+    await network.admin.client.room_invite(network.control, intruder.user_id)
+    await intruder.accept_invite(network.control)
+    reply, reaction = await intruder.command(network.control, "!ping")
+    assert "réservée aux administrateurs" in reply.body
+    assert reaction == "❌"
+
+
+async def test_unencrypted_command_in_control_room_is_refused(network):
+    """An admin command must come end-to-end encrypted, even from an admin."""
+    client = network.admin.client
+    path = (f"/_matrix/client/v3/rooms/{network.control}/send/m.room.message/"
+            f"plain-{time.time_ns()}")
+    resp = await client.send("PUT", path, json.dumps({"msgtype": "m.text", "body": "!status"}),
+                             {"Authorization": f"Bearer {client.access_token}",
+                              "Content-Type": "application/json"})
+    event_id = (await resp.json())["event_id"]
+    reply = await network.admin.reply_to(event_id)
+    assert "doivent être chiffrées" in reply.body
+    assert await network.admin.reaction_to(event_id) == "❌"
+
+
+async def test_unknown_command_suggests_the_closest(network):
+    reply, reaction = await network.admin.command(network.control, "!pign")
+    assert "Commande inconnue : !pign" in reply.body
+    assert "Vouliez-vous dire !ping" in reply.body
+    assert reaction == "❌"
+
+
+async def test_help_is_generated_from_the_registry(network):
+    reply, _ = await network.admin.command(network.control, "!help")
+    for usage in ("!ping", "!help [commande]", "!status"):
+        assert usage in reply.body
+    detail, reaction = await network.admin.command(network.control, "!help status")
+    assert "Réservée à : administrateurs" in detail.body and reaction == "✅"
+    bad, reaction = await network.admin.command(network.control, "!help nimportequoi")
+    assert "n'est pas une commande connue" in bad.body
+    assert "Usage : !help [commande]" in bad.body and reaction == "❌"
+
+
+async def test_restart_neither_replays_nor_misses_commands(person, start_bot, tmp_path):
+    admin = await person("admin")
+    first = await start_bot([admin.user_id])
+    account, data_dir = first.account, first.data_dir
+    control = first.control.room_id
+    device = first.gateway.device_id
+    await admin.accept_invite(control)
+    before, _ = await admin.command(control, "!ping")
+
+    await first.stop()
+    while_down = [await admin.say(control, "!ping"), await admin.say(control, "!help ping")]
+
+    second = await start_bot([admin.user_id], account=account, data_dir=data_dir)
+    assert second.gateway.device_id == device  # same device, no new login
+    assert second.control.room_id == control
+    for event_id in while_down:
+        await admin.reply_to(event_id)
+    # A command after them proves the bot went past them; then count.
+    await admin.command(control, "!ping")
+    for event_id in while_down:
+        assert len(admin.replies_to(event_id)) == 1
+    assert len(admin.replies_to(before.reply_to)) == 1  # not answered again
+    assert len(admin.undecryptable) == 0
+
+
+async def test_bot_device_is_signed_by_its_self_signing_key(network, person):
+    observer = await person("observateur")
+    user_id, device_id = network.bot.gateway.user_id, network.bot.gateway.device_id
+    resp = await observer.client.send(
+        "POST", "/_matrix/client/v3/keys/query",
+        json.dumps({"device_keys": {user_id: []}}),
+        {"Authorization": f"Bearer {observer.client.access_token}",
+         "Content-Type": "application/json"})
+    keys = await resp.json()
+    master = keys["master_keys"][user_id]
+    ssk = keys["self_signing_keys"][user_id]
+    device = keys["device_keys"][user_id][device_id]
+    master_pub = next(iter(master["keys"].values()))
+    ssk_pub = next(iter(ssk["keys"].values()))
+    assert ssk["usage"] == ["self_signing"]
+    assert _signed_by(ssk, user_id, master_pub)
+    assert _signed_by(device, user_id, ssk_pub)
+    key_file = network.bot.data_dir / "cross-signing.json"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+async def test_restart_keeps_cross_signing_identity(person, start_bot):
+    admin = await person("admin")
+    first = await start_bot([admin.user_id])
+    master_before = (await first.gateway.query_keys([first.gateway.user_id]))["master_keys"]
+    account, data_dir = first.account, first.data_dir
+    await first.stop()
+    second = await start_bot([admin.user_id], account=account, data_dir=data_dir)
+    keys = await second.gateway.query_keys([second.gateway.user_id])
+    assert keys["master_keys"] == master_before
+    assert (await second.status_info())["cross_signed"]
+
+
+async def test_admin_who_leaves_the_control_room_is_invited_again(network):
+    await network.admin.client.room_leave(network.control)
+    network.admin.invites.discard(network.control)
+    await network.admin.accept_invite(network.control)
+
+
+async def test_bot_declines_invites_to_rooms_that_are_not_direct_chats(network):
+    admin = network.admin
+    resp = await admin.client.room_create(name="Salon quelconque",
+                                          invite=[network.bot.gateway.user_id])
+    room_id = resp.room_id
+
+    async def bot_membership() -> str | None:
+        state = await admin.client.room_get_state_event(room_id, "m.room.member",
+                                                        network.bot.gateway.user_id)
+        return state.content.get("membership")
+
+    deadline = time.monotonic() + 20
+    while await bot_membership() != "leave":
+        assert time.monotonic() < deadline, "the bot did not decline the invite"
+        await asyncio.sleep(0.2)
+
+
+async def test_healthz_and_metrics_answer(network):
+    await network.admin.command(network.control, "!ping")
+    base = f"http://127.0.0.1:{network.bot.web.port}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base + "/healthz") as resp:
+            assert resp.status == 200
+            body = await resp.json()
+            assert body["status"] == "ok" and body["last_sync_seconds_ago"] < 120
+        async with http.get(base + "/metrics") as resp:
+            assert resp.status == 200
+            text = await resp.text()
+    assert 'agora_commands_total{outcome="ok"}' in text
+    assert "agora_sync_lag_seconds" in text
+    assert "agora_matrix_request_errors_total" in text or "agora_matrix_request_errors" in text
+
+
+async def test_healthz_is_503_when_sync_is_stale(network):
+    network.bot.metrics.last_sync = time.time() - 10_000  # as if the homeserver were gone
+    async with aiohttp.ClientSession() as http, \
+            http.get(f"http://127.0.0.1:{network.bot.web.port}/healthz") as resp:
+        assert resp.status == 503
+        assert (await resp.json())["status"] == "unhealthy"
+
+
+def test_check_config_names_the_bad_key(tmp_path: Path):
+    bad = yaml.safe_load(Path("config.example.yaml").read_text())
+    bad["admins"][1] = "admin2@localhost"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-m", "bot", "check-config", str(path)],
+                            capture_output=True, text=True, env=os.environ | {"PYTHONPATH": "."})
+    assert result.returncode == 2
+    assert "admins[1]: expected a Matrix user id" in result.stderr
+    good = subprocess.run([sys.executable, "-m", "bot", "check-config", "config.example.yaml"],
+                          capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr
+
+
+def test_run_refuses_a_bad_config_before_starting_anything(tmp_path: Path):
+    import subprocess
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("homeserver:\n  server_name: localhost\n  embedded: maybe\n")
+    result = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(path),
+                             "--data-dir", str(tmp_path / "data")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "homeserver.embedded: expected true or false" in result.stderr
+    assert not (tmp_path / "data").exists()

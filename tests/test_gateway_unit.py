@@ -1,0 +1,86 @@
+"""The gateway's error policy against a real HTTP server on loopback (no mocks of nio)."""
+
+import time
+
+import pytest
+from aiohttp import web
+from nio import AsyncClient
+
+from bot.errors import MatrixError
+from bot.matrix.gateway import Gateway, client_config
+from bot.metrics import Metrics
+
+
+@pytest.fixture
+async def server():
+    calls = {"n": 0, "times": []}
+    answers: list[web.Response] = []
+
+    async def handler(request):
+        calls["n"] += 1
+        calls["times"].append(time.monotonic())
+        return answers.pop(0)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    client = AsyncClient(f"http://127.0.0.1:{port}", "@agora:x", "DEV",
+                         config=client_config("k"))
+    client.access_token = "t"
+    gateway = Gateway(client, Metrics(), max_retries=2, max_backoff=0.05)
+    yield gateway, answers, calls
+    await client.close()
+    await runner.cleanup()
+
+
+def limited(retry_after: str | None = None, body_ms: int | None = None) -> web.Response:
+    body = {"errcode": "M_LIMIT_EXCEEDED", "error": "Too many requests"}
+    if body_ms is not None:
+        body["retry_after_ms"] = body_ms
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    return web.json_response(body, status=429, headers=headers)
+
+
+async def test_429_honours_retry_after_then_succeeds(server):
+    gateway, answers, calls = server
+    answers += [limited(retry_after="1"), web.json_response({"ok": True})]
+    assert await gateway.raw("GET", "/x") == {"ok": True}
+    assert calls["times"][1] - calls["times"][0] >= 0.95  # waited as asked
+    assert 'status="429"' in gateway.metrics.render().decode()
+
+
+async def test_429_honours_retry_after_ms_in_body_through_nio(server):
+    gateway, answers, calls = server
+    answers += [limited(body_ms=300),
+                web.json_response({"user_id": "@agora:x", "device_id": "DEV"})]
+    resp = await gateway.call("whoami", gateway.client.whoami)
+    assert resp.user_id == "@agora:x"
+    assert calls["times"][1] - calls["times"][0] >= 0.29
+
+
+async def test_retries_are_bounded(server):
+    gateway, answers, calls = server
+    answers += [limited(body_ms=1) for _ in range(5)]
+    with pytest.raises(MatrixError) as err:
+        await gateway.raw("GET", "/x")
+    assert err.value.status == 429
+    assert calls["n"] == 3  # one try and max_retries=2 more, then the error surfaces
+
+
+async def test_transient_5xx_backs_off_then_succeeds(server):
+    gateway, answers, _ = server
+    answers += [web.json_response({"errcode": "M_UNKNOWN", "error": "boom"}, status=502),
+                web.json_response({"ok": 1})]
+    assert await gateway.raw("GET", "/x") == {"ok": 1}
+
+
+async def test_client_errors_are_not_retried(server):
+    gateway, answers, calls = server
+    answers += [web.json_response({"errcode": "M_FORBIDDEN", "error": "no"}, status=403)]
+    with pytest.raises(MatrixError) as err:
+        await gateway.raw("GET", "/x")
+    assert (err.value.status, err.value.errcode, calls["n"]) == (403, "M_FORBIDDEN", 1)

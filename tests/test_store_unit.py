@@ -1,0 +1,49 @@
+"""The store: migrations, inbox de-duplication, refusal of a newer database."""
+
+import pytest
+
+from bot.moderation.control_room import power_levels_plan
+from bot.store import InboxRow, Store, StoreTooNew
+from bot.store.migrations import MIGRATIONS
+
+
+async def test_migrations_are_recorded_and_idempotent(tmp_path):
+    store = await Store.open(tmp_path / "a.db")
+    assert await store.version() == len(MIGRATIONS)
+    await store.close()
+    store = await Store.open(tmp_path / "a.db")  # second open applies nothing
+    assert await store.version() == len(MIGRATIONS)
+    async with store.db.execute("PRAGMA journal_mode") as cur:
+        assert (await cur.fetchone())[0] == "wal"
+    await store.close()
+
+
+async def test_a_database_newer_than_the_code_is_refused(tmp_path):
+    store = await Store.open(tmp_path / "a.db")
+    await store.db.execute("INSERT INTO schema_version VALUES (?, 0)", (len(MIGRATIONS) + 1,))
+    await store.close()
+    with pytest.raises(StoreTooNew):
+        await Store.open(tmp_path / "a.db")
+
+
+async def test_inbox_records_each_event_once_with_the_token(tmp_path):
+    store = await Store.open(tmp_path / "a.db")
+    row = InboxRow("$e1", "!r", "@a:x", "!ping", True, 1)
+    assert await store.record_events([row], "t1") == 1
+    assert await store.record_events([row], "t2") == 0  # the same event again: ignored
+    assert await store.get("sync_token") == "t2"
+    assert [r.event_id for r in await store.pending_events()] == ["$e1"]
+    await store.finish_event("$e1", "ok")
+    assert await store.pending_events() == []
+    assert await store.record_events([row], "t3") == 0  # a finished one never comes back
+    assert await store.pending_events() == []
+    await store.close()
+
+
+def test_power_level_plan_puts_admins_at_100_and_leaves_v12_creators_out():
+    current = {"users": {"@agora:x": 100, "@m:x": 0}}
+    plan = power_levels_plan(current, "@agora:x", ("@a:x",))
+    assert plan["users"] == {"@agora:x": 100, "@m:x": 0, "@a:x": 100}
+    assert power_levels_plan(plan, "@agora:x", ("@a:x",)) is None
+    v12 = power_levels_plan({"users": {}}, "@agora:x", ("@a:x",), frozenset({"@agora:x"}))
+    assert v12["users"] == {"@a:x": 100}
