@@ -19,9 +19,8 @@ from typing import Any
 import aiohttp
 from nio import AsyncClient, LoginResponse, WhoamiResponse
 
-import bot.commands.core  # noqa: F401 - registers the commands
+from bot.commands import load_commands
 from bot.commands.dispatcher import Dispatcher
-from bot.commands.registry import registry
 from bot.config import Config
 from bot.errors import AgoraError, MatrixError
 from bot.homeserver.admin import register_with_shared_secret
@@ -110,7 +109,7 @@ class Agora:
         if self.synapse:
             await self._embedded_accounts()
         self.control = ControlRoom(self.config, self.gateway, self.store)
-        self.dispatcher = Dispatcher(self.config, registry, self.gateway, self.store,
+        self.dispatcher = Dispatcher(self.config, load_commands(), self.gateway, self.store,
                                      self.metrics, self)
         self.sync = SyncLoop(self.gateway, self.store, self.metrics, self.config.commands.prefix,
                              self.on_batch)

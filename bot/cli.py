@@ -18,6 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the bot (and the embedded homeserver if configured)")
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("file", type=Path)
+    sub.add_parser("commands", help="print the command reference (Markdown) from the registry")
     for p in (run,):
         p.add_argument("--config", "-c", type=Path, required=True)
         p.add_argument("--data-dir", type=Path, default=Path("./data"))
@@ -45,6 +46,12 @@ async def _run(config_path: Path, data_dir: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "commands":
+        from bot.commands import load_commands
+        from bot.commands.registry import markdown_reference
+
+        print(markdown_reference(load_commands()))
+        return 0
     if args.command == "check-config":
         try:
             config = load_config(args.file)

@@ -1,0 +1,15 @@
+"""What people type. Each module registers its commands into ``registry`` on import."""
+
+from __future__ import annotations
+
+import importlib
+
+from bot.commands.registry import Registry, registry
+
+COMMAND_MODULES = ("bot.commands.core",)
+
+
+def load_commands() -> Registry:
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
+    return registry

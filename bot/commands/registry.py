@@ -299,6 +299,18 @@ class Registry:
         ])
 
 
+def markdown_reference(reg: Registry, prefix: str = "!") -> str:
+    """The command reference for the README, generated from the registry (French, English)."""
+    lines = ["| commande / command | qui / who | où / where | description |",
+             "| --- | --- | --- | --- |"]
+    for cmd in reg:
+        where = ", ".join(t(f"where.{w.value}", "fr") for w in
+                          sorted(cmd.where, key=lambda w: w.value))
+        lines.append(f"| `{cmd.usage(prefix, 'fr')}` | {t(cmd.role.label_key, 'fr')} | {where} "
+                     f"| {t(cmd.help, 'fr')} / {t(cmd.help, 'en')} |")
+    return "\n".join(lines)
+
+
 # The registry of the running bot; command modules register into it on import.
 registry = Registry()
 command = registry.command

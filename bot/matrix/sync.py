@@ -30,14 +30,17 @@ from bot.store import InboxRow, Store
 
 log = logging.getLogger(__name__)
 
-SYNC_FILTER = {
-    "presence": {"types": []},
-    "account_data": {"types": []},
-    "room": {
-        "timeline": {"limit": 100},
-        "ephemeral": {"types": []},
-    },
-}
+def sync_filter(own_user: str) -> dict:
+    """What the bot needs from sync: no presence, typing or receipts, and not its own timeline
+    events (its replies and reactions would only wake the loop for nothing)."""
+    return {
+        "presence": {"types": []},
+        "account_data": {"types": []},
+        "room": {
+            "timeline": {"limit": 100, "not_senders": [own_user]},
+            "ephemeral": {"types": []},
+        },
+    }
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ class SyncLoop:
         full_state = self.first
         resp: SyncResponse = await self.gateway.call(
             "sync", lambda: client.sync(timeout=0 if full_state else self.timeout_ms,
-                                        sync_filter=SYNC_FILTER, since=since,
+                                        sync_filter=sync_filter(client.user_id), since=since,
                                         full_state=full_state))
         batch = extract(resp, client.user_id, self.prefix, history=since is not None)
         added = await self.store.record_events(batch.commands, resp.next_batch)

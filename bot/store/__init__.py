@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,8 @@ class Store:
     @classmethod
     async def open(cls, path: str | Path) -> Store:
         db = await aiosqlite.connect(str(path), isolation_level=None)
+        if str(path) != ":memory:":
+            os.chmod(path, 0o600)  # personal data: the owner only (WAL files inherit it)
         db.row_factory = aiosqlite.Row
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA foreign_keys=ON")
