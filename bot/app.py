@@ -15,22 +15,28 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from nio import AsyncClient, LoginResponse, WhoamiResponse
 
 from bot.commands import load_commands
+from bot.commands.context import notice
 from bot.commands.dispatcher import Dispatcher
-from bot.config import Config
+from bot.config import Config, ConfigError, load_config
 from bot.errors import AgoraError, MatrixError
 from bot.homeserver.admin import register_with_shared_secret
 from bot.homeserver.embedded import EmbeddedSynapse, _write_private
+from bot.i18n import t
 from bot.matrix.crosssigning import device_is_cross_signed, ensure_cross_signed
 from bot.matrix.gateway import Gateway, client_config
-from bot.matrix.sync import Batch, SyncLoop
+from bot.matrix.sync import Batch, StateChange, SyncLoop
 from bot.metrics import Metrics
 from bot.moderation.control_room import ControlRoom
 from bot.store import Store
+from bot.territories.keeper import NetworkKeeper
+from bot.territories.reconciler import Outcome, Reconciler
+from bot.territories.render import render_plan
 from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -109,6 +115,8 @@ class Agora:
         if self.synapse:
             await self._embedded_accounts()
         self.control = ControlRoom(self.config, self.gateway, self.store)
+        self.reconciler = Reconciler(self.config, self.gateway, self.store, self.data_dir)
+        self.keeper = NetworkKeeper(self.reconciler, self._after_reconcile)
         self.dispatcher = Dispatcher(self.config, load_commands(), self.gateway, self.store,
                                      self.metrics, self)
         self.sync = SyncLoop(self.gateway, self.store, self.metrics, self.config.commands.prefix,
@@ -128,7 +136,10 @@ class Agora:
         self.web = WebServer(self, self.config.web)
         await self.web.start()
         self._tasks = [asyncio.create_task(self.sync.run(), name="sync"),
-                       asyncio.create_task(self.dispatcher.run(), name="dispatcher")]
+                       asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
+                       asyncio.create_task(self.keeper.run(), name="keeper"),
+                       asyncio.create_task(self._watch_config(), name="config")]
+        self.keeper.request_full()
         if self.synapse:
             self._tasks.append(asyncio.create_task(self._watch_synapse(), name="synapse"))
         self.dispatcher.wake.set()
@@ -197,14 +208,14 @@ class Agora:
         return session
 
     async def _embedded_accounts(self) -> None:
-        """Register the configured local admins once (random passwords) and lift the bot's
-        rate limits on its own homeserver."""
+        """Register the local people the config names (admins, animators, managers) once, with
+        random passwords, and lift the bot's rate limits on its own homeserver."""
         assert self.synapse
         creds = self._read_credentials()
         users: dict[str, str] = creds.get("users", {})
         secret = self.synapse.secrets()["registration_shared_secret"]
         async with aiohttp.ClientSession() as http:
-            for admin in self.config.admins:
+            for admin in self._named_people():
                 localpart, _, server = admin[1:].partition(":")
                 if server != self.config.homeserver.server_name or admin in users:
                     continue
@@ -212,7 +223,7 @@ class Agora:
                 if await register_with_shared_secret(http, self.synapse.url, secret, localpart,
                                                      password) is not None:
                     users[admin] = password
-                    log.info("registered admin account %s", admin)
+                    log.info("registered account %s", admin)
                 else:
                     log.warning("%s already exists; its password is not in %s", admin,
                                 self.credentials_path)
@@ -221,6 +232,13 @@ class Agora:
         await self.gateway.raw(
             "POST", f"/_synapse/admin/v1/users/{self.gateway.user_id}/override_ratelimit",
             {"messages_per_second": 0, "burst_count": 0}, what="lift the bot's rate limits")
+
+    def _named_people(self) -> list[str]:
+        people = list(self.config.admins)
+        for territory, _ in self.config.network.walk():
+            people += territory.animators
+            people += [r.manager for r in territory.rooms if r.manager]
+        return list(dict.fromkeys(people))
 
     def _read_credentials(self) -> dict[str, Any]:
         if self.credentials_path.exists():
@@ -267,6 +285,10 @@ class Agora:
             except MatrixError as exc:
                 log.error("invite to %s: %s", invite.room_id, exc)
         if not getattr(self, "_starting", False):
+            for change in batch.state_changes:
+                key = await self.store.managed_key(change.room_id)
+                if key:
+                    self.keeper.request_repair(key, change)
             for m in batch.memberships:
                 await self._on_membership(m.room_id, m.user_id, m.membership)
             if self.control.room_id in batch.left_rooms:
@@ -274,9 +296,23 @@ class Agora:
                 await self.control.ensure()
         self.dispatcher.wake.set()
 
+    async def _adoption_targets(self) -> set[str]:
+        """Room ids the config asks the bot to take over (aliases resolved now)."""
+        targets: set[str] = set()
+        for territory, _ in self.config.network.walk():
+            for room in territory.rooms:
+                if room.adopt_room:
+                    targets.add(room.adopt_room)
+                elif room.adopt_alias:
+                    with contextlib.suppress(MatrixError, KeyError):
+                        targets.add((await self.gateway.raw(
+                            "GET", f"/_matrix/client/v3/directory/room/"
+                                   f"{quote(room.adopt_alias)}"))["room_id"])
+        return targets
+
     async def _on_invite(self, room_id: str, inviter: str | None, is_direct: bool) -> None:
         kind = await self.store.room_kind(room_id)
-        if kind is not None:
+        if kind is not None or room_id in await self._adoption_targets():
             await self.gateway.join(room_id)
         elif is_direct and inviter:
             await self.gateway.join(room_id)
@@ -301,6 +337,84 @@ class Agora:
             await self.store.remove_room(room_id)
             with contextlib.suppress(MatrixError):
                 await self.gateway.leave(room_id)
+
+    # --- the network ------------------------------------------------------------------------
+
+    async def _after_reconcile(self, outcome: Outcome, why: str,
+                               drift: list[StateChange]) -> None:
+        """Tell the control room what reconciling did (nothing when nothing changed)."""
+        loc = self.config.locale
+        lines: list[str] = []
+        for run in outcome.resumed:
+            lines.append(t("reconcile.resumed", loc, **run))
+        if why == "drift":
+            repaired = {a.key for a in outcome.actions}
+            for change in drift:
+                key = await self.store.managed_key(change.room_id)
+                if key in repaired:
+                    lines.append(t("reconcile.drift", loc, name=key, what=change.event_type,
+                                   sender=change.sender))
+                    await self.store.audit(change.sender, "territories.drift", "repaired",
+                                           room_id=change.room_id, detail=change.event_type)
+        elif outcome.actions:
+            lines.append(t("reconcile.done", loc, n=len(outcome.actions)))
+        if outcome.failed:
+            lines.append(t("reconcile.failed", loc, n=len(outcome.failed)))
+            lines.extend(f"  - {a.op} {a.key}: {err}" for a, err in outcome.failed[:10])
+        if outcome.unreachable:
+            lines.append(t("reconcile.unreachable", loc, keys=", ".join(outcome.unreachable)))
+        if lines and self.control.room_id:
+            await self.gateway.send(self.control.room_id, notice("\n".join(lines)))
+
+    async def settled(self, timeout: float = 120.0) -> None:
+        """Wait until the network keeper has nothing left to reconcile."""
+        await asyncio.wait_for(self.keeper.idle.wait(), timeout)
+
+    async def reconcile(self, *, dry_run: bool, progress=None) -> tuple[str, bool]:
+        """For `!reconcile`: the plan (dry run) or what was applied; and whether all went well."""
+        loc = self.config.locale
+        outcome = await self.reconciler.reconcile(dry_run=dry_run, source="command",
+                                                  progress=progress)
+        if dry_run:
+            return render_plan(outcome.actions, loc), True
+        lines = [t("reconcile.done", loc, n=len(outcome.actions)) if outcome.actions
+                 else t("plan.nothing", loc)]
+        if outcome.failed:
+            lines.append(t("reconcile.failed", loc, n=len(outcome.failed)))
+            lines.extend(f"  - {a.op} {a.key}: {err}" for a, err in outcome.failed[:10])
+        return "\n".join(lines), not outcome.failed
+
+    def reload(self) -> None:
+        """Re-read the config file; raises ConfigError (the old config stays) if it is wrong."""
+        if self.config.source is None:
+            return
+        config = load_config(self.config.source)
+        for holder in (self, self.control, self.dispatcher, self.reconciler):
+            holder.config = config
+        self._config_mtime = self.config.source.stat().st_mtime
+        self.keeper.request_full()
+
+    async def _watch_config(self, every: float = 2.0) -> None:
+        if self.config.source is None:
+            return
+        self._config_mtime = self.config.source.stat().st_mtime
+        while True:
+            await asyncio.sleep(every)
+            try:
+                mtime = self.config.source.stat().st_mtime
+            except OSError:
+                continue
+            if mtime == self._config_mtime:
+                continue
+            self._config_mtime = mtime
+            try:
+                self.reload()
+                log.info("configuration reloaded from %s", self.config.source)
+                await self.control.reconcile_admins()
+            except ConfigError as exc:
+                log.error("configuration refused: %s", exc)
+                await self.gateway.send(self.control.room_id, notice(
+                    t("reload.error", self.config.locale, error=str(exc))))
 
     # --- what commands and the web see -------------------------------------------------------
 

@@ -16,10 +16,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agora-bot", description="Agora Matrix bot")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start the bot (and the embedded homeserver if configured)")
+    plan = sub.add_parser("plan", help="show what apply would change on the homeserver")
+    apply = sub.add_parser("apply", help="make the homeserver match the network configuration")
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("file", type=Path)
     sub.add_parser("commands", help="print the command reference (Markdown) from the registry")
-    for p in (run,):
+    for p in (run, plan, apply):
         p.add_argument("--config", "-c", type=Path, required=True)
         p.add_argument("--data-dir", type=Path, default=Path("./data"))
         p.add_argument("--log-level", default="INFO",
@@ -44,6 +46,58 @@ async def _run(config_path: Path, data_dir: Path) -> int:
     return await agora.run_until_stopped(stop)
 
 
+async def _plan_or_apply(config_path: Path, data_dir: Path, apply: bool) -> int:
+    """Plan or apply with the bot's own session, without E2EE (structure needs none): this works
+    beside a running bot, which sees the changes as its own."""
+    import json
+
+    from nio import AsyncClient
+
+    from bot.matrix.gateway import Gateway, client_config
+    from bot.metrics import Metrics
+    from bot.store import Store
+    from bot.territories.reconciler import Reconciler
+    from bot.territories.render import render_plan
+
+    config = load_config(config_path)
+    session_path = data_dir / "bot-session.json"
+    if not session_path.exists():
+        print(f"{session_path} does not exist: start the bot once (agora-bot run --config "
+              f"{config_path} --data-dir {data_dir}) so that it creates its session.",
+              file=sys.stderr)
+        return 1
+    session = json.loads(session_path.read_text())
+    client = AsyncClient(config.homeserver.url, session["user_id"], session["device_id"],
+                         config=client_config(encryption=False))
+    # No restore_login: it would open an E2EE store this tool does not need.
+    client.user_id, client.access_token = session["user_id"], session["access_token"]
+    store = await Store.open(data_dir / "agora.db")
+    try:
+        gateway = Gateway(client, Metrics(), max_retries=2)
+        reconciler = Reconciler(config, gateway, store, data_dir)
+
+        async def progress(done: int, total: int) -> None:
+            print(f"  {done}/{total}", flush=True)
+
+        outcome = await reconciler.reconcile(dry_run=not apply, source="cli",
+                                             progress=progress if apply else None)
+        if not apply:
+            print(render_plan(outcome.actions, config.locale))
+            return 0
+        for run in outcome.resumed:
+            print(f"resumed after interrupted run #{run['id']} "
+                  f"({run['done']}/{run['planned']} done)")
+        print(f"{len(outcome.actions)} change(s) applied in {outcome.rounds} round(s)")
+        for action, error in outcome.failed:
+            print(f"FAILED {action.op} {action.key}: {error}", file=sys.stderr)
+        for key in outcome.unreachable:
+            print(f"UNREACHABLE {key}: the bot is no longer in this room", file=sys.stderr)
+        return 1 if outcome.failed else 0
+    finally:
+        await store.close()
+        await client.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "commands":
@@ -60,6 +114,21 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"{args.file}: OK ({config.bot_user_id}, {len(config.admins)} admin(s))")
         return 0
+    if args.command in ("plan", "apply"):
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        try:
+            return asyncio.run(_plan_or_apply(args.config, args.data_dir,
+                                              args.command == "apply"))
+        except ConfigError as exc:
+            print(f"{args.config}: {exc}", file=sys.stderr)
+            return 2
+        except Exception as exc:
+            from bot.errors import AgoraError
+
+            if not isinstance(exc, AgoraError):
+                raise
+            print(f"{args.command} failed: {exc}", file=sys.stderr)
+            return 1
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("peewee", "nio.responses", "nio.rooms", "nio.crypto.log", "nio.client"):

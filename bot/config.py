@@ -16,6 +16,19 @@ from urllib.parse import urlparse
 
 import yaml
 
+from bot.territories.model import (
+    ALIAS_RE,
+    ID_RE,
+    MAX_NAME,
+    MAX_TOPIC,
+    ROOM_ID_RE,
+    ROOM_KINDS,
+    FederationConfig,
+    Network,
+    RoomSpec,
+    Territory,
+)
+
 ENV_ACCESS_TOKEN = "AGORA_ACCESS_TOKEN"
 ENV_PASSWORD = "AGORA_BOT_PASSWORD"
 
@@ -85,6 +98,8 @@ class Config:
     locale: str
     commands: CommandsConfig
     web: WebConfig
+    network: Network = field(default_factory=Network)
+    federation: FederationConfig = field(default_factory=FederationConfig)
     source: Path | None = None
 
     @property
@@ -234,14 +249,108 @@ def parse_config(data: Any, source: Path | None = None,
                     healthy_sync_age=w.number("healthy_sync_age", 120.0, lo=1.0))
     w.done()
 
+    network = _network(top.section("network"))
+    federation = _federation(top.section("federation"), server_name)
+
     # Sections read by later features are accepted here so one file serves every version.
-    top.done(known_elsewhere=("network", "vetting", "federation", "feeds", "alerts", "hooks"))
+    top.done(known_elsewhere=("vetting", "feeds", "alerts", "hooks"))
 
     cfg = Config(homeserver=homeserver, bot=bot, admins=tuple(admins), locale=locale,
-                 commands=CommandsConfig(prefix=prefix), web=web, source=source)
+                 commands=CommandsConfig(prefix=prefix), web=web, network=network,
+                 federation=federation, source=source)
     if cfg.bot_user_id in cfg.admins:
         raise ConfigError("admins", "people, not the bot itself", cfg.bot_user_id)
     return cfg
+
+
+def _list(section: _Section, key: str) -> list[tuple[Any, str]]:
+    value = section.raw(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(section._p(key), "a list", value)
+    return [(item, f"{section._p(key)}[{i}]") for i, item in enumerate(value)]
+
+
+def _user_list(section: _Section, key: str) -> tuple[str, ...]:
+    out = []
+    for item, path in _list(section, key):
+        if not isinstance(item, str) or not USER_ID_RE.match(item):
+            raise ConfigError(path, "a Matrix user id such as @alice:example.org", item)
+        out.append(item)
+    return tuple(dict.fromkeys(out))
+
+
+def _text(section: _Section, key: str, limit: int, default: Any = ...) -> Any:
+    value = section.str(key, default)
+    if isinstance(value, str) and (len(value) > limit or any(ord(c) < 32 for c in value
+                                                              if c not in "\n\t")):
+        raise ConfigError(section._p(key), f"at most {limit} characters, no control characters",
+                          value[:40] + "…")
+    return value
+
+
+def _room(data: Any, path: str, territory_id: str) -> RoomSpec:
+    r = _Section(data, path)
+    room_id = r.str("id", pattern=ID_RE, what="an id of lower-case letters, digits and -")
+    kind = r.choice("kind", ROOM_KINDS)
+    visibility = None
+    if kind == "group":
+        visibility = r.choice("visibility", ("open", "private"))
+    manager = None
+    if kind == "managerial":
+        manager = r.str("manager", pattern=USER_ID_RE, what="the manager's Matrix user id")
+    adopt_room = r.str("room", None, pattern=ROOM_ID_RE, what="a room id such as !abc:server")
+    adopt_alias = r.str("alias", None, pattern=ALIAS_RE, what="a room alias such as #x:server")
+    if adopt_room and adopt_alias:
+        raise ConfigError(r._p("alias"), "either room or alias to adopt, not both")
+    spec = RoomSpec(id=room_id, name=_text(r, "name", MAX_NAME), kind=kind,
+                    topic=_text(r, "topic", MAX_TOPIC, ""), visibility=visibility,
+                    manager=manager, adopt_room=adopt_room, adopt_alias=adopt_alias)
+    r.done()
+    return spec
+
+
+def _territory(data: Any, path: str, seen: set[str]) -> Territory:
+    t = _Section(data, path)
+    tid = t.str("id", pattern=ID_RE, what="an id of lower-case letters, digits and -")
+    if tid in seen:
+        raise ConfigError(t._p("id"), "an id used by no other territory", tid)
+    seen.add(tid)
+    rooms = []
+    room_ids: set[str] = set()
+    for item, rpath in _list(t, "rooms"):
+        room = _room(item, rpath, tid)
+        if room.id in room_ids:
+            raise ConfigError(f"{rpath}.id", "an id used by no other room of this territory",
+                              room.id)
+        room_ids.add(room.id)
+        rooms.append(room)
+    children = tuple(_territory(item, cpath, seen) for item, cpath in _list(t, "territories"))
+    territory = Territory(id=tid, name=_text(t, "name", MAX_NAME),
+                          topic=_text(t, "topic", MAX_TOPIC, ""),
+                          animators=_user_list(t, "animators"), rooms=tuple(rooms),
+                          territories=children)
+    t.done()
+    return territory
+
+
+def _network(section: _Section) -> Network:
+    seen: set[str] = set()
+    territories = tuple(_territory(item, path, seen)
+                        for item, path in _list(section, "territories"))
+    section.done()
+    return Network(territories)
+
+
+def _federation(section: _Section, server_name: str) -> FederationConfig:
+    servers = []
+    for item, path in _list(section, "allowed_servers"):
+        if not isinstance(item, str) or not SERVER_NAME_RE.match(item):
+            raise ConfigError(path, "a server name such as matrix.ars-occitanie.example", item)
+        servers.append(item)
+    extra = {k: v for k, v in section.data.items() if k != "allowed_servers"}
+    section.seen.update(extra)  # read by the federation feature
+    section.done()
+    return FederationConfig(allowed_servers=tuple(dict.fromkeys(servers)), extra=extra)
 
 
 def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:

@@ -113,7 +113,81 @@ MESSAGES: dict[str, dict[str, str]] = {
     "dm.welcome": {
         "fr": "Bonjour, je suis le bot Agora. Tapez {prefix}help pour voir ce que je peux faire.",
         "en": "Hello, I am the Agora bot. Type {prefix}help to see what I can do."},
+    # territories: plans and reconcile
+    "plan.nothing": {"fr": "Rien à faire : le serveur correspond à la configuration.",
+                     "en": "Nothing to do: the homeserver matches the configuration."},
+    "plan.summary": {"fr": "{n} changement(s) prévu(s) :", "en": "{n} planned change(s):"},
+    "plan.create_space": {"fr": "créer l'espace « {0} » ({1})", "en": "create space '{0}' ({1})"},
+    "plan.create_room": {"fr": "créer le salon chiffré « {0} » ({1})",
+                         "en": "create encrypted room '{0}' ({1})"},
+    "plan.adopt": {"fr": "reprendre le salon existant {1} pour « {0} »",
+                   "en": "take over existing room {1} as '{0}'"},
+    "plan.link": {"fr": "rattacher « {0} » à l'espace {1}", "en": "put '{0}' under space {1}"},
+    "plan.unlink": {"fr": "retirer {0} de l'espace « {1} »", "en": "remove {0} from space '{1}'"},
+    "plan.invite": {"fr": "inviter {0} dans « {1} »", "en": "invite {0} to '{1}'"},
+    "plan.archive": {"fr": "archiver « {0} » (détaché, renommé, lecture seule, historique gardé)",
+                     "en": "archive '{0}' (detached, renamed, read-only, history kept)"},
+    "plan.rename": {"fr": "renommer « {0} » en « {1} »", "en": "rename '{0}' to '{1}'"},
+    "plan.topic": {"fr": "mettre à jour le sujet de « {0} »", "en": "update the topic of '{0}'"},
+    "plan.encrypt": {"fr": "activer le chiffrement de bout en bout dans « {0} »",
+                     "en": "turn on end-to-end encryption in '{0}'"},
+    "plan.guests": {"fr": "interdire l'accès invité dans « {0} »",
+                    "en": "forbid guest access in '{0}'"},
+    "plan.history": {"fr": "historique visible depuis l'invitation dans « {0} »",
+                     "en": "history visible from the invitation on in '{0}'"},
+    "plan.join_rule": {"fr": "règle d'accès de « {0} » : {1} → {2}",
+                       "en": "join rule of '{0}': {1} → {2}"},
+    "plan.power": {"fr": "niveaux de pouvoir dans « {0} » :", "en": "power levels in '{0}':"},
+    "plan.power_user": {"fr": "niveau de {0} : {1} → {2}", "en": "level of {0}: {1} → {2}"},
+    "plan.power_setting": {"fr": "{0} : {1} → {2}", "en": "{0}: {1} → {2}"},
+    "plan.power_events": {"fr": "niveaux requis par type d'événement",
+                          "en": "levels required per event type"},
+    "plan.acl": {"fr": "ACL des serveurs de « {0} » : {1}", "en": "server ACL of '{0}': {1}"},
+    "plan.alias": {"fr": "adresse de « {0} » : {1}", "en": "address of '{0}': {1}"},
+    "plan.parent": {"fr": "lien vers l'espace parent dans « {0} »",
+                    "en": "link to the parent space in '{0}'"},
+    "plan.unparent": {"fr": "retirer un lien vers un autre espace dans « {0} »",
+                      "en": "remove a link to another space in '{0}'"},
+    "reconcile.busy": {"fr": "Une synchronisation du réseau est déjà en cours ; réessayez.",
+                       "en": "A network reconcile is already running; try again."},
+    "reconcile.adopt_not_member": {
+        "fr": "Impossible de reprendre {room} : le bot n'y est pas (invitez-le).",
+        "en": "Cannot take over {room}: the bot is not in it (invite it)."},
+    "reconcile.adopt_no_power": {
+        "fr": "Impossible de reprendre {room} : le bot doit y avoir le niveau 100.",
+        "en": "Cannot take over {room}: the bot needs power level 100 there."},
+    "reconcile.alias_taken": {"fr": "L'adresse {alias} désigne déjà un autre salon.",
+                              "en": "The address {alias} already points to another room."},
+    "reconcile.progress": {"fr": "Application du plan… {done}/{total}",
+                           "en": "Applying the plan… {done}/{total}"},
+    "reconcile.done": {"fr": "Réseau à jour : {n} changement(s) appliqué(s).",
+                       "en": "Network up to date: {n} change(s) applied."},
+    "reconcile.failed": {"fr": "{n} changement(s) ont échoué :", "en": "{n} change(s) failed:"},
+    "reconcile.resumed": {"fr": "Reprise après une application interrompue (#{id} : {done}/{planned}).",
+                          "en": "Resumed after an interrupted apply (#{id}: {done}/{planned})."},
+    "reconcile.unreachable": {"fr": "Hors de portée du bot (retiré ?) : {keys}",
+                              "en": "Out of the bot's reach (removed?): {keys}"},
+    "reconcile.drift": {
+        "fr": "Modification manuelle annulée dans « {name} » ({what}, par {sender}) : "
+              "l'état déclaré est rétabli.",
+        "en": "Manual change undone in '{name}' ({what}, by {sender}): the declared state "
+              "is restored."},
+    "reload.ok": {"fr": "Configuration rechargée.", "en": "Configuration reloaded."},
+    "reload.error": {"fr": "Configuration refusée, l'ancienne reste en place : {error}",
+                     "en": "Configuration refused, the previous one stays: {error}"},
+    "cmd.reconcile.help": {"fr": "Aligner le serveur sur la configuration du réseau (--dry-run : montrer le plan)",
+                           "en": "Make the homeserver match the network configuration (--dry-run: show the plan)"},
+    "cmd.reload.help": {"fr": "Relire le fichier de configuration puis aligner le réseau",
+                        "en": "Re-read the configuration file, then reconcile the network"},
 }
+
+
+def tp(key: str, locale: str, *args: Any) -> str:
+    """A message with positional parameters ({0}, {1} …)."""
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return " ".join([key, *map(str, args)])
+    return (entry.get(locale) or entry[DEFAULT_LOCALE]).format(*args)
 
 
 def t(key: str, locale: str = DEFAULT_LOCALE, **params: Any) -> str:

@@ -12,9 +12,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 
 from bot.app import Agora
-from bot.config import parse_config
+from bot.config import load_config
 from bot.homeserver.admin import register_with_shared_secret
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse
 from tests.people import Person
@@ -92,9 +93,14 @@ async def start_bot(synapse: EmbeddedSynapse, tmp_path: Path):
         if account is None:
             user_id, password = await register(synapse, "agora")
             account = BotAccount(user_id[1:].split(":")[0], password)
-        config = parse_config(bot_config(synapse, account.localpart, account.password, admins,
-                                         **extra), env={})
-        agora = Agora(config, data_dir or tmp_path / account.localpart)
+        data_dir = data_dir or tmp_path / account.localpart
+        # A real file, so that reloading and the config watcher work as in production.
+        config_path = data_dir.parent / f"{account.localpart}.yaml"
+        config_path.write_text(yaml.safe_dump(bot_config(
+            synapse, account.localpart, account.password, admins, **extra), allow_unicode=True))
+        config = load_config(config_path, env={})
+        agora = Agora(config, data_dir)
+        agora.config_path = config_path  # type: ignore[attr-defined]
         agora.account = account  # type: ignore[attr-defined]
         await agora.start()
         running.append(agora)

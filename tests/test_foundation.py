@@ -70,7 +70,10 @@ async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_c
         assert oct((data_dir / "credentials.json").stat().st_mode & 0o777) == "0o600"
         assert creds["bot_user_id"] == "@agora:localhost"
         assert creds["homeserver_url"] == f"http://127.0.0.1:{hs_port}"
-        assert set(creds["users"]) == {"@admin:localhost", "@admin2:localhost"}
+        # Admins, and the animators and manager the example network names, got accounts.
+        assert set(creds["users"]) == {"@admin:localhost", "@admin2:localhost",
+                                       "@directrice:localhost", "@animatrice.vaucluse:localhost",
+                                       "@animateur.cpts:localhost"}
         assert creds["registration_shared_secret"]
 
         admin = await Person.login(creds["homeserver_url"], "@admin:localhost",

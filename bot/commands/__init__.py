@@ -6,7 +6,7 @@ import importlib
 
 from bot.commands.registry import Registry, registry
 
-COMMAND_MODULES = ("bot.commands.core",)
+COMMAND_MODULES = ("bot.commands.core", "bot.commands.network")
 
 
 def load_commands() -> Registry:

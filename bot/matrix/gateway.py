@@ -44,11 +44,13 @@ def _retry_after_seconds(headers: Any, body_ms: int | None) -> float | None:
     return None
 
 
-def client_config(pickle_key: str, **kwargs: Any) -> AsyncClientConfig:
-    """nio settings for a client behind the gateway: E2EE on, nio's own retries off."""
-    return AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False,
+def client_config(pickle_key: str = "", *, encryption: bool = True,
+                  **kwargs: Any) -> AsyncClientConfig:
+    """nio settings for a client behind the gateway: nio's own retries off; E2EE on, except for
+    tools that only change room structure (`agora-bot plan/apply`)."""
+    return AsyncClientConfig(encryption_enabled=encryption, store_sync_tokens=False,
                              pickle_key=pickle_key, max_limit_exceeded=0, max_timeouts=0,
-                             **kwargs)
+                             **({"store": None} if not encryption else {}), **kwargs)
 
 
 class Gateway:

@@ -27,6 +27,7 @@ from bot.errors import AgoraError
 from bot.matrix.gateway import Gateway
 from bot.metrics import Metrics
 from bot.store import InboxRow, Store
+from bot.territories.planner import WATCHED_STATE
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,14 @@ class Reaction:
     key: str
 
 
+@dataclass(frozen=True)
+class StateChange:
+    room_id: str
+    event_type: str
+    state_key: str
+    sender: str
+
+
 @dataclass
 class Batch:
     """What one sync brought that the bot acts on."""
@@ -75,11 +84,13 @@ class Batch:
     invites: list[Invite] = field(default_factory=list)
     memberships: list[Membership] = field(default_factory=list)
     reactions: list[Reaction] = field(default_factory=list)
+    state_changes: list[StateChange] = field(default_factory=list)
     left_rooms: list[str] = field(default_factory=list)
     undecryptable: int = 0
 
 
-def extract(resp: SyncResponse, own_user: str, prefix: str, *, history: bool) -> Batch:
+def extract(resp: SyncResponse, own_user: str, prefix: str, *, history: bool,
+            watched_state: frozenset[str] = frozenset()) -> Batch:
     """Pure: pick out of a (decrypted) sync response what the bot acts on. With
     ``history=False`` (the very first sync of a new bot) old timeline events are not commands."""
     batch = Batch()
@@ -95,6 +106,11 @@ def extract(resp: SyncResponse, own_user: str, prefix: str, *, history: bool) ->
             if isinstance(ev, RoomMemberEvent):
                 batch.memberships.append(Membership(room_id, ev.state_key, ev.membership,
                                                     ev.sender))
+            event_type = ev.source.get("type", "")
+            if (history and event_type in watched_state and ev.sender != own_user
+                    and "state_key" in ev.source):
+                batch.state_changes.append(StateChange(room_id, event_type,
+                                                       ev.source["state_key"], ev.sender))
         if not history:
             continue
         for ev in info.timeline.events:
@@ -141,7 +157,8 @@ class SyncLoop:
             "sync", lambda: client.sync(timeout=0 if full_state else self.timeout_ms,
                                         sync_filter=sync_filter(client.user_id), since=since,
                                         full_state=full_state))
-        batch = extract(resp, client.user_id, self.prefix, history=since is not None)
+        batch = extract(resp, client.user_id, self.prefix, history=since is not None,
+                        watched_state=WATCHED_STATE)
         added = await self.store.record_events(batch.commands, resp.next_batch)
         if added:
             log.debug("recorded %d new command(s)", added)

@@ -28,6 +28,17 @@ class InboxRow:
     origin_ts: int
 
 
+@dataclass(frozen=True)
+class ManagedRoom:
+    key: str
+    room_id: str
+    kind: str
+    territory: str
+    is_space: bool
+    archived: bool
+    adopted: bool
+
+
 class Store:
     def __init__(self, db: aiosqlite.Connection):
         self.db = db
@@ -147,18 +158,91 @@ class Store:
             (room_id, kind, peer, time.time()))
 
     async def room_kind(self, room_id: str) -> str | None:
+        """control, dm, managed (a live managed room or space), archived, or None."""
         async with self.db.execute("SELECT kind FROM rooms WHERE room_id = ?", (room_id,)) as cur:
             row = await cur.fetchone()
-        return row[0] if row else None
+        if row:
+            return row[0]
+        async with self.db.execute("SELECT archived FROM managed_rooms WHERE room_id = ?",
+                                   (room_id,)) as cur:
+            row = await cur.fetchone()
+        if row:
+            return "archived" if row[0] else "managed"
+        return None
 
     async def remove_room(self, room_id: str) -> None:
         await self.db.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
+
+    # --- managed rooms (territories) ----------------------------------------------------------
+
+    async def managed_rooms(self, *, include_archived: bool = True) -> list[ManagedRoom]:
+        sql = ("SELECT key, room_id, kind, territory, is_space, archived, adopted "
+               "FROM managed_rooms")
+        if not include_archived:
+            sql += " WHERE archived = 0"
+        async with self.db.execute(sql + " ORDER BY key") as cur:
+            return [ManagedRoom(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5]), bool(r[6]))
+                    for r in await cur.fetchall()]
+
+    async def map_room(self, key: str, room_id: str, kind: str, territory: str, is_space: bool,
+                       *, adopted: bool = False) -> None:
+        await self.db.execute(
+            "INSERT INTO managed_rooms (key, room_id, kind, territory, is_space, adopted, updated)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET room_id = "
+            "excluded.room_id, kind = excluded.kind, territory = excluded.territory, "
+            "is_space = excluded.is_space, archived = 0, updated = excluded.updated",
+            (key, room_id, kind, territory, int(is_space), int(adopted), time.time()))
+
+    async def set_archived(self, key: str) -> None:
+        await self.db.execute("UPDATE managed_rooms SET archived = 1, updated = ? WHERE key = ?",
+                              (time.time(), key))
+
+    async def managed_key(self, room_id: str) -> str | None:
+        async with self.db.execute("SELECT key FROM managed_rooms WHERE room_id = ? AND "
+                                   "archived = 0", (room_id,)) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def start_run(self, source: str, actions: list[dict[str, Any]]) -> int:
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = await self.db.execute(
+                "INSERT INTO apply_runs (started, source, planned) VALUES (?, ?, ?)",
+                (time.time(), source, len(actions)))
+            run_id = cur.lastrowid
+            await self.db.executemany(
+                "INSERT INTO apply_actions (run_id, seq, key, op, body) VALUES (?, ?, ?, ?, ?)",
+                [(run_id, i, a["key"], a["op"], json.dumps(a)) for i, a in enumerate(actions)])
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        await self.db.execute("COMMIT")
+        return run_id
+
+    async def finish_action(self, run_id: int, seq: int, error: str | None = None) -> None:
+        await self.db.execute(
+            "UPDATE apply_actions SET status = ?, done_at = ?, error = ? "
+            "WHERE run_id = ? AND seq = ?",
+            ("failed" if error else "done", time.time(), error, run_id, seq))
+        if not error:
+            await self.db.execute("UPDATE apply_runs SET done = done + 1 WHERE id = ?", (run_id,))
+
+    async def finish_run(self, run_id: int, outcome: str) -> None:
+        await self.db.execute("UPDATE apply_runs SET finished = ?, outcome = ? WHERE id = ?",
+                              (time.time(), outcome, run_id))
+
+    async def interrupted_runs(self) -> list[dict[str, Any]]:
+        async with self.db.execute(
+            "SELECT id, source, planned, done FROM apply_runs WHERE finished IS NULL "
+            "ORDER BY id") as cur:
+            return [dict(r) for r in await cur.fetchall()]
 
     async def counts(self) -> dict[str, int]:
         out = {}
         for name, sql in (("commands", "SELECT COUNT(*) FROM inbox WHERE status = 'done'"),
                           ("audit", "SELECT COUNT(*) FROM audit"),
-                          ("rooms", "SELECT COUNT(*) FROM rooms")):
+                          ("rooms", "SELECT (SELECT COUNT(*) FROM rooms) + "
+                                    "(SELECT COUNT(*) FROM managed_rooms)")):
             async with self.db.execute(sql) as cur:
                 out[name] = (await cur.fetchone())[0]
         return out

@@ -59,4 +59,42 @@ async def _v1_foundation(db: aiosqlite.Connection) -> None:
     """)
 
 
-MIGRATIONS: list[Migration] = [_v1_foundation]
+async def _v2_territories(db: aiosqlite.Connection) -> None:
+    await _script(db, """
+        -- Config keys (territory id, territory.room id) to Matrix rooms. Never deleted: a room
+        -- removed from config is archived and keeps its mapping.
+        CREATE TABLE managed_rooms (
+            key        TEXT PRIMARY KEY,
+            room_id    TEXT NOT NULL UNIQUE,
+            kind       TEXT NOT NULL,
+            territory  TEXT NOT NULL,
+            is_space   INTEGER NOT NULL,
+            archived   INTEGER NOT NULL DEFAULT 0,
+            adopted    INTEGER NOT NULL DEFAULT 0,
+            updated    REAL NOT NULL
+        );
+        -- Each reconcile run and its actions, written before they run and marked after.
+        CREATE TABLE apply_runs (
+            id        INTEGER PRIMARY KEY AUTOINCREMENT,
+            started   REAL NOT NULL,
+            finished  REAL,
+            source    TEXT NOT NULL,
+            planned   INTEGER NOT NULL DEFAULT 0,
+            done      INTEGER NOT NULL DEFAULT 0,
+            outcome   TEXT
+        );
+        CREATE TABLE apply_actions (
+            run_id   INTEGER NOT NULL REFERENCES apply_runs (id),
+            seq      INTEGER NOT NULL,
+            key      TEXT NOT NULL,
+            op       TEXT NOT NULL,
+            body     TEXT NOT NULL,
+            status   TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
+            done_at  REAL,
+            error    TEXT,
+            PRIMARY KEY (run_id, seq)
+        )
+    """)
+
+
+MIGRATIONS: list[Migration] = [_v1_foundation, _v2_territories]

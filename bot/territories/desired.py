@@ -1,0 +1,129 @@
+"""Pure: from the declared network to the desired state of every space and room.
+
+Rules (documented in the README):
+- every territory is an invite-only space; every room is a child of its territory's space;
+- community, announcements, on-call, replacements and open groups are ``restricted`` to the
+  members of their territory's space; private groups and managerial rooms are invite-only;
+- all rooms are end-to-end encrypted, guests forbidden, history visible from the invitation on
+  (``invited``: a newcomer does not read what was said before they were asked in);
+- power: bot and admins 100, the territory's animators (and those of the territories above) 50,
+  a managerial room's manager 50, members 0; announcements need 50 to post (reactions stay open,
+  to acknowledge alerts); state needs 50, encryption, ACL, history and tombstone need 100;
+- server ACL: this server and ``federation.allowed_servers``, never excluding this server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.territories.model import Network, RoomSpec, Territory
+
+ADMIN, ANIMATOR = 100, 50
+ENCRYPTION_ALGORITHM = "m.megolm.v1.aes-sha2"
+HISTORY_VISIBILITY = "invited"
+
+
+@dataclass(frozen=True)
+class DesiredRoom:
+    key: str
+    is_space: bool
+    kind: str  # "space" or a room kind
+    territory: str
+    parent: str | None  # key of the space this belongs under
+    name: str
+    topic: str
+    join_rule: str  # invite | restricted
+    users: dict[str, int]  # power levels of named users (creator rules applied by the planner)
+    events_default: int
+    invites: tuple[str, ...]  # who the bot invites (admins, animators, manager)
+    suggested: bool = False
+    adopt: str | None = None  # room id or alias to take over instead of creating
+    children: tuple[str, ...] = field(default=())
+
+    @property
+    def alias_localpart(self) -> str:
+        return self.key
+
+
+def server_host(server_name: str) -> str:
+    """ACL patterns match server names without their port."""
+    host = server_name.rsplit(":", 1)[0] if server_name.count(":") == 1 else server_name
+    return host.lower()
+
+
+def server_acl(server_name: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    allow = sorted({server_host(server_name), *(server_host(s) for s in allowed)})
+    return {"allow": allow, "deny": [], "allow_ip_literals": False}
+
+
+def power_levels(d: DesiredRoom, bot: str, creators: frozenset[str]) -> dict[str, Any]:
+    """The full power-levels content for a room. Creators of a v12+ room are above levels and
+    must not be listed (MSC4289)."""
+    users = {u: level for u, level in {bot: ADMIN, **d.users}.items() if u not in creators}
+    return {
+        "users": dict(sorted(users.items())),
+        "users_default": 0,
+        "events_default": d.events_default,
+        "state_default": ANIMATOR,
+        "invite": 0,
+        "kick": ANIMATOR,
+        "ban": ANIMATOR,
+        "redact": ANIMATOR,
+        "events": {
+            "m.room.encryption": ADMIN,
+            "m.room.server_acl": ADMIN,
+            "m.room.history_visibility": ADMIN,
+            "m.room.tombstone": ADMIN,
+            "m.room.power_levels": ANIMATOR,
+            "m.room.name": ANIMATOR,
+            "m.room.topic": ANIMATOR,
+            "m.room.avatar": ANIMATOR,
+            "m.room.join_rules": ANIMATOR,
+            "m.room.canonical_alias": ANIMATOR,
+            "m.room.pinned_events": ANIMATOR,
+            "m.space.child": ANIMATOR,
+            "m.space.parent": ANIMATOR,
+            "m.reaction": 0,
+            "m.room.redaction": 0,
+        },
+        "notifications": {"room": ANIMATOR},
+    }
+
+
+def _room(t: Territory, spec: RoomSpec, users: dict[str, int],
+          admins: tuple[str, ...]) -> DesiredRoom:
+    room_users = dict(users)
+    invites: tuple[str, ...] = ()
+    if spec.manager:
+        room_users.setdefault(spec.manager, ANIMATOR)
+        invites = (spec.manager,)
+    if spec.invite_only:
+        # Nobody reaches an invite-only room from the space: admins and animators are asked in.
+        invites = tuple(dict.fromkeys((*admins, *(u for u in users if u not in admins),
+                                       *invites)))
+    return DesiredRoom(
+        key=f"{t.id}.{spec.id}", is_space=False, kind=spec.kind, territory=t.id, parent=t.id,
+        name=spec.name, topic=spec.topic,
+        join_rule="invite" if spec.invite_only else "restricted",
+        users=room_users, events_default=ANIMATOR if spec.kind == "announcements" else 0,
+        invites=invites, suggested=spec.kind in ("community", "announcements"),
+        adopt=spec.adopt_room or spec.adopt_alias)
+
+
+def desired_state(network: Network, admins: tuple[str, ...]) -> list[DesiredRoom]:
+    """Parents before children, each space before its rooms."""
+    out: list[DesiredRoom] = []
+    for t, ancestors in network.walk():
+        animators = tuple(dict.fromkeys(a for x in (*ancestors, t) for a in x.animators))
+        users = {a: ADMIN for a in admins}
+        for a in animators:
+            users.setdefault(a, ANIMATOR)
+        children = tuple(f"{t.id}.{r.id}" for r in t.rooms) + tuple(c.id for c in t.territories)
+        out.append(DesiredRoom(
+            key=t.id, is_space=True, kind="space", territory=t.id,
+            parent=ancestors[-1].id if ancestors else None, name=t.name, topic=t.topic,
+            join_rule="invite", users=users, events_default=ANIMATOR,
+            invites=tuple(dict.fromkeys((*admins, *animators))), children=children))
+        out.extend(_room(t, spec, users, admins) for spec in t.rooms)
+    return out

@@ -1,0 +1,300 @@
+"""The I/O shell around the planner: read what the homeserver has, plan, record the actions,
+apply them, and go round again until nothing is left (adopted rooms show their differences only
+once they are taken over).
+
+Crash safety: actions are written before they run and marked after. A re-run plans again from
+the homeserver's real state, and a room is created through its canonical alias, so a room
+created just before a crash is found by its alias and not created twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from bot.config import Config
+from bot.errors import Conflict, MatrixError, UserError
+from bot.matrix.gateway import Gateway
+from bot.store import Store
+from bot.territories.desired import DesiredRoom, desired_state, server_acl
+from bot.territories.planner import (
+    ARCHIVED_PREFIX,
+    Action,
+    ActualRoom,
+    creation_body,
+    plan,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], Awaitable[None]]
+FAULT_ENV = "AGORA_FAULT_EXIT_AFTER_ACTIONS"  # tests only: die after N actions, as a crash would
+FETCH_CONCURRENCY = 8
+
+
+class ReconcileBusy(UserError):
+    key = "reconcile.busy"
+
+
+@dataclass
+class Outcome:
+    actions: list[Action] = field(default_factory=list)  # all actions applied (or planned)
+    failed: list[tuple[Action, str]] = field(default_factory=list)
+    rounds: int = 0
+    resumed: list[dict[str, Any]] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+
+
+class Reconciler:
+    def __init__(self, config: Config, gateway: Gateway, store: Store, data_dir: Path):
+        self.config = config
+        self.gateway = gateway
+        self.store = store
+        self.lock_path = data_dir / "reconcile.lock"
+        self._creator_privileged: bool | None = None
+        self._faults_left = int(os.environ.get(FAULT_ENV, "0") or 0)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    async def fetch(self, mapping: dict[str, str], only: set[str] | None = None,
+                    ) -> tuple[dict[str, ActualRoom], list[str]]:
+        """The full state of each mapped room (one request per room, a few at a time)."""
+        sem = asyncio.Semaphore(FETCH_CONCURRENCY)
+        actual: dict[str, ActualRoom] = {}
+        unreachable: list[str] = []
+
+        async def one(key: str, room_id: str) -> None:
+            async with sem:
+                try:
+                    events = await self.gateway.raw(
+                        "GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state",
+                        what=f"read {key}")
+                except MatrixError as exc:
+                    if exc.status in (403, 404):
+                        unreachable.append(key)
+                        log.error("managed room %s (%s) is out of the bot's reach: %s", key,
+                                  room_id, exc)
+                        return
+                    raise
+            actual[key] = ActualRoom.from_state_events(room_id, events)  # type: ignore[arg-type]
+
+        await asyncio.gather(*(one(k, r) for k, r in mapping.items()
+                               if only is None or k in only))
+        return actual, unreachable
+
+    async def make_plan(self, only: set[str] | None = None) -> tuple[list[Action], Outcome]:
+        rooms = await self.store.managed_rooms()
+        mapping = {r.key: r.room_id for r in rooms}
+        archived = frozenset(r.key for r in rooms if r.archived)
+        desired = desired_state(self.config.network, self.config.admins)
+        if only is not None:
+            desired = [d for d in desired if d.key in only]
+        live = {k: v for k, v in mapping.items() if k not in archived}
+        actual, unreachable = await self.fetch(live, only)
+        desired = [d for d in desired if d.key not in unreachable]
+        actions = plan(desired, actual, mapping, bot=self.gateway.user_id,
+                       server_name=self.config.homeserver.server_name,
+                       allowed_servers=self.config.federation.allowed_servers,
+                       archived=archived, archive_missing=only is None)
+        return actions, Outcome(unreachable=unreachable)
+
+    # --- running ----------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, wait: float):
+        """One reconcile at a time across processes (`agora-bot apply` beside the bot)."""
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + wait
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ReconcileBusy() from None
+                    await asyncio.sleep(0.2)
+            yield
+        finally:
+            os.close(fd)
+
+    async def reconcile(self, *, dry_run: bool = False, source: str = "bot",
+                        progress: Progress | None = None, only: set[str] | None = None,
+                        max_rounds: int = 4, wait_lock: float = 60.0) -> Outcome:
+        if dry_run:
+            actions, outcome = await self.make_plan(only)
+            outcome.actions = actions
+            return outcome
+        async with self._locked(wait_lock):
+            outcome = Outcome(resumed=await self.store.interrupted_runs())
+            for run in outcome.resumed:
+                log.warning("resuming after interrupted run #%s (%s of %s actions were done)",
+                            run["id"], run["done"], run["planned"])
+                await self.store.finish_run(run["id"], "interrupted")
+            done_before = 0
+            for _ in range(max_rounds):
+                actions, round_outcome = await self.make_plan(only)
+                outcome.unreachable = round_outcome.unreachable
+                if not actions:
+                    break
+                outcome.rounds += 1
+                await self._run(actions, source, outcome, progress, done_before)
+                done_before += len(actions)
+                if outcome.failed:
+                    break
+            return outcome
+
+    async def _run(self, actions: list[Action], source: str, outcome: Outcome,
+                   progress: Progress | None, offset: int) -> None:
+        run_id = await self.store.start_run(source, [a.to_json() for a in actions])
+        total = offset + len(actions)
+        last_progress = 0.0
+        for seq, action in enumerate(actions):
+            try:
+                await self.execute(action)
+            except (MatrixError, UserError) as exc:
+                log.error("%s %s failed: %s", action.op, action.key, exc)
+                await self.store.finish_action(run_id, seq, str(exc))
+                outcome.failed.append((action, str(exc)))
+                continue
+            await self.store.finish_action(run_id, seq)
+            outcome.actions.append(action)
+            self._maybe_fault()
+            if progress and (time.monotonic() - last_progress > 1.0 or seq == len(actions) - 1):
+                last_progress = time.monotonic()
+                await progress(offset + seq + 1, total)
+        await self.store.finish_run(run_id, "failed" if outcome.failed else "ok")
+
+    def _maybe_fault(self) -> None:
+        if self._faults_left > 0:
+            self._faults_left -= 1
+            if self._faults_left == 0:
+                log.critical("%s reached: exiting as a crash would", FAULT_ENV)
+                os._exit(3)
+
+    # --- one action -------------------------------------------------------------------------
+
+    async def _room_id(self, key: str) -> str:
+        for room in await self.store.managed_rooms():
+            if room.key == key:
+                return room.room_id
+        raise MatrixError(None, "AGORA_UNMAPPED", f"{key} has no room yet")
+
+    def _desired(self, key: str) -> DesiredRoom:
+        for d in desired_state(self.config.network, self.config.admins):
+            if d.key == key:
+                return d
+        raise MatrixError(None, "AGORA_UNDECLARED", f"{key} is not declared")
+
+    async def creator_privileged(self) -> bool:
+        """Whether rooms this server creates by default are v12+ (creators above levels)."""
+        if self._creator_privileged is None:
+            caps = await self.gateway.raw("GET", "/_matrix/client/v3/capabilities")
+            version = str(caps.get("capabilities", {}).get("m.room_versions", {})
+                          .get("default", "1"))
+            self._creator_privileged = version.isdigit() and int(version) >= 12
+        return self._creator_privileged
+
+    async def execute(self, action: Action) -> None:
+        gw = self.gateway
+        if action.op == "create":
+            await self._create(self._desired(action.key))
+        elif action.op == "adopt":
+            await self._adopt(self._desired(action.key), action.target or "")
+        elif action.op == "state":
+            room_id = await self._room_id(action.key)
+            state_key = await self._room_id(action.target) if action.target else action.state_key
+            if action.event_type == "m.room.canonical_alias":
+                await self._ensure_alias((action.content or {})["alias"], room_id)
+            await gw.put_state(room_id, action.event_type, action.content or {}, state_key)
+        elif action.op == "invite":
+            room_id = await self._room_id(action.key)
+            try:
+                await gw.invite(room_id, action.user or "")
+            except MatrixError as exc:
+                if "already in the room" not in exc.message and "is already" not in exc.message:
+                    raise
+        elif action.op == "archive":
+            await self._archive(action.key)
+        else:
+            raise ValueError(f"unknown action {action.op}")
+
+    async def _create(self, d: DesiredRoom) -> None:
+        server_name = self.config.homeserver.server_name
+        parent_id = await self._room_id(d.parent) if d.parent else None
+        body = creation_body(d, server_name, self.gateway.user_id,
+                             server_acl(server_name, self.config.federation.allowed_servers),
+                             parent_id, creator_privileged=await self.creator_privileged())
+        try:
+            data = await self.gateway.raw("POST", "/_matrix/client/v3/createRoom", body,
+                                          what=f"create {d.key}")
+            room_id = data["room_id"]
+        except MatrixError as exc:
+            if exc.errcode != "M_ROOM_IN_USE":
+                raise
+            # The alias exists: a room made by a run that crashed before recording it.
+            room_id = await self._resolve(f"#{d.alias_localpart}:{server_name}")
+            log.warning("%s already exists as %s (an interrupted run made it); taking it",
+                        d.key, room_id)
+        await self.store.map_room(d.key, room_id, d.kind, d.territory, d.is_space)
+
+    async def _resolve(self, alias: str) -> str:
+        data = await self.gateway.raw("GET", f"/_matrix/client/v3/directory/room/{quote(alias)}",
+                                      what=f"resolve {alias}")
+        return data["room_id"]
+
+    async def _adopt(self, d: DesiredRoom, target: str) -> None:
+        room_id = await self._resolve(target) if target.startswith("#") else target
+        try:
+            await self.gateway.join(room_id)
+        except MatrixError as exc:
+            raise Conflict("reconcile.adopt_not_member", room=target) from exc
+        events = await self.gateway.raw("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state")
+        actual = ActualRoom.from_state_events(room_id, events)  # type: ignore[arg-type]
+        power = (actual.get("m.room.power_levels") or {}).get("users", {}).get(self.gateway.user_id)
+        if self.gateway.user_id not in actual.creators and power != 100:
+            raise Conflict("reconcile.adopt_no_power", room=target)
+        await self.store.map_room(d.key, room_id, d.kind, d.territory, d.is_space, adopted=True)
+
+    async def _ensure_alias(self, alias: str, room_id: str) -> None:
+        try:
+            current = await self._resolve(alias)
+        except MatrixError as exc:
+            if exc.status != 404:
+                raise
+            await self.gateway.raw("PUT", f"/_matrix/client/v3/directory/room/{quote(alias)}",
+                                   {"room_id": room_id}, what=f"create alias {alias}")
+            return
+        if current != room_id:
+            raise Conflict("reconcile.alias_taken", alias=alias)
+
+    async def _archive(self, key: str) -> None:
+        room_id = await self._room_id(key)
+        events = await self.gateway.raw("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state")
+        actual = ActualRoom.from_state_events(room_id, events)  # type: ignore[arg-type]
+        name = (actual.get("m.room.name") or {}).get("name", key)
+        if not name.startswith(ARCHIVED_PREFIX):
+            await self.gateway.put_state(room_id, "m.room.name", {"name": ARCHIVED_PREFIX + name})
+        levels = dict(actual.get("m.room.power_levels") or {})
+        levels["events_default"] = 100  # read-only; history stays
+        levels["events"] = {**levels.get("events", {}), "m.reaction": 100}
+        await self.gateway.put_state(room_id, "m.room.power_levels", levels)
+        await self.gateway.put_state(room_id, "m.room.join_rules", {"join_rule": "invite"})
+        for (event_type, parent_id), content in list(actual.state.items()):
+            if event_type == "m.space.parent" and content:
+                await self.gateway.put_state(room_id, "m.space.parent", {}, parent_id)
+                with contextlib.suppress(MatrixError):  # the parent may be gone or archived
+                    await self.gateway.put_state(parent_id, "m.space.child", {}, room_id)
+        await self.store.set_archived(key)
+        await self.store.audit(self.gateway.user_id, "territories.archive", "ok", room_id=room_id,
+                               detail=key)
