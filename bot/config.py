@@ -163,6 +163,8 @@ class _Section:
         return float(value)
 
     def choice(self, key: str, choices: tuple[str, ...], default: Any = ...) -> str:
+        if default is ... and self.data.get(key) is None:
+            raise ConfigError(self._p(key), "one of " + ", ".join(choices) + " (required)")
         value = self.raw(key, default)
         if value not in choices:
             raise ConfigError(self._p(key), "one of " + ", ".join(choices), value)

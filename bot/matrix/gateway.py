@@ -203,8 +203,14 @@ class Gateway:
         await self.call(f"leave {room_id}", lambda: self.client.room_leave(room_id))
 
     async def members(self, room_id: str) -> dict[str, str]:
-        """user id → membership, from the homeserver (not nio's cache)."""
-        data = await self.raw("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/members")
+        """user id → membership, from the homeserver (not nio's cache); empty if the bot may
+        not see the room."""
+        try:
+            data = await self.raw("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/members")
+        except MatrixError as exc:
+            if exc.status == 403:
+                return {}
+            raise
         return {ev["state_key"]: ev["content"].get("membership", "leave")
                 for ev in data.get("chunk", [])}
 

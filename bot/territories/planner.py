@@ -119,6 +119,27 @@ def join_rules(d: DesiredRoom, parent_room_id: str | None) -> dict[str, Any]:
     return {"join_rule": "invite"}
 
 
+def within_reach(wanted: dict[str, Any], current: dict[str, Any], bot: str,
+                 creators: frozenset[str]) -> dict[str, Any]:
+    """Keep what the bot may not change: in an adopted room, entries above its own level (a
+    v12 creator's tombstone at 150, a user above the bot) stay as they are."""
+    if bot in creators:
+        return wanted
+    mine = current.get("users", {}).get(bot, current.get("users_default", 0))
+    out = {**wanted, "events": dict(wanted["events"]), "users": dict(wanted["users"])}
+    for event_type, level in current.get("events", {}).items():
+        if level > mine:
+            out["events"][event_type] = level
+    for user, level in current.get("users", {}).items():
+        if level > mine or (level == mine and user != bot and user not in out["users"]):
+            out["users"][user] = level  # the same or higher power: not ours to lower
+    for key in ("users_default", "events_default", "state_default", "invite", "kick", "ban",
+                "redact"):
+        if current.get(key, 0) > mine:
+            out[key] = current[key]
+    return out
+
+
 def _pl_changes(current: dict[str, Any], wanted: dict[str, Any]) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
     cur_users, new_users = current.get("users", {}), wanted["users"]
@@ -211,7 +232,7 @@ def _diff(d: DesiredRoom, a: ActualRoom, parent_id: str | None, acl: dict[str, A
               ("plan.join_rule", d.name, (a.get("m.room.join_rules") or {}).get("join_rule", "?"),
                wanted_rules["join_rule"]))
     current_pl = a.get("m.room.power_levels") or {}
-    wanted_pl = power_levels(d, bot, a.creators)
+    wanted_pl = within_reach(power_levels(d, bot, a.creators), current_pl, bot, a.creators)
     changes = _pl_changes(current_pl, wanted_pl)
     if changes:
         out.append(Action("state", d.key, "m.room.power_levels", content=wanted_pl,

@@ -163,9 +163,11 @@ class Reconciler:
             try:
                 await self.execute(action)
             except (MatrixError, UserError) as exc:
-                log.error("%s %s failed: %s", action.op, action.key, exc)
-                await self.store.finish_action(run_id, seq, str(exc))
-                outcome.failed.append((action, str(exc)))
+                error = (exc.render(self.config.locale) if isinstance(exc, UserError)
+                         else str(exc))
+                log.error("%s %s failed: %s", action.op, action.key, error)
+                await self.store.finish_action(run_id, seq, error)
+                outcome.failed.append((action, error))
                 continue
             await self.store.finish_action(run_id, seq)
             outcome.actions.append(action)
@@ -242,8 +244,13 @@ class Reconciler:
         except MatrixError as exc:
             if exc.errcode != "M_ROOM_IN_USE":
                 raise
-            # The alias exists: a room made by a run that crashed before recording it.
-            room_id = await self._resolve(f"#{d.alias_localpart}:{server_name}")
+            # The alias exists: a room made by a run that crashed before recording it, or
+            # someone else's room, which is never taken (the bot must be in it already).
+            alias = f"#{d.alias_localpart}:{server_name}"
+            room_id = await self._resolve(alias)
+            members = await self.gateway.members(room_id)
+            if members.get(self.gateway.user_id) != "join":
+                raise Conflict("reconcile.alias_taken", alias=alias) from exc
             log.warning("%s already exists as %s (an interrupted run made it); taking it",
                         d.key, room_id)
         await self.store.map_room(d.key, room_id, d.kind, d.territory, d.is_space)
