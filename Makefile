@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= config.example.yaml
 DATA   ?= ./data
 
-.PHONY: install run test lint bench clean
+.PHONY: install install-test-client run test lint bench clean
 
 $(BIN)/agora-bot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,12 +13,22 @@ $(BIN)/agora-bot: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[embedded,dev]'
 	@touch $@
 
+# The Element-equivalent test client (matrix-js-sdk, Rust crypto in WASM) for the tests.
+JS_CLIENT := tests/js/node_modules/matrix-js-sdk/package.json
+
+$(JS_CLIENT): tests/js/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20+) is needed for the tests' JS client"; exit 1; }
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	@touch $@
+
 install: $(BIN)/agora-bot
+
+install-test-client: $(JS_CLIENT)
 
 run: install
 	$(BIN)/agora-bot run --config $(CONFIG) --data-dir $(DATA)
 
-test: install
+test: install install-test-client
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -30,4 +40,4 @@ bench: install
 	$(BIN)/python bench/command_latency.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info tests/js/node_modules

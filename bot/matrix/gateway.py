@@ -173,6 +173,7 @@ class Gateway:
         """Send an event (encrypted when the room is); returns its event id. Retries reuse the
         same transaction id, so the homeserver stores the event at most once."""
         await self.wait_for_room(room_id)
+        await self._ensure_encryption_known(room_id)
         txn = str(uuid.uuid4())
 
         async def send_once() -> Response:
@@ -184,6 +185,17 @@ class Gateway:
 
         resp = await self.call(f"send to {room_id}", send_once)
         return resp.event_id
+
+    async def _ensure_encryption_known(self, room_id: str) -> None:
+        """Never send in the clear by mistake: if nio believes a room unencrypted, ask the
+        homeserver, and correct nio's view when the room is in fact encrypted."""
+        room = self.client.rooms[room_id]
+        if room.encrypted:
+            return
+        if await self.get_state(room_id, "m.room.encryption"):
+            log.warning("%s is encrypted but nio did not know it; corrected", room_id)
+            room.encrypted = True
+            self.client.encrypted_rooms.add(room_id)
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}

@@ -32,13 +32,14 @@ from bot.territories.planner import WATCHED_STATE
 log = logging.getLogger(__name__)
 
 def sync_filter(own_user: str) -> dict:
-    """What the bot needs from sync: no presence, typing or receipts, and not its own timeline
-    events (its replies and reactions would only wake the loop for nothing)."""
+    """What the bot needs from sync: no presence, typing or receipts. Its own events stay in:
+    filtering them out (not_senders) would hide the m.room.encryption it set when creating a
+    room, and nio would then believe that room unencrypted."""
     return {
         "presence": {"types": []},
         "account_data": {"types": []},
         "room": {
-            "timeline": {"limit": 100, "not_senders": [own_user]},
+            "timeline": {"limit": 100},
             "ephemeral": {"types": []},
         },
     }
