@@ -51,9 +51,7 @@ async def _plan_or_apply(config_path: Path, data_dir: Path, apply: bool) -> int:
     beside a running bot, which sees the changes as its own."""
     import json
 
-    from nio import AsyncClient
-
-    from bot.matrix.gateway import Gateway, client_config
+    from bot.matrix.gateway import Gateway, structure_client
     from bot.metrics import Metrics
     from bot.store import Store
     from bot.territories.reconciler import Reconciler
@@ -67,10 +65,8 @@ async def _plan_or_apply(config_path: Path, data_dir: Path, apply: bool) -> int:
               file=sys.stderr)
         return 1
     session = json.loads(session_path.read_text())
-    client = AsyncClient(config.homeserver.url, session["user_id"], session["device_id"],
-                         config=client_config(encryption=False))
-    # No restore_login: it would open an E2EE store this tool does not need.
-    client.user_id, client.access_token = session["user_id"], session["access_token"]
+    client = structure_client(config.homeserver.url, session["user_id"],
+                              session["access_token"])
     store = await Store.open(data_dir / "agora.db")
     try:
         gateway = Gateway(client, Metrics(), max_retries=2)

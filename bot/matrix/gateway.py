@@ -53,6 +53,14 @@ def client_config(pickle_key: str = "", *, encryption: bool = True,
                              **({"store": None} if not encryption else {}), **kwargs)
 
 
+def structure_client(homeserver_url: str, user_id: str, access_token: str) -> AsyncClient:
+    """A client for tools that change room structure only (plan/apply, benchmarks): no E2EE
+    store, an existing session (no login: nio's login would open an E2EE store)."""
+    client = AsyncClient(homeserver_url, user_id, config=client_config(encryption=False))
+    client.user_id, client.access_token = user_id, access_token
+    return client
+
+
 class Gateway:
     def __init__(self, client: AsyncClient, metrics: Metrics, *, max_retries: int = 6,
                  max_backoff: float = 30.0, max_rate_limit_wait: float = 120.0):

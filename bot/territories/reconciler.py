@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], Awaitable[None]]
 FAULT_ENV = "AGORA_FAULT_EXIT_AFTER_ACTIONS"  # tests only: die after N actions, as a crash would
 FETCH_CONCURRENCY = 8
+APPLY_CONCURRENCY = 4  # rooms changed at once; a room's own actions stay in order
 
 
 class ReconcileBusy(UserError):
@@ -62,6 +63,8 @@ class Reconciler:
         self.lock_path = data_dir / "reconcile.lock"
         self._creator_privileged: bool | None = None
         self._faults_left = int(os.environ.get(FAULT_ENV, "0") or 0)
+        self._by_key: dict[str, DesiredRoom] = {}
+        self._ids: dict[str, str] = {}
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -156,26 +159,70 @@ class Reconciler:
 
     async def _run(self, actions: list[Action], source: str, outcome: Outcome,
                    progress: Progress | None, offset: int) -> None:
+        """Apply a plan, a few rooms at a time. Within one room actions keep their order; a
+        room (or a link to it) waits until the rooms it needs exist: its parent space, or the
+        child a space links to."""
         run_id = await self.store.start_run(source, [a.to_json() for a in actions])
         total = offset + len(actions)
-        last_progress = 0.0
+        made = {a.key: asyncio.Event() for a in actions if a.op in ("create", "adopt")}
+        by_room: dict[str, list[tuple[int, Action]]] = {}
         for seq, action in enumerate(actions):
+            by_room.setdefault(action.key, []).append((seq, action))
+        sem = asyncio.Semaphore(APPLY_CONCURRENCY)
+        counter = {"done": 0, "last": 0.0}
+
+        async def needs(key: str | None) -> bool:
+            """Wait for a room this run creates; False if its creation failed."""
+            if key in made:
+                await made[key].wait()
+                return key in self._made_ok
+            return True
+
+        async def one(seq: int, action: Action) -> None:
+            parent = self._parent_of(action.key) if action.op in ("create", "adopt") else None
+            ok = await needs(parent) and await needs(action.target if action.op == "state"
+                                                      else None)
+            if action.op != "create" and action.op != "adopt":
+                ok = ok and await needs(action.key)
             try:
-                await self.execute(action)
+                if not ok:
+                    raise MatrixError(None, "AGORA_DEPENDENCY", "a room it needs was not made")
+                async with sem:
+                    await self.execute(action)
             except (MatrixError, UserError) as exc:
                 error = (exc.render(self.config.locale) if isinstance(exc, UserError)
                          else str(exc))
                 log.error("%s %s failed: %s", action.op, action.key, error)
                 await self.store.finish_action(run_id, seq, error)
                 outcome.failed.append((action, error))
-                continue
+                if action.key in made and action.op in ("create", "adopt"):
+                    made[action.key].set()
+                return
             await self.store.finish_action(run_id, seq)
             outcome.actions.append(action)
+            if action.op in ("create", "adopt"):
+                self._made_ok.add(action.key)
+                made[action.key].set()
             self._maybe_fault()
-            if progress and (time.monotonic() - last_progress > 1.0 or seq == len(actions) - 1):
-                last_progress = time.monotonic()
-                await progress(offset + seq + 1, total)
+            counter["done"] += 1
+            if progress and (time.monotonic() - counter["last"] > 1.0
+                             or counter["done"] == len(actions)):
+                counter["last"] = time.monotonic()
+                await progress(offset + counter["done"], total)
+
+        async def room(steps: list[tuple[int, Action]]) -> None:
+            for seq, action in steps:
+                await one(seq, action)
+
+        self._made_ok: set[str] = set()
+        self._by_key = {d.key: d for d in desired_state(self.config.network, self.config.admins)}
+        self._ids = {r.key: r.room_id for r in await self.store.managed_rooms()}
+        await asyncio.gather(*(room(steps) for steps in by_room.values()))
         await self.store.finish_run(run_id, "failed" if outcome.failed else "ok")
+
+    def _parent_of(self, key: str) -> str | None:
+        d = self._by_key.get(key)
+        return d.parent if d else None
 
     def _maybe_fault(self) -> None:
         if self._faults_left > 0:
@@ -187,16 +234,19 @@ class Reconciler:
     # --- one action -------------------------------------------------------------------------
 
     async def _room_id(self, key: str) -> str:
-        for room in await self.store.managed_rooms():
-            if room.key == key:
-                return room.room_id
+        if key in self._ids:
+            return self._ids[key]
         raise MatrixError(None, "AGORA_UNMAPPED", f"{key} has no room yet")
 
     def _desired(self, key: str) -> DesiredRoom:
-        for d in desired_state(self.config.network, self.config.admins):
-            if d.key == key:
-                return d
+        if key in self._by_key:
+            return self._by_key[key]
         raise MatrixError(None, "AGORA_UNDECLARED", f"{key} is not declared")
+
+    async def _map(self, d: DesiredRoom, room_id: str, *, adopted: bool = False) -> None:
+        await self.store.map_room(d.key, room_id, d.kind, d.territory, d.is_space,
+                                  adopted=adopted)
+        self._ids[d.key] = room_id
 
     async def creator_privileged(self) -> bool:
         """Whether rooms this server creates by default are v12+ (creators above levels)."""
@@ -253,7 +303,7 @@ class Reconciler:
                 raise Conflict("reconcile.alias_taken", alias=alias) from exc
             log.warning("%s already exists as %s (an interrupted run made it); taking it",
                         d.key, room_id)
-        await self.store.map_room(d.key, room_id, d.kind, d.territory, d.is_space)
+        await self._map(d, room_id)
 
     async def _resolve(self, alias: str) -> str:
         data = await self.gateway.raw("GET", f"/_matrix/client/v3/directory/room/{quote(alias)}",
@@ -271,7 +321,7 @@ class Reconciler:
         power = (actual.get("m.room.power_levels") or {}).get("users", {}).get(self.gateway.user_id)
         if self.gateway.user_id not in actual.creators and power != 100:
             raise Conflict("reconcile.adopt_no_power", room=target)
-        await self.store.map_room(d.key, room_id, d.kind, d.territory, d.is_space, adopted=True)
+        await self._map(d, room_id, adopted=True)
 
     async def _ensure_alias(self, alias: str, room_id: str) -> None:
         try:
