@@ -439,6 +439,11 @@ class Agora:
 
     # --- running and stopping ---------------------------------------------------------------
 
+    def _task_ended(self, task: asyncio.Task) -> None:
+        """A loop of the bot must never die unnoticed: log it (run_until_stopped then stops)."""
+        if not task.cancelled() and task.exception() is not None:
+            log.critical("the %s loop stopped", task.get_name(), exc_info=task.exception())
+
     async def _watch_synapse(self) -> None:
         assert self.synapse
         reason = await self.synapse.wait_crashed()

@@ -47,3 +47,34 @@ def test_power_level_plan_puts_admins_at_100_and_leaves_v12_creators_out():
     assert power_levels_plan(plan, "@agora:x", ("@a:x",)) is None
     v12 = power_levels_plan({"users": {}}, "@agora:x", ("@a:x",), frozenset({"@agora:x"}))
     assert v12["users"] == {"@a:x": 100}
+
+
+async def test_concurrent_tasks_never_share_a_transaction(tmp_path):
+    """The sync loop, the dispatcher and the reconciler write at once on one connection."""
+    import asyncio
+
+    store = await Store.open(tmp_path / "a.db")
+
+    async def sync_loop():
+        for i in range(30):
+            await store.record_events([InboxRow(f"$e{i}", "!r", "@a:x", "!ping", True, i)],
+                                      f"t{i}")
+
+    async def dispatcher():
+        for i in range(30):
+            await store.audit("@a:x", "ping", "ok", detail=str(i))
+            await store.finish_event(f"$e{i}", "ok")
+
+    async def reconciler():
+        for i in range(10):
+            run = await store.start_run("test", [{"key": f"k{i}", "op": "create"}])
+            await store.map_room(f"k{i}", f"!r{i}:x", "community", "t", False)
+            await store.finish_action(run, 0)
+            await store.finish_run(run, "ok")
+
+    await asyncio.gather(sync_loop(), dispatcher(), reconciler())
+    assert await store.get("sync_token") == "t29"
+    assert len(await store.audit_entries(100)) == 30
+    assert len(await store.managed_rooms()) == 10
+    assert await store.interrupted_runs() == []
+    await store.close()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,8 +43,28 @@ class ManagedRoom:
 
 
 class Store:
+    """One connection shared by the bot's tasks. A transaction holds ``_lock`` from BEGIN to
+    COMMIT and every other write takes it too, so no task's statement ever lands inside (and
+    is committed or rolled back with) another task's transaction."""
+
     def __init__(self, db: aiosqlite.Connection):
         self.db = db
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
+    async def _write(self, sql: str, params: tuple | list = ()) -> aiosqlite.Cursor:
+        async with self._lock:
+            return await self.db.execute(sql, params)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -76,15 +99,10 @@ class Store:
                 f"the database is at schema version {current}, newer than this code "
                 f"({len(MIGRATIONS)}); upgrade agora-bot instead of downgrading it")
         for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                await migration(self.db)
-                await self.db.execute("INSERT INTO schema_version VALUES (?, ?)",
-                                      (number, time.time()))
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            await self.db.execute("COMMIT")
+            async with self.transaction() as db:
+                await migration(db)
+                await db.execute("INSERT INTO schema_version VALUES (?, ?)",
+                                 (number, time.time()))
 
     # --- key/value ---------------------------------------------------------------------------
 
@@ -93,11 +111,11 @@ class Store:
             row = await cur.fetchone()
         return json.loads(row[0]) if row else default
 
+    _PUT = ("INSERT INTO kv (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+
     async def put(self, key: str, value: Any) -> None:
-        await self.db.execute(
-            "INSERT INTO kv (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, json.dumps(value)))
+        await self._write(self._PUT, (key, json.dumps(value)))
 
     # --- inbox ------------------------------------------------------------------------------
 
@@ -105,20 +123,15 @@ class Store:
         """Write command events and the new sync token in one transaction: a crash either keeps
         both or neither, so an event is never lost and never recorded twice."""
         now = time.time()
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            before = self.db.total_changes
-            await self.db.executemany(
+        async with self.transaction() as db:
+            before = db.total_changes
+            await db.executemany(
                 "INSERT OR IGNORE INTO inbox (event_id, room_id, sender, body, encrypted, "
                 "origin_ts, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(r.event_id, r.room_id, r.sender, r.body, int(r.encrypted), r.origin_ts, now)
                  for r in rows])
-            added = self.db.total_changes - before
-            await self.put("sync_token", sync_token)
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        await self.db.execute("COMMIT")
+            added = db.total_changes - before
+            await db.execute(self._PUT, ("sync_token", json.dumps(sync_token)))
         return added
 
     async def pending_events(self, limit: int = 100) -> list[InboxRow]:
@@ -130,7 +143,7 @@ class Store:
         return [InboxRow(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
 
     async def finish_event(self, event_id: str, outcome: str) -> None:
-        await self.db.execute(
+        await self._write(
             "UPDATE inbox SET status = 'done', outcome = ?, done_at = ? WHERE event_id = ?",
             (outcome, time.time(), event_id))
 
@@ -138,7 +151,7 @@ class Store:
 
     async def audit(self, actor: str, action: str, outcome: str, *, room_id: str | None = None,
                     event_id: str | None = None, detail: str = "") -> None:
-        await self.db.execute(
+        await self._write(
             "INSERT INTO audit (at, actor, room_id, event_id, action, detail, outcome) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (time.time(), actor, room_id, event_id, action, detail, outcome))
@@ -153,7 +166,7 @@ class Store:
     # --- rooms ------------------------------------------------------------------------------
 
     async def add_room(self, room_id: str, kind: str, peer: str | None = None) -> None:
-        await self.db.execute(
+        await self._write(
             "INSERT OR IGNORE INTO rooms (room_id, kind, peer, created) VALUES (?, ?, ?, ?)",
             (room_id, kind, peer, time.time()))
 
@@ -171,7 +184,7 @@ class Store:
         return None
 
     async def remove_room(self, room_id: str) -> None:
-        await self.db.execute("DELETE FROM rooms WHERE room_id = ?", (room_id,))
+        await self._write("DELETE FROM rooms WHERE room_id = ?", (room_id,))
 
     # --- managed rooms (territories) ----------------------------------------------------------
 
@@ -186,7 +199,7 @@ class Store:
 
     async def map_room(self, key: str, room_id: str, kind: str, territory: str, is_space: bool,
                        *, adopted: bool = False) -> None:
-        await self.db.execute(
+        await self._write(
             "INSERT INTO managed_rooms (key, room_id, kind, territory, is_space, adopted, updated)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET room_id = "
             "excluded.room_id, kind = excluded.kind, territory = excluded.territory, "
@@ -194,8 +207,8 @@ class Store:
             (key, room_id, kind, territory, int(is_space), int(adopted), time.time()))
 
     async def set_archived(self, key: str) -> None:
-        await self.db.execute("UPDATE managed_rooms SET archived = 1, updated = ? WHERE key = ?",
-                              (time.time(), key))
+        await self._write("UPDATE managed_rooms SET archived = 1, updated = ? WHERE key = ?",
+                          (time.time(), key))
 
     async def managed_key(self, room_id: str) -> str | None:
         async with self.db.execute("SELECT key FROM managed_rooms WHERE room_id = ? AND "
@@ -204,32 +217,28 @@ class Store:
         return row[0] if row else None
 
     async def start_run(self, source: str, actions: list[dict[str, Any]]) -> int:
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            cur = await self.db.execute(
+        async with self.transaction() as db:
+            cur = await db.execute(
                 "INSERT INTO apply_runs (started, source, planned) VALUES (?, ?, ?)",
                 (time.time(), source, len(actions)))
             run_id = cur.lastrowid
-            await self.db.executemany(
+            await db.executemany(
                 "INSERT INTO apply_actions (run_id, seq, key, op, body) VALUES (?, ?, ?, ?, ?)",
                 [(run_id, i, a["key"], a["op"], json.dumps(a)) for i, a in enumerate(actions)])
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        await self.db.execute("COMMIT")
         return run_id
 
     async def finish_action(self, run_id: int, seq: int, error: str | None = None) -> None:
-        await self.db.execute(
-            "UPDATE apply_actions SET status = ?, done_at = ?, error = ? "
-            "WHERE run_id = ? AND seq = ?",
-            ("failed" if error else "done", time.time(), error, run_id, seq))
-        if not error:
-            await self.db.execute("UPDATE apply_runs SET done = done + 1 WHERE id = ?", (run_id,))
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE apply_actions SET status = ?, done_at = ?, error = ? "
+                "WHERE run_id = ? AND seq = ?",
+                ("failed" if error else "done", time.time(), error, run_id, seq))
+            if not error:
+                await db.execute("UPDATE apply_runs SET done = done + 1 WHERE id = ?", (run_id,))
 
     async def finish_run(self, run_id: int, outcome: str) -> None:
-        await self.db.execute("UPDATE apply_runs SET finished = ?, outcome = ? WHERE id = ?",
-                              (time.time(), outcome, run_id))
+        await self._write("UPDATE apply_runs SET finished = ?, outcome = ? WHERE id = ?",
+                          (time.time(), outcome, run_id))
 
     async def interrupted_runs(self) -> list[dict[str, Any]]:
         async with self.db.execute(
