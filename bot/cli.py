@@ -20,7 +20,9 @@ def _parser() -> argparse.ArgumentParser:
     apply = sub.add_parser("apply", help="make the homeserver match the network configuration")
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("file", type=Path)
-    sub.add_parser("commands", help="print the command reference (Markdown) from the registry")
+    commands = sub.add_parser("commands", help="print the command reference (Markdown)")
+    for p in (check, commands):  # accepted everywhere, so scripts can pass it uniformly
+        p.add_argument("--data-dir", type=Path, default=Path("./data"))
     for p in (run, plan, apply):
         p.add_argument("--config", "-c", type=Path, required=True)
         p.add_argument("--data-dir", type=Path, default=Path("./data"))

@@ -108,6 +108,31 @@ async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_c
         writer.close()
 
 
+async def test_crashed_embedded_synapse_is_reported_and_stops_the_bot(tmp_path: Path):
+    config = yaml.safe_load(Path("config.example.yaml").read_text())
+    config["homeserver"]["url"] = f"http://127.0.0.1:{free_port()}"
+    config["web"]["port"] = free_port()
+    config["network"] = {}
+    config_path = tmp_path / "agora.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    data_dir = tmp_path / "data"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config_path), "--data-dir",
+        str(data_dir), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        await _wait_file(data_dir / "credentials.json", "control_room_id", proc)
+        pid = int((data_dir / "synapse" / "synapse.pid").read_text())
+        os.kill(pid, signal.SIGKILL)  # Synapse dies under the bot
+        code = await asyncio.wait_for(proc.wait(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    output = (await proc.stdout.read()).decode()
+    assert code == 1
+    assert "Synapse stopped unexpectedly (exit code -9)" in output
+
+
 async def test_admin_ping_in_control_room_is_answered_encrypted(network):
     reply, reaction = await network.admin.command(network.control, "!ping")
     assert reply.encrypted

@@ -329,3 +329,39 @@ async def test_alias_held_by_someone_else_is_never_taken(person, start_bot, sfx)
     note = await admin.wait_for(lambda: [s for s in admin.seen if "échoué" in s.body],
                                 "the failure report")
     assert f"#sud-{sfx}:localhost" in note[0].body
+
+
+async def test_reconcile_command_shows_the_plan_then_applies_it_with_progress(
+        person, start_bot, sfx):
+    admin = await person("admin")
+    agora = await start_bot([admin.user_id], network=tree(sfx))
+    control = agora.control.room_id
+    await admin.accept_invite(control)
+    await agora.settled()
+    # Hold the automatic reconciling (as if the change had not been picked up yet).
+    for task in agora._tasks:
+        if task.get_name() in ("keeper", "config"):
+            task.cancel()
+    network = tree(sfx)
+    network["territories"][0]["territories"][0]["rooms"][0]["name"] = "Vaucluse · Agora"
+    rewrite_network(agora, network)
+    agora.reload()
+
+    plan, reaction = await admin.command(control, "!reconcile --dry-run")
+    assert reaction == "✅"
+    assert "renommer « Vaucluse · Communauté » en « Vaucluse · Agora »" in plan.body
+    community = (await room_ids(agora))[f"vaucluse-{sfx}.communaute"]
+    assert (await state_of(agora, community)).get("m.room.name")["name"] == \
+        "Vaucluse · Communauté"  # a dry run changes nothing
+
+    event_id = await admin.say(control, "!reconcile")
+    progress = await admin.reply_to(event_id)
+    assert progress.body.startswith("Application du plan")
+    edits = await admin.wait_for(
+        lambda: [s for s in admin.seen if s.content.get("m.relates_to", {}).get("event_id")
+                 == progress.event_id and s.content.get("m.relates_to", {}).get("rel_type")
+                 == "m.replace" and "Réseau à jour" in s.content["m.new_content"]["body"]],
+        "the progress message to be edited with the result")
+    assert "1 changement(s) appliqué(s)" in edits[-1].content["m.new_content"]["body"]
+    assert await admin.reaction_to(event_id) == "✅"
+    assert (await state_of(agora, community)).get("m.room.name")["name"] == "Vaucluse · Agora"

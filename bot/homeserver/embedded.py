@@ -164,6 +164,7 @@ class EmbeddedSynapse:
             stdin=asyncio.subprocess.DEVNULL, stdout=stderr, stderr=stderr,
             start_new_session=True)  # our Ctrl-C is handled by us, then passed on cleanly
         stderr.close()
+        (self.dir / "synapse.pid").write_text(f"{self.process.pid}\n")  # for operators
         log.info("starting Synapse (pid %s) for %s on %s", self.process.pid, self.server_name,
                  self.url)
         deadline = time.monotonic() + timeout
@@ -213,6 +214,7 @@ class EmbeddedSynapse:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             await proc.wait()
+        (self.dir / "synapse.pid").unlink(missing_ok=True)
         log.info("Synapse stopped")
 
 
