@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,7 @@ class Agora:
         self.sync: SyncLoop
         self.web: WebServer | None = None
         self._tasks: list[asyncio.Task] = []
+        self._starting = True  # the first sync: memberships are not acted on yet
         self.stopped = asyncio.Event()
 
     # --- paths ------------------------------------------------------------------------------
@@ -122,7 +124,6 @@ class Agora:
         self.sync = SyncLoop(self.gateway, self.store, self.metrics, self.config.commands.prefix,
                              self.on_batch)
         # Full-state sync first: nio needs room state before it can encrypt anything.
-        self._starting = True
         await self.sync.once()
         await self.sync.crypto_housekeeping()
         await ensure_cross_signed(self.gateway, self.data_dir / "cross-signing.json",
@@ -284,7 +285,7 @@ class Agora:
                 await self._on_invite(invite.room_id, invite.inviter, invite.is_direct)
             except MatrixError as exc:
                 log.error("invite to %s: %s", invite.room_id, exc)
-        if not getattr(self, "_starting", False):
+        if not self._starting:
             for change in batch.state_changes:
                 key = await self.store.managed_key(change.room_id)
                 if key:
@@ -370,7 +371,9 @@ class Agora:
         """Wait until the network keeper has nothing left to reconcile."""
         await asyncio.wait_for(self.keeper.idle.wait(), timeout)
 
-    async def reconcile(self, *, dry_run: bool, progress=None) -> tuple[str, bool]:
+    async def reconcile(self, *, dry_run: bool,
+                        progress: Callable[[int, int], Awaitable[None]] | None = None,
+                        ) -> tuple[str, bool]:
         """For `!reconcile`: the plan (dry run) or what was applied; and whether all went well."""
         loc = self.config.locale
         outcome = await self.reconciler.reconcile(dry_run=dry_run, source="command",

@@ -51,19 +51,27 @@ async def _wait_file(path: Path, key: str, proc: asyncio.subprocess.Process,
     raise AssertionError(f"{path} never got {key}")
 
 
-async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_control_room(
-        tmp_path: Path):
-    """What `make run` does, from a fresh data directory, as a separate process."""
-    hs_port, web_port = free_port(), free_port()
+async def _agora_run(tmp_path: Path, hs_port: int, web_port: int, **override
+                     ) -> tuple[asyncio.subprocess.Process, Path]:
+    """`agora-bot run` on the example config (its ports moved), as `make run` starts it."""
     config = yaml.safe_load(Path("config.example.yaml").read_text())
     config["homeserver"]["url"] = f"http://127.0.0.1:{hs_port}"
     config["web"]["port"] = web_port
+    config.update(override)
     config_path = tmp_path / "agora.yaml"
-    config_path.write_text(yaml.safe_dump(config))
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
     data_dir = tmp_path / "data"
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", "--config", str(config_path), "--data-dir",
         str(data_dir), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    return proc, data_dir
+
+
+async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_control_room(
+        tmp_path: Path):
+    """What `make run` does, from a fresh data directory, as a separate process."""
+    hs_port, web_port = free_port(), free_port()
+    proc, data_dir = await _agora_run(tmp_path, hs_port, web_port)
     admin = None
     try:
         creds = await _wait_file(data_dir / "credentials.json", "control_room_id", proc)
@@ -109,16 +117,7 @@ async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_c
 
 
 async def test_crashed_embedded_synapse_is_reported_and_stops_the_bot(tmp_path: Path):
-    config = yaml.safe_load(Path("config.example.yaml").read_text())
-    config["homeserver"]["url"] = f"http://127.0.0.1:{free_port()}"
-    config["web"]["port"] = free_port()
-    config["network"] = {}
-    config_path = tmp_path / "agora.yaml"
-    config_path.write_text(yaml.safe_dump(config))
-    data_dir = tmp_path / "data"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(config_path), "--data-dir",
-        str(data_dir), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    proc, data_dir = await _agora_run(tmp_path, free_port(), free_port(), network={})
     try:
         await _wait_file(data_dir / "credentials.json", "control_room_id", proc)
         pid = int((data_dir / "synapse" / "synapse.pid").read_text())

@@ -4,6 +4,7 @@ it may use. Never the raw nio client."""
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,6 +21,12 @@ class Services(Protocol):
     started_at: float
 
     async def status_info(self) -> dict[str, Any]: ...
+
+    async def reconcile(self, *, dry_run: bool,
+                        progress: Callable[[int, int], Awaitable[None]] | None = None,
+                        ) -> tuple[str, bool]: ...
+
+    def reload(self) -> None: ...
 
 
 def notice(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
