@@ -102,6 +102,20 @@ async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_c
         async with aiohttp.ClientSession() as http, \
                 http.get(f"http://127.0.0.1:{web_port}/healthz") as resp:
             assert resp.status == 200
+
+        # The example network is applied by the running bot: `plan` beside it ends up empty.
+        deadline = time.monotonic() + 120
+        while True:
+            plan = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "plan", "--config", str(data_dir.parent /
+                                                                    "agora.yaml"),
+                "--data-dir", str(data_dir), stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE)
+            out, err = await plan.communicate()
+            if plan.returncode == 0 and "Rien à faire" in out.decode():
+                break
+            assert time.monotonic() < deadline, (out + err).decode()
+            await asyncio.sleep(2)
     finally:
         if admin:
             await admin.close()
