@@ -1,0 +1,1 @@
+"""Vetting: join requests, their validation, admins' decisions and provisioning of members."""
