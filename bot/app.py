@@ -38,6 +38,7 @@ from bot.store import Store
 from bot.territories.keeper import NetworkKeeper
 from bot.territories.reconciler import Outcome, Reconciler
 from bot.territories.render import render_plan
+from bot.vetting.service import Vetting
 from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class Agora:
         self.control = ControlRoom(self.config, self.gateway, self.store)
         self.reconciler = Reconciler(self.config, self.gateway, self.store, self.data_dir)
         self.keeper = NetworkKeeper(self.reconciler, self._after_reconcile)
+        self.vetting = Vetting(self.config, self.gateway, self.store, self.control)
         self.dispatcher = Dispatcher(self.config, load_commands(), self.gateway, self.store,
                                      self.metrics, self)
         self.sync = SyncLoop(self.gateway, self.store, self.metrics, self.config.commands.prefix,
@@ -392,7 +394,7 @@ class Agora:
         if self.config.source is None:
             return
         config = load_config(self.config.source)
-        for holder in (self, self.control, self.dispatcher, self.reconciler):
+        for holder in (self, self.control, self.dispatcher, self.reconciler, self.vetting):
             holder.config = config
         self._config_mtime = self.config.source.stat().st_mtime
         self.keeper.request_full()

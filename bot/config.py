@@ -91,6 +91,12 @@ class CommandsConfig:
 
 
 @dataclass(frozen=True)
+class VettingConfig:
+    approvals_required: int = 2
+    one_rejection_rejects: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     homeserver: HomeserverConfig
     bot: BotConfig
@@ -100,6 +106,7 @@ class Config:
     web: WebConfig
     network: Network = field(default_factory=Network)
     federation: FederationConfig = field(default_factory=FederationConfig)
+    vetting: VettingConfig = field(default_factory=VettingConfig)
     source: Path | None = None
 
     @property
@@ -254,12 +261,25 @@ def parse_config(data: Any, source: Path | None = None,
     network = _network(top.section("network"))
     federation = _federation(top.section("federation"), server_name)
 
+    v = top.section("vetting")
+    explicit_quorum = v.data.get("approvals_required") is not None
+    # The default quorum is 2, or fewer when there are fewer admins (a quorum above the number
+    # of admins could never be reached); an explicit value is taken as asked, and checked.
+    vetting = VettingConfig(
+        approvals_required=v.int("approvals_required", min(2, max(1, len(admins))), 1, 20),
+        one_rejection_rejects=v.bool("one_rejection_rejects", True))
+    v.done(known_elsewhere=("provisioning", "animator_endorsement_counts", "professions"))
+
     # Sections read by later features are accepted here so one file serves every version.
-    top.done(known_elsewhere=("vetting", "feeds", "alerts", "hooks"))
+    top.done(known_elsewhere=("feeds", "alerts", "hooks"))
 
     cfg = Config(homeserver=homeserver, bot=bot, admins=tuple(admins), locale=locale,
                  commands=CommandsConfig(prefix=prefix), web=web, network=network,
-                 federation=federation, source=source)
+                 federation=federation, vetting=vetting, source=source)
+    if explicit_quorum and vetting.approvals_required > max(1, len(cfg.admins)):
+        raise ConfigError("vetting.approvals_required",
+                          f"at most the number of admins ({len(cfg.admins)})",
+                          vetting.approvals_required)
     if cfg.bot_user_id in cfg.admins:
         raise ConfigError("admins", "people, not the bot itself", cfg.bot_user_id)
     return cfg

@@ -175,6 +175,95 @@ MESSAGES: dict[str, dict[str, str]] = {
     "reload.ok": {"fr": "Configuration rechargée.", "en": "Configuration reloaded."},
     "reload.error": {"fr": "Configuration refusée, l'ancienne reste en place : {error}",
                      "en": "Configuration refused, the previous one stays: {error}"},
+    # vetting: commands and their answers
+    "cmd.join.help": {"fr": "Demander à rejoindre le réseau (nom, profession, identifiant, territoire, email)",
+                      "en": "Ask to join the network (name, profession, identifier, territory, email)"},
+    "cmd.request.help": {"fr": "Où en est ma demande", "en": "Where my request stands"},
+    "cmd.cancel.help": {"fr": "Annuler ma demande en attente", "en": "Cancel my pending request"},
+    "cmd.requests.help": {"fr": "Lister les demandes en attente", "en": "List pending requests"},
+    "cmd.approve.help": {"fr": "Valider une demande", "en": "Approve a request"},
+    "cmd.reject.help": {"fr": "Refuser une demande, avec son motif",
+                        "en": "Reject a request, with the reason"},
+    "cmd.info.help": {"fr": "Détail d'une demande ou d'une personne",
+                      "en": "Details of a request or a person"},
+    "meta.fields": {"fr": "nom=… profession=… rpps=… territoire=… email=…",
+                    "en": "name=… profession=… rpps=… territory=… email=…"},
+    "meta.note": {"fr": "note", "en": "note"},
+    "meta.reason": {"fr": "motif", "en": "reason"},
+    "meta.request": {"fr": "demande", "en": "request"},
+    "meta.request_or_user": {"fr": "demande|@utilisateur", "en": "request|@user"},
+    "arg.request_id": {"fr": "« {value} » n'est pas un numéro de demande (ex. #12)",
+                       "en": "'{value}' is not a request number (e.g. #12)"},
+    "vetting.join.howto": {
+        "fr": "Pour demander à rejoindre le réseau, donnez vos informations sur une ligne :\n"
+              "{prefix}join nom=\"Corinne Durand\" profession=infirmier rpps=10101234564 "
+              "territoire=vaucluse structure=\"Cabinet des Lices\" email=c.durand@example.org\n"
+              "Professions : medecin, infirmier, pharmacien, masseur-kinesitherapeute, sage-femme, "
+              "psychomotricien, chirurgien-dentiste, representant-usagers, agent-ars.",
+        "en": "To ask to join the network, give your details on one line:\n"
+              "{prefix}join name=\"Corinne Durand\" profession=infirmier rpps=10101234564 "
+              "territory=vaucluse structure=\"Cabinet des Lices\" email=c.durand@example.org\n"
+              "Professions: medecin, infirmier, pharmacien, masseur-kinesitherapeute, sage-femme, "
+              "psychomotricien, chirurgien-dentiste, representant-usagers, agent-ars."},
+    "vetting.refused": {"fr": "Demande non enregistrée :", "en": "Request not recorded:"},
+    "vetting.submitted": {
+        "fr": "Demande #{id} enregistrée. Elle doit être validée par {required} administrateurs ; "
+              "vous serez prévenu·e ici.",
+        "en": "Request #{id} recorded. It needs the approval of {required} administrators; "
+              "you will be told here."},
+    "vetting.already_member": {"fr": "Vous êtes déjà membre du réseau.",
+                               "en": "You are already a member of the network."},
+    "vetting.already_pending": {"fr": "Vous avez déjà une demande en attente (tapez !request).",
+                                "en": "You already have a pending request (type !request)."},
+    "vetting.no_pending": {"fr": "Aucune demande en attente à annuler.",
+                           "en": "No pending request to cancel."},
+    "vetting.none_yet": {"fr": "Aucune demande pour l'instant ({prefix}join pour en faire une).",
+                         "en": "No request yet ({prefix}join to make one)."},
+    "vetting.none_for": {"fr": "Aucune demande pour {who}.", "en": "No request for {who}."},
+    "vetting.mine": {"fr": "Demande #{id} : {status}.", "en": "Request #{id}: {status}."},
+    "vetting.cancelled": {"fr": "Demande #{id} annulée.", "en": "Request #{id} cancelled."},
+    "vetting.unknown_request": {"fr": "Demande #{id} inconnue.", "en": "Unknown request #{id}."},
+    "vetting.already_decided": {"fr": "La demande #{id} est déjà close ({status}).",
+                                "en": "Request #{id} is already closed ({status})."},
+    "vetting.own_request": {
+        "fr": "Vous ne pouvez pas statuer sur une demande que vous avez faite ou qui vous concerne.",
+        "en": "You cannot decide on a request you made or that concerns you."},
+    "vetting.reason_required": {"fr": "Un motif est obligatoire pour refuser.",
+                                "en": "A reason is required to reject."},
+    "vetting.recorded": {"fr": "Validation enregistrée pour #{id} ({n}/{required}).",
+                         "en": "Approval recorded for #{id} ({n}/{required})."},
+    "vetting.now_approved": {"fr": "Demande #{id} acceptée ({n}/{required}) : la personne est invitée.",
+                             "en": "Request #{id} approved ({n}/{required}): the person is invited."},
+    "vetting.now_rejected": {"fr": "Demande #{id} refusée : la personne est prévenue.",
+                             "en": "Request #{id} rejected: the person is told."},
+    "vetting.none_pending": {"fr": "Aucune demande en attente.", "en": "No pending request."},
+    "vetting.pending_title": {"fr": "{n} demande(s) en attente :", "en": "{n} pending request(s):"},
+    "vetting.applicant.approved": {
+        "fr": "Bonne nouvelle : votre demande #{id} est acceptée. Vous êtes invité·e dans "
+              "l'espace « {territory} » ; ses salons vous sont ouverts.",
+        "en": "Good news: your request #{id} is approved. You are invited to the space "
+              "'{territory}'; its rooms are open to you."},
+    "vetting.applicant.rejected": {"fr": "Votre demande #{id} a été refusée. Motif : {reason}",
+                                   "en": "Your request #{id} was rejected. Reason: {reason}"},
+    "vetting.status.pending": {"fr": "en attente", "en": "pending"},
+    "vetting.status.approved": {"fr": "acceptée", "en": "approved"},
+    "vetting.status.rejected": {"fr": "refusée", "en": "rejected"},
+    "vetting.status.cancelled": {"fr": "annulée", "en": "cancelled"},
+    "vetting.card.title": {"fr": "Demande #{id} — {name} — {status}",
+                           "en": "Request #{id} — {name} — {status}"},
+    "vetting.card.fields": {
+        "fr": "Profession : {profession} · {identifier}\nTerritoire : {territory}\n"
+              "Structure : {structure}\nEmail : {email}\nCompte Matrix : {user}",
+        "en": "Profession: {profession} · {identifier}\nTerritory: {territory}\n"
+              "Structure: {structure}\nEmail: {email}\nMatrix account: {user}"},
+    "vetting.card.duplicates": {"fr": "⚠ Doublon possible avec : {list}",
+                                "en": "⚠ Possible duplicate of: {list}"},
+    "vetting.card.approvals": {"fr": "Validations : {n}/{required} ({who})",
+                               "en": "Approvals: {n}/{required} ({who})"},
+    "vetting.card.rejections": {"fr": "Refus : {who}", "en": "Rejections: {who}"},
+    "vetting.card.howto": {"fr": "{prefix}approve {id} [note] · {prefix}reject {id} <motif>",
+                           "en": "{prefix}approve {id} [note] · {prefix}reject {id} <reason>"},
+    "vetting.card.reason": {"fr": "Motif : {reason}", "en": "Reason: {reason}"},
     # vetting: join request fields
     "vetting.form.field": {"fr": "Champ « {field} » : {problem}", "en": "Field '{field}': {problem}"},
     "vetting.form.missing": {"fr": "obligatoire", "en": "required"},

@@ -80,3 +80,13 @@ def test_yaml_syntax_error_gives_line(tmp_path):
     path.write_text("homeserver:\n  url: [\n")
     with pytest.raises(ConfigError, match="expected valid YAML at line"):
         load_config(path, env={})
+
+
+def test_vetting_quorum_defaults_to_two_and_cannot_exceed_the_admins():
+    assert load_config("config.example.yaml", env={}).vetting.approvals_required == 2
+    one_admin = with_change("admins", ["@admin:localhost"])
+    assert parse_config(one_admin, env={}).vetting.approvals_required == 1
+    one_admin["vetting"] = {"approvals_required": 3}
+    with pytest.raises(ConfigError, match=r"^vetting\.approvals_required: expected at most the "
+                                          r"number of admins \(1\), got 3"):
+        parse_config(one_admin, env={})

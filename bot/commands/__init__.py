@@ -6,7 +6,7 @@ import importlib
 
 from bot.commands.registry import Registry, registry
 
-COMMAND_MODULES = ("bot.commands.core", "bot.commands.network")
+COMMAND_MODULES = ("bot.commands.core", "bot.commands.network", "bot.commands.vetting")
 
 
 def load_commands() -> Registry:

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from bot.commands.registry import Registry, Role
+    from bot.config import Config
     from bot.matrix.gateway import Gateway
     from bot.store import Store
+    from bot.vetting.service import Vetting
 
 
 class Services(Protocol):
@@ -19,6 +21,8 @@ class Services(Protocol):
 
     store: Store
     started_at: float
+    config: Config
+    vetting: Vetting
 
     async def status_info(self) -> dict[str, Any]: ...
 

@@ -90,6 +90,18 @@ class UserId(str, Arg):
         return raw
 
 
+class RequestId(int, Arg):
+    """A join request's number, typed `12` or `#12`."""
+
+    metavar = "meta.request"
+
+    @classmethod
+    def parse(cls, raw: str, ctx: CommandContext) -> int:
+        if not re.fullmatch(r"#?\d{1,9}", raw):
+            raise BadArgument("arg.request_id", value=raw)
+        return int(raw.lstrip("#"))
+
+
 class CommandName(str, Arg):
     metavar = "meta.command"
 

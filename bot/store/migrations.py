@@ -11,7 +11,9 @@ Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
 
 
 async def _script(db: aiosqlite.Connection, sql: str) -> None:
-    """Run statements one by one: ``executescript`` would commit the migration's transaction."""
+    """Run statements one by one: ``executescript`` would commit the migration's transaction.
+    Comments are dropped first, so a ';' inside one does not split a statement."""
+    sql = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
     for statement in sql.split(";"):
         if statement.strip():
             await db.execute(statement)
@@ -97,4 +99,47 @@ async def _v2_territories(db: aiosqlite.Connection) -> None:
     """)
 
 
-MIGRATIONS: list[Migration] = [_v1_foundation, _v2_territories]
+async def _v3_vetting(db: aiosqlite.Connection) -> None:
+    await _script(db, """
+        -- Join requests, whatever their source; personal fields erased on !forget (later).
+        CREATE TABLE requests (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            source        TEXT NOT NULL,
+            user_id       TEXT,
+            dm_room       TEXT,
+            name          TEXT NOT NULL,
+            profession    TEXT NOT NULL,
+            territory     TEXT NOT NULL,
+            email         TEXT NOT NULL,
+            structure     TEXT NOT NULL DEFAULT '',
+            rpps          TEXT,
+            adeli         TEXT,
+            submitted_by  TEXT NOT NULL,
+            status        TEXT NOT NULL DEFAULT 'pending'
+                          CHECK (status IN ('pending', 'approved', 'rejected', 'cancelled')),
+            reason        TEXT,
+            card_event    TEXT,
+            created       REAL NOT NULL,
+            decided       REAL
+        );
+        CREATE INDEX requests_status ON requests (status);
+        CREATE TABLE decisions (
+            request_id  INTEGER NOT NULL REFERENCES requests (id),
+            admin       TEXT NOT NULL,
+            decision    TEXT NOT NULL CHECK (decision IN ('approve', 'reject')),
+            note        TEXT NOT NULL DEFAULT '',
+            at          REAL NOT NULL,
+            PRIMARY KEY (request_id, admin)
+        );
+        -- Vetted members.
+        CREATE TABLE members (
+            user_id     TEXT PRIMARY KEY,
+            request_id  INTEGER REFERENCES requests (id),
+            territory   TEXT NOT NULL,
+            status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+            since       REAL NOT NULL
+        )
+    """)
+
+
+MIGRATIONS: list[Migration] = [_v1_foundation, _v2_territories, _v3_vetting]

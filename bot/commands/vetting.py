@@ -1,0 +1,95 @@
+"""Vetting commands: asking to join (direct chat) and deciding (control room)."""
+
+from __future__ import annotations
+
+from bot.commands.context import CommandContext
+from bot.commands.registry import RequestId, Rest, Role, Where, Word, command
+from bot.errors import BadArgument, NotFound
+from bot.i18n import t
+
+
+def _vetting(ctx: CommandContext):
+    return ctx.services.vetting
+
+
+@command("join", role=Role.ANYONE, where=Where.DM, help="cmd.join.help", aliases=("adhesion",),
+         metavars={"fields": "meta.fields"})
+async def join(ctx: CommandContext, fields: Rest = "") -> None:
+    if not fields:
+        await ctx.reply(t("vetting.join.howto", ctx.locale, prefix=ctx.prefix))
+        return
+    request = await _vetting(ctx).submit_from_matrix(fields, ctx.sender, ctx.room_id, ctx.locale)
+    await ctx.reply(t("vetting.submitted", ctx.locale, id=request.id,
+                      required=ctx.services.config.vetting.approvals_required))
+
+
+@command("request", role=Role.ANYONE, where=Where.DM, help="cmd.request.help",
+         aliases=("demande",))
+async def request(ctx: CommandContext) -> None:
+    mine = await _vetting(ctx).requests.requests(user_id=ctx.sender, limit=1)
+    if not mine:
+        raise NotFound("vetting.none_yet", prefix=ctx.prefix)
+    last = mine[0]
+    text = t("vetting.mine", ctx.locale, id=last.id,
+             status=t(f"vetting.status.{last.status}", ctx.locale))
+    if last.reason:
+        text += "\n" + t("vetting.card.reason", ctx.locale, reason=last.reason)
+    await ctx.reply(text)
+
+
+@command("cancel", role=Role.ANYONE, where=Where.DM, help="cmd.cancel.help",
+         aliases=("annuler",))
+async def cancel(ctx: CommandContext) -> None:
+    cancelled = await _vetting(ctx).cancel(ctx.sender)
+    await ctx.reply(t("vetting.cancelled", ctx.locale, id=cancelled.id))
+
+
+@command("requests", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.requests.help",
+         aliases=("demandes",))
+async def requests(ctx: CommandContext) -> None:
+    pending = await _vetting(ctx).requests.requests(status="pending", limit=100)
+    if not pending:
+        await ctx.reply(t("vetting.none_pending", ctx.locale))
+        return
+    lines = [t("vetting.pending_title", ctx.locale, n=len(pending))]
+    for r in reversed(pending):
+        result = await _vetting(ctx).standing_of(r)
+        lines.append(f"#{r.id} — {r.name} ({r.profession}, {r.territory}) — "
+                     f"{len(result.approvals)}/{result.required}")
+    await ctx.reply("\n".join(lines))
+
+
+async def _decide(ctx: CommandContext, request: int, decision: str, note: str) -> None:
+    result = await _vetting(ctx).decide(request, ctx.sender, decision, note)
+    key = {"approved": "vetting.now_approved", "rejected": "vetting.now_rejected"}.get(
+        result.status, "vetting.recorded")
+    await ctx.reply(t(key, ctx.locale, id=request, n=len(result.approvals),
+                      required=result.required))
+
+
+@command("approve", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.approve.help",
+         aliases=("valider",), metavars={"note": "meta.note"})
+async def approve(ctx: CommandContext, request: RequestId, note: Rest = "") -> None:
+    await _decide(ctx, request, "approve", note)
+
+
+@command("reject", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.reject.help",
+         aliases=("refuser",), metavars={"reason": "meta.reason"})
+async def reject(ctx: CommandContext, request: RequestId, reason: Rest) -> None:
+    await _decide(ctx, request, "reject", reason)
+
+
+@command("info", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.info.help",
+         metavars={"who": "meta.request_or_user"})
+async def info(ctx: CommandContext, who: Word) -> None:
+    vetting = _vetting(ctx)
+    if who.startswith("@"):
+        found = await vetting.requests.requests(user_id=who, limit=1)
+        if not found:
+            raise NotFound("vetting.none_for", who=who)
+        request = found[0]
+    else:
+        request = await vetting.get(RequestId.parse(who, ctx))
+    if request is None:
+        raise BadArgument("arg.request_id", value=who)
+    await ctx.reply(await vetting.card_text(request))

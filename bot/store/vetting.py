@@ -1,0 +1,127 @@
+"""Join requests, admins' decisions and vetted members (SQL only; the rules are in
+``bot.vetting``)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from bot.store import Store
+from bot.vetting.form import JoinRequestData
+from bot.vetting.quorum import Decision
+
+_COLUMNS = ("id, source, user_id, dm_room, name, profession, territory, email, structure, rpps, "
+            "adeli, submitted_by, status, reason, card_event, created")
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    id: int
+    source: str
+    user_id: str | None
+    dm_room: str | None
+    name: str
+    profession: str
+    territory: str
+    email: str
+    structure: str
+    rpps: str | None
+    adeli: str | None
+    submitted_by: str
+    status: str
+    reason: str | None
+    card_event: str | None
+    created: float
+
+
+class VettingStore:
+    def __init__(self, store: Store):
+        self.store = store
+
+    async def add_request(self, data: JoinRequestData, *, source: str, user_id: str | None,
+                          dm_room: str | None, submitted_by: str) -> int:
+        cur = await self.store._write(
+            "INSERT INTO requests (source, user_id, dm_room, name, profession, territory, "
+            "email, structure, rpps, adeli, submitted_by, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (source, user_id, dm_room, data.name, data.profession, data.territory, data.email,
+             data.structure, data.rpps, data.adeli, submitted_by, time.time()))
+        return cur.lastrowid
+
+    async def request(self, request_id: int) -> RequestRow | None:
+        async with self.store.db.execute(f"SELECT {_COLUMNS} FROM requests WHERE id = ?",
+                                         (request_id,)) as cur:
+            row = await cur.fetchone()
+        return RequestRow(*row) if row else None
+
+    async def requests(self, *, status: str | None = None, user_id: str | None = None,
+                       limit: int = 50) -> list[RequestRow]:
+        where, params = [], []
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        if user_id:
+            where.append("user_id = ?")
+            params.append(user_id)
+        sql = f"SELECT {_COLUMNS} FROM requests"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        async with self.store.db.execute(sql + " ORDER BY id DESC LIMIT ?",
+                                         (*params, limit)) as cur:
+            return [RequestRow(*r) for r in await cur.fetchall()]
+
+    async def duplicates(self, data: JoinRequestData, user_id: str | None,
+                         exclude: int | None = None) -> list[tuple[int, str]]:
+        """Pending or approved requests sharing an identifier, the email or the Matrix id."""
+        checks = [("email", data.email), ("rpps", data.rpps), ("adeli", data.adeli),
+                  ("user_id", user_id)]
+        found: list[tuple[int, str]] = []
+        for column, value in checks:
+            if not value:
+                continue
+            async with self.store.db.execute(
+                f"SELECT id FROM requests WHERE {column} = ? AND status IN "
+                "('pending', 'approved') AND id != ?", (value, exclude or -1)) as cur:
+                found += [(r[0], column) for r in await cur.fetchall()]
+        return found
+
+    async def set_card(self, request_id: int, event_id: str) -> None:
+        await self.store._write("UPDATE requests SET card_event = ? WHERE id = ?",
+                                (event_id, request_id))
+
+    async def record_decision(self, request_id: int, admin: str, decision: str,
+                              note: str) -> None:
+        await self.store._write(
+            "INSERT INTO decisions (request_id, admin, decision, note, at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(request_id, admin) DO UPDATE SET decision = excluded.decision, "
+            "note = excluded.note, at = excluded.at",
+            (request_id, admin, decision, note, time.time()))
+
+    async def decisions(self, request_id: int) -> list[Decision]:
+        async with self.store.db.execute(
+            "SELECT admin, decision, note FROM decisions WHERE request_id = ? ORDER BY at",
+            (request_id,)) as cur:
+            return [Decision(*r) for r in await cur.fetchall()]
+
+    async def close_request(self, request_id: int, status: str, reason: str | None = None
+                            ) -> bool:
+        """Move a pending request to its final status; False if it was no longer pending (a
+        concurrent decision got there first), so that outcomes happen once."""
+        cur = await self.store._write(
+            "UPDATE requests SET status = ?, reason = ?, decided = ? "
+            "WHERE id = ? AND status = 'pending'", (status, reason, time.time(), request_id))
+        return cur.rowcount == 1
+
+    async def add_member(self, user_id: str, request_id: int, territory: str) -> None:
+        await self.store._write(
+            "INSERT INTO members (user_id, request_id, territory, since) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(user_id) DO UPDATE SET request_id = excluded.request_id, "
+            "territory = excluded.territory, status = 'active'",
+            (user_id, request_id, territory, time.time()))
+
+    async def member_territory(self, user_id: str) -> str | None:
+        async with self.store.db.execute(
+            "SELECT territory FROM members WHERE user_id = ? AND status = 'active'",
+            (user_id,)) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None

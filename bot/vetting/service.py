@@ -1,0 +1,187 @@
+"""Vetting as the bot runs it: requests in, cards in the control room, decisions, outcome.
+
+A request is validated in full before it is stored. Each is shown once in the control room as a
+card that is edited as admins decide. Its outcome happens exactly once: closing a request is a
+conditional update, so two admins approving at the same moment provision the member once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.commands.context import notice
+from bot.config import Config
+from bot.errors import BadArgument, Conflict, NotFound, PermissionDenied
+from bot.i18n import t
+from bot.matrix.gateway import Gateway
+from bot.moderation.control_room import ControlRoom
+from bot.store import Store
+from bot.store.vetting import RequestRow, VettingStore
+from bot.vetting.form import (
+    DEFAULT_PROFESSIONS,
+    FormProblems,
+    JoinRequestData,
+    parse_pairs,
+    render_problems,
+    validate,
+)
+from bot.vetting.quorum import Standing, may_decide, standing
+
+log = logging.getLogger(__name__)
+
+
+class Vetting:
+    def __init__(self, config: Config, gateway: Gateway, store: Store, control: ControlRoom):
+        self.config = config
+        self.gateway = gateway
+        self.store = store
+        self.requests = VettingStore(store)
+        self.control = control
+
+    # --- asking -----------------------------------------------------------------------------
+
+    async def submit_from_matrix(self, text: str, sender: str, dm_room: str,
+                                 locale: str) -> RequestRow:
+        values, problems = parse_pairs(text)
+        try:
+            if problems:
+                raise FormProblems(problems)
+            data = validate(values, self.config.network)
+        except FormProblems as exc:
+            raise BadArgument("error.text", text=t("vetting.refused", locale) + "\n" +
+                              render_problems(exc.problems, locale)) from None
+        if await self.requests.member_territory(sender):
+            raise Conflict("vetting.already_member")
+        if await self.requests.requests(status="pending", user_id=sender):
+            raise Conflict("vetting.already_pending")
+        request_id = await self.requests.add_request(data, source="matrix", user_id=sender,
+                                                     dm_room=dm_room, submitted_by=sender)
+        await self.store.audit(sender, "vetting.request", "ok", room_id=dm_room,
+                               detail=f"#{request_id}")
+        request = await self.requests.request(request_id)
+        assert request is not None
+        await self.show_card(request)
+        return request
+
+    async def cancel(self, sender: str) -> RequestRow:
+        pending = await self.requests.requests(status="pending", user_id=sender)
+        if not pending:
+            raise NotFound("vetting.no_pending")
+        request = pending[0]
+        await self.requests.close_request(request.id, "cancelled")
+        await self.store.audit(sender, "vetting.cancel", "ok", detail=f"#{request.id}")
+        await self.show_card(request)
+        return request
+
+    # --- deciding ---------------------------------------------------------------------------
+
+    async def get(self, request_id: int) -> RequestRow:
+        request = await self.requests.request(request_id)
+        if request is None:
+            raise NotFound("vetting.unknown_request", id=str(request_id))
+        return request
+
+    async def standing_of(self, request: RequestRow) -> Standing:
+        return standing(await self.requests.decisions(request.id), self.config.admins,
+                        self.config.vetting.approvals_required,
+                        self.config.vetting.one_rejection_rejects)
+
+    async def decide(self, request_id: int, admin: str, decision: str, note: str) -> Standing:
+        request = await self.get(request_id)
+        if request.status != "pending":
+            raise Conflict("vetting.already_decided", id=str(request_id),
+                           status=request.status)
+        refusal = may_decide(admin, request.submitted_by, request.user_id)
+        if refusal:
+            raise PermissionDenied(refusal)
+        if decision == "reject" and not note.strip():
+            raise BadArgument("vetting.reason_required")
+        await self.requests.record_decision(request.id, admin, decision, note.strip())
+        await self.store.audit(admin, f"vetting.{decision}", "ok", detail=f"#{request.id} {note}")
+        result = await self.standing_of(request)
+        if result.status != "pending":
+            reason = note.strip() if result.status == "rejected" else None
+            if await self.requests.close_request(request.id, result.status, reason):
+                await self._conclude(await self.get(request.id), result)
+        await self.show_card(await self.get(request.id))
+        return result
+
+    async def _conclude(self, request: RequestRow, result: Standing) -> None:
+        """What follows a final decision, once: provisioning and telling the applicant."""
+        locale = self.config.locale
+        if result.status == "approved" and request.user_id:
+            space = await self._space_of(request.territory)
+            await self.requests.add_member(request.user_id, request.id, request.territory)
+            if space:
+                await self.gateway.invite(space, request.user_id)
+            await self.store.audit(self.gateway.user_id, "vetting.provision", "ok",
+                                   detail=f"#{request.id} {request.user_id} → {request.territory}")
+            message = t("vetting.applicant.approved", locale, id=request.id,
+                        territory=self._territory_name(request.territory))
+        else:
+            message = t("vetting.applicant.rejected", locale, id=request.id,
+                        reason=request.reason or "—")
+        if request.dm_room:
+            await self.gateway.send(request.dm_room, notice(message))
+
+    async def _space_of(self, territory: str) -> str | None:
+        for room in await self.store.managed_rooms(include_archived=False):
+            if room.key == territory and room.is_space:
+                return room.room_id
+        return None
+
+    def _territory_name(self, territory: str) -> str:
+        found = self.config.network.find(territory)
+        return found.name if found else territory
+
+    # --- showing ----------------------------------------------------------------------------
+
+    async def card_text(self, request: RequestRow) -> str:
+        loc = self.config.locale
+        result = await self.standing_of(request)
+        profession = next((p.label(loc) for p in DEFAULT_PROFESSIONS
+                           if p.id == request.profession), request.profession)
+        identifier = (f"RPPS {request.rpps}" if request.rpps else
+                      f"ADELI {request.adeli}" if request.adeli else "—")
+        lines = [t("vetting.card.title", loc, id=request.id, name=request.name,
+                   status=t(f"vetting.status.{request.status}", loc)),
+                 t("vetting.card.fields", loc, profession=profession, identifier=identifier,
+                   territory=self._territory_name(request.territory),
+                   structure=request.structure or "—", email=request.email,
+                   user=request.user_id or "—")]
+        duplicates = await self.requests.duplicates(
+            _as_data(request), request.user_id, exclude=request.id)
+        if duplicates:
+            lines.append(t("vetting.card.duplicates", loc, list=", ".join(
+                f"#{i} ({field})" for i, field in duplicates)))
+        lines.append(t("vetting.card.approvals", loc, n=len(result.approvals),
+                       required=result.required,
+                       who=", ".join(result.approvals) or "—"))
+        if result.rejections:
+            lines.append(t("vetting.card.rejections", loc, who=", ".join(result.rejections)))
+        if request.status == "pending":
+            lines.append(t("vetting.card.howto", loc, id=request.id,
+                           prefix=self.config.commands.prefix))
+        elif request.reason:
+            lines.append(t("vetting.card.reason", loc, reason=request.reason))
+        return "\n".join(lines)
+
+    async def show_card(self, request: RequestRow) -> None:
+        """Post the card once; afterwards edit it in place."""
+        if not self.control.room_id:
+            return
+        text = await self.card_text(request)
+        if request.card_event is None:
+            event_id = await self.gateway.send(self.control.room_id, notice(text))
+            await self.requests.set_card(request.id, event_id)
+        else:
+            await self.gateway.send(self.control.room_id, {
+                "msgtype": "m.notice", "body": "* " + text, "m.mentions": {},
+                "m.new_content": notice(text),
+                "m.relates_to": {"rel_type": "m.replace", "event_id": request.card_event}})
+
+
+def _as_data(request: RequestRow) -> JoinRequestData:
+    return JoinRequestData(name=request.name, profession=request.profession,
+                           territory=request.territory, email=request.email,
+                           structure=request.structure, rpps=request.rpps, adeli=request.adeli)

@@ -1,0 +1,144 @@
+"""Vetting against a real Synapse with E2EE clients: asking in a direct chat, two admins
+deciding in the control room, the applicant told and provisioned."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from nio import JoinResponse
+
+from bot.store.vetting import VettingStore
+from tests.test_territories import room_ids
+
+pytestmark = pytest.mark.integration
+
+
+def network(sfx: str) -> dict:
+    return {"territories": [{"id": f"vaucluse-{sfx}", "name": "Vaucluse", "rooms": [
+        {"id": "communaute", "name": "Vaucluse · Communauté", "kind": "community"}]}]}
+
+
+def join_line(sfx: str, **override: str) -> str:
+    fields = {"nom": '"Corinne Durand"', "profession": "infirmier", "rpps": "10101234564",
+              "territoire": f"vaucluse-{sfx}", "structure": '"Cabinet des Lices"',
+              "email": f"c.durand.{sfx}@example.org", **override}
+    return "!join " + " ".join(f"{k}={v}" for k, v in fields.items())
+
+
+@pytest.fixture
+async def region(person, start_bot):
+    sfx = secrets.token_hex(3)
+    first, second = await person("admin"), await person("admin")
+    agora = await start_bot([first.user_id, second.user_id], network=network(sfx))
+    for admin in (first, second):
+        await admin.accept_invite(agora.control.room_id)
+    await agora.settled()
+    return agora, first, second, sfx
+
+
+def request_number(text: str) -> int:
+    return int(re.search(r"#(\d+)", text).group(1))
+
+
+async def test_two_admins_admit_a_nurse_who_lands_in_the_encrypted_rooms(region, person):
+    agora, first, second, sfx = region
+    control = agora.control.room_id
+    nurse = await person("infirmiere")
+    dm = await nurse.dm(agora.gateway.user_id)
+    reply, reaction = await nurse.command(dm, join_line(sfx))
+    assert reaction == "✅" and "enregistrée" in reply.body
+    number = request_number(reply.body)
+    card = await first.wait_for(lambda: [s for s in first.seen if s.room_id == control and
+                                         f"Demande #{number} — Corinne Durand" in s.body],
+                                "the request's card")
+    assert "RPPS 10101234564" in card[0].body and "Validations : 0/2" in card[0].body
+
+    answer, reaction = await first.command(control, f"!approve {number}")
+    assert reaction == "✅" and "(1/2)" in answer.body  # one admin is not enough
+    space = (await room_ids(agora))[f"vaucluse-{sfx}"]
+    assert space not in nurse.invites and await agora.vetting.requests.member_territory(
+        nurse.user_id) is None
+
+    answer, reaction = await second.command(control, f"!approve #{number} vue au téléphone")
+    assert reaction == "✅" and "acceptée" in answer.body
+    told = await nurse.wait_for(lambda: [s for s in nurse.seen if s.room_id == dm and
+                                         "Bonne nouvelle" in s.body], "the good news")
+    assert told[0].encrypted
+    edited = await first.wait_for(
+        lambda: [s for s in first.seen if s.content.get("m.relates_to", {}).get("event_id") ==
+                 card[0].event_id and "acceptée" in s.content["m.new_content"]["body"]],
+        "the card to show the outcome")
+    assert "Validations : 2/2" in edited[-1].content["m.new_content"]["body"]
+
+    await nurse.accept_invite(space)
+    community = (await room_ids(agora))[f"vaucluse-{sfx}.communaute"]
+    assert isinstance(await nurse.client.join(community), JoinResponse)
+    await first.accept_invite(space)
+    assert isinstance(await first.client.join(community), JoinResponse)
+    await nurse.wait_for(lambda: first.user_id in nurse.client.rooms[community].users,
+                         "the admin in the room")
+    said = await first.say(community, "Bienvenue Corinne !")
+    welcome = await nurse.wait_for(lambda: [s for s in nurse.seen if s.event_id == said],
+                                   "the welcome message")
+    assert welcome[0].encrypted and welcome[0].body == "Bienvenue Corinne !"
+    assert any(e["action"] == "vetting.provision" for e in await agora.store.audit_entries())
+
+
+async def test_an_admin_cannot_approve_their_own_request(region):
+    agora, first, _, sfx = region
+    dm = await first.dm(agora.gateway.user_id)
+    reply, _ = await first.command(dm, join_line(sfx, email="moi@example.org"))
+    number = request_number(reply.body)
+    refusal, reaction = await first.command(agora.control.room_id, f"!approve {number}")
+    assert reaction == "❌"
+    assert "Vous ne pouvez pas statuer sur une demande que vous avez faite" in refusal.body
+
+
+async def test_a_rejection_reaches_the_applicant_with_its_reason(region, person):
+    agora, first, _, sfx = region
+    applicant = await person("pharmacien")
+    dm = await applicant.dm(agora.gateway.user_id)
+    reply, _ = await applicant.command(dm, join_line(sfx, profession="pharmacien"))
+    number = request_number(reply.body)
+    missing, reaction = await first.command(agora.control.room_id, f"!reject {number}")
+    assert reaction == "❌" and "Usage : !reject <demande> <motif>" in missing.body
+    answer, reaction = await first.command(agora.control.room_id,
+                                           f"!reject {number} RPPS absent de l'annuaire")
+    assert reaction == "✅" and "refusée" in answer.body
+    told = await applicant.wait_for(
+        lambda: [s for s in applicant.seen if s.room_id == dm and "refusée" in s.body],
+        "the rejection")
+    assert "Motif : RPPS absent de l'annuaire" in told[0].body
+    status, _ = await applicant.command(dm, "!request")
+    assert f"Demande #{number} : refusée." in status.body
+    assert "RPPS absent de l'annuaire" in status.body
+
+
+async def test_bad_input_names_the_fields_and_stores_nothing(region, person):
+    agora, _, _, sfx = region
+    applicant = await person("medecin")
+    dm = await applicant.dm(agora.gateway.user_id)
+    reply, reaction = await applicant.command(dm, join_line(
+        sfx, profession="medecin", rpps="10101234565", territoire="lyon",
+        structure='"' + "x" * 10_000 + '"'))
+    assert reaction == "❌"
+    assert "Champ « rpps » : numéro RPPS invalide (clé de contrôle incorrecte)" in reply.body
+    assert "Champ « territory » : territoire inconnu" in reply.body
+    assert "Champ « structure » : 150 caractères au plus" in reply.body
+    assert await VettingStore(agora.store).requests(user_id=applicant.user_id) == []
+
+
+async def test_html_in_a_field_is_shown_as_text(region, person):
+    agora, first, _, sfx = region
+    applicant = await person("usager")
+    dm = await applicant.dm(agora.gateway.user_id)
+    reply, _ = await applicant.command(dm, join_line(
+        sfx, nom='"<script>alert(1)</script> Dupont"', profession="representant-usagers",
+        rpps='""'))
+    number = request_number(reply.body)
+    card = await first.wait_for(lambda: [s for s in first.seen if f"Demande #{number}" in s.body],
+                                "the card")
+    assert "<script>" not in card[0].content["formatted_body"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Dupont" in card[0].content["formatted_body"]
