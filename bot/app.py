@@ -34,11 +34,12 @@ from bot.matrix.gateway import Gateway, client_config
 from bot.matrix.sync import Batch, StateChange, SyncLoop
 from bot.metrics import Metrics
 from bot.moderation.control_room import ControlRoom
+from bot.scheduler import JobRunner
 from bot.store import Store
 from bot.territories.keeper import NetworkKeeper
 from bot.territories.reconciler import Outcome, Reconciler
 from bot.territories.render import render_plan
-from bot.vetting.service import Vetting
+from bot.vetting.service import CONCLUDE_JOB, Vetting
 from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,10 @@ class Agora:
         self.control = ControlRoom(self.config, self.gateway, self.store)
         self.reconciler = Reconciler(self.config, self.gateway, self.store, self.data_dir)
         self.keeper = NetworkKeeper(self.reconciler, self._after_reconcile)
-        self.vetting = Vetting(self.config, self.gateway, self.store, self.control)
+        self.jobs = JobRunner(self.store, {}, self._job_gave_up)
+        self.vetting = Vetting(self.config, self.gateway, self.store, self.control,
+                               wake_jobs=self.jobs.kick)
+        self.jobs.handlers[CONCLUDE_JOB] = self.vetting.conclude
         self.dispatcher = Dispatcher(self.config, load_commands(), self.gateway, self.store,
                                      self.metrics, self)
         self.sync = SyncLoop(self.gateway, self.store, self.metrics, self.config.commands.prefix,
@@ -141,6 +145,7 @@ class Agora:
         self._tasks = [asyncio.create_task(self.sync.run(), name="sync"),
                        asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
                        asyncio.create_task(self.keeper.run(), name="keeper"),
+                       asyncio.create_task(self.jobs.run(), name="jobs"),
                        asyncio.create_task(self._watch_config(), name="config")]
         self.keeper.request_full()
         if self.synapse:
@@ -443,6 +448,12 @@ class Agora:
         return {"user_id": self.config.bot_user_id, "embedded": self.synapse is not None}
 
     # --- running and stopping ---------------------------------------------------------------
+
+    async def _job_gave_up(self, kind: str, payload: dict[str, Any], ref: str) -> None:
+        if self.control.room_id:
+            with contextlib.suppress(AgoraError):
+                await self.gateway.send(self.control.room_id, notice(
+                    t("jobs.gave_up", self.config.locale, kind=kind, payload=payload, ref=ref)))
 
     def _task_ended(self, task: asyncio.Task) -> None:
         """A loop of the bot must never die unnoticed: log it (run_until_stopped then stops)."""

@@ -175,6 +175,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "reload.ok": {"fr": "Configuration rechargée.", "en": "Configuration reloaded."},
     "reload.error": {"fr": "Configuration refusée, l'ancienne reste en place : {error}",
                      "en": "Configuration refused, the previous one stays: {error}"},
+    "jobs.gave_up": {"fr": "Tâche abandonnée après plusieurs essais : {kind} {payload} (réf. {ref}).",
+                     "en": "Job given up after several attempts: {kind} {payload} (ref. {ref})."},
     # vetting: commands and their answers
     "cmd.join.help": {"fr": "Demander à rejoindre le réseau (nom, profession, identifiant, territoire, email)",
                       "en": "Ask to join the network (name, profession, identifier, territory, email)"},

@@ -78,3 +78,33 @@ async def test_concurrent_tasks_never_share_a_transaction(tmp_path):
     assert len(await store.managed_rooms()) == 10
     assert await store.interrupted_runs() == []
     await store.close()
+
+
+async def test_jobs_retry_with_backoff_then_give_up_and_report(tmp_path):
+    from bot.scheduler import JobRunner
+
+    store = await Store.open(tmp_path / "a.db")
+    async with store.transaction() as db:
+        await store.add_job(db, "flaky", {"n": 1})
+        await store.add_job(db, "fine", {"n": 2})
+    calls, reports = [], []
+
+    async def flaky(payload):
+        calls.append(payload)
+        raise RuntimeError("homeserver said no")
+
+    async def fine(payload):
+        calls.append(payload)
+
+    async def report(kind, payload, ref):
+        reports.append((kind, payload))
+
+    runner = JobRunner(store, {"flaky": flaky, "fine": fine}, report, max_attempts=2)
+    assert await runner.run_due() == 1  # the fine one; the flaky one waits for its retry
+    assert await runner.run_due() == 0  # not due yet: it backs off
+    await store.db.execute("UPDATE jobs SET next_at = 0")
+    await runner.run_due()
+    assert reports == [("flaky", {"n": 1})]  # given up after max_attempts, and reported
+    assert await store.due_jobs() == []
+    assert calls.count({"n": 1}) == 2 and calls.count({"n": 2}) == 1
+    await store.close()

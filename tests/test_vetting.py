@@ -9,7 +9,9 @@ import secrets
 import pytest
 from nio import JoinResponse
 
+from bot.store import Store
 from bot.store.vetting import VettingStore
+from bot.vetting.service import CONCLUDE_JOB
 from tests.test_territories import room_ids
 
 pytestmark = pytest.mark.integration
@@ -142,3 +144,32 @@ async def test_html_in_a_field_is_shown_as_text(region, person):
                                 "the card")
     assert "<script>" not in card[0].content["formatted_body"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Dupont" in card[0].content["formatted_body"]
+
+
+async def test_an_approval_cut_short_by_a_crash_is_carried_out_after_restart(
+        region, person, start_bot):
+    agora, first, second, sfx = region
+    nurse = await person("infirmiere")
+    dm = await nurse.dm(agora.gateway.user_id)
+    reply, _ = await nurse.command(dm, join_line(sfx))
+    number = request_number(reply.body)
+    await first.command(agora.control.room_id, f"!approve {number}")
+    await agora.stop()
+
+    # What the bot had written when it died right after the second approval: the decision and
+    # the closed request with its job, nothing sent yet.
+    store = await Store.open(agora.data_dir / "agora.db")
+    requests = VettingStore(store)
+    await requests.record_decision(number, second.user_id, "approve", "")
+    assert await requests.close_request(number, "approved", then=CONCLUDE_JOB)
+    await store.close()
+
+    again = await start_bot([first.user_id, second.user_id], account=agora.account,
+                            data_dir=agora.data_dir, network=network(sfx))
+    space = (await room_ids(again))[f"vaucluse-{sfx}"]
+    await nurse.wait_for(lambda: space in nurse.invites, "the invitation after the restart")
+    await nurse.wait_for(lambda: [s for s in nurse.seen if "Bonne nouvelle" in s.body],
+                         "the good news after the restart")
+    await nurse.command(dm, "!request")  # a later answer: the news came before it, once
+    assert len([s for s in nurse.seen if "Bonne nouvelle" in s.body]) == 1
+    assert await again.store.due_jobs() == []

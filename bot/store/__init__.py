@@ -246,6 +246,31 @@ class Store:
             "ORDER BY id") as cur:
             return [dict(r) for r in await cur.fetchall()]
 
+    # --- durable jobs -------------------------------------------------------------------------
+
+    @staticmethod
+    async def add_job(db: aiosqlite.Connection, kind: str, payload: dict[str, Any]) -> None:
+        """Called inside a transaction, beside the change that calls for the job."""
+        now = time.time()
+        await db.execute("INSERT INTO jobs (kind, payload, next_at, created) VALUES (?, ?, ?, ?)",
+                         (kind, json.dumps(payload), now, now))
+
+    async def due_jobs(self, limit: int = 50) -> list[tuple[int, str, dict[str, Any], int]]:
+        async with self.db.execute(
+            "SELECT id, kind, payload, attempts FROM jobs WHERE status = 'pending' AND "
+            "next_at <= ? ORDER BY id LIMIT ?", (time.time(), limit)) as cur:
+            return [(r[0], r[1], json.loads(r[2]), r[3]) for r in await cur.fetchall()]
+
+    async def finish_job(self, job_id: int) -> None:
+        await self._write("UPDATE jobs SET status = 'done', done_at = ? WHERE id = ?",
+                          (time.time(), job_id))
+
+    async def retry_job(self, job_id: int, error: str, delay: float, give_up: bool) -> None:
+        await self._write(
+            "UPDATE jobs SET attempts = attempts + 1, error = ?, next_at = ?, status = ? "
+            "WHERE id = ?", (error, time.time() + delay, "failed" if give_up else "pending",
+                             job_id))
+
     async def counts(self) -> dict[str, int]:
         out = {}
         for name, sql in (("commands", "SELECT COUNT(*) FROM inbox WHERE status = 'done'"),

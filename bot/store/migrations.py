@@ -131,6 +131,21 @@ async def _v3_vetting(db: aiosqlite.Connection) -> None:
             at          REAL NOT NULL,
             PRIMARY KEY (request_id, admin)
         );
+        -- Work that must survive a crash (provisioning, notices): written as a row in the same
+        -- transaction as the decision that calls for it, marked done after it ran.
+        CREATE TABLE jobs (
+            id        INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind      TEXT NOT NULL,
+            payload   TEXT NOT NULL,
+            status    TEXT NOT NULL DEFAULT 'pending'
+                      CHECK (status IN ('pending', 'done', 'failed')),
+            attempts  INTEGER NOT NULL DEFAULT 0,
+            next_at   REAL NOT NULL,
+            error     TEXT,
+            created   REAL NOT NULL,
+            done_at   REAL
+        );
+        CREATE INDEX jobs_pending ON jobs (status, next_at);
         -- Vetted members.
         CREATE TABLE members (
             user_id     TEXT PRIMARY KEY,

@@ -103,14 +103,19 @@ class VettingStore:
             (request_id,)) as cur:
             return [Decision(*r) for r in await cur.fetchall()]
 
-    async def close_request(self, request_id: int, status: str, reason: str | None = None
-                            ) -> bool:
-        """Move a pending request to its final status; False if it was no longer pending (a
-        concurrent decision got there first), so that outcomes happen once."""
-        cur = await self.store._write(
-            "UPDATE requests SET status = ?, reason = ?, decided = ? "
-            "WHERE id = ? AND status = 'pending'", (status, reason, time.time(), request_id))
-        return cur.rowcount == 1
+    async def close_request(self, request_id: int, status: str, reason: str | None = None, *,
+                            then: str | None = None) -> bool:
+        """Move a pending request to its final status and, in the same transaction, queue the
+        job ``then`` that carries the outcome out. False if it was no longer pending (another
+        decision got there first), so that an outcome happens once."""
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                "UPDATE requests SET status = ?, reason = ?, decided = ? "
+                "WHERE id = ? AND status = 'pending'", (status, reason, time.time(), request_id))
+            closed = cur.rowcount == 1
+            if closed and then:
+                await self.store.add_job(db, then, {"request_id": request_id})
+        return closed
 
     async def add_member(self, user_id: str, request_id: int, territory: str) -> None:
         await self.store._write(

@@ -8,10 +8,11 @@ conditional update, so two admins approving at the same moment provision the mem
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from bot.commands.context import notice
 from bot.config import Config
-from bot.errors import BadArgument, Conflict, NotFound, PermissionDenied
+from bot.errors import BadArgument, Conflict, MatrixError, NotFound, PermissionDenied
 from bot.i18n import t
 from bot.matrix.gateway import Gateway
 from bot.moderation.control_room import ControlRoom
@@ -29,10 +30,14 @@ from bot.vetting.quorum import Standing, may_decide, standing
 
 log = logging.getLogger(__name__)
 
+CONCLUDE_JOB = "vetting.conclude"
+
 
 class Vetting:
-    def __init__(self, config: Config, gateway: Gateway, store: Store, control: ControlRoom):
+    def __init__(self, config: Config, gateway: Gateway, store: Store, control: ControlRoom,
+                 wake_jobs: Callable[[], None] = lambda: None):
         self.config = config
+        self.wake_jobs = wake_jobs
         self.gateway = gateway
         self.store = store
         self.requests = VettingStore(store)
@@ -101,19 +106,27 @@ class Vetting:
         result = await self.standing_of(request)
         if result.status != "pending":
             reason = note.strip() if result.status == "rejected" else None
-            if await self.requests.close_request(request.id, result.status, reason):
-                await self._conclude(await self.get(request.id), result)
+            # The outcome is a durable job: a crash right after this line loses nothing.
+            await self.requests.close_request(request.id, result.status, reason,
+                                              then=CONCLUDE_JOB)
+            self.wake_jobs()
         await self.show_card(await self.get(request.id))
         return result
 
-    async def _conclude(self, request: RequestRow, result: Standing) -> None:
-        """What follows a final decision, once: provisioning and telling the applicant."""
+    async def conclude(self, payload: dict) -> None:
+        """The job that follows a final decision: provisioning and telling the applicant. Safe
+        to run again (member upsert, invites of someone already invited are ignored)."""
+        request = await self.get(int(payload["request_id"]))
         locale = self.config.locale
-        if result.status == "approved" and request.user_id:
+        if request.status == "approved" and request.user_id:
             space = await self._space_of(request.territory)
             await self.requests.add_member(request.user_id, request.id, request.territory)
             if space:
-                await self.gateway.invite(space, request.user_id)
+                try:
+                    await self.gateway.invite(space, request.user_id)
+                except MatrixError as exc:
+                    if "already" not in exc.message:  # a re-run after a crash
+                        raise
             await self.store.audit(self.gateway.user_id, "vetting.provision", "ok",
                                    detail=f"#{request.id} {request.user_id} → {request.territory}")
             message = t("vetting.applicant.approved", locale, id=request.id,
