@@ -299,6 +299,9 @@ class Agora:
                     self.keeper.request_repair(key, change)
             for m in batch.memberships:
                 await self._on_membership(m.room_id, m.user_id, m.membership)
+            for r in batch.reactions:
+                if r.room_id == self.control.room_id and r.sender in self.config.admins:
+                    await self.vetting.on_reaction(r.sender, r.relates_to, r.key)
             if self.control.room_id in batch.left_rooms:
                 log.warning("the bot is no longer in the control room; restoring it")
                 await self.control.ensure()

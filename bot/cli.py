@@ -23,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = sub.add_parser("commands", help="print the command reference (Markdown)")
     for p in (check, commands):  # accepted everywhere, so scripts can pass it uniformly
         p.add_argument("--data-dir", type=Path, default=Path("./data"))
-    for p in (run, plan, apply):
+    export = sub.add_parser("export-members", help="write the verified members as CSV")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    for p in (run, plan, apply, export):
         p.add_argument("--config", "-c", type=Path, required=True)
         p.add_argument("--data-dir", type=Path, default=Path("./data"))
         p.add_argument("--log-level", default="INFO",
@@ -96,6 +98,36 @@ async def _plan_or_apply(config_path: Path, data_dir: Path, apply: bool) -> int:
         await client.close()
 
 
+async def _export_members(config_path: Path, data_dir: Path, output: Path | None) -> int:
+    import csv
+    import io
+    import os
+
+    from bot.store import Store
+    from bot.store.vetting import VettingStore
+
+    load_config(config_path)  # a bad config is refused here too
+    store = await Store.open(data_dir / "agora.db")
+    try:
+        members = await VettingStore(store).members()
+    finally:
+        await store.close()
+    columns = ["user_id", "name", "profession", "territory", "structure", "email", "rpps",
+               "adeli", "since", "status"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(members)
+    if output is None:
+        sys.stdout.write(buffer.getvalue())
+    else:  # personal data: readable by its owner only
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(buffer.getvalue())
+        print(f"{len(members)} member(s) written to {output}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "commands":
@@ -112,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"{args.file}: OK ({config.bot_user_id}, {len(config.admins)} admin(s))")
         return 0
+    if args.command == "export-members":
+        try:
+            return asyncio.run(_export_members(args.config, args.data_dir, args.output))
+        except ConfigError as exc:
+            print(f"{args.config}: {exc}", file=sys.stderr)
+            return 2
     if args.command in ("plan", "apply"):
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         try:

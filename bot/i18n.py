@@ -238,6 +238,15 @@ MESSAGES: dict[str, dict[str, str]] = {
                              "en": "Request #{id} approved ({n}/{required}): the person is invited."},
     "vetting.now_rejected": {"fr": "Demande #{id} refusée : la personne est prévenue.",
                              "en": "Request #{id} rejected: the person is told."},
+    "vetting.reason_asked": {
+        "fr": "{admin} : pour refuser la demande #{id}, donnez le motif : {prefix}reject {id} <motif>",
+        "en": "{admin}: to reject request #{id}, give the reason: {prefix}reject {id} <reason>"},
+    "cmd.members.help": {"fr": "Lister les membres vérifiés (d'un territoire et de ses sous-territoires)",
+                         "en": "List verified members (of a territory and those below it)"},
+    "meta.territory": {"fr": "territoire", "en": "territory"},
+    "members.title": {"fr": "{n} membre(s) :", "en": "{n} member(s):"},
+    "members.more": {"fr": "… et {n} autre(s) (agora-bot export-members pour la liste complète)",
+                     "en": "… and {n} more (agora-bot export-members for the full list)"},
     "vetting.none_pending": {"fr": "Aucune demande en attente.", "en": "No pending request."},
     "vetting.pending_title": {"fr": "{n} demande(s) en attente :", "en": "{n} pending request(s):"},
     "vetting.applicant.approved": {

@@ -3,8 +3,11 @@ with real E2EE clients, and Agora bots started in-process against that Synapse."
 
 from __future__ import annotations
 
+import asyncio
+import os
 import secrets
 import socket
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,22 @@ from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse
 from tests.people import Person
 
 SERVER_NAME = "localhost"
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def agora_cli(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    """`agora-bot …` in a child process, without blocking the loop the bots run on."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=os.environ | (env or {}))
+    out, err = await asyncio.wait_for(proc.communicate(), 300)
+    return CliResult(proc.returncode, out.decode(), err.decode())
 
 
 def free_port() -> int:

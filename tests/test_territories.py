@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,7 @@ import yaml
 from nio import JoinError, JoinResponse, RoomSendError, RoomSendResponse
 
 from bot.territories.planner import ARCHIVED_PREFIX, ActualRoom
-from tests.conftest import BotAccount, register
+from tests.conftest import BotAccount, agora_cli, register
 
 pytestmark = pytest.mark.integration
 
@@ -77,11 +74,6 @@ def rewrite_network(agora, network: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
-                          timeout=300, env=os.environ | (env or {}))
-
-
 @pytest.fixture
 def sfx() -> str:
     return secrets.token_hex(3)
@@ -129,7 +121,7 @@ async def test_three_level_tree_is_made_and_a_second_plan_is_empty(person, start
     assert {region, dept, cpts, ids[f"cpts-{sfx}.echanges"]} <= seen
 
     assert (await agora.reconciler.reconcile(dry_run=True)).actions == []
-    result = cli("plan", "--config", str(agora.config_path), "--data-dir", str(agora.data_dir))
+    result = await agora_cli("plan", "--config", str(agora.config_path), "--data-dir", str(agora.data_dir))
     assert result.returncode == 0, result.stderr
     assert "Rien à faire" in result.stdout
 
@@ -290,10 +282,10 @@ async def test_crash_between_steps_resumes_without_duplicates(person, start_bot,
     await agora.stop()
     rewrite_network(agora, tree(sfx))
 
-    crashed = cli("apply", "--config", config, "--data-dir", data,
+    crashed = await agora_cli("apply", "--config", config, "--data-dir", data,
                   env={"AGORA_FAULT_EXIT_AFTER_ACTIONS": "5"})
     assert crashed.returncode == 3, crashed.stderr
-    resumed = cli("apply", "--config", config, "--data-dir", data)
+    resumed = await agora_cli("apply", "--config", config, "--data-dir", data)
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed after interrupted run" in resumed.stdout
 
@@ -303,7 +295,7 @@ async def test_crash_between_steps_resumes_without_duplicates(person, start_bot,
     assert set(ids) == keys(sfx)
     joined = (await again.gateway.raw("GET", "/_matrix/client/v3/joined_rooms"))["joined_rooms"]
     assert sorted(joined) == sorted([*ids.values(), again.control.room_id])  # no duplicates
-    plan = cli("plan", "--config", config, "--data-dir", data)
+    plan = await agora_cli("plan", "--config", config, "--data-dir", data)
     assert "Rien à faire" in plan.stdout
 
 

@@ -3,6 +3,7 @@ deciding in the control room, the applicant told and provisioned."""
 
 from __future__ import annotations
 
+import csv
 import re
 import secrets
 
@@ -12,6 +13,7 @@ from nio import JoinResponse
 from bot.store import Store
 from bot.store.vetting import VettingStore
 from bot.vetting.service import CONCLUDE_JOB
+from tests.conftest import agora_cli
 from tests.test_territories import room_ids
 
 pytestmark = pytest.mark.integration
@@ -86,6 +88,17 @@ async def test_two_admins_admit_a_nurse_who_lands_in_the_encrypted_rooms(region,
                                    "the welcome message")
     assert welcome[0].encrypted and welcome[0].body == "Bienvenue Corinne !"
     assert any(e["action"] == "vetting.provision" for e in await agora.store.audit_entries())
+
+    listed, _ = await first.command(control, f"!members vaucluse-{sfx}")
+    assert "1 membre(s)" in listed.body and f"{nurse.user_id} — Corinne Durand" in listed.body
+    out = agora.data_dir.parent / "members.csv"
+    exported = await agora_cli("export-members", "--config", str(agora.config_path),
+                               "--data-dir", str(agora.data_dir), "--output", str(out))
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["user_id"], r["name"], r["rpps"]) for r in rows] == [
+        (nurse.user_id, "Corinne Durand", "10101234564")]
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
 
 
 async def test_an_admin_cannot_approve_their_own_request(region):
@@ -173,3 +186,33 @@ async def test_an_approval_cut_short_by_a_crash_is_carried_out_after_restart(
     await nurse.command(dm, "!request")  # a later answer: the news came before it, once
     assert len([s for s in nurse.seen if "Bonne nouvelle" in s.body]) == 1
     assert await again.store.due_jobs() == []
+
+
+async def test_reactions_on_the_card_approve_and_ask_for_a_reason(region, person):
+    agora, first, second, sfx = region
+    control = agora.control.room_id
+    nurse = await person("infirmiere")
+    dm = await nurse.dm(agora.gateway.user_id)
+    reply, _ = await nurse.command(dm, join_line(sfx))
+    number = request_number(reply.body)
+    card = (await first.wait_for(lambda: [s for s in first.seen if
+                                          f"Demande #{number} — Corinne Durand" in s.body],
+                                 "the card"))[0]
+
+    async def react(admin, key: str) -> None:
+        resp = await admin.client.room_send(control, "m.reaction", {"m.relates_to": {
+            "rel_type": "m.annotation", "event_id": card.event_id, "key": key}},
+            ignore_unverified_devices=True)
+        assert hasattr(resp, "event_id"), resp
+
+    await react(second, "❌")
+    asked = await second.wait_for(lambda: [s for s in second.replies_to(card.event_id)
+                                           if "donnez le motif" in s.body], "the question")
+    assert f"!reject {number} <motif>" in asked[0].body
+    await react(first, "✅")
+    await first.wait_for(lambda: [s for s in first.replies_to(card.event_id)
+                                  if "(1/2)" in s.body], "the first approval")
+    await react(second, "✅")
+    space = (await room_ids(agora))[f"vaucluse-{sfx}"]
+    await nurse.wait_for(lambda: space in nurse.invites, "the invitation")
+    assert (await agora.vetting.requests.request(number)).status == "approved"

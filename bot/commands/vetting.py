@@ -93,3 +93,23 @@ async def info(ctx: CommandContext, who: Word) -> None:
     if request is None:
         raise BadArgument("arg.request_id", value=who)
     await ctx.reply(await vetting.card_text(request))
+
+
+@command("members", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.members.help",
+         aliases=("membres",), metavars={"territory": "meta.territory"})
+async def members(ctx: CommandContext, territory: Word | None = None) -> None:
+    network = ctx.services.config.network
+    scope = None
+    if territory:
+        subtree = network.subtree(territory.lower())
+        if not subtree:
+            raise NotFound("vetting.form.unknown_territory",
+                           choices=", ".join(t.id for t, _ in network.walk()))
+        scope = {t.id for t in subtree}
+    found = await _vetting(ctx).requests.members(scope)
+    lines = [t("members.title", ctx.locale, n=len(found))]
+    lines += [f"• {m['user_id']} — {m['name'] or '—'} ({m['profession'] or '—'}, "
+              f"{m['territory']})" for m in found[:200]]
+    if len(found) > 200:
+        lines.append(t("members.more", ctx.locale, n=len(found) - 200))
+    await ctx.reply("\n".join(lines))

@@ -54,6 +54,12 @@ class VettingStore:
             row = await cur.fetchone()
         return RequestRow(*row) if row else None
 
+    async def request_by_card(self, event_id: str) -> RequestRow | None:
+        async with self.store.db.execute(f"SELECT {_COLUMNS} FROM requests WHERE card_event = ?",
+                                         (event_id,)) as cur:
+            row = await cur.fetchone()
+        return RequestRow(*row) if row else None
+
     async def requests(self, *, status: str | None = None, user_id: str | None = None,
                        limit: int = 50) -> list[RequestRow]:
         where, params = [], []
@@ -130,3 +136,12 @@ class VettingStore:
             (user_id,)) as cur:
             row = await cur.fetchone()
         return row[0] if row else None
+
+    async def members(self, territories: set[str] | None = None) -> list[dict]:
+        """Active members with the fields of the request that admitted them."""
+        async with self.store.db.execute(
+            "SELECT m.user_id, r.name, r.profession, m.territory, r.structure, r.email, r.rpps, "
+            "r.adeli, m.since, m.status FROM members m LEFT JOIN requests r "
+            "ON r.id = m.request_id WHERE m.status = 'active' ORDER BY r.name, m.user_id") as cur:
+            rows = [dict(r) for r in await cur.fetchall()]
+        return [r for r in rows if territories is None or r["territory"] in territories]

@@ -12,7 +12,14 @@ from collections.abc import Callable
 
 from bot.commands.context import notice
 from bot.config import Config
-from bot.errors import BadArgument, Conflict, MatrixError, NotFound, PermissionDenied
+from bot.errors import (
+    BadArgument,
+    Conflict,
+    MatrixError,
+    NotFound,
+    PermissionDenied,
+    UserError,
+)
 from bot.i18n import t
 from bot.matrix.gateway import Gateway
 from bot.moderation.control_room import ControlRoom
@@ -31,6 +38,8 @@ from bot.vetting.quorum import Standing, may_decide, standing
 log = logging.getLogger(__name__)
 
 CONCLUDE_JOB = "vetting.conclude"
+APPROVE_KEYS = frozenset({"✅", "✔", "👍"})
+REJECT_KEYS = frozenset({"❌", "✖", "👎"})
 
 
 class Vetting:
@@ -136,6 +145,28 @@ class Vetting:
                         reason=request.reason or "—")
         if request.dm_room:
             await self.gateway.send(request.dm_room, notice(message))
+
+    async def on_reaction(self, admin: str, card_event: str, key: str) -> None:
+        """An admin's ✅ on a card approves, ❌ asks for the reason (a rejection needs one)."""
+        request = await self.requests.request_by_card(card_event)
+        if request is None or not self.control.room_id:
+            return
+        loc = self.config.locale
+        emoji = key.replace("\ufe0f", "")
+        try:
+            if emoji in APPROVE_KEYS:
+                result = await self.decide(request.id, admin, "approve", "")
+                text = t({"approved": "vetting.now_approved"}.get(result.status,
+                                                                  "vetting.recorded"),
+                         loc, id=request.id, n=len(result.approvals), required=result.required)
+            elif emoji in REJECT_KEYS:
+                text = t("vetting.reason_asked", loc, admin=admin, id=request.id,
+                         prefix=self.config.commands.prefix)
+            else:
+                return
+        except UserError as exc:
+            text = exc.render(loc)
+        await self.gateway.send(self.control.room_id, notice(text, reply_to=card_event))
 
     async def _space_of(self, territory: str) -> str | None:
         for room in await self.store.managed_rooms(include_archived=False):
