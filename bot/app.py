@@ -127,8 +127,9 @@ class Agora:
         self.jobs.handlers[CONCLUDE_JOB] = self.vetting.conclude
         self.dispatcher = Dispatcher(self.config, load_commands(), self.gateway, self.store,
                                      self.metrics, self)
+        self._dm_rooms = await self.store.dm_rooms()
         self.sync = SyncLoop(self.gateway, self.store, self.metrics, self.config.commands.prefix,
-                             self.on_batch)
+                             self.on_batch, conversations=lambda: self._dm_rooms)
         # Full-state sync first: nio needs room state before it can encrypt anything.
         await self.sync.once()
         await self.sync.crypto_housekeeping()
@@ -328,6 +329,7 @@ class Agora:
         elif is_direct and inviter:
             await self.gateway.join(room_id)
             await self.store.add_room(room_id, "dm", inviter)
+            self._dm_rooms = await self.store.dm_rooms()
             log.info("joined a direct chat with %s", inviter)
         else:
             log.info("declining invite to %s from %s: not a direct chat", room_id, inviter)
@@ -346,6 +348,7 @@ class Agora:
         elif kind == "dm" and membership in ("leave", "ban"):
             log.info("%s left our direct chat %s; leaving too", user_id, room_id)
             await self.store.remove_room(room_id)
+            self._dm_rooms = await self.store.dm_rooms()
             with contextlib.suppress(MatrixError):
                 await self.gateway.leave(room_id)
 
@@ -446,6 +449,9 @@ class Agora:
             "fingerprint": " ".join(ed25519[i:i + 4] for i in range(0, len(ed25519), 4)),
             "cross_signed": cross_signed, "counts": await self.store.counts(),
         }
+
+    async def converse(self, sender: str, room_id: str, text: str) -> str | None:
+        return await self.vetting.converse(sender, room_id, text)
 
     def health(self) -> dict[str, Any]:
         return {"user_id": self.config.bot_user_id, "embedded": self.synapse is not None}

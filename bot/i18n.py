@@ -197,12 +197,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "arg.request_id": {"fr": "« {value} » n'est pas un numéro de demande (ex. #12)",
                        "en": "'{value}' is not a request number (e.g. #12)"},
     "vetting.join.howto": {
-        "fr": "Pour demander à rejoindre le réseau, donnez vos informations sur une ligne :\n"
+        "fr": "Vous pouvez aussi tout donner en une ligne :\n"
               "{prefix}join nom=\"Corinne Durand\" profession=infirmier rpps=10101234564 "
               "territoire=vaucluse structure=\"Cabinet des Lices\" email=c.durand@example.org\n"
               "Professions : medecin, infirmier, pharmacien, masseur-kinesitherapeute, sage-femme, "
               "psychomotricien, chirurgien-dentiste, representant-usagers, agent-ars.",
-        "en": "To ask to join the network, give your details on one line:\n"
+        "en": "You can also give everything on one line:\n"
               "{prefix}join name=\"Corinne Durand\" profession=infirmier rpps=10101234564 "
               "territory=vaucluse structure=\"Cabinet des Lices\" email=c.durand@example.org\n"
               "Professions: medecin, infirmier, pharmacien, masseur-kinesitherapeute, sage-femme, "
@@ -275,6 +275,32 @@ MESSAGES: dict[str, dict[str, str]] = {
     "vetting.card.howto": {"fr": "{prefix}approve {id} [note] · {prefix}reject {id} <motif>",
                            "en": "{prefix}approve {id} [note] · {prefix}reject {id} <reason>"},
     "vetting.card.reason": {"fr": "Motif : {reason}", "en": "Reason: {reason}"},
+    # vetting: the guided !join conversation
+    "dialogue.ask.language": {
+        "fr": "Bienvenue ! Je vais vous poser quelques questions pour votre demande d'adhésion. "
+              "Répondez « en » for English, ou « fr » pour continuer en français. "
+              "(« !cancel » arrête à tout moment.)",
+        "en": "Welcome! Reply 'en' for English or 'fr' for French."},
+    "dialogue.ask.name": {"fr": "Quel est votre nom complet ?", "en": "What is your full name?"},
+    "dialogue.ask.profession": {"fr": "Quelle est votre profession ? (numéro ou identifiant)",
+                                "en": "What is your profession? (number or id)"},
+    "dialogue.ask.identifier": {"fr": "Votre numéro {kinds} ?", "en": "Your {kinds} number?"},
+    "dialogue.ask.structure": {"fr": "Votre structure d'exercice (cabinet, établissement…) ? "
+                                     "« - » si aucune.",
+                               "en": "Where do you practise (practice, facility…)? '-' if none."},
+    "dialogue.ask.territory": {"fr": "Dans quel territoire exercez-vous ? (numéro ou identifiant)",
+                               "en": "In which territory do you practise? (number or id)"},
+    "dialogue.ask.email": {"fr": "Votre adresse électronique professionnelle ?",
+                           "en": "Your professional email address?"},
+    "dialogue.ask.confirm": {"fr": "Je récapitule :\n{summary}\nJ'envoie la demande ? (oui / non)",
+                             "en": "To sum up:\n{summary}\nShall I send the request? (yes / no)"},
+    "dialogue.again": {"fr": "Je n'ai pas pu accepter cette réponse : {problem}",
+                       "en": "I could not accept that answer: {problem}"},
+    "dialogue.not_in_list": {"fr": "choisissez dans la liste", "en": "pick one from the list"},
+    "dialogue.yes_or_no": {"fr": "Répondez « oui » pour envoyer, « non » pour abandonner.",
+                           "en": "Reply 'yes' to send, 'no' to give up."},
+    "dialogue.abandoned": {"fr": "Demande abandonnée ; rien n'a été enregistré.",
+                           "en": "Request abandoned; nothing was recorded."},
     # vetting: join request fields
     "vetting.form.field": {"fr": "Champ « {field} » : {problem}", "en": "Field '{field}': {problem}"},
     "vetting.form.missing": {"fr": "obligatoire", "en": "required"},

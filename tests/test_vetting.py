@@ -216,3 +216,33 @@ async def test_reactions_on_the_card_approve_and_ask_for_a_reason(region, person
     space = (await room_ids(agora))[f"vaucluse-{sfx}"]
     await nurse.wait_for(lambda: space in nurse.invites, "the invitation")
     assert (await agora.vetting.requests.request(number)).status == "approved"
+
+
+async def test_the_guided_conversation_files_a_request(region, person):
+    agora, first, _, sfx = region
+    nurse = await person("infirmiere")
+    dm = await nurse.dm(agora.gateway.user_id)
+    opening, reaction = await nurse.command(dm, "!join")
+    assert reaction == "✅" and "Répondez « en » for English" in opening.body
+
+    async def say(text: str) -> str:
+        before = {s.event_id for s in nurse.seen}
+        await nurse.say(dm, text)
+        new = await nurse.wait_for(lambda: [s for s in nurse.seen if s.event_id not in before
+                                            and s.event.sender == agora.gateway.user_id
+                                            and s.room_id == dm], f"an answer to {text!r}")
+        return new[0].body
+
+    assert await say("fr") == "Quel est votre nom complet ?"
+    assert "infirmier" in await say("Corinne Durand")
+    assert await say("infirmier") == "Votre numéro RPPS / ADELI ?"
+    assert "clé de contrôle incorrecte" in await say("10101234565")
+    assert "structure" in await say("10101234564")
+    assert f"vaucluse-{sfx}" in await say("Cabinet des Lices")
+    assert "adresse" in await say(f"vaucluse-{sfx}")
+    assert "J'envoie la demande ?" in await say(f"c.durand.{sfx}@example.org")
+    filed = await say("oui")
+    assert "enregistrée" in filed
+    number = request_number(filed)
+    await first.wait_for(lambda: [s for s in first.seen if f"Demande #{number} — Corinne Durand"
+                                  in s.body], "the card")

@@ -32,6 +32,8 @@ class Services(Protocol):
 
     def reload(self) -> None: ...
 
+    async def converse(self, sender: str, room_id: str, text: str) -> str | None: ...
+
 
 def notice(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
     """An m.notice with a plain body and the same text as escaped HTML (nothing a user typed is

@@ -63,6 +63,8 @@ class Dispatcher:
             await self.store.finish_event(row.event_id, IGNORED)
             return IGNORED
         prefix = self.config.commands.prefix
+        if not row.body.startswith(prefix):
+            return await self._plain(row, place)
         body = row.body[len(prefix):].strip()
         name, _, rest = body.partition(" ")
         name = name.lower()
@@ -103,6 +105,25 @@ class Dispatcher:
         await self.store.finish_event(row.event_id, outcome)
         self.metrics.commands.labels(outcome=outcome).inc()
         return outcome
+
+    async def _plain(self, row: InboxRow, place: Where) -> str:
+        """A plain message in a direct chat: an answer in a guided conversation, if any."""
+        answer = None
+        if place is Where.DM:
+            try:
+                answer = await self.services.converse(row.sender, row.room_id, row.body)
+            except Exception:
+                ref = new_reference()
+                log.exception("conversation with %s failed (ref %s)", row.sender, ref)
+                answer = t("error.internal", self.config.locale, ref=ref)
+        if answer:
+            await self._answer(CommandContext(
+                sender=row.sender, room_id=row.room_id, event_id=row.event_id,
+                locale=self.config.locale, prefix=self.config.commands.prefix, role=Role.ANYONE,
+                room_kind=place.value, registry=self.registry, services=self.services,
+                gateway=self.gateway), answer)
+        await self.store.finish_event(row.event_id, "conversation" if answer else IGNORED)
+        return "conversation" if answer else IGNORED
 
     def _check(self, needed: Role, where: frozenset[Where], place: Where, row: InboxRow,
                role: Role) -> None:

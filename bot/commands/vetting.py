@@ -15,8 +15,8 @@ def _vetting(ctx: CommandContext):
 @command("join", role=Role.ANYONE, where=Where.DM, help="cmd.join.help", aliases=("adhesion",),
          metavars={"fields": "meta.fields"})
 async def join(ctx: CommandContext, fields: Rest = "") -> None:
-    if not fields:
-        await ctx.reply(t("vetting.join.howto", ctx.locale, prefix=ctx.prefix))
+    if not fields:  # the guided conversation, one question at a time
+        await ctx.reply(await _vetting(ctx).start_dialogue(ctx.sender, ctx.room_id))
         return
     request = await _vetting(ctx).submit_from_matrix(fields, ctx.sender, ctx.room_id, ctx.locale)
     await ctx.reply(t("vetting.submitted", ctx.locale, id=request.id,
@@ -41,7 +41,8 @@ async def request(ctx: CommandContext) -> None:
          aliases=("annuler",))
 async def cancel(ctx: CommandContext) -> None:
     cancelled = await _vetting(ctx).cancel(ctx.sender)
-    await ctx.reply(t("vetting.cancelled", ctx.locale, id=cancelled.id))
+    await ctx.reply(t("dialogue.abandoned", ctx.locale) if cancelled is None
+                    else t("vetting.cancelled", ctx.locale, id=cancelled.id))
 
 
 @command("requests", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.requests.help",

@@ -91,7 +91,8 @@ class Batch:
 
 
 def extract(resp: SyncResponse, own_user: str, prefix: str, *, history: bool,
-            watched_state: frozenset[str] = frozenset()) -> Batch:
+            watched_state: frozenset[str] = frozenset(),
+            conversations: frozenset[str] = frozenset()) -> Batch:
     """Pure: pick out of a (decrypted) sync response what the bot acts on. With
     ``history=False`` (the very first sync of a new bot) old timeline events are not commands."""
     batch = Batch()
@@ -127,7 +128,9 @@ def extract(resp: SyncResponse, own_user: str, prefix: str, *, history: bool,
                 if content.get("m.relates_to", {}).get("rel_type") == "m.replace":
                     continue  # an edit is not a new command
                 body = ev.body.strip()
-                if body.startswith(prefix) and len(body) > len(prefix):
+                # Commands anywhere; plain answers only in direct chats (guided dialogues).
+                if (body.startswith(prefix) and len(body) > len(prefix)) or (
+                        room_id in conversations and body):
                     batch.commands.append(InboxRow(ev.event_id, room_id, ev.sender, body,
                                                    bool(getattr(ev, "decrypted", False)),
                                                    ev.server_timestamp))
@@ -140,13 +143,15 @@ def extract(resp: SyncResponse, own_user: str, prefix: str, *, history: bool,
 
 class SyncLoop:
     def __init__(self, gateway: Gateway, store: Store, metrics: Metrics, prefix: str,
-                 on_batch: Callable[[Batch], Awaitable[None]], *, timeout_ms: int = 30_000):
+                 on_batch: Callable[[Batch], Awaitable[None]], *, timeout_ms: int = 30_000,
+                 conversations: Callable[[], frozenset[str]] = frozenset):
         self.gateway = gateway
         self.store = store
         self.metrics = metrics
         self.prefix = prefix
         self.on_batch = on_batch
         self.timeout_ms = timeout_ms
+        self.conversations = conversations
         self.first = True
 
     async def once(self) -> Batch:
@@ -159,7 +164,7 @@ class SyncLoop:
                                         sync_filter=sync_filter(client.user_id), since=since,
                                         full_state=full_state))
         batch = extract(resp, client.user_id, self.prefix, history=since is not None,
-                        watched_state=WATCHED_STATE)
+                        watched_state=WATCHED_STATE, conversations=self.conversations())
         added = await self.store.record_events(batch.commands, resp.next_batch)
         if added:
             log.debug("recorded %d new command(s)", added)

@@ -183,6 +183,10 @@ class Store:
             return "archived" if row[0] else "managed"
         return None
 
+    async def dm_rooms(self) -> frozenset[str]:
+        async with self.db.execute("SELECT room_id FROM rooms WHERE kind = 'dm'") as cur:
+            return frozenset(r[0] for r in await cur.fetchall())
+
     async def remove_room(self, room_id: str) -> None:
         await self._write("DELETE FROM rooms WHERE room_id = ?", (room_id,))
 

@@ -146,6 +146,15 @@ async def _v3_vetting(db: aiosqlite.Connection) -> None:
             done_at   REAL
         );
         CREATE INDEX jobs_pending ON jobs (status, next_at);
+        -- A guided !join conversation in progress (one per person).
+        CREATE TABLE dialogues (
+            user_id  TEXT PRIMARY KEY,
+            room_id  TEXT NOT NULL,
+            step     TEXT NOT NULL,
+            fields   TEXT NOT NULL,
+            locale   TEXT NOT NULL,
+            updated  REAL NOT NULL
+        );
         -- Vetted members.
         CREATE TABLE members (
             user_id     TEXT PRIMARY KEY,

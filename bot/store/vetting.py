@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -145,3 +146,24 @@ class VettingStore:
             "ON r.id = m.request_id WHERE m.status = 'active' ORDER BY r.name, m.user_id") as cur:
             rows = [dict(r) for r in await cur.fetchall()]
         return [r for r in rows if territories is None or r["territory"] in territories]
+
+    async def dialogue(self, user_id: str) -> tuple[str, str, dict[str, str], str] | None:
+        """(room, step, fields, locale) of the person's conversation in progress."""
+        async with self.store.db.execute(
+            "SELECT room_id, step, fields, locale FROM dialogues WHERE user_id = ?",
+            (user_id,)) as cur:
+            row = await cur.fetchone()
+        return (row[0], row[1], json.loads(row[2]), row[3]) if row else None
+
+    async def save_dialogue(self, user_id: str, room_id: str, step: str, fields: dict[str, str],
+                            locale: str) -> None:
+        await self.store._write(
+            "INSERT INTO dialogues (user_id, room_id, step, fields, locale, updated) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET room_id = "
+            "excluded.room_id, step = excluded.step, fields = excluded.fields, "
+            "locale = excluded.locale, updated = excluded.updated",
+            (user_id, room_id, step, json.dumps(fields), locale, time.time()))
+
+    async def end_dialogue(self, user_id: str) -> bool:
+        cur = await self.store._write("DELETE FROM dialogues WHERE user_id = ?", (user_id,))
+        return cur.rowcount > 0

@@ -25,6 +25,7 @@ from bot.matrix.gateway import Gateway
 from bot.moderation.control_room import ControlRoom
 from bot.store import Store
 from bot.store.vetting import RequestRow, VettingStore
+from bot.vetting import dialogue
 from bot.vetting.form import (
     DEFAULT_PROFESSIONS,
     FormProblems,
@@ -57,9 +58,14 @@ class Vetting:
     async def submit_from_matrix(self, text: str, sender: str, dm_room: str,
                                  locale: str) -> RequestRow:
         values, problems = parse_pairs(text)
+        if problems:
+            raise BadArgument("error.text", text=t("vetting.refused", locale) + "\n" +
+                              render_problems(problems, locale))
+        return await self.submit(values, sender, dm_room, locale)
+
+    async def submit(self, values: dict[str, str], sender: str, dm_room: str,
+                     locale: str) -> RequestRow:
         try:
-            if problems:
-                raise FormProblems(problems)
             data = validate(values, self.config.network)
         except FormProblems as exc:
             raise BadArgument("error.text", text=t("vetting.refused", locale) + "\n" +
@@ -77,7 +83,43 @@ class Vetting:
         await self.show_card(request)
         return request
 
-    async def cancel(self, sender: str) -> RequestRow:
+    # --- the guided conversation ------------------------------------------------------------
+
+    async def start_dialogue(self, sender: str, room_id: str) -> str:
+        if await self.requests.member_territory(sender):
+            raise Conflict("vetting.already_member")
+        if await self.requests.requests(status="pending", user_id=sender):
+            raise Conflict("vetting.already_pending")
+        await self.requests.save_dialogue(sender, room_id, "language", {}, "fr")
+        return dialogue.start(self.config.commands.prefix)
+
+    async def converse(self, sender: str, room_id: str, text: str) -> str | None:
+        """A plain message in a direct chat: the next step of the person's conversation, if
+        one is in progress there (otherwise nothing to say)."""
+        current = await self.requests.dialogue(sender)
+        if current is None or current[0] != room_id:
+            return None
+        _, step, fields, locale = current
+        state = dialogue.DialogueState(step, fields, locale)
+        reply = dialogue.answer(state, text, self.config.network)
+        if reply.state is not None:
+            await self.requests.save_dialogue(sender, room_id, reply.state.step,
+                                              reply.state.fields, reply.state.locale)
+            return reply.text
+        await self.requests.end_dialogue(sender)
+        if reply.submit is None:
+            return reply.text
+        try:
+            request = await self.submit(reply.submit, sender, room_id, state.locale)
+        except UserError as exc:
+            return exc.render(state.locale)
+        return t("vetting.submitted", state.locale, id=request.id,
+                 required=self.config.vetting.approvals_required)
+
+    async def cancel(self, sender: str) -> RequestRow | None:
+        """Stop a conversation in progress (None), or cancel the pending request."""
+        if await self.requests.end_dialogue(sender):
+            return None
         pending = await self.requests.requests(status="pending", user_id=sender)
         if not pending:
             raise NotFound("vetting.no_pending")
