@@ -34,6 +34,7 @@ from bot.matrix.gateway import Gateway, client_config
 from bot.matrix.sync import Batch, StateChange, SyncLoop
 from bot.metrics import Metrics
 from bot.moderation.control_room import ControlRoom
+from bot.moderation.enforcement import Enforcer
 from bot.scheduler import JobRunner
 from bot.store import Store
 from bot.territories.keeper import NetworkKeeper
@@ -121,6 +122,7 @@ class Agora:
         self.control = ControlRoom(self.config, self.gateway, self.store)
         self.reconciler = Reconciler(self.config, self.gateway, self.store, self.data_dir)
         self.keeper = NetworkKeeper(self.reconciler, self._after_reconcile)
+        self.enforcer = Enforcer(self.config, self.gateway, self.store, self.control)
         self.jobs = JobRunner(self.store, {}, self._job_gave_up)
         self.vetting = Vetting(self.config, self.gateway, self.store, self.control,
                                wake_jobs=self.jobs.kick)
@@ -151,6 +153,10 @@ class Agora:
         self.keeper.request_full()
         if self.synapse:
             self._tasks.append(asyncio.create_task(self._watch_synapse(), name="synapse"))
+        for task in self._tasks:
+            task.add_done_callback(self._task_ended)
+        # A one-off task, not among the loops (whose ending stops the bot).
+        self._sweep_task = asyncio.create_task(self._sweep(), name="sweep")
         self.dispatcher.wake.set()
         log.info("Agora %s running as %s (device %s) on %s", version(), session.user_id,
                  session.device_id, self.homeserver_url)
@@ -338,6 +344,8 @@ class Agora:
     async def _on_membership(self, room_id: str, user_id: str, membership: str) -> None:
         if user_id == self.gateway.user_id:
             return
+        if await self.enforcer.check(room_id, user_id, membership):
+            return
         kind = await self.store.room_kind(room_id)
         if kind == "control" and user_id in self.config.admins and membership in ("leave",
                                                                                   "ban"):
@@ -405,7 +413,8 @@ class Agora:
         if self.config.source is None:
             return
         config = load_config(self.config.source)
-        for holder in (self, self.control, self.dispatcher, self.reconciler, self.vetting):
+        for holder in (self, self.control, self.dispatcher, self.reconciler, self.vetting,
+                       self.enforcer):
             holder.config = config
         self._config_mtime = self.config.source.stat().st_mtime
         self.keeper.request_full()
@@ -458,6 +467,16 @@ class Agora:
 
     # --- running and stopping ---------------------------------------------------------------
 
+    async def _sweep(self) -> None:
+        """Whoever slipped into a managed room while the bot was down goes, once, at start."""
+        try:
+            removed = await self.enforcer.sweep()
+        except AgoraError as exc:
+            log.error("start-up membership sweep failed: %s", exc)
+            return
+        if removed:
+            log.warning("removed %d person(s) found in managed rooms at start", removed)
+
     async def _job_gave_up(self, kind: str, payload: dict[str, Any], ref: str) -> None:
         if self.control.room_id:
             with contextlib.suppress(AgoraError):
@@ -489,6 +508,10 @@ class Agora:
         return code
 
     async def stop(self) -> None:
+        if getattr(self, "_sweep_task", None):
+            self._sweep_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sweep_task
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

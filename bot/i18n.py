@@ -177,6 +177,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "en": "Configuration refused, the previous one stays: {error}"},
     "jobs.gave_up": {"fr": "Tâche abandonnée après plusieurs essais : {kind} {payload} (réf. {ref}).",
                      "en": "Job given up after several attempts: {kind} {payload} (ref. {ref})."},
+    "enforce.reason": {"fr": "Accès réservé aux membres vérifiés de ce territoire.",
+                       "en": "Only verified members of this territory may be here."},
+    "enforce.note": {"fr": "{user} retiré·e de {room} ({membership}) : pas membre vérifié·e de ce territoire.",
+                     "en": "{user} removed from {room} ({membership}): not a verified member of this territory."},
     # vetting: commands and their answers
     "cmd.join.help": {"fr": "Demander à rejoindre le réseau (nom, profession, identifiant, territoire, email)",
                       "en": "Ask to join the network (name, profession, identifier, territory, email)"},

@@ -131,6 +131,14 @@ async def start_bot(synapse: EmbeddedSynapse, tmp_path: Path):
             await agora.stop()
 
 
+async def vet(agora: Agora, user_id: str, territory: str) -> None:
+    """Make someone a vetted member of a territory (what an approved request leaves behind),
+    for tests whose subject is not vetting itself."""
+    from bot.store.vetting import VettingStore
+
+    await VettingStore(agora.store).add_member(user_id, None, territory)
+
+
 @dataclass
 class Network:
     bot: Agora

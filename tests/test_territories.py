@@ -13,7 +13,7 @@ import yaml
 from nio import JoinError, JoinResponse, RoomSendError, RoomSendResponse
 
 from bot.territories.planner import ARCHIVED_PREFIX, ActualRoom
-from tests.conftest import BotAccount, agora_cli, register
+from tests.conftest import BotAccount, agora_cli, register, vet
 
 pytestmark = pytest.mark.integration
 
@@ -135,6 +135,7 @@ async def test_space_member_joins_restricted_room_while_outsider_is_refused(
     ids = await room_ids(agora)
     space = ids[f"vaucluse-{sfx}"]
     await admin.accept_invite(space)
+    await vet(agora, member.user_id, f"vaucluse-{sfx}")
     await admin.client.room_invite(space, member.user_id)
     await member.accept_invite(space)
 
@@ -160,6 +161,7 @@ async def test_animator_posts_in_announcements_while_member_cannot(person, start
         "msgtype": "m.text", "body": "Alerte canicule niveau 3"}, ignore_unverified_devices=True)
     assert isinstance(posted, RoomSendResponse)
 
+    await vet(agora, member.user_id, f"vaucluse-{sfx}")
     await animator.client.room_invite(space, member.user_id)
     await member.accept_invite(space)
     assert isinstance(await member.client.join(news), JoinResponse)
@@ -205,6 +207,7 @@ async def test_room_removed_from_config_is_archived_with_its_history(person, sta
     ids = await room_ids(agora)
     dept, community = ids[f"vaucluse-{sfx}"], ids[f"vaucluse-{sfx}.communaute"]
     await admin.accept_invite(dept)
+    await vet(agora, member.user_id, f"vaucluse-{sfx}")
     await admin.client.room_invite(dept, member.user_id)
     await member.accept_invite(dept)
     assert isinstance(await member.client.join(community), JoinResponse)

@@ -1,0 +1,65 @@
+"""Enforcement: whoever joins, or is invited into, a managed space or room without being allowed
+there is removed within seconds, with a note in the control room and an audit entry. Runs on
+every membership change the sync brings, and over all members at start (people who slipped in
+while the bot was down)."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.commands.context import notice
+from bot.config import Config
+from bot.errors import MatrixError
+from bot.i18n import t
+from bot.matrix.gateway import Gateway
+from bot.moderation.control_room import ControlRoom
+from bot.moderation.policy import may_be_in
+from bot.store import Store
+from bot.store.vetting import VettingStore
+
+log = logging.getLogger(__name__)
+
+
+class Enforcer:
+    def __init__(self, config: Config, gateway: Gateway, store: Store, control: ControlRoom):
+        self.config = config
+        self.gateway = gateway
+        self.store = store
+        self.members = VettingStore(store)
+        self.control = control
+
+    async def check(self, room_id: str, user: str, membership: str) -> bool:
+        """Remove ``user`` from ``room_id`` if they may not be there. True if removed."""
+        if membership not in ("join", "invite") or user == self.gateway.user_id:
+            return False
+        key = await self.store.managed_key(room_id)
+        if key is None:  # not a live managed room: control room, direct chats, archives
+            return False
+        if may_be_in(user, key, network=self.config.network, admins=self.config.admins,
+                     bot=self.gateway.user_id,
+                     member_territory=await self.members.member_territory(user)):
+            return False
+        loc = self.config.locale
+        try:
+            await self.gateway.raw("POST", f"/_matrix/client/v3/rooms/{room_id}/kick",
+                                   {"user_id": user, "reason": t("enforce.reason", loc)},
+                                   what=f"remove {user}")
+        except MatrixError as exc:
+            log.error("could not remove %s from %s: %s", user, key, exc)
+            await self.store.audit(self.gateway.user_id, "enforce.remove", "failed",
+                                   room_id=room_id, detail=f"{user}: {exc}")
+            return False
+        await self.store.audit(self.gateway.user_id, "enforce.remove", "ok", room_id=room_id,
+                               detail=f"{user} ({membership})")
+        if self.control.room_id:
+            await self.gateway.send(self.control.room_id, notice(
+                t("enforce.note", loc, user=user, room=key, membership=membership)))
+        return True
+
+    async def sweep(self) -> int:
+        """Every member of every managed room, once (at start)."""
+        removed = 0
+        for room in await self.store.managed_rooms(include_archived=False):
+            for user, membership in (await self.gateway.members(room.room_id)).items():
+                removed += await self.check(room.room_id, user, membership)
+        return removed

@@ -1,0 +1,84 @@
+"""Enforcement against a real Synapse: nobody unvetted stays in a managed room."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+
+import pytest
+from nio import JoinResponse
+
+from tests.conftest import vet
+from tests.test_territories import room_ids, tree
+
+pytestmark = pytest.mark.integration
+
+
+async def gone(agora, room_id: str, user: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (await agora.gateway.members(room_id)).get(user) in ("join", "invite"):
+        assert time.monotonic() < deadline, f"{user} is still in {room_id}"
+        await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def territory(person, start_bot):
+    sfx = secrets.token_hex(3)
+    admin, member = await person("admin"), await person("membre")
+    agora = await start_bot([admin.user_id], network=tree(sfx))
+    await admin.accept_invite(agora.control.room_id)
+    await agora.settled()
+    ids = await room_ids(agora)
+    space, community = ids[f"vaucluse-{sfx}"], ids[f"vaucluse-{sfx}.communaute"]
+    await admin.accept_invite(space)
+    await vet(agora, member.user_id, f"vaucluse-{sfx}")
+    await admin.client.room_invite(space, member.user_id)
+    await member.accept_invite(space)
+    assert isinstance(await member.client.join(community), JoinResponse)
+    return agora, admin, member, sfx, ids
+
+
+async def test_unvetted_person_invited_by_a_member_is_removed(territory, person):
+    agora, admin, member, sfx, ids = territory
+    outsider = await person("exterieur")
+    community = ids[f"vaucluse-{sfx}.communaute"]
+    resp = await member.client.room_invite(community, outsider.user_id)
+    assert not hasattr(resp, "status_code"), resp  # members may invite: the bot decides
+    await gone(agora, community, outsider.user_id)
+    note = await admin.wait_for(lambda: [s for s in admin.seen if outsider.user_id in s.body
+                                         and "retiré" in s.body], "the note in the control room")
+    assert f"vaucluse-{sfx}.communaute" in note[0].body
+    assert any(e["action"] == "enforce.remove" and outsider.user_id in e["detail"]
+               for e in await agora.store.audit_entries())
+    members = await agora.gateway.members(community)
+    assert members[member.user_id] == "join"  # the vetted member who invited stays
+
+
+async def test_member_of_a_territory_stays_out_of_a_neighbours_rooms(territory, person):
+    agora, admin, member, sfx, ids = territory
+    cpts_space = ids[f"cpts-{sfx}"]
+    await admin.accept_invite(cpts_space)
+    await admin.client.room_invite(cpts_space, member.user_id)  # vetted for Vaucluse, not CPTS
+    await gone(agora, cpts_space, member.user_id)
+
+
+async def test_people_who_slipped_in_while_the_bot_was_down_are_removed_at_start(
+        territory, person, start_bot):
+    agora, admin, _, sfx, ids = territory
+    outsider = await person("exterieur")
+    await agora.stop()
+    space = ids[f"vaucluse-{sfx}"]
+    await admin.client.room_invite(space, outsider.user_id)
+    await outsider.accept_invite(space)
+    await start_bot([admin.user_id], account=agora.account, data_dir=agora.data_dir,
+                    network=tree(sfx))
+    await gone(agora, space, outsider.user_id, timeout=30)
+
+
+async def test_the_control_room_is_never_enforced(network, person):
+    guest = await person("invite")
+    await network.admin.client.room_invite(network.control, guest.user_id)
+    await guest.accept_invite(network.control)
+    await network.admin.command(network.control, "!ping")  # the bot went past the join
+    assert (await network.bot.gateway.members(network.control))[guest.user_id] == "join"
