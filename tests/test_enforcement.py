@@ -7,10 +7,8 @@ import secrets
 import time
 
 import pytest
-from nio import JoinResponse
 
-from tests.conftest import vet
-from tests.test_territories import room_ids, tree
+from tests.test_territories import seated_member, tree
 
 pytestmark = pytest.mark.integration
 
@@ -25,17 +23,7 @@ async def gone(agora, room_id: str, user: str, timeout: float = 20.0) -> None:
 @pytest.fixture
 async def territory(person, start_bot):
     sfx = secrets.token_hex(3)
-    admin, member = await person("admin"), await person("membre")
-    agora = await start_bot([admin.user_id], network=tree(sfx))
-    await admin.accept_invite(agora.control.room_id)
-    await agora.settled()
-    ids = await room_ids(agora)
-    space, community = ids[f"vaucluse-{sfx}"], ids[f"vaucluse-{sfx}.communaute"]
-    await admin.accept_invite(space)
-    await vet(agora, member.user_id, f"vaucluse-{sfx}")
-    await admin.client.room_invite(space, member.user_id)
-    await member.accept_invite(space)
-    assert isinstance(await member.client.join(community), JoinResponse)
+    agora, admin, member, ids = await seated_member(person, start_bot, sfx)
     return agora, admin, member, sfx, ids
 
 
@@ -71,9 +59,9 @@ async def test_people_who_slipped_in_while_the_bot_was_down_are_removed_at_start
     space = ids[f"vaucluse-{sfx}"]
     await admin.client.room_invite(space, outsider.user_id)
     await outsider.accept_invite(space)
-    await start_bot([admin.user_id], account=agora.account, data_dir=agora.data_dir,
-                    network=tree(sfx))
-    await gone(agora, space, outsider.user_id, timeout=30)
+    again = await start_bot([admin.user_id], account=agora.account, data_dir=agora.data_dir,
+                            network=tree(sfx))
+    await gone(again, space, outsider.user_id, timeout=30)
 
 
 async def test_the_control_room_is_never_enforced(network, person):

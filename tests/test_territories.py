@@ -199,7 +199,9 @@ async def test_hand_made_power_change_is_restored_and_reported(person, start_bot
                for e in await agora.store.audit_entries())
 
 
-async def test_room_removed_from_config_is_archived_with_its_history(person, start_bot, sfx):
+async def seated_member(person, start_bot, sfx: str):
+    """A running network whose admin is in the control room and the department's space, and a
+    vetted member of the department who joined its community room."""
     admin, member = await person("admin"), await person("membre")
     agora = await start_bot([admin.user_id], network=tree(sfx))
     await admin.accept_invite(agora.control.room_id)
@@ -211,6 +213,12 @@ async def test_room_removed_from_config_is_archived_with_its_history(person, sta
     await admin.client.room_invite(dept, member.user_id)
     await member.accept_invite(dept)
     assert isinstance(await member.client.join(community), JoinResponse)
+    return agora, admin, member, ids
+
+
+async def test_room_removed_from_config_is_archived_with_its_history(person, start_bot, sfx):
+    agora, admin, member, ids = await seated_member(person, start_bot, sfx)
+    dept, community = ids[f"vaucluse-{sfx}"], ids[f"vaucluse-{sfx}.communaute"]
     said = await member.say(community, "Réunion de coordination jeudi 14 h")
 
     network = tree(sfx)

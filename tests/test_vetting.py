@@ -46,18 +46,26 @@ def request_number(text: str) -> int:
     return int(re.search(r"#(\d+)", text).group(1))
 
 
-async def test_two_admins_admit_a_nurse_who_lands_in_the_encrypted_rooms(region, person):
-    agora, first, second, sfx = region
-    control = agora.control.room_id
-    nurse = await person("infirmiere")
+async def file_request(agora, nurse, admin, sfx: str) -> tuple[str, int, object]:
+    """The nurse asks in a direct chat; returns the chat, the request number and its card as
+    the admin sees it."""
     dm = await nurse.dm(agora.gateway.user_id)
     reply, reaction = await nurse.command(dm, join_line(sfx))
     assert reaction == "✅" and "enregistrée" in reply.body
     number = request_number(reply.body)
-    card = await first.wait_for(lambda: [s for s in first.seen if s.room_id == control and
+    card = await admin.wait_for(lambda: [s for s in admin.seen if s.room_id ==
+                                         agora.control.room_id and
                                          f"Demande #{number} — Corinne Durand" in s.body],
                                 "the request's card")
-    assert "RPPS 10101234564" in card[0].body and "Validations : 0/2" in card[0].body
+    return dm, number, card[0]
+
+
+async def test_two_admins_admit_a_nurse_who_lands_in_the_encrypted_rooms(region, person):
+    agora, first, second, sfx = region
+    control = agora.control.room_id
+    nurse = await person("infirmiere")
+    dm, number, card = await file_request(agora, nurse, first, sfx)
+    assert "RPPS 10101234564" in card.body and "Validations : 0/2" in card.body
 
     answer, reaction = await first.command(control, f"!approve {number}")
     assert reaction == "✅" and "(1/2)" in answer.body  # one admin is not enough
@@ -72,7 +80,7 @@ async def test_two_admins_admit_a_nurse_who_lands_in_the_encrypted_rooms(region,
     assert told[0].encrypted
     edited = await first.wait_for(
         lambda: [s for s in first.seen if s.content.get("m.relates_to", {}).get("event_id") ==
-                 card[0].event_id and "acceptée" in s.content["m.new_content"]["body"]],
+                 card.event_id and "acceptée" in s.content["m.new_content"]["body"]],
         "the card to show the outcome")
     assert "Validations : 2/2" in edited[-1].content["m.new_content"]["body"]
 
@@ -192,12 +200,7 @@ async def test_reactions_on_the_card_approve_and_ask_for_a_reason(region, person
     agora, first, second, sfx = region
     control = agora.control.room_id
     nurse = await person("infirmiere")
-    dm = await nurse.dm(agora.gateway.user_id)
-    reply, _ = await nurse.command(dm, join_line(sfx))
-    number = request_number(reply.body)
-    card = (await first.wait_for(lambda: [s for s in first.seen if
-                                          f"Demande #{number} — Corinne Durand" in s.body],
-                                 "the card"))[0]
+    _, number, card = await file_request(agora, nurse, first, sfx)
 
     async def react(admin, key: str) -> None:
         resp = await admin.client.room_send(control, "m.reaction", {"m.relates_to": {

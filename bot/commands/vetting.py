@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.commands.context import CommandContext
 from bot.commands.registry import RequestId, Rest, Role, Where, Word, command
-from bot.errors import BadArgument, NotFound
+from bot.errors import NotFound
 from bot.i18n import t
 
 
@@ -91,8 +91,6 @@ async def info(ctx: CommandContext, who: Word) -> None:
         request = found[0]
     else:
         request = await vetting.get(RequestId.parse(who, ctx))
-    if request is None:
-        raise BadArgument("arg.request_id", value=who)
     await ctx.reply(await vetting.card_text(request))
 
 
