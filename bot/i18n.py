@@ -251,6 +251,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "members.title": {"fr": "{n} membre(s) :", "en": "{n} member(s):"},
     "members.more": {"fr": "… et {n} autre(s) (agora-bot export-members pour la liste complète)",
                      "en": "… and {n} more (agora-bot export-members for the full list)"},
+    "cmd.forget.help": {"fr": "Effacer les données personnelles d'une personne refusée ou partie (RGPD)",
+                        "en": "Erase the personal data of a rejected or departed person (GDPR)"},
+    "forget.member": {"fr": "{user} est membre actif : révoquez-le d'abord.",
+                      "en": "{user} is an active member: revoke them first."},
+    "forget.pending": {"fr": "{user} a une demande en attente : statuez d'abord.",
+                       "en": "{user} has a pending request: decide on it first."},
+    "forget.done": {"fr": "Données personnelles de {user} effacées ({n} demande(s)) ; "
+                          "seule une trace minimale reste dans le journal d'audit.",
+                    "en": "Personal data of {user} erased ({n} request(s)); only a minimal "
+                          "record stays in the audit log."},
     "vetting.none_pending": {"fr": "Aucune demande en attente.", "en": "No pending request."},
     "vetting.pending_title": {"fr": "{n} demande(s) en attente :", "en": "{n} pending request(s):"},
     "vetting.applicant.approved": {

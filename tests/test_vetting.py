@@ -84,6 +84,9 @@ async def test_two_admins_admit_a_nurse_who_lands_in_the_encrypted_rooms(region,
         "the card to show the outcome")
     assert "Validations : 2/2" in edited[-1].content["m.new_content"]["body"]
 
+    refused, reaction = await first.command(control, f"!forget {nurse.user_id}")
+    assert reaction == "❌" and "membre actif" in refused.body  # members are revoked first
+
     await nurse.accept_invite(space)
     community = (await room_ids(agora))[f"vaucluse-{sfx}.communaute"]
     assert isinstance(await nurse.client.join(community), JoinResponse)
@@ -137,6 +140,15 @@ async def test_a_rejection_reaches_the_applicant_with_its_reason(region, person)
     status, _ = await applicant.command(dm, "!request")
     assert f"Demande #{number} : refusée." in status.body
     assert "RPPS absent de l'annuaire" in status.body
+
+    # GDPR: once refused, the person's data can be erased; a minimal trace stays.
+    erased, reaction = await first.command(agora.control.room_id,
+                                           f"!forget {applicant.user_id}")
+    assert reaction == "✅" and "effacées (1 demande(s))" in erased.body
+    row = await agora.vetting.requests.request(number)
+    assert (row.name, row.email, row.rpps, row.structure, row.reason) == ("", "", None, "", None)
+    assert (row.status, row.territory) == ("rejected", f"vaucluse-{sfx}")
+    assert any(e["action"] == "vetting.forget" for e in await agora.store.audit_entries())
 
 
 async def test_bad_input_names_the_fields_and_stores_nothing(region, person):

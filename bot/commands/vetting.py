@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.commands.context import CommandContext
-from bot.commands.registry import RequestId, Rest, Role, Where, Word, command
-from bot.errors import NotFound
+from bot.commands.registry import RequestId, Rest, Role, UserId, Where, Word, command
+from bot.errors import Conflict, NotFound
 from bot.i18n import t
 
 
@@ -112,3 +112,17 @@ async def members(ctx: CommandContext, territory: Word | None = None) -> None:
     if len(found) > 200:
         lines.append(t("members.more", ctx.locale, n=len(found) - 200))
     await ctx.reply("\n".join(lines))
+
+
+@command("forget", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.forget.help",
+         aliases=("oublier",))
+async def forget(ctx: CommandContext, user: UserId) -> None:
+    store = _vetting(ctx).requests
+    if await store.member_territory(user):
+        raise Conflict("forget.member", user=user)
+    if await store.requests(status="pending", user_id=user):
+        raise Conflict("forget.pending", user=user)
+    erased = await store.forget(user)
+    await ctx.services.store.audit(ctx.sender, "vetting.forget", "ok",
+                                   detail=f"{user}: {erased} request(s) erased")
+    await ctx.reply(t("forget.done", ctx.locale, user=user, n=erased))

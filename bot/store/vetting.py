@@ -167,3 +167,17 @@ class VettingStore:
     async def end_dialogue(self, user_id: str) -> bool:
         cur = await self.store._write("DELETE FROM dialogues WHERE user_id = ?", (user_id,))
         return cur.rowcount > 0
+
+    async def forget(self, user_id: str) -> int:
+        """Erase the personal fields of a person's closed requests (name, email, structure,
+        identifiers) and any conversation in progress; ids, territory, profession, outcome and
+        dates stay, for the audit. Returns how many requests were erased."""
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                "UPDATE requests SET name = '', email = '', structure = '', rpps = NULL, "
+                "adeli = NULL, reason = NULL WHERE user_id = ? AND status IN "
+                "('rejected', 'cancelled', 'approved')", (user_id,))
+            await db.execute("DELETE FROM dialogues WHERE user_id = ?", (user_id,))
+            await db.execute("UPDATE decisions SET note = '' WHERE request_id IN "
+                             "(SELECT id FROM requests WHERE user_id = ?)", (user_id,))
+        return cur.rowcount
