@@ -49,8 +49,7 @@ class EchoBot:
 
     def __init__(self, url: str, user_id: str, password: str, store: Path):
         store.mkdir(parents=True, exist_ok=True)
-        self.client = AsyncClient(url, user_id, store_path=str(store),
-                                  config=client_config("echo"))
+        self.client = AsyncClient(url, user_id, store_path=str(store), config=client_config("echo"))
         self.password = password
         self.task: asyncio.Task | None = None
 
@@ -67,10 +66,16 @@ class EchoBot:
 
     async def on_message(self, room: MatrixRoom, event: RoomMessageText) -> None:
         if event.body == "!ping" and event.sender != self.client.user_id:
-            await self.client.room_send(room.room_id, "m.room.message", {
-                "msgtype": "m.notice", "body": "pong",
-                "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}}},
-                ignore_unverified_devices=True)
+            await self.client.room_send(
+                room.room_id,
+                "m.room.message",
+                {
+                    "msgtype": "m.notice",
+                    "body": "pong",
+                    "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
+                },
+                ignore_unverified_devices=True,
+            )
 
     async def stop(self) -> None:
         if self.task:
@@ -103,8 +108,9 @@ async def main(pings: int, block: int, settle: float) -> None:
             bot_id, bot_pw = await register(hs, "agora")
             echo_id, echo_pw = await register(hs, "echo")
             admin = await Person.login(hs.url, admin_id, admin_pw, tmp / "admin")
-            config = parse_config(bot_config(hs, bot_id[1:].split(":")[0], bot_pw, [admin_id]),
-                                  env={})
+            config = parse_config(
+                bot_config(hs, bot_id[1:].split(":")[0], bot_pw, [admin_id]), env={}
+            )
             agora = Agora(config, tmp / "agora")
             await agora.start()
             control = agora.control.room_id
@@ -112,11 +118,17 @@ async def main(pings: int, block: int, settle: float) -> None:
 
             echo = EchoBot(hs.url, echo_id, echo_pw, tmp / "echo")
             await echo.start()
-            resp = await admin.client.room_create(invite=[echo_id],
-                                                  initial_state=[ENCRYPTION_STATE])
+            resp = await admin.client.room_create(
+                invite=[echo_id], initial_state=[ENCRYPTION_STATE]
+            )
             echo_room = resp.room_id
-            await admin.wait_for(lambda: echo_room in admin.client.rooms and
-                                 echo_id in admin.client.rooms[echo_room].users, "echo join")
+            await admin.wait_for(
+                lambda: (
+                    echo_room in admin.client.rooms
+                    and echo_id in admin.client.rooms[echo_room].users
+                ),
+                "echo join",
+            )
 
             for room in (control, echo_room):  # warm up: sessions shared, keys claimed
                 for _ in range(3):
@@ -141,8 +153,10 @@ async def main(pings: int, block: int, settle: float) -> None:
 
     a50, a95 = percentile(agora_times, 0.5), percentile(agora_times, 0.95)
     e50, e95 = percentile(echo_times, 0.5), percentile(echo_times, 0.95)
-    print(f"command_latency: {pings} pings each, encrypted rooms, same Synapse, same run, "
-          f"{settle * 1000:.0f} ms idle before each")
+    print(
+        f"command_latency: {pings} pings each, encrypted rooms, same Synapse, same run, "
+        f"{settle * 1000:.0f} ms idle before each"
+    )
     print(f"  echo baseline  p50 {ms(e50)}  p95 {ms(e95)}  mean {ms(statistics.mean(echo_times))}")
     print(f"  agora          p50 {ms(a50)}  p95 {ms(a95)}  mean {ms(statistics.mean(agora_times))}")
     print(f"  ratio agora/echo  p50 {a50 / e50:.2f}x  p95 {a95 / e95:.2f}x  (target ≤ 1.3x)")
@@ -152,7 +166,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pings", type=int, default=200)
     parser.add_argument("--block", type=int, default=20)
-    parser.add_argument("--settle", type=float, default=0.1,
-                        help="idle seconds before each ping (0 = back to back)")
+    parser.add_argument(
+        "--settle", type=float, default=0.1, help="idle seconds before each ping (0 = back to back)"
+    )
     args = parser.parse_args()
     asyncio.run(main(args.pings, args.block, args.settle))

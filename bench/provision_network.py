@@ -42,9 +42,13 @@ from bot.territories.planner import creation_body  # noqa: E402
 from bot.territories.reconciler import APPLY_CONCURRENCY, Reconciler  # noqa: E402
 from tests.conftest import register  # noqa: E402
 
-KINDS = [("communaute", "community", {}), ("annonces", "announcements", {}),
-         ("garde", "oncall", {}), ("remplacements", "replacements", {}),
-         ("groupe", "group", {"visibility": "open"})]
+KINDS = [
+    ("communaute", "community", {}),
+    ("annonces", "announcements", {}),
+    ("garde", "oncall", {}),
+    ("remplacements", "replacements", {}),
+    ("groupe", "group", {"visibility": "open"}),
+]
 
 
 def free_port() -> int:
@@ -54,22 +58,42 @@ def free_port() -> int:
 
 
 def network(territories: int, rooms: int, prefix: str) -> dict[str, Any]:
-    return {"territories": [{
-        "id": f"{prefix}region", "name": "Région Sud",
-        "territories": [{
-            "id": f"{prefix}t{i:03d}", "name": f"Territoire {i}",
-            "rooms": [{"id": rid, "name": f"Territoire {i} · {rid}", "kind": kind, **extra}
-                      for rid, kind, extra in (KINDS * ((rooms // len(KINDS)) + 1))[:rooms]],
-        } for i in range(territories)],
-    }]}
+    return {
+        "territories": [
+            {
+                "id": f"{prefix}region",
+                "name": "Région Sud",
+                "territories": [
+                    {
+                        "id": f"{prefix}t{i:03d}",
+                        "name": f"Territoire {i}",
+                        "rooms": [
+                            {"id": rid, "name": f"Territoire {i} · {rid}", "kind": kind, **extra}
+                            for rid, kind, extra in (KINDS * ((rooms // len(KINDS)) + 1))[:rooms]
+                        ],
+                    }
+                    for i in range(territories)
+                ],
+            }
+        ]
+    }
 
 
 def config_for(hs: EmbeddedSynapse, bot: str, password: str, admin: str, net: dict):
-    return parse_config({
-        "homeserver": {"embedded": False, "url": hs.url, "server_name": hs.server_name,
-                       "password": password},
-        "bot": {"localpart": bot[1:].split(":")[0]}, "admins": [admin], "network": net},
-        env={})
+    return parse_config(
+        {
+            "homeserver": {
+                "embedded": False,
+                "url": hs.url,
+                "server_name": hs.server_name,
+                "password": password,
+            },
+            "bot": {"localpart": bot[1:].split(":")[0]},
+            "admins": [admin],
+            "network": net,
+        },
+        env={},
+    )
 
 
 async def bare_rooms(url: str, token: str, count: int) -> float:
@@ -77,8 +101,9 @@ async def bare_rooms(url: str, token: str, count: int) -> float:
     start = time.perf_counter()
     async with aiohttp.ClientSession(headers=headers) as http:
         for i in range(count):
-            async with http.post(url + "/_matrix/client/v3/createRoom",
-                                 json={"name": f"bare {i}"}) as resp:
+            async with http.post(
+                url + "/_matrix/client/v3/createRoom", json={"name": f"bare {i}"}
+            ) as resp:
                 assert resp.status == 200, await resp.text()
     return time.perf_counter() - start
 
@@ -101,16 +126,30 @@ async def same_rooms(url: str, token: str, user: str, config) -> float:
                 return await resp.json()
 
         async def make(d) -> None:
-            body = creation_body(d, server, user, acl, ids.get(d.parent) if d.parent else None,
-                                 creator_privileged=True)
+            body = creation_body(
+                d,
+                server,
+                user,
+                acl,
+                ids.get(d.parent) if d.parent else None,
+                creator_privileged=True,
+            )
             ids[d.key] = (await call("POST", "/_matrix/client/v3/createRoom", body))["room_id"]
             follow = []
             if d.parent:
                 content = {"via": [server], **({"suggested": True} if d.suggested else {})}
-                follow.append(call("PUT", f"/_matrix/client/v3/rooms/{ids[d.parent]}/state/"
-                                          f"m.space.child/{ids[d.key]}", content))
-            follow += [call("POST", f"/_matrix/client/v3/rooms/{ids[d.key]}/invite",
-                            {"user_id": u}) for u in d.invites]
+                follow.append(
+                    call(
+                        "PUT",
+                        f"/_matrix/client/v3/rooms/{ids[d.parent]}/state/"
+                        f"m.space.child/{ids[d.key]}",
+                        content,
+                    )
+                )
+            follow += [
+                call("POST", f"/_matrix/client/v3/rooms/{ids[d.key]}/invite", {"user_id": u})
+                for u in d.invites
+            ]
             await asyncio.gather(*follow)
 
         depth = {d.key: 0 for d in desired}
@@ -166,16 +205,24 @@ async def main(territories: int, rooms: int) -> None:
         finally:
             await hs.stop()
 
-    print(f"provision_network: 1 region × {territories} territories × {rooms} rooms = "
-          f"{spaces} spaces + {total - spaces} rooms, same Synapse, same run")
-    print(f"  raw, same rooms, {APPLY_CONCURRENCY} at a time  {same:7.2f} s  "
-          f"({total / same:5.1f} rooms/s)  <- baseline")
-    print(f"  agora apply, {APPLY_CONCURRENCY} at a time      {applied:7.2f} s  "
-          f"({total / applied:5.1f} rooms/s, {len(outcome.actions)} actions, "
-          f"{outcome.rounds} round)")
+    print(
+        f"provision_network: 1 region × {territories} territories × {rooms} rooms = "
+        f"{spaces} spaces + {total - spaces} rooms, same Synapse, same run"
+    )
+    print(
+        f"  raw, same rooms, {APPLY_CONCURRENCY} at a time  {same:7.2f} s  "
+        f"({total / same:5.1f} rooms/s)  <- baseline"
+    )
+    print(
+        f"  agora apply, {APPLY_CONCURRENCY} at a time      {applied:7.2f} s  "
+        f"({total / applied:5.1f} rooms/s, {len(outcome.actions)} actions, "
+        f"{outcome.rounds} round)"
+    )
     print(f"  ratio apply / same rooms raw    {applied / same:7.2f}x  (target ≤ 1.5x)")
-    print(f"  raw, bare rooms, 1 at a time    {bare:7.2f} s  ({total / bare:5.1f} rooms/s)  "
-          f"ratio apply / bare {applied / bare:.2f}x (context)")
+    print(
+        f"  raw, bare rooms, 1 at a time    {bare:7.2f} s  ({total / bare:5.1f} rooms/s)  "
+        f"ratio apply / bare {applied / bare:.2f}x (context)"
+    )
     print(f"  no-change plan                  {plan_time:7.2f} s  (target < 2 s)")
 
 

@@ -106,15 +106,20 @@ class Agora:
         self.store = await Store.open(self.data_dir / "agora.db")
         hs = self.config.homeserver
         if hs.embedded:
-            self.synapse = EmbeddedSynapse(self.data_dir, hs.server_name, hs.port, hs.host,
-                                           hs.synapse)
+            self.synapse = EmbeddedSynapse(
+                self.data_dir, hs.server_name, hs.port, hs.host, hs.synapse
+            )
             await self.synapse.start()
         session = await self._session()
         crypto_dir = self.data_dir / "crypto"
         crypto_dir.mkdir(mode=0o700, exist_ok=True)
         self.client = AsyncClient(
-            self.homeserver_url, session.user_id, session.device_id, store_path=str(crypto_dir),
-            config=client_config(session.pickle_key, request_timeout=60))
+            self.homeserver_url,
+            session.user_id,
+            session.device_id,
+            store_path=str(crypto_dir),
+            config=client_config(session.pickle_key, request_timeout=60),
+        )
         self.client.restore_login(session.user_id, session.device_id, session.access_token)
         self.gateway = Gateway(self.client, self.metrics)
         if self.synapse:
@@ -124,19 +129,28 @@ class Agora:
         self.keeper = NetworkKeeper(self.reconciler, self._after_reconcile)
         self.enforcer = Enforcer(self.config, self.gateway, self.store, self.control)
         self.jobs = JobRunner(self.store, {}, self._job_gave_up)
-        self.vetting = Vetting(self.config, self.gateway, self.store, self.control,
-                               wake_jobs=self.jobs.kick)
+        self.vetting = Vetting(
+            self.config, self.gateway, self.store, self.control, wake_jobs=self.jobs.kick
+        )
         self.jobs.handlers[CONCLUDE_JOB] = self.vetting.conclude
-        self.dispatcher = Dispatcher(self.config, load_commands(), self.gateway, self.store,
-                                     self.metrics, self)
+        self.dispatcher = Dispatcher(
+            self.config, load_commands(), self.gateway, self.store, self.metrics, self
+        )
         self._dm_rooms = await self.store.dm_rooms()
-        self.sync = SyncLoop(self.gateway, self.store, self.metrics, self.config.commands.prefix,
-                             self.on_batch, conversations=lambda: self._dm_rooms)
+        self.sync = SyncLoop(
+            self.gateway,
+            self.store,
+            self.metrics,
+            self.config.commands.prefix,
+            self.on_batch,
+            conversations=lambda: self._dm_rooms,
+        )
         # Full-state sync first: nio needs room state before it can encrypt anything.
         await self.sync.once()
         await self.sync.crypto_housekeeping()
-        await ensure_cross_signed(self.gateway, self.data_dir / "cross-signing.json",
-                                  session.password)
+        await ensure_cross_signed(
+            self.gateway, self.data_dir / "cross-signing.json", session.password
+        )
         await self._profile()
         await self.control.ensure()
         await self._leave_strays()
@@ -145,11 +159,13 @@ class Agora:
             self._write_credentials(session)
         self.web = WebServer(self, self.config.web)
         await self.web.start()
-        self._tasks = [asyncio.create_task(self.sync.run(), name="sync"),
-                       asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
-                       asyncio.create_task(self.keeper.run(), name="keeper"),
-                       asyncio.create_task(self.jobs.run(), name="jobs"),
-                       asyncio.create_task(self._watch_config(), name="config")]
+        self._tasks = [
+            asyncio.create_task(self.sync.run(), name="sync"),
+            asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
+            asyncio.create_task(self.keeper.run(), name="keeper"),
+            asyncio.create_task(self.jobs.run(), name="jobs"),
+            asyncio.create_task(self._watch_config(), name="config"),
+        ]
         self.keeper.request_full()
         if self.synapse:
             self._tasks.append(asyncio.create_task(self._watch_synapse(), name="synapse"))
@@ -158,8 +174,13 @@ class Agora:
         # A one-off task, not among the loops (whose ending stops the bot).
         self._sweep_task = asyncio.create_task(self._sweep(), name="sweep")
         self.dispatcher.wake.set()
-        log.info("Agora %s running as %s (device %s) on %s", version(), session.user_id,
-                 session.device_id, self.homeserver_url)
+        log.info(
+            "Agora %s running as %s (device %s) on %s",
+            version(),
+            session.user_id,
+            session.device_id,
+            self.homeserver_url,
+        )
 
     async def _session(self) -> Session:
         """Restore the saved login (same device, same crypto store) or log in once."""
@@ -173,32 +194,44 @@ class Agora:
             if self.synapse and not saved:
                 password = secrets.token_urlsafe(24)
                 await register_with_shared_secret(
-                    http, self.homeserver_url,
+                    http,
+                    self.homeserver_url,
                     self.synapse.secrets()["registration_shared_secret"],
-                    self.config.bot.localpart, password, admin=True,
-                    displayname=self.config.bot.display_name)
+                    self.config.bot.localpart,
+                    password,
+                    admin=True,
+                    displayname=self.config.bot.display_name,
+                )
             if saved:
                 token = saved.access_token
                 if hs.access_token and hs.access_token != token and not self.synapse:
                     token = hs.access_token
                 who = await self._whoami(token)
                 if who is not None and who.device_id == saved.device_id:
-                    return self._save_session(Session(who.user_id, saved.device_id, token,
-                                                      pickle_key, password))
+                    return self._save_session(
+                        Session(who.user_id, saved.device_id, token, pickle_key, password)
+                    )
                 if who is not None and who.device_id:  # a new token for another device
-                    return self._save_session(Session(who.user_id, who.device_id, token,
-                                                      pickle_key, password))
+                    return self._save_session(
+                        Session(who.user_id, who.device_id, token, pickle_key, password)
+                    )
             elif hs.access_token and not self.synapse:
                 who = await self._whoami(hs.access_token)
                 if who is None or not who.device_id:
                     raise StartupError("homeserver.access_token is not valid (or has no device)")
-                return self._save_session(Session(who.user_id, who.device_id, hs.access_token,
-                                                  pickle_key, password))
+                return self._save_session(
+                    Session(who.user_id, who.device_id, hs.access_token, pickle_key, password)
+                )
             if not password:
-                raise StartupError("the saved access token is no longer valid and no password "
-                                   "is configured (homeserver.password)")
-            client = AsyncClient(self.homeserver_url, self.config.bot_user_id,
-                                 device_id=saved.device_id if saved else None)
+                raise StartupError(
+                    "the saved access token is no longer valid and no password "
+                    "is configured (homeserver.password)"
+                )
+            client = AsyncClient(
+                self.homeserver_url,
+                self.config.bot_user_id,
+                device_id=saved.device_id if saved else None,
+            )
             try:
                 resp = await client.login(password, device_name=self.config.bot.device_name)
             finally:
@@ -206,8 +239,9 @@ class Agora:
             if not isinstance(resp, LoginResponse):
                 raise StartupError(f"login as {self.config.bot_user_id} failed: {resp}")
             log.info("logged in as %s, device %s", resp.user_id, resp.device_id)
-            return self._save_session(Session(resp.user_id, resp.device_id, resp.access_token,
-                                              pickle_key, password))
+            return self._save_session(
+                Session(resp.user_id, resp.device_id, resp.access_token, pickle_key, password)
+            )
 
     async def _whoami(self, token: str) -> WhoamiResponse | None:
         client = AsyncClient(self.homeserver_url)
@@ -235,18 +269,26 @@ class Agora:
                 if server != self.config.homeserver.server_name or admin in users:
                     continue
                 password = secrets.token_urlsafe(18)
-                if await register_with_shared_secret(http, self.synapse.url, secret, localpart,
-                                                     password) is not None:
+                if (
+                    await register_with_shared_secret(
+                        http, self.synapse.url, secret, localpart, password
+                    )
+                    is not None
+                ):
                     users[admin] = password
                     log.info("registered account %s", admin)
                 else:
-                    log.warning("%s already exists; its password is not in %s", admin,
-                                self.credentials_path)
+                    log.warning(
+                        "%s already exists; its password is not in %s", admin, self.credentials_path
+                    )
         creds["users"] = users
         self._credentials = creds
         await self.gateway.raw(
-            "POST", f"/_synapse/admin/v1/users/{self.gateway.user_id}/override_ratelimit",
-            {"messages_per_second": 0, "burst_count": 0}, what="lift the bot's rate limits")
+            "POST",
+            f"/_synapse/admin/v1/users/{self.gateway.user_id}/override_ratelimit",
+            {"messages_per_second": 0, "burst_count": 0},
+            what="lift the bot's rate limits",
+        )
 
     def _named_people(self) -> list[str]:
         people = list(self.config.admins)
@@ -279,8 +321,7 @@ class Agora:
     async def _profile(self) -> None:
         name = self.config.bot.display_name
         if await self.store.get("display_name") != name:
-            await self.gateway.call("set display name",
-                                    lambda: self.client.set_displayname(name))
+            await self.gateway.call("set display name", lambda: self.client.set_displayname(name))
             await self.store.put("display_name", name)
 
     async def _leave_strays(self) -> None:
@@ -323,9 +364,14 @@ class Agora:
                     targets.add(room.adopt_room)
                 elif room.adopt_alias:
                     with contextlib.suppress(MatrixError, KeyError):
-                        targets.add((await self.gateway.raw(
-                            "GET", f"/_matrix/client/v3/directory/room/"
-                                   f"{quote(room.adopt_alias)}"))["room_id"])
+                        targets.add(
+                            (
+                                await self.gateway.raw(
+                                    "GET",
+                                    f"/_matrix/client/v3/directory/room/{quote(room.adopt_alias)}",
+                                )
+                            )["room_id"]
+                        )
         return targets
 
     async def _on_invite(self, room_id: str, inviter: str | None, is_direct: bool) -> None:
@@ -347,8 +393,7 @@ class Agora:
         if await self.enforcer.check(room_id, user_id, membership):
             return
         kind = await self.store.room_kind(room_id)
-        if kind == "control" and user_id in self.config.admins and membership in ("leave",
-                                                                                  "ban"):
+        if kind == "control" and user_id in self.config.admins and membership in ("leave", "ban"):
             try:
                 await self.control.reconcile_admins()
             except MatrixError as exc:
@@ -362,8 +407,7 @@ class Agora:
 
     # --- the network ------------------------------------------------------------------------
 
-    async def _after_reconcile(self, outcome: Outcome, why: str,
-                               drift: list[StateChange]) -> None:
+    async def _after_reconcile(self, outcome: Outcome, why: str, drift: list[StateChange]) -> None:
         """Tell the control room what reconciling did (nothing when nothing changed)."""
         loc = self.config.locale
         lines: list[str] = []
@@ -374,10 +418,22 @@ class Agora:
             for change in drift:
                 key = await self.store.managed_key(change.room_id)
                 if key in repaired:
-                    lines.append(t("reconcile.drift", loc, name=key, what=change.event_type,
-                                   sender=change.sender))
-                    await self.store.audit(change.sender, "territories.drift", "repaired",
-                                           room_id=change.room_id, detail=change.event_type)
+                    lines.append(
+                        t(
+                            "reconcile.drift",
+                            loc,
+                            name=key,
+                            what=change.event_type,
+                            sender=change.sender,
+                        )
+                    )
+                    await self.store.audit(
+                        change.sender,
+                        "territories.drift",
+                        "repaired",
+                        room_id=change.room_id,
+                        detail=change.event_type,
+                    )
         elif outcome.actions:
             lines.append(t("reconcile.done", loc, n=len(outcome.actions)))
         if outcome.failed:
@@ -392,17 +448,24 @@ class Agora:
         """Wait until the network keeper has nothing left to reconcile."""
         await asyncio.wait_for(self.keeper.idle.wait(), timeout)
 
-    async def reconcile(self, *, dry_run: bool,
-                        progress: Callable[[int, int], Awaitable[None]] | None = None,
-                        ) -> tuple[str, bool]:
+    async def reconcile(
+        self,
+        *,
+        dry_run: bool,
+        progress: Callable[[int, int], Awaitable[None]] | None = None,
+    ) -> tuple[str, bool]:
         """For `!reconcile`: the plan (dry run) or what was applied; and whether all went well."""
         loc = self.config.locale
-        outcome = await self.reconciler.reconcile(dry_run=dry_run, source="command",
-                                                  progress=progress)
+        outcome = await self.reconciler.reconcile(
+            dry_run=dry_run, source="command", progress=progress
+        )
         if dry_run:
             return render_plan(outcome.actions, loc), True
-        lines = [t("reconcile.done", loc, n=len(outcome.actions)) if outcome.actions
-                 else t("plan.nothing", loc)]
+        lines = [
+            t("reconcile.done", loc, n=len(outcome.actions))
+            if outcome.actions
+            else t("plan.nothing", loc)
+        ]
         if outcome.failed:
             lines.append(t("reconcile.failed", loc, n=len(outcome.failed)))
             lines.extend(f"  - {a.op} {a.key}: {err}" for a, err in outcome.failed[:10])
@@ -413,8 +476,14 @@ class Agora:
         if self.config.source is None:
             return
         config = load_config(self.config.source)
-        for holder in (self, self.control, self.dispatcher, self.reconciler, self.vetting,
-                       self.enforcer):
+        for holder in (
+            self,
+            self.control,
+            self.dispatcher,
+            self.reconciler,
+            self.vetting,
+            self.enforcer,
+        ):
             holder.config = config
         self._config_mtime = self.config.source.stat().st_mtime
         self.keeper.request_full()
@@ -438,25 +507,31 @@ class Agora:
                 await self.control.reconcile_admins()
             except ConfigError as exc:
                 log.error("configuration refused: %s", exc)
-                await self.gateway.send(self.control.room_id, notice(
-                    t("reload.error", self.config.locale, error=str(exc))))
+                await self.gateway.send(
+                    self.control.room_id,
+                    notice(t("reload.error", self.config.locale, error=str(exc))),
+                )
 
     # --- what commands and the web see -------------------------------------------------------
 
     async def status_info(self) -> dict[str, Any]:
         user_id, device_id = self.gateway.user_id, self.gateway.device_id
         try:
-            cross_signed = device_is_cross_signed(await self.gateway.query_keys([user_id]),
-                                                  user_id, device_id)
+            cross_signed = device_is_cross_signed(
+                await self.gateway.query_keys([user_id]), user_id, device_id
+            )
         except MatrixError:
             cross_signed = False
         ed25519 = self.client.olm.account.identity_keys["ed25519"] if self.client.olm else "?"
         return {
-            "version": version(), "started_at": self.started_at,
-            "homeserver": self.homeserver_url, "server_name": self.config.homeserver.server_name,
+            "version": version(),
+            "started_at": self.started_at,
+            "homeserver": self.homeserver_url,
+            "server_name": self.config.homeserver.server_name,
             "device_id": device_id,
-            "fingerprint": " ".join(ed25519[i:i + 4] for i in range(0, len(ed25519), 4)),
-            "cross_signed": cross_signed, "counts": await self.store.counts(),
+            "fingerprint": " ".join(ed25519[i : i + 4] for i in range(0, len(ed25519), 4)),
+            "cross_signed": cross_signed,
+            "counts": await self.store.counts(),
         }
 
     async def converse(self, sender: str, room_id: str, text: str) -> str | None:
@@ -480,8 +555,12 @@ class Agora:
     async def _job_gave_up(self, kind: str, payload: dict[str, Any], ref: str) -> None:
         if self.control.room_id:
             with contextlib.suppress(AgoraError):
-                await self.gateway.send(self.control.room_id, notice(
-                    t("jobs.gave_up", self.config.locale, kind=kind, payload=payload, ref=ref)))
+                await self.gateway.send(
+                    self.control.room_id,
+                    notice(
+                        t("jobs.gave_up", self.config.locale, kind=kind, payload=payload, ref=ref)
+                    ),
+                )
 
     def _task_ended(self, task: asyncio.Task) -> None:
         """A loop of the bot must never die unnoticed: log it (run_until_stopped then stops)."""

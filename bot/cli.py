@@ -28,8 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     for p in (run, plan, apply, export):
         p.add_argument("--config", "-c", type=Path, required=True)
         p.add_argument("--data-dir", type=Path, default=Path("./data"))
-        p.add_argument("--log-level", default="INFO",
-                       choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+        p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
 
 
@@ -64,13 +63,14 @@ async def _plan_or_apply(config_path: Path, data_dir: Path, apply: bool) -> int:
     config = load_config(config_path)
     session_path = data_dir / "bot-session.json"
     if not session_path.exists():
-        print(f"{session_path} does not exist: start the bot once (agora-bot run --config "
-              f"{config_path} --data-dir {data_dir}) so that it creates its session.",
-              file=sys.stderr)
+        print(
+            f"{session_path} does not exist: start the bot once (agora-bot run --config "
+            f"{config_path} --data-dir {data_dir}) so that it creates its session.",
+            file=sys.stderr,
+        )
         return 1
     session = json.loads(session_path.read_text())
-    client = structure_client(config.homeserver.url, session["user_id"],
-                              session["access_token"])
+    client = structure_client(config.homeserver.url, session["user_id"], session["access_token"])
     store = await Store.open(data_dir / "agora.db")
     try:
         gateway = Gateway(client, Metrics(), max_retries=2)
@@ -79,14 +79,16 @@ async def _plan_or_apply(config_path: Path, data_dir: Path, apply: bool) -> int:
         async def progress(done: int, total: int) -> None:
             print(f"  {done}/{total}", flush=True)
 
-        outcome = await reconciler.reconcile(dry_run=not apply, source="cli",
-                                             progress=progress if apply else None)
+        outcome = await reconciler.reconcile(
+            dry_run=not apply, source="cli", progress=progress if apply else None
+        )
         if not apply:
             print(render_plan(outcome.actions, config.locale))
             return 0
         for run in outcome.resumed:
-            print(f"resumed after interrupted run #{run['id']} "
-                  f"({run['done']}/{run['planned']} done)")
+            print(
+                f"resumed after interrupted run #{run['id']} ({run['done']}/{run['planned']} done)"
+            )
         print(f"{len(outcome.actions)} change(s) applied in {outcome.rounds} round(s)")
         for action, error in outcome.failed:
             print(f"FAILED {action.op} {action.key}: {error}", file=sys.stderr)
@@ -112,8 +114,18 @@ async def _export_members(config_path: Path, data_dir: Path, output: Path | None
         members = await VettingStore(store).members()
     finally:
         await store.close()
-    columns = ["user_id", "name", "profession", "territory", "structure", "email", "rpps",
-               "adeli", "since", "status"]
+    columns = [
+        "user_id",
+        "name",
+        "profession",
+        "territory",
+        "structure",
+        "email",
+        "rpps",
+        "adeli",
+        "since",
+        "status",
+    ]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
@@ -153,8 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("plan", "apply"):
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         try:
-            return asyncio.run(_plan_or_apply(args.config, args.data_dir,
-                                              args.command == "apply"))
+            return asyncio.run(_plan_or_apply(args.config, args.data_dir, args.command == "apply"))
         except ConfigError as exc:
             print(f"{args.config}: {exc}", file=sys.stderr)
             return 2
@@ -165,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             print(f"{args.command} failed: {exc}", file=sys.stderr)
             return 1
-    logging.basicConfig(level=args.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("peewee", "nio.responses", "nio.rooms", "nio.crypto.log", "nio.client"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:

@@ -140,8 +140,13 @@ class _Section:
             return default
         return self.data[key]
 
-    def str(self, key: str, default: Any = ..., pattern: re.Pattern[str] | None = None,
-            what: str = "a string") -> Any:
+    def str(
+        self,
+        key: str,
+        default: Any = ...,
+        pattern: re.Pattern[str] | None = None,
+        what: str = "a string",
+    ) -> Any:
         value = self.raw(key, default)
         if value is default and default is not ...:
             return value
@@ -195,16 +200,20 @@ def _url(section: _Section, key: str, default: Any = ...) -> str:
     return value.rstrip("/")
 
 
-def parse_config(data: Any, source: Path | None = None,
-                 env: dict[str, str] | None = None) -> Config:
+def parse_config(
+    data: Any, source: Path | None = None, env: dict[str, str] | None = None
+) -> Config:
     env = dict(os.environ) if env is None else env
     top = _Section(data, "")
 
     hs = top.section("homeserver")
     embedded = hs.bool("embedded", True)
     url = _url(hs, "url", "http://127.0.0.1:8008")
-    server_name = hs.str("server_name", pattern=SERVER_NAME_RE,
-                         what="a server name such as example.org or localhost:8008")
+    server_name = hs.str(
+        "server_name",
+        pattern=SERVER_NAME_RE,
+        what="a server name such as example.org or localhost:8008",
+    )
     synapse_extra = hs.raw("synapse", {})
     if not isinstance(synapse_extra, dict):
         raise ConfigError(hs._p("synapse"), "a mapping of Synapse settings", synapse_extra)
@@ -213,22 +222,36 @@ def parse_config(data: Any, source: Path | None = None,
     if embedded:
         host = urlparse(url).hostname
         if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ConfigError(hs._p("url"), "a loopback URL (http://127.0.0.1:PORT) when "
-                              "homeserver.embedded is true", url)
+            raise ConfigError(
+                hs._p("url"),
+                "a loopback URL (http://127.0.0.1:PORT) when homeserver.embedded is true",
+                url,
+            )
     elif not access_token and not password:
-        raise ConfigError(hs._p("access_token"),
-                          f"an access token or homeserver.password (or the {ENV_ACCESS_TOKEN} "
-                          f"/ {ENV_PASSWORD} environment variables) when homeserver.embedded "
-                          "is false")
+        raise ConfigError(
+            hs._p("access_token"),
+            f"an access token or homeserver.password (or the {ENV_ACCESS_TOKEN} "
+            f"/ {ENV_PASSWORD} environment variables) when homeserver.embedded "
+            "is false",
+        )
     hs.done()
-    homeserver = HomeserverConfig(embedded=embedded, url=url, server_name=server_name,
-                                  access_token=access_token, password=password,
-                                  synapse=dict(synapse_extra))
+    homeserver = HomeserverConfig(
+        embedded=embedded,
+        url=url,
+        server_name=server_name,
+        access_token=access_token,
+        password=password,
+        synapse=dict(synapse_extra),
+    )
 
     b = top.section("bot")
     bot = BotConfig(
-        localpart=b.str("localpart", "agora", pattern=LOCALPART_RE,
-                        what="a Matrix localpart (lower-case letters, digits, ._=-/+)"),
+        localpart=b.str(
+            "localpart",
+            "agora",
+            pattern=LOCALPART_RE,
+            what="a Matrix localpart (lower-case letters, digits, ._=-/+)",
+        ),
         display_name=b.str("display_name", "Agora"),
         device_name=b.str("device_name", "Agora bot"),
     )
@@ -240,8 +263,7 @@ def parse_config(data: Any, source: Path | None = None,
     admins: list[str] = []
     for i, admin in enumerate(admins_raw):
         if not isinstance(admin, str) or not USER_ID_RE.match(admin):
-            raise ConfigError(f"admins[{i}]", "a Matrix user id such as @alice:example.org",
-                              admin)
+            raise ConfigError(f"admins[{i}]", "a Matrix user id such as @alice:example.org", admin)
         if admin not in admins:
             admins.append(admin)
 
@@ -254,8 +276,11 @@ def parse_config(data: Any, source: Path | None = None,
     c.done()
 
     w = top.section("web")
-    web = WebConfig(host=w.str("host", "127.0.0.1"), port=w.int("port", 8080, 0, 65535),
-                    healthy_sync_age=w.number("healthy_sync_age", 120.0, lo=1.0))
+    web = WebConfig(
+        host=w.str("host", "127.0.0.1"),
+        port=w.int("port", 8080, 0, 65535),
+        healthy_sync_age=w.number("healthy_sync_age", 120.0, lo=1.0),
+    )
     w.done()
 
     network = _network(top.section("network"))
@@ -267,19 +292,31 @@ def parse_config(data: Any, source: Path | None = None,
     # of admins could never be reached); an explicit value is taken as asked, and checked.
     vetting = VettingConfig(
         approvals_required=v.int("approvals_required", min(2, max(1, len(admins))), 1, 20),
-        one_rejection_rejects=v.bool("one_rejection_rejects", True))
+        one_rejection_rejects=v.bool("one_rejection_rejects", True),
+    )
     v.done(known_elsewhere=("provisioning", "animator_endorsement_counts", "professions"))
 
     # Sections read by later features are accepted here so one file serves every version.
     top.done(known_elsewhere=("feeds", "alerts", "hooks"))
 
-    cfg = Config(homeserver=homeserver, bot=bot, admins=tuple(admins), locale=locale,
-                 commands=CommandsConfig(prefix=prefix), web=web, network=network,
-                 federation=federation, vetting=vetting, source=source)
+    cfg = Config(
+        homeserver=homeserver,
+        bot=bot,
+        admins=tuple(admins),
+        locale=locale,
+        commands=CommandsConfig(prefix=prefix),
+        web=web,
+        network=network,
+        federation=federation,
+        vetting=vetting,
+        source=source,
+    )
     if explicit_quorum and vetting.approvals_required > max(1, len(cfg.admins)):
-        raise ConfigError("vetting.approvals_required",
-                          f"at most the number of admins ({len(cfg.admins)})",
-                          vetting.approvals_required)
+        raise ConfigError(
+            "vetting.approvals_required",
+            f"at most the number of admins ({len(cfg.admins)})",
+            vetting.approvals_required,
+        )
     if cfg.bot_user_id in cfg.admins:
         raise ConfigError("admins", "people, not the bot itself", cfg.bot_user_id)
     return cfg
@@ -303,10 +340,12 @@ def _user_list(section: _Section, key: str) -> tuple[str, ...]:
 
 def _text(section: _Section, key: str, limit: int, default: Any = ...) -> Any:
     value = section.str(key, default)
-    if isinstance(value, str) and (len(value) > limit or any(ord(c) < 32 for c in value
-                                                              if c not in "\n\t")):
-        raise ConfigError(section._p(key), f"at most {limit} characters, no control characters",
-                          value[:40] + "…")
+    if isinstance(value, str) and (
+        len(value) > limit or any(ord(c) < 32 for c in value if c not in "\n\t")
+    ):
+        raise ConfigError(
+            section._p(key), f"at most {limit} characters, no control characters", value[:40] + "…"
+        )
     return value
 
 
@@ -324,9 +363,16 @@ def _room(data: Any, path: str, territory_id: str) -> RoomSpec:
     adopt_alias = r.str("alias", None, pattern=ALIAS_RE, what="a room alias such as #x:server")
     if adopt_room and adopt_alias:
         raise ConfigError(r._p("alias"), "either room or alias to adopt, not both")
-    spec = RoomSpec(id=room_id, name=_text(r, "name", MAX_NAME), kind=kind,
-                    topic=_text(r, "topic", MAX_TOPIC, ""), visibility=visibility,
-                    manager=manager, adopt_room=adopt_room, adopt_alias=adopt_alias)
+    spec = RoomSpec(
+        id=room_id,
+        name=_text(r, "name", MAX_NAME),
+        kind=kind,
+        topic=_text(r, "topic", MAX_TOPIC, ""),
+        visibility=visibility,
+        manager=manager,
+        adopt_room=adopt_room,
+        adopt_alias=adopt_alias,
+    )
     r.done()
     return spec
 
@@ -342,23 +388,29 @@ def _territory(data: Any, path: str, seen: set[str]) -> Territory:
     for item, rpath in _list(t, "rooms"):
         room = _room(item, rpath, tid)
         if room.id in room_ids:
-            raise ConfigError(f"{rpath}.id", "an id used by no other room of this territory",
-                              room.id)
+            raise ConfigError(
+                f"{rpath}.id", "an id used by no other room of this territory", room.id
+            )
         room_ids.add(room.id)
         rooms.append(room)
     children = tuple(_territory(item, cpath, seen) for item, cpath in _list(t, "territories"))
-    territory = Territory(id=tid, name=_text(t, "name", MAX_NAME),
-                          topic=_text(t, "topic", MAX_TOPIC, ""),
-                          animators=_user_list(t, "animators"), rooms=tuple(rooms),
-                          territories=children)
+    territory = Territory(
+        id=tid,
+        name=_text(t, "name", MAX_NAME),
+        topic=_text(t, "topic", MAX_TOPIC, ""),
+        animators=_user_list(t, "animators"),
+        rooms=tuple(rooms),
+        territories=children,
+    )
     t.done()
     return territory
 
 
 def _network(section: _Section) -> Network:
     seen: set[str] = set()
-    territories = tuple(_territory(item, path, seen)
-                        for item, path in _list(section, "territories"))
+    territories = tuple(
+        _territory(item, path, seen) for item, path in _list(section, "territories")
+    )
     section.done()
     return Network(territories)
 

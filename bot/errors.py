@@ -46,8 +46,13 @@ class Conflict(UserError):
 class MatrixError(AgoraError):
     """A homeserver answered with an error (converted once, in the gateway)."""
 
-    def __init__(self, status: int | None, errcode: str | None, message: str,
-                 retry_after_ms: int | None = None):
+    def __init__(
+        self,
+        status: int | None,
+        errcode: str | None,
+        message: str,
+        retry_after_ms: int | None = None,
+    ):
         self.status = status
         self.errcode = errcode
         self.message = message

@@ -11,48 +11,87 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.generic": {"fr": "La commande a échoué.", "en": "The command failed."},
     "error.text": {"fr": "{text}", "en": "{text}"},
     "error.internal": {"fr": "Erreur interne (réf. {ref}).", "en": "Internal error (ref. {ref})."},
-    "error.bad_argument": {"fr": "Argument invalide : {detail}\nUsage : {usage}",
-                           "en": "Invalid argument: {detail}\nUsage: {usage}"},
-    "error.missing_argument": {"fr": "Argument manquant : {name}\nUsage : {usage}",
-                               "en": "Missing argument: {name}\nUsage: {usage}"},
-    "error.too_many_arguments": {"fr": "Trop d'arguments.\nUsage : {usage}",
-                                 "en": "Too many arguments.\nUsage: {usage}"},
-    "error.unclosed_quote": {"fr": "Guillemet non fermé dans la commande.",
-                             "en": "Unclosed quote in the command."},
+    "error.bad_argument": {
+        "fr": "Argument invalide : {detail}\nUsage : {usage}",
+        "en": "Invalid argument: {detail}\nUsage: {usage}",
+    },
+    "error.missing_argument": {
+        "fr": "Argument manquant : {name}\nUsage : {usage}",
+        "en": "Missing argument: {name}\nUsage: {usage}",
+    },
+    "error.too_many_arguments": {
+        "fr": "Trop d'arguments.\nUsage : {usage}",
+        "en": "Too many arguments.\nUsage: {usage}",
+    },
+    "error.unclosed_quote": {
+        "fr": "Guillemet non fermé dans la commande.",
+        "en": "Unclosed quote in the command.",
+    },
     "error.not_found": {"fr": "Introuvable : {what}", "en": "Not found: {what}"},
     "error.permission_denied": {"fr": "Refusé.", "en": "Refused."},
     "error.conflict": {"fr": "Conflit : {what}", "en": "Conflict: {what}"},
-    "error.unknown_command": {"fr": "Commande inconnue : {name}.", "en": "Unknown command: {name}."},
-    "error.did_you_mean": {"fr": " Vouliez-vous dire {suggestion} ?",
-                           "en": " Did you mean {suggestion}?"},
-    "error.see_help": {"fr": " Tapez {prefix}help pour la liste des commandes.",
-                       "en": " Type {prefix}help for the list of commands."},
+    "error.unknown_command": {
+        "fr": "Commande inconnue : {name}.",
+        "en": "Unknown command: {name}.",
+    },
+    "error.did_you_mean": {
+        "fr": " Vouliez-vous dire {suggestion} ?",
+        "en": " Did you mean {suggestion}?",
+    },
+    "error.see_help": {
+        "fr": " Tapez {prefix}help pour la liste des commandes.",
+        "en": " Type {prefix}help for the list of commands.",
+    },
     # refusals: say why, reveal nothing
-    "refused.admin_only": {"fr": "Commande réservée aux administrateurs.",
-                           "en": "This command is reserved for administrators."},
-    "refused.animator_only": {"fr": "Commande réservée aux animateurs et administrateurs.",
-                              "en": "This command is reserved for animators and administrators."},
-    "refused.member_only": {"fr": "Commande réservée aux membres vérifiés.",
-                            "en": "This command is reserved for verified members."},
-    "refused.where.control": {"fr": "Cette commande s'utilise uniquement dans le salon de contrôle.",
-                              "en": "This command is only accepted in the control room."},
-    "refused.where.dm": {"fr": "Cette commande s'utilise uniquement en message direct avec le bot.",
-                         "en": "This command is only accepted in a direct chat with the bot."},
-    "refused.where.managed": {"fr": "Cette commande s'utilise uniquement dans un salon géré par Agora.",
-                              "en": "This command is only accepted in a room managed by Agora."},
-    "refused.where.any": {"fr": "Cette commande n'est pas acceptée dans ce salon.",
-                          "en": "This command is not accepted in this room."},
-    "refused.unencrypted": {"fr": "Les commandes d'administration doivent être chiffrées.",
-                            "en": "Administration commands must be end-to-end encrypted."},
+    "refused.admin_only": {
+        "fr": "Commande réservée aux administrateurs.",
+        "en": "This command is reserved for administrators.",
+    },
+    "refused.animator_only": {
+        "fr": "Commande réservée aux animateurs et administrateurs.",
+        "en": "This command is reserved for animators and administrators.",
+    },
+    "refused.member_only": {
+        "fr": "Commande réservée aux membres vérifiés.",
+        "en": "This command is reserved for verified members.",
+    },
+    "refused.where.control": {
+        "fr": "Cette commande s'utilise uniquement dans le salon de contrôle.",
+        "en": "This command is only accepted in the control room.",
+    },
+    "refused.where.dm": {
+        "fr": "Cette commande s'utilise uniquement en message direct avec le bot.",
+        "en": "This command is only accepted in a direct chat with the bot.",
+    },
+    "refused.where.managed": {
+        "fr": "Cette commande s'utilise uniquement dans un salon géré par Agora.",
+        "en": "This command is only accepted in a room managed by Agora.",
+    },
+    "refused.where.any": {
+        "fr": "Cette commande n'est pas acceptée dans ce salon.",
+        "en": "This command is not accepted in this room.",
+    },
+    "refused.unencrypted": {
+        "fr": "Les commandes d'administration doivent être chiffrées.",
+        "en": "Administration commands must be end-to-end encrypted.",
+    },
     # argument types
-    "arg.user_id": {"fr": "« {value} » n'est pas un identifiant Matrix (ex. @nom:serveur)",
-                    "en": "'{value}' is not a Matrix user id (e.g. @name:server)"},
-    "arg.integer": {"fr": "« {value} » n'est pas un nombre entier",
-                    "en": "'{value}' is not a whole number"},
-    "arg.command": {"fr": "« {value} » n'est pas une commande connue",
-                    "en": "'{value}' is not a known command"},
-    "arg.choice": {"fr": "« {value} » : valeurs possibles {choices}",
-                   "en": "'{value}': expected one of {choices}"},
+    "arg.user_id": {
+        "fr": "« {value} » n'est pas un identifiant Matrix (ex. @nom:serveur)",
+        "en": "'{value}' is not a Matrix user id (e.g. @name:server)",
+    },
+    "arg.integer": {
+        "fr": "« {value} » n'est pas un nombre entier",
+        "en": "'{value}' is not a whole number",
+    },
+    "arg.command": {
+        "fr": "« {value} » n'est pas une commande connue",
+        "en": "'{value}' is not a known command",
+    },
+    "arg.choice": {
+        "fr": "« {value} » : valeurs possibles {choices}",
+        "en": "'{value}': expected one of {choices}",
+    },
     # argument names in usage lines
     "meta.value": {"fr": "valeur", "en": "value"},
     "meta.word": {"fr": "mot", "en": "word"},
@@ -62,8 +101,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "meta.command": {"fr": "commande", "en": "command"},
     # help
     "help.title": {"fr": "Commandes disponibles :", "en": "Available commands:"},
-    "help.footer": {"fr": "Détail d'une commande : {prefix}help <commande>",
-                    "en": "Details of a command: {prefix}help <command>"},
+    "help.footer": {
+        "fr": "Détail d'une commande : {prefix}help <commande>",
+        "en": "Details of a command: {prefix}help <command>",
+    },
     "help.usage": {"fr": "Usage : {usage}", "en": "Usage: {usage}"},
     "help.role": {"fr": "Réservée à : {role}", "en": "For: {role}"},
     "help.where": {"fr": "Où : {where}", "en": "Where: {where}"},
@@ -77,275 +118,436 @@ MESSAGES: dict[str, dict[str, str]] = {
     # commands
     "cmd.ping.help": {"fr": "Vérifier que le bot répond", "en": "Check that the bot answers"},
     "cmd.ping.reply": {"fr": "pong ({ms} ms)", "en": "pong ({ms} ms)"},
-    "cmd.help.help": {"fr": "Lister les commandes, ou détailler l'une d'elles",
-                      "en": "List the commands, or describe one"},
-    "cmd.status.help": {"fr": "État du bot : version, disponibilité, serveur, appareil, données",
-                        "en": "Bot status: version, uptime, homeserver, device, stored data"},
-    "cmd.status.reply": {
-        "fr": ("Agora {version}\n"
-               "En service depuis : {uptime}\n"
-               "Serveur : {homeserver} ({server_name})\n"
-               "Appareil du bot : {device_id}\n"
-               "Empreinte ed25519 : {fingerprint}\n"
-               "Signature croisée : {cross_signed}\n"
-               "Données : {counts}"),
-        "en": ("Agora {version}\n"
-               "Up for: {uptime}\n"
-               "Homeserver: {homeserver} ({server_name})\n"
-               "Bot device: {device_id}\n"
-               "ed25519 fingerprint: {fingerprint}\n"
-               "Cross-signing: {cross_signed}\n"
-               "Stored: {counts}"),
+    "cmd.help.help": {
+        "fr": "Lister les commandes, ou détailler l'une d'elles",
+        "en": "List the commands, or describe one",
     },
-    "cmd.status.cross_signed.yes": {"fr": "appareil signé par l'identité du bot",
-                                    "en": "device signed by the bot's identity"},
+    "cmd.status.help": {
+        "fr": "État du bot : version, disponibilité, serveur, appareil, données",
+        "en": "Bot status: version, uptime, homeserver, device, stored data",
+    },
+    "cmd.status.reply": {
+        "fr": (
+            "Agora {version}\n"
+            "En service depuis : {uptime}\n"
+            "Serveur : {homeserver} ({server_name})\n"
+            "Appareil du bot : {device_id}\n"
+            "Empreinte ed25519 : {fingerprint}\n"
+            "Signature croisée : {cross_signed}\n"
+            "Données : {counts}"
+        ),
+        "en": (
+            "Agora {version}\n"
+            "Up for: {uptime}\n"
+            "Homeserver: {homeserver} ({server_name})\n"
+            "Bot device: {device_id}\n"
+            "ed25519 fingerprint: {fingerprint}\n"
+            "Cross-signing: {cross_signed}\n"
+            "Stored: {counts}"
+        ),
+    },
+    "cmd.status.cross_signed.yes": {
+        "fr": "appareil signé par l'identité du bot",
+        "en": "device signed by the bot's identity",
+    },
     "cmd.status.cross_signed.no": {"fr": "non signé", "en": "not signed"},
     "cmd.status.counts": {
         "fr": "{commands} commandes traitées, {audit} entrées d'audit, {rooms} salons suivis",
-        "en": "{commands} commands handled, {audit} audit entries, {rooms} tracked rooms"},
+        "en": "{commands} commands handled, {audit} audit entries, {rooms} tracked rooms",
+    },
     # control room
     "control.name": {"fr": "Agora · Salon de contrôle", "en": "Agora · Control room"},
-    "control.topic": {"fr": "Administration du réseau Agora (chiffré, sur invitation).",
-                      "en": "Administration of the Agora network (encrypted, invite only)."},
+    "control.topic": {
+        "fr": "Administration du réseau Agora (chiffré, sur invitation).",
+        "en": "Administration of the Agora network (encrypted, invite only).",
+    },
     "control.welcome": {
         "fr": "Agora est en service. Tapez {prefix}help pour la liste des commandes.",
-        "en": "Agora is running. Type {prefix}help for the list of commands."},
+        "en": "Agora is running. Type {prefix}help for the list of commands.",
+    },
     "dm.welcome": {
         "fr": "Bonjour, je suis le bot Agora. Tapez {prefix}help pour voir ce que je peux faire.",
-        "en": "Hello, I am the Agora bot. Type {prefix}help to see what I can do."},
+        "en": "Hello, I am the Agora bot. Type {prefix}help to see what I can do.",
+    },
     # territories: plans and reconcile
-    "plan.nothing": {"fr": "Rien à faire : le serveur correspond à la configuration.",
-                     "en": "Nothing to do: the homeserver matches the configuration."},
+    "plan.nothing": {
+        "fr": "Rien à faire : le serveur correspond à la configuration.",
+        "en": "Nothing to do: the homeserver matches the configuration.",
+    },
     "plan.summary": {"fr": "{n} changement(s) prévu(s) :", "en": "{n} planned change(s):"},
     "plan.create_space": {"fr": "créer l'espace « {0} » ({1})", "en": "create space '{0}' ({1})"},
-    "plan.create_room": {"fr": "créer le salon chiffré « {0} » ({1})",
-                         "en": "create encrypted room '{0}' ({1})"},
-    "plan.adopt": {"fr": "reprendre le salon existant {1} pour « {0} »",
-                   "en": "take over existing room {1} as '{0}'"},
+    "plan.create_room": {
+        "fr": "créer le salon chiffré « {0} » ({1})",
+        "en": "create encrypted room '{0}' ({1})",
+    },
+    "plan.adopt": {
+        "fr": "reprendre le salon existant {1} pour « {0} »",
+        "en": "take over existing room {1} as '{0}'",
+    },
     "plan.link": {"fr": "rattacher « {0} » à l'espace {1}", "en": "put '{0}' under space {1}"},
     "plan.unlink": {"fr": "retirer {0} de l'espace « {1} »", "en": "remove {0} from space '{1}'"},
     "plan.invite": {"fr": "inviter {0} dans « {1} »", "en": "invite {0} to '{1}'"},
-    "plan.archive": {"fr": "archiver « {0} » (détaché, renommé, lecture seule, historique gardé)",
-                     "en": "archive '{0}' (detached, renamed, read-only, history kept)"},
+    "plan.archive": {
+        "fr": "archiver « {0} » (détaché, renommé, lecture seule, historique gardé)",
+        "en": "archive '{0}' (detached, renamed, read-only, history kept)",
+    },
     "plan.rename": {"fr": "renommer « {0} » en « {1} »", "en": "rename '{0}' to '{1}'"},
     "plan.topic": {"fr": "mettre à jour le sujet de « {0} »", "en": "update the topic of '{0}'"},
-    "plan.encrypt": {"fr": "activer le chiffrement de bout en bout dans « {0} »",
-                     "en": "turn on end-to-end encryption in '{0}'"},
-    "plan.guests": {"fr": "interdire l'accès invité dans « {0} »",
-                    "en": "forbid guest access in '{0}'"},
-    "plan.history": {"fr": "historique visible depuis l'invitation dans « {0} »",
-                     "en": "history visible from the invitation on in '{0}'"},
-    "plan.join_rule": {"fr": "règle d'accès de « {0} » : {1} → {2}",
-                       "en": "join rule of '{0}': {1} → {2}"},
+    "plan.encrypt": {
+        "fr": "activer le chiffrement de bout en bout dans « {0} »",
+        "en": "turn on end-to-end encryption in '{0}'",
+    },
+    "plan.guests": {
+        "fr": "interdire l'accès invité dans « {0} »",
+        "en": "forbid guest access in '{0}'",
+    },
+    "plan.history": {
+        "fr": "historique visible depuis l'invitation dans « {0} »",
+        "en": "history visible from the invitation on in '{0}'",
+    },
+    "plan.join_rule": {
+        "fr": "règle d'accès de « {0} » : {1} → {2}",
+        "en": "join rule of '{0}': {1} → {2}",
+    },
     "plan.power": {"fr": "niveaux de pouvoir dans « {0} » :", "en": "power levels in '{0}':"},
     "plan.power_user": {"fr": "niveau de {0} : {1} → {2}", "en": "level of {0}: {1} → {2}"},
     "plan.power_setting": {"fr": "{0} : {1} → {2}", "en": "{0}: {1} → {2}"},
-    "plan.power_events": {"fr": "niveaux requis par type d'événement",
-                          "en": "levels required per event type"},
+    "plan.power_events": {
+        "fr": "niveaux requis par type d'événement",
+        "en": "levels required per event type",
+    },
     "plan.acl": {"fr": "ACL des serveurs de « {0} » : {1}", "en": "server ACL of '{0}': {1}"},
     "plan.alias": {"fr": "adresse de « {0} » : {1}", "en": "address of '{0}': {1}"},
-    "plan.parent": {"fr": "lien vers l'espace parent dans « {0} »",
-                    "en": "link to the parent space in '{0}'"},
-    "plan.unparent": {"fr": "retirer un lien vers un autre espace dans « {0} »",
-                      "en": "remove a link to another space in '{0}'"},
-    "reconcile.busy": {"fr": "Une synchronisation du réseau est déjà en cours ; réessayez.",
-                       "en": "A network reconcile is already running; try again."},
+    "plan.parent": {
+        "fr": "lien vers l'espace parent dans « {0} »",
+        "en": "link to the parent space in '{0}'",
+    },
+    "plan.unparent": {
+        "fr": "retirer un lien vers un autre espace dans « {0} »",
+        "en": "remove a link to another space in '{0}'",
+    },
+    "reconcile.busy": {
+        "fr": "Une synchronisation du réseau est déjà en cours ; réessayez.",
+        "en": "A network reconcile is already running; try again.",
+    },
     "reconcile.adopt_not_member": {
         "fr": "Impossible de reprendre {room} : le bot n'y est pas (invitez-le).",
-        "en": "Cannot take over {room}: the bot is not in it (invite it)."},
+        "en": "Cannot take over {room}: the bot is not in it (invite it).",
+    },
     "reconcile.adopt_no_power": {
         "fr": "Impossible de reprendre {room} : le bot doit y avoir le niveau 100.",
-        "en": "Cannot take over {room}: the bot needs power level 100 there."},
-    "reconcile.alias_taken": {"fr": "L'adresse {alias} désigne déjà un autre salon.",
-                              "en": "The address {alias} already points to another room."},
-    "reconcile.progress": {"fr": "Application du plan… {done}/{total}",
-                           "en": "Applying the plan… {done}/{total}"},
-    "reconcile.done": {"fr": "Réseau à jour : {n} changement(s) appliqué(s).",
-                       "en": "Network up to date: {n} change(s) applied."},
+        "en": "Cannot take over {room}: the bot needs power level 100 there.",
+    },
+    "reconcile.alias_taken": {
+        "fr": "L'adresse {alias} désigne déjà un autre salon.",
+        "en": "The address {alias} already points to another room.",
+    },
+    "reconcile.progress": {
+        "fr": "Application du plan… {done}/{total}",
+        "en": "Applying the plan… {done}/{total}",
+    },
+    "reconcile.done": {
+        "fr": "Réseau à jour : {n} changement(s) appliqué(s).",
+        "en": "Network up to date: {n} change(s) applied.",
+    },
     "reconcile.failed": {"fr": "{n} changement(s) ont échoué :", "en": "{n} change(s) failed:"},
-    "reconcile.resumed": {"fr": "Reprise après une application interrompue (#{id} : {done}/{planned}).",
-                          "en": "Resumed after an interrupted apply (#{id}: {done}/{planned})."},
-    "reconcile.unreachable": {"fr": "Hors de portée du bot (retiré ?) : {keys}",
-                              "en": "Out of the bot's reach (removed?): {keys}"},
+    "reconcile.resumed": {
+        "fr": "Reprise après une application interrompue (#{id} : {done}/{planned}).",
+        "en": "Resumed after an interrupted apply (#{id}: {done}/{planned}).",
+    },
+    "reconcile.unreachable": {
+        "fr": "Hors de portée du bot (retiré ?) : {keys}",
+        "en": "Out of the bot's reach (removed?): {keys}",
+    },
     "reconcile.drift": {
         "fr": "Modification manuelle annulée dans « {name} » ({what}, par {sender}) : "
-              "l'état déclaré est rétabli.",
+        "l'état déclaré est rétabli.",
         "en": "Manual change undone in '{name}' ({what}, by {sender}): the declared state "
-              "is restored."},
+        "is restored.",
+    },
     "reload.ok": {"fr": "Configuration rechargée.", "en": "Configuration reloaded."},
-    "reload.error": {"fr": "Configuration refusée, l'ancienne reste en place : {error}",
-                     "en": "Configuration refused, the previous one stays: {error}"},
-    "jobs.gave_up": {"fr": "Tâche abandonnée après plusieurs essais : {kind} {payload} (réf. {ref}).",
-                     "en": "Job given up after several attempts: {kind} {payload} (ref. {ref})."},
-    "enforce.reason": {"fr": "Accès réservé aux membres vérifiés de ce territoire.",
-                       "en": "Only verified members of this territory may be here."},
-    "enforce.note": {"fr": "{user} retiré·e de {room} ({membership}) : pas membre vérifié·e de ce territoire.",
-                     "en": "{user} removed from {room} ({membership}): not a verified member of this territory."},
+    "reload.error": {
+        "fr": "Configuration refusée, l'ancienne reste en place : {error}",
+        "en": "Configuration refused, the previous one stays: {error}",
+    },
+    "jobs.gave_up": {
+        "fr": "Tâche abandonnée après plusieurs essais : {kind} {payload} (réf. {ref}).",
+        "en": "Job given up after several attempts: {kind} {payload} (ref. {ref}).",
+    },
+    "enforce.reason": {
+        "fr": "Accès réservé aux membres vérifiés de ce territoire.",
+        "en": "Only verified members of this territory may be here.",
+    },
+    "enforce.note": {
+        "fr": "{user} retiré·e de {room} ({membership}) : pas membre vérifié·e de ce territoire.",
+        "en": "{user} removed from {room} ({membership}): not a verified member of this territory.",
+    },
     # vetting: commands and their answers
-    "cmd.join.help": {"fr": "Demander à rejoindre le réseau (nom, profession, identifiant, territoire, email)",
-                      "en": "Ask to join the network (name, profession, identifier, territory, email)"},
+    "cmd.join.help": {
+        "fr": "Demander à rejoindre le réseau (nom, profession, identifiant, territoire, email)",
+        "en": "Ask to join the network (name, profession, identifier, territory, email)",
+    },
     "cmd.request.help": {"fr": "Où en est ma demande", "en": "Where my request stands"},
     "cmd.cancel.help": {"fr": "Annuler ma demande en attente", "en": "Cancel my pending request"},
     "cmd.requests.help": {"fr": "Lister les demandes en attente", "en": "List pending requests"},
     "cmd.approve.help": {"fr": "Valider une demande", "en": "Approve a request"},
-    "cmd.reject.help": {"fr": "Refuser une demande, avec son motif",
-                        "en": "Reject a request, with the reason"},
-    "cmd.info.help": {"fr": "Détail d'une demande ou d'une personne",
-                      "en": "Details of a request or a person"},
-    "meta.fields": {"fr": "nom=… profession=… rpps=… territoire=… email=…",
-                    "en": "name=… profession=… rpps=… territory=… email=…"},
+    "cmd.reject.help": {
+        "fr": "Refuser une demande, avec son motif",
+        "en": "Reject a request, with the reason",
+    },
+    "cmd.info.help": {
+        "fr": "Détail d'une demande ou d'une personne",
+        "en": "Details of a request or a person",
+    },
+    "meta.fields": {
+        "fr": "nom=… profession=… rpps=… territoire=… email=…",
+        "en": "name=… profession=… rpps=… territory=… email=…",
+    },
     "meta.note": {"fr": "note", "en": "note"},
     "meta.reason": {"fr": "motif", "en": "reason"},
     "meta.request": {"fr": "demande", "en": "request"},
     "meta.request_or_user": {"fr": "demande|@utilisateur", "en": "request|@user"},
-    "arg.request_id": {"fr": "« {value} » n'est pas un numéro de demande (ex. #12)",
-                       "en": "'{value}' is not a request number (e.g. #12)"},
+    "arg.request_id": {
+        "fr": "« {value} » n'est pas un numéro de demande (ex. #12)",
+        "en": "'{value}' is not a request number (e.g. #12)",
+    },
     "vetting.join.howto": {
         "fr": "Vous pouvez aussi tout donner en une ligne :\n"
-              "{prefix}join nom=\"Corinne Durand\" profession=infirmier rpps=10101234564 "
-              "territoire=vaucluse structure=\"Cabinet des Lices\" email=c.durand@example.org\n"
-              "Professions : medecin, infirmier, pharmacien, masseur-kinesitherapeute, sage-femme, "
-              "psychomotricien, chirurgien-dentiste, representant-usagers, agent-ars.",
+        '{prefix}join nom="Corinne Durand" profession=infirmier rpps=10101234564 '
+        'territoire=vaucluse structure="Cabinet des Lices" email=c.durand@example.org\n'
+        "Professions : medecin, infirmier, pharmacien, masseur-kinesitherapeute, sage-femme, "
+        "psychomotricien, chirurgien-dentiste, representant-usagers, agent-ars.",
         "en": "You can also give everything on one line:\n"
-              "{prefix}join name=\"Corinne Durand\" profession=infirmier rpps=10101234564 "
-              "territory=vaucluse structure=\"Cabinet des Lices\" email=c.durand@example.org\n"
-              "Professions: medecin, infirmier, pharmacien, masseur-kinesitherapeute, sage-femme, "
-              "psychomotricien, chirurgien-dentiste, representant-usagers, agent-ars."},
+        '{prefix}join name="Corinne Durand" profession=infirmier rpps=10101234564 '
+        'territory=vaucluse structure="Cabinet des Lices" email=c.durand@example.org\n'
+        "Professions: medecin, infirmier, pharmacien, masseur-kinesitherapeute, sage-femme, "
+        "psychomotricien, chirurgien-dentiste, representant-usagers, agent-ars.",
+    },
     "vetting.refused": {"fr": "Demande non enregistrée :", "en": "Request not recorded:"},
     "vetting.submitted": {
         "fr": "Demande #{id} enregistrée. Elle doit être validée par {required} administrateurs ; "
-              "vous serez prévenu·e ici.",
+        "vous serez prévenu·e ici.",
         "en": "Request #{id} recorded. It needs the approval of {required} administrators; "
-              "you will be told here."},
-    "vetting.already_member": {"fr": "Vous êtes déjà membre du réseau.",
-                               "en": "You are already a member of the network."},
-    "vetting.already_pending": {"fr": "Vous avez déjà une demande en attente (tapez !request).",
-                                "en": "You already have a pending request (type !request)."},
-    "vetting.no_pending": {"fr": "Aucune demande en attente à annuler.",
-                           "en": "No pending request to cancel."},
-    "vetting.none_yet": {"fr": "Aucune demande pour l'instant ({prefix}join pour en faire une).",
-                         "en": "No request yet ({prefix}join to make one)."},
+        "you will be told here.",
+    },
+    "vetting.already_member": {
+        "fr": "Vous êtes déjà membre du réseau.",
+        "en": "You are already a member of the network.",
+    },
+    "vetting.already_pending": {
+        "fr": "Vous avez déjà une demande en attente (tapez !request).",
+        "en": "You already have a pending request (type !request).",
+    },
+    "vetting.no_pending": {
+        "fr": "Aucune demande en attente à annuler.",
+        "en": "No pending request to cancel.",
+    },
+    "vetting.none_yet": {
+        "fr": "Aucune demande pour l'instant ({prefix}join pour en faire une).",
+        "en": "No request yet ({prefix}join to make one).",
+    },
     "vetting.none_for": {"fr": "Aucune demande pour {who}.", "en": "No request for {who}."},
     "vetting.mine": {"fr": "Demande #{id} : {status}.", "en": "Request #{id}: {status}."},
     "vetting.cancelled": {"fr": "Demande #{id} annulée.", "en": "Request #{id} cancelled."},
     "vetting.unknown_request": {"fr": "Demande #{id} inconnue.", "en": "Unknown request #{id}."},
-    "vetting.already_decided": {"fr": "La demande #{id} est déjà close ({status}).",
-                                "en": "Request #{id} is already closed ({status})."},
+    "vetting.already_decided": {
+        "fr": "La demande #{id} est déjà close ({status}).",
+        "en": "Request #{id} is already closed ({status}).",
+    },
     "vetting.own_request": {
         "fr": "Vous ne pouvez pas statuer sur une demande que vous avez faite ou qui vous concerne.",
-        "en": "You cannot decide on a request you made or that concerns you."},
-    "vetting.reason_required": {"fr": "Un motif est obligatoire pour refuser.",
-                                "en": "A reason is required to reject."},
-    "vetting.recorded": {"fr": "Validation enregistrée pour #{id} ({n}/{required}).",
-                         "en": "Approval recorded for #{id} ({n}/{required})."},
-    "vetting.now_approved": {"fr": "Demande #{id} acceptée ({n}/{required}) : la personne est invitée.",
-                             "en": "Request #{id} approved ({n}/{required}): the person is invited."},
-    "vetting.now_rejected": {"fr": "Demande #{id} refusée : la personne est prévenue.",
-                             "en": "Request #{id} rejected: the person is told."},
+        "en": "You cannot decide on a request you made or that concerns you.",
+    },
+    "vetting.reason_required": {
+        "fr": "Un motif est obligatoire pour refuser.",
+        "en": "A reason is required to reject.",
+    },
+    "vetting.recorded": {
+        "fr": "Validation enregistrée pour #{id} ({n}/{required}).",
+        "en": "Approval recorded for #{id} ({n}/{required}).",
+    },
+    "vetting.now_approved": {
+        "fr": "Demande #{id} acceptée ({n}/{required}) : la personne est invitée.",
+        "en": "Request #{id} approved ({n}/{required}): the person is invited.",
+    },
+    "vetting.now_rejected": {
+        "fr": "Demande #{id} refusée : la personne est prévenue.",
+        "en": "Request #{id} rejected: the person is told.",
+    },
     "vetting.reason_asked": {
         "fr": "{admin} : pour refuser la demande #{id}, donnez le motif : {prefix}reject {id} <motif>",
-        "en": "{admin}: to reject request #{id}, give the reason: {prefix}reject {id} <reason>"},
-    "cmd.members.help": {"fr": "Lister les membres vérifiés (d'un territoire et de ses sous-territoires)",
-                         "en": "List verified members (of a territory and those below it)"},
+        "en": "{admin}: to reject request #{id}, give the reason: {prefix}reject {id} <reason>",
+    },
+    "cmd.members.help": {
+        "fr": "Lister les membres vérifiés (d'un territoire et de ses sous-territoires)",
+        "en": "List verified members (of a territory and those below it)",
+    },
     "meta.territory": {"fr": "territoire", "en": "territory"},
     "members.title": {"fr": "{n} membre(s) :", "en": "{n} member(s):"},
-    "members.more": {"fr": "… et {n} autre(s) (agora-bot export-members pour la liste complète)",
-                     "en": "… and {n} more (agora-bot export-members for the full list)"},
-    "cmd.forget.help": {"fr": "Effacer les données personnelles d'une personne refusée ou partie (RGPD)",
-                        "en": "Erase the personal data of a rejected or departed person (GDPR)"},
-    "forget.member": {"fr": "{user} est membre actif : révoquez-le d'abord.",
-                      "en": "{user} is an active member: revoke them first."},
-    "forget.pending": {"fr": "{user} a une demande en attente : statuez d'abord.",
-                       "en": "{user} has a pending request: decide on it first."},
-    "forget.done": {"fr": "Données personnelles de {user} effacées ({n} demande(s)) ; "
-                          "seule une trace minimale reste dans le journal d'audit.",
-                    "en": "Personal data of {user} erased ({n} request(s)); only a minimal "
-                          "record stays in the audit log."},
+    "members.more": {
+        "fr": "… et {n} autre(s) (agora-bot export-members pour la liste complète)",
+        "en": "… and {n} more (agora-bot export-members for the full list)",
+    },
+    "cmd.forget.help": {
+        "fr": "Effacer les données personnelles d'une personne refusée ou partie (RGPD)",
+        "en": "Erase the personal data of a rejected or departed person (GDPR)",
+    },
+    "forget.member": {
+        "fr": "{user} est membre actif : révoquez-le d'abord.",
+        "en": "{user} is an active member: revoke them first.",
+    },
+    "forget.pending": {
+        "fr": "{user} a une demande en attente : statuez d'abord.",
+        "en": "{user} has a pending request: decide on it first.",
+    },
+    "forget.done": {
+        "fr": "Données personnelles de {user} effacées ({n} demande(s)) ; "
+        "seule une trace minimale reste dans le journal d'audit.",
+        "en": "Personal data of {user} erased ({n} request(s)); only a minimal "
+        "record stays in the audit log.",
+    },
     "vetting.none_pending": {"fr": "Aucune demande en attente.", "en": "No pending request."},
     "vetting.pending_title": {"fr": "{n} demande(s) en attente :", "en": "{n} pending request(s):"},
     "vetting.applicant.approved": {
         "fr": "Bonne nouvelle : votre demande #{id} est acceptée. Vous êtes invité·e dans "
-              "l'espace « {territory} » ; ses salons vous sont ouverts.",
+        "l'espace « {territory} » ; ses salons vous sont ouverts.",
         "en": "Good news: your request #{id} is approved. You are invited to the space "
-              "'{territory}'; its rooms are open to you."},
-    "vetting.applicant.rejected": {"fr": "Votre demande #{id} a été refusée. Motif : {reason}",
-                                   "en": "Your request #{id} was rejected. Reason: {reason}"},
+        "'{territory}'; its rooms are open to you.",
+    },
+    "vetting.applicant.rejected": {
+        "fr": "Votre demande #{id} a été refusée. Motif : {reason}",
+        "en": "Your request #{id} was rejected. Reason: {reason}",
+    },
     "vetting.status.pending": {"fr": "en attente", "en": "pending"},
     "vetting.status.approved": {"fr": "acceptée", "en": "approved"},
     "vetting.status.rejected": {"fr": "refusée", "en": "rejected"},
     "vetting.status.cancelled": {"fr": "annulée", "en": "cancelled"},
-    "vetting.card.title": {"fr": "Demande #{id} — {name} — {status}",
-                           "en": "Request #{id} — {name} — {status}"},
+    "vetting.card.title": {
+        "fr": "Demande #{id} — {name} — {status}",
+        "en": "Request #{id} — {name} — {status}",
+    },
     "vetting.card.fields": {
         "fr": "Profession : {profession} · {identifier}\nTerritoire : {territory}\n"
-              "Structure : {structure}\nEmail : {email}\nCompte Matrix : {user}",
+        "Structure : {structure}\nEmail : {email}\nCompte Matrix : {user}",
         "en": "Profession: {profession} · {identifier}\nTerritory: {territory}\n"
-              "Structure: {structure}\nEmail: {email}\nMatrix account: {user}"},
-    "vetting.card.duplicates": {"fr": "⚠ Doublon possible avec : {list}",
-                                "en": "⚠ Possible duplicate of: {list}"},
-    "vetting.card.approvals": {"fr": "Validations : {n}/{required} ({who})",
-                               "en": "Approvals: {n}/{required} ({who})"},
+        "Structure: {structure}\nEmail: {email}\nMatrix account: {user}",
+    },
+    "vetting.card.duplicates": {
+        "fr": "⚠ Doublon possible avec : {list}",
+        "en": "⚠ Possible duplicate of: {list}",
+    },
+    "vetting.card.approvals": {
+        "fr": "Validations : {n}/{required} ({who})",
+        "en": "Approvals: {n}/{required} ({who})",
+    },
     "vetting.card.rejections": {"fr": "Refus : {who}", "en": "Rejections: {who}"},
-    "vetting.card.howto": {"fr": "{prefix}approve {id} [note] · {prefix}reject {id} <motif>",
-                           "en": "{prefix}approve {id} [note] · {prefix}reject {id} <reason>"},
+    "vetting.card.howto": {
+        "fr": "{prefix}approve {id} [note] · {prefix}reject {id} <motif>",
+        "en": "{prefix}approve {id} [note] · {prefix}reject {id} <reason>",
+    },
     "vetting.card.reason": {"fr": "Motif : {reason}", "en": "Reason: {reason}"},
     # vetting: the guided !join conversation
     "dialogue.ask.language": {
         "fr": "Bienvenue ! Je vais vous poser quelques questions pour votre demande d'adhésion. "
-              "Répondez « en » for English, ou « fr » pour continuer en français. "
-              "(« !cancel » arrête à tout moment.)",
-        "en": "Welcome! Reply 'en' for English or 'fr' for French."},
+        "Répondez « en » for English, ou « fr » pour continuer en français. "
+        "(« !cancel » arrête à tout moment.)",
+        "en": "Welcome! Reply 'en' for English or 'fr' for French.",
+    },
     "dialogue.ask.name": {"fr": "Quel est votre nom complet ?", "en": "What is your full name?"},
-    "dialogue.ask.profession": {"fr": "Quelle est votre profession ? (numéro ou identifiant)",
-                                "en": "What is your profession? (number or id)"},
+    "dialogue.ask.profession": {
+        "fr": "Quelle est votre profession ? (numéro ou identifiant)",
+        "en": "What is your profession? (number or id)",
+    },
     "dialogue.ask.identifier": {"fr": "Votre numéro {kinds} ?", "en": "Your {kinds} number?"},
-    "dialogue.ask.structure": {"fr": "Votre structure d'exercice (cabinet, établissement…) ? "
-                                     "« - » si aucune.",
-                               "en": "Where do you practise (practice, facility…)? '-' if none."},
-    "dialogue.ask.territory": {"fr": "Dans quel territoire exercez-vous ? (numéro ou identifiant)",
-                               "en": "In which territory do you practise? (number or id)"},
-    "dialogue.ask.email": {"fr": "Votre adresse électronique professionnelle ?",
-                           "en": "Your professional email address?"},
-    "dialogue.ask.confirm": {"fr": "Je récapitule :\n{summary}\nJ'envoie la demande ? (oui / non)",
-                             "en": "To sum up:\n{summary}\nShall I send the request? (yes / no)"},
-    "dialogue.again": {"fr": "Je n'ai pas pu accepter cette réponse : {problem}",
-                       "en": "I could not accept that answer: {problem}"},
+    "dialogue.ask.structure": {
+        "fr": "Votre structure d'exercice (cabinet, établissement…) ? « - » si aucune.",
+        "en": "Where do you practise (practice, facility…)? '-' if none.",
+    },
+    "dialogue.ask.territory": {
+        "fr": "Dans quel territoire exercez-vous ? (numéro ou identifiant)",
+        "en": "In which territory do you practise? (number or id)",
+    },
+    "dialogue.ask.email": {
+        "fr": "Votre adresse électronique professionnelle ?",
+        "en": "Your professional email address?",
+    },
+    "dialogue.ask.confirm": {
+        "fr": "Je récapitule :\n{summary}\nJ'envoie la demande ? (oui / non)",
+        "en": "To sum up:\n{summary}\nShall I send the request? (yes / no)",
+    },
+    "dialogue.again": {
+        "fr": "Je n'ai pas pu accepter cette réponse : {problem}",
+        "en": "I could not accept that answer: {problem}",
+    },
     "dialogue.not_in_list": {"fr": "choisissez dans la liste", "en": "pick one from the list"},
-    "dialogue.yes_or_no": {"fr": "Répondez « oui » pour envoyer, « non » pour abandonner.",
-                           "en": "Reply 'yes' to send, 'no' to give up."},
-    "dialogue.abandoned": {"fr": "Demande abandonnée ; rien n'a été enregistré.",
-                           "en": "Request abandoned; nothing was recorded."},
+    "dialogue.yes_or_no": {
+        "fr": "Répondez « oui » pour envoyer, « non » pour abandonner.",
+        "en": "Reply 'yes' to send, 'no' to give up.",
+    },
+    "dialogue.abandoned": {
+        "fr": "Demande abandonnée ; rien n'a été enregistré.",
+        "en": "Request abandoned; nothing was recorded.",
+    },
     # vetting: join request fields
-    "vetting.form.field": {"fr": "Champ « {field} » : {problem}", "en": "Field '{field}': {problem}"},
+    "vetting.form.field": {
+        "fr": "Champ « {field} » : {problem}",
+        "en": "Field '{field}': {problem}",
+    },
     "vetting.form.missing": {"fr": "obligatoire", "en": "required"},
-    "vetting.form.too_long": {"fr": "{limit} caractères au plus", "en": "at most {limit} characters"},
-    "vetting.form.control": {"fr": "caractères de contrôle interdits",
-                             "en": "control characters are not allowed"},
-    "vetting.form.unknown_profession": {"fr": "profession inconnue ; choix possibles : {choices}",
-                                        "en": "unknown profession; one of: {choices}"},
-    "vetting.form.unknown_territory": {"fr": "territoire inconnu ; choix possibles : {choices}",
-                                       "en": "unknown territory; one of: {choices}"},
+    "vetting.form.too_long": {
+        "fr": "{limit} caractères au plus",
+        "en": "at most {limit} characters",
+    },
+    "vetting.form.control": {
+        "fr": "caractères de contrôle interdits",
+        "en": "control characters are not allowed",
+    },
+    "vetting.form.unknown_profession": {
+        "fr": "profession inconnue ; choix possibles : {choices}",
+        "en": "unknown profession; one of: {choices}",
+    },
+    "vetting.form.unknown_territory": {
+        "fr": "territoire inconnu ; choix possibles : {choices}",
+        "en": "unknown territory; one of: {choices}",
+    },
     "vetting.form.email": {"fr": "adresse électronique invalide", "en": "invalid email address"},
-    "vetting.rpps.format": {"fr": "un numéro RPPS compte 11 chiffres",
-                            "en": "an RPPS number has 11 digits"},
-    "vetting.rpps.check_digit": {"fr": "numéro RPPS invalide (clé de contrôle incorrecte)",
-                                 "en": "invalid RPPS number (wrong check digit)"},
-    "vetting.adeli.format": {"fr": "un numéro ADELI compte 9 caractères (département puis 7 chiffres)",
-                             "en": "an ADELI number has 9 characters (department, then 7 digits)"},
-    "vetting.form.identifier_not_for": {"fr": "identifiant non prévu pour la profession {profession}",
-                                        "en": "this identifier is not used for {profession}"},
+    "vetting.rpps.format": {
+        "fr": "un numéro RPPS compte 11 chiffres",
+        "en": "an RPPS number has 11 digits",
+    },
+    "vetting.rpps.check_digit": {
+        "fr": "numéro RPPS invalide (clé de contrôle incorrecte)",
+        "en": "invalid RPPS number (wrong check digit)",
+    },
+    "vetting.adeli.format": {
+        "fr": "un numéro ADELI compte 9 caractères (département puis 7 chiffres)",
+        "en": "an ADELI number has 9 characters (department, then 7 digits)",
+    },
+    "vetting.form.identifier_not_for": {
+        "fr": "identifiant non prévu pour la profession {profession}",
+        "en": "this identifier is not used for {profession}",
+    },
     "vetting.form.identifier_required": {
         "fr": "un identifiant professionnel est obligatoire pour la profession {profession}",
-        "en": "a professional identifier is required for {profession}"},
-    "vetting.form.unknown_key": {"fr": "clé inconnue ; clés possibles : {keys}",
-                                 "en": "unknown key; one of: {keys}"},
+        "en": "a professional identifier is required for {profession}",
+    },
+    "vetting.form.unknown_key": {
+        "fr": "clé inconnue ; clés possibles : {keys}",
+        "en": "unknown key; one of: {keys}",
+    },
     "vetting.form.repeated": {"fr": "donné deux fois", "en": "given twice"},
-    "vetting.form.stray": {"fr": "texte non reconnu : « {text} » (attendu : clé=valeur)",
-                           "en": "unrecognised text: '{text}' (expected key=value)"},
-    "cmd.reconcile.help": {"fr": "Aligner le serveur sur la configuration du réseau (--dry-run : montrer le plan)",
-                           "en": "Make the homeserver match the network configuration (--dry-run: show the plan)"},
-    "cmd.reload.help": {"fr": "Relire le fichier de configuration puis aligner le réseau",
-                        "en": "Re-read the configuration file, then reconcile the network"},
+    "vetting.form.stray": {
+        "fr": "texte non reconnu : « {text} » (attendu : clé=valeur)",
+        "en": "unrecognised text: '{text}' (expected key=value)",
+    },
+    "cmd.reconcile.help": {
+        "fr": "Aligner le serveur sur la configuration du réseau (--dry-run : montrer le plan)",
+        "en": "Make the homeserver match the network configuration (--dry-run: show the plan)",
+    },
+    "cmd.reload.help": {
+        "fr": "Relire le fichier de configuration puis aligner le réseau",
+        "en": "Re-read the configuration file, then reconcile the network",
+    },
 }
 
 
@@ -370,6 +572,8 @@ def format_duration(seconds: float, locale: str = DEFAULT_LOCALE) -> str:
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    unit = {"fr": ("j", "h", "min", "s"), "en": ("d", "h", "min", "s")}.get(locale, ("d", "h", "min", "s"))
+    unit = {"fr": ("j", "h", "min", "s"), "en": ("d", "h", "min", "s")}.get(
+        locale, ("d", "h", "min", "s")
+    )
     parts = [f"{v} {u}" for v, u in zip((days, hours, minutes, secs), unit, strict=True) if v]
     return " ".join(parts[:2]) or f"0 {unit[3]}"

@@ -19,9 +19,15 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class JobRunner:
-    def __init__(self, store: Store, handlers: dict[str, Handler],
-                 on_give_up: Callable[[str, dict[str, Any], str], Awaitable[None]],
-                 *, max_attempts: int = 8, idle_check: float = 5.0):
+    def __init__(
+        self,
+        store: Store,
+        handlers: dict[str, Handler],
+        on_give_up: Callable[[str, dict[str, Any], str], Awaitable[None]],
+        *,
+        max_attempts: int = 8,
+        idle_check: float = 5.0,
+    ):
         self.store = store
         self.handlers = handlers
         self.on_give_up = on_give_up
@@ -50,10 +56,16 @@ class JobRunner:
             except Exception as exc:  # a job never stops the runner
                 ref = new_reference()
                 give_up = attempts + 1 >= self.max_attempts
-                log.exception("job %s (%s) failed, ref %s%s", job_id, kind, ref,
-                              "; giving up" if give_up else "")
-                await self.store.retry_job(job_id, f"ref {ref}: {exc!r}",
-                                           min(600.0, 5.0 * 2**attempts), give_up)
+                log.exception(
+                    "job %s (%s) failed, ref %s%s",
+                    job_id,
+                    kind,
+                    ref,
+                    "; giving up" if give_up else "",
+                )
+                await self.store.retry_job(
+                    job_id, f"ref {ref}: {exc!r}", min(600.0, 5.0 * 2**attempts), give_up
+                )
                 if give_up:
                     await self.on_give_up(kind, payload, ref)
                 continue

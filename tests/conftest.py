@@ -36,8 +36,14 @@ class CliResult:
 async def agora_cli(*args: str, env: dict[str, str] | None = None) -> CliResult:
     """`agora-bot …` in a child process, without blocking the loop the bots run on."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=os.environ | (env or {}))
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=os.environ | (env or {}),
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 300)
     return CliResult(proc.returncode, out.decode(), err.decode())
 
@@ -50,8 +56,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedSynapse]:
-    hs = EmbeddedSynapse(tmp_path_factory.mktemp("synapse"), SERVER_NAME, free_port(),
-                         extra=RELAXED_RATE_LIMITS)
+    hs = EmbeddedSynapse(
+        tmp_path_factory.mktemp("synapse"), SERVER_NAME, free_port(), extra=RELAXED_RATE_LIMITS
+    )
     await hs.start()
     yield hs
     await hs.stop()
@@ -61,8 +68,14 @@ async def register(hs: EmbeddedSynapse, name: str, *, admin: bool = False) -> tu
     localpart = f"{name}-{secrets.token_hex(3)}"
     password = secrets.token_urlsafe(12)
     async with aiohttp.ClientSession() as http:
-        await register_with_shared_secret(http, hs.url, hs.secrets()["registration_shared_secret"],
-                                          localpart, password, admin=admin)
+        await register_with_shared_secret(
+            http,
+            hs.url,
+            hs.secrets()["registration_shared_secret"],
+            localpart,
+            password,
+            admin=admin,
+        )
     return f"@{localpart}:{hs.server_name}", password
 
 
@@ -73,8 +86,9 @@ async def person(synapse: EmbeddedSynapse, tmp_path: Path):
 
     async def make(name: str = "user") -> Person:
         user_id, password = await register(synapse, name)
-        someone = await Person.login(synapse.url, user_id, password,
-                                     tmp_path / "people" / user_id.strip("@"))
+        someone = await Person.login(
+            synapse.url, user_id, password, tmp_path / "people" / user_id.strip("@")
+        )
         made.append(someone)
         return someone
 
@@ -83,11 +97,16 @@ async def person(synapse: EmbeddedSynapse, tmp_path: Path):
         await someone.close()
 
 
-def bot_config(hs: EmbeddedSynapse, localpart: str, password: str, admins: list[str],
-               **extra: Any) -> dict[str, Any]:
+def bot_config(
+    hs: EmbeddedSynapse, localpart: str, password: str, admins: list[str], **extra: Any
+) -> dict[str, Any]:
     return {
-        "homeserver": {"embedded": False, "url": hs.url, "server_name": hs.server_name,
-                       "password": password},
+        "homeserver": {
+            "embedded": False,
+            "url": hs.url,
+            "server_name": hs.server_name,
+            "password": password,
+        },
         "bot": {"localpart": localpart},
         "admins": admins,
         "web": {"port": 0},
@@ -107,16 +126,25 @@ async def start_bot(synapse: EmbeddedSynapse, tmp_path: Path):
     Synapse; pass ``account=`` and ``data_dir=`` again to restart the same bot."""
     running: list[Agora] = []
 
-    async def start(admins: list[str], *, account: BotAccount | None = None,
-                    data_dir: Path | None = None, **extra: Any) -> Agora:
+    async def start(
+        admins: list[str],
+        *,
+        account: BotAccount | None = None,
+        data_dir: Path | None = None,
+        **extra: Any,
+    ) -> Agora:
         if account is None:
             user_id, password = await register(synapse, "agora")
             account = BotAccount(user_id[1:].split(":")[0], password)
         data_dir = data_dir or tmp_path / account.localpart
         # A real file, so that reloading and the config watcher work as in production.
         config_path = data_dir.parent / f"{account.localpart}.yaml"
-        config_path.write_text(yaml.safe_dump(bot_config(
-            synapse, account.localpart, account.password, admins, **extra), allow_unicode=True))
+        config_path.write_text(
+            yaml.safe_dump(
+                bot_config(synapse, account.localpart, account.password, admins, **extra),
+                allow_unicode=True,
+            )
+        )
         config = load_config(config_path, env={})
         agora = Agora(config, data_dir)
         agora.config_path = config_path  # type: ignore[attr-defined]

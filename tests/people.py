@@ -23,8 +23,11 @@ from nio import (
     RoomMessage,
 )
 
-ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "",
-                    "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+ENCRYPTION_STATE = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
 
 
 @dataclass
@@ -70,17 +73,22 @@ class Person:
     @classmethod
     async def login(cls, url: str, user_id: str, password: str, store: Path) -> Person:
         store.mkdir(parents=True, exist_ok=True)
-        client = AsyncClient(url, user_id, store_path=str(store),
-                             config=AsyncClientConfig(encryption_enabled=True,
-                                                      store_sync_tokens=True))
+        client = AsyncClient(
+            url,
+            user_id,
+            store_path=str(store),
+            config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True),
+        )
         resp = await client.login(password, device_name="test client")
         assert isinstance(resp, LoginResponse), resp
         person = cls(client, password)
         client.add_event_callback(person._on_event, (RoomMessage, ReactionEvent, MegolmEvent))
         client.add_event_callback(person._on_invite, InviteMemberEvent)
         person._task = asyncio.create_task(client.sync_forever(timeout=1000, full_state=True))
-        await person.wait_for(lambda: client.should_upload_keys is False and
-                              client.next_batch is not None, "first sync")
+        await person.wait_for(
+            lambda: client.should_upload_keys is False and client.next_batch is not None,
+            "first sync",
+        )
         return person
 
     async def _on_event(self, room: MatrixRoom, event: Event) -> None:
@@ -120,24 +128,34 @@ class Person:
         await self.wait_for(lambda: room_id in self.invites, f"an invite to {room_id}")
         resp = await self.client.join(room_id)
         assert getattr(resp, "room_id", None) == room_id, resp
-        await self.wait_for(lambda: room_id in self.client.rooms and
-                            self.user_id in self.client.rooms[room_id].users, "the join")
+        await self.wait_for(
+            lambda: (
+                room_id in self.client.rooms and self.user_id in self.client.rooms[room_id].users
+            ),
+            "the join",
+        )
 
     async def dm(self, other: str) -> str:
         """Open an encrypted direct chat with ``other`` and wait until they joined."""
-        resp = await self.client.room_create(is_direct=True, invite=[other],
-                                             initial_state=[ENCRYPTION_STATE])
+        resp = await self.client.room_create(
+            is_direct=True, invite=[other], initial_state=[ENCRYPTION_STATE]
+        )
         assert isinstance(resp, RoomCreateResponse), resp
         room_id = resp.room_id
-        await self.wait_for(lambda: room_id in self.client.rooms and
-                            other in self.client.rooms[room_id].users, f"{other} to join the DM")
+        await self.wait_for(
+            lambda: room_id in self.client.rooms and other in self.client.rooms[room_id].users,
+            f"{other} to join the DM",
+        )
         return room_id
 
     async def say(self, room_id: str, text: str) -> str:
         await self.wait_for(lambda: room_id in self.client.rooms, f"room {room_id} in sync")
-        resp = await self.client.room_send(room_id, "m.room.message",
-                                           {"msgtype": "m.text", "body": text},
-                                           ignore_unverified_devices=True)
+        resp = await self.client.room_send(
+            room_id,
+            "m.room.message",
+            {"msgtype": "m.text", "body": text},
+            ignore_unverified_devices=True,
+        )
         assert hasattr(resp, "event_id"), resp
         return resp.event_id
 
@@ -145,17 +163,22 @@ class Person:
         return [s for s in self.seen if s.reply_to == event_id]
 
     def reactions_to(self, event_id: str) -> list[str]:
-        return [s.event.key for s in self.seen
-                if isinstance(s.event, ReactionEvent) and s.event.reacts_to == event_id]
+        return [
+            s.event.key
+            for s in self.seen
+            if isinstance(s.event, ReactionEvent) and s.event.reacts_to == event_id
+        ]
 
     async def reply_to(self, event_id: str, timeout: float = 30) -> Seen:
-        replies = await self.wait_for(lambda: self.replies_to(event_id),
-                                      f"a reply to {event_id}", timeout)
+        replies = await self.wait_for(
+            lambda: self.replies_to(event_id), f"a reply to {event_id}", timeout
+        )
         return replies[0]
 
     async def reaction_to(self, event_id: str, timeout: float = 30) -> str:
-        keys = await self.wait_for(lambda: self.reactions_to(event_id),
-                                   f"a reaction to {event_id}", timeout)
+        keys = await self.wait_for(
+            lambda: self.reactions_to(event_id), f"a reaction to {event_id}", timeout
+        )
         return keys[0]
 
     async def command(self, room_id: str, text: str) -> tuple[Seen, str]:

@@ -14,7 +14,11 @@ def ctx(registry, locale="fr"):
 
 def test_tokenizer_keeps_apostrophes_and_groups_quotes():
     assert [t.text for t in tokenize('add "Cabinet des Lices" l\'équipe «Sud Est»')] == [
-        "add", "Cabinet des Lices", "l'équipe", "Sud Est"]
+        "add",
+        "Cabinet des Lices",
+        "l'équipe",
+        "Sud Est",
+    ]
     with pytest.raises(UserError):
         tokenize('"not closed')
 
@@ -22,8 +26,13 @@ def test_tokenizer_keeps_apostrophes_and_groups_quotes():
 def make_registry():
     reg = Registry()
 
-    @reg.command("approve", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.ping.help",
-                 metavars={"request": "demande"})
+    @reg.command(
+        "approve",
+        role=Role.ADMIN,
+        where=Where.CONTROL_ROOM,
+        help="cmd.ping.help",
+        metavars={"request": "demande"},
+    )
     async def approve(ctx, request: Integer, note: Rest = "", dry_run: bool = False):
         pass
 
@@ -43,10 +52,13 @@ def test_usage_is_generated_from_the_signature():
 
 def test_typed_arguments_parse_themselves():
     reg = make_registry()
-    args = reg.get("approve").parse_args('12 vu au téléphone --dry-run', ctx(reg))
+    args = reg.get("approve").parse_args("12 vu au téléphone --dry-run", ctx(reg))
     assert args == {"request": 12, "note": "vu au téléphone", "dry_run": True}
-    assert reg.get("approve").parse_args("7", ctx(reg)) == {"request": 7, "note": "",
-                                                             "dry_run": False}
+    assert reg.get("approve").parse_args("7", ctx(reg)) == {
+        "request": 7,
+        "note": "",
+        "dry_run": False,
+    }
 
 
 def test_bad_argument_answers_with_the_usage_line_in_french():
@@ -58,8 +70,10 @@ def test_bad_argument_answers_with_the_usage_line_in_french():
     assert "Usage : !approve <demande> [texte] [--dry-run]" in text
     with pytest.raises(BadArgument) as err:
         reg.get("invite").parse_args("bob", ctx(reg, "en"))
-    assert err.value.render("en") == ("Invalid argument: 'bob' is not a Matrix user id "
-                                      "(e.g. @name:server)\nUsage: !invite <@user:server>")
+    assert err.value.render("en") == (
+        "Invalid argument: 'bob' is not a Matrix user id "
+        "(e.g. @name:server)\nUsage: !invite <@user:server>"
+    )
 
 
 def test_missing_and_extra_arguments():
@@ -85,6 +99,7 @@ def test_help_lists_only_what_the_role_may_use():
 def test_a_command_name_cannot_be_registered_twice():
     reg = make_registry()
     with pytest.raises(ValueError):
+
         @reg.command("invite", help="cmd.ping.help")
         async def again(ctx):
             pass

@@ -34,19 +34,22 @@ def test_example_config_loads_with_documented_defaults():
     assert config.admins == ("@admin:localhost", "@admin2:localhost")
 
 
-@pytest.mark.parametrize(("path", "value", "message"), [
-    ("homeserver.embedded", "yes", "homeserver.embedded: expected true or false"),
-    ("homeserver.url", "localhost:8008", "homeserver.url: expected an http(s) URL"),
-    ("homeserver.url", "http://10.0.0.5:8008", "homeserver.url: expected a loopback URL"),
-    ("homeserver.server_name", "bad name!", "homeserver.server_name: expected a server name"),
-    ("admins.1", "admin2", "admins[1]: expected a Matrix user id"),
-    ("locale", "de", "locale: expected one of fr, en"),
-    ("web.port", 70000, "web.port: expected a whole number from 0 to 65535"),
-    ("commands.prefix", "go", "commands.prefix: expected 1 to 3 punctuation characters"),
-    ("bot.localpart", "Agora Bot", "bot.localpart: expected a Matrix localpart"),
-    ("homeserver.synapse", [1], "homeserver.synapse: expected a mapping"),
-    ("web.colour", "blue", "web.colour: expected no such key"),
-])
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("homeserver.embedded", "yes", "homeserver.embedded: expected true or false"),
+        ("homeserver.url", "localhost:8008", "homeserver.url: expected an http(s) URL"),
+        ("homeserver.url", "http://10.0.0.5:8008", "homeserver.url: expected a loopback URL"),
+        ("homeserver.server_name", "bad name!", "homeserver.server_name: expected a server name"),
+        ("admins.1", "admin2", "admins[1]: expected a Matrix user id"),
+        ("locale", "de", "locale: expected one of fr, en"),
+        ("web.port", 70000, "web.port: expected a whole number from 0 to 65535"),
+        ("commands.prefix", "go", "commands.prefix: expected 1 to 3 punctuation characters"),
+        ("bot.localpart", "Agora Bot", "bot.localpart: expected a Matrix localpart"),
+        ("homeserver.synapse", [1], "homeserver.synapse: expected a mapping"),
+        ("web.colour", "blue", "web.colour: expected no such key"),
+    ],
+)
 def test_bad_values_are_named_by_key_path(path, value, message):
     with pytest.raises(ConfigError) as err:
         parse_config(with_change(path, value), env={})
@@ -87,6 +90,9 @@ def test_vetting_quorum_defaults_to_two_and_cannot_exceed_the_admins():
     one_admin = with_change("admins", ["@admin:localhost"])
     assert parse_config(one_admin, env={}).vetting.approvals_required == 1
     one_admin["vetting"] = {"approvals_required": 3}
-    with pytest.raises(ConfigError, match=r"^vetting\.approvals_required: expected at most the "
-                                          r"number of admins \(1\), got 3"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^vetting\.approvals_required: expected at most the "
+        r"number of admins \(1\), got 3",
+    ):
         parse_config(one_admin, env={})

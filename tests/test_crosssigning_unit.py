@@ -28,15 +28,22 @@ def test_upload_body_subkeys_are_signed_by_the_master_key():
 
 def test_device_signature_verifies_and_keeps_existing_fields():
     keys = CrossSigningKeys.generate()
-    device = {"user_id": USER, "device_id": "DEV", "algorithms": ["m.megolm.v1.aes-sha2"],
-              "keys": {"ed25519:DEV": "x", "curve25519:DEV": "y"},
-              "signatures": {USER: {"ed25519:DEV": "devsig"}}, "unsigned": {"n": 1}}
+    device = {
+        "user_id": USER,
+        "device_id": "DEV",
+        "algorithms": ["m.megolm.v1.aes-sha2"],
+        "keys": {"ed25519:DEV": "x", "curve25519:DEV": "y"},
+        "signatures": {USER: {"ed25519:DEV": "devsig"}},
+        "unsigned": {"n": 1},
+    }
     signed = keys.sign_device(USER, device)
     verify(signed, keys.self_signing)
     assert "unsigned" not in signed
-    query = {"master_keys": {USER: keys.upload_body(USER)["master_key"]},
-             "self_signing_keys": {USER: keys.upload_body(USER)["self_signing_key"]},
-             "device_keys": {USER: {"DEV": signed}}}
+    query = {
+        "master_keys": {USER: keys.upload_body(USER)["master_key"]},
+        "self_signing_keys": {USER: keys.upload_body(USER)["self_signing_key"]},
+        "device_keys": {USER: {"DEV": signed}},
+    }
     assert device_is_cross_signed(query, USER, "DEV")
     query["device_keys"][USER]["DEV"]["algorithms"] = ["tampered"]
     assert not device_is_cross_signed(query, USER, "DEV")

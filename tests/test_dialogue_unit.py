@@ -3,8 +3,9 @@
 from bot.territories.model import Network, Territory
 from bot.vetting.dialogue import DialogueState, answer, start
 
-NETWORK = Network((Territory("sud", "Région Sud", territories=(
-    Territory("vaucluse", "Vaucluse"),)),))
+NETWORK = Network(
+    (Territory("sud", "Région Sud", territories=(Territory("vaucluse", "Vaucluse"),)),)
+)
 
 
 def talk(*lines: str) -> tuple[list[str], dict | None]:
@@ -20,24 +21,41 @@ def talk(*lines: str) -> tuple[list[str], dict | None]:
 
 
 def test_a_nurse_answers_question_by_question_and_mistakes_are_asked_again():
-    said, submitted = talk("fr", "Corinne Durand", "2", "10101234565", "10101234564",
-                           "Cabinet des Lices", "vaucluse", "pas-une-adresse",
-                           "c.durand@example.org", "oui")
+    said, submitted = talk(
+        "fr",
+        "Corinne Durand",
+        "2",
+        "10101234565",
+        "10101234564",
+        "Cabinet des Lices",
+        "vaucluse",
+        "pas-une-adresse",
+        "c.durand@example.org",
+        "oui",
+    )
     assert said[0] == "Quel est votre nom complet ?"
     assert "2. infirmier·ère (infirmier)" in said[1]
     assert said[2] == "Votre numéro RPPS / ADELI ?"
-    assert "clé de contrôle incorrecte" in said[3] and said[3].endswith("Votre numéro RPPS / ADELI ?")
+    assert "clé de contrôle incorrecte" in said[3] and said[3].endswith(
+        "Votre numéro RPPS / ADELI ?"
+    )
     assert "2. Vaucluse (vaucluse)" in said[5]
     assert "adresse électronique invalide" in said[7]
     assert "J'envoie la demande ?" in said[8] and "• rpps : 10101234564" in said[8]
-    assert submitted == {"name": "Corinne Durand", "profession": "infirmier",
-                         "rpps": "10101234564", "structure": "Cabinet des Lices",
-                         "territory": "vaucluse", "email": "c.durand@example.org"}
+    assert submitted == {
+        "name": "Corinne Durand",
+        "profession": "infirmier",
+        "rpps": "10101234564",
+        "structure": "Cabinet des Lices",
+        "territory": "vaucluse",
+        "email": "c.durand@example.org",
+    }
 
 
 def test_professions_without_identifier_skip_that_question_and_english_is_offered():
-    said, submitted = talk("en", "Jean Usager", "representant-usagers", "-", "1",
-                           "j.u@example.org", "yes")
+    said, submitted = talk(
+        "en", "Jean Usager", "representant-usagers", "-", "1", "j.u@example.org", "yes"
+    )
     assert said[0] == "What is your full name?"
     assert said[2].startswith("Where do you practise")
     assert submitted["territory"] == "sud" and "structure" not in submitted

@@ -12,4 +12,5 @@ def test_readme_command_reference_matches_the_registry():
     block = re.search(r"<!-- commands:start -->\n(.*?)\n<!-- commands:end -->", readme, re.S)
     assert block, "README.md lost its command reference markers"
     assert block.group(1) == markdown_reference(load_commands()), (
-        "README command reference is stale: paste the output of `agora-bot commands`")
+        "README command reference is stale: paste the output of `agora-bot commands`"
+    )

@@ -34,11 +34,15 @@ async def test_unvetted_person_invited_by_a_member_is_removed(territory, person)
     resp = await member.client.room_invite(community, outsider.user_id)
     assert not hasattr(resp, "status_code"), resp  # members may invite: the bot decides
     await gone(agora, community, outsider.user_id)
-    note = await admin.wait_for(lambda: [s for s in admin.seen if outsider.user_id in s.body
-                                         and "retiré" in s.body], "the note in the control room")
+    note = await admin.wait_for(
+        lambda: [s for s in admin.seen if outsider.user_id in s.body and "retiré" in s.body],
+        "the note in the control room",
+    )
     assert f"vaucluse-{sfx}.communaute" in note[0].body
-    assert any(e["action"] == "enforce.remove" and outsider.user_id in e["detail"]
-               for e in await agora.store.audit_entries())
+    assert any(
+        e["action"] == "enforce.remove" and outsider.user_id in e["detail"]
+        for e in await agora.store.audit_entries()
+    )
     members = await agora.gateway.members(community)
     assert members[member.user_id] == "join"  # the vetted member who invited stays
 
@@ -52,15 +56,17 @@ async def test_member_of_a_territory_stays_out_of_a_neighbours_rooms(territory, 
 
 
 async def test_people_who_slipped_in_while_the_bot_was_down_are_removed_at_start(
-        territory, person, start_bot):
+    territory, person, start_bot
+):
     agora, admin, _, sfx, ids = territory
     outsider = await person("exterieur")
     await agora.stop()
     space = ids[f"vaucluse-{sfx}"]
     await admin.client.room_invite(space, outsider.user_id)
     await outsider.accept_invite(space)
-    again = await start_bot([admin.user_id], account=agora.account, data_dir=agora.data_dir,
-                            network=tree(sfx))
+    again = await start_bot(
+        [admin.user_id], account=agora.account, data_dir=agora.data_dir, network=tree(sfx)
+    )
     await gone(again, space, outsider.user_id, timeout=30)
 
 

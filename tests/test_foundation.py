@@ -37,8 +37,9 @@ def _signed_by(obj: dict, user_id: str, public_key: str) -> bool:
     return True
 
 
-async def _wait_file(path: Path, key: str, proc: asyncio.subprocess.Process,
-                     timeout: float = 90) -> dict:
+async def _wait_file(
+    path: Path, key: str, proc: asyncio.subprocess.Process, timeout: float = 90
+) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.returncode is not None:
@@ -51,8 +52,9 @@ async def _wait_file(path: Path, key: str, proc: asyncio.subprocess.Process,
     raise AssertionError(f"{path} never got {key}")
 
 
-async def _agora_run(tmp_path: Path, hs_port: int, web_port: int, **override
-                     ) -> tuple[asyncio.subprocess.Process, Path]:
+async def _agora_run(
+    tmp_path: Path, hs_port: int, web_port: int, **override
+) -> tuple[asyncio.subprocess.Process, Path]:
     """`agora-bot run` on the example config (its ports moved), as `make run` starts it."""
     config = yaml.safe_load(Path("config.example.yaml").read_text())
     config["homeserver"]["url"] = f"http://127.0.0.1:{hs_port}"
@@ -62,13 +64,23 @@ async def _agora_run(tmp_path: Path, hs_port: int, web_port: int, **override
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
     data_dir = tmp_path / "data"
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(config_path), "--data-dir",
-        str(data_dir), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(config_path),
+        "--data-dir",
+        str(data_dir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     return proc, data_dir
 
 
 async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_control_room(
-        tmp_path: Path):
+    tmp_path: Path,
+):
     """What `make run` does, from a fresh data directory, as a separate process."""
     hs_port, web_port = free_port(), free_port()
     proc, data_dir = await _agora_run(tmp_path, hs_port, web_port)
@@ -79,17 +91,27 @@ async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_c
         assert creds["bot_user_id"] == "@agora:localhost"
         assert creds["homeserver_url"] == f"http://127.0.0.1:{hs_port}"
         # Admins, and the animators and manager the example network names, got accounts.
-        assert set(creds["users"]) == {"@admin:localhost", "@admin2:localhost",
-                                       "@directrice:localhost", "@animatrice.vaucluse:localhost",
-                                       "@animateur.cpts:localhost"}
+        assert set(creds["users"]) == {
+            "@admin:localhost",
+            "@admin2:localhost",
+            "@directrice:localhost",
+            "@animatrice.vaucluse:localhost",
+            "@animateur.cpts:localhost",
+        }
         assert creds["registration_shared_secret"]
 
-        admin = await Person.login(creds["homeserver_url"], "@admin:localhost",
-                                   creds["users"]["@admin:localhost"], tmp_path / "admin")
+        admin = await Person.login(
+            creds["homeserver_url"],
+            "@admin:localhost",
+            creds["users"]["@admin:localhost"],
+            tmp_path / "admin",
+        )
         room_id = creds["control_room_id"]
         await admin.accept_invite(room_id)
-        state = {(e["type"], e.get("state_key")): e["content"] for e in
-                 (await admin.client.room_get_state(room_id)).events}
+        state = {
+            (e["type"], e.get("state_key")): e["content"]
+            for e in (await admin.client.room_get_state(room_id)).events
+        }
         assert state[("m.room.encryption", "")]["algorithm"] == "m.megolm.v1.aes-sha2"
         assert state[("m.room.join_rules", "")]["join_rule"] == "invite"
         assert state[("m.room.power_levels", "")]["users"]["@admin:localhost"] == 100
@@ -99,18 +121,27 @@ async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_c
         assert reply.encrypted and reply.body.startswith("pong")
         assert reaction == "✅"
 
-        async with aiohttp.ClientSession() as http, \
-                http.get(f"http://127.0.0.1:{web_port}/healthz") as resp:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{web_port}/healthz") as resp,
+        ):
             assert resp.status == 200
 
         # The example network is applied by the running bot: `plan` beside it ends up empty.
         deadline = time.monotonic() + 120
         while True:
             plan = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "plan", "--config", str(data_dir.parent /
-                                                                    "agora.yaml"),
-                "--data-dir", str(data_dir), stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE)
+                sys.executable,
+                "-m",
+                "bot",
+                "plan",
+                "--config",
+                str(data_dir.parent / "agora.yaml"),
+                "--data-dir",
+                str(data_dir),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
             out, err = await plan.communicate()
             if plan.returncode == 0 and "Rien à faire" in out.decode():
                 break
@@ -173,8 +204,10 @@ async def test_non_admin_status_in_dm_is_refused(network, person):
     assert network.bot.gateway.device_id not in reply.body  # nothing revealed
     assert reaction == "❌"
     entries = await network.bot.store.audit_entries()
-    assert any(e["actor"] == nurse.user_id and e["action"] == "status" and
-               e["outcome"] == "refused" for e in entries)
+    assert any(
+        e["actor"] == nurse.user_id and e["action"] == "status" and e["outcome"] == "refused"
+        for e in entries
+    )
 
 
 async def test_member_ping_in_dm_is_answered(network, person):
@@ -196,11 +229,13 @@ async def test_non_admin_command_in_control_room_is_refused(network, person):
 async def test_unencrypted_command_in_control_room_is_refused(network):
     """An admin command must come end-to-end encrypted, even from an admin."""
     client = network.admin.client
-    path = (f"/_matrix/client/v3/rooms/{network.control}/send/m.room.message/"
-            f"plain-{time.time_ns()}")
-    resp = await client.send("PUT", path, json.dumps({"msgtype": "m.text", "body": "!status"}),
-                             {"Authorization": f"Bearer {client.access_token}",
-                              "Content-Type": "application/json"})
+    path = f"/_matrix/client/v3/rooms/{network.control}/send/m.room.message/plain-{time.time_ns()}"
+    resp = await client.send(
+        "PUT",
+        path,
+        json.dumps({"msgtype": "m.text", "body": "!status"}),
+        {"Authorization": f"Bearer {client.access_token}", "Content-Type": "application/json"},
+    )
     event_id = (await resp.json())["event_id"]
     reply = await network.admin.reply_to(event_id)
     assert "doivent être chiffrées" in reply.body
@@ -254,10 +289,14 @@ async def test_bot_device_is_signed_by_its_self_signing_key(network, person):
     observer = await person("observateur")
     user_id, device_id = network.bot.gateway.user_id, network.bot.gateway.device_id
     resp = await observer.client.send(
-        "POST", "/_matrix/client/v3/keys/query",
+        "POST",
+        "/_matrix/client/v3/keys/query",
         json.dumps({"device_keys": {user_id: []}}),
-        {"Authorization": f"Bearer {observer.client.access_token}",
-         "Content-Type": "application/json"})
+        {
+            "Authorization": f"Bearer {observer.client.access_token}",
+            "Content-Type": "application/json",
+        },
+    )
     keys = await resp.json()
     master = keys["master_keys"][user_id]
     ssk = keys["self_signing_keys"][user_id]
@@ -291,13 +330,15 @@ async def test_admin_who_leaves_the_control_room_is_invited_again(network):
 
 async def test_bot_declines_invites_to_rooms_that_are_not_direct_chats(network):
     admin = network.admin
-    resp = await admin.client.room_create(name="Salon quelconque",
-                                          invite=[network.bot.gateway.user_id])
+    resp = await admin.client.room_create(
+        name="Salon quelconque", invite=[network.bot.gateway.user_id]
+    )
     room_id = resp.room_id
 
     async def bot_membership() -> str | None:
-        state = await admin.client.room_get_state_event(room_id, "m.room.member",
-                                                        network.bot.gateway.user_id)
+        state = await admin.client.room_get_state_event(
+            room_id, "m.room.member", network.bot.gateway.user_id
+        )
         return state.content.get("membership")
 
     deadline = time.monotonic() + 20
@@ -324,8 +365,10 @@ async def test_healthz_and_metrics_answer(network):
 
 async def test_healthz_is_503_when_sync_is_stale(network):
     network.bot.metrics.last_sync = time.time() - 10_000  # as if the homeserver were gone
-    async with aiohttp.ClientSession() as http, \
-            http.get(f"http://127.0.0.1:{network.bot.web.port}/healthz") as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{network.bot.web.port}/healthz") as resp,
+    ):
         assert resp.status == 503
         assert (await resp.json())["status"] == "unhealthy"
 
@@ -337,12 +380,19 @@ def test_check_config_names_the_bad_key(tmp_path: Path):
     path.write_text(yaml.safe_dump(bad))
     import subprocess
 
-    result = subprocess.run([sys.executable, "-m", "bot", "check-config", str(path)],
-                            capture_output=True, text=True, env=os.environ | {"PYTHONPATH": "."})
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"PYTHONPATH": "."},
+    )
     assert result.returncode == 2
     assert "admins[1]: expected a Matrix user id" in result.stderr
-    good = subprocess.run([sys.executable, "-m", "bot", "check-config", "config.example.yaml"],
-                          capture_output=True, text=True)
+    good = subprocess.run(
+        [sys.executable, "-m", "bot", "check-config", "config.example.yaml"],
+        capture_output=True,
+        text=True,
+    )
     assert good.returncode == 0, good.stderr
 
 
@@ -351,9 +401,21 @@ def test_run_refuses_a_bad_config_before_starting_anything(tmp_path: Path):
 
     path = tmp_path / "bad.yaml"
     path.write_text("homeserver:\n  server_name: localhost\n  embedded: maybe\n")
-    result = subprocess.run([sys.executable, "-m", "bot", "run", "--config", str(path),
-                             "--data-dir", str(tmp_path / "data")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--config",
+            str(path),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "homeserver.embedded: expected true or false" in result.stderr
     assert not (tmp_path / "data").exists()

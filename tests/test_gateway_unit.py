@@ -28,8 +28,7 @@ async def server():
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
-    client = AsyncClient(f"http://127.0.0.1:{port}", "@agora:x", "DEV",
-                         config=client_config("k"))
+    client = AsyncClient(f"http://127.0.0.1:{port}", "@agora:x", "DEV", config=client_config("k"))
     client.access_token = "t"
     gateway = Gateway(client, Metrics(), max_retries=2, max_backoff=0.05)
     yield gateway, answers, calls
@@ -55,8 +54,10 @@ async def test_429_honours_retry_after_then_succeeds(server):
 
 async def test_429_honours_retry_after_ms_in_body_through_nio(server):
     gateway, answers, calls = server
-    answers += [limited(body_ms=300),
-                web.json_response({"user_id": "@agora:x", "device_id": "DEV"})]
+    answers += [
+        limited(body_ms=300),
+        web.json_response({"user_id": "@agora:x", "device_id": "DEV"}),
+    ]
     resp = await gateway.call("whoami", gateway.client.whoami)
     assert resp.user_id == "@agora:x"
     assert calls["times"][1] - calls["times"][0] >= 0.29
@@ -73,8 +74,10 @@ async def test_retries_are_bounded(server):
 
 async def test_transient_5xx_backs_off_then_succeeds(server):
     gateway, answers, _ = server
-    answers += [web.json_response({"errcode": "M_UNKNOWN", "error": "boom"}, status=502),
-                web.json_response({"ok": 1})]
+    answers += [
+        web.json_response({"errcode": "M_UNKNOWN", "error": "boom"}, status=502),
+        web.json_response({"ok": 1}),
+    ]
     assert await gateway.raw("GET", "/x") == {"ok": 1}
 
 

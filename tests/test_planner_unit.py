@@ -10,20 +10,47 @@ SERVER = "sud.example:8448"
 
 
 def config(network, allowed=()):
-    return parse_config({
-        "homeserver": {"embedded": False, "url": "https://sud.example", "server_name": SERVER,
-                       "password": "x"},
-        "admins": [ADMIN], "network": network,
-        "federation": {"allowed_servers": list(allowed)}}, env={})
+    return parse_config(
+        {
+            "homeserver": {
+                "embedded": False,
+                "url": "https://sud.example",
+                "server_name": SERVER,
+                "password": "x",
+            },
+            "admins": [ADMIN],
+            "network": network,
+            "federation": {"allowed_servers": list(allowed)},
+        },
+        env={},
+    )
 
 
-NETWORK = {"territories": [{
-    "id": "sud", "name": "Sud", "rooms": [{"id": "annonces", "name": "Annonces",
-                                           "kind": "announcements"}],
-    "territories": [{"id": "vaucluse", "name": "Vaucluse", "animators": [ANIM], "rooms": [
-        {"id": "communaute", "name": "Communauté", "kind": "community"},
-        {"id": "equipe", "name": "Équipe", "kind": "managerial", "manager": "@chef:sud.example:8448"},
-    ]}]}]}
+NETWORK = {
+    "territories": [
+        {
+            "id": "sud",
+            "name": "Sud",
+            "rooms": [{"id": "annonces", "name": "Annonces", "kind": "announcements"}],
+            "territories": [
+                {
+                    "id": "vaucluse",
+                    "name": "Vaucluse",
+                    "animators": [ANIM],
+                    "rooms": [
+                        {"id": "communaute", "name": "Communauté", "kind": "community"},
+                        {
+                            "id": "equipe",
+                            "name": "Équipe",
+                            "kind": "managerial",
+                            "manager": "@chef:sud.example:8448",
+                        },
+                    ],
+                }
+            ],
+        }
+    ]
+}
 
 
 def actual_from(desired, mapping, bot=BOT):
@@ -31,32 +58,63 @@ def actual_from(desired, mapping, bot=BOT):
     rooms = {}
     for d in desired:
         parent = mapping.get(d.parent) if d.parent else None
-        body = creation_body(d, SERVER, bot, server_acl(SERVER, ()), parent,
-                             creator_privileged=False)
-        events = [{"type": "m.room.create", "state_key": "", "sender": bot,
-                   "content": {"room_version": "10", **body.get("creation_content", {})}},
-                  {"type": "m.room.name", "state_key": "", "content": {"name": d.name}},
-                  {"type": "m.room.canonical_alias", "state_key": "",
-                   "content": {"alias": f"#{d.key}:{SERVER}"}},
-                  {"type": "m.room.power_levels", "state_key": "",
-                   "content": body["power_level_content_override"]},
-                  *body["initial_state"]]
+        body = creation_body(
+            d, SERVER, bot, server_acl(SERVER, ()), parent, creator_privileged=False
+        )
+        events = [
+            {
+                "type": "m.room.create",
+                "state_key": "",
+                "sender": bot,
+                "content": {"room_version": "10", **body.get("creation_content", {})},
+            },
+            {"type": "m.room.name", "state_key": "", "content": {"name": d.name}},
+            {
+                "type": "m.room.canonical_alias",
+                "state_key": "",
+                "content": {"alias": f"#{d.key}:{SERVER}"},
+            },
+            {
+                "type": "m.room.power_levels",
+                "state_key": "",
+                "content": body["power_level_content_override"],
+            },
+            *body["initial_state"],
+        ]
         if d.topic:
             events.append({"type": "m.room.topic", "state_key": "", "content": {"topic": d.topic}})
-        events += [{"type": "m.room.member", "state_key": u, "content": {"membership": "invite"}}
-                   for u in d.invites]
+        events += [
+            {"type": "m.room.member", "state_key": u, "content": {"membership": "invite"}}
+            for u in d.invites
+        ]
         for child in d.children:
-            events.append({"type": "m.space.child", "state_key": mapping[child],
-                           "content": {"via": [SERVER], **({"suggested": True} if any(
-                               x.key == child and x.suggested for x in desired) else {})}})
+            events.append(
+                {
+                    "type": "m.space.child",
+                    "state_key": mapping[child],
+                    "content": {
+                        "via": [SERVER],
+                        **(
+                            {"suggested": True}
+                            if any(x.key == child and x.suggested for x in desired)
+                            else {}
+                        ),
+                    },
+                }
+            )
         rooms[d.key] = ActualRoom.from_state_events(mapping[d.key], events)
     return rooms
 
 
 def test_desired_rules_per_kind():
     rooms = {d.key: d for d in desired_state(config(NETWORK).network, (ADMIN,))}
-    assert [k for k in rooms] == ["sud", "sud.annonces", "vaucluse", "vaucluse.communaute",
-                                  "vaucluse.equipe"]
+    assert [k for k in rooms] == [
+        "sud",
+        "sud.annonces",
+        "vaucluse",
+        "vaucluse.communaute",
+        "vaucluse.equipe",
+    ]
     assert rooms["vaucluse"].is_space and rooms["vaucluse"].parent == "sud"
     assert rooms["vaucluse"].invites == (ADMIN, ANIM)
     assert rooms["vaucluse.communaute"].join_rule == "restricted"
@@ -67,20 +125,24 @@ def test_desired_rules_per_kind():
     assert levels["users"] == {ADMIN: 100, BOT: 100, ANIM: 50}
     assert levels["events"]["m.room.server_acl"] == 100
     assert power_levels(rooms["vaucluse.communaute"], BOT, frozenset([BOT]))["users"] == {
-        ADMIN: 100, ANIM: 50}  # a v12 creator is above levels and not listed
+        ADMIN: 100,
+        ANIM: 50,
+    }  # a v12 creator is above levels and not listed
 
 
 def test_acl_names_hosts_without_ports_and_always_this_server():
     assert server_acl(SERVER, ("occitanie.example:8448", "sud.example:8448")) == {
-        "allow": ["occitanie.example", "sud.example"], "deny": [], "allow_ip_literals": False}
+        "allow": ["occitanie.example", "sud.example"],
+        "deny": [],
+        "allow_ip_literals": False,
+    }
 
 
 def test_fresh_network_plans_creates_links_and_invites_in_tree_order():
     desired = desired_state(config(NETWORK).network, (ADMIN,))
     actions = plan(desired, {}, {}, bot=BOT, server_name=SERVER)
     creates = [a.key for a in actions if a.op == "create"]
-    assert creates == ["sud", "sud.annonces", "vaucluse", "vaucluse.communaute",
-                       "vaucluse.equipe"]
+    assert creates == ["sud", "sud.annonces", "vaucluse", "vaucluse.communaute", "vaucluse.equipe"]
     links = [(a.key, a.target) for a in actions if a.event_type == "m.space.child"]
     assert ("vaucluse", "vaucluse.communaute") in links and ("sud", "vaucluse") in links
     text = render_plan(actions, "fr")
@@ -91,8 +153,7 @@ def test_fresh_network_plans_creates_links_and_invites_in_tree_order():
 def test_matching_homeserver_gives_an_empty_plan():
     desired = desired_state(config(NETWORK).network, (ADMIN,))
     mapping = {d.key: f"!{d.key}:{SERVER}" for d in desired}
-    assert plan(desired, actual_from(desired, mapping), mapping, bot=BOT,
-                server_name=SERVER) == []
+    assert plan(desired, actual_from(desired, mapping), mapping, bot=BOT, server_name=SERVER) == []
     assert render_plan([], "en") == "Nothing to do: the homeserver matches the configuration."
 
 
@@ -101,17 +162,21 @@ def test_drift_and_renames_are_planned_back():
     mapping = {d.key: f"!{d.key}:{SERVER}" for d in desired}
     actual = actual_from(desired, mapping)
     room = actual["vaucluse.communaute"]
-    room.state[("m.room.power_levels", "")] = {**room.get("m.room.power_levels"),
-                                               "users": {BOT: 100, ADMIN: 100, ANIM: 0}}
+    room.state[("m.room.power_levels", "")] = {
+        **room.get("m.room.power_levels"),
+        "users": {BOT: 100, ADMIN: 100, ANIM: 0},
+    }
     room.state[("m.room.join_rules", "")] = {"join_rule": "public"}
     room.state[("m.room.name", "")] = {"name": "Ancien nom"}
     actual["vaucluse"].state[("m.space.child", "!intrus:ailleurs")] = {"via": ["ailleurs"]}
     actions = plan(desired, actual, mapping, bot=BOT, server_name=SERVER)
     kinds = {(a.key, a.event_type) for a in actions}
-    assert kinds == {("vaucluse.communaute", "m.room.power_levels"),
-                     ("vaucluse.communaute", "m.room.join_rules"),
-                     ("vaucluse.communaute", "m.room.name"),
-                     ("vaucluse", "m.space.child")}
+    assert kinds == {
+        ("vaucluse.communaute", "m.room.power_levels"),
+        ("vaucluse.communaute", "m.room.join_rules"),
+        ("vaucluse.communaute", "m.room.name"),
+        ("vaucluse", "m.space.child"),
+    }
     text = render_plan(actions, "fr")
     assert "niveau de @anim:sud.example:8448 : 0 → 50" in text
     assert "règle d'accès de « Communauté » : public → restricted" in text
@@ -126,17 +191,34 @@ def test_removed_rooms_are_archived_once():
     fewer = [d for d in desired if d.key != "vaucluse.equipe"]
     actions = plan(fewer, actual, mapping, bot=BOT, server_name=SERVER)
     assert [(a.op, a.key) for a in actions] == [("archive", "vaucluse.equipe")]
-    assert plan(fewer, actual, mapping, bot=BOT, server_name=SERVER,
-                archived=frozenset({"vaucluse.equipe"})) == []
+    assert (
+        plan(
+            fewer,
+            actual,
+            mapping,
+            bot=BOT,
+            server_name=SERVER,
+            archived=frozenset({"vaucluse.equipe"}),
+        )
+        == []
+    )
 
 
 def test_adoption_is_planned_for_declared_existing_rooms():
-    network = {"territories": [{"id": "sud", "name": "Sud", "rooms": [
-        {"id": "garde", "name": "Garde", "kind": "oncall", "room": "!old:sud.example"}]}]}
+    network = {
+        "territories": [
+            {
+                "id": "sud",
+                "name": "Sud",
+                "rooms": [
+                    {"id": "garde", "name": "Garde", "kind": "oncall", "room": "!old:sud.example"}
+                ],
+            }
+        ]
+    }
     desired = desired_state(config(network).network, (ADMIN,))
     actions = plan(desired, {}, {}, bot=BOT, server_name=SERVER)
-    assert ("adopt", "sud.garde", "!old:sud.example") in {(a.op, a.key, a.target)
-                                                          for a in actions}
+    assert ("adopt", "sud.garde", "!old:sud.example") in {(a.op, a.key, a.target) for a in actions}
 
 
 def test_levels_above_the_bot_are_left_alone_in_adopted_rooms():
@@ -146,10 +228,15 @@ def test_levels_above_the_bot_are_left_alone_in_adopted_rooms():
     room = actual["vaucluse.communaute"]
     levels = room.get("m.room.power_levels")
     room.state[("m.room.power_levels", "")] = {
-        **levels, "users": {**levels["users"], BOT: 100},
-        "events": {**levels["events"], "m.room.tombstone": 150}}
-    actions = [a for a in plan(desired, actual, mapping, bot=BOT, server_name=SERVER)
-               if a.key == "vaucluse.communaute" and a.event_type == "m.room.power_levels"]
+        **levels,
+        "users": {**levels["users"], BOT: 100},
+        "events": {**levels["events"], "m.room.tombstone": 150},
+    }
+    actions = [
+        a
+        for a in plan(desired, actual, mapping, bot=BOT, server_name=SERVER)
+        if a.key == "vaucluse.communaute" and a.event_type == "m.room.power_levels"
+    ]
     for action in actions:
         assert action.content["events"]["m.room.tombstone"] == 150
 
@@ -159,15 +246,34 @@ def test_network_config_errors_name_the_path():
 
     from bot.config import ConfigError
 
-    bad = {"territories": [{"id": "sud", "name": "Sud", "territories": [
-        {"id": "vaucluse", "name": "V", "rooms": [{"id": "x", "name": "X", "kind": "salon"}]}]}]}
-    with pytest.raises(ConfigError, match=r"^network\.territories\[0\]\.territories\[0\]\.rooms\[0\]"
-                                          r"\.kind: expected one of community, announcements"):
+    bad = {
+        "territories": [
+            {
+                "id": "sud",
+                "name": "Sud",
+                "territories": [
+                    {
+                        "id": "vaucluse",
+                        "name": "V",
+                        "rooms": [{"id": "x", "name": "X", "kind": "salon"}],
+                    }
+                ],
+            }
+        ]
+    }
+    with pytest.raises(
+        ConfigError,
+        match=r"^network\.territories\[0\]\.territories\[0\]\.rooms\[0\]"
+        r"\.kind: expected one of community, announcements",
+    ):
         config(bad)
     dup = {"territories": [{"id": "sud", "name": "Sud"}, {"id": "sud", "name": "Encore"}]}
     with pytest.raises(ConfigError, match=r"^network\.territories\[1\]\.id: expected an id used"):
         config(dup)
-    group = {"territories": [{"id": "sud", "name": "Sud",
-                              "rooms": [{"id": "g", "name": "G", "kind": "group"}]}]}
+    group = {
+        "territories": [
+            {"id": "sud", "name": "Sud", "rooms": [{"id": "g", "name": "G", "kind": "group"}]}
+        ]
+    }
     with pytest.raises(ConfigError, match=r"rooms\[0\]\.visibility: expected one of open, private"):
         config(group)

@@ -3,16 +3,31 @@
 from bot.moderation.policy import may_be_in
 from bot.territories.model import Network, RoomSpec, Territory
 
-NETWORK = Network((Territory("sud", "Sud", animators=("@anim-sud:x",), territories=(
-    Territory("vaucluse", "Vaucluse", animators=("@anim-84:x",), rooms=(
-        RoomSpec("equipe", "Équipe", "managerial", manager="@chef:x"),), territories=(
-        Territory("cpts", "CPTS"),)),
-    Territory("var", "Var"))),))
+NETWORK = Network(
+    (
+        Territory(
+            "sud",
+            "Sud",
+            animators=("@anim-sud:x",),
+            territories=(
+                Territory(
+                    "vaucluse",
+                    "Vaucluse",
+                    animators=("@anim-84:x",),
+                    rooms=(RoomSpec("equipe", "Équipe", "managerial", manager="@chef:x"),),
+                    territories=(Territory("cpts", "CPTS"),),
+                ),
+                Territory("var", "Var"),
+            ),
+        ),
+    )
+)
 
 
 def allowed(user: str, key: str, member: str | None = None) -> bool:
-    return may_be_in(user, key, network=NETWORK, admins=("@admin:x",), bot="@agora:x",
-                     member_territory=member)
+    return may_be_in(
+        user, key, network=NETWORK, admins=("@admin:x",), bot="@agora:x", member_territory=member
+    )
 
 
 def test_members_belong_to_their_territory_and_those_above_only():

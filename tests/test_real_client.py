@@ -22,11 +22,17 @@ CLIENT = Path(__file__).parent / "js" / "element_like.mjs"
 async def element_like(scenario: dict) -> dict:
     node = shutil.which("node")
     assert node, "Node.js is needed for the matrix-js-sdk client (make install sets it up)"
-    assert (CLIENT.parent / "node_modules" / "matrix-js-sdk").exists(), \
+    assert (CLIENT.parent / "node_modules" / "matrix-js-sdk").exists(), (
         "run `make install` (it installs tests/js with npm ci)"
+    )
     proc = await asyncio.create_subprocess_exec(
-        node, str(CLIENT), json.dumps(scenario), stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, cwd=CLIENT.parent)
+        node,
+        str(CLIENT),
+        json.dumps(scenario),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=CLIENT.parent,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     lines = [line for line in out.decode().splitlines() if line.startswith("{")]
     assert lines, f"no result from the JS client (code {proc.returncode}): {err.decode()[-2000:]}"
@@ -44,11 +50,18 @@ async def test_element_like_client_sees_spaces_and_decrypts_the_bot(synapse, sta
     region, dept, cpts = ids[f"sud-{sfx}"], ids[f"vaucluse-{sfx}"], ids[f"cpts-{sfx}"]
     community = ids[f"vaucluse-{sfx}.communaute"]
 
-    seen = await element_like({
-        "baseUrl": synapse.url, "user": admin_id, "password": password,
-        "join": [region, dept, cpts], "hierarchyOf": region,
-        "room": community, "send": "!ping", "from": agora.gateway.user_id,
-    })
+    seen = await element_like(
+        {
+            "baseUrl": synapse.url,
+            "user": admin_id,
+            "password": password,
+            "join": [region, dept, cpts],
+            "hierarchyOf": region,
+            "room": community,
+            "send": "!ping",
+            "from": agora.gateway.user_id,
+        }
+    )
     by_id = {room["room_id"]: room for room in seen["hierarchy"]}
     assert by_id[dept]["room_type"] == "m.space" and by_id[dept]["name"] == "Vaucluse"
     assert by_id[community]["name"] == "Vaucluse · Communauté"

@@ -57,8 +57,7 @@ async def test_concurrent_tasks_never_share_a_transaction(tmp_path):
 
     async def sync_loop():
         for i in range(30):
-            await store.record_events([InboxRow(f"$e{i}", "!r", "@a:x", "!ping", True, i)],
-                                      f"t{i}")
+            await store.record_events([InboxRow(f"$e{i}", "!r", "@a:x", "!ping", True, i)], f"t{i}")
 
     async def dispatcher():
         for i in range(30):

@@ -20,31 +20,67 @@ pytestmark = pytest.mark.integration
 
 def tree(sfx: str, *, animator: str | None = None) -> dict[str, Any]:
     """Region → department → CPTS, with the room kinds that behave differently."""
-    return {"territories": [{
-        "id": f"sud-{sfx}", "name": "Région Sud",
-        "rooms": [{"id": "annonces", "name": "Sud · Annonces", "kind": "announcements"}],
-        "territories": [{
-            "id": f"vaucluse-{sfx}", "name": "Vaucluse",
-            "animators": [animator] if animator else [],
-            "rooms": [
-                {"id": "communaute", "name": "Vaucluse · Communauté", "kind": "community",
-                 "topic": "Échanges entre professionnels du Vaucluse"},
-                {"id": "annonces", "name": "Vaucluse · Annonces", "kind": "announcements"},
-                {"id": "cellule", "name": "Cellule de crise", "kind": "group",
-                 "visibility": "private"},
-            ],
-            "territories": [{
-                "id": f"cpts-{sfx}", "name": "CPTS du Grand Avignon",
-                "rooms": [{"id": "echanges", "name": "CPTS · Échanges", "kind": "community"}],
-            }],
-        }],
-    }]}
+    return {
+        "territories": [
+            {
+                "id": f"sud-{sfx}",
+                "name": "Région Sud",
+                "rooms": [{"id": "annonces", "name": "Sud · Annonces", "kind": "announcements"}],
+                "territories": [
+                    {
+                        "id": f"vaucluse-{sfx}",
+                        "name": "Vaucluse",
+                        "animators": [animator] if animator else [],
+                        "rooms": [
+                            {
+                                "id": "communaute",
+                                "name": "Vaucluse · Communauté",
+                                "kind": "community",
+                                "topic": "Échanges entre professionnels du Vaucluse",
+                            },
+                            {
+                                "id": "annonces",
+                                "name": "Vaucluse · Annonces",
+                                "kind": "announcements",
+                            },
+                            {
+                                "id": "cellule",
+                                "name": "Cellule de crise",
+                                "kind": "group",
+                                "visibility": "private",
+                            },
+                        ],
+                        "territories": [
+                            {
+                                "id": f"cpts-{sfx}",
+                                "name": "CPTS du Grand Avignon",
+                                "rooms": [
+                                    {
+                                        "id": "echanges",
+                                        "name": "CPTS · Échanges",
+                                        "kind": "community",
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
 
 
 def keys(sfx: str) -> set[str]:
-    return {f"sud-{sfx}", f"sud-{sfx}.annonces", f"vaucluse-{sfx}", f"vaucluse-{sfx}.communaute",
-            f"vaucluse-{sfx}.annonces", f"vaucluse-{sfx}.cellule", f"cpts-{sfx}",
-            f"cpts-{sfx}.echanges"}
+    return {
+        f"sud-{sfx}",
+        f"sud-{sfx}.annonces",
+        f"vaucluse-{sfx}",
+        f"vaucluse-{sfx}.communaute",
+        f"vaucluse-{sfx}.annonces",
+        f"vaucluse-{sfx}.cellule",
+        f"cpts-{sfx}",
+        f"cpts-{sfx}.echanges",
+    }
 
 
 async def room_ids(agora) -> dict[str, str]:
@@ -93,43 +129,54 @@ async def test_three_level_tree_is_made_and_a_second_plan_is_empty(person, start
     assert not community.is_space
     assert community.get("m.room.encryption")["algorithm"] == "m.megolm.v1.aes-sha2"
     assert community.get("m.room.join_rules") == {
-        "join_rule": "restricted", "allow": [{"type": "m.room_membership", "room_id": dept}]}
+        "join_rule": "restricted",
+        "allow": [{"type": "m.room_membership", "room_id": dept}],
+    }
     assert community.get("m.room.history_visibility")["history_visibility"] == "invited"
     assert community.get("m.room.guest_access")["guest_access"] == "forbidden"
     assert community.get("m.room.server_acl")["allow"] == ["localhost"]
-    assert community.get("m.room.canonical_alias")["alias"] == \
-        f"#vaucluse-{sfx}.communaute:localhost"
+    assert (
+        community.get("m.room.canonical_alias")["alias"] == f"#vaucluse-{sfx}.communaute:localhost"
+    )
     assert community.get("m.room.topic")["topic"] == "Échanges entre professionnels du Vaucluse"
     levels = community.get("m.room.power_levels")
     assert levels["users"][admin.user_id] == 100
     assert levels["events"]["m.room.encryption"] == 100
     assert levels["events"]["m.room.server_acl"] == 100
     assert levels["state_default"] == 50
-    assert (await state_of(agora, ids[f"vaucluse-{sfx}.cellule"])).get(
-        "m.room.join_rules")["join_rule"] == "invite"
-    assert (await state_of(agora, ids[f"vaucluse-{sfx}.annonces"])).get(
-        "m.room.power_levels")["events_default"] == 50
+    assert (await state_of(agora, ids[f"vaucluse-{sfx}.cellule"])).get("m.room.join_rules")[
+        "join_rule"
+    ] == "invite"
+    assert (await state_of(agora, ids[f"vaucluse-{sfx}.annonces"])).get("m.room.power_levels")[
+        "events_default"
+    ] == 50
 
     # The admin was invited to every space; once in them, they see the tree as Element does.
     for space in (region, dept, cpts):
         await admin.accept_invite(space)
     resp = await admin.client.send(
-        "GET", f"/_matrix/client/v1/rooms/{region}/hierarchy",
-        headers={"Authorization": f"Bearer {admin.client.access_token}"})
+        "GET",
+        f"/_matrix/client/v1/rooms/{region}/hierarchy",
+        headers={"Authorization": f"Bearer {admin.client.access_token}"},
+    )
     hierarchy = await resp.json()
     seen = {room["room_id"] for room in hierarchy["rooms"]}
     assert {region, dept, cpts, ids[f"cpts-{sfx}.echanges"]} <= seen
 
     assert (await agora.reconciler.reconcile(dry_run=True)).actions == []
-    result = await agora_cli("plan", "--config", str(agora.config_path), "--data-dir", str(agora.data_dir))
+    result = await agora_cli(
+        "plan", "--config", str(agora.config_path), "--data-dir", str(agora.data_dir)
+    )
     assert result.returncode == 0, result.stderr
     assert "Rien à faire" in result.stdout
 
 
-async def test_space_member_joins_restricted_room_while_outsider_is_refused(
-        person, start_bot, sfx):
-    admin, member, outsider = await person("admin"), await person("membre"), \
-        await person("exterieur")
+async def test_space_member_joins_restricted_room_while_outsider_is_refused(person, start_bot, sfx):
+    admin, member, outsider = (
+        await person("admin"),
+        await person("membre"),
+        await person("exterieur"),
+    )
     agora = await start_bot([admin.user_id], network=tree(sfx))
     await agora.settled()
     ids = await room_ids(agora)
@@ -148,8 +195,11 @@ async def test_space_member_joins_restricted_room_while_outsider_is_refused(
 
 
 async def test_animator_posts_in_announcements_while_member_cannot(person, start_bot, sfx):
-    admin, animator, member = await person("admin"), await person("animatrice"), \
-        await person("membre")
+    admin, animator, member = (
+        await person("admin"),
+        await person("animatrice"),
+        await person("membre"),
+    )
     agora = await start_bot([admin.user_id], network=tree(sfx, animator=animator.user_id))
     await agora.settled()
     ids = await room_ids(agora)
@@ -157,8 +207,12 @@ async def test_animator_posts_in_announcements_while_member_cannot(person, start
     await animator.accept_invite(space)  # the bot invited the animator to their space
     assert isinstance(await animator.client.join(news), JoinResponse)
     await animator.wait_for(lambda: news in animator.client.rooms, "the announcements room")
-    posted = await animator.client.room_send(news, "m.room.message", {
-        "msgtype": "m.text", "body": "Alerte canicule niveau 3"}, ignore_unverified_devices=True)
+    posted = await animator.client.room_send(
+        news,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "Alerte canicule niveau 3"},
+        ignore_unverified_devices=True,
+    )
     assert isinstance(posted, RoomSendResponse)
 
     await vet(agora, member.user_id, f"vaucluse-{sfx}")
@@ -166,8 +220,12 @@ async def test_animator_posts_in_announcements_while_member_cannot(person, start
     await member.accept_invite(space)
     assert isinstance(await member.client.join(news), JoinResponse)
     await member.wait_for(lambda: news in member.client.rooms, "the announcements room")
-    refused = await member.client.room_send(news, "m.room.message", {
-        "msgtype": "m.text", "body": "Je peux poster ?"}, ignore_unverified_devices=True)
+    refused = await member.client.room_send(
+        news,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "Je peux poster ?"},
+        ignore_unverified_devices=True,
+    )
     assert isinstance(refused, RoomSendError) and refused.status_code == "M_FORBIDDEN"
 
 
@@ -181,8 +239,11 @@ async def test_hand_made_power_change_is_restored_and_reported(person, start_bot
     assert isinstance(await admin.client.join(community), JoinResponse)
 
     levels = (await state_of(agora, community)).get("m.room.power_levels")
-    tampered = {**levels, "events_default": 50,
-                "users": {**levels["users"], "@quelquun:localhost": 75}}
+    tampered = {
+        **levels,
+        "events_default": 50,
+        "users": {**levels["users"], "@quelquun:localhost": 75},
+    }
     resp = await admin.client.room_put_state(community, "m.room.power_levels", tampered)
     assert hasattr(resp, "event_id"), resp
 
@@ -193,10 +254,13 @@ async def test_hand_made_power_change_is_restored_and_reported(person, start_bot
     await eventually(restored, "the bot to restore the power levels", timeout=20)
     note = await admin.wait_for(
         lambda: [s for s in admin.seen if "Modification manuelle annulée" in s.body],
-        "the drift note in the control room")
+        "the drift note in the control room",
+    )
     assert admin.user_id in note[0].body and "m.room.power_levels" in note[0].body
-    assert any(e["action"] == "territories.drift" and e["actor"] == admin.user_id
-               for e in await agora.store.audit_entries())
+    assert any(
+        e["action"] == "territories.drift" and e["actor"] == admin.user_id
+        for e in await agora.store.audit_entries()
+    )
 
 
 async def seated_member(person, start_bot, sfx: str):
@@ -229,8 +293,11 @@ async def test_room_removed_from_config_is_archived_with_its_history(person, sta
     assert reaction == "✅" and "Configuration rechargée" in reply.body
 
     async def archived():
-        return [r for r in await agora.store.managed_rooms()
-                if r.key == f"vaucluse-{sfx}.communaute" and r.archived]
+        return [
+            r
+            for r in await agora.store.managed_rooms()
+            if r.key == f"vaucluse-{sfx}.communaute" and r.archived
+        ]
 
     await eventually(archived, "the room to be archived")
     room = await state_of(agora, community)
@@ -240,8 +307,12 @@ async def test_room_removed_from_config_is_archived_with_its_history(person, sta
     assert not (await state_of(agora, dept)).get("m.space.child", community)  # detached
     history = await member.client.room_messages(community, start="", limit=50)
     assert said in {e.event_id for e in history.chunk}  # the history is kept
-    refused = await member.client.room_send(community, "m.room.message", {
-        "msgtype": "m.text", "body": "encore là ?"}, ignore_unverified_devices=True)
+    refused = await member.client.room_send(
+        community,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "encore là ?"},
+        ignore_unverified_devices=True,
+    )
     assert isinstance(refused, RoomSendError)  # read-only for members
     assert (await agora.reconciler.reconcile(dry_run=True)).actions == []
 
@@ -252,8 +323,9 @@ async def test_renaming_in_config_renames_the_same_room(person, start_bot, sfx):
     await agora.settled()
     before = (await room_ids(agora))[f"cpts-{sfx}.echanges"]
     network = tree(sfx)
-    network["territories"][0]["territories"][0]["territories"][0]["rooms"][0]["name"] = \
+    network["territories"][0]["territories"][0]["territories"][0]["rooms"][0]["name"] = (
         "CPTS · Discussions"
+    )
     rewrite_network(agora, network)  # the running bot notices the file changed
 
     async def renamed():
@@ -267,14 +339,16 @@ async def test_existing_room_is_adopted_instead_of_created(person, start_bot, sy
     admin = await person("admin")
     bot_id, password = await register(synapse, "agora")
     created = await admin.client.room_create(
-        name="Ancien salon de garde", invite=[bot_id],
-        power_level_override={"users": {bot_id: 100}})  # the creator is above levels (v12)
+        name="Ancien salon de garde", invite=[bot_id], power_level_override={"users": {bot_id: 100}}
+    )  # the creator is above levels (v12)
     old = created.room_id
     network = tree(sfx)
     network["territories"][0]["territories"][0]["rooms"].append(
-        {"id": "garde", "name": "Vaucluse · Garde de nuit", "kind": "oncall", "room": old})
-    agora = await start_bot([admin.user_id], network=network,
-                            account=BotAccount(bot_id[1:].split(":")[0], password))
+        {"id": "garde", "name": "Vaucluse · Garde de nuit", "kind": "oncall", "room": old}
+    )
+    agora = await start_bot(
+        [admin.user_id], network=network, account=BotAccount(bot_id[1:].split(":")[0], password)
+    )
     await agora.settled()
     ids = await room_ids(agora)
     assert ids[f"vaucluse-{sfx}.garde"] == old
@@ -293,8 +367,9 @@ async def test_crash_between_steps_resumes_without_duplicates(person, start_bot,
     await agora.stop()
     rewrite_network(agora, tree(sfx))
 
-    crashed = await agora_cli("apply", "--config", config, "--data-dir", data,
-                  env={"AGORA_FAULT_EXIT_AFTER_ACTIONS": "5"})
+    crashed = await agora_cli(
+        "apply", "--config", config, "--data-dir", data, env={"AGORA_FAULT_EXIT_AFTER_ACTIONS": "5"}
+    )
     assert crashed.returncode == 3, crashed.stderr
     resumed = await agora_cli("apply", "--config", config, "--data-dir", data)
     assert resumed.returncode == 0, resumed.stderr
@@ -314,8 +389,11 @@ async def test_room_made_by_an_interrupted_run_is_found_by_its_alias(person, sta
     admin = await person("admin")
     agora = await start_bot([admin.user_id])
     # As if a run had created the region's space and crashed before recording it.
-    made = await agora.gateway.raw("POST", "/_matrix/client/v3/createRoom", {
-        "room_alias_name": f"sud-{sfx}", "creation_content": {"type": "m.space"}})
+    made = await agora.gateway.raw(
+        "POST",
+        "/_matrix/client/v3/createRoom",
+        {"room_alias_name": f"sud-{sfx}", "creation_content": {"type": "m.space"}},
+    )
     rewrite_network(agora, tree(sfx))
     agora.reload()
     await agora.settled()
@@ -329,13 +407,15 @@ async def test_alias_held_by_someone_else_is_never_taken(person, start_bot, sfx)
     await admin.accept_invite(agora.control.room_id)
     await agora.settled()
     assert f"sud-{sfx}" not in await room_ids(agora)
-    note = await admin.wait_for(lambda: [s for s in admin.seen if "échoué" in s.body],
-                                "the failure report")
+    note = await admin.wait_for(
+        lambda: [s for s in admin.seen if "échoué" in s.body], "the failure report"
+    )
     assert f"#sud-{sfx}:localhost" in note[0].body
 
 
 async def test_reconcile_command_shows_the_plan_then_applies_it_with_progress(
-        person, start_bot, sfx):
+    person, start_bot, sfx
+):
     admin = await person("admin")
     agora = await start_bot([admin.user_id], network=tree(sfx))
     control = agora.control.room_id
@@ -354,17 +434,23 @@ async def test_reconcile_command_shows_the_plan_then_applies_it_with_progress(
     assert reaction == "✅"
     assert "renommer « Vaucluse · Communauté » en « Vaucluse · Agora »" in plan.body
     community = (await room_ids(agora))[f"vaucluse-{sfx}.communaute"]
-    assert (await state_of(agora, community)).get("m.room.name")["name"] == \
-        "Vaucluse · Communauté"  # a dry run changes nothing
+    assert (await state_of(agora, community)).get("m.room.name")[
+        "name"
+    ] == "Vaucluse · Communauté"  # a dry run changes nothing
 
     event_id = await admin.say(control, "!reconcile")
     progress = await admin.reply_to(event_id)
     assert progress.body.startswith("Application du plan")
     edits = await admin.wait_for(
-        lambda: [s for s in admin.seen if s.content.get("m.relates_to", {}).get("event_id")
-                 == progress.event_id and s.content.get("m.relates_to", {}).get("rel_type")
-                 == "m.replace" and "Réseau à jour" in s.content["m.new_content"]["body"]],
-        "the progress message to be edited with the result")
+        lambda: [
+            s
+            for s in admin.seen
+            if s.content.get("m.relates_to", {}).get("event_id") == progress.event_id
+            and s.content.get("m.relates_to", {}).get("rel_type") == "m.replace"
+            and "Réseau à jour" in s.content["m.new_content"]["body"]
+        ],
+        "the progress message to be edited with the result",
+    )
     assert "1 changement(s) appliqué(s)" in edits[-1].content["m.new_content"]["body"]
     assert await admin.reaction_to(event_id) == "✅"
     assert (await state_of(agora, community)).get("m.room.name")["name"] == "Vaucluse · Agora"

@@ -20,14 +20,29 @@ pytestmark = pytest.mark.integration
 
 
 def network(sfx: str) -> dict:
-    return {"territories": [{"id": f"vaucluse-{sfx}", "name": "Vaucluse", "rooms": [
-        {"id": "communaute", "name": "Vaucluse · Communauté", "kind": "community"}]}]}
+    return {
+        "territories": [
+            {
+                "id": f"vaucluse-{sfx}",
+                "name": "Vaucluse",
+                "rooms": [
+                    {"id": "communaute", "name": "Vaucluse · Communauté", "kind": "community"}
+                ],
+            }
+        ]
+    }
 
 
 def join_line(sfx: str, **override: str) -> str:
-    fields = {"nom": '"Corinne Durand"', "profession": "infirmier", "rpps": "10101234564",
-              "territoire": f"vaucluse-{sfx}", "structure": '"Cabinet des Lices"',
-              "email": f"c.durand.{sfx}@example.org", **override}
+    fields = {
+        "nom": '"Corinne Durand"',
+        "profession": "infirmier",
+        "rpps": "10101234564",
+        "territoire": f"vaucluse-{sfx}",
+        "structure": '"Cabinet des Lices"',
+        "email": f"c.durand.{sfx}@example.org",
+        **override,
+    }
     return "!join " + " ".join(f"{k}={v}" for k, v in fields.items())
 
 
@@ -53,10 +68,15 @@ async def file_request(agora, nurse, admin, sfx: str) -> tuple[str, int, object]
     reply, reaction = await nurse.command(dm, join_line(sfx))
     assert reaction == "✅" and "enregistrée" in reply.body
     number = request_number(reply.body)
-    card = await admin.wait_for(lambda: [s for s in admin.seen if s.room_id ==
-                                         agora.control.room_id and
-                                         f"Demande #{number} — Corinne Durand" in s.body],
-                                "the request's card")
+    card = await admin.wait_for(
+        lambda: [
+            s
+            for s in admin.seen
+            if s.room_id == agora.control.room_id
+            and f"Demande #{number} — Corinne Durand" in s.body
+        ],
+        "the request's card",
+    )
     return dm, number, card[0]
 
 
@@ -70,18 +90,27 @@ async def test_two_admins_admit_a_nurse_who_lands_in_the_encrypted_rooms(region,
     answer, reaction = await first.command(control, f"!approve {number}")
     assert reaction == "✅" and "(1/2)" in answer.body  # one admin is not enough
     space = (await room_ids(agora))[f"vaucluse-{sfx}"]
-    assert space not in nurse.invites and await agora.vetting.requests.member_territory(
-        nurse.user_id) is None
+    assert (
+        space not in nurse.invites
+        and await agora.vetting.requests.member_territory(nurse.user_id) is None
+    )
 
     answer, reaction = await second.command(control, f"!approve #{number} vue au téléphone")
     assert reaction == "✅" and "acceptée" in answer.body
-    told = await nurse.wait_for(lambda: [s for s in nurse.seen if s.room_id == dm and
-                                         "Bonne nouvelle" in s.body], "the good news")
+    told = await nurse.wait_for(
+        lambda: [s for s in nurse.seen if s.room_id == dm and "Bonne nouvelle" in s.body],
+        "the good news",
+    )
     assert told[0].encrypted
     edited = await first.wait_for(
-        lambda: [s for s in first.seen if s.content.get("m.relates_to", {}).get("event_id") ==
-                 card.event_id and "acceptée" in s.content["m.new_content"]["body"]],
-        "the card to show the outcome")
+        lambda: [
+            s
+            for s in first.seen
+            if s.content.get("m.relates_to", {}).get("event_id") == card.event_id
+            and "acceptée" in s.content["m.new_content"]["body"]
+        ],
+        "the card to show the outcome",
+    )
     assert "Validations : 2/2" in edited[-1].content["m.new_content"]["body"]
 
     refused, reaction = await first.command(control, f"!forget {nurse.user_id}")
@@ -92,23 +121,33 @@ async def test_two_admins_admit_a_nurse_who_lands_in_the_encrypted_rooms(region,
     assert isinstance(await nurse.client.join(community), JoinResponse)
     await first.accept_invite(space)
     assert isinstance(await first.client.join(community), JoinResponse)
-    await nurse.wait_for(lambda: first.user_id in nurse.client.rooms[community].users,
-                         "the admin in the room")
+    await nurse.wait_for(
+        lambda: first.user_id in nurse.client.rooms[community].users, "the admin in the room"
+    )
     said = await first.say(community, "Bienvenue Corinne !")
-    welcome = await nurse.wait_for(lambda: [s for s in nurse.seen if s.event_id == said],
-                                   "the welcome message")
+    welcome = await nurse.wait_for(
+        lambda: [s for s in nurse.seen if s.event_id == said], "the welcome message"
+    )
     assert welcome[0].encrypted and welcome[0].body == "Bienvenue Corinne !"
     assert any(e["action"] == "vetting.provision" for e in await agora.store.audit_entries())
 
     listed, _ = await first.command(control, f"!members vaucluse-{sfx}")
     assert "1 membre(s)" in listed.body and f"{nurse.user_id} — Corinne Durand" in listed.body
     out = agora.data_dir.parent / "members.csv"
-    exported = await agora_cli("export-members", "--config", str(agora.config_path),
-                               "--data-dir", str(agora.data_dir), "--output", str(out))
+    exported = await agora_cli(
+        "export-members",
+        "--config",
+        str(agora.config_path),
+        "--data-dir",
+        str(agora.data_dir),
+        "--output",
+        str(out),
+    )
     assert exported.returncode == 0, exported.stderr
     rows = list(csv.DictReader(out.open()))
     assert [(r["user_id"], r["name"], r["rpps"]) for r in rows] == [
-        (nurse.user_id, "Corinne Durand", "10101234564")]
+        (nurse.user_id, "Corinne Durand", "10101234564")
+    ]
     assert oct(out.stat().st_mode & 0o777) == "0o600"
 
 
@@ -130,20 +169,21 @@ async def test_a_rejection_reaches_the_applicant_with_its_reason(region, person)
     number = request_number(reply.body)
     missing, reaction = await first.command(agora.control.room_id, f"!reject {number}")
     assert reaction == "❌" and "Usage : !reject <demande> <motif>" in missing.body
-    answer, reaction = await first.command(agora.control.room_id,
-                                           f"!reject {number} RPPS absent de l'annuaire")
+    answer, reaction = await first.command(
+        agora.control.room_id, f"!reject {number} RPPS absent de l'annuaire"
+    )
     assert reaction == "✅" and "refusée" in answer.body
     told = await applicant.wait_for(
         lambda: [s for s in applicant.seen if s.room_id == dm and "refusée" in s.body],
-        "the rejection")
+        "the rejection",
+    )
     assert "Motif : RPPS absent de l'annuaire" in told[0].body
     status, _ = await applicant.command(dm, "!request")
     assert f"Demande #{number} : refusée." in status.body
     assert "RPPS absent de l'annuaire" in status.body
 
     # GDPR: once refused, the person's data can be erased; a minimal trace stays.
-    erased, reaction = await first.command(agora.control.room_id,
-                                           f"!forget {applicant.user_id}")
+    erased, reaction = await first.command(agora.control.room_id, f"!forget {applicant.user_id}")
     assert reaction == "✅" and "effacées (1 demande(s))" in erased.body
     row = await agora.vetting.requests.request(number)
     assert (row.name, row.email, row.rpps, row.structure, row.reason) == ("", "", None, "", None)
@@ -155,9 +195,16 @@ async def test_bad_input_names_the_fields_and_stores_nothing(region, person):
     agora, _, _, sfx = region
     applicant = await person("medecin")
     dm = await applicant.dm(agora.gateway.user_id)
-    reply, reaction = await applicant.command(dm, join_line(
-        sfx, profession="medecin", rpps="10101234565", territoire="lyon",
-        structure='"' + "x" * 10_000 + '"'))
+    reply, reaction = await applicant.command(
+        dm,
+        join_line(
+            sfx,
+            profession="medecin",
+            rpps="10101234565",
+            territoire="lyon",
+            structure='"' + "x" * 10_000 + '"',
+        ),
+    )
     assert reaction == "❌"
     assert "Champ « rpps » : numéro RPPS invalide (clé de contrôle incorrecte)" in reply.body
     assert "Champ « territory » : territoire inconnu" in reply.body
@@ -169,18 +216,26 @@ async def test_html_in_a_field_is_shown_as_text(region, person):
     agora, first, _, sfx = region
     applicant = await person("usager")
     dm = await applicant.dm(agora.gateway.user_id)
-    reply, _ = await applicant.command(dm, join_line(
-        sfx, nom='"<script>alert(1)</script> Dupont"', profession="representant-usagers",
-        rpps='""'))
+    reply, _ = await applicant.command(
+        dm,
+        join_line(
+            sfx,
+            nom='"<script>alert(1)</script> Dupont"',
+            profession="representant-usagers",
+            rpps='""',
+        ),
+    )
     number = request_number(reply.body)
-    card = await first.wait_for(lambda: [s for s in first.seen if f"Demande #{number}" in s.body],
-                                "the card")
+    card = await first.wait_for(
+        lambda: [s for s in first.seen if f"Demande #{number}" in s.body], "the card"
+    )
     assert "<script>" not in card[0].content["formatted_body"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Dupont" in card[0].content["formatted_body"]
 
 
 async def test_an_approval_cut_short_by_a_crash_is_carried_out_after_restart(
-        region, person, start_bot):
+    region, person, start_bot
+):
     agora, first, second, sfx = region
     nurse = await person("infirmiere")
     dm = await nurse.dm(agora.gateway.user_id)
@@ -197,12 +252,18 @@ async def test_an_approval_cut_short_by_a_crash_is_carried_out_after_restart(
     assert await requests.close_request(number, "approved", then=CONCLUDE_JOB)
     await store.close()
 
-    again = await start_bot([first.user_id, second.user_id], account=agora.account,
-                            data_dir=agora.data_dir, network=network(sfx))
+    again = await start_bot(
+        [first.user_id, second.user_id],
+        account=agora.account,
+        data_dir=agora.data_dir,
+        network=network(sfx),
+    )
     space = (await room_ids(again))[f"vaucluse-{sfx}"]
     await nurse.wait_for(lambda: space in nurse.invites, "the invitation after the restart")
-    await nurse.wait_for(lambda: [s for s in nurse.seen if "Bonne nouvelle" in s.body],
-                         "the good news after the restart")
+    await nurse.wait_for(
+        lambda: [s for s in nurse.seen if "Bonne nouvelle" in s.body],
+        "the good news after the restart",
+    )
     await nurse.command(dm, "!request")  # a later answer: the news came before it, once
     assert len([s for s in nurse.seen if "Bonne nouvelle" in s.body]) == 1
     assert await again.store.due_jobs() == []
@@ -215,18 +276,25 @@ async def test_reactions_on_the_card_approve_and_ask_for_a_reason(region, person
     _, number, card = await file_request(agora, nurse, first, sfx)
 
     async def react(admin, key: str) -> None:
-        resp = await admin.client.room_send(control, "m.reaction", {"m.relates_to": {
-            "rel_type": "m.annotation", "event_id": card.event_id, "key": key}},
-            ignore_unverified_devices=True)
+        resp = await admin.client.room_send(
+            control,
+            "m.reaction",
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": card.event_id, "key": key}},
+            ignore_unverified_devices=True,
+        )
         assert hasattr(resp, "event_id"), resp
 
     await react(second, "❌")
-    asked = await second.wait_for(lambda: [s for s in second.replies_to(card.event_id)
-                                           if "donnez le motif" in s.body], "the question")
+    asked = await second.wait_for(
+        lambda: [s for s in second.replies_to(card.event_id) if "donnez le motif" in s.body],
+        "the question",
+    )
     assert f"!reject {number} <motif>" in asked[0].body
     await react(first, "✅")
-    await first.wait_for(lambda: [s for s in first.replies_to(card.event_id)
-                                  if "(1/2)" in s.body], "the first approval")
+    await first.wait_for(
+        lambda: [s for s in first.replies_to(card.event_id) if "(1/2)" in s.body],
+        "the first approval",
+    )
     await react(second, "✅")
     space = (await room_ids(agora))[f"vaucluse-{sfx}"]
     await nurse.wait_for(lambda: space in nurse.invites, "the invitation")
@@ -243,9 +311,16 @@ async def test_the_guided_conversation_files_a_request(region, person):
     async def say(text: str) -> str:
         before = {s.event_id for s in nurse.seen}
         await nurse.say(dm, text)
-        new = await nurse.wait_for(lambda: [s for s in nurse.seen if s.event_id not in before
-                                            and s.event.sender == agora.gateway.user_id
-                                            and s.room_id == dm], f"an answer to {text!r}")
+        new = await nurse.wait_for(
+            lambda: [
+                s
+                for s in nurse.seen
+                if s.event_id not in before
+                and s.event.sender == agora.gateway.user_id
+                and s.room_id == dm
+            ],
+            f"an answer to {text!r}",
+        )
         return new[0].body
 
     assert await say("fr") == "Quel est votre nom complet ?"
@@ -259,5 +334,7 @@ async def test_the_guided_conversation_files_a_request(region, person):
     filed = await say("oui")
     assert "enregistrée" in filed
     number = request_number(filed)
-    await first.wait_for(lambda: [s for s in first.seen if f"Demande #{number} — Corinne Durand"
-                                  in s.body], "the card")
+    await first.wait_for(
+        lambda: [s for s in first.seen if f"Demande #{number} — Corinne Durand" in s.body],
+        "the card",
+    )

@@ -26,9 +26,12 @@ class Services(Protocol):
 
     async def status_info(self) -> dict[str, Any]: ...
 
-    async def reconcile(self, *, dry_run: bool,
-                        progress: Callable[[int, int], Awaitable[None]] | None = None,
-                        ) -> tuple[str, bool]: ...
+    async def reconcile(
+        self,
+        *,
+        dry_run: bool,
+        progress: Callable[[int, int], Awaitable[None]] | None = None,
+    ) -> tuple[str, bool]: ...
 
     def reload(self) -> None: ...
 
@@ -60,11 +63,16 @@ class Progress:
 
     async def update(self, text: str) -> None:
         content = notice(text)
-        await self.gateway.send(self.room_id, {
-            "msgtype": "m.notice", "body": "* " + text, "m.mentions": {},
-            "m.new_content": content,
-            "m.relates_to": {"rel_type": "m.replace", "event_id": self.event_id},
-        })
+        await self.gateway.send(
+            self.room_id,
+            {
+                "msgtype": "m.notice",
+                "body": "* " + text,
+                "m.mentions": {},
+                "m.new_content": content,
+                "m.relates_to": {"rel_type": "m.replace", "event_id": self.event_id},
+            },
+        )
 
 
 @dataclass

@@ -23,17 +23,26 @@ async def help_(ctx: CommandContext, name: CommandName | None = None) -> None:
         await ctx.reply(ctx.registry.help_text(ctx.locale, ctx.prefix, ctx.role))
 
 
-@command("status", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.status.help",
-         aliases=("etat",))
+@command(
+    "status", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.status.help", aliases=("etat",)
+)
 async def status(ctx: CommandContext) -> None:
     info = await ctx.services.status_info()
     loc = ctx.locale
     counts = t("cmd.status.counts", loc, **info["counts"])
-    await ctx.reply(t(
-        "cmd.status.reply", loc, version=info["version"],
-        uptime=format_duration(time.time() - info["started_at"], loc),
-        homeserver=info["homeserver"], server_name=info["server_name"],
-        device_id=info["device_id"], fingerprint=info["fingerprint"],
-        cross_signed=t("cmd.status.cross_signed." + ("yes" if info["cross_signed"] else "no"),
-                       loc),
-        counts=counts))
+    await ctx.reply(
+        t(
+            "cmd.status.reply",
+            loc,
+            version=info["version"],
+            uptime=format_duration(time.time() - info["started_at"], loc),
+            homeserver=info["homeserver"],
+            server_name=info["server_name"],
+            device_id=info["device_id"],
+            fingerprint=info["fingerprint"],
+            cross_signed=t(
+                "cmd.status.cross_signed." + ("yes" if info["cross_signed"] else "no"), loc
+            ),
+            counts=counts,
+        )
+    )

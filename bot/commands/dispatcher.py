@@ -25,9 +25,16 @@ OK, REFUSED, FAILED, IGNORED = "ok", "refused", "failed", "ignored"
 
 
 class Dispatcher:
-    def __init__(self, config: Config, registry: Registry, gateway: Gateway, store: Store,
-                 metrics: Metrics, services: Services,
-                 role_of: Callable[[str], Role] | None = None):
+    def __init__(
+        self,
+        config: Config,
+        registry: Registry,
+        gateway: Gateway,
+        store: Store,
+        metrics: Metrics,
+        services: Services,
+        role_of: Callable[[str], Role] | None = None,
+    ):
         self.config = config
         self.registry = registry
         self.gateway = gateway
@@ -53,8 +60,9 @@ class Dispatcher:
 
     async def _place(self, room_id: str) -> Where | None:
         kind = await self.store.room_kind(room_id)
-        return {"control": Where.CONTROL_ROOM, "dm": Where.DM,
-                "managed": Where.MANAGED_ROOM}.get(kind or "")
+        return {"control": Where.CONTROL_ROOM, "dm": Where.DM, "managed": Where.MANAGED_ROOM}.get(
+            kind or ""
+        )
 
     async def handle(self, row: InboxRow) -> str:
         place = await self._place(row.room_id)
@@ -65,15 +73,23 @@ class Dispatcher:
         prefix = self.config.commands.prefix
         if not row.body.startswith(prefix):
             return await self._plain(row, place)
-        body = row.body[len(prefix):].strip()
+        body = row.body[len(prefix) :].strip()
         name, _, rest = body.partition(" ")
         name = name.lower()
         role = self.role_of(row.sender)
-        ctx = CommandContext(sender=row.sender, room_id=row.room_id, event_id=row.event_id,
-                             locale=self.config.locale, prefix=prefix, role=role,
-                             room_kind=place.value, registry=self.registry,
-                             services=self.services, gateway=self.gateway,
-                             origin_ts=row.origin_ts)
+        ctx = CommandContext(
+            sender=row.sender,
+            room_id=row.room_id,
+            event_id=row.event_id,
+            locale=self.config.locale,
+            prefix=prefix,
+            role=role,
+            room_kind=place.value,
+            registry=self.registry,
+            services=self.services,
+            gateway=self.gateway,
+            origin_ts=row.origin_ts,
+        )
         detail = ""
         try:
             cmd = self.registry.get(name)
@@ -100,8 +116,14 @@ class Dispatcher:
             log.exception("command %r from %s failed (ref %s)", row.body[:80], row.sender, ref)
             await self._answer(ctx, t("error.internal", ctx.locale, ref=ref))
         await self._react(ctx, "✅" if outcome == OK else "❌")
-        await self.store.audit(row.sender, name or "?", outcome, room_id=row.room_id,
-                               event_id=row.event_id, detail=detail)
+        await self.store.audit(
+            row.sender,
+            name or "?",
+            outcome,
+            room_id=row.room_id,
+            event_id=row.event_id,
+            detail=detail,
+        )
         await self.store.finish_event(row.event_id, outcome)
         self.metrics.commands.labels(outcome=outcome).inc()
         return outcome
@@ -117,16 +139,27 @@ class Dispatcher:
                 log.exception("conversation with %s failed (ref %s)", row.sender, ref)
                 answer = t("error.internal", self.config.locale, ref=ref)
         if answer:
-            await self._answer(CommandContext(
-                sender=row.sender, room_id=row.room_id, event_id=row.event_id,
-                locale=self.config.locale, prefix=self.config.commands.prefix, role=Role.ANYONE,
-                room_kind=place.value, registry=self.registry, services=self.services,
-                gateway=self.gateway), answer)
+            await self._answer(
+                CommandContext(
+                    sender=row.sender,
+                    room_id=row.room_id,
+                    event_id=row.event_id,
+                    locale=self.config.locale,
+                    prefix=self.config.commands.prefix,
+                    role=Role.ANYONE,
+                    room_kind=place.value,
+                    registry=self.registry,
+                    services=self.services,
+                    gateway=self.gateway,
+                ),
+                answer,
+            )
         await self.store.finish_event(row.event_id, "conversation" if answer else IGNORED)
         return "conversation" if answer else IGNORED
 
-    def _check(self, needed: Role, where: frozenset[Where], place: Where, row: InboxRow,
-               role: Role) -> None:
+    def _check(
+        self, needed: Role, where: frozenset[Where], place: Where, row: InboxRow, role: Role
+    ) -> None:
         # In the control room everything is administration: only admins, only encrypted.
         if place is Where.CONTROL_ROOM or needed is Role.ADMIN:
             if role < Role.ADMIN:

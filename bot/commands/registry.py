@@ -138,7 +138,7 @@ def tokenize(text: str) -> list[Token]:
             close = text.find(QUOTES[text[i]], i + 1)
             if close < 0:
                 raise UserError("error.unclosed_quote")
-            tokens.append(Token(text[i + 1:close], start))
+            tokens.append(Token(text[i + 1 : close], start))
             i = close + 1
             continue
         while i < n and not text[i].isspace():
@@ -208,7 +208,7 @@ class Command:
         for p in positional:
             if p.type.greedy:  # type: ignore[union-attr]
                 if idx < len(remaining):
-                    rest = text[remaining[idx].start:]
+                    rest = text[remaining[idx].start :]
                     for flag in flags:  # flags were consumed above; drop them from the text
                         rest = re.sub(rf"(^|\s){re.escape(flag)}(?=\s|$)", " ", rest)
                     values[p.name] = rest.strip()
@@ -220,16 +220,19 @@ class Command:
                 continue
             if idx >= len(remaining):
                 if p.required:
-                    meta = t(self.metavars.get(p.name) or p.type.metavar,  # type: ignore[union-attr]
-                             ctx.locale)
+                    meta = t(
+                        self.metavars.get(p.name) or p.type.metavar,  # type: ignore[union-attr]
+                        ctx.locale,
+                    )
                     raise BadArgument("error.missing_argument", name=meta, usage=usage)
                 values[p.name] = p.default
                 continue
             try:
                 values[p.name] = p.type.parse(remaining[idx].text, ctx)  # type: ignore[union-attr]
             except BadArgument as exc:
-                raise BadArgument("error.bad_argument",
-                                  detail=exc.render(ctx.locale), usage=usage) from None
+                raise BadArgument(
+                    "error.bad_argument", detail=exc.render(ctx.locale), usage=usage
+                ) from None
             idx += 1
         if idx < len(remaining):
             raise BadArgument("error.too_many_arguments", usage=usage)
@@ -268,10 +271,16 @@ class Registry:
         for alias in cmd.aliases:
             self._aliases[alias] = cmd.name
 
-    def command(self, name: str, *, role: Role = Role.ANYONE,
-                where: Where | frozenset[Where] | tuple[Where, ...] = ANYWHERE,
-                help: str, aliases: tuple[str, ...] = (),
-                metavars: dict[str, str] | None = None) -> Callable[[Handler], Handler]:
+    def command(
+        self,
+        name: str,
+        *,
+        role: Role = Role.ANYONE,
+        where: Where | frozenset[Where] | tuple[Where, ...] = ANYWHERE,
+        help: str,
+        aliases: tuple[str, ...] = (),
+        metavars: dict[str, str] | None = None,
+    ) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
             hints = get_type_hints(fn)
             params = []
@@ -280,12 +289,16 @@ class Registry:
                 if typ is not bool and not (isinstance(typ, type) and issubclass(typ, Arg)):
                     raise TypeError(f"{fn.__name__}.{p.name}: annotate with an Arg type or bool")
                 required = p.default is inspect.Parameter.empty and typ is not bool
-                default = False if typ is bool and p.default is inspect.Parameter.empty else (
-                    None if p.default is inspect.Parameter.empty else p.default)
+                default = (
+                    False
+                    if typ is bool and p.default is inspect.Parameter.empty
+                    else (None if p.default is inspect.Parameter.empty else p.default)
+                )
                 params.append(Param(p.name, typ, default, required))
             places = frozenset([where]) if isinstance(where, Where) else frozenset(where)
-            self.add(Command(name, fn, role, places, help, tuple(params), aliases,
-                             dict(metavars or {})))
+            self.add(
+                Command(name, fn, role, places, help, tuple(params), aliases, dict(metavars or {}))
+            )
             return fn
 
         return register
@@ -301,25 +314,33 @@ class Registry:
     def describe(self, name: str, locale: str, prefix: str) -> str:
         cmd = self.get(name)
         assert cmd is not None
-        wheres = ", ".join(t(f"where.{w.value}", locale) for w in
-                           sorted(cmd.where, key=lambda w: w.value))
-        return "\n".join([
-            f"{prefix}{cmd.name} — {t(cmd.help, locale)}",
-            t("help.usage", locale, usage=cmd.usage(prefix, locale)),
-            t("help.role", locale, role=t(cmd.role.label_key, locale)),
-            t("help.where", locale, where=wheres),
-        ])
+        wheres = ", ".join(
+            t(f"where.{w.value}", locale) for w in sorted(cmd.where, key=lambda w: w.value)
+        )
+        return "\n".join(
+            [
+                f"{prefix}{cmd.name} — {t(cmd.help, locale)}",
+                t("help.usage", locale, usage=cmd.usage(prefix, locale)),
+                t("help.role", locale, role=t(cmd.role.label_key, locale)),
+                t("help.where", locale, where=wheres),
+            ]
+        )
 
 
 def markdown_reference(reg: Registry, prefix: str = "!") -> str:
     """The command reference for the README, generated from the registry (French, English)."""
-    lines = ["| commande / command | qui / who | où / where | description |",
-             "| --- | --- | --- | --- |"]
+    lines = [
+        "| commande / command | qui / who | où / where | description |",
+        "| --- | --- | --- | --- |",
+    ]
     for cmd in reg:
-        where = ", ".join(t(f"where.{w.value}", "fr") for w in
-                          sorted(cmd.where, key=lambda w: w.value))
-        lines.append(f"| `{cmd.usage(prefix, 'fr')}` | {t(cmd.role.label_key, 'fr')} | {where} "
-                     f"| {t(cmd.help, 'fr')} / {t(cmd.help, 'en')} |")
+        where = ", ".join(
+            t(f"where.{w.value}", "fr") for w in sorted(cmd.where, key=lambda w: w.value)
+        )
+        lines.append(
+            f"| `{cmd.usage(prefix, 'fr')}` | {t(cmd.role.label_key, 'fr')} | {where} "
+            f"| {t(cmd.help, 'fr')} / {t(cmd.help, 'en')} |"
+        )
     return "\n".join(lines)
 
 

@@ -12,41 +12,63 @@ def _vetting(ctx: CommandContext):
     return ctx.services.vetting
 
 
-@command("join", role=Role.ANYONE, where=Where.DM, help="cmd.join.help", aliases=("adhesion",),
-         metavars={"fields": "meta.fields"})
+@command(
+    "join",
+    role=Role.ANYONE,
+    where=Where.DM,
+    help="cmd.join.help",
+    aliases=("adhesion",),
+    metavars={"fields": "meta.fields"},
+)
 async def join(ctx: CommandContext, fields: Rest = "") -> None:
     if not fields:  # the guided conversation, one question at a time
         await ctx.reply(await _vetting(ctx).start_dialogue(ctx.sender, ctx.room_id))
         return
     request = await _vetting(ctx).submit_from_matrix(fields, ctx.sender, ctx.room_id, ctx.locale)
-    await ctx.reply(t("vetting.submitted", ctx.locale, id=request.id,
-                      required=ctx.services.config.vetting.approvals_required))
+    await ctx.reply(
+        t(
+            "vetting.submitted",
+            ctx.locale,
+            id=request.id,
+            required=ctx.services.config.vetting.approvals_required,
+        )
+    )
 
 
-@command("request", role=Role.ANYONE, where=Where.DM, help="cmd.request.help",
-         aliases=("demande",))
+@command("request", role=Role.ANYONE, where=Where.DM, help="cmd.request.help", aliases=("demande",))
 async def request(ctx: CommandContext) -> None:
     mine = await _vetting(ctx).requests.requests(user_id=ctx.sender, limit=1)
     if not mine:
         raise NotFound("vetting.none_yet", prefix=ctx.prefix)
     last = mine[0]
-    text = t("vetting.mine", ctx.locale, id=last.id,
-             status=t(f"vetting.status.{last.status}", ctx.locale))
+    text = t(
+        "vetting.mine",
+        ctx.locale,
+        id=last.id,
+        status=t(f"vetting.status.{last.status}", ctx.locale),
+    )
     if last.reason:
         text += "\n" + t("vetting.card.reason", ctx.locale, reason=last.reason)
     await ctx.reply(text)
 
 
-@command("cancel", role=Role.ANYONE, where=Where.DM, help="cmd.cancel.help",
-         aliases=("annuler",))
+@command("cancel", role=Role.ANYONE, where=Where.DM, help="cmd.cancel.help", aliases=("annuler",))
 async def cancel(ctx: CommandContext) -> None:
     cancelled = await _vetting(ctx).cancel(ctx.sender)
-    await ctx.reply(t("dialogue.abandoned", ctx.locale) if cancelled is None
-                    else t("vetting.cancelled", ctx.locale, id=cancelled.id))
+    await ctx.reply(
+        t("dialogue.abandoned", ctx.locale)
+        if cancelled is None
+        else t("vetting.cancelled", ctx.locale, id=cancelled.id)
+    )
 
 
-@command("requests", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.requests.help",
-         aliases=("demandes",))
+@command(
+    "requests",
+    role=Role.ADMIN,
+    where=Where.CONTROL_ROOM,
+    help="cmd.requests.help",
+    aliases=("demandes",),
+)
 async def requests(ctx: CommandContext) -> None:
     pending = await _vetting(ctx).requests.requests(status="pending", limit=100)
     if not pending:
@@ -55,33 +77,54 @@ async def requests(ctx: CommandContext) -> None:
     lines = [t("vetting.pending_title", ctx.locale, n=len(pending))]
     for r in reversed(pending):
         result = await _vetting(ctx).standing_of(r)
-        lines.append(f"#{r.id} — {r.name} ({r.profession}, {r.territory}) — "
-                     f"{len(result.approvals)}/{result.required}")
+        lines.append(
+            f"#{r.id} — {r.name} ({r.profession}, {r.territory}) — "
+            f"{len(result.approvals)}/{result.required}"
+        )
     await ctx.reply("\n".join(lines))
 
 
 async def _decide(ctx: CommandContext, request: int, decision: str, note: str) -> None:
     result = await _vetting(ctx).decide(request, ctx.sender, decision, note)
     key = {"approved": "vetting.now_approved", "rejected": "vetting.now_rejected"}.get(
-        result.status, "vetting.recorded")
-    await ctx.reply(t(key, ctx.locale, id=request, n=len(result.approvals),
-                      required=result.required))
+        result.status, "vetting.recorded"
+    )
+    await ctx.reply(
+        t(key, ctx.locale, id=request, n=len(result.approvals), required=result.required)
+    )
 
 
-@command("approve", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.approve.help",
-         aliases=("valider",), metavars={"note": "meta.note"})
+@command(
+    "approve",
+    role=Role.ADMIN,
+    where=Where.CONTROL_ROOM,
+    help="cmd.approve.help",
+    aliases=("valider",),
+    metavars={"note": "meta.note"},
+)
 async def approve(ctx: CommandContext, request: RequestId, note: Rest = "") -> None:
     await _decide(ctx, request, "approve", note)
 
 
-@command("reject", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.reject.help",
-         aliases=("refuser",), metavars={"reason": "meta.reason"})
+@command(
+    "reject",
+    role=Role.ADMIN,
+    where=Where.CONTROL_ROOM,
+    help="cmd.reject.help",
+    aliases=("refuser",),
+    metavars={"reason": "meta.reason"},
+)
 async def reject(ctx: CommandContext, request: RequestId, reason: Rest) -> None:
     await _decide(ctx, request, "reject", reason)
 
 
-@command("info", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.info.help",
-         metavars={"who": "meta.request_or_user"})
+@command(
+    "info",
+    role=Role.ADMIN,
+    where=Where.CONTROL_ROOM,
+    help="cmd.info.help",
+    metavars={"who": "meta.request_or_user"},
+)
 async def info(ctx: CommandContext, who: Word) -> None:
     vetting = _vetting(ctx)
     if who.startswith("@"):
@@ -94,28 +137,42 @@ async def info(ctx: CommandContext, who: Word) -> None:
     await ctx.reply(await vetting.card_text(request))
 
 
-@command("members", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.members.help",
-         aliases=("membres",), metavars={"territory": "meta.territory"})
+@command(
+    "members",
+    role=Role.ADMIN,
+    where=Where.CONTROL_ROOM,
+    help="cmd.members.help",
+    aliases=("membres",),
+    metavars={"territory": "meta.territory"},
+)
 async def members(ctx: CommandContext, territory: Word | None = None) -> None:
     network = ctx.services.config.network
     scope = None
     if territory:
         subtree = network.subtree(territory.lower())
         if not subtree:
-            raise NotFound("vetting.form.unknown_territory",
-                           choices=", ".join(t.id for t, _ in network.walk()))
+            raise NotFound(
+                "vetting.form.unknown_territory", choices=", ".join(t.id for t, _ in network.walk())
+            )
         scope = {t.id for t in subtree}
     found = await _vetting(ctx).requests.members(scope)
     lines = [t("members.title", ctx.locale, n=len(found))]
-    lines += [f"• {m['user_id']} — {m['name'] or '—'} ({m['profession'] or '—'}, "
-              f"{m['territory']})" for m in found[:200]]
+    lines += [
+        f"• {m['user_id']} — {m['name'] or '—'} ({m['profession'] or '—'}, {m['territory']})"
+        for m in found[:200]
+    ]
     if len(found) > 200:
         lines.append(t("members.more", ctx.locale, n=len(found) - 200))
     await ctx.reply("\n".join(lines))
 
 
-@command("forget", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.forget.help",
-         aliases=("oublier",))
+@command(
+    "forget",
+    role=Role.ADMIN,
+    where=Where.CONTROL_ROOM,
+    help="cmd.forget.help",
+    aliases=("oublier",),
+)
 async def forget(ctx: CommandContext, user: UserId) -> None:
     store = _vetting(ctx).requests
     if await store.member_territory(user):
@@ -123,6 +180,7 @@ async def forget(ctx: CommandContext, user: UserId) -> None:
     if await store.requests(status="pending", user_id=user):
         raise Conflict("forget.pending", user=user)
     erased = await store.forget(user)
-    await ctx.services.store.audit(ctx.sender, "vetting.forget", "ok",
-                                   detail=f"{user}: {erased} request(s) erased")
+    await ctx.services.store.audit(
+        ctx.sender, "vetting.forget", "ok", detail=f"{user}: {erased} request(s) erased"
+    )
     await ctx.reply(t("forget.done", ctx.locale, user=user, n=erased))

@@ -12,10 +12,16 @@ class RegistrationError(RuntimeError):
     pass
 
 
-async def register_with_shared_secret(session: aiohttp.ClientSession, homeserver_url: str,
-                                      shared_secret: str, localpart: str, password: str,
-                                      *, admin: bool = False,
-                                      displayname: str | None = None) -> dict | None:
+async def register_with_shared_secret(
+    session: aiohttp.ClientSession,
+    homeserver_url: str,
+    shared_secret: str,
+    localpart: str,
+    password: str,
+    *,
+    admin: bool = False,
+    displayname: str | None = None,
+) -> dict | None:
     """Register ``localpart``. Returns the login answer, or ``None`` if the user exists."""
     url = homeserver_url.rstrip("/") + "/_synapse/admin/v1/register"
     async with session.get(url) as resp:
@@ -27,8 +33,13 @@ async def register_with_shared_secret(session: aiohttp.ClientSession, homeserver
         mac.update(part.encode())
         if part != ("admin" if admin else "notadmin"):
             mac.update(b"\x00")
-    body = {"nonce": nonce, "username": localpart, "password": password, "admin": admin,
-            "mac": mac.hexdigest()}
+    body = {
+        "nonce": nonce,
+        "username": localpart,
+        "password": password,
+        "admin": admin,
+        "mac": mac.hexdigest(),
+    }
     if displayname:
         body["displayname"] = displayname
     async with session.post(url, json=body) as resp:

@@ -53,8 +53,14 @@ def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
 
 
 class EmbeddedSynapse:
-    def __init__(self, data_dir: str | Path, server_name: str, port: int,
-                 host: str = "127.0.0.1", extra: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        data_dir: str | Path,
+        server_name: str,
+        port: int,
+        host: str = "127.0.0.1",
+        extra: Mapping[str, Any] | None = None,
+    ):
         self.dir = Path(data_dir).resolve() / "synapse"
         self.server_name = server_name
         self.host = host
@@ -81,8 +87,10 @@ class EmbeddedSynapse:
         path = self.dir / "secrets.json"
         if path.exists():
             return json.loads(path.read_text())
-        values = {name: secrets.token_urlsafe(32) for name in
-                  ("registration_shared_secret", "macaroon_secret_key", "form_secret")}
+        values = {
+            name: secrets.token_urlsafe(32)
+            for name in ("registration_shared_secret", "macaroon_secret_key", "form_secret")
+        }
         _write_private(path, json.dumps(values, indent=2))
         return values
 
@@ -90,7 +98,8 @@ class EmbeddedSynapse:
         path = self.dir / "signing.key"
         if not path.exists():
             seed = Ed25519PrivateKey.generate().private_bytes(
-                Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+                Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+            )
             key_id = "a_" + secrets.token_hex(2)
             encoded = base64.b64encode(seed).decode().rstrip("=")
             _write_private(path, f"ed25519 {key_id} {encoded}\n")
@@ -102,13 +111,17 @@ class EmbeddedSynapse:
             "server_name": self.server_name,
             "pid_file": str(self.dir / "homeserver.pid"),
             "public_baseurl": self.url + "/",
-            "listeners": [{
-                "port": self.port, "bind_addresses": [self.host], "type": "http",
-                "tls": False, "x_forwarded": False,
-                "resources": [{"names": ["client"], "compress": False}],
-            }],
-            "database": {"name": "sqlite3",
-                         "args": {"database": str(self.dir / "homeserver.db")}},
+            "listeners": [
+                {
+                    "port": self.port,
+                    "bind_addresses": [self.host],
+                    "type": "http",
+                    "tls": False,
+                    "x_forwarded": False,
+                    "resources": [{"names": ["client"], "compress": False}],
+                }
+            ],
+            "database": {"name": "sqlite3", "args": {"database": str(self.dir / "homeserver.db")}},
             "log_config": str(self.dir / "log.config"),
             "media_store_path": str(self.dir / "media_store"),
             "signing_key_path": str(self._signing_key()),
@@ -132,14 +145,25 @@ class EmbeddedSynapse:
         (self.dir / "media_store").mkdir(exist_ok=True)
         log_config = {
             "version": 1,
-            "formatters": {"precise": {
-                "format": "%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(message)s"}},
-            "handlers": {"file": {
-                "class": "logging.handlers.RotatingFileHandler", "formatter": "precise",
-                "filename": str(self.log_path), "maxBytes": 10_000_000, "backupCount": 3,
-                "encoding": "utf8"}},
-            "loggers": {"synapse.storage.SQL": {"level": "WARNING"},
-                        "synapse.access": {"level": "WARNING"}},
+            "formatters": {
+                "precise": {
+                    "format": "%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(message)s"
+                }
+            },
+            "handlers": {
+                "file": {
+                    "class": "logging.handlers.RotatingFileHandler",
+                    "formatter": "precise",
+                    "filename": str(self.log_path),
+                    "maxBytes": 10_000_000,
+                    "backupCount": 3,
+                    "encoding": "utf8",
+                }
+            },
+            "loggers": {
+                "synapse.storage.SQL": {"level": "WARNING"},
+                "synapse.access": {"level": "WARNING"},
+            },
             "root": {"level": "INFO", "handlers": ["file"]},
             "disable_existing_loggers": False,
         }
@@ -160,30 +184,42 @@ class EmbeddedSynapse:
         stale_pid.unlink(missing_ok=True)
         stderr = open(self.dir / "stderr.log", "ab")
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "synapse.app.homeserver", "-c", str(self.config_path),
-            stdin=asyncio.subprocess.DEVNULL, stdout=stderr, stderr=stderr,
-            start_new_session=True)  # our Ctrl-C is handled by us, then passed on cleanly
+            sys.executable,
+            "-m",
+            "synapse.app.homeserver",
+            "-c",
+            str(self.config_path),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=stderr,
+            stderr=stderr,
+            start_new_session=True,
+        )  # our Ctrl-C is handled by us, then passed on cleanly
         stderr.close()
         (self.dir / "synapse.pid").write_text(f"{self.process.pid}\n")  # for operators
-        log.info("starting Synapse (pid %s) for %s on %s", self.process.pid, self.server_name,
-                 self.url)
+        log.info(
+            "starting Synapse (pid %s) for %s on %s", self.process.pid, self.server_name, self.url
+        )
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while True:
                 if self.process.returncode is not None:
                     raise EmbeddedHomeserverError(
                         f"Synapse exited during start-up (code {self.process.returncode}); "
-                        f"see {self.log_path}:\n{self._diagnostics()}")
+                        f"see {self.log_path}:\n{self._diagnostics()}"
+                    )
                 with contextlib.suppress(aiohttp.ClientError, OSError):
-                    async with http.get(self.url + "/_matrix/client/versions",
-                                        timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                    async with http.get(
+                        self.url + "/_matrix/client/versions",
+                        timeout=aiohttp.ClientTimeout(total=2),
+                    ) as resp:
                         if resp.status == 200:
                             break
                 if time.monotonic() > deadline:
                     await self.stop()
                     raise EmbeddedHomeserverError(
                         f"Synapse did not answer on {self.url} within {timeout:.0f} s; "
-                        f"see {self.log_path}")
+                        f"see {self.log_path}"
+                    )
                 await asyncio.sleep(0.2)
         log.info("Synapse ready on %s", self.url)
 
@@ -222,11 +258,19 @@ _FAST = {"per_second": 1000, "burst_count": 1000}
 
 # Rate limits raised for tests and benchmarks on loopback (never for a real deployment).
 RELAXED_RATE_LIMITS: dict[str, Any] = {
-    "rc_message": _FAST, "rc_registration": _FAST, "rc_admin_redaction": _FAST,
+    "rc_message": _FAST,
+    "rc_registration": _FAST,
+    "rc_admin_redaction": _FAST,
     "rc_login": {"address": _FAST, "account": _FAST, "failed_attempts": _FAST},
-    "rc_joins": {"local": _FAST, "remote": _FAST}, "rc_joins_per_room": _FAST,
+    "rc_joins": {"local": _FAST, "remote": _FAST},
+    "rc_joins_per_room": _FAST,
     "rc_invites": {"per_room": _FAST, "per_user": _FAST, "per_issuer": _FAST},
-    "rc_key_requests": _FAST, "rc_room_creation": _FAST, "rc_profile": _FAST,
-    "rc_3pid_validation": _FAST, "rc_presence": {"per_user": _FAST},
-    "rc_delayed_event_mgmt": _FAST, "rc_reports": _FAST, "rc_user_directory": _FAST,
+    "rc_key_requests": _FAST,
+    "rc_room_creation": _FAST,
+    "rc_profile": _FAST,
+    "rc_3pid_validation": _FAST,
+    "rc_presence": {"per_user": _FAST},
+    "rc_delayed_event_mgmt": _FAST,
+    "rc_reports": _FAST,
+    "rc_user_directory": _FAST,
 }

@@ -57,7 +57,9 @@ def sign_json(obj: dict[str, Any], user_id: str, key: Ed25519PrivateKey) -> dict
     signed = copy.deepcopy(obj)
     signed.pop("unsigned", None)
     signature = b64(key.sign(signable(obj)))
-    signed.setdefault("signatures", {}).setdefault(user_id, {})[f"ed25519:{public_b64(key)}"] = signature
+    signed.setdefault("signatures", {}).setdefault(user_id, {})[f"ed25519:{public_b64(key)}"] = (
+        signature
+    )
     return signed
 
 
@@ -66,8 +68,9 @@ def verify_signed_json(obj: dict[str, Any], user_id: str, public_key: str) -> bo
     if not signature:
         return False
     try:
-        Ed25519PublicKey.from_public_bytes(unb64(public_key)).verify(unb64(signature),
-                                                                     signable(obj))
+        Ed25519PublicKey.from_public_bytes(unb64(public_key)).verify(
+            unb64(signature), signable(obj)
+        )
     except (InvalidSignature, ValueError):
         return False
     return True
@@ -89,8 +92,12 @@ class CrossSigningKeys:
         return cls(*(Ed25519PrivateKey.generate() for _ in USAGES))
 
     def seeds(self) -> dict[str, str]:
-        return {usage: b64(getattr(self, usage).private_bytes(
-            Encoding.Raw, PrivateFormat.Raw, NoEncryption())) for usage in USAGES}
+        return {
+            usage: b64(
+                getattr(self, usage).private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+            )
+            for usage in USAGES
+        }
 
     @classmethod
     def from_seeds(cls, seeds: dict[str, str]) -> CrossSigningKeys:
@@ -112,10 +119,12 @@ class CrossSigningKeys:
         """The body of ``/keys/device_signing/upload``: sub-keys signed by the master key."""
         return {
             "master_key": key_object(user_id, "master", self.master),
-            "self_signing_key": sign_json(key_object(user_id, "self_signing", self.self_signing),
-                                          user_id, self.master),
-            "user_signing_key": sign_json(key_object(user_id, "user_signing", self.user_signing),
-                                          user_id, self.master),
+            "self_signing_key": sign_json(
+                key_object(user_id, "self_signing", self.self_signing), user_id, self.master
+            ),
+            "user_signing_key": sign_json(
+                key_object(user_id, "user_signing", self.user_signing), user_id, self.master
+            ),
         }
 
     def sign_device(self, user_id: str, device_keys: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +132,8 @@ class CrossSigningKeys:
         body = {k: v for k, v in device_keys.items() if k not in ("signatures", "unsigned")}
         signed = sign_json(body, user_id, self.self_signing)
         return {k: v for k, v in signed.items() if k != "signatures"} | {
-            "signatures": {user_id: signed["signatures"][user_id]}}
+            "signatures": {user_id: signed["signatures"][user_id]}
+        }
 
 
 def device_is_cross_signed(keys_query: dict[str, Any], user_id: str, device_id: str) -> bool:
@@ -136,8 +146,9 @@ def device_is_cross_signed(keys_query: dict[str, Any], user_id: str, device_id: 
         return False
     master_pub = next(iter(master["keys"].values()))
     ssk_pub = next(iter(ssk["keys"].values()))
-    return (verify_signed_json(ssk, user_id, master_pub)
-            and verify_signed_json(device, user_id, ssk_pub))
+    return verify_signed_json(ssk, user_id, master_pub) and verify_signed_json(
+        device, user_id, ssk_pub
+    )
 
 
 async def ensure_cross_signed(gateway: Any, keys_path: Path, password: str | None) -> bool:
@@ -155,28 +166,44 @@ async def ensure_cross_signed(gateway: Any, keys_path: Path, password: str | Non
     if not server_master or next(iter(server_master["keys"].values())) != public_b64(keys.master):
         body = keys.upload_body(user_id)
         try:
-            await gateway.raw("POST", "/_matrix/client/v3/keys/device_signing/upload", body,
-                              what="upload cross-signing keys")
+            await gateway.raw(
+                "POST",
+                "/_matrix/client/v3/keys/device_signing/upload",
+                body,
+                what="upload cross-signing keys",
+            )
         except MatrixError as exc:
             if exc.status != 401 or not password:
                 raise
             # Keys already exist on the server (store lost?): replacing them needs the password.
             session = await _uia_session(gateway, body)
-            body["auth"] = {"type": "m.login.password", "session": session,
-                            "identifier": {"type": "m.id.user", "user": user_id},
-                            "password": password}
-            await gateway.raw("POST", "/_matrix/client/v3/keys/device_signing/upload", body,
-                              what="upload cross-signing keys (authenticated)")
+            body["auth"] = {
+                "type": "m.login.password",
+                "session": session,
+                "identifier": {"type": "m.id.user", "user": user_id},
+                "password": password,
+            }
+            await gateway.raw(
+                "POST",
+                "/_matrix/client/v3/keys/device_signing/upload",
+                body,
+                what="upload cross-signing keys (authenticated)",
+            )
         log.info("cross-signing keys published for %s", user_id)
         published = await gateway.query_keys([user_id])
 
     device = published.get("device_keys", {}).get(user_id, {}).get(device_id)
     if device is None:
-        raise MatrixError(None, "AGORA_NO_DEVICE_KEYS",
-                          f"device {device_id} has no published keys yet")
+        raise MatrixError(
+            None, "AGORA_NO_DEVICE_KEYS", f"device {device_id} has no published keys yet"
+        )
     signed = keys.sign_device(user_id, device)
-    result = await gateway.raw("POST", "/_matrix/client/v3/keys/signatures/upload",
-                               {user_id: {device_id: signed}}, what="sign own device")
+    result = await gateway.raw(
+        "POST",
+        "/_matrix/client/v3/keys/signatures/upload",
+        {user_id: {device_id: signed}},
+        what="sign own device",
+    )
     if result.get("failures"):
         raise MatrixError(None, "AGORA_SIGNATURE_REFUSED", json.dumps(result["failures"]))
     log.info("device %s signed by the self-signing key", device_id)
@@ -185,9 +212,14 @@ async def ensure_cross_signed(gateway: Any, keys_path: Path, password: str | Non
 
 async def _uia_session(gateway: Any, body: dict[str, Any]) -> str:
     transport = await gateway.client.send(
-        "POST", "/_matrix/client/v3/keys/device_signing/upload", json.dumps(body),
-        {"Authorization": f"Bearer {gateway.client.access_token}",
-         "Content-Type": "application/json"})
+        "POST",
+        "/_matrix/client/v3/keys/device_signing/upload",
+        json.dumps(body),
+        {
+            "Authorization": f"Bearer {gateway.client.access_token}",
+            "Content-Type": "application/json",
+        },
+    )
     try:
         data = await transport.json(content_type=None)
     finally:

@@ -44,13 +44,20 @@ def _retry_after_seconds(headers: Any, body_ms: int | None) -> float | None:
     return None
 
 
-def client_config(pickle_key: str = "", *, encryption: bool = True,
-                  **kwargs: Any) -> AsyncClientConfig:
+def client_config(
+    pickle_key: str = "", *, encryption: bool = True, **kwargs: Any
+) -> AsyncClientConfig:
     """nio settings for a client behind the gateway: nio's own retries off; E2EE on, except for
     tools that only change room structure (`agora-bot plan/apply`)."""
-    return AsyncClientConfig(encryption_enabled=encryption, store_sync_tokens=False,
-                             pickle_key=pickle_key, max_limit_exceeded=0, max_timeouts=0,
-                             **({"store": None} if not encryption else {}), **kwargs)
+    return AsyncClientConfig(
+        encryption_enabled=encryption,
+        store_sync_tokens=False,
+        pickle_key=pickle_key,
+        max_limit_exceeded=0,
+        max_timeouts=0,
+        **({"store": None} if not encryption else {}),
+        **kwargs,
+    )
 
 
 def structure_client(homeserver_url: str, user_id: str, access_token: str) -> AsyncClient:
@@ -62,8 +69,15 @@ def structure_client(homeserver_url: str, user_id: str, access_token: str) -> As
 
 
 class Gateway:
-    def __init__(self, client: AsyncClient, metrics: Metrics, *, max_retries: int = 6,
-                 max_backoff: float = 30.0, max_rate_limit_wait: float = 120.0):
+    def __init__(
+        self,
+        client: AsyncClient,
+        metrics: Metrics,
+        *,
+        max_retries: int = 6,
+        max_backoff: float = 30.0,
+        max_rate_limit_wait: float = 120.0,
+    ):
         self.client = client
         self.metrics = metrics
         self.max_retries = max_retries
@@ -84,7 +98,9 @@ class Gateway:
     def _backoff(self, attempt: int) -> float:
         return min(self.max_backoff, 0.5 * 2**attempt) * (0.75 + random.random() / 2)
 
-    async def _retrying(self, what: str, attempt_once: Callable[[], Awaitable[tuple[int | None, Any, Any]]]) -> Any:
+    async def _retrying(
+        self, what: str, attempt_once: Callable[[], Awaitable[tuple[int | None, Any, Any]]]
+    ) -> Any:
         """Run ``attempt_once`` (→ status, headers, result-or-error) with the retry policy."""
         attempt = 0
         while True:
@@ -126,21 +142,33 @@ class Gateway:
             status = transport.status if transport is not None else None
             headers = transport.headers if transport is not None else None
             if isinstance(resp, ErrorResponse):
-                return status, headers, MatrixError(status, resp.status_code, resp.message,
-                                                     resp.retry_after_ms)
+                return (
+                    status,
+                    headers,
+                    MatrixError(status, resp.status_code, resp.message, resp.retry_after_ms),
+                )
             return status, headers, resp
 
         return await self._retrying(what, once)
 
-    async def raw(self, method: str, path: str, body: Any = None, *, what: str | None = None,
-                  query: dict[str, str] | None = None) -> dict[str, Any]:
+    async def raw(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        what: str | None = None,
+        query: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         """An endpoint nio does not wrap (admin API, cross-signing, state reads)."""
         what = what or f"{method} {path}"
         url = path
         if query:
             url += "?" + "&".join(f"{k}={quote(str(v))}" for k, v in query.items())
-        headers = {"Authorization": f"Bearer {self.client.access_token}",
-                   "Content-Type": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {self.client.access_token}",
+            "Content-Type": "application/json",
+        }
         data = json.dumps(body) if body is not None else None
 
         async def once() -> tuple[int | None, Any, Any]:
@@ -153,9 +181,16 @@ class Gateway:
                 transport.release()
             if transport.status >= 400:
                 payload = payload if isinstance(payload, dict) else {}
-                return transport.status, transport.headers, MatrixError(
-                    transport.status, payload.get("errcode"), payload.get("error", ""),
-                    payload.get("retry_after_ms"))
+                return (
+                    transport.status,
+                    transport.headers,
+                    MatrixError(
+                        transport.status,
+                        payload.get("errcode"),
+                        payload.get("error", ""),
+                        payload.get("retry_after_ms"),
+                    ),
+                )
             return transport.status, transport.headers, payload
 
         return await self._retrying(what, once)
@@ -168,16 +203,18 @@ class Gateway:
         while room_id not in self.client.rooms:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise MatrixError(None, "AGORA_ROOM_NOT_SYNCED",
-                                  f"{room_id} did not appear in sync")
+                raise MatrixError(
+                    None, "AGORA_ROOM_NOT_SYNCED", f"{room_id} did not appear in sync"
+                )
             self.synced.clear()
             try:
                 await asyncio.wait_for(self.synced.wait(), remaining)
             except TimeoutError:
                 continue
 
-    async def send(self, room_id: str, content: dict[str, Any],
-                   event_type: str = "m.room.message") -> str:
+    async def send(
+        self, room_id: str, content: dict[str, Any], event_type: str = "m.room.message"
+    ) -> str:
         """Send an event (encrypted when the room is); returns its event id. Retries reuse the
         same transaction id, so the homeserver stores the event at most once."""
         await self.wait_for_room(room_id)
@@ -186,8 +223,9 @@ class Gateway:
 
         async def send_once() -> Response:
             try:
-                return await self.client.room_send(room_id, event_type, content, tx_id=txn,
-                                                   ignore_unverified_devices=True)
+                return await self.client.room_send(
+                    room_id, event_type, content, tx_id=txn, ignore_unverified_devices=True
+                )
             except LocalProtocolError as exc:
                 raise MatrixError(None, "AGORA_LOCAL", str(exc)) from exc
 
@@ -231,26 +269,35 @@ class Gateway:
             if exc.status == 403:
                 return {}
             raise
-        return {ev["state_key"]: ev["content"].get("membership", "leave")
-                for ev in data.get("chunk", [])}
+        return {
+            ev["state_key"]: ev["content"].get("membership", "leave")
+            for ev in data.get("chunk", [])
+        }
 
     async def get_state(self, room_id: str, event_type: str, state_key: str = "") -> dict | None:
         try:
             return await self.raw(
-                "GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
-                       f"{quote(event_type)}/{quote(state_key)}")
+                "GET",
+                f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
+                f"{quote(event_type)}/{quote(state_key)}",
+            )
         except MatrixError as exc:
             if exc.status == 404:
                 return None
             raise
 
-    async def put_state(self, room_id: str, event_type: str, content: dict,
-                        state_key: str = "") -> str:
+    async def put_state(
+        self, room_id: str, event_type: str, content: dict, state_key: str = ""
+    ) -> str:
         data = await self.raw(
-            "PUT", f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
-                   f"{quote(event_type)}/{quote(state_key)}", content)
+            "PUT",
+            f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
+            f"{quote(event_type)}/{quote(state_key)}",
+            content,
+        )
         return data.get("event_id", "")
 
     async def query_keys(self, user_ids: list[str]) -> dict[str, Any]:
-        return await self.raw("POST", "/_matrix/client/v3/keys/query",
-                              {"device_keys": {u: [] for u in user_ids}})
+        return await self.raw(
+            "POST", "/_matrix/client/v3/keys/query", {"device_keys": {u: [] for u in user_ids}}
+        )

@@ -31,6 +31,7 @@ from bot.territories.planner import WATCHED_STATE
 
 log = logging.getLogger(__name__)
 
+
 def sync_filter(own_user: str) -> dict:
     """What the bot needs from sync: no presence, typing or receipts. Its own events stay in:
     filtering them out (not_senders) would hide the m.room.encryption it set when creating a
@@ -90,9 +91,15 @@ class Batch:
     undecryptable: int = 0
 
 
-def extract(resp: SyncResponse, own_user: str, prefix: str, *, history: bool,
-            watched_state: frozenset[str] = frozenset(),
-            conversations: frozenset[str] = frozenset()) -> Batch:
+def extract(
+    resp: SyncResponse,
+    own_user: str,
+    prefix: str,
+    *,
+    history: bool,
+    watched_state: frozenset[str] = frozenset(),
+    conversations: frozenset[str] = frozenset(),
+) -> Batch:
     """Pure: pick out of a (decrypted) sync response what the bot acts on. With
     ``history=False`` (the very first sync of a new bot) old timeline events are not commands."""
     batch = Batch()
@@ -106,20 +113,31 @@ def extract(resp: SyncResponse, own_user: str, prefix: str, *, history: bool,
     for room_id, info in resp.rooms.join.items():
         for ev in list(info.state) + list(info.timeline.events):
             if isinstance(ev, RoomMemberEvent):
-                batch.memberships.append(Membership(room_id, ev.state_key, ev.membership,
-                                                    ev.sender))
+                batch.memberships.append(
+                    Membership(room_id, ev.state_key, ev.membership, ev.sender)
+                )
             event_type = ev.source.get("type", "")
-            if (history and event_type in watched_state and ev.sender != own_user
-                    and "state_key" in ev.source):
-                batch.state_changes.append(StateChange(room_id, event_type,
-                                                       ev.source["state_key"], ev.sender))
+            if (
+                history
+                and event_type in watched_state
+                and ev.sender != own_user
+                and "state_key" in ev.source
+            ):
+                batch.state_changes.append(
+                    StateChange(room_id, event_type, ev.source["state_key"], ev.sender)
+                )
         if not history:
             continue
         for ev in info.timeline.events:
             if isinstance(ev, MegolmEvent):
                 batch.undecryptable += 1
-                log.warning("could not decrypt %s from %s in %s (session %s)", ev.event_id,
-                            ev.sender, room_id, ev.session_id)
+                log.warning(
+                    "could not decrypt %s from %s in %s (session %s)",
+                    ev.event_id,
+                    ev.sender,
+                    room_id,
+                    ev.session_id,
+                )
                 continue
             if ev.sender == own_user:
                 continue
@@ -130,21 +148,38 @@ def extract(resp: SyncResponse, own_user: str, prefix: str, *, history: bool,
                 body = ev.body.strip()
                 # Commands anywhere; plain answers only in direct chats (guided dialogues).
                 if (body.startswith(prefix) and len(body) > len(prefix)) or (
-                        room_id in conversations and body):
-                    batch.commands.append(InboxRow(ev.event_id, room_id, ev.sender, body,
-                                                   bool(getattr(ev, "decrypted", False)),
-                                                   ev.server_timestamp))
+                    room_id in conversations and body
+                ):
+                    batch.commands.append(
+                        InboxRow(
+                            ev.event_id,
+                            room_id,
+                            ev.sender,
+                            body,
+                            bool(getattr(ev, "decrypted", False)),
+                            ev.server_timestamp,
+                        )
+                    )
             elif isinstance(ev, ReactionEvent):
-                batch.reactions.append(Reaction(room_id, ev.event_id, ev.sender, ev.reacts_to,
-                                                ev.key))
+                batch.reactions.append(
+                    Reaction(room_id, ev.event_id, ev.sender, ev.reacts_to, ev.key)
+                )
     batch.left_rooms.extend(resp.rooms.leave.keys())
     return batch
 
 
 class SyncLoop:
-    def __init__(self, gateway: Gateway, store: Store, metrics: Metrics, prefix: str,
-                 on_batch: Callable[[Batch], Awaitable[None]], *, timeout_ms: int = 30_000,
-                 conversations: Callable[[], frozenset[str]] = frozenset):
+    def __init__(
+        self,
+        gateway: Gateway,
+        store: Store,
+        metrics: Metrics,
+        prefix: str,
+        on_batch: Callable[[Batch], Awaitable[None]],
+        *,
+        timeout_ms: int = 30_000,
+        conversations: Callable[[], frozenset[str]] = frozenset,
+    ):
         self.gateway = gateway
         self.store = store
         self.metrics = metrics
@@ -160,11 +195,22 @@ class SyncLoop:
         since = await self.store.get("sync_token")
         full_state = self.first
         resp: SyncResponse = await self.gateway.call(
-            "sync", lambda: client.sync(timeout=0 if full_state else self.timeout_ms,
-                                        sync_filter=sync_filter(client.user_id), since=since,
-                                        full_state=full_state))
-        batch = extract(resp, client.user_id, self.prefix, history=since is not None,
-                        watched_state=WATCHED_STATE, conversations=self.conversations())
+            "sync",
+            lambda: client.sync(
+                timeout=0 if full_state else self.timeout_ms,
+                sync_filter=sync_filter(client.user_id),
+                since=since,
+                full_state=full_state,
+            ),
+        )
+        batch = extract(
+            resp,
+            client.user_id,
+            self.prefix,
+            history=since is not None,
+            watched_state=WATCHED_STATE,
+            conversations=self.conversations(),
+        )
         added = await self.store.record_events(batch.commands, resp.next_batch)
         if added:
             log.debug("recorded %d new command(s)", added)

@@ -18,8 +18,11 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-ENCRYPTION = {"type": "m.room.encryption", "state_key": "",
-              "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+ENCRYPTION = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
 ADMIN_POWER = 100
 
 
@@ -27,8 +30,11 @@ def initial_state() -> list[dict]:
     return [
         ENCRYPTION,
         {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},
-        {"type": "m.room.history_visibility", "state_key": "",
-         "content": {"history_visibility": "invited"}},
+        {
+            "type": "m.room.history_visibility",
+            "state_key": "",
+            "content": {"history_visibility": "invited"},
+        },
     ]
 
 
@@ -38,8 +44,9 @@ def creators_are_privileged(room_version: str) -> bool:
     return room_version.isdigit() and int(room_version) >= 12
 
 
-def power_levels_plan(current: dict, bot: str, admins: tuple[str, ...],
-                      privileged: frozenset[str] = frozenset()) -> dict | None:
+def power_levels_plan(
+    current: dict, bot: str, admins: tuple[str, ...], privileged: frozenset[str] = frozenset()
+) -> dict | None:
     """Pure: the power-level content with every admin and the bot at 100 (creators of a v12+
     room excepted: they are above any level), or None if it is already so."""
     users = dict(current.get("users", {}))
@@ -85,15 +92,18 @@ class ControlRoom:
     async def _create(self) -> str:
         loc = self.config.locale
         room_id = await self.gateway.create_room(
-            visibility=RoomVisibility.private, preset=RoomPreset.private_chat,
-            name=t("control.name", loc), topic=t("control.topic", loc),
-            invite=(), initial_state=initial_state(),
+            visibility=RoomVisibility.private,
+            preset=RoomPreset.private_chat,
+            name=t("control.name", loc),
+            topic=t("control.topic", loc),
+            invite=(),
+            initial_state=initial_state(),
             # The creator gets top power from createRoom itself, whatever the room version.
-            power_level_override={"users": {a: ADMIN_POWER for a in self.config.admins}})
+            power_level_override={"users": {a: ADMIN_POWER for a in self.config.admins}},
+        )
         await self.store.put("control_room_id", room_id)
         await self.store.add_room(room_id, "control")
-        await self.store.audit(self.gateway.user_id, "control_room.create", "ok",
-                               room_id=room_id)
+        await self.store.audit(self.gateway.user_id, "control_room.create", "ok", room_id=room_id)
         log.info("created the control room %s", room_id)
         return room_id
 
@@ -103,9 +113,11 @@ class ControlRoom:
         assert room_id
         current = await self.gateway.get_state(room_id, "m.room.power_levels") or {}
         create = await self.gateway.get_state(room_id, "m.room.create") or {}
-        privileged = (frozenset([self.gateway.user_id, *create.get("additional_creators", [])])
-                      if creators_are_privileged(str(create.get("room_version", "1")))
-                      else frozenset())
+        privileged = (
+            frozenset([self.gateway.user_id, *create.get("additional_creators", [])])
+            if creators_are_privileged(str(create.get("room_version", "1")))
+            else frozenset()
+        )
         wanted = power_levels_plan(current, self.gateway.user_id, self.config.admins, privileged)
         if wanted is not None:
             await self.gateway.put_state(room_id, "m.room.power_levels", wanted)
@@ -117,14 +129,21 @@ class ControlRoom:
                 continue
             try:
                 if state == "ban":
-                    await self.gateway.raw("POST", f"/_matrix/client/v3/rooms/{room_id}/unban",
-                                           {"user_id": admin})
+                    await self.gateway.raw(
+                        "POST", f"/_matrix/client/v3/rooms/{room_id}/unban", {"user_id": admin}
+                    )
                 await self.gateway.invite(room_id, admin)
                 invited.append(admin)
-                await self.store.audit(self.gateway.user_id, "control_room.invite", "ok",
-                                       room_id=room_id, detail=admin)
+                await self.store.audit(
+                    self.gateway.user_id, "control_room.invite", "ok", room_id=room_id, detail=admin
+                )
             except MatrixError as exc:
                 log.error("could not invite admin %s to the control room: %s", admin, exc)
-                await self.store.audit(self.gateway.user_id, "control_room.invite", "failed",
-                                       room_id=room_id, detail=f"{admin}: {exc}")
+                await self.store.audit(
+                    self.gateway.user_id,
+                    "control_room.invite",
+                    "failed",
+                    room_id=room_id,
+                    detail=f"{admin}: {exc}",
+                )
         return invited

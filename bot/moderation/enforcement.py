@@ -35,25 +35,45 @@ class Enforcer:
         key = await self.store.managed_key(room_id)
         if key is None:  # not a live managed room: control room, direct chats, archives
             return False
-        if may_be_in(user, key, network=self.config.network, admins=self.config.admins,
-                     bot=self.gateway.user_id,
-                     member_territory=await self.members.member_territory(user)):
+        if may_be_in(
+            user,
+            key,
+            network=self.config.network,
+            admins=self.config.admins,
+            bot=self.gateway.user_id,
+            member_territory=await self.members.member_territory(user),
+        ):
             return False
         loc = self.config.locale
         try:
-            await self.gateway.raw("POST", f"/_matrix/client/v3/rooms/{room_id}/kick",
-                                   {"user_id": user, "reason": t("enforce.reason", loc)},
-                                   what=f"remove {user}")
+            await self.gateway.raw(
+                "POST",
+                f"/_matrix/client/v3/rooms/{room_id}/kick",
+                {"user_id": user, "reason": t("enforce.reason", loc)},
+                what=f"remove {user}",
+            )
         except MatrixError as exc:
             log.error("could not remove %s from %s: %s", user, key, exc)
-            await self.store.audit(self.gateway.user_id, "enforce.remove", "failed",
-                                   room_id=room_id, detail=f"{user}: {exc}")
+            await self.store.audit(
+                self.gateway.user_id,
+                "enforce.remove",
+                "failed",
+                room_id=room_id,
+                detail=f"{user}: {exc}",
+            )
             return False
-        await self.store.audit(self.gateway.user_id, "enforce.remove", "ok", room_id=room_id,
-                               detail=f"{user} ({membership})")
+        await self.store.audit(
+            self.gateway.user_id,
+            "enforce.remove",
+            "ok",
+            room_id=room_id,
+            detail=f"{user} ({membership})",
+        )
         if self.control.room_id:
-            await self.gateway.send(self.control.room_id, notice(
-                t("enforce.note", loc, user=user, room=key, membership=membership)))
+            await self.gateway.send(
+                self.control.room_id,
+                notice(t("enforce.note", loc, user=user, room=key, membership=membership)),
+            )
         return True
 
     async def sweep(self) -> int:

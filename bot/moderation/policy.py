@@ -17,8 +17,15 @@ def lineage(network: Network) -> dict[str, tuple[str, ...]]:
     return {t.id: (*(a.id for a in ancestors), t.id) for t, ancestors in network.walk()}
 
 
-def may_be_in(user: str, room_key: str, *, network: Network, admins: tuple[str, ...], bot: str,
-              member_territory: str | None) -> bool:
+def may_be_in(
+    user: str,
+    room_key: str,
+    *,
+    network: Network,
+    admins: tuple[str, ...],
+    bot: str,
+    member_territory: str | None,
+) -> bool:
     if user == bot or user in admins:
         return True
     territory_id, _, room_id = room_key.partition(".")

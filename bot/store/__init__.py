@@ -87,7 +87,8 @@ class Store:
 
     async def version(self) -> int:
         await self.db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied REAL)")
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied REAL)"
+        )
         async with self.db.execute("SELECT MAX(version) FROM schema_version") as cur:
             row = await cur.fetchone()
         return row[0] or 0
@@ -97,12 +98,12 @@ class Store:
         if current > len(MIGRATIONS):
             raise StoreTooNew(
                 f"the database is at schema version {current}, newer than this code "
-                f"({len(MIGRATIONS)}); upgrade agora-bot instead of downgrading it")
+                f"({len(MIGRATIONS)}); upgrade agora-bot instead of downgrading it"
+            )
         for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
             async with self.transaction() as db:
                 await migration(db)
-                await db.execute("INSERT INTO schema_version VALUES (?, ?)",
-                                 (number, time.time()))
+                await db.execute("INSERT INTO schema_version VALUES (?, ?)", (number, time.time()))
 
     # --- key/value ---------------------------------------------------------------------------
 
@@ -111,8 +112,10 @@ class Store:
             row = await cur.fetchone()
         return json.loads(row[0]) if row else default
 
-    _PUT = ("INSERT INTO kv (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+    _PUT = (
+        "INSERT INTO kv (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+    )
 
     async def put(self, key: str, value: Any) -> None:
         await self._write(self._PUT, (key, json.dumps(value)))
@@ -128,8 +131,11 @@ class Store:
             await db.executemany(
                 "INSERT OR IGNORE INTO inbox (event_id, room_id, sender, body, encrypted, "
                 "origin_ts, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(r.event_id, r.room_id, r.sender, r.body, int(r.encrypted), r.origin_ts, now)
-                 for r in rows])
+                [
+                    (r.event_id, r.room_id, r.sender, r.body, int(r.encrypted), r.origin_ts, now)
+                    for r in rows
+                ],
+            )
             added = db.total_changes - before
             await db.execute(self._PUT, ("sync_token", json.dumps(sync_token)))
         return added
@@ -137,7 +143,8 @@ class Store:
     async def pending_events(self, limit: int = 100) -> list[InboxRow]:
         async with self.db.execute(
             "SELECT event_id, room_id, sender, body, encrypted, origin_ts FROM inbox "
-            "WHERE status = 'pending' ORDER BY origin_ts, received_at LIMIT ?", (limit,)
+            "WHERE status = 'pending' ORDER BY origin_ts, received_at LIMIT ?",
+            (limit,),
         ) as cur:
             rows = await cur.fetchall()
         return [InboxRow(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
@@ -145,21 +152,32 @@ class Store:
     async def finish_event(self, event_id: str, outcome: str) -> None:
         await self._write(
             "UPDATE inbox SET status = 'done', outcome = ?, done_at = ? WHERE event_id = ?",
-            (outcome, time.time(), event_id))
+            (outcome, time.time(), event_id),
+        )
 
     # --- audit ------------------------------------------------------------------------------
 
-    async def audit(self, actor: str, action: str, outcome: str, *, room_id: str | None = None,
-                    event_id: str | None = None, detail: str = "") -> None:
+    async def audit(
+        self,
+        actor: str,
+        action: str,
+        outcome: str,
+        *,
+        room_id: str | None = None,
+        event_id: str | None = None,
+        detail: str = "",
+    ) -> None:
         await self._write(
             "INSERT INTO audit (at, actor, room_id, event_id, action, detail, outcome) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (time.time(), actor, room_id, event_id, action, detail, outcome))
+            (time.time(), actor, room_id, event_id, action, detail, outcome),
+        )
 
     async def audit_entries(self, limit: int = 50) -> list[dict[str, Any]]:
         async with self.db.execute(
             "SELECT at, actor, room_id, event_id, action, detail, outcome FROM audit "
-            "ORDER BY id DESC LIMIT ?", (limit,)
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
         ) as cur:
             return [dict(r) for r in await cur.fetchall()]
 
@@ -168,7 +186,8 @@ class Store:
     async def add_room(self, room_id: str, kind: str, peer: str | None = None) -> None:
         await self._write(
             "INSERT OR IGNORE INTO rooms (room_id, kind, peer, created) VALUES (?, ?, ?, ?)",
-            (room_id, kind, peer, time.time()))
+            (room_id, kind, peer, time.time()),
+        )
 
     async def room_kind(self, room_id: str) -> str | None:
         """control, dm, managed (a live managed room or space), archived, or None."""
@@ -176,8 +195,9 @@ class Store:
             row = await cur.fetchone()
         if row:
             return row[0]
-        async with self.db.execute("SELECT archived FROM managed_rooms WHERE room_id = ?",
-                                   (room_id,)) as cur:
+        async with self.db.execute(
+            "SELECT archived FROM managed_rooms WHERE room_id = ?", (room_id,)
+        ) as cur:
             row = await cur.fetchone()
         if row:
             return "archived" if row[0] else "managed"
@@ -193,30 +213,42 @@ class Store:
     # --- managed rooms (territories) ----------------------------------------------------------
 
     async def managed_rooms(self, *, include_archived: bool = True) -> list[ManagedRoom]:
-        sql = ("SELECT key, room_id, kind, territory, is_space, archived, adopted "
-               "FROM managed_rooms")
+        sql = "SELECT key, room_id, kind, territory, is_space, archived, adopted FROM managed_rooms"
         if not include_archived:
             sql += " WHERE archived = 0"
         async with self.db.execute(sql + " ORDER BY key") as cur:
-            return [ManagedRoom(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5]), bool(r[6]))
-                    for r in await cur.fetchall()]
+            return [
+                ManagedRoom(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5]), bool(r[6]))
+                for r in await cur.fetchall()
+            ]
 
-    async def map_room(self, key: str, room_id: str, kind: str, territory: str, is_space: bool,
-                       *, adopted: bool = False) -> None:
+    async def map_room(
+        self,
+        key: str,
+        room_id: str,
+        kind: str,
+        territory: str,
+        is_space: bool,
+        *,
+        adopted: bool = False,
+    ) -> None:
         await self._write(
             "INSERT INTO managed_rooms (key, room_id, kind, territory, is_space, adopted, updated)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET room_id = "
             "excluded.room_id, kind = excluded.kind, territory = excluded.territory, "
             "is_space = excluded.is_space, archived = 0, updated = excluded.updated",
-            (key, room_id, kind, territory, int(is_space), int(adopted), time.time()))
+            (key, room_id, kind, territory, int(is_space), int(adopted), time.time()),
+        )
 
     async def set_archived(self, key: str) -> None:
-        await self._write("UPDATE managed_rooms SET archived = 1, updated = ? WHERE key = ?",
-                          (time.time(), key))
+        await self._write(
+            "UPDATE managed_rooms SET archived = 1, updated = ? WHERE key = ?", (time.time(), key)
+        )
 
     async def managed_key(self, room_id: str) -> str | None:
-        async with self.db.execute("SELECT key FROM managed_rooms WHERE room_id = ? AND "
-                                   "archived = 0", (room_id,)) as cur:
+        async with self.db.execute(
+            "SELECT key FROM managed_rooms WHERE room_id = ? AND archived = 0", (room_id,)
+        ) as cur:
             row = await cur.fetchone()
         return row[0] if row else None
 
@@ -224,11 +256,13 @@ class Store:
         async with self.transaction() as db:
             cur = await db.execute(
                 "INSERT INTO apply_runs (started, source, planned) VALUES (?, ?, ?)",
-                (time.time(), source, len(actions)))
+                (time.time(), source, len(actions)),
+            )
             run_id = cur.lastrowid
             await db.executemany(
                 "INSERT INTO apply_actions (run_id, seq, key, op, body) VALUES (?, ?, ?, ?, ?)",
-                [(run_id, i, a["key"], a["op"], json.dumps(a)) for i, a in enumerate(actions)])
+                [(run_id, i, a["key"], a["op"], json.dumps(a)) for i, a in enumerate(actions)],
+            )
         return run_id
 
     async def finish_action(self, run_id: int, seq: int, error: str | None = None) -> None:
@@ -236,18 +270,21 @@ class Store:
             await db.execute(
                 "UPDATE apply_actions SET status = ?, done_at = ?, error = ? "
                 "WHERE run_id = ? AND seq = ?",
-                ("failed" if error else "done", time.time(), error, run_id, seq))
+                ("failed" if error else "done", time.time(), error, run_id, seq),
+            )
             if not error:
                 await db.execute("UPDATE apply_runs SET done = done + 1 WHERE id = ?", (run_id,))
 
     async def finish_run(self, run_id: int, outcome: str) -> None:
-        await self._write("UPDATE apply_runs SET finished = ?, outcome = ? WHERE id = ?",
-                          (time.time(), outcome, run_id))
+        await self._write(
+            "UPDATE apply_runs SET finished = ?, outcome = ? WHERE id = ?",
+            (time.time(), outcome, run_id),
+        )
 
     async def interrupted_runs(self) -> list[dict[str, Any]]:
         async with self.db.execute(
-            "SELECT id, source, planned, done FROM apply_runs WHERE finished IS NULL "
-            "ORDER BY id") as cur:
+            "SELECT id, source, planned, done FROM apply_runs WHERE finished IS NULL ORDER BY id"
+        ) as cur:
             return [dict(r) for r in await cur.fetchall()]
 
     # --- durable jobs -------------------------------------------------------------------------
@@ -256,31 +293,38 @@ class Store:
     async def add_job(db: aiosqlite.Connection, kind: str, payload: dict[str, Any]) -> None:
         """Called inside a transaction, beside the change that calls for the job."""
         now = time.time()
-        await db.execute("INSERT INTO jobs (kind, payload, next_at, created) VALUES (?, ?, ?, ?)",
-                         (kind, json.dumps(payload), now, now))
+        await db.execute(
+            "INSERT INTO jobs (kind, payload, next_at, created) VALUES (?, ?, ?, ?)",
+            (kind, json.dumps(payload), now, now),
+        )
 
     async def due_jobs(self, limit: int = 50) -> list[tuple[int, str, dict[str, Any], int]]:
         async with self.db.execute(
             "SELECT id, kind, payload, attempts FROM jobs WHERE status = 'pending' AND "
-            "next_at <= ? ORDER BY id LIMIT ?", (time.time(), limit)) as cur:
+            "next_at <= ? ORDER BY id LIMIT ?",
+            (time.time(), limit),
+        ) as cur:
             return [(r[0], r[1], json.loads(r[2]), r[3]) for r in await cur.fetchall()]
 
     async def finish_job(self, job_id: int) -> None:
-        await self._write("UPDATE jobs SET status = 'done', done_at = ? WHERE id = ?",
-                          (time.time(), job_id))
+        await self._write(
+            "UPDATE jobs SET status = 'done', done_at = ? WHERE id = ?", (time.time(), job_id)
+        )
 
     async def retry_job(self, job_id: int, error: str, delay: float, give_up: bool) -> None:
         await self._write(
             "UPDATE jobs SET attempts = attempts + 1, error = ?, next_at = ?, status = ? "
-            "WHERE id = ?", (error, time.time() + delay, "failed" if give_up else "pending",
-                             job_id))
+            "WHERE id = ?",
+            (error, time.time() + delay, "failed" if give_up else "pending", job_id),
+        )
 
     async def counts(self) -> dict[str, int]:
         out = {}
-        for name, sql in (("commands", "SELECT COUNT(*) FROM inbox WHERE status = 'done'"),
-                          ("audit", "SELECT COUNT(*) FROM audit"),
-                          ("rooms", "SELECT (SELECT COUNT(*) FROM rooms) + "
-                                    "(SELECT COUNT(*) FROM managed_rooms)")):
+        for name, sql in (
+            ("commands", "SELECT COUNT(*) FROM inbox WHERE status = 'done'"),
+            ("audit", "SELECT COUNT(*) FROM audit"),
+            ("rooms", "SELECT (SELECT COUNT(*) FROM rooms) + (SELECT COUNT(*) FROM managed_rooms)"),
+        ):
             async with self.db.execute(sql) as cur:
                 out[name] = (await cur.fetchone())[0]
         return out

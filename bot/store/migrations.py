@@ -20,7 +20,9 @@ async def _script(db: aiosqlite.Connection, sql: str) -> None:
 
 
 async def _v1_foundation(db: aiosqlite.Connection) -> None:
-    await _script(db, """
+    await _script(
+        db,
+        """
         CREATE TABLE kv (
             key   TEXT PRIMARY KEY,
             value TEXT NOT NULL
@@ -58,11 +60,14 @@ async def _v1_foundation(db: aiosqlite.Connection) -> None:
             peer     TEXT,
             created  REAL NOT NULL
         )
-    """)
+    """,
+    )
 
 
 async def _v2_territories(db: aiosqlite.Connection) -> None:
-    await _script(db, """
+    await _script(
+        db,
+        """
         -- Config keys (territory id, territory.room id) to Matrix rooms. Never deleted: a room
         -- removed from config is archived and keeps its mapping.
         CREATE TABLE managed_rooms (
@@ -96,11 +101,14 @@ async def _v2_territories(db: aiosqlite.Connection) -> None:
             error    TEXT,
             PRIMARY KEY (run_id, seq)
         )
-    """)
+    """,
+    )
 
 
 async def _v3_vetting(db: aiosqlite.Connection) -> None:
-    await _script(db, """
+    await _script(
+        db,
+        """
         -- Join requests, whatever their source; personal fields erased on !forget (later).
         CREATE TABLE requests (
             id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -163,7 +171,8 @@ async def _v3_vetting(db: aiosqlite.Connection) -> None:
             status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
             since       REAL NOT NULL
         )
-    """)
+    """,
+    )
 
 
 MIGRATIONS: list[Migration] = [_v1_foundation, _v2_territories, _v3_vetting]

@@ -11,8 +11,10 @@ from bot.store import Store
 from bot.vetting.form import JoinRequestData
 from bot.vetting.quorum import Decision
 
-_COLUMNS = ("id, source, user_id, dm_room, name, profession, territory, email, structure, rpps, "
-            "adeli, submitted_by, status, reason, card_event, created")
+_COLUMNS = (
+    "id, source, user_id, dm_room, name, profession, territory, email, structure, rpps, "
+    "adeli, submitted_by, status, reason, card_event, created"
+)
 
 
 @dataclass(frozen=True)
@@ -39,30 +41,53 @@ class VettingStore:
     def __init__(self, store: Store):
         self.store = store
 
-    async def add_request(self, data: JoinRequestData, *, source: str, user_id: str | None,
-                          dm_room: str | None, submitted_by: str) -> int:
+    async def add_request(
+        self,
+        data: JoinRequestData,
+        *,
+        source: str,
+        user_id: str | None,
+        dm_room: str | None,
+        submitted_by: str,
+    ) -> int:
         cur = await self.store._write(
             "INSERT INTO requests (source, user_id, dm_room, name, profession, territory, "
             "email, structure, rpps, adeli, submitted_by, created) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (source, user_id, dm_room, data.name, data.profession, data.territory, data.email,
-             data.structure, data.rpps, data.adeli, submitted_by, time.time()))
+            (
+                source,
+                user_id,
+                dm_room,
+                data.name,
+                data.profession,
+                data.territory,
+                data.email,
+                data.structure,
+                data.rpps,
+                data.adeli,
+                submitted_by,
+                time.time(),
+            ),
+        )
         return cur.lastrowid
 
     async def request(self, request_id: int) -> RequestRow | None:
-        async with self.store.db.execute(f"SELECT {_COLUMNS} FROM requests WHERE id = ?",
-                                         (request_id,)) as cur:
+        async with self.store.db.execute(
+            f"SELECT {_COLUMNS} FROM requests WHERE id = ?", (request_id,)
+        ) as cur:
             row = await cur.fetchone()
         return RequestRow(*row) if row else None
 
     async def request_by_card(self, event_id: str) -> RequestRow | None:
-        async with self.store.db.execute(f"SELECT {_COLUMNS} FROM requests WHERE card_event = ?",
-                                         (event_id,)) as cur:
+        async with self.store.db.execute(
+            f"SELECT {_COLUMNS} FROM requests WHERE card_event = ?", (event_id,)
+        ) as cur:
             row = await cur.fetchone()
         return RequestRow(*row) if row else None
 
-    async def requests(self, *, status: str | None = None, user_id: str | None = None,
-                       limit: int = 50) -> list[RequestRow]:
+    async def requests(
+        self, *, status: str | None = None, user_id: str | None = None, limit: int = 50
+    ) -> list[RequestRow]:
         where, params = [], []
         if status:
             where.append("status = ?")
@@ -73,52 +98,65 @@ class VettingStore:
         sql = f"SELECT {_COLUMNS} FROM requests"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        async with self.store.db.execute(sql + " ORDER BY id DESC LIMIT ?",
-                                         (*params, limit)) as cur:
+        async with self.store.db.execute(
+            sql + " ORDER BY id DESC LIMIT ?", (*params, limit)
+        ) as cur:
             return [RequestRow(*r) for r in await cur.fetchall()]
 
-    async def duplicates(self, data: JoinRequestData, user_id: str | None,
-                         exclude: int | None = None) -> list[tuple[int, str]]:
+    async def duplicates(
+        self, data: JoinRequestData, user_id: str | None, exclude: int | None = None
+    ) -> list[tuple[int, str]]:
         """Pending or approved requests sharing an identifier, the email or the Matrix id."""
-        checks = [("email", data.email), ("rpps", data.rpps), ("adeli", data.adeli),
-                  ("user_id", user_id)]
+        checks = [
+            ("email", data.email),
+            ("rpps", data.rpps),
+            ("adeli", data.adeli),
+            ("user_id", user_id),
+        ]
         found: list[tuple[int, str]] = []
         for column, value in checks:
             if not value:
                 continue
             async with self.store.db.execute(
                 f"SELECT id FROM requests WHERE {column} = ? AND status IN "
-                "('pending', 'approved') AND id != ?", (value, exclude or -1)) as cur:
+                "('pending', 'approved') AND id != ?",
+                (value, exclude or -1),
+            ) as cur:
                 found += [(r[0], column) for r in await cur.fetchall()]
         return found
 
     async def set_card(self, request_id: int, event_id: str) -> None:
-        await self.store._write("UPDATE requests SET card_event = ? WHERE id = ?",
-                                (event_id, request_id))
+        await self.store._write(
+            "UPDATE requests SET card_event = ? WHERE id = ?", (event_id, request_id)
+        )
 
-    async def record_decision(self, request_id: int, admin: str, decision: str,
-                              note: str) -> None:
+    async def record_decision(self, request_id: int, admin: str, decision: str, note: str) -> None:
         await self.store._write(
             "INSERT INTO decisions (request_id, admin, decision, note, at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT(request_id, admin) DO UPDATE SET decision = excluded.decision, "
             "note = excluded.note, at = excluded.at",
-            (request_id, admin, decision, note, time.time()))
+            (request_id, admin, decision, note, time.time()),
+        )
 
     async def decisions(self, request_id: int) -> list[Decision]:
         async with self.store.db.execute(
             "SELECT admin, decision, note FROM decisions WHERE request_id = ? ORDER BY at",
-            (request_id,)) as cur:
+            (request_id,),
+        ) as cur:
             return [Decision(*r) for r in await cur.fetchall()]
 
-    async def close_request(self, request_id: int, status: str, reason: str | None = None, *,
-                            then: str | None = None) -> bool:
+    async def close_request(
+        self, request_id: int, status: str, reason: str | None = None, *, then: str | None = None
+    ) -> bool:
         """Move a pending request to its final status and, in the same transaction, queue the
         job ``then`` that carries the outcome out. False if it was no longer pending (another
         decision got there first), so that an outcome happens once."""
         async with self.store.transaction() as db:
             cur = await db.execute(
                 "UPDATE requests SET status = ?, reason = ?, decided = ? "
-                "WHERE id = ? AND status = 'pending'", (status, reason, time.time(), request_id))
+                "WHERE id = ? AND status = 'pending'",
+                (status, reason, time.time(), request_id),
+            )
             closed = cur.rowcount == 1
             if closed and then:
                 await self.store.add_job(db, then, {"request_id": request_id})
@@ -129,12 +167,13 @@ class VettingStore:
             "INSERT INTO members (user_id, request_id, territory, since) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(user_id) DO UPDATE SET request_id = excluded.request_id, "
             "territory = excluded.territory, status = 'active'",
-            (user_id, request_id, territory, time.time()))
+            (user_id, request_id, territory, time.time()),
+        )
 
     async def member_territory(self, user_id: str) -> str | None:
         async with self.store.db.execute(
-            "SELECT territory FROM members WHERE user_id = ? AND status = 'active'",
-            (user_id,)) as cur:
+            "SELECT territory FROM members WHERE user_id = ? AND status = 'active'", (user_id,)
+        ) as cur:
             row = await cur.fetchone()
         return row[0] if row else None
 
@@ -143,26 +182,29 @@ class VettingStore:
         async with self.store.db.execute(
             "SELECT m.user_id, r.name, r.profession, m.territory, r.structure, r.email, r.rpps, "
             "r.adeli, m.since, m.status FROM members m LEFT JOIN requests r "
-            "ON r.id = m.request_id WHERE m.status = 'active' ORDER BY r.name, m.user_id") as cur:
+            "ON r.id = m.request_id WHERE m.status = 'active' ORDER BY r.name, m.user_id"
+        ) as cur:
             rows = [dict(r) for r in await cur.fetchall()]
         return [r for r in rows if territories is None or r["territory"] in territories]
 
     async def dialogue(self, user_id: str) -> tuple[str, str, dict[str, str], str] | None:
         """(room, step, fields, locale) of the person's conversation in progress."""
         async with self.store.db.execute(
-            "SELECT room_id, step, fields, locale FROM dialogues WHERE user_id = ?",
-            (user_id,)) as cur:
+            "SELECT room_id, step, fields, locale FROM dialogues WHERE user_id = ?", (user_id,)
+        ) as cur:
             row = await cur.fetchone()
         return (row[0], row[1], json.loads(row[2]), row[3]) if row else None
 
-    async def save_dialogue(self, user_id: str, room_id: str, step: str, fields: dict[str, str],
-                            locale: str) -> None:
+    async def save_dialogue(
+        self, user_id: str, room_id: str, step: str, fields: dict[str, str], locale: str
+    ) -> None:
         await self.store._write(
             "INSERT INTO dialogues (user_id, room_id, step, fields, locale, updated) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET room_id = "
             "excluded.room_id, step = excluded.step, fields = excluded.fields, "
             "locale = excluded.locale, updated = excluded.updated",
-            (user_id, room_id, step, json.dumps(fields), locale, time.time()))
+            (user_id, room_id, step, json.dumps(fields), locale, time.time()),
+        )
 
     async def end_dialogue(self, user_id: str) -> bool:
         cur = await self.store._write("DELETE FROM dialogues WHERE user_id = ?", (user_id,))
@@ -176,8 +218,13 @@ class VettingStore:
             cur = await db.execute(
                 "UPDATE requests SET name = '', email = '', structure = '', rpps = NULL, "
                 "adeli = NULL, reason = NULL WHERE user_id = ? AND status IN "
-                "('rejected', 'cancelled', 'approved')", (user_id,))
+                "('rejected', 'cancelled', 'approved')",
+                (user_id,),
+            )
             await db.execute("DELETE FROM dialogues WHERE user_id = ?", (user_id,))
-            await db.execute("UPDATE decisions SET note = '' WHERE request_id IN "
-                             "(SELECT id FROM requests WHERE user_id = ?)", (user_id,))
+            await db.execute(
+                "UPDATE decisions SET note = '' WHERE request_id IN "
+                "(SELECT id FROM requests WHERE user_id = ?)",
+                (user_id,),
+            )
         return cur.rowcount

@@ -91,8 +91,9 @@ def power_levels(d: DesiredRoom, bot: str, creators: frozenset[str]) -> dict[str
     }
 
 
-def _room(t: Territory, spec: RoomSpec, users: dict[str, int],
-          admins: tuple[str, ...]) -> DesiredRoom:
+def _room(
+    t: Territory, spec: RoomSpec, users: dict[str, int], admins: tuple[str, ...]
+) -> DesiredRoom:
     room_users = dict(users)
     invites: tuple[str, ...] = ()
     if spec.manager:
@@ -100,15 +101,22 @@ def _room(t: Territory, spec: RoomSpec, users: dict[str, int],
         invites = (spec.manager,)
     if spec.invite_only:
         # Nobody reaches an invite-only room from the space: admins and animators are asked in.
-        invites = tuple(dict.fromkeys((*admins, *(u for u in users if u not in admins),
-                                       *invites)))
+        invites = tuple(dict.fromkeys((*admins, *(u for u in users if u not in admins), *invites)))
     return DesiredRoom(
-        key=f"{t.id}.{spec.id}", is_space=False, kind=spec.kind, territory=t.id, parent=t.id,
-        name=spec.name, topic=spec.topic,
+        key=f"{t.id}.{spec.id}",
+        is_space=False,
+        kind=spec.kind,
+        territory=t.id,
+        parent=t.id,
+        name=spec.name,
+        topic=spec.topic,
         join_rule="invite" if spec.invite_only else "restricted",
-        users=room_users, events_default=ANIMATOR if spec.kind == "announcements" else 0,
-        invites=invites, suggested=spec.kind in ("community", "announcements"),
-        adopt=spec.adopt_room or spec.adopt_alias)
+        users=room_users,
+        events_default=ANIMATOR if spec.kind == "announcements" else 0,
+        invites=invites,
+        suggested=spec.kind in ("community", "announcements"),
+        adopt=spec.adopt_room or spec.adopt_alias,
+    )
 
 
 def desired_state(network: Network, admins: tuple[str, ...]) -> list[DesiredRoom]:
@@ -120,10 +128,21 @@ def desired_state(network: Network, admins: tuple[str, ...]) -> list[DesiredRoom
         for a in animators:
             users.setdefault(a, ANIMATOR)
         children = tuple(f"{t.id}.{r.id}" for r in t.rooms) + tuple(c.id for c in t.territories)
-        out.append(DesiredRoom(
-            key=t.id, is_space=True, kind="space", territory=t.id,
-            parent=ancestors[-1].id if ancestors else None, name=t.name, topic=t.topic,
-            join_rule="invite", users=users, events_default=ANIMATOR,
-            invites=tuple(dict.fromkeys((*admins, *animators))), children=children))
+        out.append(
+            DesiredRoom(
+                key=t.id,
+                is_space=True,
+                kind="space",
+                territory=t.id,
+                parent=ancestors[-1].id if ancestors else None,
+                name=t.name,
+                topic=t.topic,
+                join_rule="invite",
+                users=users,
+                events_default=ANIMATOR,
+                invites=tuple(dict.fromkeys((*admins, *animators))),
+                children=children,
+            )
+        )
         out.extend(_room(t, spec, users, admins) for spec in t.rooms)
     return out

@@ -17,8 +17,12 @@ Notify = Callable[[str], Awaitable[None]]
 
 
 class NetworkKeeper:
-    def __init__(self, reconciler: Reconciler, on_outcome: Callable[[Outcome, str,
-                 list[StateChange]], Awaitable[None]], debounce: float = 0.3):
+    def __init__(
+        self,
+        reconciler: Reconciler,
+        on_outcome: Callable[[Outcome, str, list[StateChange]], Awaitable[None]],
+        debounce: float = 0.3,
+    ):
         self.reconciler = reconciler
         self.on_outcome = on_outcome
         self.debounce = debounce
@@ -50,7 +54,8 @@ class NetworkKeeper:
             self._full, self._keys, self._drift = False, set(), []
             try:
                 outcome = await self.reconciler.reconcile(
-                    source="start/reload" if full else "drift", only=None if full else keys)
+                    source="start/reload" if full else "drift", only=None if full else keys
+                )
                 self.runs += 1
                 await self.on_outcome(outcome, "full" if full else "drift", drift)
             except AgoraError as exc:

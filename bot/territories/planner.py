@@ -18,10 +18,21 @@ from bot.territories.desired import (
 )
 
 ARCHIVED_PREFIX = "[Archivé] "
-WATCHED_STATE = frozenset({
-    "m.room.power_levels", "m.room.join_rules", "m.room.server_acl", "m.space.child",
-    "m.space.parent", "m.room.name", "m.room.topic", "m.room.history_visibility",
-    "m.room.guest_access", "m.room.encryption", "m.room.canonical_alias"})
+WATCHED_STATE = frozenset(
+    {
+        "m.room.power_levels",
+        "m.room.join_rules",
+        "m.room.server_acl",
+        "m.space.child",
+        "m.space.parent",
+        "m.room.name",
+        "m.room.topic",
+        "m.room.history_visibility",
+        "m.room.guest_access",
+        "m.room.encryption",
+        "m.room.canonical_alias",
+    }
+)
 
 
 @dataclass
@@ -81,29 +92,51 @@ def _alias(key: str, server_name: str) -> str:
     return f"#{key}:{server_name}"
 
 
-def creation_body(d: DesiredRoom, server_name: str, bot: str, acl: dict[str, Any],
-                  parent_room_id: str | None, *, creator_privileged: bool) -> dict[str, Any]:
+def creation_body(
+    d: DesiredRoom,
+    server_name: str,
+    bot: str,
+    acl: dict[str, Any],
+    parent_room_id: str | None,
+    *,
+    creator_privileged: bool,
+) -> dict[str, Any]:
     """The ``createRoom`` body that makes a room right in one request (the child link in the
     parent space is the one thing that has to follow)."""
     initial: list[dict[str, Any]] = [
-        {"type": "m.room.encryption", "state_key": "",
-         "content": {"algorithm": ENCRYPTION_ALGORITHM}},
+        {
+            "type": "m.room.encryption",
+            "state_key": "",
+            "content": {"algorithm": ENCRYPTION_ALGORITHM},
+        },
         {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},
-        {"type": "m.room.history_visibility", "state_key": "",
-         "content": {"history_visibility": HISTORY_VISIBILITY}},
+        {
+            "type": "m.room.history_visibility",
+            "state_key": "",
+            "content": {"history_visibility": HISTORY_VISIBILITY},
+        },
         {"type": "m.room.server_acl", "state_key": "", "content": acl},
         {"type": "m.room.join_rules", "state_key": "", "content": join_rules(d, parent_room_id)},
     ]
     if parent_room_id:
-        initial.append({"type": "m.space.parent", "state_key": parent_room_id,
-                        "content": {"via": [server_name], "canonical": True}})
+        initial.append(
+            {
+                "type": "m.space.parent",
+                "state_key": parent_room_id,
+                "content": {"via": [server_name], "canonical": True},
+            }
+        )
     body: dict[str, Any] = {
-        "name": d.name, "room_alias_name": d.alias_localpart, "preset": "private_chat",
-        "visibility": "private", "initial_state": initial,
+        "name": d.name,
+        "room_alias_name": d.alias_localpart,
+        "preset": "private_chat",
+        "visibility": "private",
+        "initial_state": initial,
         # The override replaces `users` whole: the bot stays listed unless, as creator of a
         # v12+ room, it is above levels and must not be.
         "power_level_content_override": power_levels(
-            d, bot, frozenset([bot]) if creator_privileged else frozenset()),
+            d, bot, frozenset([bot]) if creator_privileged else frozenset()
+        ),
     }
     if d.topic:
         body["topic"] = d.topic
@@ -114,13 +147,16 @@ def creation_body(d: DesiredRoom, server_name: str, bot: str, acl: dict[str, Any
 
 def join_rules(d: DesiredRoom, parent_room_id: str | None) -> dict[str, Any]:
     if d.join_rule == "restricted" and parent_room_id:
-        return {"join_rule": "restricted",
-                "allow": [{"type": "m.room_membership", "room_id": parent_room_id}]}
+        return {
+            "join_rule": "restricted",
+            "allow": [{"type": "m.room_membership", "room_id": parent_room_id}],
+        }
     return {"join_rule": "invite"}
 
 
-def within_reach(wanted: dict[str, Any], current: dict[str, Any], bot: str,
-                 creators: frozenset[str]) -> dict[str, Any]:
+def within_reach(
+    wanted: dict[str, Any], current: dict[str, Any], bot: str, creators: frozenset[str]
+) -> dict[str, Any]:
     """Keep what the bot may not change: in an adopted room, entries above its own level (a
     v12 creator's tombstone at 150, a user above the bot) stay as they are."""
     if bot in creators:
@@ -133,8 +169,15 @@ def within_reach(wanted: dict[str, Any], current: dict[str, Any], bot: str,
     for user, level in current.get("users", {}).items():
         if level > mine or (level == mine and user != bot and user not in out["users"]):
             out["users"][user] = level  # the same or higher power: not ours to lower
-    for key in ("users_default", "events_default", "state_default", "invite", "kick", "ban",
-                "redact"):
+    for key in (
+        "users_default",
+        "events_default",
+        "state_default",
+        "invite",
+        "kick",
+        "ban",
+        "redact",
+    ):
         if current.get(key, 0) > mine:
             out[key] = current[key]
     return out
@@ -148,19 +191,36 @@ def _pl_changes(current: dict[str, Any], wanted: dict[str, Any]) -> list[tuple[s
         before, after = cur_users.get(user, default), new_users.get(user, 0)
         if before != after:
             out.append(("plan.power_user", user, str(before), str(after)))
-    for key in ("users_default", "events_default", "state_default", "invite", "kick", "ban",
-                "redact"):
+    for key in (
+        "users_default",
+        "events_default",
+        "state_default",
+        "invite",
+        "kick",
+        "ban",
+        "redact",
+    ):
         if current.get(key) != wanted[key]:
             out.append(("plan.power_setting", key, str(current.get(key)), str(wanted[key])))
-    if current.get("events") != wanted["events"] or current.get("notifications") != wanted[
-            "notifications"]:
+    if (
+        current.get("events") != wanted["events"]
+        or current.get("notifications") != wanted["notifications"]
+    ):
         out.append(("plan.power_events",))
     return out
 
 
-def plan(desired: list[DesiredRoom], actual: dict[str, ActualRoom], mapping: dict[str, str],
-         *, bot: str, server_name: str, allowed_servers: tuple[str, ...] = (),
-         archived: frozenset[str] = frozenset(), archive_missing: bool = True) -> list[Action]:
+def plan(
+    desired: list[DesiredRoom],
+    actual: dict[str, ActualRoom],
+    mapping: dict[str, str],
+    *,
+    bot: str,
+    server_name: str,
+    allowed_servers: tuple[str, ...] = (),
+    archived: frozenset[str] = frozenset(),
+    archive_missing: bool = True,
+) -> list[Action]:
     """Compare each desired room with what the homeserver has and list what to change."""
     acl = server_acl(server_name, allowed_servers)
     actions: list[Action] = []
@@ -170,24 +230,36 @@ def plan(desired: list[DesiredRoom], actual: dict[str, ActualRoom], mapping: dic
         parent_id = mapping.get(d.parent) if d.parent else None
         if a is None:
             if d.adopt:
-                actions.append(Action("adopt", d.key, target=d.adopt,
-                                      what=("plan.adopt", d.name, d.adopt)))
+                actions.append(
+                    Action("adopt", d.key, target=d.adopt, what=("plan.adopt", d.name, d.adopt))
+                )
             else:
-                actions.append(Action("create", d.key,
-                                      what=("plan.create_space" if d.is_space
-                                            else "plan.create_room", d.name,
-                                            _alias(d.key, server_name))))
+                actions.append(
+                    Action(
+                        "create",
+                        d.key,
+                        what=(
+                            "plan.create_space" if d.is_space else "plan.create_room",
+                            d.name,
+                            _alias(d.key, server_name),
+                        ),
+                    )
+                )
             if d.parent:
                 actions.append(_link(d, server_name))
-            actions.extend(Action("invite", d.key, user=u, what=("plan.invite", u, d.name))
-                           for u in d.invites)
+            actions.extend(
+                Action("invite", d.key, user=u, what=("plan.invite", u, d.name)) for u in d.invites
+            )
             continue
         child_ids = {mapping[c] for c in d.children if c in mapping}
         actions.extend(_diff(d, a, parent_id, acl, bot, server_name, child_ids))
         if d.parent and parent_id and d.parent in actual:
             link = actual[d.parent].get("m.space.child", a.room_id)
-            if not link or link.get("via") != [server_name] or \
-                    bool(link.get("suggested")) != d.suggested:
+            if (
+                not link
+                or link.get("via") != [server_name]
+                or bool(link.get("suggested")) != d.suggested
+            ):
                 actions.append(_link(d, server_name))
     for key in mapping:
         if key in by_key or key in archived or not archive_missing:
@@ -202,21 +274,38 @@ def _link(d: DesiredRoom, server_name: str) -> Action:
     content: dict[str, Any] = {"via": [server_name]}
     if d.suggested:
         content["suggested"] = True
-    return Action("state", d.parent or "", "m.space.child", target=d.key, content=content,
-                  what=("plan.link", d.name, d.parent or ""))
+    return Action(
+        "state",
+        d.parent or "",
+        "m.space.child",
+        target=d.key,
+        content=content,
+        what=("plan.link", d.name, d.parent or ""),
+    )
 
 
-def _diff(d: DesiredRoom, a: ActualRoom, parent_id: str | None, acl: dict[str, Any], bot: str,
-          server_name: str, child_ids: set[str]) -> list[Action]:
+def _diff(
+    d: DesiredRoom,
+    a: ActualRoom,
+    parent_id: str | None,
+    acl: dict[str, Any],
+    bot: str,
+    server_name: str,
+    child_ids: set[str],
+) -> list[Action]:
     out: list[Action] = []
 
-    def state(event_type: str, content: dict[str, Any], what: tuple[str, ...],
-              state_key: str = "") -> None:
+    def state(
+        event_type: str, content: dict[str, Any], what: tuple[str, ...], state_key: str = ""
+    ) -> None:
         out.append(Action("state", d.key, event_type, state_key, content=content, what=what))
 
     if (a.get("m.room.name") or {}).get("name") != d.name:
-        state("m.room.name", {"name": d.name},
-              ("plan.rename", (a.get("m.room.name") or {}).get("name", ""), d.name))
+        state(
+            "m.room.name",
+            {"name": d.name},
+            ("plan.rename", (a.get("m.room.name") or {}).get("name", ""), d.name),
+        )
     if (a.get("m.room.topic") or {}).get("topic", "") != d.topic:
         state("m.room.topic", {"topic": d.topic}, ("plan.topic", d.name))
     if not a.get("m.room.encryption"):
@@ -224,32 +313,63 @@ def _diff(d: DesiredRoom, a: ActualRoom, parent_id: str | None, acl: dict[str, A
     if (a.get("m.room.guest_access") or {}).get("guest_access") != "forbidden":
         state("m.room.guest_access", {"guest_access": "forbidden"}, ("plan.guests", d.name))
     if (a.get("m.room.history_visibility") or {}).get("history_visibility") != HISTORY_VISIBILITY:
-        state("m.room.history_visibility", {"history_visibility": HISTORY_VISIBILITY},
-              ("plan.history", d.name))
+        state(
+            "m.room.history_visibility",
+            {"history_visibility": HISTORY_VISIBILITY},
+            ("plan.history", d.name),
+        )
     wanted_rules = join_rules(d, parent_id)
     if _norm_rules(a.get("m.room.join_rules")) != _norm_rules(wanted_rules):
-        state("m.room.join_rules", wanted_rules,
-              ("plan.join_rule", d.name, (a.get("m.room.join_rules") or {}).get("join_rule", "?"),
-               wanted_rules["join_rule"]))
+        state(
+            "m.room.join_rules",
+            wanted_rules,
+            (
+                "plan.join_rule",
+                d.name,
+                (a.get("m.room.join_rules") or {}).get("join_rule", "?"),
+                wanted_rules["join_rule"],
+            ),
+        )
     current_pl = a.get("m.room.power_levels") or {}
     wanted_pl = within_reach(power_levels(d, bot, a.creators), current_pl, bot, a.creators)
     changes = _pl_changes(current_pl, wanted_pl)
     if changes:
-        out.append(Action("state", d.key, "m.room.power_levels", content=wanted_pl,
-                          what=("plan.power", d.name, *("|".join(c) for c in changes))))
+        out.append(
+            Action(
+                "state",
+                d.key,
+                "m.room.power_levels",
+                content=wanted_pl,
+                what=("plan.power", d.name, *("|".join(c) for c in changes)),
+            )
+        )
     current_acl = a.get("m.room.server_acl") or {}
-    if (sorted(current_acl.get("allow", [])), current_acl.get("deny", []),
-            current_acl.get("allow_ip_literals", True)) != (acl["allow"], [], False):
+    if (
+        sorted(current_acl.get("allow", [])),
+        current_acl.get("deny", []),
+        current_acl.get("allow_ip_literals", True),
+    ) != (acl["allow"], [], False):
         state("m.room.server_acl", acl, ("plan.acl", d.name, ", ".join(acl["allow"])))
     alias = _alias(d.key, server_name)
     if (a.get("m.room.canonical_alias") or {}).get("alias") != alias:
-        out.append(Action("state", d.key, "m.room.canonical_alias", content={"alias": alias},
-                          what=("plan.alias", d.name, alias)))
+        out.append(
+            Action(
+                "state",
+                d.key,
+                "m.room.canonical_alias",
+                content={"alias": alias},
+                what=("plan.alias", d.name, alias),
+            )
+        )
     if parent_id:
         parent_link = a.get("m.space.parent", parent_id)
         if not parent_link or parent_link.get("via") != [server_name]:
-            state("m.space.parent", {"via": [server_name], "canonical": True},
-                  ("plan.parent", d.name), state_key=parent_id)
+            state(
+                "m.space.parent",
+                {"via": [server_name], "canonical": True},
+                ("plan.parent", d.name),
+                state_key=parent_id,
+            )
     for (event_type, state_key), content in a.state.items():
         if event_type == "m.space.parent" and content and state_key != parent_id:
             state("m.space.parent", {}, ("plan.unparent", d.name), state_key=state_key)
@@ -264,7 +384,12 @@ def _diff(d: DesiredRoom, a: ActualRoom, parent_id: str | None, acl: dict[str, A
 
 def _norm_rules(content: dict[str, Any] | None) -> tuple[str, tuple[str, ...]]:
     content = content or {}
-    allow = tuple(sorted(a.get("room_id", "") for a in content.get("allow", [])
-                         if a.get("type") == "m.room_membership"))
+    allow = tuple(
+        sorted(
+            a.get("room_id", "")
+            for a in content.get("allow", [])
+            if a.get("type") == "m.room_membership"
+        )
+    )
     rule = content.get("join_rule", "invite")
     return rule, allow if rule in ("restricted", "knock_restricted") else ()

@@ -68,8 +68,11 @@ class Reconciler:
 
     # --- reading ----------------------------------------------------------------------------
 
-    async def fetch(self, mapping: dict[str, str], only: set[str] | None = None,
-                    ) -> tuple[dict[str, ActualRoom], list[str]]:
+    async def fetch(
+        self,
+        mapping: dict[str, str],
+        only: set[str] | None = None,
+    ) -> tuple[dict[str, ActualRoom], list[str]]:
         """The full state of each mapped room (one request per room, a few at a time)."""
         sem = asyncio.Semaphore(FETCH_CONCURRENCY)
         actual: dict[str, ActualRoom] = {}
@@ -79,19 +82,21 @@ class Reconciler:
             async with sem:
                 try:
                     events = await self.gateway.raw(
-                        "GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state",
-                        what=f"read {key}")
+                        "GET",
+                        f"/_matrix/client/v3/rooms/{quote(room_id)}/state",
+                        what=f"read {key}",
+                    )
                 except MatrixError as exc:
                     if exc.status in (403, 404):
                         unreachable.append(key)
-                        log.error("managed room %s (%s) is out of the bot's reach: %s", key,
-                                  room_id, exc)
+                        log.error(
+                            "managed room %s (%s) is out of the bot's reach: %s", key, room_id, exc
+                        )
                         return
                     raise
             actual[key] = ActualRoom.from_state_events(room_id, events)  # type: ignore[arg-type]
 
-        await asyncio.gather(*(one(k, r) for k, r in mapping.items()
-                               if only is None or k in only))
+        await asyncio.gather(*(one(k, r) for k, r in mapping.items() if only is None or k in only))
         return actual, unreachable
 
     async def make_plan(self, only: set[str] | None = None) -> tuple[list[Action], Outcome]:
@@ -104,10 +109,16 @@ class Reconciler:
         live = {k: v for k, v in mapping.items() if k not in archived}
         actual, unreachable = await self.fetch(live, only)
         desired = [d for d in desired if d.key not in unreachable]
-        actions = plan(desired, actual, mapping, bot=self.gateway.user_id,
-                       server_name=self.config.homeserver.server_name,
-                       allowed_servers=self.config.federation.allowed_servers,
-                       archived=archived, archive_missing=only is None)
+        actions = plan(
+            desired,
+            actual,
+            mapping,
+            bot=self.gateway.user_id,
+            server_name=self.config.homeserver.server_name,
+            allowed_servers=self.config.federation.allowed_servers,
+            archived=archived,
+            archive_missing=only is None,
+        )
         return actions, Outcome(unreachable=unreachable)
 
     # --- running ----------------------------------------------------------------------------
@@ -131,9 +142,16 @@ class Reconciler:
         finally:
             os.close(fd)
 
-    async def reconcile(self, *, dry_run: bool = False, source: str = "bot",
-                        progress: Progress | None = None, only: set[str] | None = None,
-                        max_rounds: int = 4, wait_lock: float = 60.0) -> Outcome:
+    async def reconcile(
+        self,
+        *,
+        dry_run: bool = False,
+        source: str = "bot",
+        progress: Progress | None = None,
+        only: set[str] | None = None,
+        max_rounds: int = 4,
+        wait_lock: float = 60.0,
+    ) -> Outcome:
         if dry_run:
             actions, outcome = await self.make_plan(only)
             outcome.actions = actions
@@ -141,8 +159,12 @@ class Reconciler:
         async with self._locked(wait_lock):
             outcome = Outcome(resumed=await self.store.interrupted_runs())
             for run in outcome.resumed:
-                log.warning("resuming after interrupted run #%s (%s of %s actions were done)",
-                            run["id"], run["done"], run["planned"])
+                log.warning(
+                    "resuming after interrupted run #%s (%s of %s actions were done)",
+                    run["id"],
+                    run["done"],
+                    run["planned"],
+                )
                 await self.store.finish_run(run["id"], "interrupted")
             done_before = 0
             for _ in range(max_rounds):
@@ -157,8 +179,14 @@ class Reconciler:
                     break
             return outcome
 
-    async def _run(self, actions: list[Action], source: str, outcome: Outcome,
-                   progress: Progress | None, offset: int) -> None:
+    async def _run(
+        self,
+        actions: list[Action],
+        source: str,
+        outcome: Outcome,
+        progress: Progress | None,
+        offset: int,
+    ) -> None:
         """Apply a plan, a few rooms at a time. Within one room actions keep their order; a
         room (or a link to it) waits until the rooms it needs exist: its parent space, or the
         child a space links to."""
@@ -180,8 +208,9 @@ class Reconciler:
 
         async def one(seq: int, action: Action) -> None:
             parent = self._parent_of(action.key) if action.op in ("create", "adopt") else None
-            ok = await needs(parent) and await needs(action.target if action.op == "state"
-                                                      else None)
+            ok = await needs(parent) and await needs(
+                action.target if action.op == "state" else None
+            )
             if action.op != "create" and action.op != "adopt":
                 ok = ok and await needs(action.key)
             try:
@@ -190,8 +219,7 @@ class Reconciler:
                 async with sem:
                     await self.execute(action)
             except (MatrixError, UserError) as exc:
-                error = (exc.render(self.config.locale) if isinstance(exc, UserError)
-                         else str(exc))
+                error = exc.render(self.config.locale) if isinstance(exc, UserError) else str(exc)
                 log.error("%s %s failed: %s", action.op, action.key, error)
                 await self.store.finish_action(run_id, seq, error)
                 outcome.failed.append((action, error))
@@ -205,8 +233,9 @@ class Reconciler:
                 made[action.key].set()
             self._maybe_fault()
             counter["done"] += 1
-            if progress and (time.monotonic() - counter["last"] > 1.0
-                             or counter["done"] == len(actions)):
+            if progress and (
+                time.monotonic() - counter["last"] > 1.0 or counter["done"] == len(actions)
+            ):
                 counter["last"] = time.monotonic()
                 await progress(offset + counter["done"], total)
 
@@ -244,16 +273,16 @@ class Reconciler:
         raise MatrixError(None, "AGORA_UNDECLARED", f"{key} is not declared")
 
     async def _map(self, d: DesiredRoom, room_id: str, *, adopted: bool = False) -> None:
-        await self.store.map_room(d.key, room_id, d.kind, d.territory, d.is_space,
-                                  adopted=adopted)
+        await self.store.map_room(d.key, room_id, d.kind, d.territory, d.is_space, adopted=adopted)
         self._ids[d.key] = room_id
 
     async def creator_privileged(self) -> bool:
         """Whether rooms this server creates by default are v12+ (creators above levels)."""
         if self._creator_privileged is None:
             caps = await self.gateway.raw("GET", "/_matrix/client/v3/capabilities")
-            version = str(caps.get("capabilities", {}).get("m.room_versions", {})
-                          .get("default", "1"))
+            version = str(
+                caps.get("capabilities", {}).get("m.room_versions", {}).get("default", "1")
+            )
             self._creator_privileged = version.isdigit() and int(version) >= 12
         return self._creator_privileged
 
@@ -284,12 +313,18 @@ class Reconciler:
     async def _create(self, d: DesiredRoom) -> None:
         server_name = self.config.homeserver.server_name
         parent_id = await self._room_id(d.parent) if d.parent else None
-        body = creation_body(d, server_name, self.gateway.user_id,
-                             server_acl(server_name, self.config.federation.allowed_servers),
-                             parent_id, creator_privileged=await self.creator_privileged())
+        body = creation_body(
+            d,
+            server_name,
+            self.gateway.user_id,
+            server_acl(server_name, self.config.federation.allowed_servers),
+            parent_id,
+            creator_privileged=await self.creator_privileged(),
+        )
         try:
-            data = await self.gateway.raw("POST", "/_matrix/client/v3/createRoom", body,
-                                          what=f"create {d.key}")
+            data = await self.gateway.raw(
+                "POST", "/_matrix/client/v3/createRoom", body, what=f"create {d.key}"
+            )
             room_id = data["room_id"]
         except MatrixError as exc:
             if exc.errcode != "M_ROOM_IN_USE":
@@ -301,13 +336,15 @@ class Reconciler:
             members = await self.gateway.members(room_id)
             if members.get(self.gateway.user_id) != "join":
                 raise Conflict("reconcile.alias_taken", alias=alias) from exc
-            log.warning("%s already exists as %s (an interrupted run made it); taking it",
-                        d.key, room_id)
+            log.warning(
+                "%s already exists as %s (an interrupted run made it); taking it", d.key, room_id
+            )
         await self._map(d, room_id)
 
     async def _resolve(self, alias: str) -> str:
-        data = await self.gateway.raw("GET", f"/_matrix/client/v3/directory/room/{quote(alias)}",
-                                      what=f"resolve {alias}")
+        data = await self.gateway.raw(
+            "GET", f"/_matrix/client/v3/directory/room/{quote(alias)}", what=f"resolve {alias}"
+        )
         return data["room_id"]
 
     async def _adopt(self, d: DesiredRoom, target: str) -> None:
@@ -329,8 +366,12 @@ class Reconciler:
         except MatrixError as exc:
             if exc.status != 404:
                 raise
-            await self.gateway.raw("PUT", f"/_matrix/client/v3/directory/room/{quote(alias)}",
-                                   {"room_id": room_id}, what=f"create alias {alias}")
+            await self.gateway.raw(
+                "PUT",
+                f"/_matrix/client/v3/directory/room/{quote(alias)}",
+                {"room_id": room_id},
+                what=f"create alias {alias}",
+            )
             return
         if current != room_id:
             raise Conflict("reconcile.alias_taken", alias=alias)
@@ -353,5 +394,6 @@ class Reconciler:
                 with contextlib.suppress(MatrixError):  # the parent may be gone or archived
                     await self.gateway.put_state(parent_id, "m.space.child", {}, room_id)
         await self.store.set_archived(key)
-        await self.store.audit(self.gateway.user_id, "territories.archive", "ok", room_id=room_id,
-                               detail=key)
+        await self.store.audit(
+            self.gateway.user_id, "territories.archive", "ok", room_id=room_id, detail=key
+        )

@@ -15,8 +15,16 @@ from bot.territories.model import Network
 from bot.vetting.form import DEFAULT_PROFESSIONS, EMAIL_RE, LIMITS, FormProblems, validate
 from bot.vetting.identifiers import adeli_problem, rpps_problem
 
-STEPS = ("language", "name", "profession", "identifier", "structure", "territory", "email",
-         "confirm")
+STEPS = (
+    "language",
+    "name",
+    "profession",
+    "identifier",
+    "structure",
+    "territory",
+    "email",
+    "confirm",
+)
 YES = {"oui", "o", "yes", "y", "ok", "d'accord", "valider"}
 NO = {"non", "n", "no"}
 
@@ -56,8 +64,11 @@ def question(state: DialogueState, network: Network) -> str:
         return t("dialogue.ask.territory", loc) + "\n" + _choices(items)
     if state.step == "identifier":
         profession = next(p for p in DEFAULT_PROFESSIONS if p.id == state.fields["profession"])
-        return t("dialogue.ask.identifier", loc, kinds=" / ".join(
-            k.upper() for k in profession.identifiers))
+        return t(
+            "dialogue.ask.identifier",
+            loc,
+            kinds=" / ".join(k.upper() for k in profession.identifiers),
+        )
     if state.step == "confirm":
         summary = "\n".join(f"• {k} : {v}" for k, v in state.fields.items())
         return t("dialogue.ask.confirm", loc, summary=summary)
@@ -66,8 +77,7 @@ def question(state: DialogueState, network: Network) -> str:
 
 def start(prefix: str = "!") -> str:
     """The first question, with the one-line form for those who prefer it."""
-    return t("dialogue.ask.language", "fr") + "\n\n" + t("vetting.join.howto", "fr",
-                                                          prefix=prefix)
+    return t("dialogue.ask.language", "fr") + "\n\n" + t("vetting.join.howto", "fr", prefix=prefix)
 
 
 def _next(state: DialogueState) -> str:
@@ -130,12 +140,14 @@ def answer(state: DialogueState, text: str, network: Network) -> Reply:
         try:
             validate(state.fields, network)
         except FormProblems as exc:  # e.g. the network changed meanwhile
-            return Reply(t("vetting.refused", loc) + " " + ", ".join(
-                p.field for p in exc.problems), None)
+            return Reply(
+                t("vetting.refused", loc) + " " + ", ".join(p.field for p in exc.problems), None
+            )
         return Reply("", None, submit=dict(state.fields))
     if problem:
-        return Reply(t("dialogue.again", loc, problem=problem) + "\n" +
-                     question(state, network), state)
+        return Reply(
+            t("dialogue.again", loc, problem=problem) + "\n" + question(state, network), state
+        )
     state.step = _next(state)
     return Reply(question(state, network), state)
 

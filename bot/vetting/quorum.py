@@ -27,8 +27,12 @@ def may_decide(admin: str, submitted_by: str, subject: str | None) -> str | None
     return None
 
 
-def standing(decisions: list[Decision], admins: tuple[str, ...], required: int,
-             one_rejection_rejects: bool = True) -> Standing:
+def standing(
+    decisions: list[Decision],
+    admins: tuple[str, ...],
+    required: int,
+    one_rejection_rejects: bool = True,
+) -> Standing:
     """Only configured admins count, each once (their latest decision)."""
     latest: dict[str, Decision] = {}
     for d in decisions:

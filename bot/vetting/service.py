@@ -44,8 +44,14 @@ REJECT_KEYS = frozenset({"❌", "✖", "👎"})
 
 
 class Vetting:
-    def __init__(self, config: Config, gateway: Gateway, store: Store, control: ControlRoom,
-                 wake_jobs: Callable[[], None] = lambda: None):
+    def __init__(
+        self,
+        config: Config,
+        gateway: Gateway,
+        store: Store,
+        control: ControlRoom,
+        wake_jobs: Callable[[], None] = lambda: None,
+    ):
         self.config = config
         self.wake_jobs = wake_jobs
         self.gateway = gateway
@@ -55,29 +61,37 @@ class Vetting:
 
     # --- asking -----------------------------------------------------------------------------
 
-    async def submit_from_matrix(self, text: str, sender: str, dm_room: str,
-                                 locale: str) -> RequestRow:
+    async def submit_from_matrix(
+        self, text: str, sender: str, dm_room: str, locale: str
+    ) -> RequestRow:
         values, problems = parse_pairs(text)
         if problems:
-            raise BadArgument("error.text", text=t("vetting.refused", locale) + "\n" +
-                              render_problems(problems, locale))
+            raise BadArgument(
+                "error.text",
+                text=t("vetting.refused", locale) + "\n" + render_problems(problems, locale),
+            )
         return await self.submit(values, sender, dm_room, locale)
 
-    async def submit(self, values: dict[str, str], sender: str, dm_room: str,
-                     locale: str) -> RequestRow:
+    async def submit(
+        self, values: dict[str, str], sender: str, dm_room: str, locale: str
+    ) -> RequestRow:
         try:
             data = validate(values, self.config.network)
         except FormProblems as exc:
-            raise BadArgument("error.text", text=t("vetting.refused", locale) + "\n" +
-                              render_problems(exc.problems, locale)) from None
+            raise BadArgument(
+                "error.text",
+                text=t("vetting.refused", locale) + "\n" + render_problems(exc.problems, locale),
+            ) from None
         if await self.requests.member_territory(sender):
             raise Conflict("vetting.already_member")
         if await self.requests.requests(status="pending", user_id=sender):
             raise Conflict("vetting.already_pending")
-        request_id = await self.requests.add_request(data, source="matrix", user_id=sender,
-                                                     dm_room=dm_room, submitted_by=sender)
-        await self.store.audit(sender, "vetting.request", "ok", room_id=dm_room,
-                               detail=f"#{request_id}")
+        request_id = await self.requests.add_request(
+            data, source="matrix", user_id=sender, dm_room=dm_room, submitted_by=sender
+        )
+        await self.store.audit(
+            sender, "vetting.request", "ok", room_id=dm_room, detail=f"#{request_id}"
+        )
         request = await self.requests.request(request_id)
         assert request is not None
         await self.show_card(request)
@@ -103,8 +117,9 @@ class Vetting:
         state = dialogue.DialogueState(step, fields, locale)
         reply = dialogue.answer(state, text, self.config.network)
         if reply.state is not None:
-            await self.requests.save_dialogue(sender, room_id, reply.state.step,
-                                              reply.state.fields, reply.state.locale)
+            await self.requests.save_dialogue(
+                sender, room_id, reply.state.step, reply.state.fields, reply.state.locale
+            )
             return reply.text
         await self.requests.end_dialogue(sender)
         if reply.submit is None:
@@ -113,8 +128,12 @@ class Vetting:
             request = await self.submit(reply.submit, sender, room_id, state.locale)
         except UserError as exc:
             return exc.render(state.locale)
-        return t("vetting.submitted", state.locale, id=request.id,
-                 required=self.config.vetting.approvals_required)
+        return t(
+            "vetting.submitted",
+            state.locale,
+            id=request.id,
+            required=self.config.vetting.approvals_required,
+        )
 
     async def cancel(self, sender: str) -> RequestRow | None:
         """Stop a conversation in progress (None), or cancel the pending request."""
@@ -138,15 +157,17 @@ class Vetting:
         return request
 
     async def standing_of(self, request: RequestRow) -> Standing:
-        return standing(await self.requests.decisions(request.id), self.config.admins,
-                        self.config.vetting.approvals_required,
-                        self.config.vetting.one_rejection_rejects)
+        return standing(
+            await self.requests.decisions(request.id),
+            self.config.admins,
+            self.config.vetting.approvals_required,
+            self.config.vetting.one_rejection_rejects,
+        )
 
     async def decide(self, request_id: int, admin: str, decision: str, note: str) -> Standing:
         request = await self.get(request_id)
         if request.status != "pending":
-            raise Conflict("vetting.already_decided", id=str(request_id),
-                           status=request.status)
+            raise Conflict("vetting.already_decided", id=str(request_id), status=request.status)
         refusal = may_decide(admin, request.submitted_by, request.user_id)
         if refusal:
             raise PermissionDenied(refusal)
@@ -158,8 +179,7 @@ class Vetting:
         if result.status != "pending":
             reason = note.strip() if result.status == "rejected" else None
             # The outcome is a durable job: a crash right after this line loses nothing.
-            await self.requests.close_request(request.id, result.status, reason,
-                                              then=CONCLUDE_JOB)
+            await self.requests.close_request(request.id, result.status, reason, then=CONCLUDE_JOB)
             self.wake_jobs()
         await self.show_card(await self.get(request.id))
         return result
@@ -178,13 +198,22 @@ class Vetting:
                 except MatrixError as exc:
                     if "already" not in exc.message:  # a re-run after a crash
                         raise
-            await self.store.audit(self.gateway.user_id, "vetting.provision", "ok",
-                                   detail=f"#{request.id} {request.user_id} → {request.territory}")
-            message = t("vetting.applicant.approved", locale, id=request.id,
-                        territory=self._territory_name(request.territory))
+            await self.store.audit(
+                self.gateway.user_id,
+                "vetting.provision",
+                "ok",
+                detail=f"#{request.id} {request.user_id} → {request.territory}",
+            )
+            message = t(
+                "vetting.applicant.approved",
+                locale,
+                id=request.id,
+                territory=self._territory_name(request.territory),
+            )
         else:
-            message = t("vetting.applicant.rejected", locale, id=request.id,
-                        reason=request.reason or "—")
+            message = t(
+                "vetting.applicant.rejected", locale, id=request.id, reason=request.reason or "—"
+            )
         if request.dm_room:
             await self.gateway.send(request.dm_room, notice(message))
 
@@ -198,12 +227,21 @@ class Vetting:
         try:
             if emoji in APPROVE_KEYS:
                 result = await self.decide(request.id, admin, "approve", "")
-                text = t({"approved": "vetting.now_approved"}.get(result.status,
-                                                                  "vetting.recorded"),
-                         loc, id=request.id, n=len(result.approvals), required=result.required)
+                text = t(
+                    {"approved": "vetting.now_approved"}.get(result.status, "vetting.recorded"),
+                    loc,
+                    id=request.id,
+                    n=len(result.approvals),
+                    required=result.required,
+                )
             elif emoji in REJECT_KEYS:
-                text = t("vetting.reason_asked", loc, admin=admin, id=request.id,
-                         prefix=self.config.commands.prefix)
+                text = t(
+                    "vetting.reason_asked",
+                    loc,
+                    admin=admin,
+                    id=request.id,
+                    prefix=self.config.commands.prefix,
+                )
             else:
                 return
         except UserError as exc:
@@ -225,29 +263,62 @@ class Vetting:
     async def card_text(self, request: RequestRow) -> str:
         loc = self.config.locale
         result = await self.standing_of(request)
-        profession = next((p.label(loc) for p in DEFAULT_PROFESSIONS
-                           if p.id == request.profession), request.profession)
-        identifier = (f"RPPS {request.rpps}" if request.rpps else
-                      f"ADELI {request.adeli}" if request.adeli else "—")
-        lines = [t("vetting.card.title", loc, id=request.id, name=request.name,
-                   status=t(f"vetting.status.{request.status}", loc)),
-                 t("vetting.card.fields", loc, profession=profession, identifier=identifier,
-                   territory=self._territory_name(request.territory),
-                   structure=request.structure or "—", email=request.email,
-                   user=request.user_id or "—")]
+        profession = next(
+            (p.label(loc) for p in DEFAULT_PROFESSIONS if p.id == request.profession),
+            request.profession,
+        )
+        identifier = (
+            f"RPPS {request.rpps}"
+            if request.rpps
+            else f"ADELI {request.adeli}"
+            if request.adeli
+            else "—"
+        )
+        lines = [
+            t(
+                "vetting.card.title",
+                loc,
+                id=request.id,
+                name=request.name,
+                status=t(f"vetting.status.{request.status}", loc),
+            ),
+            t(
+                "vetting.card.fields",
+                loc,
+                profession=profession,
+                identifier=identifier,
+                territory=self._territory_name(request.territory),
+                structure=request.structure or "—",
+                email=request.email,
+                user=request.user_id or "—",
+            ),
+        ]
         duplicates = await self.requests.duplicates(
-            _as_data(request), request.user_id, exclude=request.id)
+            _as_data(request), request.user_id, exclude=request.id
+        )
         if duplicates:
-            lines.append(t("vetting.card.duplicates", loc, list=", ".join(
-                f"#{i} ({field})" for i, field in duplicates)))
-        lines.append(t("vetting.card.approvals", loc, n=len(result.approvals),
-                       required=result.required,
-                       who=", ".join(result.approvals) or "—"))
+            lines.append(
+                t(
+                    "vetting.card.duplicates",
+                    loc,
+                    list=", ".join(f"#{i} ({field})" for i, field in duplicates),
+                )
+            )
+        lines.append(
+            t(
+                "vetting.card.approvals",
+                loc,
+                n=len(result.approvals),
+                required=result.required,
+                who=", ".join(result.approvals) or "—",
+            )
+        )
         if result.rejections:
             lines.append(t("vetting.card.rejections", loc, who=", ".join(result.rejections)))
         if request.status == "pending":
-            lines.append(t("vetting.card.howto", loc, id=request.id,
-                           prefix=self.config.commands.prefix))
+            lines.append(
+                t("vetting.card.howto", loc, id=request.id, prefix=self.config.commands.prefix)
+            )
         elif request.reason:
             lines.append(t("vetting.card.reason", loc, reason=request.reason))
         return "\n".join(lines)
@@ -261,13 +332,25 @@ class Vetting:
             event_id = await self.gateway.send(self.control.room_id, notice(text))
             await self.requests.set_card(request.id, event_id)
         else:
-            await self.gateway.send(self.control.room_id, {
-                "msgtype": "m.notice", "body": "* " + text, "m.mentions": {},
-                "m.new_content": notice(text),
-                "m.relates_to": {"rel_type": "m.replace", "event_id": request.card_event}})
+            await self.gateway.send(
+                self.control.room_id,
+                {
+                    "msgtype": "m.notice",
+                    "body": "* " + text,
+                    "m.mentions": {},
+                    "m.new_content": notice(text),
+                    "m.relates_to": {"rel_type": "m.replace", "event_id": request.card_event},
+                },
+            )
 
 
 def _as_data(request: RequestRow) -> JoinRequestData:
-    return JoinRequestData(name=request.name, profession=request.profession,
-                           territory=request.territory, email=request.email,
-                           structure=request.structure, rpps=request.rpps, adeli=request.adeli)
+    return JoinRequestData(
+        name=request.name,
+        profession=request.profession,
+        territory=request.territory,
+        email=request.email,
+        structure=request.structure,
+        rpps=request.rpps,
+        adeli=request.adeli,
+    )

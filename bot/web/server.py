@@ -25,9 +25,11 @@ def make_app(bot: Health, web_config: WebConfig) -> web.Application:
     async def healthz(request: web.Request) -> web.Response:
         age = bot.metrics.seconds_since_sync()
         healthy = age <= web_config.healthy_sync_age
-        body = {"status": "ok" if healthy else "unhealthy",
-                "last_sync_seconds_ago": None if math.isinf(age) else round(age, 3),
-                "max_sync_age_seconds": web_config.healthy_sync_age} | bot.health()
+        body = {
+            "status": "ok" if healthy else "unhealthy",
+            "last_sync_seconds_ago": None if math.isinf(age) else round(age, 3),
+            "max_sync_age_seconds": web_config.healthy_sync_age,
+        } | bot.health()
         return web.json_response(body, status=200 if healthy else 503)
 
     @routes.get("/metrics")
