@@ -149,15 +149,19 @@ class Person:
         return room_id
 
     async def say(self, room_id: str, text: str) -> str:
+        resp = await self.try_say(room_id, text)
+        assert hasattr(resp, "event_id"), resp
+        return resp.event_id
+
+    async def try_say(self, room_id: str, text: str) -> Any:
+        """Send a message and return the homeserver's answer, refusal included."""
         await self.wait_for(lambda: room_id in self.client.rooms, f"room {room_id} in sync")
-        resp = await self.client.room_send(
+        return await self.client.room_send(
             room_id,
             "m.room.message",
             {"msgtype": "m.text", "body": text},
             ignore_unverified_devices=True,
         )
-        assert hasattr(resp, "event_id"), resp
-        return resp.event_id
 
     def replies_to(self, event_id: str) -> list[Seen]:
         return [s for s in self.seen if s.reply_to == event_id]

@@ -18,6 +18,16 @@ from bot.territories.desired import (
 )
 
 ARCHIVED_PREFIX = "[Archivé] "
+# The top-level power-level settings the planner owns (besides `users` and `events`).
+LEVEL_SETTINGS = (
+    "users_default",
+    "events_default",
+    "state_default",
+    "invite",
+    "kick",
+    "ban",
+    "redact",
+)
 WATCHED_STATE = frozenset(
     {
         "m.room.power_levels",
@@ -169,15 +179,7 @@ def within_reach(
     for user, level in current.get("users", {}).items():
         if level > mine or (level == mine and user != bot and user not in out["users"]):
             out["users"][user] = level  # the same or higher power: not ours to lower
-    for key in (
-        "users_default",
-        "events_default",
-        "state_default",
-        "invite",
-        "kick",
-        "ban",
-        "redact",
-    ):
+    for key in LEVEL_SETTINGS:
         if current.get(key, 0) > mine:
             out[key] = current[key]
     return out
@@ -191,15 +193,7 @@ def _pl_changes(current: dict[str, Any], wanted: dict[str, Any]) -> list[tuple[s
         before, after = cur_users.get(user, default), new_users.get(user, 0)
         if before != after:
             out.append(("plan.power_user", user, str(before), str(after)))
-    for key in (
-        "users_default",
-        "events_default",
-        "state_default",
-        "invite",
-        "kick",
-        "ban",
-        "redact",
-    ):
+    for key in LEVEL_SETTINGS:
         if current.get(key) != wanted[key]:
             out.append(("plan.power_setting", key, str(current.get(key)), str(wanted[key])))
     if (
