@@ -30,6 +30,7 @@ from bot.homeserver.admin import register_with_shared_secret
 from bot.homeserver.embedded import EmbeddedSynapse, _write_private
 from bot.i18n import t
 from bot.matrix.crosssigning import device_is_cross_signed, ensure_cross_signed
+from bot.matrix.direct import DirectChats
 from bot.matrix.gateway import Gateway, client_config
 from bot.matrix.sync import Batch, StateChange, SyncLoop
 from bot.metrics import Metrics
@@ -44,6 +45,8 @@ from bot.vetting.service import CONCLUDE_JOB, Vetting
 from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
+
+REGISTRATION_POLL = 3.0  # seconds between checks of the approved web requests' tokens
 
 
 def version() -> str:
@@ -129,8 +132,14 @@ class Agora:
         self.keeper = NetworkKeeper(self.reconciler, self._after_reconcile)
         self.enforcer = Enforcer(self.config, self.gateway, self.store, self.control)
         self.jobs = JobRunner(self.store, {}, self._job_gave_up)
+        self.direct = DirectChats(self.gateway, self.store, self._refresh_dm_rooms)
         self.vetting = Vetting(
-            self.config, self.gateway, self.store, self.control, wake_jobs=self.jobs.kick
+            self.config,
+            self.gateway,
+            self.store,
+            self.control,
+            self.direct,
+            wake_jobs=self.jobs.kick,
         )
         self.jobs.handlers[CONCLUDE_JOB] = self.vetting.conclude
         self.dispatcher = Dispatcher(
@@ -165,6 +174,7 @@ class Agora:
             asyncio.create_task(self.keeper.run(), name="keeper"),
             asyncio.create_task(self.jobs.run(), name="jobs"),
             asyncio.create_task(self._watch_config(), name="config"),
+            asyncio.create_task(self._watch_registrations(), name="registrations"),
         ]
         self.keeper.request_full()
         if self.synapse:
@@ -487,6 +497,18 @@ class Agora:
             holder.config = config
         self._config_mtime = self.config.source.stat().st_mtime
         self.keeper.request_full()
+
+    async def _refresh_dm_rooms(self) -> None:
+        self._dm_rooms = await self.store.dm_rooms()
+
+    async def _watch_registrations(self) -> None:
+        """Approved web requests: link the account made with each one's token, once used."""
+        while True:
+            await asyncio.sleep(REGISTRATION_POLL)
+            try:
+                await self.vetting.link_registrations()
+            except MatrixError as exc:
+                log.warning("checking registration tokens: %s", exc)
 
     async def _watch_config(self, every: float = 2.0) -> None:
         if self.config.source is None:

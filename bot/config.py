@@ -28,7 +28,10 @@ from bot.territories.model import (
     RoomSpec,
     Territory,
 )
+from bot.vetting.form import DEFAULT_PROFESSIONS
+from bot.vetting.provisioning import ProvisioningConfig, Rule, rule_problems
 
+ROOM_REF_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}(\.[a-z0-9][a-z0-9-]{0,47})?$")
 ENV_ACCESS_TOKEN = "AGORA_ACCESS_TOKEN"
 ENV_PASSWORD = "AGORA_BOT_PASSWORD"
 
@@ -94,6 +97,9 @@ class CommandsConfig:
 class VettingConfig:
     approvals_required: int = 2
     one_rejection_rejects: bool = True
+    # An animator's `!admit` of someone not yet vetted counts as one approval.
+    animator_endorsement_counts: bool = True
+    provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
 
 
 @dataclass(frozen=True)
@@ -293,8 +299,10 @@ def parse_config(
     vetting = VettingConfig(
         approvals_required=v.int("approvals_required", min(2, max(1, len(admins))), 1, 20),
         one_rejection_rejects=v.bool("one_rejection_rejects", True),
+        animator_endorsement_counts=v.bool("animator_endorsement_counts", True),
+        provisioning=_provisioning(v.section("provisioning"), network),
     )
-    v.done(known_elsewhere=("provisioning", "animator_endorsement_counts", "professions"))
+    v.done(known_elsewhere=("professions",))
 
     # Sections read by later features are accepted here so one file serves every version.
     top.done(known_elsewhere=("feeds", "alerts", "hooks"))
@@ -413,6 +421,45 @@ def _network(section: _Section) -> Network:
     )
     section.done()
     return Network(territories)
+
+
+def _str_list(section: _Section, key: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    out = []
+    for item, path in _list(section, key):
+        if not isinstance(item, str) or not pattern.match(item):
+            raise ConfigError(path, what, item)
+        out.append(item)
+    return tuple(dict.fromkeys(out))
+
+
+def _provisioning(section: _Section, network: Network) -> ProvisioningConfig:
+    force_join = section.bool("force_join", False)
+    rules = []
+    for item, path in _list(section, "rules"):
+        r = _Section(item, path)
+        rooms = _str_list(r, "rooms", ROOM_REF_RE, "a room kind or a room key (territory.room)")
+        if not rooms:
+            raise ConfigError(r._p("rooms"), "at least one room kind or room key")
+        rules.append(
+            Rule(
+                rooms=rooms,
+                professions=_str_list(r, "professions", ID_RE, "a profession id"),
+                territories=_str_list(r, "territories", ID_RE, "a territory id"),
+                users=_user_list(r, "users"),
+            )
+        )
+        r.done()
+    section.done()
+    config = (
+        ProvisioningConfig(force_join=force_join, rules=tuple(rules))
+        if section.data.get("rules") is not None
+        else ProvisioningConfig(force_join=force_join)
+    )
+    problems = rule_problems(config.rules, network, {p.id for p in DEFAULT_PROFESSIONS}, ROOM_KINDS)
+    if problems:
+        where, expected, value = problems[0]
+        raise ConfigError(section._p("rules") + where, expected, value)
+    return config
 
 
 def _federation(section: _Section, server_name: str) -> FederationConfig:

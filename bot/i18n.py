@@ -187,6 +187,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "plan.link": {"fr": "rattacher « {0} » à l'espace {1}", "en": "put '{0}' under space {1}"},
     "plan.unlink": {"fr": "retirer {0} de l'espace « {1} »", "en": "remove {0} from space '{1}'"},
     "plan.invite": {"fr": "inviter {0} dans « {1} »", "en": "invite {0} to '{1}'"},
+    "plan.force_join": {
+        "fr": "faire entrer {0} dans « {1} » (API d'administration)",
+        "en": "join {0} into '{1}' (admin API)",
+    },
     "plan.archive": {
         "fr": "archiver « {0} » (détaché, renommé, lecture seule, historique gardé)",
         "en": "archive '{0}' (detached, renamed, read-only, history kept)",
@@ -409,10 +413,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "vetting.none_pending": {"fr": "Aucune demande en attente.", "en": "No pending request."},
     "vetting.pending_title": {"fr": "{n} demande(s) en attente :", "en": "{n} pending request(s):"},
     "vetting.applicant.approved": {
-        "fr": "Bonne nouvelle : votre demande #{id} est acceptée. Vous êtes invité·e dans "
-        "l'espace « {territory} » ; ses salons vous sont ouverts.",
-        "en": "Good news: your request #{id} is approved. You are invited to the space "
-        "'{territory}'; its rooms are open to you.",
+        "fr": "Bonne nouvelle : votre demande #{id} est acceptée. Bienvenue dans le réseau "
+        "« {territory} » : acceptez l'invitation à l'espace, ses salons vous sont ouverts.",
+        "en": "Good news: your request #{id} is approved. Welcome to the '{territory}' "
+        "network: accept the invitation to the space, its rooms are open to you.",
+    },
+    "vetting.applicant.rooms": {
+        "fr": "Vos espaces et salons :\n{rooms}",
+        "en": "Your spaces and rooms:\n{rooms}",
     },
     "vetting.applicant.rejected": {
         "fr": "Votre demande #{id} a été refusée. Motif : {reason}",

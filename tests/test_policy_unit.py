@@ -2,6 +2,7 @@
 
 from bot.moderation.policy import may_be_in
 from bot.territories.model import Network, RoomSpec, Territory
+from bot.vetting.provisioning import MemberInfo
 
 NETWORK = Network(
     (
@@ -26,7 +27,12 @@ NETWORK = Network(
 
 def allowed(user: str, key: str, member: str | None = None) -> bool:
     return may_be_in(
-        user, key, network=NETWORK, admins=("@admin:x",), bot="@agora:x", member_territory=member
+        user,
+        key,
+        network=NETWORK,
+        admins=("@admin:x",),
+        bot="@agora:x",
+        member=MemberInfo(user, member, "medecin") if member else None,
     )
 
 

@@ -1,11 +1,17 @@
-"""Account creation through Synapse's shared-secret registration (admin API)."""
+"""Synapse's admin API: shared-secret registration, force-join, deactivation, registration
+tokens and the accounts registered with them."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
+
+from bot.errors import MatrixError
+from bot.homeserver.registration_link import TOKEN_PROVIDER
 
 
 class RegistrationError(RuntimeError):
@@ -49,3 +55,78 @@ async def register_with_shared_secret(
         if data.get("errcode") == "M_USER_IN_USE":
             return None
         raise RegistrationError(f"registering {localpart!r} failed: HTTP {resp.status} {data}")
+
+
+# --- Synapse admin API calls the bot makes as a server admin ---------------------------------
+# (the bot's account must be a Synapse admin for these: it is on the embedded homeserver; see
+# deploy/README.md for a production one)
+
+
+class AdminApi(Protocol):
+    async def raw(
+        self, method: str, path: str, body: Any = None, *, what: str | None = None, **kw: Any
+    ) -> dict[str, Any]: ...
+
+
+async def force_join(gateway: AdminApi, room_id: str, user_id: str) -> None:
+    """Join a local user into a room (Synapse invites them first if the room needs it)."""
+    await gateway.raw(
+        "POST",
+        f"/_synapse/admin/v1/join/{quote(room_id)}",
+        {"user_id": user_id},
+        what=f"join {user_id} into {room_id}",
+    )
+
+
+async def deactivate(gateway: AdminApi, user_id: str) -> None:
+    await gateway.raw(
+        "POST",
+        f"/_synapse/admin/v1/deactivate/{quote(user_id)}",
+        {"erase": False},
+        what=f"deactivate {user_id}",
+    )
+
+
+async def new_registration_token(gateway: AdminApi, token: str, expires_at_ms: int) -> str:
+    """A single-use registration token (MSC3231). ``token`` is chosen by the caller so that a
+    retry after a crash finds the one already made instead of making a second."""
+    try:
+        data = await gateway.raw(
+            "POST",
+            "/_synapse/admin/v1/registration_tokens/new",
+            {"token": token, "uses_allowed": 1, "expiry_time": expires_at_ms},
+            what="make a registration token",
+        )
+    except MatrixError as exc:
+        if exc.status == 400 and "already exists" in exc.message:
+            return token
+        raise
+    return data["token"]
+
+
+async def registration_token(gateway: AdminApi, token: str) -> dict[str, Any] | None:
+    try:
+        return await gateway.raw(
+            "GET",
+            f"/_synapse/admin/v1/registration_tokens/{quote(token)}",
+            what="read a registration token",
+        )
+    except MatrixError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+async def user_registered_with(gateway: AdminApi, token: str) -> str | None:
+    """The account registered with ``token``, as recorded by Agora's Synapse module."""
+    try:
+        data = await gateway.raw(
+            "GET",
+            f"/_synapse/admin/v1/auth_providers/{TOKEN_PROVIDER}/users/{quote(token)}",
+            what="find the account of a registration token",
+        )
+    except MatrixError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return data.get("user_id")

@@ -129,7 +129,14 @@ class EmbeddedSynapse:
             "macaroon_secret_key": s["macaroon_secret_key"],
             "form_secret": s["form_secret"],
             "report_stats": False,
-            "enable_registration": False,
+            # Accounts are made by the bot (shared secret) or by people holding a single-use
+            # token the bot gives once their web request is approved (MSC3231).
+            "enable_registration": True,
+            "registration_requires_token": True,
+            # Tells the bot which account each token registered (bot/homeserver/registration_link).
+            "modules": [
+                {"module": "bot.homeserver.registration_link.RegistrationLink", "config": {}}
+            ],
             "trusted_key_servers": [],
             "suppress_key_server_warning": True,
             "url_preview_enabled": False,

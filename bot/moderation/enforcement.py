@@ -41,7 +41,8 @@ class Enforcer:
             network=self.config.network,
             admins=self.config.admins,
             bot=self.gateway.user_id,
-            member_territory=await self.members.member_territory(user),
+            member=await self.members.member_info(user),
+            provisioning=self.config.vetting.provisioning,
         ):
             return False
         loc = self.config.locale

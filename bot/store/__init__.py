@@ -328,3 +328,13 @@ class Store:
             async with self.db.execute(sql) as cur:
                 out[name] = (await cur.fetchone())[0]
         return out
+
+    async def dm_with(self, peer: str) -> str | None:
+        """The direct chat the bot keeps with ``peer``, if any (the newest)."""
+        async with self.db.execute(
+            "SELECT room_id FROM rooms WHERE kind = 'dm' AND peer = ? ORDER BY created DESC "
+            "LIMIT 1",
+            (peer,),
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None

@@ -175,4 +175,54 @@ async def _v3_vetting(db: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1_foundation, _v2_territories, _v3_vetting]
+async def _v4_members(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- Web requests: the status link is kept as a SHA-256 only; the registration token is
+        -- Synapse's single-use token made once the request is approved.
+        ALTER TABLE requests ADD COLUMN status_hash TEXT;
+        ALTER TABLE requests ADD COLUMN reg_token TEXT;
+        ALTER TABLE requests ADD COLUMN locale TEXT;
+        -- Imported requests carry their batch name (`!approve import:<batch>`).
+        ALTER TABLE requests ADD COLUMN batch TEXT;
+        CREATE UNIQUE INDEX requests_status_hash ON requests (status_hash);
+        CREATE INDEX requests_batch ON requests (batch);
+        -- What animators gave a member beyond the provisioning rules: a territory (`!admit`)
+        -- or a room (`!group invite`).
+        CREATE TABLE grants (
+            user_id     TEXT NOT NULL,
+            key         TEXT NOT NULL,
+            source      TEXT NOT NULL,
+            granted_by  TEXT NOT NULL,
+            at          REAL NOT NULL,
+            PRIMARY KEY (user_id, key)
+        );
+        -- Moderation policy rules (MSC2313) read from the region's own policy room and, later,
+        -- from trusted peers' rooms. `kind` is user | server | room.
+        CREATE TABLE policy_rules (
+            room_id         TEXT NOT NULL,
+            state_key       TEXT NOT NULL,
+            kind            TEXT NOT NULL,
+            entity          TEXT NOT NULL,
+            recommendation  TEXT NOT NULL,
+            reason          TEXT NOT NULL DEFAULT '',
+            sender          TEXT NOT NULL,
+            at              REAL NOT NULL,
+            PRIMARY KEY (room_id, kind, state_key)
+        );
+        -- Working groups animators create under their territory's space.
+        CREATE TABLE groups (
+            key         TEXT PRIMARY KEY,
+            territory   TEXT NOT NULL,
+            name        TEXT NOT NULL,
+            visibility  TEXT NOT NULL CHECK (visibility IN ('open', 'private')),
+            room_id     TEXT UNIQUE,
+            created_by  TEXT NOT NULL,
+            created     REAL NOT NULL
+        )
+    """,
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_foundation, _v2_territories, _v3_vetting, _v4_members]

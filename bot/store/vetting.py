@@ -7,13 +7,16 @@ import json
 import time
 from dataclasses import dataclass
 
+import aiosqlite
+
 from bot.store import Store
 from bot.vetting.form import JoinRequestData
+from bot.vetting.provisioning import MemberInfo
 from bot.vetting.quorum import Decision
 
 _COLUMNS = (
     "id, source, user_id, dm_room, name, profession, territory, email, structure, rpps, "
-    "adeli, submitted_by, status, reason, card_event, created"
+    "adeli, submitted_by, status, reason, card_event, created, reg_token, locale, batch"
 )
 
 
@@ -35,6 +38,9 @@ class RequestRow:
     reason: str | None
     card_event: str | None
     created: float
+    reg_token: str | None = None
+    locale: str | None = None
+    batch: str | None = None
 
 
 class VettingStore:
@@ -49,26 +55,35 @@ class VettingStore:
         user_id: str | None,
         dm_room: str | None,
         submitted_by: str,
+        status_hash: str | None = None,
+        locale: str | None = None,
+        batch: str | None = None,
+        db: aiosqlite.Connection | None = None,
     ) -> int:
-        cur = await self.store._write(
+        """A new pending request; inside the caller's transaction when ``db`` is given."""
+        sql = (
             "INSERT INTO requests (source, user_id, dm_room, name, profession, territory, "
-            "email, structure, rpps, adeli, submitted_by, created) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                source,
-                user_id,
-                dm_room,
-                data.name,
-                data.profession,
-                data.territory,
-                data.email,
-                data.structure,
-                data.rpps,
-                data.adeli,
-                submitted_by,
-                time.time(),
-            ),
+            "email, structure, rpps, adeli, submitted_by, created, status_hash, locale, batch) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
+        params = (
+            source,
+            user_id,
+            dm_room,
+            data.name,
+            data.profession,
+            data.territory,
+            data.email,
+            data.structure,
+            data.rpps,
+            data.adeli,
+            submitted_by,
+            time.time(),
+            status_hash,
+            locale,
+            batch,
+        )
+        cur = await (db.execute(sql, params) if db is not None else self.store._write(sql, params))
         return cur.lastrowid
 
     async def request(self, request_id: int) -> RequestRow | None:
@@ -228,3 +243,108 @@ class VettingStore:
                 (user_id,),
             )
         return cur.rowcount
+
+    # --- members as provisioning sees them ---------------------------------------------------
+
+    _MEMBER_INFO = (
+        "SELECT m.user_id, m.territory, COALESCE(r.profession, ''), "
+        "(SELECT group_concat(g.key, ' ') FROM grants g WHERE g.user_id = m.user_id) "
+        "FROM members m LEFT JOIN requests r ON r.id = m.request_id WHERE m.status = 'active'"
+    )
+
+    @staticmethod
+    def _info(row: tuple) -> MemberInfo:
+        return MemberInfo(row[0], row[1], row[2], frozenset((row[3] or "").split()))
+
+    async def member_info(self, user_id: str) -> MemberInfo | None:
+        async with self.store.db.execute(
+            self._MEMBER_INFO + " AND m.user_id = ?", (user_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return self._info(tuple(row)) if row else None
+
+    async def member_infos(self) -> list[MemberInfo]:
+        async with self.store.db.execute(self._MEMBER_INFO + " ORDER BY m.user_id") as cur:
+            return [self._info(tuple(r)) for r in await cur.fetchall()]
+
+    async def add_grant(self, user_id: str, key: str, source: str, by: str) -> bool:
+        """False if the member already had it."""
+        cur = await self.store._write(
+            "INSERT INTO grants (user_id, key, source, granted_by, at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(user_id, key) DO NOTHING",
+            (user_id, key, source, by, time.time()),
+        )
+        return cur.rowcount == 1
+
+    async def remove_grants(self, user_id: str, keys: set[str]) -> int:
+        if not keys:
+            return 0
+        marks = ", ".join("?" for _ in keys)
+        cur = await self.store._write(
+            f"DELETE FROM grants WHERE user_id = ? AND key IN ({marks})", (user_id, *sorted(keys))
+        )
+        return cur.rowcount
+
+    async def revoke_member(self, user_id: str) -> bool:
+        """Mark a member revoked and drop what animators gave them. False if not a member."""
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                "UPDATE members SET status = 'revoked' WHERE user_id = ? AND status = 'active'",
+                (user_id,),
+            )
+            await db.execute("DELETE FROM grants WHERE user_id = ?", (user_id,))
+        return cur.rowcount == 1
+
+    # --- web requests --------------------------------------------------------------------------
+
+    async def request_by_status_hash(self, status_hash: str) -> RequestRow | None:
+        async with self.store.db.execute(
+            f"SELECT {_COLUMNS} FROM requests WHERE status_hash = ?", (status_hash,)
+        ) as cur:
+            row = await cur.fetchone()
+        return RequestRow(*row) if row else None
+
+    async def set_reg_token(self, request_id: int, token: str) -> None:
+        await self.store._write(
+            "UPDATE requests SET reg_token = ? WHERE id = ? AND reg_token IS NULL",
+            (token, request_id),
+        )
+
+    async def link_account(self, request_id: int, user_id: str) -> bool:
+        """Tie the account registered with the request's token to it, once."""
+        cur = await self.store._write(
+            "UPDATE requests SET user_id = ? WHERE id = ? AND user_id IS NULL",
+            (user_id, request_id),
+        )
+        return cur.rowcount == 1
+
+    async def awaiting_registration(self) -> list[RequestRow]:
+        """Approved web requests whose token has not been used yet."""
+        async with self.store.db.execute(
+            f"SELECT {_COLUMNS} FROM requests WHERE status = 'approved' AND "
+            "reg_token IS NOT NULL AND user_id IS NULL ORDER BY id"
+        ) as cur:
+            return [RequestRow(*r) for r in await cur.fetchall()]
+
+    # --- bulk ----------------------------------------------------------------------------------
+
+    async def pending_ids(
+        self, *, first: int | None = None, last: int | None = None, batch: str | None = None
+    ) -> list[int]:
+        where, params = ["status = 'pending'"], []
+        if first is not None and last is not None:
+            where.append("id BETWEEN ? AND ?")
+            params += [first, last]
+        if batch is not None:
+            where.append("batch = ?")
+            params.append(batch)
+        async with self.store.db.execute(
+            "SELECT id FROM requests WHERE " + " AND ".join(where) + " ORDER BY id", params
+        ) as cur:
+            return [r[0] for r in await cur.fetchall()]
+
+    async def batch_exists(self, batch: str) -> bool:
+        async with self.store.db.execute(
+            "SELECT 1 FROM requests WHERE batch = ? LIMIT 1", (batch,)
+        ) as cur:
+            return await cur.fetchone() is not None

@@ -14,10 +14,12 @@ Rules (documented in the README):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.territories.model import Network, RoomSpec, Territory
+from bot.vetting.provisioning import MemberInfo, ProvisioningConfig, deliveries
 
 ADMIN, ANIMATOR = 100, 50
 ENCRYPTION_ALGORITHM = "m.megolm.v1.aes-sha2"
@@ -40,6 +42,10 @@ class DesiredRoom:
     suggested: bool = False
     adopt: str | None = None  # room id or alias to take over instead of creating
     children: tuple[str, ...] = field(default=())
+    # Vetted members given this room (bot.vetting.provisioning): asked in once, if they were
+    # never in it (someone who left is not asked back).
+    member_invites: tuple[str, ...] = ()
+    member_joins: tuple[str, ...] = ()  # force_join: joined through the admin API
 
     @property
     def alias_localpart(self) -> str:
@@ -119,8 +125,35 @@ def _room(
     )
 
 
-def desired_state(network: Network, admins: tuple[str, ...]) -> list[DesiredRoom]:
+def desired_state(
+    network: Network,
+    admins: tuple[str, ...],
+    members: Sequence[MemberInfo] = (),
+    provisioning: ProvisioningConfig | None = None,
+    server_name: str = "",
+) -> list[DesiredRoom]:
     """Parents before children, each space before its rooms."""
+    out = _structure(network, admins)
+    if not members:
+        return out
+    invites: dict[str, list[str]] = {}
+    joins: dict[str, list[str]] = {}
+    for member in members:
+        for d in deliveries(member, network, provisioning or ProvisioningConfig(), server_name):
+            (joins if d.op == "join" else invites).setdefault(d.key, []).append(member.user_id)
+    return [
+        replace(
+            d,
+            member_invites=tuple(invites.get(d.key, ())),
+            member_joins=tuple(joins.get(d.key, ())),
+        )
+        if d.key in invites or d.key in joins
+        else d
+        for d in out
+    ]
+
+
+def _structure(network: Network, admins: tuple[str, ...]) -> list[DesiredRoom]:
     out: list[DesiredRoom] = []
     for t, ancestors in network.walk():
         animators = tuple(dict.fromkeys(a for x in (*ancestors, t) for a in x.animators))

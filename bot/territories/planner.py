@@ -85,7 +85,7 @@ class Action:
     """One change. ``target`` is a key whose room id is the state key (resolved at run time:
     a child created earlier in the same run has no id when the plan is made)."""
 
-    op: str  # create | adopt | state | invite | archive
+    op: str  # create | adopt | state | invite | force_join | archive
     key: str
     event_type: str = ""
     state_key: str = ""
@@ -244,9 +244,11 @@ def plan(
             actions.extend(
                 Action("invite", d.key, user=u, what=("plan.invite", u, d.name)) for u in d.invites
             )
+            actions.extend(_provision(d, None))
             continue
         child_ids = {mapping[c] for c in d.children if c in mapping}
         actions.extend(_diff(d, a, parent_id, acl, bot, server_name, child_ids))
+        actions.extend(_provision(d, a))
         if d.parent and parent_id and d.parent in actual:
             link = actual[d.parent].get("m.space.child", a.room_id)
             if (
@@ -262,6 +264,22 @@ def plan(
         name = (a.get("m.room.name") or {}).get("name", key) if a else key
         actions.append(Action("archive", key, what=("plan.archive", name)))
     return actions
+
+
+def _provision(d: DesiredRoom, a: ActualRoom | None) -> list[Action]:
+    """Members given this room who were never in it (a member who left is not asked back; a
+    member merely invited is joined when force_join applies to them)."""
+    out: list[Action] = []
+    staff = set(d.invites)
+    for user in d.member_joins:
+        if user not in staff and (a is None or a.membership(user) in (None, "invite")):
+            out.append(
+                Action("force_join", d.key, user=user, what=("plan.force_join", user, d.name))
+            )
+    for user in d.member_invites:
+        if user not in staff and (a is None or a.membership(user) is None):
+            out.append(Action("invite", d.key, user=user, what=("plan.invite", user, d.name)))
+    return out
 
 
 def _link(d: DesiredRoom, server_name: str) -> Action:

@@ -23,8 +23,10 @@ from urllib.parse import quote
 
 from bot.config import Config
 from bot.errors import Conflict, MatrixError, UserError
+from bot.homeserver.admin import force_join
 from bot.matrix.gateway import Gateway
 from bot.store import Store
+from bot.store.vetting import VettingStore
 from bot.territories.desired import DesiredRoom, desired_state, server_acl
 from bot.territories.planner import (
     ARCHIVED_PREFIX,
@@ -99,11 +101,21 @@ class Reconciler:
         await asyncio.gather(*(one(k, r) for k, r in mapping.items() if only is None or k in only))
         return actual, unreachable
 
+    async def desired(self) -> list[DesiredRoom]:
+        """The declared network, with the vetted members each room is given."""
+        return desired_state(
+            self.config.network,
+            self.config.admins,
+            await VettingStore(self.store).member_infos(),
+            self.config.vetting.provisioning,
+            self.config.homeserver.server_name,
+        )
+
     async def make_plan(self, only: set[str] | None = None) -> tuple[list[Action], Outcome]:
         rooms = await self.store.managed_rooms()
         mapping = {r.key: r.room_id for r in rooms}
         archived = frozenset(r.key for r in rooms if r.archived)
-        desired = desired_state(self.config.network, self.config.admins)
+        desired = await self.desired()
         if only is not None:
             desired = [d for d in desired if d.key in only]
         live = {k: v for k, v in mapping.items() if k not in archived}
@@ -244,7 +256,7 @@ class Reconciler:
                 await one(seq, action)
 
         self._made_ok: set[str] = set()
-        self._by_key = {d.key: d for d in desired_state(self.config.network, self.config.admins)}
+        self._by_key = {d.key: d for d in await self.desired()}
         self._ids = {r.key: r.room_id for r in await self.store.managed_rooms()}
         await asyncio.gather(*(room(steps) for steps in by_room.values()))
         await self.store.finish_run(run_id, "failed" if outcome.failed else "ok")
@@ -305,6 +317,8 @@ class Reconciler:
             except MatrixError as exc:
                 if "already in the room" not in exc.message and "is already" not in exc.message:
                     raise
+        elif action.op == "force_join":
+            await force_join(gw, await self._room_id(action.key), action.user or "")
         elif action.op == "archive":
             await self._archive(action.key)
         else:

@@ -8,6 +8,8 @@ conditional update, so two admins approving at the same moment provision the mem
 from __future__ import annotations
 
 import logging
+import secrets
+import time
 from collections.abc import Callable
 
 from bot.commands.context import notice
@@ -20,7 +22,9 @@ from bot.errors import (
     PermissionDenied,
     UserError,
 )
+from bot.homeserver.admin import force_join, new_registration_token, user_registered_with
 from bot.i18n import t
+from bot.matrix.direct import DirectChats
 from bot.matrix.gateway import Gateway
 from bot.moderation.control_room import ControlRoom
 from bot.store import Store
@@ -34,6 +38,7 @@ from bot.vetting.form import (
     render_problems,
     validate,
 )
+from bot.vetting.provisioning import deliveries, entitlement
 from bot.vetting.quorum import Standing, may_decide, standing
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,7 @@ log = logging.getLogger(__name__)
 CONCLUDE_JOB = "vetting.conclude"
 APPROVE_KEYS = frozenset({"✅", "✔", "👍"})
 REJECT_KEYS = frozenset({"❌", "✖", "👎"})
+REGISTRATION_TOKEN_DAYS = 14
 
 
 class Vetting:
@@ -50,9 +56,11 @@ class Vetting:
         gateway: Gateway,
         store: Store,
         control: ControlRoom,
+        direct: DirectChats,
         wake_jobs: Callable[[], None] = lambda: None,
     ):
         self.config = config
+        self.direct = direct
         self.wake_jobs = wake_jobs
         self.gateway = gateway
         self.store = store
@@ -186,18 +194,12 @@ class Vetting:
 
     async def conclude(self, payload: dict) -> None:
         """The job that follows a final decision: provisioning and telling the applicant. Safe
-        to run again (member upsert, invites of someone already invited are ignored)."""
+        to run again (member upsert; invites and joins of someone already there are no-ops)."""
         request = await self.get(int(payload["request_id"]))
-        locale = self.config.locale
+        locale = request.locale or self.config.locale
         if request.status == "approved" and request.user_id:
-            space = await self._space_of(request.territory)
             await self.requests.add_member(request.user_id, request.id, request.territory)
-            if space:
-                try:
-                    await self.gateway.invite(space, request.user_id)
-                except MatrixError as exc:
-                    if "already" not in exc.message:  # a re-run after a crash
-                        raise
+            given = await self.provision(request.user_id)
             await self.store.audit(
                 self.gateway.user_id,
                 "vetting.provision",
@@ -210,12 +212,91 @@ class Vetting:
                 id=request.id,
                 territory=self._territory_name(request.territory),
             )
+            if given:
+                message += "\n" + t("vetting.applicant.rooms", locale, rooms=given)
+        elif request.status == "approved":
+            # A web request: the person has no account yet. They get a single-use token on
+            # their status page; the account made with it is linked and provisioned then.
+            await self.registration_token(request)
+            return
         else:
             message = t(
                 "vetting.applicant.rejected", locale, id=request.id, reason=request.reason or "—"
             )
-        if request.dm_room:
-            await self.gateway.send(request.dm_room, notice(message))
+        if request.user_id:
+            await self.tell(request.user_id, message, request.dm_room)
+
+    async def tell(self, user_id: str, text: str, room_id: str | None = None) -> None:
+        """A notice to one person, in the direct chat they use with the bot (opened if none)."""
+        room_id = room_id or await self.direct.room_for(user_id)
+        await self.gateway.send(room_id, notice(text))
+
+    async def provision(self, user_id: str) -> str:
+        """Give a member their spaces and rooms now (invites or, with force_join, joins), and
+        return them as readable lines. The reconciler gives the same on its next run if a room
+        did not exist yet."""
+        member = await self.requests.member_info(user_id)
+        if member is None:
+            return ""
+        rooms = {r.key: r.room_id for r in await self.store.managed_rooms(include_archived=False)}
+        server = self.config.homeserver.server_name
+        for step in deliveries(
+            member, self.config.network, self.config.vetting.provisioning, server
+        ):
+            room_id = rooms.get(step.key)
+            if room_id is None:
+                continue
+            if step.op == "join":
+                await force_join(self.gateway, room_id, user_id)
+            else:
+                try:
+                    await self.gateway.invite(room_id, user_id)
+                except MatrixError as exc:
+                    if "already" not in exc.message:  # in the room already, or a re-run
+                        raise
+        ent = entitlement(member, self.config.network, self.config.vetting.provisioning)
+        return "\n".join(
+            f"• {self._room_name(key)} — https://matrix.to/#/%23{key}:{server}"
+            for key in (*ent.spaces, *ent.rooms)
+        )
+
+    def _room_name(self, key: str) -> str:
+        tid, _, rid = key.partition(".")
+        territory = self.config.network.find(tid)
+        if territory is None:
+            return key
+        if not rid:
+            return territory.name
+        return next((r.name for r in territory.rooms if r.id == rid), key)
+
+    async def registration_token(self, request: RequestRow) -> str:
+        """The single-use token of an approved web request, made once. Its value is chosen and
+        stored before Synapse is asked, so a crash in between makes no second token."""
+        token = request.reg_token
+        if token is None:
+            await self.requests.set_reg_token(
+                request.id, f"agora-{request.id}-{secrets.token_urlsafe(18)}"
+            )
+            token = (await self.get(request.id)).reg_token
+            assert token is not None
+        expires = int((time.time() + REGISTRATION_TOKEN_DAYS * 86400) * 1000)
+        await new_registration_token(self.gateway, token, expires)
+        return token
+
+    async def link_registrations(self) -> int:
+        """Approved web requests whose token has been used: link the account and provision it."""
+        linked = 0
+        for request in await self.requests.awaiting_registration():
+            user_id = await user_registered_with(self.gateway, request.reg_token or "")
+            if user_id is None or not await self.requests.link_account(request.id, user_id):
+                continue
+            await self.store.audit(user_id, "vetting.registered", "ok", detail=f"#{request.id}")
+            async with self.store.transaction() as db:
+                await self.store.add_job(db, CONCLUDE_JOB, {"request_id": request.id})
+            linked += 1
+        if linked:
+            self.wake_jobs()
+        return linked
 
     async def on_reaction(self, admin: str, card_event: str, key: str) -> None:
         """An admin's ✅ on a card approves, ❌ asks for the reason (a rejection needs one)."""

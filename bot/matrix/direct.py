@@ -1,0 +1,46 @@
+"""Direct chats the bot opens itself, to tell someone something (an outcome, an admission)
+when they have not written to it first. One per person: an existing one is reused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from bot.matrix.gateway import Gateway
+from bot.store import Store
+from bot.territories.desired import ENCRYPTION_ALGORITHM
+
+
+class DirectChats:
+    def __init__(self, gateway: Gateway, store: Store, on_new: Callable[[], Awaitable[None]]):
+        self.gateway = gateway
+        self.store = store
+        self.on_new = on_new
+        self._lock = asyncio.Lock()
+
+    async def room_for(self, user_id: str) -> str:
+        async with self._lock:  # two messages at once must not open two chats
+            existing = await self.store.dm_with(user_id)
+            if existing:
+                return existing
+            data = await self.gateway.raw(
+                "POST",
+                "/_matrix/client/v3/createRoom",
+                {
+                    "preset": "trusted_private_chat",
+                    "is_direct": True,
+                    "invite": [user_id],
+                    "initial_state": [
+                        {
+                            "type": "m.room.encryption",
+                            "state_key": "",
+                            "content": {"algorithm": ENCRYPTION_ALGORITHM},
+                        }
+                    ],
+                },
+                what=f"open a direct chat with {user_id}",
+            )
+            room_id = data["room_id"]
+            await self.store.add_room(room_id, "dm", user_id)
+            await self.on_new()
+            return room_id
