@@ -131,10 +131,11 @@ async def start_bot(synapse: EmbeddedSynapse, tmp_path: Path):
         *,
         account: BotAccount | None = None,
         data_dir: Path | None = None,
+        server_admin: bool = False,
         **extra: Any,
     ) -> Agora:
-        if account is None:
-            user_id, password = await register(synapse, "agora")
+        if account is None:  # server_admin: for what needs Synapse's admin API
+            user_id, password = await register(synapse, "agora", admin=server_admin)
             account = BotAccount(user_id[1:].split(":")[0], password)
         data_dir = data_dir or tmp_path / account.localpart
         # A real file, so that reloading and the config watcher work as in production.
