@@ -32,10 +32,13 @@ from bot.i18n import t
 from bot.matrix.crosssigning import device_is_cross_signed, ensure_cross_signed
 from bot.matrix.direct import DirectChats
 from bot.matrix.gateway import Gateway, client_config
-from bot.matrix.sync import Batch, StateChange, SyncLoop
+from bot.matrix.sync import Batch, PolicyEvent, StateChange, SyncLoop
 from bot.metrics import Metrics
+from bot.moderation.bans import BAN, RULE_TYPES, rule_from_state
 from bot.moderation.control_room import ControlRoom
 from bot.moderation.enforcement import Enforcer
+from bot.moderation.policy_room import PolicyRoom
+from bot.moderation.revocation import REVOKE_JOB, Revocation
 from bot.scheduler import JobRunner
 from bot.store import Store
 from bot.territories.keeper import NetworkKeeper
@@ -142,6 +145,11 @@ class Agora:
             wake_jobs=self.jobs.kick,
         )
         self.jobs.handlers[CONCLUDE_JOB] = self.vetting.conclude
+        self.policy = PolicyRoom(self.config, self.gateway, self.store)
+        self.revocation = Revocation(
+            self.config, self.gateway, self.store, self.control, self.policy, self.vetting.tell
+        )
+        self.jobs.handlers[REVOKE_JOB] = self.revocation.run
         self.dispatcher = Dispatcher(
             self.config, load_commands(), self.gateway, self.store, self.metrics, self
         )
@@ -162,6 +170,7 @@ class Agora:
         )
         await self._profile()
         await self.control.ensure()
+        await self.policy.ensure()
         await self._leave_strays()
         self._starting = False
         if self.synapse:
@@ -357,6 +366,8 @@ class Agora:
                     self.keeper.request_repair(key, change)
             for m in batch.memberships:
                 await self._on_membership(m.room_id, m.user_id, m.membership)
+            if batch.policy_rules:
+                await self._on_policy_rules(batch.policy_rules)
             for r in batch.reactions:
                 if r.room_id == self.control.room_id and r.sender in self.config.admins:
                     await self.vetting.on_reaction(r.sender, r.relates_to, r.key)
@@ -364,6 +375,30 @@ class Agora:
                 log.warning("the bot is no longer in the control room; restoring it")
                 await self.control.ensure()
         self.dispatcher.wake.set()
+
+    async def _on_policy_rules(self, events: list[PolicyEvent]) -> None:
+        """A rule set or withdrawn in a policy list the bot follows: the store follows it, and
+        a new ban removes whoever it matches from the managed rooms."""
+        followed = {self.policy.room_id}
+        new_ban = False
+        for ev in events:
+            if ev.room_id not in followed:
+                continue
+            rule = rule_from_state(ev.room_id, ev.event_type, ev.state_key, ev.content)
+            if rule is None:
+                await self.policy.rules.drop_rule(
+                    ev.room_id, RULE_TYPES[ev.event_type], ev.state_key
+                )
+            else:
+                await self.policy.rules.put_rule(rule, ev.sender)
+                new_ban = new_ban or rule.recommendation == BAN
+        if new_ban:
+            removed = await self.enforcer.banned_sweep()
+            if removed:
+                log.info("a new ban rule removed %d membership(s)", removed)
+
+    def wake_jobs(self) -> None:
+        self.jobs.kick()
 
     async def _adoption_targets(self) -> set[str]:
         """Room ids the config asks the bot to take over (aliases resolved now)."""
@@ -490,7 +525,9 @@ class Agora:
             self,
             self.control,
             self.dispatcher,
-            self.reconciler,
+            self.enforcer,
+            self.policy,
+            self.revocation,
             self.vetting,
             self.enforcer,
         ):

@@ -286,6 +286,66 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "{user} retiré·e de {room} ({membership}) : pas membre vérifié·e de ce territoire.",
         "en": "{user} removed from {room} ({membership}): not a verified member of this territory.",
     },
+    "enforce.banned_note": {
+        "fr": "{user} retiré·e de {room} ({membership}) : visé·e par une règle de bannissement "
+        "({reason}).",
+        "en": "{user} removed from {room} ({membership}): a ban rule matches them ({reason}).",
+    },
+    "enforce.banned_reason": {
+        "fr": "Exclu·e du réseau (règle de modération)",
+        "en": "Excluded from the network (moderation rule)",
+    },
+    # moderation: the policy room and revocation
+    "policy.name": {"fr": "Agora · Liste de modération", "en": "Agora · Moderation list"},
+    "policy.topic": {
+        "fr": "Règles de bannissement publiées par la région (m.policy.rule.*).",
+        "en": "Ban rules published by the region (m.policy.rule.*).",
+    },
+    "cmd.revoke.help": {
+        "fr": "Révoquer un membre : retiré de tous les salons, invitations retirées, règle de "
+        "bannissement publiée (--deactivate : compte local désactivé)",
+        "en": "Revoke a member: out of every room, invitations withdrawn, ban rule published "
+        "(--deactivate: local account deactivated)",
+    },
+    "revoke.not_admin": {
+        "fr": "{user} est administrateur·rice ou le bot : la révocation ne s'applique pas.",
+        "en": "{user} is an admin or the bot: revocation does not apply.",
+    },
+    "revoke.deactivate_remote": {
+        "fr": "{user} n'est pas un compte de ce serveur : --deactivate ne s'applique qu'aux "
+        "comptes locaux.",
+        "en": "{user} is not an account of this server: --deactivate applies to local accounts "
+        "only.",
+    },
+    "revoke.started": {
+        "fr": "Révocation de {user} enregistrée ; retrait de tous les salons en cours.",
+        "en": "Revocation of {user} recorded; removal from every room under way.",
+    },
+    "revoke.started_not_member": {
+        "fr": "{user} n'était pas membre ; la règle de bannissement est publiée et tout "
+        "salon géré où il ou elle se trouve sera quitté.",
+        "en": "{user} was not a member; the ban rule is published and they are removed from "
+        "any managed room they are in.",
+    },
+    "revoke.done": {
+        "fr": "Révocation de {user} terminée : retiré·e de {n} espace(s) ou salon(s).",
+        "en": "Revocation of {user} done: removed from {n} space(s) or room(s).",
+    },
+    "revoke.done_deactivated": {
+        "fr": "Révocation de {user} terminée : retiré·e de {n} espace(s) ou salon(s), compte "
+        "désactivé.",
+        "en": "Revocation of {user} done: removed from {n} space(s) or room(s), account "
+        "deactivated.",
+    },
+    "revoke.member_told": {
+        "fr": "Votre accès au réseau a été révoqué. Motif : {reason}",
+        "en": "Your access to the network has been revoked. Reason: {reason}",
+    },
+    "revoke.kick_reason": {"fr": "Accès révoqué", "en": "Access revoked"},
+    "vetting.banned": {
+        "fr": "Votre demande ne peut pas être enregistrée. Contactez l'agence régionale de santé.",
+        "en": "Your request cannot be recorded. Please contact the regional health agency.",
+    },
     # vetting: commands and their answers
     "cmd.join.help": {
         "fr": "Demander à rejoindre le réseau (nom, profession, identifiant, territoire, email)",

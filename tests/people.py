@@ -62,6 +62,7 @@ class Person:
     password: str
     seen: list[Seen] = field(default_factory=list)
     invites: set[str] = field(default_factory=set)
+    direct_invites: dict[str, str] = field(default_factory=dict)  # room → inviter
     undecryptable: list[Seen] = field(default_factory=list)
     _task: asyncio.Task | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -99,6 +100,8 @@ class Person:
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key == self.user_id and event.membership == "invite":
             self.invites.add(room.room_id)
+            if event.content.get("is_direct"):
+                self.direct_invites[room.room_id] = event.sender
             self._changed.set()
 
     async def wait_for(self, predicate: Callable[[], Any], what: str, timeout: float = 30) -> Any:
@@ -134,6 +137,15 @@ class Person:
             ),
             "the join",
         )
+
+    async def accept_direct_chat(self, inviter: str) -> str:
+        """Join the direct chat ``inviter`` opened with this person (as Element offers to)."""
+        found = await self.wait_for(
+            lambda: [r for r, who in self.direct_invites.items() if who == inviter],
+            f"a direct chat from {inviter}",
+        )
+        await self.accept_invite(found[0])
+        return found[0]
 
     async def dm(self, other: str) -> str:
         """Open an encrypted direct chat with ``other`` and wait until they joined."""

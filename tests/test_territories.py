@@ -251,11 +251,11 @@ async def test_hand_made_power_change_is_restored_and_reported(person, start_bot
     )
 
 
-async def seated_member(person, start_bot, sfx: str):
+async def seated_member(person, start_bot, sfx: str, **bot_options):
     """A running network whose admin is in the control room and the department's space, and a
     vetted member of the department who joined its community room."""
     admin, member = await person("admin"), await person("membre")
-    agora = await start_bot([admin.user_id], network=tree(sfx))
+    agora = await start_bot([admin.user_id], network=tree(sfx), **bot_options)
     await admin.accept_invite(agora.control.room_id)
     await agora.settled()
     ids = await room_ids(agora)

@@ -6,7 +6,12 @@ import importlib
 
 from bot.commands.registry import Registry, registry
 
-COMMAND_MODULES = ("bot.commands.core", "bot.commands.network", "bot.commands.vetting")
+COMMAND_MODULES = (
+    "bot.commands.core",
+    "bot.commands.network",
+    "bot.commands.vetting",
+    "bot.commands.moderation",
+)
 
 
 def load_commands() -> Registry:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from bot.commands.registry import Registry, Role
     from bot.config import Config
     from bot.matrix.gateway import Gateway
+    from bot.moderation.revocation import Revocation
     from bot.store import Store
     from bot.vetting.service import Vetting
 
@@ -23,6 +24,9 @@ class Services(Protocol):
     started_at: float
     config: Config
     vetting: Vetting
+    revocation: Revocation
+
+    def wake_jobs(self) -> None: ...
 
     async def status_info(self) -> dict[str, Any]: ...
 

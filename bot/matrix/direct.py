@@ -43,4 +43,6 @@ class DirectChats:
             room_id = data["room_id"]
             await self.store.add_room(room_id, "dm", user_id)
             await self.on_new()
+            # The first message must be encrypted for the invited person's devices too.
+            await self.gateway.wait_for_member(room_id, user_id)
             return room_id

@@ -10,6 +10,7 @@ retries twice or busy-loops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -211,6 +212,21 @@ class Gateway:
                 await asyncio.wait_for(self.synced.wait(), remaining)
             except TimeoutError:
                 continue
+
+    async def wait_for_member(self, room_id: str, user_id: str, timeout: float = 30.0) -> None:
+        """Until nio knows ``user_id`` is in (or invited to) the room: a message encrypted
+        before that would not be readable by them."""
+        await self.wait_for_room(room_id, timeout)
+        deadline = time.monotonic() + timeout
+        while user_id not in self.client.rooms[room_id].users:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise MatrixError(
+                    None, "AGORA_MEMBER_NOT_SYNCED", f"{user_id} not seen in {room_id}"
+                )
+            self.synced.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.synced.wait(), remaining)
 
     async def send(
         self, room_id: str, content: dict[str, Any], event_type: str = "m.room.message"

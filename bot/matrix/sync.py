@@ -26,6 +26,7 @@ from nio import (
 from bot.errors import AgoraError
 from bot.matrix.gateway import Gateway
 from bot.metrics import Metrics
+from bot.moderation.bans import RULE_TYPES
 from bot.store import InboxRow, Store
 from bot.territories.planner import WATCHED_STATE
 
@@ -71,6 +72,17 @@ class Reaction:
 
 
 @dataclass(frozen=True)
+class PolicyEvent:
+    """A moderation policy rule set or withdrawn (empty content) in some room."""
+
+    room_id: str
+    event_type: str
+    state_key: str
+    content: dict
+    sender: str
+
+
+@dataclass(frozen=True)
 class StateChange:
     room_id: str
     event_type: str
@@ -87,6 +99,7 @@ class Batch:
     memberships: list[Membership] = field(default_factory=list)
     reactions: list[Reaction] = field(default_factory=list)
     state_changes: list[StateChange] = field(default_factory=list)
+    policy_rules: list[PolicyEvent] = field(default_factory=list)
     left_rooms: list[str] = field(default_factory=list)
     undecryptable: int = 0
 
@@ -117,6 +130,16 @@ def extract(
                     Membership(room_id, ev.state_key, ev.membership, ev.sender)
                 )
             event_type = ev.source.get("type", "")
+            if event_type in RULE_TYPES and "state_key" in ev.source:
+                batch.policy_rules.append(
+                    PolicyEvent(
+                        room_id,
+                        event_type,
+                        ev.source["state_key"],
+                        ev.source.get("content", {}),
+                        ev.sender,
+                    )
+                )
             if (
                 history
                 and event_type in watched_state

@@ -12,9 +12,11 @@ from bot.config import Config
 from bot.errors import MatrixError
 from bot.i18n import t
 from bot.matrix.gateway import Gateway
+from bot.moderation.bans import ban_for
 from bot.moderation.control_room import ControlRoom
 from bot.moderation.policy import may_be_in
 from bot.store import Store
+from bot.store.moderation import ModerationStore
 from bot.store.vetting import VettingStore
 
 log = logging.getLogger(__name__)
@@ -26,16 +28,20 @@ class Enforcer:
         self.gateway = gateway
         self.store = store
         self.members = VettingStore(store)
+        self.rules = ModerationStore(store)
         self.control = control
 
     async def check(self, room_id: str, user: str, membership: str) -> bool:
         """Remove ``user`` from ``room_id`` if they may not be there. True if removed."""
         if membership not in ("join", "invite") or user == self.gateway.user_id:
             return False
+        if user in self.config.admins:  # never an admin, whatever a rule says
+            return False
         key = await self.store.managed_key(room_id)
         if key is None:  # not a live managed room: control room, direct chats, archives
             return False
-        if may_be_in(
+        banned = ban_for(user, await self.rules.rules())
+        if banned is None and may_be_in(
             user,
             key,
             network=self.config.network,
@@ -46,11 +52,12 @@ class Enforcer:
         ):
             return False
         loc = self.config.locale
+        reason = t("enforce.banned_reason" if banned else "enforce.reason", loc)
         try:
             await self.gateway.raw(
                 "POST",
                 f"/_matrix/client/v3/rooms/{room_id}/kick",
-                {"user_id": user, "reason": t("enforce.reason", loc)},
+                {"user_id": user, "reason": reason},
                 what=f"remove {user}",
             )
         except MatrixError as exc:
@@ -73,9 +80,28 @@ class Enforcer:
         if self.control.room_id:
             await self.gateway.send(
                 self.control.room_id,
-                notice(t("enforce.note", loc, user=user, room=key, membership=membership)),
+                notice(
+                    t(
+                        "enforce.banned_note" if banned else "enforce.note",
+                        loc,
+                        user=user,
+                        room=key,
+                        membership=membership,
+                        reason=banned.reason if banned else "",
+                    )
+                ),
             )
         return True
+
+    async def banned_sweep(self) -> int:
+        """After a new ban rule: everyone it matches, out of every managed room."""
+        rules = await self.rules.rules()
+        removed = 0
+        for room in await self.store.managed_rooms(include_archived=False):
+            for user, membership in (await self.gateway.members(room.room_id)).items():
+                if membership in ("join", "invite") and ban_for(user, rules):
+                    removed += await self.check(room.room_id, user, membership)
+        return removed
 
     async def sweep(self) -> int:
         """Every member of every managed room, once (at start)."""

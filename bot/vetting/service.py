@@ -26,8 +26,10 @@ from bot.homeserver.admin import force_join, new_registration_token, user_regist
 from bot.i18n import t
 from bot.matrix.direct import DirectChats
 from bot.matrix.gateway import Gateway
+from bot.moderation.bans import ban_for
 from bot.moderation.control_room import ControlRoom
 from bot.store import Store
+from bot.store.moderation import ModerationStore
 from bot.store.vetting import RequestRow, VettingStore
 from bot.vetting import dialogue
 from bot.vetting.form import (
@@ -90,10 +92,7 @@ class Vetting:
                 "error.text",
                 text=t("vetting.refused", locale) + "\n" + render_problems(exc.problems, locale),
             ) from None
-        if await self.requests.member_territory(sender):
-            raise Conflict("vetting.already_member")
-        if await self.requests.requests(status="pending", user_id=sender):
-            raise Conflict("vetting.already_pending")
+        await self.refuse_if_unwelcome(sender)
         request_id = await self.requests.add_request(
             data, source="matrix", user_id=sender, dm_room=dm_room, submitted_by=sender
         )
@@ -107,11 +106,17 @@ class Vetting:
 
     # --- the guided conversation ------------------------------------------------------------
 
-    async def start_dialogue(self, sender: str, room_id: str) -> str:
-        if await self.requests.member_territory(sender):
+    async def refuse_if_unwelcome(self, user_id: str) -> None:
+        """Members, people with a request pending and people a ban rule matches may not ask."""
+        if ban_for(user_id, await ModerationStore(self.store).rules()):
+            raise PermissionDenied("vetting.banned")
+        if await self.requests.member_territory(user_id):
             raise Conflict("vetting.already_member")
-        if await self.requests.requests(status="pending", user_id=sender):
+        if await self.requests.requests(status="pending", user_id=user_id):
             raise Conflict("vetting.already_pending")
+
+    async def start_dialogue(self, sender: str, room_id: str) -> str:
+        await self.refuse_if_unwelcome(sender)
         await self.requests.save_dialogue(sender, room_id, "language", {}, "fr")
         return dialogue.start(self.config.commands.prefix)
 

@@ -1,0 +1,118 @@
+"""Revocation and ban rules against a real Synapse: a revoked member is out of every room and
+cannot come back; a rule published in the policy room by hand is honoured, globs included."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from nio import JoinError
+
+from tests.test_enforcement import gone
+from tests.test_territories import eventually, seated_member, state_of
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_revoked_member_is_out_of_every_room_and_cannot_come_back(person, start_bot):
+    sfx = secrets.token_hex(3)
+    agora, admin, member, ids = await seated_member(person, start_bot, sfx, server_admin=True)
+    control = agora.control.room_id
+    dept, community = ids[f"vaucluse-{sfx}"], ids[f"vaucluse-{sfx}.communaute"]
+    # A pending invitation elsewhere, to be withdrawn.
+    await admin.accept_invite(ids[f"sud-{sfx}"])
+    await admin.client.room_invite(ids[f"sud-{sfx}"], member.user_id)
+    await member.wait_for(lambda: ids[f"sud-{sfx}"] in member.invites, "the region's invite")
+
+    refused, reaction = await admin.command(control, f"!revoke {member.user_id}")
+    assert reaction == "❌" and "motif" in refused.body.lower()  # a reason is required
+    answer, reaction = await admin.command(
+        control, f"!revoke {member.user_id} Radiation du tableau de l'Ordre"
+    )
+    assert reaction == "✅" and "Révocation" in answer.body
+    done = await admin.wait_for(
+        lambda: [s for s in admin.seen if s.room_id == control and "terminée" in s.body],
+        "the end of the revocation",
+    )
+    assert "retiré·e de 3 espace(s) ou salon(s)" in done[0].body  # space, room, invitation
+    for room in (dept, community, ids[f"sud-{sfx}"]):
+        assert (await agora.gateway.members(room)).get(member.user_id) == "leave"
+    await member.accept_direct_chat(agora.gateway.user_id)
+    told = await member.wait_for(
+        lambda: [s for s in member.seen if "révoqué" in s.body], "the member to be told"
+    )
+    assert told[0].encrypted and "Radiation du tableau de l'Ordre" in told[0].body
+
+    # The ban rule is in the region's policy room.
+    rule = (await state_of(agora, agora.policy.room_id)).get(
+        "m.policy.rule.user", f"rule:{member.user_id}"
+    )
+    assert rule == {
+        "entity": member.user_id,
+        "recommendation": "m.ban",
+        "reason": "Radiation du tableau de l'Ordre",
+    }
+    assert await agora.vetting.requests.member_territory(member.user_id) is None
+
+    # Coming back: the rooms are closed to them, an invitation is undone, a request refused.
+    assert isinstance(await member.client.join(community), JoinError)
+    await admin.client.room_invite(dept, member.user_id)
+    await gone(agora, dept, member.user_id)
+    dm = await member.dm(agora.gateway.user_id)
+    again, reaction = await member.command(
+        dm,
+        f'!join nom="M" profession=medecin rpps=10101234564 territoire=vaucluse-{sfx} '
+        "email=m@example.org",
+    )
+    assert reaction == "❌" and "ne peut pas être enregistrée" in again.body
+
+
+async def test_deactivate_closes_a_local_account(person, start_bot):
+    sfx = secrets.token_hex(3)
+    agora, admin, member, _ = await seated_member(person, start_bot, sfx, server_admin=True)
+    answer, reaction = await admin.command(
+        agora.control.room_id, f"!revoke {member.user_id} Compte compromis --deactivate"
+    )
+    assert reaction == "✅"
+
+    async def deactivated():
+        data = await agora.gateway.raw("GET", f"/_synapse/admin/v2/users/{member.user_id}")
+        return data.get("deactivated")
+
+    await eventually(deactivated, "the account to be deactivated")
+    remote, reaction = await admin.command(
+        agora.control.room_id, "!revoke @someone:elsewhere.example Spam --deactivate"
+    )
+    assert reaction == "❌" and "comptes locaux" in remote.body
+
+
+async def test_a_glob_rule_published_by_hand_removes_whoever_it_matches(person, start_bot):
+    sfx = secrets.token_hex(3)
+    agora, admin, member, ids = await seated_member(person, start_bot, sfx)
+    community = ids[f"vaucluse-{sfx}.communaute"]
+    await admin.accept_invite(agora.policy.room_id)
+    localpart = member.user_id[1:].split(":")[0]
+    pattern = f"@{localpart[:-3]}*:{member.user_id.split(':', 1)[1]}"
+    resp = await admin.client.room_put_state(
+        agora.policy.room_id,
+        "m.policy.rule.user",
+        {"entity": pattern, "recommendation": "m.ban", "reason": "usurpation"},
+        state_key="rule:glob",
+    )
+    assert not hasattr(resp, "status_code"), resp
+    await gone(agora, community, member.user_id)
+    note = await admin.wait_for(
+        lambda: [s for s in admin.seen if member.user_id in s.body and "usurpation" in s.body],
+        "the note in the control room",
+    )
+    assert "règle de bannissement" in note[0].body
+    # The admin matches no rule and is never removed anyway; withdrawing the rule lifts it.
+    await admin.client.room_put_state(
+        agora.policy.room_id, "m.policy.rule.user", {}, state_key="rule:glob"
+    )
+    await eventually(lambda: _no_rules(agora), "the withdrawn rule to leave the store", timeout=20)
+    assert await agora.vetting.requests.member_territory(member.user_id)
+
+
+async def _no_rules(agora) -> bool:
+    return not await agora.policy.rules.rules({agora.policy.room_id})
