@@ -41,9 +41,11 @@ from bot.moderation.policy_room import PolicyRoom
 from bot.moderation.revocation import REVOKE_JOB, Revocation
 from bot.scheduler import JobRunner
 from bot.store import Store
+from bot.territories.groups import Group, GroupStore, effective
 from bot.territories.keeper import NetworkKeeper
 from bot.territories.reconciler import Outcome, Reconciler
 from bot.territories.render import render_plan
+from bot.vetting.animation import Animation
 from bot.vetting.service import CONCLUDE_JOB, Vetting
 from bot.web.server import WebServer
 
@@ -74,7 +76,10 @@ class StartupError(AgoraError):
 
 class Agora:
     def __init__(self, config: Config, data_dir: str | Path):
+        # The file's config; ``config`` is it with the working groups animators made merged in.
+        self.file_config = config
         self.config = config
+        self._groups: list[Group] = []
         self.data_dir = Path(data_dir).resolve()
         self.metrics = Metrics()
         self.started_at = time.time()
@@ -110,6 +115,8 @@ class Agora:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)
         self.store = await Store.open(self.data_dir / "agora.db")
+        self._groups = await GroupStore(self.store).all()
+        self.config = effective(self.file_config, self._groups)
         hs = self.config.homeserver
         if hs.embedded:
             self.synapse = EmbeddedSynapse(
@@ -150,6 +157,14 @@ class Agora:
             self.config, self.gateway, self.store, self.control, self.policy, self.vetting.tell
         )
         self.jobs.handlers[REVOKE_JOB] = self.revocation.run
+        self.animation = Animation(
+            self.config,
+            self.gateway,
+            self.store,
+            self.vetting,
+            self._reconcile_keys,
+            self.groups_changed,
+        )
         self.dispatcher = Dispatcher(
             self.config, load_commands(), self.gateway, self.store, self.metrics, self
         )
@@ -520,20 +535,36 @@ class Agora:
         """Re-read the config file; raises ConfigError (the old config stays) if it is wrong."""
         if self.config.source is None:
             return
-        config = load_config(self.config.source)
+        self.file_config = load_config(self.config.source)
+        self._apply_config()
+        self._config_mtime = self.config.source.stat().st_mtime
+        self.keeper.request_full()
+
+    async def _reconcile_keys(self, keys: set[str]) -> None:
+        outcome = await self.reconciler.reconcile(source="group", only=keys)
+        if outcome.failed:
+            action, error = outcome.failed[0]
+            raise MatrixError(None, "AGORA_RECONCILE", f"{action.op} {action.key}: {error}")
+
+    async def groups_changed(self) -> None:
+        """A working group was made: it joins the network, and the reconciler makes its room."""
+        self._groups = await GroupStore(self.store).all()
+        self._apply_config()
+
+    def _apply_config(self) -> None:
+        config = effective(self.file_config, self._groups)
         for holder in (
             self,
             self.control,
             self.dispatcher,
+            self.reconciler,
+            self.vetting,
             self.enforcer,
             self.policy,
             self.revocation,
-            self.vetting,
-            self.enforcer,
+            self.animation,
         ):
             holder.config = config
-        self._config_mtime = self.config.source.stat().st_mtime
-        self.keeper.request_full()
 
     async def _refresh_dm_rooms(self) -> None:
         self._dm_rooms = await self.store.dm_rooms()

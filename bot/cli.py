@@ -57,6 +57,7 @@ async def _plan_or_apply(config_path: Path, data_dir: Path, apply: bool) -> int:
     from bot.matrix.gateway import Gateway, structure_client
     from bot.metrics import Metrics
     from bot.store import Store
+    from bot.territories.groups import load_effective
     from bot.territories.reconciler import Reconciler
     from bot.territories.render import render_plan
 
@@ -73,6 +74,7 @@ async def _plan_or_apply(config_path: Path, data_dir: Path, apply: bool) -> int:
     client = structure_client(config.homeserver.url, session["user_id"], session["access_token"])
     store = await Store.open(data_dir / "agora.db")
     try:
+        config = await load_effective(config, store)  # with the groups animators made
         gateway = Gateway(client, Metrics(), max_retries=2)
         reconciler = Reconciler(config, gateway, store, data_dir)
 

@@ -295,6 +295,130 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Exclu·e du réseau (règle de modération)",
         "en": "Excluded from the network (moderation rule)",
     },
+    # animators
+    "cmd.admit.help": {
+        "fr": "Admettre un membre vérifié dans votre territoire ; pour une personne non "
+        "vérifiée, déposer une demande appuyée par vous (champs comme !join)",
+        "en": "Admit a verified member into your territory; for someone not verified, file a "
+        "request you endorse (fields as in !join)",
+    },
+    "cmd.remove.help": {
+        "fr": "Retirer quelqu'un des espaces et salons de votre territoire",
+        "en": "Remove someone from your territory's spaces and rooms",
+    },
+    "cmd.group.help": {
+        "fr": "Groupes de travail : create \"Nom\" --open|--private [territoire], "
+        "invite <groupe> @personne",
+        "en": "Working groups: create \"Name\" --open|--private [territory], "
+        "invite <group> @person",
+    },
+    "meta.admit_fields": {"fr": "territoire] [champs…", "en": "territory] [fields…"},
+    "meta.group_action": {"fr": "create|invite", "en": "create|invite"},
+    "meta.group_target": {"fr": "nom|groupe", "en": "name|group"},
+    "meta.group_other": {"fr": "territoire|@personne", "en": "territory|@person"},
+    "animate.not_yours": {
+        "fr": "Vous n'animez pas « {territory} ».",
+        "en": "You do not animate '{territory}'.",
+    },
+    "animate.which_territory": {
+        "fr": "Précisez le territoire : {choices}",
+        "en": "Say which territory: {choices}",
+    },
+    "animate.not_vetted": {
+        "fr": "{user} n'est pas membre vérifié·e. Pour déposer une demande en son nom, "
+        "ajoutez ses informations : {prefix}admit {user} nom=\"…\" profession=… rpps=… "
+        "email=…",
+        "en": "{user} is not a verified member. To file a request for them, add their "
+        "details: {prefix}admit {user} name=\"…\" profession=… rpps=… email=…",
+    },
+    "animate.admitted": {
+        "fr": "{user} est admis·e dans « {territory} ».",
+        "en": "{user} is admitted into '{territory}'.",
+    },
+    "animate.admitted_told": {
+        "fr": "{who} vous a ouvert l'espace « {territory} ». Vos espaces et salons :\n{rooms}",
+        "en": "{who} opened the space '{territory}' to you. Your spaces and rooms:\n{rooms}",
+    },
+    "animate.endorsed": {
+        "fr": "Demande #{id} déposée pour {user}, appuyée par vous ({n}/{required} "
+        "validation(s)). Les administrateurs décident.",
+        "en": "Request #{id} filed for {user}, endorsed by you ({n}/{required} "
+        "approval(s)). The admins decide.",
+    },
+    "animate.staff": {
+        "fr": "{user} est administrateur·rice, animateur·rice ou responsable ici : pas de "
+        "retrait par cette commande.",
+        "en": "{user} is an admin, animator or manager here: not removed by this command.",
+    },
+    "animate.removed": {
+        "fr": "{user} est retiré·e de « {territory} » ({n} espace(s) ou salon(s)).",
+        "en": "{user} is removed from '{territory}' ({n} space(s) or room(s)).",
+    },
+    "animate.kick_reason": {
+        "fr": "Retiré·e de « {territory} » par l'animation",
+        "en": "Removed from '{territory}' by its animator",
+    },
+    "group.visibility": {
+        "fr": "Choisissez --open (ouvert aux membres du territoire) ou --private (sur "
+        "invitation).",
+        "en": "Choose --open (open to the territory's members) or --private (invite only).",
+    },
+    "group.bad_name": {
+        "fr": "Le nom du groupe doit faire de 1 à {limit} caractères, sans caractère de "
+        "contrôle.",
+        "en": "A group's name must be 1 to {limit} characters, with no control characters.",
+    },
+    "group.exists": {
+        "fr": "Un groupe « {name} » existe déjà dans ce territoire.",
+        "en": "A group '{name}' already exists in this territory.",
+    },
+    "group.too_many": {
+        "fr": "Ce territoire a déjà {n} groupes : demandez aux administrateurs.",
+        "en": "This territory already has {n} groups: ask the admins.",
+    },
+    "group.created_open": {
+        "fr": "Groupe « {name} » créé ({group}), ouvert aux membres du territoire. Invitez : "
+        "{prefix}group invite {group} @personne",
+        "en": "Group '{name}' created ({group}), open to the territory's members. Invite: "
+        "{prefix}group invite {group} @person",
+    },
+    "group.created_private": {
+        "fr": "Groupe privé « {name} » créé ({group}). Invitez : {prefix}group invite {group} "
+        "@personne",
+        "en": "Private group '{name}' created ({group}). Invite: {prefix}group invite {group} "
+        "@person",
+    },
+    "group.unknown": {
+        "fr": "Aucun groupe « {ref} ». Groupes : {known}",
+        "en": "No group '{ref}'. Groups: {known}",
+    },
+    "group.ambiguous": {
+        "fr": "« {ref} » désigne plusieurs groupes : {keys}",
+        "en": "'{ref}' names several groups: {keys}",
+    },
+    "group.not_vetted": {
+        "fr": "{user} n'est pas membre vérifié·e : seuls les membres vérifiés entrent dans "
+        "un groupe.",
+        "en": "{user} is not a verified member: only verified members join a group.",
+    },
+    "group.not_made": {
+        "fr": "Le salon du groupe « {name} » n'est pas encore créé ; réessayez dans un "
+        "instant.",
+        "en": "The room of group '{name}' is not made yet; try again in a moment.",
+    },
+    "group.invited": {
+        "fr": "{user} est invité·e dans le groupe « {name} ».",
+        "en": "{user} is invited to the group '{name}'.",
+    },
+    "group.invite_usage": {
+        "fr": "Usage : {prefix}group invite <groupe> @personne",
+        "en": "Usage: {prefix}group invite <group> @person",
+    },
+    "group.action": {
+        "fr": "Action inconnue « {action} » : {prefix}group create … ou {prefix}group "
+        "invite …",
+        "en": "Unknown action '{action}': {prefix}group create … or {prefix}group invite …",
+    },
     # moderation: the policy room and revocation
     "policy.name": {"fr": "Agora · Liste de modération", "en": "Agora · Moderation list"},
     "policy.topic": {

@@ -73,7 +73,7 @@ async def test_deactivate_closes_a_local_account(person, start_bot):
     answer, reaction = await admin.command(
         agora.control.room_id, f"!revoke {member.user_id} Compte compromis --deactivate"
     )
-    assert reaction == "✅"
+    assert reaction == "✅" and "Révocation" in answer.body
 
     async def deactivated():
         data = await agora.gateway.raw("GET", f"/_synapse/admin/v2/users/{member.user_id}")

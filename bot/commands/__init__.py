@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "bot.commands.network",
     "bot.commands.vetting",
     "bot.commands.moderation",
+    "bot.commands.animators",
 )
 
 

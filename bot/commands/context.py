@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from bot.matrix.gateway import Gateway
     from bot.moderation.revocation import Revocation
     from bot.store import Store
+    from bot.vetting.animation import Animation
     from bot.vetting.service import Vetting
 
 
@@ -25,6 +26,7 @@ class Services(Protocol):
     config: Config
     vetting: Vetting
     revocation: Revocation
+    animation: Animation
 
     def wake_jobs(self) -> None: ...
 

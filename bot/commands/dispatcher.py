@@ -45,7 +45,11 @@ class Dispatcher:
         self.wake = asyncio.Event()
 
     def _default_role(self, user_id: str) -> Role:
-        return Role.ADMIN if user_id in self.config.admins else Role.ANYONE
+        if user_id in self.config.admins:
+            return Role.ADMIN
+        if any(user_id in t.animators for t, _ in self.config.network.walk()):
+            return Role.ANIMATOR
+        return Role.ANYONE
 
     async def run(self) -> None:
         while True:

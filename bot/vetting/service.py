@@ -85,24 +85,66 @@ class Vetting:
     async def submit(
         self, values: dict[str, str], sender: str, dm_room: str, locale: str
     ) -> RequestRow:
+        data = self.validated(values, locale)
+        await self.refuse_if_unwelcome(sender)
+        return await self.file(
+            data, source="matrix", user_id=sender, dm_room=dm_room, submitted_by=sender
+        )
+
+    def validated(self, values: dict[str, str], locale: str) -> JoinRequestData:
         try:
-            data = validate(values, self.config.network)
+            return validate(values, self.config.network)
         except FormProblems as exc:
             raise BadArgument(
                 "error.text",
                 text=t("vetting.refused", locale) + "\n" + render_problems(exc.problems, locale),
             ) from None
-        await self.refuse_if_unwelcome(sender)
+
+    async def file(
+        self,
+        data: JoinRequestData,
+        *,
+        source: str,
+        user_id: str | None,
+        dm_room: str | None,
+        submitted_by: str,
+        status_hash: str | None = None,
+        locale: str | None = None,
+    ) -> RequestRow:
+        """Store a validated request and post its card."""
         request_id = await self.requests.add_request(
-            data, source="matrix", user_id=sender, dm_room=dm_room, submitted_by=sender
+            data,
+            source=source,
+            user_id=user_id,
+            dm_room=dm_room,
+            submitted_by=submitted_by,
+            status_hash=status_hash,
+            locale=locale,
         )
         await self.store.audit(
-            sender, "vetting.request", "ok", room_id=dm_room, detail=f"#{request_id}"
+            submitted_by,
+            "vetting.request",
+            "ok",
+            room_id=dm_room,
+            detail=f"#{request_id} ({source})",
         )
-        request = await self.requests.request(request_id)
-        assert request is not None
-        await self.show_card(request)
-        return request
+        await self.show_card(await self.get(request_id))
+        return await self.get(request_id)
+
+    async def endorse(
+        self, values: dict[str, str], animator: str, user_id: str, locale: str
+    ) -> tuple[RequestRow, Standing]:
+        """`!admit` of someone not vetted yet: a request filed by the animator, whose
+        endorsement counts as one approval when ``vetting.animator_endorsement_counts``."""
+        data = self.validated(values, locale)
+        await self.refuse_if_unwelcome(user_id)
+        request = await self.file(
+            data, source="animator", user_id=user_id, dm_room=None, submitted_by=animator
+        )
+        if animator not in self.config.admins:
+            await self.requests.record_decision(request.id, animator, "approve", "endorsement")
+            await self.store.audit(animator, "vetting.endorse", "ok", detail=f"#{request.id}")
+        return request, await self._settle(request, "")
 
     # --- the guided conversation ------------------------------------------------------------
 
@@ -169,10 +211,24 @@ class Vetting:
             raise NotFound("vetting.unknown_request", id=str(request_id))
         return request
 
+    def voters(self, territory: str) -> tuple[str, ...]:
+        """Whose approvals count: the admins, and the animators of the territory or above it
+        when their endorsement counts."""
+        if not self.config.vetting.animator_endorsement_counts:
+            return self.config.admins
+        animators = [
+            a
+            for t, ancestors in self.config.network.walk()
+            if t.id == territory
+            for x in (*ancestors, t)
+            for a in x.animators
+        ]
+        return tuple(dict.fromkeys((*self.config.admins, *animators)))
+
     async def standing_of(self, request: RequestRow) -> Standing:
         return standing(
             await self.requests.decisions(request.id),
-            self.config.admins,
+            self.voters(request.territory),
             self.config.vetting.approvals_required,
             self.config.vetting.one_rejection_rejects,
         )
@@ -188,13 +244,18 @@ class Vetting:
             raise BadArgument("vetting.reason_required")
         await self.requests.record_decision(request.id, admin, decision, note.strip())
         await self.store.audit(admin, f"vetting.{decision}", "ok", detail=f"#{request.id} {note}")
+        return await self._settle(request, note)
+
+    async def _settle(self, request: RequestRow, note: str, *, card: bool = True) -> Standing:
+        """Close the request if its decisions now reach an outcome; edit its card."""
         result = await self.standing_of(request)
         if result.status != "pending":
             reason = note.strip() if result.status == "rejected" else None
             # The outcome is a durable job: a crash right after this line loses nothing.
             await self.requests.close_request(request.id, result.status, reason, then=CONCLUDE_JOB)
             self.wake_jobs()
-        await self.show_card(await self.get(request.id))
+        if card:
+            await self.show_card(await self.get(request.id))
         return result
 
     async def conclude(self, payload: dict) -> None:
