@@ -25,7 +25,23 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--data-dir", type=Path, default=Path("./data"))
     export = sub.add_parser("export-members", help="write the verified members as CSV")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
-    for p in (run, plan, apply, export):
+    imp = sub.add_parser(
+        "import-requests", help="turn a member list (CSV) into join requests for the admins"
+    )
+    imp.add_argument(
+        "file",
+        type=Path,
+        help="CSV with name, profession, rpps/adeli, "
+        "structure, territory, email and optionally matrix_id columns",
+    )
+    imp.add_argument("--batch", help="the batch's name (default: the file's name and the date)")
+    imp.add_argument(
+        "--links",
+        type=Path,
+        help="where to write the private status links of rows without a Matrix id "
+        "(default: <file>.links.csv)",
+    )
+    for p in (run, plan, apply, export, imp):
         p.add_argument("--config", "-c", type=Path, required=True)
         p.add_argument("--data-dir", type=Path, default=Path("./data"))
         p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -142,6 +158,55 @@ async def _export_members(config_path: Path, data_dir: Path, output: Path | None
     return 0
 
 
+async def _import_requests(
+    config_path: Path, data_dir: Path, file: Path, batch: str | None, links: Path | None
+) -> int:
+    import csv
+    import datetime
+    import os
+    import re
+
+    from bot.errors import UserError
+    from bot.store import Store
+    from bot.vetting.importer import import_requests
+
+    config = load_config(config_path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{file}: cannot be read as UTF-8 text ({exc})", file=sys.stderr)
+        return 2
+    batch = batch or re.sub(r"[^\w.-]", "-", f"{file.stem}-{datetime.date.today():%Y%m%d}")
+    if not re.fullmatch(r"[\w.-]{1,64}", batch):
+        print(f"--batch: letters, digits, '.', '_' and '-' only, got {batch!r}", file=sys.stderr)
+        return 2
+    store = await Store.open(data_dir / "agora.db")
+    try:
+        report = await import_requests(config, store, text, batch, config.locale)
+    except UserError as exc:
+        print(exc.render(config.locale), file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
+    for line, why in report.refused:
+        print(f"line {line}: {why}", file=sys.stderr)
+    if report.links:
+        links = links or file.with_suffix(".links.csv")
+        fd = os.open(links, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=["request", "name", "email", "status_url"])
+            writer.writeheader()
+            writer.writerows(report.links)
+        print(f"{len(report.links)} private status link(s) written to {links}")
+    span = f" (#{report.ids[0]} to #{report.ids[-1]})" if report.ids else ""
+    print(
+        f"batch {batch}: {len(report.ids)} request(s) recorded{span}, "
+        f"{len(report.refused)} row(s) refused; approve with "
+        f"{config.commands.prefix}approve import:{batch}"
+    )
+    return 0 if report.ids or not report.refused else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "commands":
@@ -161,6 +226,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export-members":
         try:
             return asyncio.run(_export_members(args.config, args.data_dir, args.output))
+        except ConfigError as exc:
+            print(f"{args.config}: {exc}", file=sys.stderr)
+            return 2
+    if args.command == "import-requests":
+        try:
+            return asyncio.run(
+                _import_requests(args.config, args.data_dir, args.file, args.batch, args.links)
+            )
         except ConfigError as exc:
             print(f"{args.config}: {exc}", file=sys.stderr)
             return 2

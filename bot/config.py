@@ -7,6 +7,7 @@ Secrets may come from environment variables instead of the file (see ``ENV_*``).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -86,6 +87,8 @@ class WebConfig:
     port: int
     # /healthz answers 503 when the last successful sync is older than this.
     healthy_sync_age: float
+    # The address people reach the web server at (status links, the join form's links).
+    public_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,10 @@ def parse_config(
         host=w.str("host", "127.0.0.1"),
         port=w.int("port", 8080, 0, 65535),
         healthy_sync_age=w.number("healthy_sync_age", 120.0, lo=1.0),
+        public_url="",
+    )
+    web = dataclasses.replace(
+        web, public_url=_url(w, "public_url", f"http://{web.host}:{web.port}")
     )
     w.done()
 

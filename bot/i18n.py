@@ -307,10 +307,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Remove someone from your territory's spaces and rooms",
     },
     "cmd.group.help": {
-        "fr": "Groupes de travail : create \"Nom\" --open|--private [territoire], "
+        "fr": 'Groupes de travail : create "Nom" --open|--private [territoire], '
         "invite <groupe> @personne",
-        "en": "Working groups: create \"Name\" --open|--private [territory], "
-        "invite <group> @person",
+        "en": 'Working groups: create "Name" --open|--private [territory], invite <group> @person',
     },
     "meta.admit_fields": {"fr": "territoire] [champs…", "en": "territory] [fields…"},
     "meta.group_action": {"fr": "create|invite", "en": "create|invite"},
@@ -326,10 +325,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "animate.not_vetted": {
         "fr": "{user} n'est pas membre vérifié·e. Pour déposer une demande en son nom, "
-        "ajoutez ses informations : {prefix}admit {user} nom=\"…\" profession=… rpps=… "
+        'ajoutez ses informations : {prefix}admit {user} nom="…" profession=… rpps=… '
         "email=…",
         "en": "{user} is not a verified member. To file a request for them, add their "
-        "details: {prefix}admit {user} name=\"…\" profession=… rpps=… email=…",
+        'details: {prefix}admit {user} name="…" profession=… rpps=… email=…',
     },
     "animate.admitted": {
         "fr": "{user} est admis·e dans « {territory} ».",
@@ -359,13 +358,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Removed from '{territory}' by its animator",
     },
     "group.visibility": {
-        "fr": "Choisissez --open (ouvert aux membres du territoire) ou --private (sur "
-        "invitation).",
+        "fr": "Choisissez --open (ouvert aux membres du territoire) ou --private (sur invitation).",
         "en": "Choose --open (open to the territory's members) or --private (invite only).",
     },
     "group.bad_name": {
-        "fr": "Le nom du groupe doit faire de 1 à {limit} caractères, sans caractère de "
-        "contrôle.",
+        "fr": "Le nom du groupe doit faire de 1 à {limit} caractères, sans caractère de contrôle.",
         "en": "A group's name must be 1 to {limit} characters, with no control characters.",
     },
     "group.exists": {
@@ -402,8 +399,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{user} is not a verified member: only verified members join a group.",
     },
     "group.not_made": {
-        "fr": "Le salon du groupe « {name} » n'est pas encore créé ; réessayez dans un "
-        "instant.",
+        "fr": "Le salon du groupe « {name} » n'est pas encore créé ; réessayez dans un instant.",
         "en": "The room of group '{name}' is not made yet; try again in a moment.",
     },
     "group.invited": {
@@ -415,8 +411,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Usage: {prefix}group invite <group> @person",
     },
     "group.action": {
-        "fr": "Action inconnue « {action} » : {prefix}group create … ou {prefix}group "
-        "invite …",
+        "fr": "Action inconnue « {action} » : {prefix}group create … ou {prefix}group invite …",
         "en": "Unknown action '{action}': {prefix}group create … or {prefix}group invite …",
     },
     # moderation: the policy room and revocation
@@ -495,6 +490,62 @@ MESSAGES: dict[str, dict[str, str]] = {
     "meta.reason": {"fr": "motif", "en": "reason"},
     "meta.request": {"fr": "demande", "en": "request"},
     "meta.request_or_user": {"fr": "demande|@utilisateur", "en": "request|@user"},
+    "arg.request_selection": {
+        "fr": "« {value} » n'est ni un numéro de demande (#12), ni une plage (12-340), ni un "
+        "lot d'import (import:nom)",
+        "en": "'{value}' is neither a request number (#12), a range (12-340) nor an import "
+        "batch (import:name)",
+    },
+    "meta.request_selection": {
+        "fr": "demande|plage|import:lot",
+        "en": "request|range|import:batch",
+    },
+    "bulk.progress": {
+        "fr": "Validation en masse : {done}/{total}…",
+        "en": "Bulk approval: {done}/{total}…",
+    },
+    "bulk.none": {
+        "fr": "Aucune demande en attente dans {what}.",
+        "en": "No pending request in {what}.",
+    },
+    "bulk.done": {
+        "fr": "Validation en masse terminée : {total} demande(s) examinée(s), {approved} "
+        "acceptée(s) (quorum atteint), {waiting} en attente d'une autre validation, {skipped} "
+        "ignorée(s).",
+        "en": "Bulk approval done: {total} request(s) looked at, {approved} approved (quorum "
+        "reached), {waiting} waiting for another approval, {skipped} skipped.",
+    },
+    "bulk.skipped": {"fr": "Ignorées : {list}", "en": "Skipped: {list}"},
+    "import.unknown_columns": {
+        "fr": "colonnes inconnues : {columns}",
+        "en": "unknown columns: {columns}",
+    },
+    "import.bad_matrix_id": {
+        "fr": "matrix_id : « {value} » n'est pas un identifiant Matrix (@nom:serveur)",
+        "en": "matrix_id: '{value}' is not a Matrix id (@name:server)",
+    },
+    "import.repeated": {
+        "fr": "{field} : déjà à la ligne {line}",
+        "en": "{field}: already on line {line}",
+    },
+    "import.duplicate": {
+        "fr": "déjà membre ou en attente : {list}",
+        "en": "already a member or pending: {list}",
+    },
+    "import.batch_exists": {
+        "fr": "Le lot « {batch} » a déjà été importé : choisissez un autre nom (--batch).",
+        "en": "Batch '{batch}' was imported already: choose another name (--batch).",
+    },
+    "import.too_many": {
+        "fr": "Plus de {n} lignes : découpez le fichier.",
+        "en": "More than {n} rows: split the file.",
+    },
+    "import.notice": {
+        "fr": "Import « {batch} » : {n} demande(s) enregistrée(s) (#{first} à #{last}), "
+        "{rejected} ligne(s) refusée(s). Pour les valider : {prefix}approve import:{batch}",
+        "en": "Import '{batch}': {n} request(s) recorded (#{first} to #{last}), {rejected} "
+        "row(s) refused. To approve them: {prefix}approve import:{batch}",
+    },
     "arg.request_id": {
         "fr": "« {value} » n'est pas un numéro de demande (ex. #12)",
         "en": "'{value}' is not a request number (e.g. #12)",

@@ -105,4 +105,14 @@ class CommandContext:
         await self.gateway.react(self.room_id, self.event_id, key)
 
     async def progress(self, text: str) -> Progress:
-        return Progress(self.gateway, self.room_id, await self.reply(text))
+        """The command's progress message. A command run again after a crash edits the message
+        its first run posted instead of posting a second one."""
+        key = f"progress:{self.event_id}"
+        earlier = await self.services.store.get(key)
+        if earlier:
+            progress = Progress(self.gateway, self.room_id, earlier)
+            await progress.update(text)
+            return progress
+        event_id = await self.reply(text)
+        await self.services.store.put(key, event_id)
+        return Progress(self.gateway, self.room_id, event_id)

@@ -102,6 +102,37 @@ class RequestId(int, Arg):
         return int(raw.lstrip("#"))
 
 
+@dataclass(frozen=True)
+class Selection:
+    """One request (``first`` == ``last``), a range of them, or an import batch."""
+
+    first: int | None = None
+    last: int | None = None
+    batch: str | None = None
+
+    @property
+    def single(self) -> int | None:
+        return self.first if self.batch is None and self.first == self.last else None
+
+
+class RequestSelection(str, Arg):
+    """`12`, `#12`, a range `12-340` or an import batch `import:<name>`."""
+
+    metavar = "meta.request_selection"
+
+    @classmethod
+    def parse(cls, raw: str, ctx: CommandContext) -> Selection:
+        if raw.lower().startswith("import:") and re.fullmatch(r"[\w.-]{1,64}", raw[7:]):
+            return Selection(batch=raw[7:])
+        single = re.fullmatch(r"#?(\d{1,9})", raw)
+        if single:
+            return Selection(int(single[1]), int(single[1]))
+        span = re.fullmatch(r"#?(\d{1,9})-#?(\d{1,9})", raw)
+        if span and int(span[1]) <= int(span[2]):
+            return Selection(int(span[1]), int(span[2]))
+        raise BadArgument("arg.request_selection", value=raw)
+
+
 class CommandName(str, Arg):
     metavar = "meta.command"
 

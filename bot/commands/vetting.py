@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from bot.commands.context import CommandContext
-from bot.commands.registry import RequestId, Rest, Role, UserId, Where, Word, command
+from bot.commands.registry import (
+    RequestId,
+    RequestSelection,
+    Rest,
+    Role,
+    Selection,
+    UserId,
+    Where,
+    Word,
+    command,
+)
 from bot.errors import Conflict, NotFound
 from bot.i18n import t
 
@@ -102,8 +112,46 @@ async def _decide(ctx: CommandContext, request: int, decision: str, note: str) -
     aliases=("valider",),
     metavars={"note": "meta.note"},
 )
-async def approve(ctx: CommandContext, request: RequestId, note: Rest = "") -> None:
-    await _decide(ctx, request, "approve", note)
+async def approve(ctx: CommandContext, request: RequestSelection, note: Rest = "") -> None:
+    chosen: Selection = request  # type: ignore[assignment]
+    if chosen.single is not None:
+        await _decide(ctx, chosen.single, "approve", note)
+        return
+    vetting = _vetting(ctx)
+    # The selection is fixed when the command first runs: run again after a crash, it goes
+    # over the same requests (those it already approved are counted, not approved twice).
+    key = f"bulk:{ctx.event_id}"
+    ids = await ctx.services.store.get(key)
+    if ids is None:
+        ids = await vetting.requests.pending_ids(
+            first=chosen.first, last=chosen.last, batch=chosen.batch
+        )
+        await ctx.services.store.put(key, ids)
+    what = f"import:{chosen.batch}" if chosen.batch else f"#{chosen.first}-#{chosen.last}"
+    if not ids:
+        raise NotFound("bulk.none", what=what)
+    progress = await ctx.progress(t("bulk.progress", ctx.locale, done=0, total=len(ids)))
+
+    async def report(done: int) -> None:
+        await progress.update(t("bulk.progress", ctx.locale, done=done, total=len(ids)))
+
+    result = await vetting.approve_many(ctx.sender, ids, note, report)
+    text = t(
+        "bulk.done",
+        ctx.locale,
+        total=len(ids),
+        approved=result.approved,
+        waiting=result.waiting,
+        skipped=len(result.skipped),
+    )
+    if result.skipped:
+        text += "\n" + t(
+            "bulk.skipped",
+            ctx.locale,
+            list=", ".join(f"#{i} ({why})" for i, why in result.skipped[:20])
+            + (" …" if len(result.skipped) > 20 else ""),
+        )
+    await progress.update(text)
 
 
 @command(

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from bot.commands.context import notice
 from bot.config import Config
@@ -46,9 +47,17 @@ from bot.vetting.quorum import Standing, may_decide, standing
 log = logging.getLogger(__name__)
 
 CONCLUDE_JOB = "vetting.conclude"
+IMPORT_NOTICE_JOB = "vetting.import_notice"  # queued by `agora-bot import-requests`
 APPROVE_KEYS = frozenset({"✅", "✔", "👍"})
 REJECT_KEYS = frozenset({"❌", "✖", "👎"})
 REGISTRATION_TOKEN_DAYS = 14
+
+
+@dataclass
+class BulkResult:
+    approved: int = 0  # the quorum was reached with this approval
+    waiting: int = 0  # approved by this admin, another approval still needed
+    skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
 class Vetting:
@@ -246,6 +255,38 @@ class Vetting:
         await self.store.audit(admin, f"vetting.{decision}", "ok", detail=f"#{request.id} {note}")
         return await self._settle(request, note)
 
+    async def approve_many(
+        self,
+        admin: str,
+        ids: list[int],
+        note: str,
+        progress: Callable[[int], Awaitable[None]],
+        every: float = 1.0,
+    ) -> BulkResult:
+        """One admin's approval of many requests, each counted once. Run again after a crash,
+        it finds the approvals already given and the requests already closed, so each outcome
+        still happens once."""
+        result = BulkResult()
+        last = time.monotonic()
+        for done, request_id in enumerate(ids, start=1):
+            try:
+                standing = await self.decide(request_id, admin, "approve", note)
+            except UserError as exc:
+                mine = [d for d in await self.requests.decisions(request_id) if d.admin == admin]
+                if isinstance(exc, Conflict) and mine and mine[0].decision == "approve":
+                    result.approved += 1  # closed with this approval, by a run cut short
+                else:
+                    result.skipped.append((request_id, exc.render(self.config.locale)))
+            else:
+                if standing.status == "approved":
+                    result.approved += 1
+                else:
+                    result.waiting += 1
+            if time.monotonic() - last > every:
+                last = time.monotonic()
+                await progress(done)
+        return result
+
     async def _settle(self, request: RequestRow, note: str, *, card: bool = True) -> Standing:
         """Close the request if its decisions now reach an outcome; edit its card."""
         result = await self.standing_of(request)
@@ -291,6 +332,21 @@ class Vetting:
             )
         if request.user_id:
             await self.tell(request.user_id, message, request.dm_room)
+
+    async def import_notice(self, payload: dict) -> None:
+        """One summary in the control room for an imported batch (no card per request)."""
+        if self.control.room_id:
+            await self.gateway.send(
+                self.control.room_id,
+                notice(
+                    t(
+                        "import.notice",
+                        self.config.locale,
+                        prefix=self.config.commands.prefix,
+                        **payload,
+                    )
+                ),
+            )
 
     async def tell(self, user_id: str, text: str, room_id: str | None = None) -> None:
         """A notice to one person, in the direct chat they use with the bot (opened if none)."""
@@ -471,8 +527,9 @@ class Vetting:
         return "\n".join(lines)
 
     async def show_card(self, request: RequestRow) -> None:
-        """Post the card once; afterwards edit it in place."""
-        if not self.control.room_id:
+        """Post the card once; afterwards edit it in place. Imported requests get none (one
+        summary for the batch instead)."""
+        if not self.control.room_id or request.batch:
             return
         text = await self.card_text(request)
         if request.card_event is None:
