@@ -41,6 +41,7 @@ from bot.moderation.policy_room import PolicyRoom
 from bot.moderation.revocation import REVOKE_JOB, Revocation
 from bot.scheduler import JobRunner
 from bot.store import Store
+from bot.store.vetting import RequestRow
 from bot.territories.groups import Group, GroupStore, effective
 from bot.territories.keeper import NetworkKeeper
 from bot.territories.reconciler import Outcome, Reconciler
@@ -412,6 +413,36 @@ class Agora:
             removed = await self.enforcer.banned_sweep()
             if removed:
                 log.info("a new ban rule removed %d membership(s)", removed)
+
+    # --- the web join form ----------------------------------------------------------------------
+
+    async def web_secret(self) -> bytes:
+        secret = await self.store.get("web.secret")
+        if secret is None:
+            secret = secrets.token_hex(32)
+            await self.store.put("web.secret", secret)
+        return bytes.fromhex(secret)
+
+    async def file_web_request(
+        self, values: dict[str, str], status_hash: str, locale: str
+    ) -> RequestRow:
+        data = self.vetting.validated(values, locale)
+        return await self.vetting.file(
+            data,
+            source="web",
+            user_id=None,
+            dm_room=None,
+            submitted_by="web",
+            status_hash=status_hash,
+            locale=locale,
+        )
+
+    async def web_request(self, status_hash: str) -> tuple[RequestRow, int, int] | None:
+        row = await self.vetting.requests.request_by_status_hash(status_hash)
+        if row is None:
+            return None
+        standing = await self.vetting.standing_of(row)
+        return row, len(standing.approvals), standing.required
 
     def wake_jobs(self) -> None:
         self.jobs.kick()

@@ -63,6 +63,8 @@ class HomeserverConfig:
     password: str | None = field(default=None, repr=False)
     # Extra Synapse settings merged into the generated homeserver.yaml (embedded only).
     synapse: dict[str, Any] = field(default_factory=dict)
+    # The address people's clients use (shown on the join status page); default: url.
+    public_url: str = ""
 
     @property
     def port(self) -> int:
@@ -243,8 +245,10 @@ def parse_config(
             f"/ {ENV_PASSWORD} environment variables) when homeserver.embedded "
             "is false",
         )
+    public_url = _url(hs, "public_url", url)
     hs.done()
     homeserver = HomeserverConfig(
+        public_url=public_url,
         embedded=embedded,
         url=url,
         server_name=server_name,

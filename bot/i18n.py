@@ -295,6 +295,117 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Exclu·e du réseau (règle de modération)",
         "en": "Excluded from the network (moderation rule)",
     },
+    # the web join form
+    "web.join.title": {"fr": "Demande d'adhésion au réseau", "en": "Ask to join the network"},
+    "web.join.intro": {
+        "fr": "Réseau des professionnels de santé de la région, sur Matrix (messagerie "
+        "chiffrée). Chaque demande est vérifiée par les administrateurs de l'agence ; vous "
+        "recevrez un lien privé pour en suivre l'état.",
+        "en": "The region's health professionals' network, on Matrix (encrypted messaging). "
+        "Each request is checked by the agency's admins; you get a private link to follow it.",
+    },
+    "web.join.problems": {
+        "fr": "La demande n'est pas enregistrée :",
+        "en": "The request is not recorded:",
+    },
+    "web.join.submit": {"fr": "Envoyer la demande", "en": "Send the request"},
+    "web.join.privacy": {
+        "fr": "Ces informations servent uniquement à vérifier votre demande ; elles sont "
+        "effacées sur demande après un refus ou un départ (RGPD).",
+        "en": "This information is only used to check your request; it is erased on request "
+        "after a rejection or a departure (GDPR).",
+    },
+    "web.field.name": {"fr": "Nom et prénom", "en": "Full name"},
+    "web.field.profession": {"fr": "Profession", "en": "Profession"},
+    "web.field.structure": {"fr": "Structure d'exercice", "en": "Practice or organisation"},
+    "web.field.territory": {"fr": "Territoire", "en": "Territory"},
+    "web.field.email": {"fr": "Adresse électronique", "en": "Email address"},
+    "web.hint.rpps": {
+        "fr": "(11 chiffres, si votre profession en a un)",
+        "en": "(11 digits, if your profession has one)",
+    },
+    "web.hint.adeli": {
+        "fr": "(9 caractères, à défaut de RPPS)",
+        "en": "(9 characters, when there is no RPPS)",
+    },
+    "web.hint.optional": {"fr": "(facultatif)", "en": "(optional)"},
+    "web.status.title": {"fr": "Demande n° {id}", "en": "Request no. {id}"},
+    "web.status.keep": {
+        "fr": "Gardez l'adresse de cette page : c'est votre lien privé pour suivre la demande.",
+        "en": "Keep this page's address: it is your private link to follow the request.",
+    },
+    "web.status.pending": {
+        "fr": "En cours d'examen : {n} validation(s) sur {required}.",
+        "en": "Being checked: {n} of {required} approval(s).",
+    },
+    "web.status.rejected": {
+        "fr": "Votre demande a été refusée. Motif : {reason}",
+        "en": "Your request was rejected. Reason: {reason}",
+    },
+    "web.status.cancelled": {
+        "fr": "Cette demande a été annulée.",
+        "en": "This request was cancelled.",
+    },
+    "web.status.preparing": {
+        "fr": "Votre demande est acceptée ; votre code d'inscription est en préparation. "
+        "Rechargez la page dans un instant.",
+        "en": "Your request is approved; your registration code is being prepared. Reload "
+        "the page in a moment.",
+    },
+    "web.status.approved": {
+        "fr": "Votre demande est acceptée. Bienvenue !",
+        "en": "Your request is approved. Welcome!",
+    },
+    "web.status.token": {
+        "fr": "Votre code d'inscription (valable une fois, 14 jours) :",
+        "en": "Your registration code (single use, 14 days):",
+    },
+    "web.status.homeserver": {"fr": "Serveur :", "en": "Server:"},
+    "web.status.step1": {
+        "fr": "Installez Element (element.io) ou ouvrez-le dans votre navigateur.",
+        "en": "Install Element (element.io) or open it in your browser.",
+    },
+    "web.status.step2": {
+        "fr": "Choisissez « Créer un compte », puis « Modifier » le serveur et saisissez "
+        "{homeserver}.",
+        "en": "Choose 'Create account', then 'Edit' the server and enter {homeserver}.",
+    },
+    "web.status.step3": {
+        "fr": "Choisissez un nom d'utilisateur et un mot de passe, puis saisissez le code "
+        "ci-dessus quand il est demandé.",
+        "en": "Choose a username and a password, then enter the code above when asked.",
+    },
+    "web.status.step4": {
+        "fr": "Votre compte est rattaché à votre demande : vous êtes invité·e dans les "
+        "espaces et salons de votre territoire.",
+        "en": "Your account is linked to your request: you are invited to your territory's "
+        "spaces and rooms.",
+    },
+    "web.status.linked": {
+        "fr": "Votre compte {user} est créé et rattaché à votre demande. Ouvrez Element : "
+        "vos invitations vous attendent.",
+        "en": "Your account {user} is created and linked to your request. Open Element: "
+        "your invitations are waiting.",
+    },
+    "web.error.title": {"fr": "Demande non traitée", "en": "Request not handled"},
+    "web.error.csrf": {
+        "fr": "Le formulaire a expiré ou ne vient pas de cette page. Rouvrez le formulaire et "
+        "envoyez-le à nouveau.",
+        "en": "The form has expired or did not come from this page. Open the form again and "
+        "resend it.",
+    },
+    "web.error.too_many": {
+        "fr": "Trop de demandes depuis cette adresse. Réessayez dans une heure.",
+        "en": "Too many requests from this address. Try again in an hour.",
+    },
+    "web.error.too_big": {
+        "fr": "Le formulaire envoyé est trop volumineux.",
+        "en": "The form sent is too large.",
+    },
+    "web.error.unknown_status": {
+        "fr": "Ce lien ne correspond à aucune demande. Vérifiez l'adresse complète.",
+        "en": "This link matches no request. Check the full address.",
+    },
     # animators
     "cmd.admit.help": {
         "fr": "Admettre un membre vérifié dans votre territoire ; pour une personne non "

@@ -84,8 +84,9 @@ async def person(synapse: EmbeddedSynapse, tmp_path: Path):
     """``await person("infirmiere")``: a new account logged in with an E2EE client."""
     made: list[Person] = []
 
-    async def make(name: str = "user") -> Person:
-        user_id, password = await register(synapse, name)
+    async def make(name: str = "user", *, account: tuple[str, str] | None = None) -> Person:
+        """A new account, or ``account`` = (user id, password) made some other way."""
+        user_id, password = account or await register(synapse, name)
         someone = await Person.login(
             synapse.url, user_id, password, tmp_path / "people" / user_id.strip("@")
         )

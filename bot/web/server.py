@@ -1,4 +1,4 @@
-"""The bot's HTTP side (aiohttp): health and metrics now; join form, news and hooks later."""
+"""The bot's HTTP side (aiohttp): health, metrics and the web join form (news and hooks later)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.config import WebConfig
 from bot.metrics import Metrics
+from bot.web.join import JoinPages, JoinServices
 
 
 class Health(Protocol):
@@ -40,6 +41,8 @@ def make_app(bot: Health, web_config: WebConfig) -> web.Application:
 
     app = web.Application(client_max_size=64 * 1024)
     app.add_routes(routes)
+    if isinstance(bot, JoinServices):
+        JoinPages(bot).add_routes(app)
     return app
 
 

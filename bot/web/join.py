@@ -1,0 +1,200 @@
+"""The web join form: `GET /join` (a plain HTML form, no JavaScript needed), `POST /join`, and
+each request's private status page `GET /join/status/<token>`.
+
+- CSRF: a random nonce in a cookie (HttpOnly, SameSite=Strict) and its HMAC in the form; a
+  post whose two do not match is refused and nothing is read from it.
+- Validation is the one `!join` uses; a refused form comes back with every problem naming its
+  field and the values kept (escaped: HTML typed in a field is shown as text).
+- The status link carries an unguessable token; the store keeps only its hash.
+- Posts are limited per address (``MAX_POSTS_PER_HOUR``), against a flood of fake requests.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections import defaultdict, deque
+from hashlib import sha256
+from typing import Any, Protocol, runtime_checkable
+
+import jinja2
+from aiohttp import web
+
+from bot.config import Config
+from bot.errors import UserError
+from bot.i18n import t
+from bot.store.vetting import RequestRow
+from bot.vetting.form import (
+    DEFAULT_PROFESSIONS,
+    FIELDS,
+    LIMITS,
+    FormProblems,
+    render_problems,
+    validate,
+)
+from bot.vetting.links import STATUS_PATH, hash_token, new_status_token
+
+CSRF_COOKIE = "agora_csrf"
+MAX_POSTS_PER_HOUR = 20
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'",
+}
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("bot.web", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+@runtime_checkable
+class JoinServices(Protocol):
+    config: Config
+
+    async def web_secret(self) -> bytes: ...
+
+    async def file_web_request(
+        self, values: dict[str, str], status_hash: str, locale: str
+    ) -> RequestRow: ...
+
+    async def web_request(self, status_hash: str) -> tuple[RequestRow, int, int] | None: ...
+
+
+def _locale(request: web.Request, default: str) -> str:
+    asked = request.query.get("lang")
+    if asked in ("fr", "en"):
+        return asked
+    accept = request.headers.get("Accept-Language", "")
+    if accept and accept.lower().startswith("en"):
+        return "en"
+    return default
+
+
+def _render(template: str, locale: str, status: int = 200, **context: Any) -> web.Response:
+    def tr(key: str, **kw: Any) -> str:
+        return t(key, locale, **kw)
+
+    body = _templates.get_template(template).render(locale=locale, t=tr, **context)
+    return web.Response(
+        text=body,
+        status=status,
+        content_type="text/html",
+        charset="utf-8",
+        headers=SECURITY_HEADERS,
+    )
+
+
+class JoinPages:
+    def __init__(self, services: JoinServices):
+        self.services = services
+        self._posts: dict[str, deque[float]] = defaultdict(deque)
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/join", self.form)
+        app.router.add_post("/join", self.submit)
+        app.router.add_get(STATUS_PATH + "{token}", self.status)
+
+    async def _csrf(self, nonce: str) -> str:
+        return hmac.new(await self.services.web_secret(), nonce.encode(), sha256).hexdigest()
+
+    def _territories(self) -> list[tuple[str, str]]:
+        return [
+            (t_.id, " › ".join([*(a.name for a in ancestors), t_.name]))
+            for t_, ancestors in self.services.config.network.walk()
+        ]
+
+    async def _form(
+        self,
+        request: web.Request,
+        locale: str,
+        *,
+        values: dict[str, str] | None = None,
+        problems: list[str] | None = None,
+        status: int = 200,
+    ) -> web.Response:
+        nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        resp = _render(
+            "join.html",
+            locale,
+            status,
+            title=t("web.join.title", locale),
+            csrf=await self._csrf(nonce),
+            values={f: (values or {}).get(f, "") for f in FIELDS},
+            problems=problems or [],
+            professions=DEFAULT_PROFESSIONS,
+            territories=self._territories(),
+            limits=LIMITS,
+        )
+        resp.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/join")
+        return resp
+
+    async def form(self, request: web.Request) -> web.Response:
+        return await self._form(request, _locale(request, self.services.config.locale))
+
+    def _limited(self, request: web.Request) -> bool:
+        now = time.monotonic()
+        seen = self._posts[request.remote or "?"]
+        while seen and now - seen[0] > 3600:
+            seen.popleft()
+        if len(seen) >= MAX_POSTS_PER_HOUR:
+            return True
+        seen.append(now)
+        return False
+
+    async def submit(self, request: web.Request) -> web.Response:
+        locale = _locale(request, self.services.config.locale)
+        try:
+            form = await request.post()
+        except ValueError:  # over client_max_size
+            return self._message(locale, "web.error.too_big", 413)
+        nonce = request.cookies.get(CSRF_COOKIE, "")
+        sent = str(form.get("csrf", ""))
+        if not nonce or not hmac.compare_digest(sent, await self._csrf(nonce)):
+            return self._message(locale, "web.error.csrf", 403)
+        if self._limited(request):
+            return self._message(locale, "web.error.too_many", 429)
+        values = {f: str(form.get(f, "")) for f in FIELDS}
+        try:
+            validate(values, self.services.config.network)
+        except FormProblems as exc:
+            lines = render_problems(exc.problems, locale).split("\n")
+            return await self._form(request, locale, values=values, problems=lines, status=400)
+        token, digest = new_status_token()
+        try:
+            await self.services.file_web_request(values, digest, locale)
+        except UserError as exc:
+            return await self._form(
+                request, locale, values=values, problems=[exc.render(locale)], status=409
+            )
+        raise web.HTTPSeeOther(f"{STATUS_PATH}{token}?lang={locale}", headers=SECURITY_HEADERS)
+
+    async def status(self, request: web.Request) -> web.Response:
+        locale = _locale(request, self.services.config.locale)
+        found = await self.services.web_request(hash_token(request.match_info["token"]))
+        if found is None:
+            return self._message(locale, "web.error.unknown_status", 404)
+        row, approvals, required = found
+        return _render(
+            "status.html",
+            locale,
+            title=t("web.status.title", locale, id=row.id),
+            request=row,
+            approvals=approvals,
+            required=required,
+            homeserver=self.services.config.homeserver.public_url,
+        )
+
+    def _message(self, locale: str, key: str, status: int) -> web.Response:
+        return _render(
+            "message.html",
+            locale,
+            status,
+            title=t("web.error.title", locale),
+            message=t(key, locale),
+        )

@@ -1,0 +1,162 @@
+"""The web join form against a real Synapse: a person with no Matrix account asks on the web,
+two admins approve, the status page gives a single-use registration token, and the account
+registered with it in a real client is linked to the request and provisioned."""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+
+import aiohttp
+import pytest
+
+from tests.test_territories import eventually, room_ids
+from tests.test_vetting import network, request_number
+
+pytestmark = pytest.mark.integration
+
+
+def form_fields(sfx: str, **override: str) -> dict[str, str]:
+    return {
+        "name": "Nadia Benali",
+        "profession": "pharmacien",
+        "rpps": "10101234564",
+        "adeli": "",
+        "structure": "Pharmacie du Rocher",
+        "territory": f"vaucluse-{sfx}",
+        "email": f"n.benali.{sfx}@example.org",
+        **override,
+    }
+
+
+def browser() -> aiohttp.ClientSession:
+    """Cookies kept as a browser keeps them (aiohttp's default jar ignores those of an IP)."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def open_form(http: aiohttp.ClientSession, base: str, lang: str = "fr") -> str:
+    async with http.get(f"{base}/join?lang={lang}") as resp:
+        assert resp.status == 200
+        page = await resp.text()
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+
+
+async def register_with_token(url: str, username: str, password: str, token: str) -> dict:
+    """What Element does: the registration's interactive auth, token stage first."""
+    async with aiohttp.ClientSession() as http:
+        body: dict = {"username": username, "password": password}
+        for _ in range(4):
+            async with http.post(f"{url}/_matrix/client/v3/register", json=body) as resp:
+                data = await resp.json()
+                if resp.status == 200:
+                    return data
+                if resp.status != 401 or "errcode" in data:  # refused (a used token…)
+                    return data | {"status": resp.status}
+            done = set(data.get("completed", []))
+            flow = next(f["stages"] for f in data["flows"])
+            stage = next(s for s in flow if s not in done)
+            auth = {"type": stage, "session": data["session"]}
+            if stage == "m.login.registration_token":
+                auth["token"] = token
+            body = {**body, "auth": auth}
+    raise AssertionError("registration did not finish")
+
+
+@pytest.fixture
+async def web_region(person, start_bot):
+    sfx = secrets.token_hex(3)
+    first, second = await person("admin"), await person("admin")
+    agora = await start_bot(
+        [first.user_id, second.user_id], network=network(sfx), server_admin=True
+    )
+    for admin in (first, second):
+        await admin.accept_invite(agora.control.room_id)
+    await agora.settled()
+    return agora, first, second, sfx, f"http://127.0.0.1:{agora.web.port}"
+
+
+async def test_bad_forms_name_the_field_escape_html_and_store_nothing(web_region):
+    agora, _, _, sfx, base = web_region
+    async with browser() as http:
+        async with http.post(f"{base}/join", data=form_fields(sfx)) as resp:
+            assert resp.status == 403  # no CSRF cookie and token: refused unread
+            assert "Rouvrez le formulaire" in await resp.text()
+        csrf = await open_form(http, base, "en")
+        bad = form_fields(
+            sfx,
+            name="x" * 10_000,
+            rpps="10101234565",
+            structure="<script>alert(1)</script>",
+            territory="atlantide",
+            csrf=csrf,
+        )
+        async with http.post(f"{base}/join?lang=en", data=bad) as resp:
+            page = await resp.text()
+            assert resp.status == 400
+        shown = html.unescape(page)
+        assert "Field 'name': at most 100 characters" in shown
+        assert "Field 'rpps'" in shown and "Field 'territory'" in shown
+        assert "<script>alert(1)</script>" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # kept, shown as text
+        forged = form_fields(sfx, csrf="0" * 64)
+        async with http.post(f"{base}/join", data=forged) as resp:
+            assert resp.status == 403
+    assert await agora.vetting.requests.requests(limit=10) == []
+
+
+async def test_a_web_applicant_gets_a_token_registers_and_is_provisioned(web_region, person):
+    agora, first, second, sfx, base = web_region
+    async with browser() as http:
+        csrf = await open_form(http, base)
+        async with http.post(
+            f"{base}/join", data=form_fields(sfx, csrf=csrf), allow_redirects=False
+        ) as resp:
+            assert resp.status == 303
+            status_url = base + resp.headers["Location"]
+        assert re.search(r"/join/status/[\w-]{32,}", status_url)
+
+        async def page() -> str:
+            async with http.get(status_url) as resp:
+                assert resp.status == 200 and resp.headers["Cache-Control"] == "no-store"
+                return html.unescape(await resp.text())
+
+        text = await page()
+        assert "En cours d'examen : 0 validation(s) sur 2" in text
+        number = request_number(re.search(r"Demande n° (\d+)", text).group(0).replace("n° ", "#"))
+        await first.wait_for(
+            lambda: [s for s in first.seen if f"Demande #{number} — Nadia Benali" in s.body],
+            "the card",
+        )
+        for admin in (first, second):
+            _, reaction = await admin.command(agora.control.room_id, f"!approve {number}")
+            assert reaction == "✅"
+
+        async def token_shown() -> str | None:
+            found = re.search(r'class="token">([^<]+)<', await page())
+            return found.group(1).strip() if found else None
+
+        token = await eventually(token_shown, "the registration token on the status page")
+        info = await agora.gateway.raw("GET", f"/_synapse/admin/v1/registration_tokens/{token}")
+        assert info["uses_allowed"] == 1 and info["completed"] == 0
+
+        username, password = f"nadia-{sfx}", secrets.token_urlsafe(12)
+        made = await register_with_token(agora.config.homeserver.url, username, password, token)
+        user_id = made["user_id"]
+        again = await register_with_token(
+            agora.config.homeserver.url, f"autre-{sfx}", password, token
+        )
+        assert "user_id" not in again  # single use
+
+        nadia = await person(account=(user_id, password))
+        space = (await room_ids(agora))[f"vaucluse-{sfx}"]
+        await nadia.wait_for(lambda: space in nadia.invites, "the invitation to her space")
+        await nadia.accept_direct_chat(agora.gateway.user_id)
+        told = await nadia.wait_for(
+            lambda: [s for s in nadia.seen if "Bonne nouvelle" in s.body], "the good news"
+        )
+        assert told[0].encrypted
+        assert f"Votre compte {user_id} est créé" in await page()
+    request = await agora.vetting.get(number)
+    assert (request.user_id, request.source) == (user_id, "web")
+    assert await agora.vetting.requests.member_territory(user_id) == f"vaucluse-{sfx}"
