@@ -39,6 +39,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/command_latency.py
 	$(BIN)/python bench/provision_network.py
+	$(BIN)/python bench/onboard_members.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info tests/js/node_modules

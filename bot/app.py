@@ -47,7 +47,7 @@ from bot.territories.keeper import NetworkKeeper
 from bot.territories.reconciler import Outcome, Reconciler
 from bot.territories.render import render_plan
 from bot.vetting.animation import Animation
-from bot.vetting.service import CONCLUDE_JOB, IMPORT_NOTICE_JOB, Vetting
+from bot.vetting.service import CONCLUDE_JOB, IMPORT_NOTICE_JOB, TELL_JOB, Vetting
 from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,8 @@ class Agora:
         )
         self.jobs.handlers[CONCLUDE_JOB] = self.vetting.conclude
         self.jobs.handlers[IMPORT_NOTICE_JOB] = self.vetting.import_notice
+        self.jobs.handlers[TELL_JOB] = self.vetting.tell_outcome
+        self.jobs.priorities[TELL_JOB] = 1
         self.policy = PolicyRoom(self.config, self.gateway, self.store)
         self.revocation = Revocation(
             self.config, self.gateway, self.store, self.control, self.policy, self.vetting.tell

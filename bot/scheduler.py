@@ -5,7 +5,6 @@ after. A restart finds unfinished jobs and runs them; a failing job backs off an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,6 +14,7 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+DEFAULT_CONCURRENCY = 8  # jobs run at once
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -27,7 +27,7 @@ class JobRunner:
         *,
         max_attempts: int = 8,
         idle_check: float = 5.0,
-        concurrency: int = 8,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ):
         self.concurrency = concurrency
         self.store = store
@@ -36,26 +36,54 @@ class JobRunner:
         self.max_attempts = max_attempts
         self.idle_check = idle_check
         self._wake = asyncio.Event()
+        # Lower runs first among due jobs (telling someone can wait for provisioning).
+        self.priorities: dict[str, int] = {}
 
     def kick(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            await self.run_due()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.idle_check)
-            self._wake.clear()
+        """A pool of ``concurrency`` workers: a slot that frees up takes the next due job at
+        once (a long job never holds the others back until a whole round ends)."""
+        running: dict[int, asyncio.Task[bool]] = {}
+        try:
+            while True:
+                self._wake.clear()
+                if len(running) < self.concurrency:
+                    for job in await self._next(set(running), self.concurrency - len(running)):
+                        running[job[0]] = asyncio.create_task(self._run_one(*job))
+                wake = asyncio.ensure_future(self._wake.wait())
+                await asyncio.wait(
+                    {wake, *running.values()},
+                    timeout=self.idle_check,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                wake.cancel()
+                for job_id in [j for j, task in running.items() if task.done()]:
+                    running.pop(job_id)
+        finally:  # stopping: a job cut short is still pending in the store, and runs again
+            for task in running.values():
+                task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
+
+    async def _next(self, busy: set[int], room: int) -> list[tuple[int, str, dict[str, Any], int]]:
+        """Due jobs not already running, by priority (then age)."""
+        due = [
+            j for j in await self.store.due_jobs(limit=room + len(busy) + 50) if j[0] not in busy
+        ]
+        due.sort(key=lambda j: (self.priorities.get(j[1], 0), j[0]))
+        return due[:room]
 
     async def run_due(self) -> int:
-        """Run the jobs that are due, a few at a time (``concurrency``)."""
+        """Run every job due now, a few at a time (``concurrency``), and return how many
+        succeeded (tests and tools; the bot uses ``run``)."""
         sem = asyncio.Semaphore(self.concurrency)
 
         async def one(job_id: int, kind: str, payload: dict[str, Any], attempts: int) -> bool:
             async with sem:
                 return await self._run_one(job_id, kind, payload, attempts)
 
-        due = await self.store.due_jobs(limit=200)
+        due = await self._next(set(), 200)
         results = await asyncio.gather(*(one(*job) for job in due))
         return sum(results)
 

@@ -106,7 +106,8 @@ class Animation:
             )
         if await self.members.member_territory(user):
             await self.members.add_grant(user, place.id, "admit", animator)
-            rooms = await self.vetting.provision(user)
+            await self.vetting.provision(user)
+            rooms = await self.vetting.rooms_text(user)
             await self.store.audit(animator, "animate.admit", "ok", detail=f"{user} → {place.id}")
             await self.vetting.tell(
                 user,

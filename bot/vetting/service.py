@@ -47,6 +47,7 @@ from bot.vetting.quorum import Standing, may_decide, standing
 log = logging.getLogger(__name__)
 
 CONCLUDE_JOB = "vetting.conclude"
+TELL_JOB = "vetting.tell_outcome"
 IMPORT_NOTICE_JOB = "vetting.import_notice"  # queued by `agora-bot import-requests`
 APPROVE_KEYS = frozenset({"✅", "✔", "👍"})
 REJECT_KEYS = frozenset({"❌", "✖", "👎"})
@@ -300,38 +301,50 @@ class Vetting:
         return result
 
     async def conclude(self, payload: dict) -> None:
-        """The job that follows a final decision: provisioning and telling the applicant. Safe
-        to run again (member upsert; invites and joins of someone already there are no-ops)."""
+        """The job that follows a final decision: provisioning, then a job that tells the
+        applicant (apart, so that opening direct chats never slows provisioning down). Safe to
+        run again (member upsert; invites and joins of someone already there are no-ops)."""
         request = await self.get(int(payload["request_id"]))
-        locale = request.locale or self.config.locale
         if request.status == "approved" and request.user_id:
             await self.requests.add_member(request.user_id, request.id, request.territory)
-            given = await self.provision(request.user_id)
+            await self.provision(request.user_id)
             await self.store.audit(
                 self.gateway.user_id,
                 "vetting.provision",
                 "ok",
                 detail=f"#{request.id} {request.user_id} → {request.territory}",
             )
+        elif request.status == "approved":
+            # A web request: the person has no account yet. They get a single-use token on
+            # their status page; the account made with it is linked and provisioned then.
+            await self.registration_token(request)
+            return
+        if request.user_id:
+            async with self.store.transaction() as db:
+                await self.store.add_job(db, TELL_JOB, {"request_id": request.id})
+            self.wake_jobs()
+
+    async def tell_outcome(self, payload: dict) -> None:
+        """The applicant told of the outcome, in their direct chat (opened if there is none)."""
+        request = await self.get(int(payload["request_id"]))
+        locale = request.locale or self.config.locale
+        if request.user_id is None:
+            return
+        if request.status == "approved":
             message = t(
                 "vetting.applicant.approved",
                 locale,
                 id=request.id,
                 territory=self._territory_name(request.territory),
             )
+            given = await self.rooms_text(request.user_id)
             if given:
                 message += "\n" + t("vetting.applicant.rooms", locale, rooms=given)
-        elif request.status == "approved":
-            # A web request: the person has no account yet. They get a single-use token on
-            # their status page; the account made with it is linked and provisioned then.
-            await self.registration_token(request)
-            return
         else:
             message = t(
                 "vetting.applicant.rejected", locale, id=request.id, reason=request.reason or "—"
             )
-        if request.user_id:
-            await self.tell(request.user_id, message, request.dm_room)
+        await self.tell(request.user_id, message, request.dm_room)
 
     async def import_notice(self, payload: dict) -> None:
         """One summary in the control room for an imported batch (no card per request)."""
@@ -353,13 +366,12 @@ class Vetting:
         room_id = room_id or await self.direct.room_for(user_id)
         await self.gateway.send(room_id, notice(text))
 
-    async def provision(self, user_id: str) -> str:
-        """Give a member their spaces and rooms now (invites or, with force_join, joins), and
-        return them as readable lines. The reconciler gives the same on its next run if a room
-        did not exist yet."""
+    async def provision(self, user_id: str) -> None:
+        """Give a member their spaces and rooms now (invites or, with force_join, joins). The
+        reconciler gives the same on its next run if a room did not exist yet."""
         member = await self.requests.member_info(user_id)
         if member is None:
-            return ""
+            return
         rooms = {r.key: r.room_id for r in await self.store.managed_rooms(include_archived=False)}
         server = self.config.homeserver.server_name
         for step in deliveries(
@@ -376,6 +388,13 @@ class Vetting:
                 except MatrixError as exc:
                     if "already" not in exc.message:  # in the room already, or a re-run
                         raise
+
+    async def rooms_text(self, user_id: str) -> str:
+        """A member's spaces and rooms, one line each with its link."""
+        member = await self.requests.member_info(user_id)
+        if member is None:
+            return ""
+        server = self.config.homeserver.server_name
         ent = entitlement(member, self.config.network, self.config.vetting.provisioning)
         return "\n".join(
             f"• {self._room_name(key)} — https://matrix.to/#/%23{key}:{server}"

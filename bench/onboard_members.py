@@ -1,0 +1,270 @@
+"""Onboarding in bulk: N imported requests (default 200) approved with `!approve import:<batch>`
+by two admins, each member provisioned into a space and 4 rooms (force_join: through the admin
+API), beside a raw script that makes the same joins on the same Synapse in the same run.
+
+    python bench/onboard_members.py [--members 200]
+
+- Agora: from the second admin's `!approve import:…` (sent by a real E2EE client in the control
+  room) until every member is in their space and 4 rooms. The members/s include the bulk
+  approval itself (decisions, quorum, outcome jobs) and provisioning.
+- Baseline: the same space and 4 rooms (same creation bodies), the same admin-API joins for the
+  same accounts, as many members at a time as Agora's job runner (8), nothing else.
+- Latency: for each member, from the moment their request was closed by the second approval to
+  their join in the space (the homeserver's timestamp of that event): p50 and p95.
+Target: Agora ≥ 0.7× the baseline's members per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.app import Agora  # noqa: E402
+from bot.config import parse_config  # noqa: E402
+from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
+from bot.scheduler import DEFAULT_CONCURRENCY as CONCURRENCY  # noqa: E402
+from bot.territories.desired import desired_state, server_acl  # noqa: E402
+from bot.territories.model import Network, RoomSpec, Territory  # noqa: E402
+from bot.territories.planner import creation_body  # noqa: E402
+from bot.vetting.importer import import_requests  # noqa: E402
+from bot.vetting.service import CONCLUDE_JOB  # noqa: E402
+from tests.conftest import free_port, register  # noqa: E402
+from tests.people import Person  # noqa: E402
+
+ROOMS = [
+    {"id": "communaute", "name": "Communauté", "kind": "community"},
+    {"id": "annonces", "name": "Annonces", "kind": "announcements"},
+    {"id": "garde", "name": "Garde", "kind": "oncall"},
+    {"id": "remplacements", "name": "Remplacements", "kind": "replacements"},
+]
+
+
+def rpps(n: int) -> str:
+    """A valid RPPS (Luhn) for member n."""
+    base = f"1{n:09d}"
+    for digit in "0123456789":
+        candidate = base + digit
+        total = 0
+        for i, c in enumerate(reversed(candidate)):
+            d = int(c) * (2 if i % 2 else 1)
+            total += d - 9 if d > 9 else d
+        if total % 10 == 0:
+            return candidate
+    raise AssertionError
+
+
+async def raw(http: aiohttp.ClientSession, url: str, method: str, path: str, body: Any) -> dict:
+    async with http.request(method, url + path, json=body) as resp:
+        assert resp.status == 200, (path, resp.status, await resp.text())
+        return await resp.json()
+
+
+async def baseline(hs: EmbeddedSynapse, token: str, user: str, members: list[str]) -> float:
+    """Same space and rooms, same joins, raw."""
+    network = Network(
+        (
+            Territory(
+                "base", "Base", rooms=tuple(RoomSpec(r["id"], r["name"], r["kind"]) for r in ROOMS)
+            ),
+        )
+    )
+    desired = desired_state(network, ())
+    ids: dict[str, str] = {}
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        for d in desired:  # the space first
+            body = creation_body(
+                d,
+                hs.server_name,
+                user,
+                server_acl(hs.server_name, ()),
+                ids.get(d.parent) if d.parent else None,
+                creator_privileged=True,
+            )
+            body.pop("room_alias_name")
+            ids[d.key] = (await raw(http, hs.url, "POST", "/_matrix/client/v3/createRoom", body))[
+                "room_id"
+            ]
+        order = [ids[d.key] for d in desired]
+        sem = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(member: str) -> None:
+            async with sem:
+                for room_id in order:
+                    await raw(
+                        http,
+                        hs.url,
+                        "POST",
+                        f"/_synapse/admin/v1/join/{quote(room_id)}",
+                        {"user_id": member},
+                    )
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(m) for m in members))
+        return time.perf_counter() - start
+
+
+async def register_many(hs: EmbeddedSynapse, n: int) -> list[str]:
+    sem = asyncio.Semaphore(8)
+
+    async def one(i: int) -> str:
+        async with sem:
+            return (await register(hs, f"pro{i}"))[0]
+
+    return list(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+async def command(person: Person, room: str, text: str) -> str:
+    return await person.say(room, text)
+
+
+async def main(members: int) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    for noisy in ("nio", "peewee"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        hs = EmbeddedSynapse(tmp / "hs", "localhost", free_port(), extra=RELAXED_RATE_LIMITS)
+        await hs.start()
+        agora = None
+        admins: list[Person] = []
+        try:
+            print(f"registering {2 * members} accounts…", file=sys.stderr)
+            people = await register_many(hs, members)
+            others = await register_many(hs, members)
+            raw_id, raw_pw = await register(hs, "raw", admin=True)
+            async with aiohttp.ClientSession() as http:
+                async with http.post(
+                    hs.url + "/_matrix/client/v3/login",
+                    json={"type": "m.login.password", "user": raw_id, "password": raw_pw},
+                ) as resp:
+                    raw_token = (await resp.json())["access_token"]
+            base = await baseline(hs, raw_token, raw_id, others)
+
+            for _ in range(2):
+                user_id, password = await register(hs, "admin")
+                admins.append(
+                    await Person.login(hs.url, user_id, password, tmp / "people" / user_id[1:])
+                )
+            bot_id, bot_pw = await register(hs, "agora", admin=True)
+            config = parse_config(
+                {
+                    "homeserver": {
+                        "embedded": False,
+                        "url": hs.url,
+                        "server_name": hs.server_name,
+                        "password": bot_pw,
+                    },
+                    "bot": {"localpart": bot_id[1:].split(":")[0]},
+                    "admins": [a.user_id for a in admins],
+                    "web": {"port": 0},
+                    "network": {
+                        "territories": [{"id": "dep", "name": "Département", "rooms": ROOMS}]
+                    },
+                    "vetting": {
+                        "provisioning": {
+                            "force_join": True,
+                            "rules": [{"rooms": [r["kind"] for r in ROOMS]}],
+                        }
+                    },
+                },
+                env={},
+            )
+            agora = Agora(config, tmp / "agora")
+            await agora.start()
+            control = agora.control.room_id
+            for admin in admins:
+                await admin.accept_invite(control)
+            await agora.settled()
+
+            lines = ["nom;profession;rpps;territoire;email;matrix_id"]
+            lines += [
+                f"Pro {i};medecin;{rpps(i)};dep;pro{i}@example.org;{user}"
+                for i, user in enumerate(people)
+            ]
+            report = await import_requests(config, agora.store, "\n".join(lines), "bench")
+            assert len(report.ids) == members, report.refused[:3]
+
+            first, second = admins
+            sent = await command(first, control, "!approve import:bench")
+            await first.reaction_to(sent, timeout=600)
+            start_wall, start = time.time(), time.perf_counter()
+            sent = await command(second, control, "!approve import:bench")
+            while True:
+                async with agora.store.db.execute(
+                    "SELECT COUNT(*) FROM jobs WHERE kind = ? AND status = 'done'", (CONCLUDE_JOB,)
+                ) as cur:
+                    done = (await cur.fetchone())[0]
+                if done >= members:
+                    break
+                await asyncio.sleep(0.05)
+            elapsed = time.perf_counter() - start
+            rooms = {r.key: r.room_id for r in await agora.store.managed_rooms()}
+            for room_id in rooms.values():
+                joined = await agora.gateway.members(room_id)
+                assert sum(1 for u in people if joined.get(u) == "join") == members
+
+            decided = {}
+            async with agora.store.db.execute(
+                "SELECT user_id, decided FROM requests WHERE batch = 'bench'"
+            ) as cur:
+                for user, when in await cur.fetchall():
+                    decided[user] = when
+            events = await agora.gateway.raw(
+                "GET", f"/_matrix/client/v3/rooms/{quote(rooms['dep'])}/members"
+            )
+            latency = sorted(
+                ev["origin_server_ts"] / 1000 - decided[ev["state_key"]]
+                for ev in events["chunk"]
+                if ev["state_key"] in decided
+            )
+            assert min(decided.values()) >= start_wall - 1
+        finally:
+            if agora is not None:
+                await agora.stop()
+            for admin in admins:
+                await admin.close()
+            await hs.stop()
+
+    agora_rate, base_rate = members / elapsed, members / base
+    p50 = statistics.median(latency)
+    p95 = statistics.quantiles(latency, n=20)[-1] if len(latency) > 1 else latency[0]
+    print(
+        f"onboard_members: {members} members, each into a space and {len(ROOMS)} rooms "
+        f"({members * (len(ROOMS) + 1)} joins), same Synapse, same run"
+    )
+    print(
+        f"  raw admin-API joins, {CONCURRENCY} members at a time  {base:7.2f} s  "
+        f"({base_rate:6.1f} members/s)  <- baseline"
+    )
+    print(
+        f"  agora: 2nd bulk approval → all provisioned   {elapsed:7.2f} s  "
+        f"({agora_rate:6.1f} members/s)"
+    )
+    print(
+        f"  ratio agora / raw                            {agora_rate / base_rate:7.2f}x  (target ≥ 0.7x)"
+    )
+    print(
+        f"  second approval → member's first join       p50 {p50 * 1000:6.0f} ms  "
+        f"p95 {p95 * 1000:6.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=200)
+    args = parser.parse_args()
+    asyncio.run(main(args.members))
