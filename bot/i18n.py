@@ -764,6 +764,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Good news: your request #{id} is approved. Welcome to the '{territory}' "
         "network: accept the invitation to the space, its rooms are open to you.",
     },
+    "vetting.member_rooms": {
+        "fr": "Espaces et salons donnés :\n{rooms}",
+        "en": "Spaces and rooms given:\n{rooms}",
+    },
     "vetting.applicant.rooms": {
         "fr": "Vos espaces et salons :\n{rooms}",
         "en": "Your spaces and rooms:\n{rooms}",

@@ -162,7 +162,7 @@ async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_c
 
 
 async def test_crashed_embedded_synapse_is_reported_and_stops_the_bot(tmp_path: Path):
-    proc, data_dir = await _agora_run(tmp_path, free_port(), free_port(), network={})
+    proc, data_dir = await _agora_run(tmp_path, free_port(), free_port(), network={}, vetting={})
     try:
         await _wait_file(data_dir / "credentials.json", "control_room_id", proc)
         pid = int((data_dir / "synapse" / "synapse.pid").read_text())

@@ -124,6 +124,8 @@ async def test_force_join_lands_a_doctor_in_the_rooms_the_rules_give(person, sta
         lambda: _joined_exactly(agora, doctor.user_id, given), "the doctor in their rooms"
     )
     assert f"dep-{sfx}.prive" not in got  # a private group is not given by these rules
+    info, _ = await first.command(agora.control.room_id, f"!info {doctor.user_id}")
+    assert "Espaces et salons donnés" in info.body and f"%23dep-{sfx}.garde:" in info.body
 
     # The doctor reads an encrypted message in the on-call room (the admin was invited there).
     garde = (await room_ids(agora))[f"dep-{sfx}.garde"]

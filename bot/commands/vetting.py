@@ -182,7 +182,12 @@ async def info(ctx: CommandContext, who: Word) -> None:
         request = found[0]
     else:
         request = await vetting.get(RequestId.parse(who, ctx))
-    await ctx.reply(await vetting.card_text(request))
+    text = await vetting.card_text(request)
+    if request.user_id and await vetting.requests.member_territory(request.user_id):
+        text += "\n" + t(
+            "vetting.member_rooms", ctx.locale, rooms=await vetting.rooms_text(request.user_id)
+        )
+    await ctx.reply(text)
 
 
 @command(
