@@ -50,8 +50,10 @@ class JobRunner:
             while True:
                 self._wake.clear()
                 if len(running) < self.concurrency:
-                    for job in await self._next(set(running), self.concurrency - len(running)):
-                        running[job[0]] = asyncio.create_task(self._run_one(*job))
+                    for job in await self._next(running, self.concurrency - len(running)):
+                        task = asyncio.create_task(self._run_one(*job))
+                        task.kind = job[1]  # type: ignore[attr-defined]
+                        running[job[0]] = task
                 wake = asyncio.ensure_future(self._wake.wait())
                 await asyncio.wait(
                     {wake, *running.values()},
@@ -66,13 +68,28 @@ class JobRunner:
                 task.cancel()
             await asyncio.gather(*running.values(), return_exceptions=True)
 
-    async def _next(self, busy: set[int], room: int) -> list[tuple[int, str, dict[str, Any], int]]:
-        """Due jobs not already running, by priority (then age)."""
+    async def _next(
+        self, running: dict[int, asyncio.Task[bool]], free: int, cap_low: bool = True
+    ) -> list[tuple[int, str, dict[str, Any], int]]:
+        """Due jobs not already running, by priority (then age). Jobs of a lower priority take
+        at most half the slots, so that an urgent one never waits behind a long queue of them."""
         due = [
-            j for j in await self.store.due_jobs(limit=room + len(busy) + 50) if j[0] not in busy
+            j
+            for j in await self.store.due_jobs(limit=free + len(running) + 200)
+            if j[0] not in running
         ]
         due.sort(key=lambda j: (self.priorities.get(j[1], 0), j[0]))
-        return due[:room]
+        low = sum(1 for t in running.values() if self.priorities.get(getattr(t, "kind", ""), 0))
+        picked = []
+        for job in due:
+            if len(picked) == free:
+                break
+            if cap_low and self.priorities.get(job[1], 0):
+                if low >= max(1, self.concurrency // 2):
+                    continue
+                low += 1
+            picked.append(job)
+        return picked
 
     async def run_due(self) -> int:
         """Run every job due now, a few at a time (``concurrency``), and return how many
@@ -83,7 +100,7 @@ class JobRunner:
             async with sem:
                 return await self._run_one(job_id, kind, payload, attempts)
 
-        due = await self._next(set(), 200)
+        due = await self._next({}, 200, cap_low=False)
         results = await asyncio.gather(*(one(*job) for job in due))
         return sum(results)
 

@@ -1,5 +1,7 @@
 """The store: migrations, inbox de-duplication, refusal of a newer database."""
 
+import asyncio
+
 import pytest
 
 from bot.moderation.control_room import power_levels_plan
@@ -106,4 +108,49 @@ async def test_jobs_retry_with_backoff_then_give_up_and_report(tmp_path):
     assert reports == [("flaky", {"n": 1})]  # given up after max_attempts, and reported
     assert await store.due_jobs() == []
     assert calls.count({"n": 1}) == 2 and calls.count({"n": 2}) == 1
+    await store.close()
+
+
+async def test_an_urgent_job_never_waits_behind_a_queue_of_lesser_ones(tmp_path):
+    from bot.scheduler import JobRunner
+
+    store = await Store.open(tmp_path / "a.db")
+    async with store.transaction() as db:
+        for n in range(6):
+            await store.add_job(db, "tell", {"n": n})
+    release = asyncio.Event()
+    started: list[str] = []
+
+    async def tell(payload):
+        started.append(f"tell{payload['n']}")
+        await release.wait()
+
+    async def provision(payload):
+        started.append("provision")
+
+    runner = JobRunner(store, {"tell": tell, "provision": provision}, None, concurrency=4)
+    runner.priorities["tell"] = 1
+    task = asyncio.create_task(runner.run())
+    for _ in range(100):
+        if len(started) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert started == ["tell0", "tell1"]  # lesser jobs take half the slots at most
+    async with store.transaction() as db:
+        await store.add_job(db, "provision", {})
+    runner.kick()
+    for _ in range(100):
+        if "provision" in started:
+            break
+        await asyncio.sleep(0.01)
+    assert started[-1] == "provision"  # at once, while the lesser ones still hold their slots
+    release.set()
+    for _ in range(200):
+        if not await store.due_jobs():
+            break
+        await asyncio.sleep(0.01)
+    assert await store.due_jobs() == [] and len(started) == 7
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
     await store.close()
