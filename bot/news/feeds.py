@@ -1,0 +1,118 @@
+"""Pure: feeds as Agora reads them. RSS 0.9x/1.0/2.0, Atom and JSON Feed are parsed by
+feedparser; each entry gets a stable key (its id, else its link, else a hash of its title and
+content) and a hash of what a reader sees, so that a changed entry is told from a new one.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import feedparser
+
+from bot.news.render import Item, text_of
+
+DEFAULT_FIRST_POSTS = 3  # a new subscription posts at most this many of the newest entries
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    title: str
+    link: str
+    summary_html: str
+    published: float | None  # epoch seconds
+    digest: str  # of what a reader sees: an edit when it changes
+
+    def item(self, source: str, locale: str) -> Item:
+        when = ""
+        if self.published:
+            fmt = "%d/%m/%Y %H:%M" if locale == "fr" else "%Y-%m-%d %H:%M"
+            when = time.strftime(fmt, time.gmtime(self.published)) + " UTC"
+        return Item(self.title, self.link, self.summary_html, source, when)
+
+    def matches(self, keyword: str | None) -> bool:
+        if not keyword:
+            return True
+        haystack = f"{self.title} {text_of(self.summary_html)}".casefold()
+        return keyword.casefold() in haystack
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    entries: list[Entry]
+    problem: str | None = None  # set when the document is not a feed at all
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _summary(entry: Any) -> str:
+    content = entry.get("content") or []
+    if content and content[0].get("value"):
+        return str(content[0]["value"])
+    return str(entry.get("summary") or entry.get("description") or "")
+
+
+def _published(entry: Any) -> float | None:
+    for field in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(field)
+        if value:
+            return float(calendar.timegm(value))
+    return None
+
+
+def parse(body: bytes, content_type: str = "") -> ParsedFeed:
+    data = feedparser.parse(
+        body, response_headers={"content-type": content_type} if content_type else None
+    )
+    entries: list[Entry] = []
+    for raw in data.entries:
+        title = str(raw.get("title") or "").strip()
+        link = str(raw.get("link") or "").strip()
+        summary = _summary(raw)
+        ident = str(raw.get("id") or raw.get("guid") or "").strip()
+        key = ident or link or _hash(title, summary)
+        entries.append(
+            Entry(
+                key=key[:500],
+                title=title,
+                link=link,
+                summary_html=summary,
+                published=_published(raw),
+                digest=_hash(title, link, text_of(summary)),
+            )
+        )
+    problem = None
+    if not entries and data.get("bozo"):
+        problem = re.sub(r"\s+", " ", str(data.get("bozo_exception") or "not a feed"))[:200]
+    return ParsedFeed(str(data.feed.get("title") or "").strip(), entries, problem)
+
+
+def newest_first(entries: list[Entry]) -> list[Entry]:
+    """Dated entries newest first, undated ones in document order after them."""
+    dated = sorted((e for e in entries if e.published), key=lambda e: -(e.published or 0))
+    return dated + [e for e in entries if not e.published]
+
+
+def parse_duration(text: str) -> float:
+    """`15m`, `2h`, `1h30m`, `90s`, `1d` → seconds. Raises ValueError."""
+    text = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    total = 0.0
+    pos = 0
+    for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(d|h|m|min|s)", text):
+        if text[pos : m.start()].strip():
+            raise ValueError(text)
+        total += float(m.group(1)) * {"d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}[m.group(2)]
+        pos = m.end()
+    if pos != len(text) or total <= 0:
+        raise ValueError(text)
+    return total
