@@ -25,7 +25,7 @@ from bot.commands import load_commands
 from bot.commands.context import notice
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Config, ConfigError, load_config
-from bot.errors import AgoraError, MatrixError
+from bot.errors import AgoraError, BadArgument, MatrixError, PermissionDenied
 from bot.homeserver.admin import register_with_shared_secret
 from bot.homeserver.embedded import EmbeddedSynapse, _write_private
 from bot.i18n import t
@@ -39,6 +39,8 @@ from bot.moderation.control_room import ControlRoom
 from bot.moderation.enforcement import Enforcer
 from bot.moderation.policy_room import PolicyRoom
 from bot.moderation.revocation import REVOKE_JOB, Revocation
+from bot.news.broadcast import DELIVER_JOB, Broadcaster
+from bot.news.service import REMIND_JOB, News
 from bot.scheduler import JobRunner
 from bot.store import Store
 from bot.store.vetting import RequestRow
@@ -161,6 +163,20 @@ class Agora:
             self.config, self.gateway, self.store, self.control, self.policy, self.vetting.tell
         )
         self.jobs.handlers[REVOKE_JOB] = self.revocation.run
+        self.broadcaster = Broadcaster(
+            self.gateway, self.store, self.config.news.pace_per_second, self.jobs.kick
+        )
+        self.jobs.handlers[DELIVER_JOB] = self.broadcaster.deliver
+        self.news = News(
+            self.config,
+            self.gateway,
+            self.store,
+            self.control,
+            self.broadcaster,
+            self.direct,
+            self.jobs.kick,
+        )
+        self.jobs.handlers[REMIND_JOB] = self.news.remind
         self.animation = Animation(
             self.config,
             self.gateway,
@@ -190,6 +206,7 @@ class Agora:
         await self._profile()
         await self.control.ensure()
         await self.policy.ensure()
+        await self.news.sync_config_feeds()
         await self._leave_strays()
         self._starting = False
         if self.synapse:
@@ -203,6 +220,7 @@ class Agora:
             asyncio.create_task(self.jobs.run(), name="jobs"),
             asyncio.create_task(self._watch_config(), name="config"),
             asyncio.create_task(self._watch_registrations(), name="registrations"),
+            asyncio.create_task(self.news.run(), name="feeds"),
         ]
         self.keeper.request_full()
         if self.synapse:
@@ -390,6 +408,8 @@ class Agora:
             for r in batch.reactions:
                 if r.room_id == self.control.room_id and r.sender in self.config.admins:
                     await self.vetting.on_reaction(r.sender, r.relates_to, r.key)
+                elif r.room_id != self.control.room_id:
+                    await self.news.on_reaction(r.sender, r.relates_to, r.key)
             if self.control.room_id in batch.left_rooms:
                 log.warning("the bot is no longer in the control room; restoring it")
                 await self.control.ensure()
@@ -445,6 +465,42 @@ class Agora:
             return None
         standing = await self.vetting.standing_of(row)
         return row, len(standing.approvals), standing.required
+
+    # --- webhooks and the public news page ------------------------------------------------------
+
+    async def hook_post(self, hook: str, data: dict[str, Any], signature: str) -> dict[str, Any]:
+        """A signed request from the agency's systems: posted once (a replay is refused)."""
+        territory, text = data.get("territory"), data.get("text")
+        if not isinstance(territory, str) or not isinstance(text, str):
+            raise BadArgument("hook.fields")
+        cur = await self.store._write(
+            "INSERT OR IGNORE INTO hook_seen (signature, at) VALUES (?, ?)",
+            (signature, time.time()),
+        )
+        if cur.rowcount == 0:
+            raise PermissionDenied("hook.replayed")
+        author = f"hook:{hook}"
+        if hook == "news":
+            public = data.get("public", False)
+            if not isinstance(public, bool):
+                raise BadArgument("hook.fields")
+            news_id, rooms = await self.news.post_news(
+                author, territory, text, public=public, origin="hook"
+            )
+            return {"news": news_id, "rooms": rooms}
+        level = data.get("level", "info")
+        if not isinstance(level, str):
+            raise BadArgument("hook.fields")
+        alert_id, rooms = await self.news.post_alert(author, territory, level, text, origin="hook")
+        return {"alert": alert_id, "rooms": rooms}
+
+    async def hook_refused(self, hook: str, why: str, remote: str) -> None:
+        await self.store.audit(
+            f"hook:{hook}", "hook.refused", "refused", detail=f"{why} from {remote}"
+        )
+
+    async def public_items(self, territory: str) -> list[dict[str, Any]]:
+        return await self.news.public_items(territory)
 
     def wake_jobs(self) -> None:
         self.jobs.kick()
@@ -573,6 +629,8 @@ class Agora:
         self._apply_config()
         self._config_mtime = self.config.source.stat().st_mtime
         self.keeper.request_full()
+        # The feeds the file declares now (a task: reload is called from sync code).
+        self._feeds_sync = asyncio.create_task(self.news.sync_config_feeds())
 
     async def _reconcile_keys(self, keys: set[str]) -> None:
         outcome = await self.reconciler.reconcile(source="group", only=keys)
@@ -597,6 +655,7 @@ class Agora:
             self.policy,
             self.revocation,
             self.animation,
+            self.news,
         ):
             holder.config = config
 

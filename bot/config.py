@@ -108,6 +108,30 @@ class VettingConfig:
 
 
 @dataclass(frozen=True)
+class FeedSpec:
+    url: str
+    territory: str
+    rooms: tuple[str, ...] = ("announcements",)  # room kinds of the territory, or room keys
+    every: float = 1800.0
+    filter: str | None = None
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class NewsConfig:
+    feeds: tuple[FeedSpec, ...] = ()
+    first_posts: int = 3  # a new subscription posts at most the newest N entries
+    fetch_timeout: float = 20.0
+    max_feed_bytes: int = 2_000_000
+    max_redirects: int = 3
+    max_backoff: float = 6 * 3600.0
+    pace_per_second: float = 20.0  # posts per second across rooms, at most
+    remind_after: float = 2 * 3600.0  # alerts: one reminder to who has not acknowledged
+    hook_secrets: dict[str, str] = field(default_factory=dict, repr=False)  # news, alert
+    hook_max_age: float = 300.0  # a signed request older (or newer) than this is refused
+
+
+@dataclass(frozen=True)
 class Config:
     homeserver: HomeserverConfig
     bot: BotConfig
@@ -118,6 +142,7 @@ class Config:
     network: Network = field(default_factory=Network)
     federation: FederationConfig = field(default_factory=FederationConfig)
     vetting: VettingConfig = field(default_factory=VettingConfig)
+    news: NewsConfig = field(default_factory=NewsConfig)
     source: Path | None = None
 
     @property
@@ -315,8 +340,8 @@ def parse_config(
     )
     v.done(known_elsewhere=("professions",))
 
-    # Sections read by later features are accepted here so one file serves every version.
-    top.done(known_elsewhere=("feeds", "alerts", "hooks"))
+    news = _news(top, network, env)
+    top.done()
 
     cfg = Config(
         homeserver=homeserver,
@@ -328,6 +353,7 @@ def parse_config(
         network=network,
         federation=federation,
         vetting=vetting,
+        news=news,
         source=source,
     )
     if explicit_quorum and vetting.approvals_required > max(1, len(cfg.admins)):
@@ -470,6 +496,84 @@ def _provisioning(section: _Section, network: Network) -> ProvisioningConfig:
     if problems:
         where, expected, value = problems[0]
         raise ConfigError(section._p("rules") + where, expected, value)
+    return config
+
+
+def _duration(section: _Section, key: str, default: float) -> float:
+    from bot.news.feeds import parse_duration
+
+    value = section.raw(key, default)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    try:
+        return parse_duration(str(value))
+    except ValueError:
+        raise ConfigError(section._p(key), "a duration such as 90s, 15m, 2h or 1d", value) from None
+
+
+def _news(top: _Section, network: Network, env: dict[str, str]) -> NewsConfig:
+    n = top.section("news")
+    a = top.section("alerts")
+    h = top.section("hooks")
+    known = {t.id: t for t, _ in network.walk()}
+    feeds = []
+    for item, path in _list(top, "feeds"):
+        f = _Section(item, path)
+        url = _url(f, "url")
+        territory = f.str("territory", pattern=ID_RE, what="a territory id")
+        if territory not in known:
+            raise ConfigError(f._p("territory"), "a declared territory id", territory)
+        rooms = _str_list(f, "rooms", ROOM_REF_RE, "a room kind or a room key") or (
+            "announcements",
+        )
+        for j, ref in enumerate(rooms):
+            if "." in ref:
+                tid, _, rid = ref.partition(".")
+                if tid not in known or rid not in {r.id for r in known[tid].rooms}:
+                    raise ConfigError(f"{f._p('rooms')}[{j}]", "a declared room key", ref)
+            elif ref not in ROOM_KINDS:
+                raise ConfigError(f"{f._p('rooms')}[{j}]", "a room kind or key", ref)
+        keyword = f.str("filter", None)
+        feeds.append(
+            FeedSpec(
+                url=url,
+                territory=territory,
+                rooms=rooms,
+                every=max(60.0, _duration(f, "every", 1800.0)),
+                filter=keyword,
+                public=f.bool("public", False),
+            )
+        )
+        f.done()
+    secrets_: dict[str, str] = {}
+    for name in ("news", "alert"):
+        s = h.section(name)
+        secret = env.get(s.str("secret_env", "")) if s.data.get("secret_env") else None
+        secret = secret or s.str("secret", None)
+        if s.data and not secret:
+            raise ConfigError(
+                s._p("secret"), "a secret of at least 32 characters (or secret_env naming one)"
+            )
+        if secret:
+            if len(secret) < 32:
+                raise ConfigError(s._p("secret"), "at least 32 characters", "…")
+            secrets_[name] = secret
+        s.done()
+    config = NewsConfig(
+        feeds=tuple(feeds),
+        first_posts=n.int("first_posts", 3, 0, 50),
+        fetch_timeout=_duration(n, "fetch_timeout", 20.0),
+        max_feed_bytes=n.int("max_feed_bytes", 2_000_000, 10_000, 50_000_000),
+        max_redirects=n.int("max_redirects", 3, 0, 10),
+        max_backoff=_duration(n, "max_backoff", 6 * 3600.0),
+        pace_per_second=n.number("pace_per_second", 20.0, lo=0.1),
+        remind_after=_duration(a, "remind_after", 2 * 3600.0),
+        hook_secrets=secrets_,
+        hook_max_age=_duration(h, "max_age", 300.0),
+    )
+    n.done()
+    a.done()
+    h.done()
     return config
 
 

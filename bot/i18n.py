@@ -406,6 +406,181 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Ce lien ne correspond à aucune demande. Vérifiez l'adresse complète.",
         "en": "This link matches no request. Check the full address.",
     },
+    # news, feeds, alerts
+    "hook.fields": {
+        "fr": "Champs attendus : territory (texte), text (texte), et public (booléen) ou "
+        "level (info, warning, critical).",
+        "en": "Expected fields: territory (string), text (string), and public (boolean) or "
+        "level (info, warning, critical).",
+    },
+    "hook.replayed": {
+        "fr": "Signature déjà utilisée (rejeu).",
+        "en": "Signature already used (replay).",
+    },
+    "web.news.title": {"fr": "Actualités — {name}", "en": "News — {name}"},
+    "web.news.empty": {"fr": "Aucune actualité publique pour l'instant.", "en": "No public news yet."},
+    "cmd.feed.help": {
+        "fr": "Flux RSS/Atom/JSON : add <url> [territoire|salon] [--every 15m] [--filter mot] "
+        "[--public], remove <n°>",
+        "en": "RSS/Atom/JSON feeds: add <url> [territory|room] [--every 15m] [--filter word] "
+        "[--public], remove <no.>",
+    },
+    "cmd.feeds.help": {
+        "fr": "Les flux suivis : dernier relevé, dernière erreur, prochain essai",
+        "en": "The feeds followed: last fetch, last error, next try",
+    },
+    "cmd.news.help": {
+        "fr": "Publier une actualité dans les salons d'annonces d'un territoire et de ceux en "
+        "dessous (all : partout ; --public : aussi sur la page publique)",
+        "en": "Post news into the announcement rooms of a territory and those below it (all: "
+        "everywhere; --public: on the public page too)",
+    },
+    "cmd.alert.help": {
+        "fr": "Alerte sanitaire : !alert <territoire|all> [--level info|warning|critical] "
+        "<texte> ; !alert status <n°>",
+        "en": "Sanitary alert: !alert <territory|all> [--level info|warning|critical] <text>; "
+        "!alert status <no.>",
+    },
+    "cmd.ack.help": {"fr": "Accuser réception d'une alerte", "en": "Acknowledge an alert"},
+    "meta.feed_action": {"fr": "add|remove", "en": "add|remove"},
+    "meta.feed_rest": {"fr": "url|n°", "en": "url|no."},
+    "meta.news_target": {"fr": "territoire|all", "en": "territory|all"},
+    "meta.alert_target": {"fr": "territoire|all|status", "en": "territory|all|status"},
+    "meta.alert": {"fr": "alerte", "en": "alert"},
+    "news.option_value": {
+        "fr": "{option} attend une valeur.",
+        "en": "{option} needs a value.",
+    },
+    "news.unknown_territory": {
+        "fr": "Territoire inconnu « {target} ». Choix : {choices}",
+        "en": "Unknown territory '{target}'. Choices: {choices}",
+    },
+    "news.not_yours": {
+        "fr": "Vous ne pouvez pas publier ni gérer de flux pour « {target} ».",
+        "en": "You may not post or manage feeds for '{target}'.",
+    },
+    "news.no_rooms": {
+        "fr": "« {target} » n'a pas encore de salon où publier.",
+        "en": "'{target}' has no room to post into yet.",
+    },
+    "news.empty": {"fr": "Le texte est vide.", "en": "The text is empty."},
+    "news.too_long": {
+        "fr": "Le texte dépasse {limit} caractères.",
+        "en": "The text is over {limit} characters.",
+    },
+    "news.control_chars": {
+        "fr": "Le texte contient des caractères de contrôle.",
+        "en": "The text contains control characters.",
+    },
+    "news.title": {"fr": "Actualité n° {id}", "en": "News no. {id}"},
+    "news.posted": {
+        "fr": "Actualité n° {id} publiée dans {n} salon(s).",
+        "en": "News no. {id} posted into {n} room(s).",
+    },
+    "alert.level": {
+        "fr": "Niveau inconnu « {level} » : {levels}",
+        "en": "Unknown level '{level}': {levels}",
+    },
+    "alert.title.info": {"fr": "🔵 Information #{id}", "en": "🔵 Information #{id}"},
+    "alert.title.warning": {"fr": "🟠 Alerte #{id} — vigilance", "en": "🟠 Alert #{id} — warning"},
+    "alert.title.critical": {"fr": "🔴 ALERTE #{id} — critique", "en": "🔴 ALERT #{id} — critical"},
+    "alert.footer": {
+        "fr": "Accusez réception : réagissez ✅ à ce message ou tapez {prefix}ack {id}",
+        "en": "Acknowledge: react ✅ to this message or type {prefix}ack {id}",
+    },
+    "alert.posted": {
+        "fr": "Alerte #{id} diffusée dans {n} salon(s).",
+        "en": "Alert #{id} sent into {n} room(s).",
+    },
+    "alert.unknown": {"fr": "Aucune alerte #{id}.", "en": "No alert #{id}."},
+    "alert.acked": {
+        "fr": "Réception de l'alerte #{id} enregistrée. Merci.",
+        "en": "Alert #{id} acknowledged. Thank you.",
+    },
+    "alert.acked_before": {
+        "fr": "Vous aviez déjà accusé réception de l'alerte #{id}.",
+        "en": "You had already acknowledged alert #{id}.",
+    },
+    "alert.status.title": {
+        "fr": "Alerte #{id} ({level}) — accusés de réception :",
+        "en": "Alert #{id} ({level}) — acknowledgements:",
+    },
+    "alert.status.line": {
+        "fr": "• {territory} : {n}/{of}",
+        "en": "• {territory}: {n}/{of}",
+    },
+    "alert.status.missing": {"fr": "pas encore : {who}", "en": "not yet: {who}"},
+    "alert.status.total": {"fr": "Total : {n}/{of}", "en": "Total: {n}/{of}"},
+    "alert.reminder": {
+        "fr": "Rappel — alerte #{id} sans accusé de réception de votre part :\n{text}\n"
+        "Tapez {prefix}ack {id} pour en accuser réception.",
+        "en": "Reminder — alert #{id}, not acknowledged by you yet:\n{text}\n"
+        "Type {prefix}ack {id} to acknowledge it.",
+    },
+    "feed.bad_url": {
+        "fr": "« {url} » n'est pas une adresse http(s).",
+        "en": "'{url}' is not an http(s) address.",
+    },
+    "feed.too_often": {
+        "fr": "Un flux est relevé au plus toutes les {seconds} s.",
+        "en": "A feed is fetched at most every {seconds} s.",
+    },
+    "feed.bad_every": {
+        "fr": "« {value} » n'est pas une durée (ex. 15m, 2h).",
+        "en": "'{value}' is not a duration (e.g. 15m, 2h).",
+    },
+    "feed.which_target": {
+        "fr": "Précisez le territoire ou le salon : {choices}",
+        "en": "Say which territory or room: {choices}",
+    },
+    "feed.unknown_target": {
+        "fr": "« {target} » n'est ni un territoire ni un salon déclaré.",
+        "en": "'{target}' is neither a declared territory nor a room.",
+    },
+    "feed.unknown": {"fr": "Aucun flux n° {id}.", "en": "No feed no. {id}."},
+    "feed.from_config": {
+        "fr": "Le flux n° {id} vient de la configuration : retirez-le du fichier.",
+        "en": "Feed no. {id} comes from the configuration: remove it from the file.",
+    },
+    "feed.add_usage": {
+        "fr": "Usage : {prefix}feed add <url> [territoire|salon] [--every 15m] [--filter mot]",
+        "en": "Usage: {prefix}feed add <url> [territory|room] [--every 15m] [--filter word]",
+    },
+    "feed.action": {
+        "fr": "Action inconnue « {action} » : {prefix}feed add … ou {prefix}feed remove <n°>",
+        "en": "Unknown action '{action}': {prefix}feed add … or {prefix}feed remove <no.>",
+    },
+    "feed.added": {
+        "fr": "Flux n° {id} suivi ({url} → {target}, toutes les {minutes} min). Au plus {n} "
+        "entrées récentes seront publiées maintenant.",
+        "en": "Feed no. {id} followed ({url} → {target}, every {minutes} min). At most {n} "
+        "recent entries are posted now.",
+    },
+    "feed.removed": {
+        "fr": "Flux n° {id} ({url}) n'est plus suivi.",
+        "en": "Feed no. {id} ({url}) is no longer followed.",
+    },
+    "feed.none": {
+        "fr": "Aucun flux suivi. Ajoutez-en : {prefix}feed add <url>",
+        "en": "No feed followed. Add one: {prefix}feed add <url>",
+    },
+    "feed.list_title": {"fr": "{n} flux :", "en": "{n} feed(s):"},
+    "feed.line": {
+        "fr": "#{id} {url} → {target} ({origin}), toutes les {every} min ; relevé {last} ; "
+        "erreur : {error} ({errors}) ; prochain {next}",
+        "en": "#{id} {url} → {target} ({origin}), every {every} min; fetched {last}; error: "
+        "{error} ({errors}); next {next}",
+    },
+    "feed.failing": {
+        "fr": "Le flux n° {id} ({url}) est en échec : {error}. Nouvel essai dans {minutes} min "
+        "(de plus en plus espacés).",
+        "en": "Feed no. {id} ({url}) is failing: {error}. Next try in {minutes} min (further "
+        "apart each time).",
+    },
+    "feed.recovered": {
+        "fr": "Le flux n° {id} ({url}) fonctionne de nouveau.",
+        "en": "Feed no. {id} ({url}) works again.",
+    },
     # animators
     "cmd.admit.help": {
         "fr": "Admettre un membre vérifié dans votre territoire ; pour une personne non "

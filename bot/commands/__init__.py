@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "bot.commands.vetting",
     "bot.commands.moderation",
     "bot.commands.animators",
+    "bot.commands.news",
 )
 
 

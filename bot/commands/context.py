@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from bot.config import Config
     from bot.matrix.gateway import Gateway
     from bot.moderation.revocation import Revocation
+    from bot.news.service import News
     from bot.store import Store
     from bot.vetting.animation import Animation
     from bot.vetting.service import Vetting
@@ -27,6 +28,7 @@ class Services(Protocol):
     vetting: Vetting
     revocation: Revocation
     animation: Animation
+    news: News
 
     def wake_jobs(self) -> None: ...
 

@@ -229,13 +229,20 @@ class Gateway:
                 await asyncio.wait_for(self.synced.wait(), remaining)
 
     async def send(
-        self, room_id: str, content: dict[str, Any], event_type: str = "m.room.message"
+        self,
+        room_id: str,
+        content: dict[str, Any],
+        event_type: str = "m.room.message",
+        *,
+        txn: str | None = None,
     ) -> str:
         """Send an event (encrypted when the room is); returns its event id. Retries reuse the
-        same transaction id, so the homeserver stores the event at most once."""
+        same transaction id, so the homeserver stores the event at most once; a caller that
+        passes its own ``txn`` (derived from what it sends) gets that across restarts too, the
+        homeserver answering a repeated transaction with the event it already stored."""
         await self.wait_for_room(room_id)
         await self._ensure_encryption_known(room_id)
-        txn = str(uuid.uuid4())
+        txn = txn or str(uuid.uuid4())
 
         async def send_once() -> Response:
             try:

@@ -290,12 +290,15 @@ class Store:
     # --- durable jobs -------------------------------------------------------------------------
 
     @staticmethod
-    async def add_job(db: aiosqlite.Connection, kind: str, payload: dict[str, Any]) -> None:
-        """Called inside a transaction, beside the change that calls for the job."""
+    async def add_job(
+        db: aiosqlite.Connection, kind: str, payload: dict[str, Any], *, at: float | None = None
+    ) -> None:
+        """Called inside a transaction, beside the change that calls for the job; ``at``: not
+        before that time (a reminder)."""
         now = time.time()
         await db.execute(
             "INSERT INTO jobs (kind, payload, next_at, created) VALUES (?, ?, ?, ?)",
-            (kind, json.dumps(payload), now, now),
+            (kind, json.dumps(payload), at if at is not None else now, now),
         )
 
     async def due_jobs(self, limit: int = 50) -> list[tuple[int, str, dict[str, Any], int]]:

@@ -225,4 +225,113 @@ async def _v4_members(db: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1_foundation, _v2_territories, _v3_vetting, _v4_members]
+async def _v5_news(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- Feeds: from the config (origin 'config') or added by `!feed add` ('command').
+        CREATE TABLE feeds (
+            id             INTEGER PRIMARY KEY AUTOINCREMENT,
+            url            TEXT NOT NULL,
+            territory      TEXT NOT NULL,
+            rooms          TEXT NOT NULL,
+            every          REAL NOT NULL,
+            filter         TEXT,
+            public         INTEGER NOT NULL DEFAULT 0,
+            origin         TEXT NOT NULL,
+            added_by       TEXT NOT NULL,
+            created        REAL NOT NULL,
+            title          TEXT,
+            etag           TEXT,
+            last_modified  TEXT,
+            last_fetch     REAL,
+            last_ok        REAL,
+            last_error     TEXT,
+            errors         INTEGER NOT NULL DEFAULT 0,
+            next_at        REAL NOT NULL,
+            failing        INTEGER NOT NULL DEFAULT 0,
+            primed         INTEGER NOT NULL DEFAULT 0,
+            removed        INTEGER NOT NULL DEFAULT 0
+        );
+        -- Entries seen, by stable key; `digest` tells a changed entry from an unchanged one.
+        CREATE TABLE feed_entries (
+            feed_id   INTEGER NOT NULL REFERENCES feeds (id),
+            key       TEXT NOT NULL,
+            digest    TEXT NOT NULL,
+            message   TEXT,
+            seen      REAL NOT NULL,
+            PRIMARY KEY (feed_id, key)
+        );
+        -- Something broadcast (a feed entry, a news item, an alert) and its current version;
+        -- each room's delivery is a row, so a restart sends what is missing and nothing twice.
+        CREATE TABLE messages (
+            key      TEXT PRIMARY KEY,
+            content  TEXT NOT NULL,
+            version  INTEGER NOT NULL DEFAULT 1,
+            created  REAL NOT NULL
+        );
+        CREATE TABLE deliveries (
+            message   TEXT NOT NULL REFERENCES messages (key),
+            room_id   TEXT NOT NULL,
+            version   INTEGER NOT NULL DEFAULT 0,
+            event_id  TEXT,
+            error     TEXT,
+            at        REAL,
+            PRIMARY KEY (message, room_id)
+        );
+        CREATE INDEX deliveries_event ON deliveries (event_id);
+        CREATE TABLE news (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            territory  TEXT NOT NULL,
+            text       TEXT NOT NULL,
+            author     TEXT NOT NULL,
+            public     INTEGER NOT NULL DEFAULT 0,
+            origin     TEXT NOT NULL,
+            created    REAL NOT NULL
+        );
+        -- What the public news page shows (never alerts, never room conversations).
+        CREATE TABLE public_items (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            message    TEXT NOT NULL UNIQUE,
+            territory  TEXT NOT NULL,
+            subtree    INTEGER NOT NULL,
+            title      TEXT NOT NULL,
+            link       TEXT NOT NULL DEFAULT '',
+            summary    TEXT NOT NULL DEFAULT '',
+            source     TEXT NOT NULL DEFAULT '',
+            published  REAL NOT NULL
+        );
+        CREATE INDEX public_items_territory ON public_items (territory, published);
+        CREATE TABLE alerts (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            territory  TEXT NOT NULL,
+            level      TEXT NOT NULL CHECK (level IN ('info', 'warning', 'critical')),
+            text       TEXT NOT NULL,
+            author     TEXT NOT NULL,
+            origin     TEXT NOT NULL,
+            created    REAL NOT NULL,
+            reminded   INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE acks (
+            alert_id  INTEGER NOT NULL REFERENCES alerts (id),
+            user_id   TEXT NOT NULL,
+            via       TEXT NOT NULL,
+            at        REAL NOT NULL,
+            PRIMARY KEY (alert_id, user_id)
+        );
+        -- Webhook signatures already accepted (refused if replayed), kept past the time window.
+        CREATE TABLE hook_seen (
+            signature  TEXT PRIMARY KEY,
+            at         REAL NOT NULL
+        )
+    """,
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    _v1_foundation,
+    _v2_territories,
+    _v3_vetting,
+    _v4_members,
+    _v5_news,
+]

@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from bot.config import WebConfig
 from bot.metrics import Metrics
 from bot.web.join import JoinPages, JoinServices
+from bot.web.news import NewsPages, NewsServices
 
 
 class Health(Protocol):
@@ -43,6 +44,8 @@ def make_app(bot: Health, web_config: WebConfig) -> web.Application:
     app.add_routes(routes)
     if isinstance(bot, JoinServices):
         JoinPages(bot).add_routes(app)
+    if isinstance(bot, NewsServices):
+        NewsPages(bot).add_routes(app)
     return app
 
 
