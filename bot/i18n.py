@@ -418,7 +418,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Signature already used (replay).",
     },
     "web.news.title": {"fr": "Actualités — {name}", "en": "News — {name}"},
-    "web.news.empty": {"fr": "Aucune actualité publique pour l'instant.", "en": "No public news yet."},
+    "web.news.empty": {
+        "fr": "Aucune actualité publique pour l'instant.",
+        "en": "No public news yet.",
+    },
     "cmd.feed.help": {
         "fr": "Flux RSS/Atom/JSON : add <url> [territoire|salon] [--every 15m] [--filter mot] "
         "[--public], remove <n°>",

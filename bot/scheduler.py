@@ -55,12 +55,14 @@ class JobRunner:
                         task.kind = job[1]  # type: ignore[attr-defined]
                         running[job[0]] = task
                 wake = asyncio.ensure_future(self._wake.wait())
-                await asyncio.wait(
-                    {wake, *running.values()},
-                    timeout=self.idle_check,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                wake.cancel()
+                try:
+                    await asyncio.wait(
+                        {wake, *running.values()},
+                        timeout=self.idle_check,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    wake.cancel()
                 for job_id in [j for j, task in running.items() if task.done()]:
                     running.pop(job_id)
         finally:  # stopping: a job cut short is still pending in the store, and runs again

@@ -68,9 +68,15 @@ class Broadcaster:
 
     @staticmethod
     async def publish(
-        db: aiosqlite.Connection, message: str, content: dict[str, Any], room_ids: list[str]
+        db: aiosqlite.Connection,
+        message: str,
+        content: dict[str, Any],
+        room_ids: list[str],
+        *,
+        job: bool = True,
     ) -> None:
-        """Inside the caller's transaction: the message, its deliveries and the job."""
+        """Inside the caller's transaction: the message, its deliveries and (unless the caller
+        queues one job for several messages, to keep their order) the job."""
         await db.execute(
             "INSERT INTO messages (key, content, version, created) VALUES (?, ?, 1, ?)",
             (message, json.dumps(content), time.time()),
@@ -79,7 +85,8 @@ class Broadcaster:
             "INSERT OR IGNORE INTO deliveries (message, room_id) VALUES (?, ?)",
             [(message, r) for r in dict.fromkeys(room_ids)],
         )
-        await Store.add_job(db, DELIVER_JOB, {"message": message})
+        if job:
+            await Store.add_job(db, DELIVER_JOB, {"message": message})
 
     @staticmethod
     async def revise(db: aiosqlite.Connection, message: str, content: dict[str, Any]) -> None:
@@ -91,8 +98,12 @@ class Broadcaster:
         await Store.add_job(db, DELIVER_JOB, {"message": message})
 
     async def deliver(self, payload: dict[str, Any]) -> None:
-        """The job: every room still missing the current version gets it."""
-        message = payload["message"]
+        """The job: every room still missing the current version of the message (or of each
+        of ``messages``, in their order) gets it."""
+        for message in payload.get("messages") or [payload["message"]]:
+            await self._deliver(message)
+
+    async def _deliver(self, message: str) -> None:
         async with self.store.db.execute(
             "SELECT content, version FROM messages WHERE key = ?", (message,)
         ) as cur:

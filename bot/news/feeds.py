@@ -1,15 +1,19 @@
-"""Pure: feeds as Agora reads them. RSS 0.9x/1.0/2.0, Atom and JSON Feed are parsed by
-feedparser; each entry gets a stable key (its id, else its link, else a hash of its title and
+"""Pure: feeds as Agora reads them. RSS 0.9x/1.0/2.0 and Atom are parsed by feedparser, JSON
+Feed by the json module (feedparser 6.0 does not read it); each entry gets a stable key (its id, else its link, else a hash of its title and
 content) and a hash of what a reader sees, so that a changed entry is told from a new one.
 """
 
 from __future__ import annotations
 
 import calendar
+import contextlib
 import hashlib
+import html
+import json
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import feedparser
@@ -68,7 +72,46 @@ def _published(entry: Any) -> float | None:
     return None
 
 
+def _json_feed(body: bytes) -> ParsedFeed | None:
+    """JSON Feed 1.0/1.1 (jsonfeed.org), which feedparser 6.0 does not read: plain JSON with
+    documented fields, read with the json module."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return ParsedFeed("", [], f"malformed JSON: {exc}"[:200])
+    if not isinstance(data, dict) or "jsonfeed.org/version/" not in str(data.get("version", "")):
+        return ParsedFeed("", [], "not a JSON Feed (no jsonfeed.org version)")
+    entries = []
+    for raw in data.get("items") or []:
+        if not isinstance(raw, dict):
+            continue
+        title = str(raw.get("title") or "").strip()
+        link = str(raw.get("url") or raw.get("external_url") or "").strip()
+        summary = str(
+            raw.get("content_html")
+            or html.escape(str(raw.get("content_text") or ""))
+            or raw.get("summary")
+            or ""
+        )
+        key = str(raw.get("id") or "").strip() or link or _hash(title, summary)
+        published = None
+        for field in ("date_published", "date_modified"):
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                published = datetime.fromisoformat(
+                    str(raw[field]).replace("Z", "+00:00")
+                ).timestamp()
+                break
+        entries.append(
+            Entry(key[:500], title, link, summary, published, _hash(title, link, text_of(summary)))
+        )
+    return ParsedFeed(str(data.get("title") or "").strip(), entries)
+
+
 def parse(body: bytes, content_type: str = "") -> ParsedFeed:
+    if "json" in content_type.lower() or body.lstrip()[:1] == b"{":
+        found = _json_feed(body)
+        if found is not None:
+            return found
     data = feedparser.parse(
         body, response_headers={"content-type": content_type} if content_type else None
     )
@@ -77,6 +120,8 @@ def parse(body: bytes, content_type: str = "") -> ParsedFeed:
         title = str(raw.get("title") or "").strip()
         link = str(raw.get("link") or "").strip()
         summary = _summary(raw)
+        if not (title or link or summary.strip()):
+            continue  # nothing a reader could see (a truncated document's empty entry)
         ident = str(raw.get("id") or raw.get("guid") or "").strip()
         key = ident or link or _hash(title, summary)
         entries.append(
@@ -92,6 +137,8 @@ def parse(body: bytes, content_type: str = "") -> ParsedFeed:
     problem = None
     if not entries and data.get("bozo"):
         problem = re.sub(r"\s+", " ", str(data.get("bozo_exception") or "not a feed"))[:200]
+    elif not entries and not data.get("version"):
+        problem = "not a feed (neither RSS, Atom nor JSON Feed)"
     return ParsedFeed(str(data.feed.get("title") or "").strip(), entries, problem)
 
 

@@ -5,7 +5,6 @@ once per room). Time comes from ``clock`` so that tests can move it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -23,7 +22,7 @@ from bot.i18n import t
 from bot.matrix.direct import DirectChats
 from bot.matrix.gateway import Gateway
 from bot.moderation.control_room import ControlRoom
-from bot.news.broadcast import Broadcaster
+from bot.news.broadcast import DELIVER_JOB, Broadcaster
 from bot.news.feeds import Entry, newest_first, parse
 from bot.news.fetch import FetchError, fetch
 from bot.news.render import item_content, text_content, text_of
@@ -402,24 +401,39 @@ class News:
         self._wake.set()
 
     async def run(self) -> None:
-        """Poll the feeds that are due, a few at a time; one feed's trouble never stops the
-        others."""
-        sem = asyncio.Semaphore(POLL_CONCURRENCY)
+        """Poll the feeds that are due, a few at a time; a slow or failing feed never holds
+        the others back (each poll is its own task)."""
+        polling: dict[int, asyncio.Task[None]] = {}
         async with aiohttp.ClientSession() as session:
-            while True:
-                due = [f for f in await self.feeds() if f.next_at <= self.clock()]
+            try:
+                while True:
+                    self._wake.clear()
+                    for feed_id in [i for i, task in polling.items() if task.done()]:
+                        polling.pop(feed_id)
+                    for feed in await self.feeds():
+                        if len(polling) >= POLL_CONCURRENCY:
+                            break
+                        if feed.id not in polling and feed.next_at <= self.clock():
+                            polling[feed.id] = asyncio.create_task(self._poll_safely(session, feed))
+                    wake = asyncio.ensure_future(self._wake.wait())
+                    try:
+                        await asyncio.wait(
+                            {wake, *polling.values()},
+                            timeout=1.0,
+                            return_when=asyncio.FIRST_COMPLETED,
+                        )
+                    finally:
+                        wake.cancel()
+            finally:
+                for task in polling.values():
+                    task.cancel()
+                await asyncio.gather(*polling.values(), return_exceptions=True)
 
-                async def one(feed: FeedRow) -> None:
-                    async with sem:
-                        try:
-                            await self.poll(session, feed)
-                        except Exception:  # a bug on one feed must not stop the loop
-                            log.exception("feed %s failed unexpectedly", feed.id)
-
-                await asyncio.gather(*(one(f) for f in due))
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
+    async def _poll_safely(self, session: aiohttp.ClientSession, feed: FeedRow) -> None:
+        try:
+            await self.poll(session, feed)
+        except Exception:  # a bug on one feed must not stop the loop
+            log.exception("feed %s failed unexpectedly", feed.id)
 
     async def poll(self, session: aiohttp.ClientSession, feed: FeedRow) -> None:
         news = self.config.news
@@ -505,10 +519,14 @@ class News:
         source = feed.title or title or feed.url
         loc = self.config.locale
         now = self.clock()
+        ordered: list[str] = []
         async with self.store.transaction() as db:
             for entry in reversed(post):  # oldest first, so rooms read in order
                 message = f"feed:{feed.id}:{_short(entry.key)}"
-                await Broadcaster.publish(db, message, item_content(entry.item(source, loc)), rooms)
+                ordered.append(message)
+                await Broadcaster.publish(
+                    db, message, item_content(entry.item(source, loc)), rooms, job=False
+                )
                 await db.execute(
                     "INSERT INTO feed_entries (feed_id, key, digest, message, seen) "
                     "VALUES (?, ?, ?, ?, ?)",
@@ -531,6 +549,8 @@ class News:
                 )
                 if feed.public:
                     await _public(db, message, feed.territory, entry, source)
+            if ordered:  # one job for the new entries, so that they arrive in order
+                await Store.add_job(db, DELIVER_JOB, {"messages": ordered})
         self.wake_jobs()
 
     async def _feed_rooms(self, feed: FeedRow) -> list[str]:

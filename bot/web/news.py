@@ -54,7 +54,10 @@ class NewsPages:
         secret = self.services.config.news.hook_secrets.get(hook)
         if hook not in ("news", "alert") or secret is None:
             return web.json_response({"error": "no such hook"}, status=404)
-        body = await request.read()  # over the app's client_max_size: 413
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge as exc:  # over the app's client_max_size
+            return web.json_response({"error": f"body too large: {exc.text}"}, status=413)
         why = problem(
             secret,
             request.headers.get(TIMESTAMP_HEADER),
