@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/command_latency.py
 	$(BIN)/python bench/provision_network.py
 	$(BIN)/python bench/onboard_members.py
+	$(BIN)/python bench/broadcast.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info tests/js/node_modules
