@@ -206,6 +206,7 @@ class Agora:
         await self._profile()
         await self.control.ensure()
         await self.policy.ensure()
+        await self.policy.follow_trusted()
         await self.news.sync_config_feeds()
         await self._leave_strays()
         self._starting = False
@@ -418,7 +419,7 @@ class Agora:
     async def _on_policy_rules(self, events: list[PolicyEvent]) -> None:
         """A rule set or withdrawn in a policy list the bot follows: the store follows it, and
         a new ban removes whoever it matches from the managed rooms."""
-        followed = {self.policy.room_id}
+        followed = self.policy.followed
         new_ban = False
         for ev in events:
             if ev.room_id not in followed:
@@ -528,6 +529,10 @@ class Agora:
         kind = await self.store.room_kind(room_id)
         if kind is not None or room_id in await self._adoption_targets():
             await self.gateway.join(room_id)
+        elif await self.policy.is_trusted(room_id):
+            # A peer region's policy list this region trusts: join it and apply its rules.
+            await self.policy.follow_trusted()
+            await self.enforcer.banned_sweep()
         elif is_direct and inviter:
             await self.gateway.join(room_id)
             await self.store.add_room(room_id, "dm", inviter)
@@ -629,8 +634,10 @@ class Agora:
         self._apply_config()
         self._config_mtime = self.config.source.stat().st_mtime
         self.keeper.request_full()
-        # The feeds the file declares now (a task: reload is called from sync code).
+        # The feeds and trusted policy lists the file declares now (tasks: reload is called
+        # from sync code).
         self._feeds_sync = asyncio.create_task(self.news.sync_config_feeds())
+        self._policy_sync = asyncio.create_task(self.policy.follow_trusted())
 
     async def _reconcile_keys(self, keys: set[str]) -> None:
         outcome = await self.reconciler.reconcile(source="group", only=keys)

@@ -583,10 +583,22 @@ def _federation(section: _Section, server_name: str) -> FederationConfig:
         if not isinstance(item, str) or not SERVER_NAME_RE.match(item):
             raise ConfigError(path, "a server name such as matrix.ars-occitanie.example", item)
         servers.append(item)
-    extra = {k: v for k, v in section.data.items() if k != "allowed_servers"}
-    section.seen.update(extra)  # read by the federation feature
+    trusted = []
+    for item, path in _list(section, "trusted_policy_rooms"):
+        if not isinstance(item, str) or not (ROOM_ID_RE.match(item) or ALIAS_RE.match(item)):
+            raise ConfigError(path, "a room id (!x:server) or alias (#x:server)", item)
+        trusted.append(item)
+    peers = _user_list(section, "peer_bots")
+    known = {"allowed_servers", "trusted_policy_rooms", "peer_bots"}
+    extra = {k: v for k, v in section.data.items() if k not in known}
+    section.seen.update(extra)  # read by the later federation features
     section.done()
-    return FederationConfig(allowed_servers=tuple(dict.fromkeys(servers)), extra=extra)
+    return FederationConfig(
+        allowed_servers=tuple(dict.fromkeys(servers)),
+        trusted_policy_rooms=tuple(dict.fromkeys(trusted)),
+        peer_bots=peers,
+        extra=extra,
+    )
 
 
 def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:

@@ -709,6 +709,54 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Règles de bannissement publiées par la région (m.policy.rule.*).",
         "en": "Ban rules published by the region (m.policy.rule.*).",
     },
+    "cmd.policy.help": {
+        "fr": "Liste de bannissement de la région : list, ban <@utilisateur|serveur> <motif>, "
+        "unban <…>, trusted (les listes des régions de confiance)",
+        "en": "The region's ban list: list, ban <@user|server> <reason>, unban <…>, trusted "
+        "(the trusted regions' lists)",
+    },
+    "meta.policy_action": {"fr": "list|ban|unban|trusted", "en": "list|ban|unban|trusted"},
+    "meta.policy_rest": {"fr": "entité motif", "en": "entity reason"},
+    "policy.empty": {"fr": "La liste de la région est vide.", "en": "The region's list is empty."},
+    "policy.list_title": {"fr": "{n} règle(s) :", "en": "{n} rule(s):"},
+    "policy.ban_usage": {
+        "fr": "Usage : {prefix}policy ban <@utilisateur:serveur|serveur> <motif> (globs * et ? "
+        "permis)",
+        "en": "Usage: {prefix}policy ban <@user:server|server> <reason> (* and ? globs allowed)",
+    },
+    "policy.own_server": {
+        "fr": "Bannir son propre serveur couperait toute la région.",
+        "en": "Banning this region's own server would cut the whole region off.",
+    },
+    "policy.banned": {
+        "fr": "Règle publiée contre {entity} ; {n} retrait(s) dans les salons de la région.",
+        "en": "Rule published against {entity}; {n} removal(s) in the region's rooms.",
+    },
+    "policy.no_rule": {"fr": "Aucune règle contre {entity}.", "en": "No rule against {entity}."},
+    "policy.unbanned": {
+        "fr": "Règle contre {entity} retirée : le refus est levé (personne n'est réinvité "
+        "d'office).",
+        "en": "Rule against {entity} withdrawn: the refusal is lifted (nobody is invited back "
+        "by itself).",
+    },
+    "policy.no_trusted": {
+        "fr": "Aucune liste de confiance (federation.trusted_policy_rooms).",
+        "en": "No trusted list (federation.trusted_policy_rooms).",
+    },
+    "policy.trusted_title": {"fr": "{n} liste(s) de confiance :", "en": "{n} trusted list(s):"},
+    "policy.trusted_line": {
+        "fr": "• {ref} — {state}, {n} règle(s), mise à jour {last}",
+        "en": "• {ref} — {state}, {n} rule(s), updated {last}",
+    },
+    "policy.reachable": {"fr": "suivie", "en": "followed"},
+    "policy.unreachable": {
+        "fr": "injoignable (invitation attendue)",
+        "en": "unreachable (waiting for an invitation)",
+    },
+    "policy.action": {
+        "fr": "Action inconnue « {action} » : list, ban, unban, trusted",
+        "en": "Unknown action '{action}': list, ban, unban, trusted",
+    },
     "cmd.revoke.help": {
         "fr": "Révoquer un membre : retiré de tous les salons, invitations retirées, règle de "
         "bannissement publiée (--deactivate : compte local désactivé)",

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from bot.commands.registry import Registry, Role
     from bot.config import Config
     from bot.matrix.gateway import Gateway
+    from bot.moderation.enforcement import Enforcer
+    from bot.moderation.policy_room import PolicyRoom
     from bot.moderation.revocation import Revocation
     from bot.news.service import News
     from bot.store import Store
@@ -29,6 +31,8 @@ class Services(Protocol):
     revocation: Revocation
     animation: Animation
     news: News
+    policy: PolicyRoom
+    enforcer: Enforcer
 
     def wake_jobs(self) -> None: ...
 

@@ -1,10 +1,13 @@
-"""Moderation commands: revoking a member."""
+"""Moderation commands: revoking a member, the region's ban list and the peers' lists."""
 
 from __future__ import annotations
 
+import re
+import time
+
 from bot.commands.context import CommandContext
-from bot.commands.registry import Rest, Role, UserId, Where, command
-from bot.errors import BadArgument, PermissionDenied
+from bot.commands.registry import Rest, Role, UserId, Where, Word, command
+from bot.errors import BadArgument, NotFound, PermissionDenied
 from bot.i18n import t
 
 
@@ -30,3 +33,72 @@ async def revoke(ctx: CommandContext, user: UserId, reason: Rest, deactivate: bo
     await ctx.reply(
         t("revoke.started" if was_member else "revoke.started_not_member", ctx.locale, user=user)
     )
+
+
+ENTITY_RE = re.compile(r"^(@[^\s:]+:[A-Za-z0-9.*?\-]+(:\d{1,5})?|[A-Za-z0-9.*?\-]+(:\d{1,5})?)$")
+
+
+@command(
+    "policy",
+    role=Role.ADMIN,
+    where=Where.CONTROL_ROOM,
+    help="cmd.policy.help",
+    aliases=("politique",),
+    metavars={"action": "meta.policy_action", "rest": "meta.policy_rest"},
+)
+async def policy(ctx: CommandContext, action: Word, rest: Rest = "") -> None:
+    room = ctx.services.policy
+    action = action.lower()
+    if action in ("list", "liste"):
+        rules = await room.rules.rules({room.room_id})
+        if not rules:
+            await ctx.reply(t("policy.empty", ctx.locale))
+            return
+        lines = [t("policy.list_title", ctx.locale, n=len(rules))]
+        lines += [f"• {r.kind} {r.entity} — {r.recommendation} — {r.reason or '—'}" for r in rules]
+        await ctx.reply("\n".join(lines))
+    elif action in ("ban", "bannir"):
+        entity, _, reason = rest.strip().partition(" ")
+        if not ENTITY_RE.match(entity) or not reason.strip():
+            raise BadArgument("policy.ban_usage", prefix=ctx.prefix)
+        if entity in ctx.services.config.admins:
+            raise PermissionDenied("revoke.not_admin", user=entity)
+        kind = "user" if entity.startswith("@") else "server"
+        if kind == "server" and entity == ctx.services.config.homeserver.server_name:
+            raise PermissionDenied("policy.own_server")
+        await room.ban(kind, entity, reason.strip())
+        await ctx.services.store.audit(
+            ctx.sender, "policy.ban", "ok", detail=f"{kind} {entity}: {reason}"
+        )
+        removed = await ctx.services.enforcer.banned_sweep()
+        await ctx.reply(t("policy.banned", ctx.locale, entity=entity, n=removed))
+    elif action in ("unban", "lever"):
+        entity = rest.strip()
+        kind = "user" if entity.startswith("@") else "server"
+        if not await room.unban(kind, entity):
+            raise NotFound("policy.no_rule", entity=entity)
+        await ctx.services.store.audit(ctx.sender, "policy.unban", "ok", detail=f"{kind} {entity}")
+        await ctx.reply(t("policy.unbanned", ctx.locale, entity=entity))
+    elif action in ("trusted", "confiance"):
+        refs = ctx.services.config.federation.trusted_policy_rooms
+        if not refs:
+            await ctx.reply(t("policy.no_trusted", ctx.locale))
+            return
+        lines = [t("policy.trusted_title", ctx.locale, n=len(refs))]
+        for ref in refs:
+            room_id = room.trusted.get(ref)
+            rules = await room.rules.rules({room_id}) if room_id else []
+            last = await room.rules.last_update(room_id) if room_id else None
+            lines.append(
+                t(
+                    "policy.trusted_line",
+                    ctx.locale,
+                    ref=ref,
+                    n=len(rules),
+                    state=t("policy.reachable" if room_id else "policy.unreachable", ctx.locale),
+                    last=time.strftime("%d/%m %H:%M", time.localtime(last)) if last else "—",
+                )
+            )
+        await ctx.reply("\n".join(lines))
+    else:
+        raise BadArgument("policy.action", action=action, prefix=ctx.prefix)

@@ -7,6 +7,7 @@ by hand as well; every rule in it, from whoever, is read into the store and acte
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +34,45 @@ class PolicyRoom:
         self.store = store
         self.rules = ModerationStore(store)
         self.room_id: str | None = None
+        # federation.trusted_policy_rooms: reference → room id (None while unreachable)
+        self.trusted: dict[str, str | None] = {}
+
+    @property
+    def followed(self) -> set[str]:
+        """The policy rooms whose rules the bot applies: its own and the trusted peers'."""
+        return {r for r in (self.room_id, *self.trusted.values()) if r}
+
+    async def _resolve(self, ref: str) -> str:
+        if not ref.startswith("#"):
+            return ref
+        data = await self.gateway.raw(
+            "GET", f"/_matrix/client/v3/directory/room/{quote(ref)}", what=f"resolve {ref}"
+        )
+        return data["room_id"]
+
+    async def is_trusted(self, room_id: str) -> bool:
+        """Whether an invitation is to one of the trusted peer lists (aliases resolved now: the
+        peer may have made its list after this bot started)."""
+        for ref in self.config.federation.trusted_policy_rooms:
+            with contextlib.suppress(MatrixError, KeyError):
+                if await self._resolve(ref) == room_id:
+                    return True
+        return False
+
+    async def follow_trusted(self) -> None:
+        """Join (when invited) and read each trusted peer policy room. One that cannot be
+        reached yet is retried at the next reload or invitation."""
+        for ref in self.config.federation.trusted_policy_rooms:
+            try:
+                room_id = await self._resolve(ref)
+                members = await self.gateway.members(room_id)
+                if members.get(self.gateway.user_id) != "join":
+                    await self.gateway.join(room_id)
+                await self.store.add_room(room_id, "policy-peer")  # kept, not left as a stray
+                await self.load(room_id)
+                self.trusted[ref] = room_id
+            except (MatrixError, KeyError) as exc:
+                log.warning("trusted policy room %s not readable yet: %s", ref, exc)
 
     @property
     def alias(self) -> str:
@@ -44,7 +84,7 @@ class PolicyRoom:
             room_id = await self._create()
         self.room_id = room_id
         members = await self.gateway.members(room_id)
-        for admin in self.config.admins:
+        for admin in (*self.config.admins, *self.config.federation.peer_bots):
             if members.get(admin) not in ("join", "invite", "ban"):
                 try:
                     await self.gateway.invite(room_id, admin)

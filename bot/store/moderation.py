@@ -64,3 +64,10 @@ class ModerationStore:
         ) as cur:
             found = [PolicyRule(*r) for r in await cur.fetchall()]
         return [r for r in found if rooms is None or r.room_id in rooms]
+
+    async def last_update(self, room_id: str) -> float | None:
+        async with self.store.db.execute(
+            "SELECT MAX(at) FROM policy_rules WHERE room_id = ?", (room_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None

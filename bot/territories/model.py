@@ -74,4 +74,8 @@ class Network:
 @dataclass(frozen=True)
 class FederationConfig:
     allowed_servers: tuple[str, ...] = ()
+    # Peer regions' policy rooms (ids or aliases) whose ban rules this bot applies.
+    trusted_policy_rooms: tuple[str, ...] = ()
+    # Peer regions' bots, invited to this region's policy room (to trust it).
+    peer_bots: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,71 @@
+"""Ban rules across regions: region A's bot publishes a ban in its policy room; region B's bot,
+which trusts that list (`federation.trusted_policy_rooms`), removes the user from B's rooms
+and refuses their requests; withdrawing the rule lifts the refusal. (Both bots run on one
+Synapse here; the federation tests carry the same rooms over federation.)"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from tests.conftest import BotAccount, register
+from tests.test_enforcement import gone
+from tests.test_territories import eventually, seated_member
+
+
+@pytest.mark.integration
+async def test_a_ban_published_by_a_peer_region_removes_the_user_here(person, start_bot, synapse):
+    sfx = secrets.token_hex(3)
+    # Region A's bot account exists first, so that B can name A's list before A makes it.
+    bot_a, password_a = await register(synapse, "agora")
+    account_a = BotAccount(bot_a[1:].split(":")[0], password_a)
+    alias_a = f"#{account_a.localpart}-policy:{synapse.server_name}"
+    region_b, admin_b, member, ids = await seated_member(
+        person, start_bot, sfx, federation={"trusted_policy_rooms": [alias_a]}
+    )
+    admin_a = await person("admin-a")
+    region_a = await start_bot(
+        [admin_a.user_id],
+        account=account_a,
+        federation={"peer_bots": [region_b.gateway.user_id]},
+    )
+    await admin_a.accept_invite(region_a.control.room_id)
+
+    async def following() -> bool:  # A invited B's bot to its list; B joined it
+        return region_a.policy.room_id in region_b.policy.followed
+
+    await eventually(following, "B to follow A's list")
+    listed, _ = await admin_b.command(region_b.control.room_id, "!policy trusted")
+    assert alias_a in listed.body and "suivie" in listed.body
+
+    answer, reaction = await admin_a.command(
+        region_a.control.room_id, f"!policy ban {member.user_id} Usurpation d'identité"
+    )
+    assert reaction == "✅" and "Règle publiée" in answer.body
+    community = ids[f"vaucluse-{sfx}.communaute"]
+    await gone(region_b, community, member.user_id)
+    await gone(region_b, ids[f"vaucluse-{sfx}"], member.user_id)
+    note = await admin_b.wait_for(
+        lambda: [s for s in admin_b.seen if member.user_id in s.body and "bannissement" in s.body],
+        "B's note",
+    )
+    assert "Usurpation" in note[0].body
+    dm = await member.dm(region_b.gateway.user_id)
+    refused, reaction = await member.command(dm, "!join")
+    assert reaction == "❌" and "ne peut pas être enregistrée" in refused.body
+
+    answer, reaction = await admin_a.command(
+        region_a.control.room_id, f"!policy unban {member.user_id}"
+    )
+    assert reaction == "✅" and "retirée" in answer.body
+
+    async def lifted() -> bool:
+        return not await region_b.policy.rules.rules({region_a.policy.room_id})
+
+    await eventually(lifted, "the rule to be withdrawn in B")
+    # Lifted, not undone: B's admins decide; someone invited back now stays.
+    await admin_b.client.room_invite(ids[f"vaucluse-{sfx}"], member.user_id)
+    await member.accept_invite(ids[f"vaucluse-{sfx}"])
+    await region_b.settled()
+    assert (await region_b.gateway.members(ids[f"vaucluse-{sfx}"]))[member.user_id] == "join"
