@@ -123,7 +123,13 @@ class Agora:
         hs = self.config.homeserver
         if hs.embedded:
             self.synapse = EmbeddedSynapse(
-                self.data_dir, hs.server_name, hs.port, hs.host, hs.synapse
+                self.data_dir,
+                hs.server_name,
+                hs.port,
+                hs.host,
+                hs.synapse,
+                federation=hs.federation,
+                peers=self.config.federation.allowed_servers,
             )
             await self.synapse.start()
         session = await self._session()

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from bot.homeserver.embedded import FederationListener
 from bot.territories.model import (
     ALIAS_RE,
     ID_RE,
@@ -65,6 +66,8 @@ class HomeserverConfig:
     synapse: dict[str, Any] = field(default_factory=dict)
     # The address people's clients use (shown on the join status page); default: url.
     public_url: str = ""
+    # Embedded only: the TLS listener other regions' homeservers reach (none: no federation).
+    federation: FederationListener | None = None
 
     @property
     def port(self) -> int:
@@ -271,8 +274,23 @@ def parse_config(
             "is false",
         )
     public_url = _url(hs, "public_url", url)
+    listener = None
+    if hs.data.get("federation") is not None:
+        f = hs.section("federation")
+        listener = FederationListener(
+            port=f.int("port", lo=1, hi=65535),
+            bind=f.str("bind", "127.0.0.1"),
+            certificate=f.str("certificate", None),
+            private_key=f.str("private_key", None),
+            verify_certificates=f.bool("verify_certificates", True),
+            allow_loopback=f.bool("allow_loopback", False),
+        )
+        f.done()
+        if not embedded:
+            raise ConfigError(f.path, "nothing when homeserver.embedded is false")
     hs.done()
     homeserver = HomeserverConfig(
+        federation=listener,
         public_url=public_url,
         embedded=embedded,
         url=url,

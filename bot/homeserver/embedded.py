@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import datetime
+import ipaddress
 import json
 import logging
 import os
@@ -18,13 +20,18 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.x509.oid import NameOID
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,18 @@ def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
+@dataclass(frozen=True)
+class FederationListener:
+    """The embedded homeserver's federation listener (TLS), for regions that federate."""
+
+    port: int
+    bind: str = "127.0.0.1"
+    certificate: str | None = None  # PEM paths; none: a self-signed certificate is made
+    private_key: str | None = None
+    verify_certificates: bool = True  # false only among local trials with self-signed ones
+    allow_loopback: bool = False  # peers on 127.0.0.0/8 (Synapse refuses them by default)
+
+
 class EmbeddedSynapse:
     def __init__(
         self,
@@ -60,7 +79,12 @@ class EmbeddedSynapse:
         port: int,
         host: str = "127.0.0.1",
         extra: Mapping[str, Any] | None = None,
+        *,
+        federation: FederationListener | None = None,
+        peers: tuple[str, ...] = (),
     ):
+        self.federation = federation
+        self.peers = peers  # servers this one federates with (federation_domain_whitelist)
         self.dir = Path(data_dir).resolve() / "synapse"
         self.server_name = server_name
         self.host = host
@@ -111,16 +135,7 @@ class EmbeddedSynapse:
             "server_name": self.server_name,
             "pid_file": str(self.dir / "homeserver.pid"),
             "public_baseurl": self.url + "/",
-            "listeners": [
-                {
-                    "port": self.port,
-                    "bind_addresses": [self.host],
-                    "type": "http",
-                    "tls": False,
-                    "x_forwarded": False,
-                    "resources": [{"names": ["client"], "compress": False}],
-                }
-            ],
+            "listeners": self.homeserver_listeners(),
             "database": {"name": "sqlite3", "args": {"database": str(self.dir / "homeserver.db")}},
             "log_config": str(self.dir / "log.config"),
             "media_store_path": str(self.dir / "media_store"),
@@ -142,10 +157,83 @@ class EmbeddedSynapse:
             "url_preview_enabled": False,
             "enable_metrics": False,
             "presence": {"enabled": False},
-            # Loopback only: a single-region network with no federation until configured.
-            "federation_domain_whitelist": [],
+            # Federation with the peer regions only (none: this server alone).
+            "federation_domain_whitelist": [self.server_name, *self.peers] if self.peers else [],
         }
+        if self.federation is not None:
+            base.update(self._federation_settings(self.federation))
         return deep_merge(base, self.extra)
+
+    def _federation_settings(self, fed: FederationListener) -> dict[str, Any]:
+        """A TLS listener for the other regions' homeservers. Without a certificate given, a
+        self-signed one is made once (peers must then not verify certificates: for local
+        trials and tests, never between real regions)."""
+        cert, key = fed.certificate, fed.private_key
+        if not cert or not key:
+            cert, key = self._self_signed(fed.bind)
+        settings: dict[str, Any] = {
+            "listeners": [
+                *self.homeserver_listeners(),
+                {
+                    "port": fed.port,
+                    "bind_addresses": [fed.bind],
+                    "type": "http",
+                    "tls": True,
+                    "x_forwarded": False,
+                    "resources": [{"names": ["federation"], "compress": False}],
+                },
+            ],
+            "tls_certificate_path": str(cert),
+            "tls_private_key_path": str(key),
+            "federation_verify_certificates": fed.verify_certificates,
+        }
+        if fed.allow_loopback:  # peers on this machine (local trials, tests)
+            settings["ip_range_blacklist"] = []
+            settings["federation_ip_range_blacklist"] = []
+            settings["ip_range_whitelist"] = ["127.0.0.0/8", "::1/128"]
+        return settings
+
+    def homeserver_listeners(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "port": self.port,
+                "bind_addresses": [self.host],
+                "type": "http",
+                "tls": False,
+                "x_forwarded": False,
+                "resources": [{"names": ["client"], "compress": False}],
+            }
+        ]
+
+    def _self_signed(self, bind: str) -> tuple[Path, Path]:
+        cert_path, key_path = self.dir / "federation.crt", self.dir / "federation.key"
+        if cert_path.exists() and key_path.exists():
+            return cert_path, key_path
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.server_name)])
+        now = datetime.datetime.now(datetime.UTC)
+        alt: list[x509.GeneralName] = [x509.DNSName(self.server_name.rsplit(":", 1)[0])]
+        with contextlib.suppress(ValueError):
+            alt.append(x509.IPAddress(ipaddress.ip_address(bind)))
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3650))
+            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        _write_private(
+            key_path,
+            key.private_bytes(
+                Encoding.PEM, PrivateFormat.TraditionalOpenSSL, NoEncryption()
+            ).decode(),
+        )
+        _write_private(cert_path, certificate.public_bytes(Encoding.PEM).decode())
+        return cert_path, key_path
 
     def write_config(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

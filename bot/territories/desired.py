@@ -14,6 +14,7 @@ Rules (documented in the README):
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -59,8 +60,18 @@ def server_host(server_name: str) -> str:
 
 
 def server_acl(server_name: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """IP literals are refused, unless a region itself is named by one (local trials)."""
     allow = sorted({server_host(server_name), *(server_host(s) for s in allowed)})
-    return {"allow": allow, "deny": [], "allow_ip_literals": False}
+    literal = any(_is_ip(h) for h in allow)
+    return {"allow": allow, "deny": [], "allow_ip_literals": literal}
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def power_levels(d: DesiredRoom, bot: str, creators: frozenset[str]) -> dict[str, Any]:

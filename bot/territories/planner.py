@@ -360,7 +360,7 @@ def _diff(
         sorted(current_acl.get("allow", [])),
         current_acl.get("deny", []),
         current_acl.get("allow_ip_literals", True),
-    ) != (acl["allow"], [], False):
+    ) != (acl["allow"], [], acl["allow_ip_literals"]):
         state("m.room.server_acl", acl, ("plan.acl", d.name, ", ".join(acl["allow"])))
     alias = _alias(d.key, server_name)
     if (a.get("m.room.canonical_alias") or {}).get("alias") != alias:
