@@ -130,12 +130,20 @@ def test_desired_rules_per_kind():
     }  # a v12 creator is above levels and not listed
 
 
-def test_acl_names_hosts_without_ports_and_always_this_server():
+def test_acl_names_hosts_with_and_without_ports_and_always_this_server():
     assert server_acl(SERVER, ("occitanie.example:8448", "sud.example:8448")) == {
-        "allow": ["occitanie.example", "sud.example"],
+        "allow": [
+            "occitanie.example",
+            "occitanie.example:8448",
+            "sud.example",
+            "sud.example:8448",
+        ],
         "deny": [],
         "allow_ip_literals": False,
     }
+    # Regions named by IP literals (local trials): allowed, and only then.
+    local = server_acl("127.0.0.1:8448", ("127.0.0.2:8449",))
+    assert local["allow_ip_literals"] and "127.0.0.2" in local["allow"]
 
 
 def test_fresh_network_plans_creates_links_and_invites_in_tree_order():

@@ -60,8 +60,11 @@ def server_host(server_name: str) -> str:
 
 
 def server_acl(server_name: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """IP literals are refused, unless a region itself is named by one (local trials)."""
-    allow = sorted({server_host(server_name), *(server_host(s) for s in allowed)})
+    """IP literals are refused, unless a region itself is named by one (local trials). A
+    server name with an explicit port is listed with and without it: servers match ACLs on
+    the host alone, but Synapse checks its own name, port included, before accepting one."""
+    names = (server_name, *allowed)
+    allow = sorted({server_host(n) for n in names} | {n.lower() for n in names if ":" in n})
     literal = any(_is_ip(h) for h in allow)
     return {"allow": allow, "deny": [], "allow_ip_literals": literal}
 
