@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import BotAccount, register
 from tests.test_enforcement import gone
-from tests.test_territories import eventually, seated_member
+from tests.test_territories import eventually, seated_member, tree
 
 
 @pytest.mark.integration
@@ -69,3 +69,16 @@ async def test_a_ban_published_by_a_peer_region_removes_the_user_here(person, st
     await member.accept_invite(ids[f"vaucluse-{sfx}"])
     await region_b.settled()
     assert (await region_b.gateway.members(ids[f"vaucluse-{sfx}"]))[member.user_id] == "join"
+
+    # A restart keeps both lists: the bot neither leaves its own nor the peer's as a stray.
+    await region_b.stop()
+    again = await start_bot(
+        [admin_b.user_id],
+        account=region_b.account,
+        data_dir=region_b.data_dir,
+        network=tree(sfx),
+        federation={"trusted_policy_rooms": [alias_a]},
+    )
+    assert region_a.policy.room_id in again.policy.followed
+    for room in (again.policy.room_id, region_a.policy.room_id):
+        assert (await again.gateway.members(room)).get(again.gateway.user_id) == "join"

@@ -82,6 +82,7 @@ class PolicyRoom:
         room_id = await self.store.get(KV_KEY)
         if not room_id:
             room_id = await self._create()
+        await self.store.add_room(room_id, "policy")  # known, so never left as a stray
         self.room_id = room_id
         members = await self.gateway.members(room_id)
         for admin in (*self.config.admins, *self.config.federation.peer_bots):

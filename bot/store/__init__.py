@@ -185,7 +185,9 @@ class Store:
 
     async def add_room(self, room_id: str, kind: str, peer: str | None = None) -> None:
         await self._write(
-            "INSERT OR IGNORE INTO rooms (room_id, kind, peer, created) VALUES (?, ?, ?, ?)",
+            # Not OR IGNORE: that would also swallow a kind the schema refuses.
+            "INSERT INTO rooms (room_id, kind, peer, created) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(room_id) DO NOTHING",
             (room_id, kind, peer, time.time()),
         )
 

@@ -328,10 +328,32 @@ async def _v5_news(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v6_room_kinds(db: aiosqlite.Connection) -> None:
+    """The rooms table's kinds gain the region's policy list and the peers' lists (v1 allowed
+    only control rooms and direct chats; SQLite changes a CHECK by rebuilding the table)."""
+    await _script(
+        db,
+        """
+        CREATE TABLE rooms_v6 (
+            room_id  TEXT PRIMARY KEY,
+            kind     TEXT NOT NULL
+                     CHECK (kind IN ('control', 'dm', 'policy', 'policy-peer')),
+            peer     TEXT,
+            created  REAL NOT NULL
+        );
+        INSERT INTO rooms_v6 (room_id, kind, peer, created)
+            SELECT room_id, kind, peer, created FROM rooms;
+        DROP TABLE rooms;
+        ALTER TABLE rooms_v6 RENAME TO rooms
+    """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
     _v3_vetting,
     _v4_members,
     _v5_news,
+    _v6_room_kinds,
 ]
