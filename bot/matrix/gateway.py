@@ -266,6 +266,31 @@ class Gateway:
             room.encrypted = True
             self.client.encrypted_rooms.add(room_id)
 
+    async def kick(self, room_id: str, user_id: str, reason: str) -> None:
+        """Remove someone from a room (an invitation is withdrawn the same way)."""
+        await self.raw(
+            "POST",
+            f"/_matrix/client/v3/rooms/{quote(room_id)}/kick",
+            {"user_id": user_id, "reason": reason},
+            what=f"remove {user_id}",
+        )
+
+    async def remove_everywhere(
+        self, room_ids: list[str], user_id: str, reason: str, concurrency: int = 8
+    ) -> int:
+        """Kick ``user_id`` from each room where they are joined or invited, a few rooms at a
+        time; returns from how many."""
+        sem = asyncio.Semaphore(concurrency)
+
+        async def one(room_id: str) -> int:
+            async with sem:
+                if (await self.members(room_id)).get(user_id) not in ("join", "invite"):
+                    return 0
+                await self.kick(room_id, user_id, reason)
+                return 1
+
+        return sum(await asyncio.gather(*(one(r) for r in room_ids)))
+
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
         return await self.send(room_id, content, "m.reaction")

@@ -54,12 +54,7 @@ class Enforcer:
         loc = self.config.locale
         reason = t("enforce.banned_reason" if banned else "enforce.reason", loc)
         try:
-            await self.gateway.raw(
-                "POST",
-                f"/_matrix/client/v3/rooms/{room_id}/kick",
-                {"user_id": user, "reason": reason},
-                what=f"remove {user}",
-            )
+            await self.gateway.kick(room_id, user, reason)
         except MatrixError as exc:
             log.error("could not remove %s from %s: %s", user, key, exc)
             await self.store.audit(

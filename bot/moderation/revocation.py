@@ -8,7 +8,6 @@ so a restart in the middle finishes it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -26,7 +25,6 @@ from bot.store.vetting import VettingStore
 log = logging.getLogger(__name__)
 
 REVOKE_JOB = "moderation.revoke"
-KICK_CONCURRENCY = 8
 
 
 class Revocation:
@@ -104,21 +102,6 @@ class Revocation:
             )
 
     async def remove_everywhere(self, user_id: str, reason: str) -> int:
-        """Kick from every managed space and room where they are joined or invited (a kick
-        withdraws an invitation). Returns how many."""
-        sem = asyncio.Semaphore(KICK_CONCURRENCY)
+        """Out of every managed space and room (archived ones too); returns from how many."""
         rooms = await self.store.managed_rooms(include_archived=True)
-
-        async def one(room_id: str) -> int:
-            async with sem:
-                if (await self.gateway.members(room_id)).get(user_id) not in ("join", "invite"):
-                    return 0
-                await self.gateway.raw(
-                    "POST",
-                    f"/_matrix/client/v3/rooms/{room_id}/kick",
-                    {"user_id": user_id, "reason": reason},
-                    what=f"remove {user_id}",
-                )
-                return 1
-
-        return sum(await asyncio.gather(*(one(r.room_id) for r in rooms)))
+        return await self.gateway.remove_everywhere([r.room_id for r in rooms], user_id, reason)

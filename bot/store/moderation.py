@@ -7,28 +7,33 @@ import time
 from bot.moderation.bans import PolicyRule
 from bot.store import Store
 
+_UPSERT = (
+    "INSERT INTO policy_rules (room_id, state_key, kind, entity, recommendation, reason, "
+    "sender, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(room_id, kind, state_key) "
+    "DO UPDATE SET entity = excluded.entity, recommendation = excluded.recommendation, "
+    "reason = excluded.reason, sender = excluded.sender, at = excluded.at"
+)
+
+
+def _row(rule: PolicyRule, sender: str) -> tuple:
+    return (
+        rule.room_id,
+        rule.state_key,
+        rule.kind,
+        rule.entity,
+        rule.recommendation,
+        rule.reason,
+        sender,
+        time.time(),
+    )
+
 
 class ModerationStore:
     def __init__(self, store: Store):
         self.store = store
 
     async def put_rule(self, rule: PolicyRule, sender: str) -> None:
-        await self.store._write(
-            "INSERT INTO policy_rules (room_id, state_key, kind, entity, recommendation, reason, "
-            "sender, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(room_id, kind, state_key) "
-            "DO UPDATE SET entity = excluded.entity, recommendation = excluded.recommendation, "
-            "reason = excluded.reason, sender = excluded.sender, at = excluded.at",
-            (
-                rule.room_id,
-                rule.state_key,
-                rule.kind,
-                rule.entity,
-                rule.recommendation,
-                rule.reason,
-                sender,
-                time.time(),
-            ),
-        )
+        await self.store._write(_UPSERT, _row(rule, sender))
 
     async def drop_rule(self, room_id: str, kind: str, state_key: str) -> bool:
         cur = await self.store._write(
@@ -41,21 +46,7 @@ class ModerationStore:
         """The whole list of a room, as read from its state."""
         async with self.store.transaction() as db:
             await db.execute("DELETE FROM policy_rules WHERE room_id = ?", (room_id,))
-            for rule, sender in rules:
-                await db.execute(
-                    "INSERT INTO policy_rules (room_id, state_key, kind, entity, recommendation, "
-                    "reason, sender, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        room_id,
-                        rule.state_key,
-                        rule.kind,
-                        rule.entity,
-                        rule.recommendation,
-                        rule.reason,
-                        sender,
-                        time.time(),
-                    ),
-                )
+            await db.executemany(_UPSERT, [_row(rule, sender) for rule, sender in rules])
 
     async def rules(self, rooms: set[str] | None = None) -> list[PolicyRule]:
         async with self.store.db.execute(

@@ -8,7 +8,6 @@ vetting; groups go through the reconciler (they are merged into the network, see
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -24,8 +23,6 @@ from bot.territories.model import MAX_NAME, Territory
 from bot.vetting.form import parse_pairs, render_problems
 from bot.vetting.quorum import Standing
 from bot.vetting.service import Vetting
-
-KICK_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -140,22 +137,8 @@ class Animation:
             for r in await self.store.managed_rooms(include_archived=False)
             if r.key.split(".", 1)[0] in keys
         ]
-        sem = asyncio.Semaphore(KICK_CONCURRENCY)
         reason = t("animate.kick_reason", self.config.locale, territory=place.name)
-
-        async def one(room_id: str) -> int:
-            async with sem:
-                if (await self.gateway.members(room_id)).get(user) not in ("join", "invite"):
-                    return 0
-                await self.gateway.raw(
-                    "POST",
-                    f"/_matrix/client/v3/rooms/{room_id}/kick",
-                    {"user_id": user, "reason": reason},
-                    what=f"remove {user}",
-                )
-                return 1
-
-        removed = sum(await asyncio.gather(*(one(r.room_id) for r in rooms)))
+        removed = await self.gateway.remove_everywhere([r.room_id for r in rooms], user, reason)
         info = await self.members.member_info(user)
         if info is not None:
             await self.members.remove_grants(
