@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/provision_network.py
 	$(BIN)/python bench/onboard_members.py
 	$(BIN)/python bench/broadcast.py
+	$(BIN)/python bench/ban_propagation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info tests/js/node_modules

@@ -5,6 +5,7 @@ while the bot was down)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bot.commands.context import notice
@@ -20,6 +21,8 @@ from bot.store.moderation import ModerationStore
 from bot.store.vetting import VettingStore
 
 log = logging.getLogger(__name__)
+
+SWEEP_CONCURRENCY = 8  # rooms looked at once when a new ban rule arrives
 
 
 class Enforcer:
@@ -91,12 +94,18 @@ class Enforcer:
     async def banned_sweep(self) -> int:
         """After a new ban rule: everyone it matches, out of every managed room."""
         rules = await self.rules.rules()
-        removed = 0
-        for room in await self.store.managed_rooms(include_archived=False):
-            for user, membership in (await self.gateway.members(room.room_id)).items():
-                if membership in ("join", "invite") and ban_for(user, rules):
-                    removed += await self.check(room.room_id, user, membership)
-        return removed
+        sem = asyncio.Semaphore(SWEEP_CONCURRENCY)
+
+        async def one(room_id: str) -> int:
+            async with sem:
+                removed = 0
+                for user, membership in (await self.gateway.members(room_id)).items():
+                    if membership in ("join", "invite") and ban_for(user, rules):
+                        removed += await self.check(room_id, user, membership)
+                return removed
+
+        rooms = await self.store.managed_rooms(include_archived=False)
+        return sum(await asyncio.gather(*(one(r.room_id) for r in rooms)))
 
     async def sweep(self) -> int:
         """Every member of every managed room, once (at start)."""
