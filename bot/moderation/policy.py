@@ -10,13 +10,22 @@ concerns them.
 
 from __future__ import annotations
 
-from bot.territories.model import Network
+from bot.territories.model import Network, Territory
 from bot.vetting.provisioning import MemberInfo, ProvisioningConfig, entitlement
 
 
 def lineage(network: Network) -> dict[str, tuple[str, ...]]:
     """territory id → its ancestors' ids and its own, root first."""
     return {t.id: (*(a.id for a in ancestors), t.id) for t, ancestors in network.walk()}
+
+
+def animated_by(user: str, network: Network, admins: tuple[str, ...]) -> list[Territory]:
+    """Territories ``user`` animates, with those below them; every one for an admin."""
+    if user in admins:
+        return [t for t, _ in network.walk()]
+    return [
+        t for t, ancestors in network.walk() if any(user in x.animators for x in (*ancestors, t))
+    ]
 
 
 def is_staff(

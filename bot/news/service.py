@@ -22,6 +22,7 @@ from bot.i18n import t
 from bot.matrix.direct import DirectChats
 from bot.matrix.gateway import Gateway
 from bot.moderation.control_room import ControlRoom
+from bot.moderation.policy import animated_by
 from bot.news.broadcast import DELIVER_JOB, Broadcaster
 from bot.news.feeds import Entry, newest_first, parse
 from bot.news.fetch import FetchError, fetch
@@ -100,13 +101,8 @@ class News:
 
     def territories_of(self, user: str) -> set[str]:
         """Territories ``user`` may post news and alerts to (and manage feeds of)."""
-        if user in self.config.admins:
-            return {t_.id for t_, _ in self.config.network.walk()} | {ALL}
-        return {
-            t_.id
-            for t_, ancestors in self.config.network.walk()
-            if any(user in x.animators for x in (*ancestors, t_))
-        }
+        mine = {t_.id for t_ in animated_by(user, self.config.network, self.config.admins)}
+        return mine | {ALL} if user in self.config.admins else mine
 
     def _target(self, user: str, target: str, trusted: bool = False) -> list[Territory]:
         target = target.lower()

@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.errors import BadArgument, Conflict, MatrixError, NotFound, PermissionDenied
 from bot.i18n import t
 from bot.matrix.gateway import Gateway
-from bot.moderation.policy import is_staff
+from bot.moderation.policy import animated_by, is_staff
 from bot.store import Store
 from bot.store.vetting import RequestRow, VettingStore
 from bot.territories.groups import MAX_GROUPS_PER_TERRITORY, Group, GroupStore, free_key
@@ -56,14 +56,7 @@ class Animation:
     # --- whose territory ---------------------------------------------------------------------
 
     def animated_by(self, user: str) -> list[Territory]:
-        """Territories ``user`` animates (with those below them); every one for an admin."""
-        if user in self.config.admins:
-            return [t for t, _ in self.config.network.walk()]
-        return [
-            t
-            for t, ancestors in self.config.network.walk()
-            if any(user in x.animators for x in (*ancestors, t))
-        ]
+        return animated_by(user, self.config.network, self.config.admins)
 
     def territory_for(self, user: str, territory: str | None) -> Territory:
         """The territory a command acts on: the one named, or the animator's only one."""
