@@ -26,6 +26,8 @@ from bot.commands.context import notice
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Config, ConfigError, load_config
 from bot.errors import AgoraError, BadArgument, MatrixError, PermissionDenied
+from bot.federation.directory import Directory
+from bot.federation.shared import SharedRooms
 from bot.homeserver.admin import register_with_shared_secret
 from bot.homeserver.embedded import EmbeddedSynapse, _write_private
 from bot.i18n import t
@@ -165,8 +167,17 @@ class Agora:
         self.jobs.handlers[TELL_JOB] = self.vetting.tell_outcome
         self.jobs.priorities[TELL_JOB] = 1
         self.policy = PolicyRoom(self.config, self.gateway, self.store)
+        self.shared = SharedRooms(self.config, self.gateway, self.store)
+        self.directory = Directory(self.config, self.gateway, self.store)
+        self.vetting.after_provision = lambda user: self.shared.follow(only=[user])
         self.revocation = Revocation(
-            self.config, self.gateway, self.store, self.control, self.policy, self.vetting.tell
+            self.config,
+            self.gateway,
+            self.store,
+            self.control,
+            self.policy,
+            self.vetting.tell,
+            self.directory,
         )
         self.jobs.handlers[REVOKE_JOB] = self.revocation.run
         self.broadcaster = Broadcaster(
@@ -213,6 +224,9 @@ class Agora:
         await self.control.ensure()
         await self.policy.ensure()
         await self.policy.follow_trusted()
+        await self.directory.ensure()
+        await self.directory.follow_peers()
+        await self.shared.follow()
         await self.news.sync_config_feeds()
         await self._leave_strays()
         self._starting = False
@@ -539,6 +553,11 @@ class Agora:
             # A peer region's policy list this region trusts: join it and apply its rules.
             await self.policy.follow_trusted()
             await self.enforcer.banned_sweep()
+        elif await self.shared.declares(room_id):
+            # A peer region's room shared with this one: join it and ask our members in.
+            await self.shared.follow()
+        elif await self.directory.is_peer_directory(room_id):
+            await self.directory.follow_peers()
         elif is_direct and inviter:
             await self.gateway.join(room_id)
             await self.store.add_room(room_id, "dm", inviter)
@@ -643,7 +662,13 @@ class Agora:
         # The feeds and trusted policy lists the file declares now (tasks: reload is called
         # from sync code).
         self._feeds_sync = asyncio.create_task(self.news.sync_config_feeds())
-        self._policy_sync = asyncio.create_task(self.policy.follow_trusted())
+        self._policy_sync = asyncio.create_task(self._follow_peers())
+
+    async def _follow_peers(self) -> None:
+        """What the peers keep for this region, as the config declares it now."""
+        await self.policy.follow_trusted()
+        await self.directory.follow_peers()
+        await self.shared.follow()
 
     async def _reconcile_keys(self, keys: set[str]) -> None:
         outcome = await self.reconciler.reconcile(source="group", only=keys)
@@ -669,6 +694,8 @@ class Agora:
             self.revocation,
             self.animation,
             self.news,
+            self.shared,
+            self.directory,
         ):
             holder.config = config
 

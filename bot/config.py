@@ -28,6 +28,7 @@ from bot.territories.model import (
     FederationConfig,
     Network,
     RoomSpec,
+    SharedRoomDecl,
     Territory,
 )
 from bot.vetting.form import DEFAULT_PROFESSIONS
@@ -345,6 +346,7 @@ def parse_config(
 
     network = _network(top.section("network"))
     federation = _federation(top.section("federation"), server_name)
+    _check_sharing(network, federation, server_name)
 
     v = top.section("vetting")
     explicit_quorum = v.data.get("approvals_required") is not None
@@ -412,7 +414,17 @@ def _text(section: _Section, key: str, limit: int, default: Any = ...) -> Any:
     return value
 
 
-def _room(data: Any, path: str, territory_id: str) -> RoomSpec:
+def _servers(section: _Section, key: str, inherited: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """A list of server names, after those inherited from the territory above."""
+    out = list(inherited)
+    for item, path in _list(section, key):
+        if not isinstance(item, str) or not SERVER_NAME_RE.match(item):
+            raise ConfigError(path, "a server name such as matrix.ars-occitanie.example", item)
+        out.append(item)
+    return tuple(dict.fromkeys(out))
+
+
+def _room(data: Any, path: str, territory_id: str, shared: tuple[str, ...] = ()) -> RoomSpec:
     r = _Section(data, path)
     room_id = r.str("id", pattern=ID_RE, what="an id of lower-case letters, digits and -")
     kind = r.choice("kind", ROOM_KINDS)
@@ -435,29 +447,34 @@ def _room(data: Any, path: str, territory_id: str) -> RoomSpec:
         manager=manager,
         adopt_room=adopt_room,
         adopt_alias=adopt_alias,
+        shared_with=_servers(r, "shared_with", shared),
     )
     r.done()
     return spec
 
 
-def _territory(data: Any, path: str, seen: set[str]) -> Territory:
+def _territory(data: Any, path: str, seen: set[str], inherited: tuple[str, ...] = ()) -> Territory:
     t = _Section(data, path)
     tid = t.str("id", pattern=ID_RE, what="an id of lower-case letters, digits and -")
     if tid in seen:
         raise ConfigError(t._p("id"), "an id used by no other territory", tid)
     seen.add(tid)
+    shared = _servers(t, "shared_with", inherited)
     rooms = []
     room_ids: set[str] = set()
     for item, rpath in _list(t, "rooms"):
-        room = _room(item, rpath, tid)
+        room = _room(item, rpath, tid, shared)
         if room.id in room_ids:
             raise ConfigError(
                 f"{rpath}.id", "an id used by no other room of this territory", room.id
             )
         room_ids.add(room.id)
         rooms.append(room)
-    children = tuple(_territory(item, cpath, seen) for item, cpath in _list(t, "territories"))
+    children = tuple(
+        _territory(item, cpath, seen, shared) for item, cpath in _list(t, "territories")
+    )
     territory = Territory(
+        shared_with=shared,
         id=tid,
         name=_text(t, "name", MAX_NAME),
         topic=_text(t, "topic", MAX_TOPIC, ""),
@@ -596,27 +613,75 @@ def _news(top: _Section, network: Network, env: dict[str, str]) -> NewsConfig:
 
 
 def _federation(section: _Section, server_name: str) -> FederationConfig:
-    servers = []
-    for item, path in _list(section, "allowed_servers"):
-        if not isinstance(item, str) or not SERVER_NAME_RE.match(item):
-            raise ConfigError(path, "a server name such as matrix.ars-occitanie.example", item)
-        servers.append(item)
+    servers = _servers(section, "allowed_servers")
     trusted = []
     for item, path in _list(section, "trusted_policy_rooms"):
         if not isinstance(item, str) or not (ROOM_ID_RE.match(item) or ALIAS_RE.match(item)):
             raise ConfigError(path, "a room id (!x:server) or alias (#x:server)", item)
         trusted.append(item)
     peers = _user_list(section, "peer_bots")
-    known = {"allowed_servers", "trusted_policy_rooms", "peer_bots"}
-    extra = {k: v for k, v in section.data.items() if k not in known}
-    section.seen.update(extra)  # read by the later federation features
+    shared = []
+    for item, path in _list(section, "shared_rooms"):
+        s = _Section(item, path)
+        shared.append(
+            SharedRoomDecl(
+                room=s.str(
+                    "room",
+                    pattern=re.compile(f"{ALIAS_RE.pattern}|{ROOM_ID_RE.pattern}"),
+                    what="the shared room's alias (#x:server) or id (!x:server)",
+                ),
+                professions=_str_list(s, "professions", ID_RE, "a profession id"),
+                territories=_str_list(s, "territories", ID_RE, "a territory id"),
+                users=_user_list(s, "users"),
+            )
+        )
+        s.done()
     section.done()
     return FederationConfig(
-        allowed_servers=tuple(dict.fromkeys(servers)),
+        allowed_servers=servers,
         trusted_policy_rooms=tuple(dict.fromkeys(trusted)),
         peer_bots=peers,
-        extra=extra,
+        shared_rooms=tuple(shared),
     )
+
+
+def _check_sharing(network: Network, federation: FederationConfig, own: str) -> None:
+    """Every server a room is shared with is an allowed peer with a known bot (the owning bot
+    invites it); shared rooms' declarations name real professions and territories."""
+    professions = {p.id for p in DEFAULT_PROFESSIONS}
+
+    def check(servers: tuple[str, ...], path: str) -> None:
+        for server in servers:
+            if server == own:
+                raise ConfigError(path, "peer servers (not this region's own)", server)
+            if server not in federation.allowed_servers:
+                raise ConfigError(path, "servers listed in federation.allowed_servers", server)
+            if federation.peer_bot_for(server) is None:
+                raise ConfigError(path, f"a bot of {server} listed in federation.peer_bots", server)
+
+    def visit(t: Territory, path: str) -> None:
+        check(t.shared_with, f"{path}.shared_with")
+        for j, room in enumerate(t.rooms):
+            check(room.shared_with, f"{path}.rooms[{j}].shared_with")
+        for j, child in enumerate(t.territories):
+            visit(child, f"{path}.territories[{j}]")
+
+    for i, top in enumerate(network.territories):
+        visit(top, f"network.territories[{i}]")
+    known = {t.id for t, _ in network.walk()}
+    for i, decl in enumerate(federation.shared_rooms):
+        for j, p in enumerate(decl.professions):
+            if p not in professions:
+                raise ConfigError(
+                    f"federation.shared_rooms[{i}].professions[{j}]",
+                    "one of " + ", ".join(sorted(professions)),
+                    p,
+                )
+        for j, tid in enumerate(decl.territories):
+            if tid not in known:
+                raise ConfigError(
+                    f"federation.shared_rooms[{i}].territories[{j}]", "a declared territory id", tid
+                )
 
 
 def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:

@@ -445,6 +445,66 @@ MESSAGES: dict[str, dict[str, str]] = {
         "!alert status <no.>",
     },
     "cmd.ack.help": {"fr": "Accuser réception d'une alerte", "en": "Acknowledge an alert"},
+    "cmd.annuaire.help": {
+        "fr": "Annuaire inter-régional : !annuaire <recherche> ; !annuaire inscription pour y "
+        "figurer ; !annuaire retrait pour en sortir",
+        "en": "Cross-region directory: !directory <query>; !directory join to be listed; "
+        "!directory withdraw to leave it",
+    },
+    "meta.directory_query": {
+        "fr": "recherche|inscription|retrait",
+        "en": "query|join|withdraw",
+    },
+    "directory.name": {"fr": "Agora · Annuaire", "en": "Agora · Directory"},
+    "directory.topic": {
+        "fr": "Annuaire inter-régional : les membres qui ont accepté d'y figurer (nom, "
+        "profession, territoires). Écrit par le bot seul.",
+        "en": "Cross-region directory: members who agreed to be listed (name, profession, "
+        "territories). Written by the bot only.",
+    },
+    "directory.members_only": {
+        "fr": "L'annuaire est réservé aux membres vérifiés du réseau.",
+        "en": "The directory is for the network's verified members only.",
+    },
+    "directory.published": {
+        "fr": "Vous figurez dans l'annuaire inter-régional : {name}, {profession}, {territories}. "
+        "Ni votre courriel ni vos identifiants professionnels n'y sont publiés. "
+        "Pour en sortir à tout moment : {prefix}annuaire retrait",
+        "en": "You are listed in the cross-region directory: {name}, {profession}, "
+        "{territories}. Neither your email nor your professional identifiers are published. "
+        "To leave it at any time: {prefix}directory withdraw",
+    },
+    "directory.withdrawn": {
+        "fr": "Votre fiche a été retirée de l'annuaire, dans toutes les régions.",
+        "en": "Your entry was removed from the directory, in every region.",
+    },
+    "directory.not_listed": {
+        "fr": "Vous ne figurez pas dans l'annuaire (pour y figurer : {prefix}annuaire "
+        "inscription).",
+        "en": "You are not listed in the directory (to be listed: {prefix}directory join).",
+    },
+    "directory.usage": {
+        "fr": "Indiquez une recherche d'au moins {n} caractères (nom, profession, territoire), "
+        "ou « inscription » / « retrait ». Exemple : {prefix}annuaire sage-femme Hérault",
+        "en": "Give a query of at least {n} characters (name, profession, territory), or "
+        "'join' / 'withdraw'. Example: {prefix}directory midwife Herault",
+    },
+    "directory.found": {
+        "fr": "{n} fiche(s) pour « {query} » :",
+        "en": "{n} entr(y/ies) for '{query}':",
+    },
+    "directory.none": {
+        "fr": "Aucune fiche pour « {query} ».",
+        "en": "No entry for '{query}'.",
+    },
+    "directory.line": {
+        "fr": "• {name} — {profession} — {territories} ({region}) : {user}",
+        "en": "• {name} — {profession} — {territories} ({region}): {user}",
+    },
+    "directory.unreachable": {
+        "fr": "Annuaire(s) non joignable(s) pour l'instant : {regions}",
+        "en": "Directory(ies) not reachable right now: {regions}",
+    },
     "meta.feed_action": {"fr": "add|remove", "en": "add|remove"},
     "meta.feed_rest": {"fr": "url|n°", "en": "url|no."},
     "meta.news_target": {"fr": "territoire|all", "en": "territory|all"},

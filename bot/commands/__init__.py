@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "bot.commands.moderation",
     "bot.commands.animators",
     "bot.commands.news",
+    "bot.commands.directory",
 )
 
 

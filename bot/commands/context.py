@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from bot.commands.registry import Registry, Role
     from bot.config import Config
+    from bot.federation.directory import Directory
     from bot.matrix.gateway import Gateway
     from bot.moderation.enforcement import Enforcer
     from bot.moderation.policy_room import PolicyRoom
@@ -33,6 +34,7 @@ class Services(Protocol):
     news: News
     policy: PolicyRoom
     enforcer: Enforcer
+    directory: Directory
 
     def wake_jobs(self) -> None: ...
 

@@ -233,6 +233,7 @@ async def forget(ctx: CommandContext, user: UserId) -> None:
     if await store.requests(status="pending", user_id=user):
         raise Conflict("forget.pending", user=user)
     erased = await store.forget(user)
+    await ctx.services.directory.withdraw(user)
     await ctx.services.store.audit(
         ctx.sender, "vetting.forget", "ok", detail=f"{user}: {erased} request(s) erased"
     )

@@ -11,11 +11,12 @@ import logging
 from bot.commands.context import notice
 from bot.config import Config
 from bot.errors import MatrixError
+from bot.federation.shared import KIND as SHARED_PEER
 from bot.i18n import t
 from bot.matrix.gateway import Gateway
 from bot.moderation.bans import ban_for
 from bot.moderation.control_room import ControlRoom
-from bot.moderation.policy import may_be_in
+from bot.moderation.policy import may_be_in, may_be_in_peer_room
 from bot.store import Store
 from bot.store.moderation import ModerationStore
 from bot.store.vetting import VettingStore
@@ -41,18 +42,30 @@ class Enforcer:
         if user in self.config.admins:  # never an admin, whatever a rule says
             return False
         key = await self.store.managed_key(room_id)
-        if key is None:  # not a live managed room: control room, direct chats, archives
-            return False
+        if key is None:
+            # Not a live managed room: a peer's shared room, or none of enforcement's business
+            # (control room, direct chats, archives).
+            if await self.store.room_kind(room_id) != SHARED_PEER:
+                return False
         banned = ban_for(user, await self.rules.rules())
-        if banned is None and may_be_in(
-            user,
-            key,
-            network=self.config.network,
-            admins=self.config.admins,
-            bot=self.gateway.user_id,
-            member=await self.members.member_info(user),
-            provisioning=self.config.vetting.provisioning,
-        ):
+        member = await self.members.member_info(user)
+        network, admins, bot = self.config.network, self.config.admins, self.gateway.user_id
+        if key is None:
+            allowed = may_be_in_peer_room(
+                user, network=network, admins=admins, bot=bot, member=member
+            )
+            key = await self.store.room_peer(room_id) or room_id  # its alias, for the notes
+        else:
+            allowed = may_be_in(
+                user,
+                key,
+                network=network,
+                admins=admins,
+                bot=bot,
+                member=member,
+                provisioning=self.config.vetting.provisioning,
+            )
+        if banned is None and allowed:
             return False
         loc = self.config.locale
         reason = t("enforce.banned_reason" if banned else "enforce.reason", loc)
@@ -104,13 +117,17 @@ class Enforcer:
                         removed += await self.check(room_id, user, membership)
                 return removed
 
+        return sum(await asyncio.gather(*(one(r) for r in await self.watched())))
+
+    async def watched(self) -> list[str]:
+        """The rooms enforcement looks after: live managed rooms and peers' shared rooms."""
         rooms = await self.store.managed_rooms(include_archived=False)
-        return sum(await asyncio.gather(*(one(r.room_id) for r in rooms)))
+        return [r.room_id for r in rooms] + await self.store.rooms_of_kind(SHARED_PEER)
 
     async def sweep(self) -> int:
-        """Every member of every managed room, once (at start)."""
+        """Every member of every watched room, once (at start)."""
         removed = 0
-        for room in await self.store.managed_rooms(include_archived=False):
-            for user, membership in (await self.gateway.members(room.room_id)).items():
-                removed += await self.check(room.room_id, user, membership)
+        for room_id in await self.watched():
+            for user, membership in (await self.gateway.members(room_id)).items():
+                removed += await self.check(room_id, user, membership)
         return removed

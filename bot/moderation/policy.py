@@ -6,11 +6,15 @@ their home territory and those above it, territories an animator admitted them i
 to them). A member of a CPTS belongs in their department's and region's rooms, not in a
 neighbouring CPTS's. The control room and direct chats are never managed rooms, so this never
 concerns them.
+
+People of other servers not vetted here are someone else's to vet: they may be in a space or
+room shared with their server (``shared_with``; their region's bot vets and removes them), and
+nowhere else.
 """
 
 from __future__ import annotations
 
-from bot.territories.model import Network, Territory
+from bot.territories.model import Network, Territory, server_of
 from bot.vetting.provisioning import MemberInfo, ProvisioningConfig, entitlement
 
 
@@ -58,5 +62,19 @@ def may_be_in(
     if is_staff(user, room_key, network=network, admins=admins, bot=bot):
         return True
     if member is None:
-        return False
+        # Not vetted here: someone of a peer server, in a room shared with it, was vetted there.
+        server = server_of(user)
+        return server != server_of(bot) and server in network.shared_with(room_key)
     return entitlement(member, network, provisioning or ProvisioningConfig()).allows(room_key)
+
+
+def may_be_in_peer_room(
+    user: str, *, network: Network, admins: tuple[str, ...], bot: str, member: MemberInfo | None
+) -> bool:
+    """A peer region's shared room: this region answers for its own server's people only (the
+    owning region's bot for everyone else); of those, its vetted members and its staff."""
+    if server_of(user) != server_of(bot):
+        return True
+    return (
+        user == bot or user in admins or member is not None or bool(animated_by(user, network, ()))
+    )

@@ -12,14 +12,11 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from nio import RoomPreset, RoomVisibility
-
 from bot.config import Config
 from bot.errors import MatrixError
-from bot.i18n import t
+from bot.federation.region_room import RegionRoom, resolve
 from bot.matrix.gateway import Gateway
 from bot.moderation.bans import BAN, EVENT_TYPE, RULE_TYPES, PolicyRule, rule_from_state
-from bot.moderation.control_room import ADMIN_POWER, initial_state
 from bot.store import Store
 from bot.store.moderation import ModerationStore
 
@@ -27,13 +24,16 @@ log = logging.getLogger(__name__)
 KV_KEY = "policy_room_id"
 
 
-class PolicyRoom:
+class PolicyRoom(RegionRoom):
+    kv_key = KV_KEY
+    kind = "policy"
+    suffix = "policy"
+    name_key = "policy.name"
+    topic_key = "policy.topic"
+
     def __init__(self, config: Config, gateway: Gateway, store: Store):
-        self.config = config
-        self.gateway = gateway
-        self.store = store
+        super().__init__(config, gateway, store)
         self.rules = ModerationStore(store)
-        self.room_id: str | None = None
         # federation.trusted_policy_rooms: reference → room id (None while unreachable)
         self.trusted: dict[str, str | None] = {}
 
@@ -42,20 +42,12 @@ class PolicyRoom:
         """The policy rooms whose rules the bot applies: its own and the trusted peers'."""
         return {r for r in (self.room_id, *self.trusted.values()) if r}
 
-    async def _resolve(self, ref: str) -> str:
-        if not ref.startswith("#"):
-            return ref
-        data = await self.gateway.raw(
-            "GET", f"/_matrix/client/v3/directory/room/{quote(ref)}", what=f"resolve {ref}"
-        )
-        return data["room_id"]
-
     async def is_trusted(self, room_id: str) -> bool:
         """Whether an invitation is to one of the trusted peer lists (aliases resolved now: the
         peer may have made its list after this bot started)."""
         for ref in self.config.federation.trusted_policy_rooms:
             with contextlib.suppress(MatrixError, KeyError):
-                if await self._resolve(ref) == room_id:
+                if await resolve(self.gateway, ref) == room_id:
                     return True
         return False
 
@@ -64,7 +56,7 @@ class PolicyRoom:
         reached yet is retried at the next reload or invitation."""
         for ref in self.config.federation.trusted_policy_rooms:
             try:
-                room_id = await self._resolve(ref)
+                room_id = await resolve(self.gateway, ref)
                 members = await self.gateway.members(room_id)
                 if members.get(self.gateway.user_id) != "join":
                     await self.gateway.join(room_id)
@@ -74,50 +66,9 @@ class PolicyRoom:
             except (MatrixError, KeyError) as exc:
                 log.warning("trusted policy room %s not readable yet: %s", ref, exc)
 
-    @property
-    def alias(self) -> str:
-        return f"#{self.config.bot.localpart}-policy:{self.config.homeserver.server_name}"
-
     async def ensure(self) -> str:
-        room_id = await self.store.get(KV_KEY)
-        if not room_id:
-            room_id = await self._create()
-        await self.store.add_room(room_id, "policy")  # known, so never left as a stray
-        self.room_id = room_id
-        members = await self.gateway.members(room_id)
-        for admin in (*self.config.admins, *self.config.federation.peer_bots):
-            if members.get(admin) not in ("join", "invite", "ban"):
-                try:
-                    await self.gateway.invite(room_id, admin)
-                except MatrixError as exc:
-                    log.warning("could not invite %s to the policy room: %s", admin, exc)
+        room_id = await super().ensure()
         await self.load(room_id)
-        return room_id
-
-    async def _create(self) -> str:
-        loc = self.config.locale
-        room_id = await self.gateway.create_room(
-            visibility=RoomVisibility.private,
-            preset=RoomPreset.private_chat,
-            name=t("policy.name", loc),
-            topic=t("policy.topic", loc),
-            invite=(),
-            initial_state=initial_state(),
-            power_level_override={"users": {a: ADMIN_POWER for a in self.config.admins}},
-        )
-        try:
-            await self.gateway.raw(
-                "PUT",
-                f"/_matrix/client/v3/directory/room/{quote(self.alias)}",
-                {"room_id": room_id},
-                what=f"create alias {self.alias}",
-            )
-            await self.gateway.put_state(room_id, "m.room.canonical_alias", {"alias": self.alias})
-        except MatrixError as exc:  # the list works without its alias; peers can use the id
-            log.warning("policy room alias %s not set: %s", self.alias, exc)
-        await self.store.put(KV_KEY, room_id)
-        await self.store.add_room(room_id, "policy")
-        await self.store.audit(self.gateway.user_id, "policy_room.create", "ok", room_id=room_id)
         return room_id
 
     async def load(self, room_id: str) -> int:

@@ -14,6 +14,8 @@ from typing import Any
 from bot.commands.context import notice
 from bot.config import Config
 from bot.errors import MatrixError
+from bot.federation.directory import Directory
+from bot.federation.shared import KIND as SHARED_PEER
 from bot.homeserver.admin import deactivate
 from bot.i18n import t
 from bot.matrix.gateway import Gateway
@@ -36,6 +38,7 @@ class Revocation:
         control: ControlRoom,
         policy: PolicyRoom,
         tell: Any,
+        directory: Directory | None = None,
     ):
         self.config = config
         self.gateway = gateway
@@ -44,6 +47,7 @@ class Revocation:
         self.policy = policy
         self.tell = tell  # async (user_id, text) → None: a notice in their direct chat
         self.members = VettingStore(store)
+        self.directory = directory
 
     async def start(self, user_id: str, reason: str, by: str, deactivate: bool) -> bool:
         """Revoke now and queue the removal. Returns whether they were a member."""
@@ -83,6 +87,8 @@ class Revocation:
                 log.warning("could not tell %s of their revocation: %s", user_id, exc)
             await self.store.put(f"revoke.told:{user_id}", True)
         removed = await self.remove_everywhere(user_id, t("revoke.kick_reason", loc))
+        if self.directory is not None:  # no longer a member: no longer listed anywhere
+            await self.directory.withdraw(user_id)
         # Published after the removal: the rule keeps them out from now on (and tells peers).
         await self.policy.ban("user", user_id, reason)
         deactivated = False
@@ -102,6 +108,8 @@ class Revocation:
             )
 
     async def remove_everywhere(self, user_id: str, reason: str) -> int:
-        """Out of every managed space and room (archived ones too); returns from how many."""
-        rooms = await self.store.managed_rooms(include_archived=True)
-        return await self.gateway.remove_everywhere([r.room_id for r in rooms], user_id, reason)
+        """Out of every managed space and room (archived ones too) and the peers' shared rooms
+        this region asked them into; returns from how many."""
+        rooms = [r.room_id for r in await self.store.managed_rooms(include_archived=True)]
+        rooms += await self.store.rooms_of_kind(SHARED_PEER)
+        return await self.gateway.remove_everywhere(rooms, user_id, reason)

@@ -209,6 +209,17 @@ class Store:
         async with self.db.execute("SELECT room_id FROM rooms WHERE kind = 'dm'") as cur:
             return frozenset(r[0] for r in await cur.fetchall())
 
+    async def room_peer(self, room_id: str) -> str | None:
+        async with self.db.execute("SELECT peer FROM rooms WHERE room_id = ?", (room_id,)) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def rooms_of_kind(self, kind: str) -> list[str]:
+        async with self.db.execute(
+            "SELECT room_id FROM rooms WHERE kind = ? ORDER BY created", (kind,)
+        ) as cur:
+            return [r[0] for r in await cur.fetchall()]
+
     async def remove_room(self, room_id: str) -> None:
         await self._write("DELETE FROM rooms WHERE room_id = ?", (room_id,))
 

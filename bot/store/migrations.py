@@ -349,6 +349,35 @@ async def _v6_room_kinds(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v7_federation(db: aiosqlite.Connection) -> None:
+    """Rooms of the federation: peers' shared rooms this bot provisions into, the region's
+    directory and the peers' directories; and the members listed in the region's directory."""
+    await _script(
+        db,
+        """
+        CREATE TABLE rooms_v7 (
+            room_id  TEXT PRIMARY KEY,
+            kind     TEXT NOT NULL
+                     CHECK (kind IN ('control', 'dm', 'policy', 'policy-peer', 'shared-peer',
+                                     'directory', 'directory-peer')),
+            peer     TEXT,
+            created  REAL NOT NULL
+        );
+        INSERT INTO rooms_v7 (room_id, kind, peer, created)
+            SELECT room_id, kind, peer, created FROM rooms;
+        DROP TABLE rooms;
+        ALTER TABLE rooms_v7 RENAME TO rooms;
+        -- Members who agreed to be listed in the region's directory (what was published).
+        CREATE TABLE directory_entries (
+            user_id    TEXT PRIMARY KEY,
+            content    TEXT NOT NULL,
+            event_id   TEXT,
+            published  REAL NOT NULL
+        )
+    """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -356,4 +385,5 @@ MIGRATIONS: list[Migration] = [
     _v4_members,
     _v5_news,
     _v6_room_kinds,
+    _v7_federation,
 ]

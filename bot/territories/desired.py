@@ -9,13 +9,15 @@ Rules (documented in the README):
 - power: bot and admins 100, the territory's animators (and those of the territories above) 50,
   a managerial room's manager 50, members 0; announcements need 50 to post (reactions stay open,
   to acknowledge alerts); state needs 50, encryption, ACL, history and tombstone need 100;
-- server ACL: this server and ``federation.allowed_servers``, never excluding this server.
+- server ACL: this server and ``federation.allowed_servers``, never excluding this server;
+- a space or room ``shared_with`` peer servers is invite-only, and the peers' bots
+  (``federation.peer_bots``) are asked in at 50: each asks its own vetted members in.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -111,17 +113,34 @@ def power_levels(d: DesiredRoom, bot: str, creators: frozenset[str]) -> dict[str
     }
 
 
+PeerBots = Callable[[str], "str | None"]  # server → that region's bot
+
+
+def _peers(shared_with: tuple[str, ...], peer_bot: PeerBots | None) -> tuple[str, ...]:
+    bots = (peer_bot(server) for server in shared_with) if peer_bot else ()
+    return tuple(b for b in bots if b)
+
+
 def _room(
-    t: Territory, spec: RoomSpec, users: dict[str, int], admins: tuple[str, ...]
+    t: Territory,
+    spec: RoomSpec,
+    users: dict[str, int],
+    admins: tuple[str, ...],
+    peer_bot: PeerBots | None,
 ) -> DesiredRoom:
     room_users = dict(users)
     invites: tuple[str, ...] = ()
     if spec.manager:
         room_users.setdefault(spec.manager, ANIMATOR)
         invites = (spec.manager,)
+    peers = _peers(spec.shared_with, peer_bot)
+    for bot in peers:
+        room_users.setdefault(bot, ANIMATOR)
     if spec.invite_only:
         # Nobody reaches an invite-only room from the space: admins and animators are asked in.
-        invites = tuple(dict.fromkeys((*admins, *(u for u in users if u not in admins), *invites)))
+        invites = tuple(
+            dict.fromkeys((*admins, *(u for u in users if u not in admins), *invites, *peers))
+        )
     return DesiredRoom(
         key=f"{t.id}.{spec.id}",
         is_space=False,
@@ -145,9 +164,10 @@ def desired_state(
     members: Sequence[MemberInfo] = (),
     provisioning: ProvisioningConfig | None = None,
     server_name: str = "",
+    peer_bot: PeerBots | None = None,
 ) -> list[DesiredRoom]:
     """Parents before children, each space before its rooms."""
-    out = _structure(network, admins)
+    out = _structure(network, admins, peer_bot)
     if not members:
         return out
     invites: dict[str, list[str]] = {}
@@ -167,13 +187,17 @@ def desired_state(
     ]
 
 
-def _structure(network: Network, admins: tuple[str, ...]) -> list[DesiredRoom]:
+def _structure(
+    network: Network, admins: tuple[str, ...], peer_bot: PeerBots | None
+) -> list[DesiredRoom]:
     out: list[DesiredRoom] = []
     for t, ancestors in network.walk():
         animators = tuple(dict.fromkeys(a for x in (*ancestors, t) for a in x.animators))
         users = {a: ADMIN for a in admins}
         for a in animators:
             users.setdefault(a, ANIMATOR)
+        peers = _peers(t.shared_with, peer_bot)
+        space_users = {**users, **{b: ANIMATOR for b in peers if b not in users}}
         children = tuple(f"{t.id}.{r.id}" for r in t.rooms) + tuple(c.id for c in t.territories)
         out.append(
             DesiredRoom(
@@ -185,11 +209,11 @@ def _structure(network: Network, admins: tuple[str, ...]) -> list[DesiredRoom]:
                 name=t.name,
                 topic=t.topic,
                 join_rule="invite",
-                users=users,
+                users=space_users,
                 events_default=ANIMATOR,
-                invites=tuple(dict.fromkeys((*admins, *animators))),
+                invites=tuple(dict.fromkeys((*admins, *animators, *peers))),
                 children=children,
             )
         )
-        out.extend(_room(t, spec, users, admins) for spec in t.rooms)
+        out.extend(_room(t, spec, users, admins, peer_bot) for spec in t.rooms)
     return out

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 ROOM_KINDS = ("community", "announcements", "oncall", "replacements", "group", "managerial")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
@@ -30,10 +29,18 @@ class RoomSpec:
     manager: str | None = None  # managerial rooms
     adopt_room: str | None = None  # "!id:server": take this existing room over
     adopt_alias: str | None = None  # "#alias:server": the same, found by alias
+    # Peer regions' servers this room is shared with (its territory's included, see config).
+    shared_with: tuple[str, ...] = ()
 
     @property
     def invite_only(self) -> bool:
-        return self.kind == "managerial" or (self.kind == "group" and self.visibility == "private")
+        """Private groups, managerial rooms, and shared rooms: their members come from several
+        regions, and each region's bot asks its own people in."""
+        return (
+            self.kind == "managerial"
+            or (self.kind == "group" and self.visibility == "private")
+            or bool(self.shared_with)
+        )
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,9 @@ class Territory:
     animators: tuple[str, ...] = ()
     rooms: tuple[RoomSpec, ...] = ()
     territories: tuple[Territory, ...] = ()
+    # Shared with peer regions: its space, and (by inheritance, applied when the config is
+    # read) its rooms and the territories below it.
+    shared_with: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,43 @@ class Network:
             return []
         return [t for t, _ in Network((top,)).walk()]
 
+    def shared_with(self, key: str) -> tuple[str, ...]:
+        """The peer servers a space (territory key) or room (``territory.room``) is shared
+        with; empty for a region's own rooms."""
+        territory_id, _, room_id = key.partition(".")
+        t = self.find(territory_id)
+        if t is None:
+            return ()
+        if not room_id:
+            return t.shared_with
+        return next((r.shared_with for r in t.rooms if r.id == room_id), ())
+
+    def shared(self) -> list[str]:
+        """Keys of every shared space and room."""
+        out = []
+        for t, _ in self.walk():
+            if t.shared_with:
+                out.append(t.id)
+            out.extend(f"{t.id}.{r.id}" for r in t.rooms if r.shared_with)
+        return out
+
+
+def server_of(user_id: str) -> str:
+    """``@alice:example.org:8448`` → ``example.org:8448``."""
+    return user_id.split(":", 1)[1] if ":" in user_id else ""
+
+
+@dataclass(frozen=True)
+class SharedRoomDecl:
+    """A peer region's shared room this region's members are asked into
+    (``federation.shared_rooms``): who among the vetted members goes, as a provisioning rule
+    does (all optional; empty means every vetted member)."""
+
+    room: str  # alias (#x:server) or room id
+    professions: tuple[str, ...] = ()
+    territories: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+
 
 @dataclass(frozen=True)
 class FederationConfig:
@@ -78,4 +125,8 @@ class FederationConfig:
     trusted_policy_rooms: tuple[str, ...] = ()
     # Peer regions' bots, invited to this region's policy room (to trust it).
     peer_bots: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Peer regions' shared rooms this region provisions its own members into.
+    shared_rooms: tuple[SharedRoomDecl, ...] = ()
+
+    def peer_bot_for(self, server: str) -> str | None:
+        return next((b for b in self.peer_bots if server_of(b) == server), None)

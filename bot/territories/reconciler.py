@@ -109,6 +109,7 @@ class Reconciler:
             await VettingStore(self.store).member_infos(),
             self.config.vetting.provisioning,
             self.config.homeserver.server_name,
+            self.config.federation.peer_bot_for,
         )
 
     async def make_plan(self, only: set[str] | None = None) -> tuple[list[Action], Outcome]:

@@ -78,6 +78,8 @@ class Vetting:
         self.store = store
         self.requests = VettingStore(store)
         self.control = control
+        # Called with each member provisioned (the peers' shared rooms they are asked into).
+        self.after_provision: Callable[[str], Awaitable[object]] | None = None
 
     # --- asking -----------------------------------------------------------------------------
 
@@ -388,6 +390,8 @@ class Vetting:
                 except MatrixError as exc:
                     if "already" not in exc.message:  # in the room already, or a re-run
                         raise
+        if self.after_provision is not None:
+            await self.after_provision(user_id)
 
     async def rooms_text(self, user_id: str) -> str:
         """A member's spaces and rooms, one line each with its link."""

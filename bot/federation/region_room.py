@@ -1,0 +1,100 @@
+"""A room the bot keeps for its region and its peers: made once, found again by its alias
+``#<bot localpart>-<suffix>:<server>`` (peers derive or configure it), with the peer regions'
+bots (``federation.peer_bots``) invited so that they can read it over federation."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from nio import RoomPreset, RoomVisibility
+
+from bot.config import Config
+from bot.errors import MatrixError
+from bot.i18n import t
+from bot.matrix.gateway import Gateway
+from bot.moderation.control_room import ADMIN_POWER, initial_state
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+async def resolve(gateway: Gateway, ref: str) -> str:
+    """A room id, or an alias resolved by the homeserver (over federation for a peer's)."""
+    if not ref.startswith("#"):
+        return ref
+    data = await gateway.raw(
+        "GET", f"/_matrix/client/v3/directory/room/{quote(ref)}", what=f"resolve {ref}"
+    )
+    return data["room_id"]
+
+
+def region_alias(localpart: str, suffix: str, server: str) -> str:
+    return f"#{localpart}-{suffix}:{server}"
+
+
+class RegionRoom:
+    """Subclasses name the store key, the room kind, the alias suffix and the i18n keys."""
+
+    kv_key = ""
+    kind = ""
+    suffix = ""
+    name_key = ""
+    topic_key = ""
+    invite_admins = True
+
+    def __init__(self, config: Config, gateway: Gateway, store: Store):
+        self.config = config
+        self.gateway = gateway
+        self.store = store
+        self.room_id: str | None = None
+
+    @property
+    def alias(self) -> str:
+        return region_alias(
+            self.config.bot.localpart, self.suffix, self.config.homeserver.server_name
+        )
+
+    async def ensure(self) -> str:
+        room_id = await self.store.get(self.kv_key)
+        if not room_id:
+            room_id = await self._create()
+        await self.store.add_room(room_id, self.kind)  # known, so never left as a stray
+        self.room_id = room_id
+        members = await self.gateway.members(room_id)
+        wanted = (*self.config.admins, *self.config.federation.peer_bots)
+        for user in wanted if self.invite_admins else self.config.federation.peer_bots:
+            if members.get(user) not in ("join", "invite", "ban"):
+                try:
+                    await self.gateway.invite(room_id, user)
+                except MatrixError as exc:
+                    log.warning("could not invite %s to %s: %s", user, self.alias, exc)
+        return room_id
+
+    async def _create(self) -> str:
+        loc = self.config.locale
+        room_id = await self.gateway.create_room(
+            visibility=RoomVisibility.private,
+            preset=RoomPreset.private_chat,
+            name=t(self.name_key, loc),
+            topic=t(self.topic_key, loc),
+            invite=(),
+            initial_state=initial_state(),
+            power_level_override={"users": {a: ADMIN_POWER for a in self.config.admins}},
+        )
+        try:
+            await self.gateway.raw(
+                "PUT",
+                f"/_matrix/client/v3/directory/room/{quote(self.alias)}",
+                {"room_id": room_id},
+                what=f"create alias {self.alias}",
+            )
+            await self.gateway.put_state(room_id, "m.room.canonical_alias", {"alias": self.alias})
+        except MatrixError as exc:  # the room works without its alias; peers can use the id
+            log.warning("alias %s not set: %s", self.alias, exc)
+        await self.store.put(self.kv_key, room_id)
+        await self.store.add_room(room_id, self.kind)
+        await self.store.audit(
+            self.gateway.user_id, f"{self.kind}_room.create", "ok", room_id=room_id
+        )
+        return room_id
