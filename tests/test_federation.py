@@ -4,6 +4,7 @@ with its own bot; a third homeserver outside the allow-list."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +16,12 @@ from nio import JoinError
 from bot.app import Agora
 from bot.config import load_config
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse, FederationListener
+from bot.moderation.bans import ban_for
 from tests.conftest import free_port, register
 from tests.people import Person
 from tests.test_enforcement import gone
 from tests.test_territories import eventually, room_ids
+from tests.test_vetting import request_number
 
 pytestmark = pytest.mark.integration
 
@@ -49,12 +52,15 @@ def _homeserver(tmp: Path, ip: str, peers: list[str], fed_port: int) -> Embedded
 
 @pytest.fixture(scope="module")
 async def regions(tmp_path_factory):
-    """sud (A) and occitanie (B) federate; elsewhere (C) is outside their allow-list."""
+    """sud (A) and occitanie (B) federate; elsewhere (C) is outside B's allow-list (and, in
+    the shared-room test, inside A's but not among the servers the club is shared with)."""
     tmp = tmp_path_factory.mktemp("regions")
     ports = {ip: free_port() for ip in ("127.0.0.1", "127.0.0.2", "127.0.0.3")}
     names = {ip: f"{ip}:{port}" for ip, port in ports.items()}
-    a = _homeserver(tmp, "127.0.0.1", [names["127.0.0.2"]], ports["127.0.0.1"])
-    b = _homeserver(tmp, "127.0.0.2", [names["127.0.0.1"]], ports["127.0.0.2"])
+    # The homeservers would all talk to each other; which region admits which is the bots'
+    # business (ACLs), which is what these tests are about.
+    a = _homeserver(tmp, "127.0.0.1", [names["127.0.0.2"], names["127.0.0.3"]], ports["127.0.0.1"])
+    b = _homeserver(tmp, "127.0.0.2", [names["127.0.0.1"], names["127.0.0.3"]], ports["127.0.0.2"])
     c = _homeserver(tmp, "127.0.0.3", [names["127.0.0.1"], names["127.0.0.2"]], ports["127.0.0.3"])
     for hs in (a, b, c):
         await hs.start()
@@ -171,6 +177,195 @@ async def test_a_ban_in_one_region_removes_the_user_from_the_others_rooms_over_f
         assert reaction == "✅", answer.body
         await gone(region_b, community, member.user_id, timeout=60)
         await gone(region_b, space, member.user_id, timeout=60)
+
+        # Withdrawing the rule lifts the refusal in B (nobody is asked back on its own).
+        answer, reaction = await admin_a.command(
+            region_a.control.room_id, f"!policy unban {member.user_id}"
+        )
+        assert reaction == "✅", answer.body
+
+        async def lifted() -> bool:
+            return ban_for(member.user_id, await region_b.policy.rules.rules()) is None
+
+        await eventually(lifted, "B to drop the withdrawn rule", timeout=60)
+        assert (await region_b.gateway.members(space)).get(member.user_id) == "leave"
+        await admin_b.client.room_invite(space, member.user_id)
+        await member.accept_invite(space)
+        await member.client.join(community)
+        await asyncio.sleep(3)  # enforcement acts within a second when it acts
+        assert (await region_b.gateway.members(community)).get(member.user_id) == "join"
+    finally:
+        for bot in bots:
+            await bot.stop()
+        for someone in people:
+            await someone.close()
+
+
+async def approved(bot: Agora, admin: Person, person: Person, line: str) -> str:
+    """The person asks in a direct chat, the region's admin approves; returns the chat."""
+    dm = await person.dm(bot.gateway.user_id)
+    reply, reaction = await person.command(dm, line)
+    assert reaction == "✅", reply.body
+    answer, reaction = await admin.command(
+        bot.control.room_id, f"!approve {request_number(reply.body)}"
+    )
+    assert reaction == "✅", answer.body
+    return dm
+
+
+async def sees(person: Person, room_id: str, text: str, timeout: float = 60) -> None:
+    await person.wait_for(
+        lambda: any(s.room_id == room_id and s.body == text for s in person.seen),
+        f"the decrypted message {text!r}",
+        timeout,
+    )
+
+
+async def test_a_club_shared_by_two_regions_holds_both_regions_members_and_nobody_else(
+    regions, tmp_path
+):
+    sud, occitanie, elsewhere = regions
+    sfx = secrets.token_hex(3)
+    people: list[Person] = []
+    bots: list[Agora] = []
+    try:
+        admin_a = await login(sud.hs, "admin", tmp_path)
+        admin_b = await login(occitanie.hs, "admin", tmp_path)
+        doctor_a = await login(sud.hs, "medecin", tmp_path)
+        midwife_b = await login(occitanie.hs, "sagefemme", tmp_path)
+        stranger_b = await login(occitanie.hs, "inconnu", tmp_path)
+        outsider_c = await login(elsewhere, "exterieur", tmp_path)
+        people += [admin_a, admin_b, doctor_a, midwife_b, stranger_b, outsider_c]
+        bot_a, bot_b = sud.bot_account[0], occitanie.bot_account[0]
+        club, home_b = f"club-{sfx}", f"herault-{sfx}"
+        club_alias = f"#{club}.echanges:{sud.server}"
+
+        # B declares A's club (for its midwives) before the club exists.
+        region_b = await start_region(
+            occitanie,
+            tmp_path,
+            [admin_b.user_id],
+            network={"territories": [{"id": home_b, "name": "Hérault"}]},
+            federation={
+                "allowed_servers": [sud.server],
+                "peer_bots": [bot_a],
+                "shared_rooms": [{"room": club_alias, "professions": ["sage-femme"]}],
+            },
+        )
+        bots.append(region_b)
+        # A owns the club, shared with B only; A federates with C as well.
+        region_a = await start_region(
+            sud,
+            tmp_path,
+            [admin_a.user_id],
+            network={
+                "territories": [
+                    {
+                        "id": club,
+                        "name": "Club inter-régional",
+                        "rooms": [
+                            {
+                                "id": "echanges",
+                                "name": "Échanges",
+                                "kind": "community",
+                                "shared_with": [occitanie.server],
+                            }
+                        ],
+                    }
+                ]
+            },
+            federation={
+                "allowed_servers": [occitanie.server, elsewhere.server_name],
+                "peer_bots": [bot_b],
+            },
+        )
+        bots.append(region_a)
+        await admin_a.accept_invite(region_a.control.room_id)
+        await admin_b.accept_invite(region_b.control.room_id)
+        await region_a.settled()
+        room = (await room_ids(region_a))[f"{club}.echanges"]
+        levels = await region_a.gateway.get_state(room, "m.room.power_levels")
+        assert levels["users"][bot_b] == 50
+        assert (await region_a.gateway.get_state(room, "m.room.join_rules"))["join_rule"] == (
+            "invite"
+        )
+
+        # B's bot was asked in over federation, and joined as its config declares.
+        async def b_joined() -> bool:
+            return region_b.shared.joined.get(club_alias) == room
+
+        await eventually(b_joined, "B's bot in A's club", timeout=60)
+
+        # Each region vets its own people; the club gets both without a second vetting.
+        await approved(
+            region_a,
+            admin_a,
+            doctor_a,
+            f'!join nom="Paul Garde" profession=medecin rpps=10101234564 territoire={club} '
+            f"email=p.garde.{sfx}@example.org",
+        )
+        await doctor_a.accept_invite(room)
+        await approved(
+            region_b,
+            admin_b,
+            midwife_b,
+            f'!join nom="Élodie Durand" profession=sage-femme rpps=10101234564 '
+            f"territoire={home_b} email=e.durand.{sfx}@example.org",
+        )
+        await midwife_b.accept_invite(room)  # asked in by B's bot
+
+        # Encrypted both ways, across the two homeservers.
+        await doctor_a.wait_for(
+            lambda: midwife_b.user_id in doctor_a.client.rooms[room].users, "the midwife"
+        )
+        await doctor_a.say(room, "Bonjour d'Avignon, qui a le protocole canicule ?")
+        await sees(midwife_b, room, "Bonjour d'Avignon, qui a le protocole canicule ?")
+        await midwife_b.say(room, "Je l'envoie depuis Montpellier.")
+        await sees(doctor_a, room, "Je l'envoie depuis Montpellier.")
+        assert not [s for s in midwife_b.undecryptable if s.room_id == room]
+
+        # Someone of B whom B never vetted is removed, by B's bot.
+        await admin_a.accept_invite(room)
+        await admin_a.client.room_invite(room, stranger_b.user_id)
+        await stranger_b.accept_invite(room)
+        await gone(region_a, room, stranger_b.user_id, timeout=60)
+        # Someone of C, a server A federates with but the club is not shared with: by A's bot.
+        await admin_a.client.room_invite(room, outsider_c.user_id)
+        await gone(region_a, room, outsider_c.user_id, timeout=60)
+        members = await region_a.gateway.members(room)
+        assert members[doctor_a.user_id] == members[midwife_b.user_id] == "join"
+        removals = [
+            e
+            for e in await region_b.store.audit_entries(50)
+            if e["action"] == "enforce.remove" and stranger_b.user_id in (e["detail"] or "")
+        ]
+        assert removals, "B's bot removes its own unvetted people"
+
+        # The directory: A's doctor opts in, B's midwife finds him, he withdraws, gone from B.
+        dm_a = await doctor_a.dm(bot_a)
+        reply, reaction = await doctor_a.command(dm_a, "!annuaire inscription")
+        assert reaction == "✅" and "Paul Garde" in reply.body, reply.body
+        dm_b = await midwife_b.dm(bot_b)
+
+        async def search_b(query: str) -> str:
+            reply, reaction = await midwife_b.command(dm_b, f"!annuaire {query}")
+            assert reaction == "✅", reply.body
+            return reply.body
+
+        found = await search_b("garde medecin")
+        assert doctor_a.user_id in found and "Club inter-régional" in found, found
+        reply, reaction = await doctor_a.command(dm_a, "!annuaire retrait")
+        assert reaction == "✅", reply.body
+        for _ in range(30):
+            found = await search_b("garde")
+            if doctor_a.user_id not in found:
+                break
+            await asyncio.sleep(1)
+        assert doctor_a.user_id not in found and "Aucune fiche" in found, found
+        # Only verified members search it.
+        dm_stranger = await stranger_b.dm(bot_b)
+        reply, reaction = await stranger_b.command(dm_stranger, "!annuaire garde")
+        assert reaction == "❌" and "réservé aux membres" in reply.body, reply.body
     finally:
         for bot in bots:
             await bot.stop()

@@ -2,7 +2,8 @@
 
 Each region keeps a directory room (``#<bot localpart>-annuaire:<server>``); its bot alone
 writes in it, one ``fr.agora.directory.entry`` state event per member who asked to be listed
-(`!annuaire inscription`), keyed by their user id: their name, profession, territories and
+(`!annuaire inscription`), keyed ``member:<user id>`` (state keys starting with ``@`` belong
+to that user, so the bot cannot use the bare id): their name, profession, territories and
 region; never an email or a professional identifier. The peer regions' bots
 (``federation.peer_bots``) are invited so that they read it over federation, and this bot reads
 theirs the same way (derived from the same list: a peer bot's directory has the same alias
@@ -36,6 +37,11 @@ KV_KEY = "directory_room_id"
 SUFFIX = "annuaire"
 MAX_RESULTS = 20
 MAX_FIELD = 200
+KEY_PREFIX = "member:"
+
+
+def state_key(user_id: str) -> str:
+    return KEY_PREFIX + user_id
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,9 @@ class Entry:
         }
 
     @classmethod
-    def from_content(cls, state_key: str, content: Any) -> Entry | None:
+    def from_content(cls, user_id: str, content: Any) -> Entry | None:
         """An entry as published, or None for a withdrawn (empty) or malformed one."""
-        if not isinstance(content, dict) or content.get("user_id") != state_key:
+        if not isinstance(content, dict) or content.get("user_id") != user_id:
             return None
         name, profession = content.get("name", ""), content.get("profession", "")
         territories = content.get("territories", [])
@@ -70,11 +76,11 @@ class Entry:
         ):
             return None
         return cls(
-            user_id=state_key,
+            user_id=user_id,
             name=name[:MAX_FIELD],
             profession=profession[:MAX_FIELD],
             territories=tuple(x[:MAX_FIELD] for x in territories[:20]),
-            region=server_of(state_key),
+            region=server_of(user_id),
         )
 
 
@@ -163,7 +169,7 @@ class Directory(RegionRoom):
             return None
         assert self.room_id
         content = entry.content()
-        event_id = await self.gateway.put_state(self.room_id, ENTRY, content, user_id)
+        event_id = await self.gateway.put_state(self.room_id, ENTRY, content, state_key(user_id))
         await self.store._write(
             "INSERT INTO directory_entries (user_id, content, event_id, published) "
             "VALUES (?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET content = excluded.content, "
@@ -182,7 +188,7 @@ class Directory(RegionRoom):
             row = await cur.fetchone()
         if row is None or not self.room_id:
             return False
-        await self.gateway.put_state(self.room_id, ENTRY, {}, user_id)
+        await self.gateway.put_state(self.room_id, ENTRY, {}, state_key(user_id))
         if row[0]:
             try:
                 await self.gateway.raw(
@@ -224,7 +230,10 @@ class Directory(RegionRoom):
         for ev in events:
             if ev.get("type") != ENTRY or ev.get("sender") != bot:
                 continue
-            entry = Entry.from_content(ev.get("state_key", ""), ev.get("content"))
+            key = ev.get("state_key", "")
+            if not key.startswith(KEY_PREFIX):
+                continue
+            entry = Entry.from_content(key[len(KEY_PREFIX) :], ev.get("content"))
             if entry is not None and entry.region == server_of(bot):
                 out.append(entry)
         return out
