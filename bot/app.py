@@ -558,6 +558,10 @@ class Agora:
             await self.shared.follow()
         elif await self.directory.is_peer_directory(room_id):
             await self.directory.follow_peers()
+        elif inviter in self.config.federation.peer_bots:
+            # A peer region shares a space or room this region did not declare: in it, this
+            # bot answers for its own server's people (it asks nobody in).
+            await self.shared.accept(room_id, inviter)
         elif is_direct and inviter:
             await self.gateway.join(room_id)
             await self.store.add_room(room_id, "dm", inviter)

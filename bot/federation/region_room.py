@@ -56,7 +56,7 @@ class RegionRoom:
         )
 
     async def ensure(self) -> str:
-        room_id = await self.store.get(self.kv_key)
+        room_id = await self.store.get(self.kv_key) or await self._found_by_alias()
         if not room_id:
             room_id = await self._create()
         await self.store.add_room(room_id, self.kind)  # known, so never left as a stray
@@ -69,6 +69,19 @@ class RegionRoom:
                     await self.gateway.invite(room_id, user)
                 except MatrixError as exc:
                     log.warning("could not invite %s to %s: %s", user, self.alias, exc)
+        return room_id
+
+    async def _found_by_alias(self) -> str | None:
+        """The room this bot made before, when its record is gone (a data directory restored
+        or started afresh): peers know the region by this alias, so it is kept, not replaced."""
+        try:
+            room_id = await resolve(self.gateway, self.alias)
+            if (await self.gateway.members(room_id)).get(self.gateway.user_id) != "join":
+                return None
+        except (MatrixError, KeyError):
+            return None
+        log.warning("%s found again by its alias %s", self.kind, self.alias)
+        await self.store.put(self.kv_key, room_id)
         return room_id
 
     async def _create(self) -> str:

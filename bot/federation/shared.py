@@ -1,7 +1,9 @@
 """Peer regions' shared rooms (``federation.shared_rooms``), seen from a region that does not
 own them: the owning region's bot invites this bot at power 50; this bot joins and asks in its
-own vetted members who match the declaration (once: someone who left is not asked back). Its
-enforcement there concerns its own server's people only (``bot.moderation.policy``)."""
+own vetted members who match the declaration (once: someone who left is not asked back). An
+invitation from a peer bot (``federation.peer_bots``) to a room not declared is accepted too:
+nobody is asked in there, but the region still answers for its own people in it. Enforcement in
+these rooms concerns this server's people only (``bot.moderation.policy``)."""
 
 from __future__ import annotations
 
@@ -48,6 +50,11 @@ class SharedRooms:
             except (MatrixError, KeyError):
                 continue
         return False
+
+    async def accept(self, room_id: str, inviter: str) -> None:
+        await self.gateway.join(room_id)
+        await self.store.add_room(room_id, KIND, inviter)
+        log.info("joined %s, shared by %s", room_id, inviter)
 
     async def follow(self, only: Iterable[str] | None = None) -> int:
         """Join each declared room this bot was invited to, and invite the matching members
