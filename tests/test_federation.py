@@ -101,104 +101,120 @@ async def login(hs: EmbeddedSynapse, name: str, tmp: Path) -> Person:
     )
 
 
+class Cast:
+    """The people and bots of one test, closed and stopped at its end."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.people: list[Person] = []
+        self.bots: list[Agora] = []
+
+    async def person(self, hs: EmbeddedSynapse, name: str) -> Person:
+        someone = await login(hs, name, self.tmp)
+        self.people.append(someone)
+        return someone
+
+    async def bot(self, region: Region, admins: list[str], **extra) -> Agora:
+        agora = await start_region(region, self.tmp, admins, **extra)
+        self.bots.append(agora)
+        return agora
+
+    async def close(self) -> None:
+        for bot in self.bots:
+            await bot.stop()
+        for someone in self.people:
+            await someone.close()
+
+
+@pytest.fixture
+async def cast(tmp_path):
+    c = Cast(tmp_path)
+    yield c
+    await c.close()
+
+
 async def test_a_ban_in_one_region_removes_the_user_from_the_others_rooms_over_federation(
-    regions, tmp_path
+    regions, cast
 ):
     sud, occitanie, elsewhere = regions
     sfx = secrets.token_hex(3)
-    people: list[Person] = []
-    bots: list[Agora] = []
-    try:
-        admin_a = await login(sud.hs, "admin", tmp_path)
-        admin_b = await login(occitanie.hs, "admin", tmp_path)
-        member = await login(occitanie.hs, "medecin", tmp_path)
-        outsider = await login(elsewhere, "exterieur", tmp_path)
-        people += [admin_a, admin_b, member, outsider]
-        bot_a = sud.bot_account[0]
-        alias_a = f"#{bot_a[1:].split(':')[0]}-policy:{sud.server}"
-        network = {
-            "territories": [
-                {
-                    "id": f"herault-{sfx}",
-                    "name": "Hérault",
-                    "rooms": [{"id": "communaute", "name": "Hérault", "kind": "community"}],
-                }
-            ]
-        }
-        region_b = await start_region(
-            occitanie,
-            tmp_path,
-            [admin_b.user_id],
-            network=network,
-            federation={"allowed_servers": [sud.server], "trusted_policy_rooms": [alias_a]},
-        )
-        bots.append(region_b)
-        region_a = await start_region(
-            sud,
-            tmp_path,
-            [admin_a.user_id],
-            federation={
-                "allowed_servers": [occitanie.server],
-                "peer_bots": [region_b.gateway.user_id],
-            },
-        )
-        bots.append(region_a)
-        await admin_a.accept_invite(region_a.control.room_id)
-        await region_b.settled()
-        ids = await room_ids(region_b)
-        space, community = ids[f"herault-{sfx}"], ids[f"herault-{sfx}.communaute"]
+    admin_a = await cast.person(sud.hs, "admin")
+    admin_b = await cast.person(occitanie.hs, "admin")
+    member = await cast.person(occitanie.hs, "medecin")
+    outsider = await cast.person(elsewhere, "exterieur")
+    bot_a = sud.bot_account[0]
+    alias_a = f"#{bot_a[1:].split(':')[0]}-policy:{sud.server}"
+    network = {
+        "territories": [
+            {
+                "id": f"herault-{sfx}",
+                "name": "Hérault",
+                "rooms": [{"id": "communaute", "name": "Hérault", "kind": "community"}],
+            }
+        ]
+    }
+    region_b = await cast.bot(
+        occitanie,
+        [admin_b.user_id],
+        network=network,
+        federation={"allowed_servers": [sud.server], "trusted_policy_rooms": [alias_a]},
+    )
+    region_a = await cast.bot(
+        sud,
+        [admin_a.user_id],
+        federation={
+            "allowed_servers": [occitanie.server],
+            "peer_bots": [region_b.gateway.user_id],
+        },
+    )
+    await admin_a.accept_invite(region_a.control.room_id)
+    await region_b.settled()
+    ids = await room_ids(region_b)
+    space, community = ids[f"herault-{sfx}"], ids[f"herault-{sfx}.communaute"]
 
-        # The ACL of B's rooms names both regions; a server outside them cannot join.
-        acl = await region_b.gateway.get_state(community, "m.room.server_acl")
-        assert {"127.0.0.1", "127.0.0.2", sud.server, occitanie.server} == set(acl["allow"])
-        assert acl["allow_ip_literals"]
+    # The ACL of B's rooms names both regions; a server outside them cannot join.
+    acl = await region_b.gateway.get_state(community, "m.room.server_acl")
+    assert {"127.0.0.1", "127.0.0.2", sud.server, occitanie.server} == set(acl["allow"])
+    assert acl["allow_ip_literals"]
 
-        # B's member sits in B's rooms.
-        from bot.store.vetting import VettingStore
+    # B's member sits in B's rooms.
+    from bot.store.vetting import VettingStore
 
-        await VettingStore(region_b.store).add_member(member.user_id, None, f"herault-{sfx}")
-        await admin_b.accept_invite(space)
-        await admin_b.client.room_invite(space, member.user_id)
-        await member.accept_invite(space)
-        assert not isinstance(await member.client.join(community), JoinError)
-        assert isinstance(await outsider.client.join(community), JoinError)
+    await VettingStore(region_b.store).add_member(member.user_id, None, f"herault-{sfx}")
+    await admin_b.accept_invite(space)
+    await admin_b.client.room_invite(space, member.user_id)
+    await member.accept_invite(space)
+    assert not isinstance(await member.client.join(community), JoinError)
+    assert isinstance(await outsider.client.join(community), JoinError)
 
-        async def following() -> bool:
-            return (
-                bool(region_a.policy.room_id)
-                and region_a.policy.room_id in region_b.policy.followed
-            )
+    async def following() -> bool:
+        return bool(region_a.policy.room_id) and region_a.policy.room_id in region_b.policy.followed
 
-        await eventually(following, "B to follow A's list over federation", timeout=60)
+    await eventually(following, "B to follow A's list over federation", timeout=60)
 
-        answer, reaction = await admin_a.command(
-            region_a.control.room_id, f"!policy ban {member.user_id} Fraude au remplacement"
-        )
-        assert reaction == "✅", answer.body
-        await gone(region_b, community, member.user_id, timeout=60)
-        await gone(region_b, space, member.user_id, timeout=60)
+    answer, reaction = await admin_a.command(
+        region_a.control.room_id, f"!policy ban {member.user_id} Fraude au remplacement"
+    )
+    assert reaction == "✅", answer.body
+    await gone(region_b, community, member.user_id, timeout=60)
+    await gone(region_b, space, member.user_id, timeout=60)
 
-        # Withdrawing the rule lifts the refusal in B (nobody is asked back on its own).
-        answer, reaction = await admin_a.command(
-            region_a.control.room_id, f"!policy unban {member.user_id}"
-        )
-        assert reaction == "✅", answer.body
+    # Withdrawing the rule lifts the refusal in B (nobody is asked back on its own).
+    answer, reaction = await admin_a.command(
+        region_a.control.room_id, f"!policy unban {member.user_id}"
+    )
+    assert reaction == "✅", answer.body
 
-        async def lifted() -> bool:
-            return ban_for(member.user_id, await region_b.policy.rules.rules()) is None
+    async def lifted() -> bool:
+        return ban_for(member.user_id, await region_b.policy.rules.rules()) is None
 
-        await eventually(lifted, "B to drop the withdrawn rule", timeout=60)
-        assert (await region_b.gateway.members(space)).get(member.user_id) == "leave"
-        await admin_b.client.room_invite(space, member.user_id)
-        await member.accept_invite(space)
-        await member.client.join(community)
-        await asyncio.sleep(3)  # enforcement acts within a second when it acts
-        assert (await region_b.gateway.members(community)).get(member.user_id) == "join"
-    finally:
-        for bot in bots:
-            await bot.stop()
-        for someone in people:
-            await someone.close()
+    await eventually(lifted, "B to drop the withdrawn rule", timeout=60)
+    assert (await region_b.gateway.members(space)).get(member.user_id) == "leave"
+    await admin_b.client.room_invite(space, member.user_id)
+    await member.accept_invite(space)
+    await member.client.join(community)
+    await asyncio.sleep(3)  # enforcement acts within a second when it acts
+    assert (await region_b.gateway.members(community)).get(member.user_id) == "join"
 
 
 async def approved(bot: Agora, admin: Person, person: Person, line: str) -> str:
@@ -222,152 +238,137 @@ async def sees(person: Person, room_id: str, text: str, timeout: float = 60) -> 
 
 
 async def test_a_club_shared_by_two_regions_holds_both_regions_members_and_nobody_else(
-    regions, tmp_path
+    regions, cast
 ):
     sud, occitanie, elsewhere = regions
     sfx = secrets.token_hex(3)
-    people: list[Person] = []
-    bots: list[Agora] = []
-    try:
-        admin_a = await login(sud.hs, "admin", tmp_path)
-        admin_b = await login(occitanie.hs, "admin", tmp_path)
-        doctor_a = await login(sud.hs, "medecin", tmp_path)
-        midwife_b = await login(occitanie.hs, "sagefemme", tmp_path)
-        stranger_b = await login(occitanie.hs, "inconnu", tmp_path)
-        outsider_c = await login(elsewhere, "exterieur", tmp_path)
-        people += [admin_a, admin_b, doctor_a, midwife_b, stranger_b, outsider_c]
-        bot_a, bot_b = sud.bot_account[0], occitanie.bot_account[0]
-        club, home_b = f"club-{sfx}", f"herault-{sfx}"
-        club_alias = f"#{club}.echanges:{sud.server}"
+    admin_a = await cast.person(sud.hs, "admin")
+    admin_b = await cast.person(occitanie.hs, "admin")
+    doctor_a = await cast.person(sud.hs, "medecin")
+    midwife_b = await cast.person(occitanie.hs, "sagefemme")
+    stranger_b = await cast.person(occitanie.hs, "inconnu")
+    outsider_c = await cast.person(elsewhere, "exterieur")
+    bot_a, bot_b = sud.bot_account[0], occitanie.bot_account[0]
+    club, home_b = f"club-{sfx}", f"herault-{sfx}"
+    club_alias = f"#{club}.echanges:{sud.server}"
 
-        # B declares A's club (for its midwives) before the club exists.
-        region_b = await start_region(
-            occitanie,
-            tmp_path,
-            [admin_b.user_id],
-            network={"territories": [{"id": home_b, "name": "Hérault"}]},
-            federation={
-                "allowed_servers": [sud.server],
-                "peer_bots": [bot_a],
-                "shared_rooms": [{"room": club_alias, "professions": ["sage-femme"]}],
-            },
-        )
-        bots.append(region_b)
-        # A owns the club, shared with B only; A federates with C as well.
-        region_a = await start_region(
-            sud,
-            tmp_path,
-            [admin_a.user_id],
-            network={
-                "territories": [
-                    {
-                        "id": club,
-                        "name": "Club inter-régional",
-                        "rooms": [
-                            {
-                                "id": "echanges",
-                                "name": "Échanges",
-                                "kind": "community",
-                                "shared_with": [occitanie.server],
-                            }
-                        ],
-                    }
-                ]
-            },
-            federation={
-                "allowed_servers": [occitanie.server, elsewhere.server_name],
-                "peer_bots": [bot_b],
-            },
-        )
-        bots.append(region_a)
-        await admin_a.accept_invite(region_a.control.room_id)
-        await admin_b.accept_invite(region_b.control.room_id)
-        await region_a.settled()
-        room = (await room_ids(region_a))[f"{club}.echanges"]
-        levels = await region_a.gateway.get_state(room, "m.room.power_levels")
-        assert levels["users"][bot_b] == 50
-        assert (await region_a.gateway.get_state(room, "m.room.join_rules"))["join_rule"] == (
-            "invite"
-        )
+    # B declares A's club (for its midwives) before the club exists.
+    region_b = await cast.bot(
+        occitanie,
+        [admin_b.user_id],
+        network={"territories": [{"id": home_b, "name": "Hérault"}]},
+        federation={
+            "allowed_servers": [sud.server],
+            "peer_bots": [bot_a],
+            "shared_rooms": [{"room": club_alias, "professions": ["sage-femme"]}],
+        },
+    )
+    # A owns the club, shared with B only; A federates with C as well.
+    region_a = await cast.bot(
+        sud,
+        [admin_a.user_id],
+        network={
+            "territories": [
+                {
+                    "id": club,
+                    "name": "Club inter-régional",
+                    "rooms": [
+                        {
+                            "id": "echanges",
+                            "name": "Échanges",
+                            "kind": "community",
+                            "shared_with": [occitanie.server],
+                        }
+                    ],
+                }
+            ]
+        },
+        federation={
+            "allowed_servers": [occitanie.server, elsewhere.server_name],
+            "peer_bots": [bot_b],
+        },
+    )
+    await admin_a.accept_invite(region_a.control.room_id)
+    await admin_b.accept_invite(region_b.control.room_id)
+    await region_a.settled()
+    room = (await room_ids(region_a))[f"{club}.echanges"]
+    levels = await region_a.gateway.get_state(room, "m.room.power_levels")
+    assert levels["users"][bot_b] == 50
+    assert (await region_a.gateway.get_state(room, "m.room.join_rules"))["join_rule"] == ("invite")
 
-        # B's bot was asked in over federation, and joined as its config declares.
-        async def b_joined() -> bool:
-            return region_b.shared.joined.get(club_alias) == room
+    # B's bot was asked in over federation, and joined as its config declares.
+    async def b_joined() -> bool:
+        return region_b.shared.joined.get(club_alias) == room
 
-        await eventually(b_joined, "B's bot in A's club", timeout=60)
+    await eventually(b_joined, "B's bot in A's club", timeout=60)
 
-        # Each region vets its own people; the club gets both without a second vetting.
-        await approved(
-            region_a,
-            admin_a,
-            doctor_a,
-            f'!join nom="Paul Garde" profession=medecin rpps=10101234564 territoire={club} '
-            f"email=p.garde.{sfx}@example.org",
-        )
-        await doctor_a.accept_invite(room)
-        await approved(
-            region_b,
-            admin_b,
-            midwife_b,
-            f'!join nom="Élodie Durand" profession=sage-femme rpps=10101234564 '
-            f"territoire={home_b} email=e.durand.{sfx}@example.org",
-        )
-        await midwife_b.accept_invite(room)  # asked in by B's bot
+    # Each region vets its own people; the club gets both without a second vetting.
+    await approved(
+        region_a,
+        admin_a,
+        doctor_a,
+        f'!join nom="Paul Garde" profession=medecin rpps=10101234564 territoire={club} '
+        f"email=p.garde.{sfx}@example.org",
+    )
+    await doctor_a.accept_invite(room)
+    await approved(
+        region_b,
+        admin_b,
+        midwife_b,
+        f'!join nom="Élodie Durand" profession=sage-femme rpps=10101234564 '
+        f"territoire={home_b} email=e.durand.{sfx}@example.org",
+    )
+    await midwife_b.accept_invite(room)  # asked in by B's bot
 
-        # Encrypted both ways, across the two homeservers.
-        await doctor_a.wait_for(
-            lambda: midwife_b.user_id in doctor_a.client.rooms[room].users, "the midwife"
-        )
-        await doctor_a.say(room, "Bonjour d'Avignon, qui a le protocole canicule ?")
-        await sees(midwife_b, room, "Bonjour d'Avignon, qui a le protocole canicule ?")
-        await midwife_b.say(room, "Je l'envoie depuis Montpellier.")
-        await sees(doctor_a, room, "Je l'envoie depuis Montpellier.")
-        assert not [s for s in midwife_b.undecryptable if s.room_id == room]
+    # Encrypted both ways, across the two homeservers.
+    await doctor_a.wait_for(
+        lambda: midwife_b.user_id in doctor_a.client.rooms[room].users, "the midwife"
+    )
+    await doctor_a.say(room, "Bonjour d'Avignon, qui a le protocole canicule ?")
+    await sees(midwife_b, room, "Bonjour d'Avignon, qui a le protocole canicule ?")
+    await midwife_b.say(room, "Je l'envoie depuis Montpellier.")
+    await sees(doctor_a, room, "Je l'envoie depuis Montpellier.")
+    assert not [s for s in midwife_b.undecryptable if s.room_id == room]
 
-        # Someone of B whom B never vetted is removed, by B's bot.
-        await admin_a.accept_invite(room)
-        await admin_a.client.room_invite(room, stranger_b.user_id)
-        await stranger_b.accept_invite(room)
-        await gone(region_a, room, stranger_b.user_id, timeout=60)
-        # Someone of C, a server A federates with but the club is not shared with: by A's bot.
-        await admin_a.client.room_invite(room, outsider_c.user_id)
-        await gone(region_a, room, outsider_c.user_id, timeout=60)
-        members = await region_a.gateway.members(room)
-        assert members[doctor_a.user_id] == members[midwife_b.user_id] == "join"
-        removals = [
-            e
-            for e in await region_b.store.audit_entries(50)
-            if e["action"] == "enforce.remove" and stranger_b.user_id in (e["detail"] or "")
-        ]
-        assert removals, "B's bot removes its own unvetted people"
+    # Someone of B whom B never vetted is removed, by B's bot.
+    await admin_a.accept_invite(room)
+    await admin_a.client.room_invite(room, stranger_b.user_id)
+    await stranger_b.accept_invite(room)
+    await gone(region_a, room, stranger_b.user_id, timeout=60)
+    # Someone of C, a server A federates with but the club is not shared with: by A's bot.
+    await admin_a.client.room_invite(room, outsider_c.user_id)
+    await gone(region_a, room, outsider_c.user_id, timeout=60)
+    members = await region_a.gateway.members(room)
+    assert members[doctor_a.user_id] == members[midwife_b.user_id] == "join"
+    removals = [
+        e
+        for e in await region_b.store.audit_entries(50)
+        if e["action"] == "enforce.remove" and stranger_b.user_id in (e["detail"] or "")
+    ]
+    assert removals, "B's bot removes its own unvetted people"
 
-        # The directory: A's doctor opts in, B's midwife finds him, he withdraws, gone from B.
-        dm_a = await doctor_a.dm(bot_a)
-        reply, reaction = await doctor_a.command(dm_a, "!annuaire inscription")
-        assert reaction == "✅" and "Paul Garde" in reply.body, reply.body
-        dm_b = await midwife_b.dm(bot_b)
+    # The directory: A's doctor opts in, B's midwife finds him, he withdraws, gone from B.
+    dm_a = await doctor_a.dm(bot_a)
+    reply, reaction = await doctor_a.command(dm_a, "!annuaire inscription")
+    assert reaction == "✅" and "Paul Garde" in reply.body, reply.body
+    dm_b = await midwife_b.dm(bot_b)
 
-        async def search_b(query: str) -> str:
-            reply, reaction = await midwife_b.command(dm_b, f"!annuaire {query}")
-            assert reaction == "✅", reply.body
-            return reply.body
-
-        found = await search_b("garde medecin")
-        assert doctor_a.user_id in found and "Club inter-régional" in found, found
-        reply, reaction = await doctor_a.command(dm_a, "!annuaire retrait")
+    async def search_b(query: str) -> str:
+        reply, reaction = await midwife_b.command(dm_b, f"!annuaire {query}")
         assert reaction == "✅", reply.body
-        for _ in range(30):
-            found = await search_b("garde")
-            if doctor_a.user_id not in found:
-                break
-            await asyncio.sleep(1)
-        assert doctor_a.user_id not in found and "Aucune fiche" in found, found
-        # Only verified members search it.
-        dm_stranger = await stranger_b.dm(bot_b)
-        reply, reaction = await stranger_b.command(dm_stranger, "!annuaire garde")
-        assert reaction == "❌" and "réservé aux membres" in reply.body, reply.body
-    finally:
-        for bot in bots:
-            await bot.stop()
-        for someone in people:
-            await someone.close()
+        return reply.body
+
+    found = await search_b("garde medecin")
+    assert doctor_a.user_id in found and "Club inter-régional" in found, found
+    reply, reaction = await doctor_a.command(dm_a, "!annuaire retrait")
+    assert reaction == "✅", reply.body
+    for _ in range(30):
+        found = await search_b("garde")
+        if doctor_a.user_id not in found:
+            break
+        await asyncio.sleep(1)
+    assert doctor_a.user_id not in found and "Aucune fiche" in found, found
+    # Only verified members search it.
+    dm_stranger = await stranger_b.dm(bot_b)
+    reply, reaction = await stranger_b.command(dm_stranger, "!annuaire garde")
+    assert reaction == "❌" and "réservé aux membres" in reply.body, reply.body
