@@ -97,6 +97,7 @@ class Agora:
         self.sync: SyncLoop
         self.web: WebServer | None = None
         self._tasks: list[asyncio.Task] = []
+        self._sweep_task: asyncio.Task | None = None
         self._starting = True  # the first sync: memberships are not acted on yet
         self.stopped = asyncio.Event()
 
@@ -592,7 +593,11 @@ class Agora:
     # --- the network ------------------------------------------------------------------------
 
     async def _after_reconcile(self, outcome: Outcome, why: str, drift: list[StateChange]) -> None:
-        """Tell the control room what reconciling did (nothing when nothing changed)."""
+        """Tell the control room what reconciling did (nothing when nothing changed). After a
+        full run (start, reload) everyone is looked at again: a server dropped from the
+        allow-list or a room no longer shared leaves people who may no longer be there."""
+        if why == "full" and self._sweep_task is not None and self._sweep_task.done():
+            self._sweep_task = asyncio.create_task(self._sweep(), name="sweep")
         loc = self.config.locale
         lines: list[str] = []
         for run in outcome.resumed:
@@ -669,10 +674,16 @@ class Agora:
         self._policy_sync = asyncio.create_task(self._follow_peers())
 
     async def _follow_peers(self) -> None:
-        """What the peers keep for this region, as the config declares it now."""
-        await self.policy.follow_trusted()
-        await self.directory.follow_peers()
-        await self.shared.follow()
+        """This region's rooms for its peers and what the peers keep for it, as the config
+        declares them now."""
+        try:
+            await self.policy.ensure()
+            await self.directory.ensure()
+            await self.policy.follow_trusted()
+            await self.directory.follow_peers()
+            await self.shared.follow()
+        except AgoraError as exc:  # retried at the next reload or start
+            log.error("federation rooms after reload: %s", exc)
 
     async def _reconcile_keys(self, keys: set[str]) -> None:
         outcome = await self.reconciler.reconcile(source="group", only=keys)
@@ -770,7 +781,8 @@ class Agora:
     # --- running and stopping ---------------------------------------------------------------
 
     async def _sweep(self) -> None:
-        """Whoever slipped into a managed room while the bot was down goes, once, at start."""
+        """Whoever slipped into a managed room while the bot was down goes, at start (and after
+        each full reconcile)."""
         try:
             removed = await self.enforcer.sweep()
         except AgoraError as exc:
@@ -814,7 +826,7 @@ class Agora:
         return code
 
     async def stop(self) -> None:
-        if getattr(self, "_sweep_task", None):
+        if self._sweep_task is not None:
             self._sweep_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._sweep_task

@@ -372,3 +372,17 @@ async def test_a_club_shared_by_two_regions_holds_both_regions_members_and_nobod
     dm_stranger = await stranger_b.dm(bot_b)
     reply, reaction = await stranger_b.command(dm_stranger, "!annuaire garde")
     assert reaction == "❌" and "réservé aux membres" in reply.body, reply.body
+
+    # A stops federating with B: on reload the club's ACL drops B, B's people and bot are
+    # removed from it, and B's bot no longer reads A's directory.
+    path = region_a.config_path  # type: ignore[attr-defined]
+    data = yaml.safe_load(path.read_text())
+    del data["network"]["territories"][0]["rooms"][0]["shared_with"]
+    data["federation"] = {"allowed_servers": [], "peer_bots": []}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    await gone(region_a, room, midwife_b.user_id, timeout=60)
+    await gone(region_a, room, bot_b, timeout=60)
+    await gone(region_a, region_a.directory.room_id, bot_b, timeout=60)
+    acl = await region_a.gateway.get_state(room, "m.room.server_acl")
+    assert occitanie.server not in acl["allow"] and "127.0.0.2" not in acl["allow"]
+    assert (await region_a.gateway.members(room))[doctor_a.user_id] == "join"

@@ -62,13 +62,21 @@ class RegionRoom:
         await self.store.add_room(room_id, self.kind)  # known, so never left as a stray
         self.room_id = room_id
         members = await self.gateway.members(room_id)
-        wanted = (*self.config.admins, *self.config.federation.peer_bots)
-        for user in wanted if self.invite_admins else self.config.federation.peer_bots:
+        peers = self.config.federation.peer_bots
+        wanted = (*self.config.admins, *peers) if self.invite_admins else peers
+        for user in wanted:
             if members.get(user) not in ("join", "invite", "ban"):
                 try:
                     await self.gateway.invite(room_id, user)
                 except MatrixError as exc:
                     log.warning("could not invite %s to %s: %s", user, self.alias, exc)
+        for user, membership in members.items():
+            # A region dropped from the peers (or anyone else) reads the room no longer.
+            if membership in ("join", "invite") and user not in (self.gateway.user_id, *wanted):
+                try:
+                    await self.gateway.kick(room_id, user, "not a peer of this region")
+                except MatrixError as exc:
+                    log.warning("could not remove %s from %s: %s", user, self.alias, exc)
         return room_id
 
     async def _found_by_alias(self) -> str | None:
