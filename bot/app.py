@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 from nio import AsyncClient, LoginResponse, WhoamiResponse
@@ -536,14 +535,7 @@ class Agora:
                     targets.add(room.adopt_room)
                 elif room.adopt_alias:
                     with contextlib.suppress(MatrixError, KeyError):
-                        targets.add(
-                            (
-                                await self.gateway.raw(
-                                    "GET",
-                                    f"/_matrix/client/v3/directory/room/{quote(room.adopt_alias)}",
-                                )
-                            )["room_id"]
-                        )
+                        targets.add(await self.gateway.resolve(room.adopt_alias))
         return targets
 
     async def _on_invite(self, room_id: str, inviter: str | None, is_direct: bool) -> None:

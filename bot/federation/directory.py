@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from bot.config import Config
 from bot.errors import MatrixError
-from bot.federation.region_room import RegionRoom, region_alias, resolve
+from bot.federation.region_room import RegionRoom, region_alias
 from bot.matrix.gateway import Gateway
 from bot.store import Store
 from bot.store.vetting import VettingStore
@@ -126,7 +126,7 @@ class Directory(RegionRoom):
     async def is_peer_directory(self, room_id: str) -> bool:
         for bot in self.config.federation.peer_bots:
             with contextlib.suppress(MatrixError, KeyError):
-                if await resolve(self.gateway, self.peer_alias(bot)) == room_id:
+                if await self.gateway.resolve(self.peer_alias(bot)) == room_id:
                     return True
         return False
 
@@ -135,7 +135,7 @@ class Directory(RegionRoom):
         invitation, reload or start while it is not reachable."""
         for bot in self.config.federation.peer_bots:
             try:
-                room_id = await resolve(self.gateway, self.peer_alias(bot))
+                room_id = await self.gateway.resolve(self.peer_alias(bot))
                 if room_id not in self.gateway.client.rooms:
                     await self.gateway.join(room_id)
                 await self.store.add_room(room_id, "directory-peer", bot)

@@ -19,16 +19,6 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 
-async def resolve(gateway: Gateway, ref: str) -> str:
-    """A room id, or an alias resolved by the homeserver (over federation for a peer's)."""
-    if not ref.startswith("#"):
-        return ref
-    data = await gateway.raw(
-        "GET", f"/_matrix/client/v3/directory/room/{quote(ref)}", what=f"resolve {ref}"
-    )
-    return data["room_id"]
-
-
 def region_alias(localpart: str, suffix: str, server: str) -> str:
     return f"#{localpart}-{suffix}:{server}"
 
@@ -83,7 +73,7 @@ class RegionRoom:
         """The room this bot made before, when its record is gone (a data directory restored
         or started afresh): peers know the region by this alias, so it is kept, not replaced."""
         try:
-            room_id = await resolve(self.gateway, self.alias)
+            room_id = await self.gateway.resolve(self.alias)
             if (await self.gateway.members(room_id)).get(self.gateway.user_id) != "join":
                 return None
         except (MatrixError, KeyError):

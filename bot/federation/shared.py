@@ -12,7 +12,6 @@ from collections.abc import Iterable
 
 from bot.config import Config
 from bot.errors import MatrixError
-from bot.federation.region_room import resolve
 from bot.matrix.gateway import Gateway
 from bot.moderation.policy import lineage
 from bot.store import Store
@@ -45,7 +44,7 @@ class SharedRooms:
         may have made the room after this bot started)."""
         for decl in self.config.federation.shared_rooms:
             try:
-                if await resolve(self.gateway, decl.room) == room_id:
+                if await self.gateway.resolve(decl.room) == room_id:
                     return True
             except (MatrixError, KeyError):
                 continue
@@ -64,7 +63,7 @@ class SharedRooms:
         sent = 0
         for decl in self.config.federation.shared_rooms:
             try:
-                room_id = await resolve(self.gateway, decl.room)
+                room_id = await self.gateway.resolve(decl.room)
                 if room_id not in self.gateway.client.rooms:
                     await self.gateway.join(room_id)  # refused unless the owner invited us
                 await self.store.add_room(room_id, KIND, decl.room)

@@ -266,6 +266,16 @@ class Gateway:
             room.encrypted = True
             self.client.encrypted_rooms.add(room_id)
 
+    async def resolve(self, ref: str) -> str:
+        """A room id as given, or an alias resolved by the homeserver (over federation for
+        another server's)."""
+        if not ref.startswith("#"):
+            return ref
+        data = await self.raw(
+            "GET", f"/_matrix/client/v3/directory/room/{quote(ref)}", what=f"resolve {ref}"
+        )
+        return data["room_id"]
+
     async def kick(self, room_id: str, user_id: str, reason: str) -> None:
         """Remove someone from a room (an invitation is withdrawn the same way)."""
         await self.raw(

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from bot.config import Config
 from bot.errors import MatrixError
-from bot.federation.region_room import RegionRoom, resolve
+from bot.federation.region_room import RegionRoom
 from bot.matrix.gateway import Gateway
 from bot.moderation.bans import BAN, EVENT_TYPE, RULE_TYPES, PolicyRule, rule_from_state
 from bot.store import Store
@@ -47,7 +47,7 @@ class PolicyRoom(RegionRoom):
         peer may have made its list after this bot started)."""
         for ref in self.config.federation.trusted_policy_rooms:
             with contextlib.suppress(MatrixError, KeyError):
-                if await resolve(self.gateway, ref) == room_id:
+                if await self.gateway.resolve(ref) == room_id:
                     return True
         return False
 
@@ -56,7 +56,7 @@ class PolicyRoom(RegionRoom):
         reached yet is retried at the next reload or invitation."""
         for ref in self.config.federation.trusted_policy_rooms:
             try:
-                room_id = await resolve(self.gateway, ref)
+                room_id = await self.gateway.resolve(ref)
                 members = await self.gateway.members(room_id)
                 if members.get(self.gateway.user_id) != "join":
                     await self.gateway.join(room_id)

@@ -347,7 +347,7 @@ class Reconciler:
             # The alias exists: a room made by a run that crashed before recording it, or
             # someone else's room, which is never taken (the bot must be in it already).
             alias = f"#{d.alias_localpart}:{server_name}"
-            room_id = await self._resolve(alias)
+            room_id = await self.gateway.resolve(alias)
             members = await self.gateway.members(room_id)
             if members.get(self.gateway.user_id) != "join":
                 raise Conflict("reconcile.alias_taken", alias=alias) from exc
@@ -356,14 +356,8 @@ class Reconciler:
             )
         await self._map(d, room_id)
 
-    async def _resolve(self, alias: str) -> str:
-        data = await self.gateway.raw(
-            "GET", f"/_matrix/client/v3/directory/room/{quote(alias)}", what=f"resolve {alias}"
-        )
-        return data["room_id"]
-
     async def _adopt(self, d: DesiredRoom, target: str) -> None:
-        room_id = await self._resolve(target) if target.startswith("#") else target
+        room_id = await self.gateway.resolve(target)
         try:
             await self.gateway.join(room_id)
         except MatrixError as exc:
@@ -377,7 +371,7 @@ class Reconciler:
 
     async def _ensure_alias(self, alias: str, room_id: str) -> None:
         try:
-            current = await self._resolve(alias)
+            current = await self.gateway.resolve(alias)
         except MatrixError as exc:
             if exc.status != 404:
                 raise
