@@ -260,7 +260,10 @@ async def test_a_club_shared_by_two_regions_holds_both_regions_members_and_nobod
         federation={
             "allowed_servers": [sud.server],
             "peer_bots": [bot_a],
-            "shared_rooms": [{"room": club_alias, "professions": ["sage-femme"]}],
+            "shared_rooms": [
+                {"room": club_alias, "professions": ["sage-femme"]},
+                {"room": f"#{club}.annonces:{sud.server}"},
+            ],
         },
     )
     # A owns the club, shared with B only; A federates with C as well.
@@ -278,7 +281,13 @@ async def test_a_club_shared_by_two_regions_holds_both_regions_members_and_nobod
                             "name": "Échanges",
                             "kind": "community",
                             "shared_with": [occitanie.server],
-                        }
+                        },
+                        {
+                            "id": "annonces",
+                            "name": "Annonces du club",
+                            "kind": "announcements",
+                            "shared_with": [occitanie.server],
+                        },
                     ],
                 }
             ]
@@ -319,6 +328,8 @@ async def test_a_club_shared_by_two_regions_holds_both_regions_members_and_nobod
         f"territoire={home_b} email=e.durand.{sfx}@example.org",
     )
     await midwife_b.accept_invite(room)  # asked in by B's bot
+    news_room = (await room_ids(region_a))[f"{club}.annonces"]
+    await midwife_b.accept_invite(news_room)
 
     # Encrypted both ways, across the two homeservers.
     await doctor_a.wait_for(
@@ -329,6 +340,19 @@ async def test_a_club_shared_by_two_regions_holds_both_regions_members_and_nobod
     await midwife_b.say(room, "Je l'envoie depuis Montpellier.")
     await sees(doctor_a, room, "Je l'envoie depuis Montpellier.")
     assert not [s for s in midwife_b.undecryptable if s.room_id == room]
+    # The owning bot's own encrypted posts reach the other region's members too.
+    answer, reaction = await admin_a.command(
+        region_a.control.room_id, f"!news {club} Réunion du club le 3 décembre"
+    )
+    assert reaction == "✅", answer.body
+    await midwife_b.wait_for(
+        lambda: any(
+            s.room_id == news_room and "Réunion du club le 3 décembre" in s.body
+            for s in midwife_b.seen
+        ),
+        "the club's news, decrypted in B",
+        60,
+    )
 
     # Someone of B whom B never vetted is removed, by B's bot.
     await admin_a.accept_invite(room)
@@ -377,7 +401,8 @@ async def test_a_club_shared_by_two_regions_holds_both_regions_members_and_nobod
     # removed from it, and B's bot no longer reads A's directory.
     path = region_a.config_path  # type: ignore[attr-defined]
     data = yaml.safe_load(path.read_text())
-    del data["network"]["territories"][0]["rooms"][0]["shared_with"]
+    for club_room in data["network"]["territories"][0]["rooms"]:
+        del club_room["shared_with"]
     data["federation"] = {"allowed_servers": [], "peer_bots": []}
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     await gone(region_a, room, midwife_b.user_id, timeout=60)

@@ -72,6 +72,8 @@ class Enforcer:
         try:
             await self.gateway.kick(room_id, user, reason)
         except MatrixError as exc:
+            if "not in the room" in exc.message:  # gone already (a sweep met the same change)
+                return False
             log.error("could not remove %s from %s: %s", user, key, exc)
             await self.store.audit(
                 self.gateway.user_id,
