@@ -462,6 +462,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Cross-region directory: members who agreed to be listed (name, profession, "
         "territories). Written by the bot only.",
     },
+    "vetting.applicant.directory": {
+        "fr": "Pour que vos confrères des autres régions vous trouvent, vous pouvez figurer dans "
+        "l'annuaire inter-régional (nom, profession, territoires) : {prefix}annuaire inscription",
+        "en": "So that colleagues in other regions can find you, you may be listed in the "
+        "cross-region directory (name, profession, territories): {prefix}directory join",
+    },
     "directory.members_only": {
         "fr": "L'annuaire est réservé aux membres vérifiés du réseau.",
         "en": "The directory is for the network's verified members only.",

@@ -226,6 +226,11 @@ async def approved(bot: Agora, admin: Person, person: Person, line: str) -> str:
         bot.control.room_id, f"!approve {request_number(reply.body)}"
     )
     assert reaction == "✅", answer.body
+    # Told in the same chat, with how to be listed in the cross-region directory.
+    await person.wait_for(
+        lambda: any(s.room_id == dm and "!annuaire inscription" in s.body for s in person.seen),
+        "the approval, with the directory's opt-in",
+    )
     return dm
 
 

@@ -332,6 +332,14 @@ class Gateway:
             for ev in data.get("chunk", [])
         }
 
+    def synced_members(self, room_id: str) -> dict[str, str] | None:
+        """user id → join or invite, as the sync has kept it (no request; the bot's sync loads
+        every member). None for a room the sync does not hold."""
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            return None
+        return {u: "invite" if u in room.invited_users else "join" for u in room.users}
+
     async def get_state(self, room_id: str, event_type: str, state_key: str = "") -> dict | None:
         try:
             return await self.raw(

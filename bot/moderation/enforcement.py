@@ -112,9 +112,14 @@ class Enforcer:
         sem = asyncio.Semaphore(SWEEP_CONCURRENCY)
 
         async def one(room_id: str) -> int:
+            # Who is in the room as the sync keeps it: no request per room, so a new rule costs
+            # the kicks it makes (the homeserver is asked only for a room the sync lacks).
+            members = self.gateway.synced_members(room_id)
             async with sem:
+                if members is None:
+                    members = await self.gateway.members(room_id)
                 removed = 0
-                for user, membership in (await self.gateway.members(room_id)).items():
+                for user, membership in members.items():
                     if membership in ("join", "invite") and ban_for(user, rules):
                         removed += await self.check(room_id, user, membership)
                 return removed

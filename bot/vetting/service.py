@@ -342,6 +342,9 @@ class Vetting:
             given = await self.rooms_text(request.user_id)
             if given:
                 message += "\n" + t("vetting.applicant.rooms", locale, rooms=given)
+            message += "\n" + t(
+                "vetting.applicant.directory", locale, prefix=self.config.commands.prefix
+            )
         else:
             message = t(
                 "vetting.applicant.rejected", locale, id=request.id, reason=request.reason or "—"
