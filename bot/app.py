@@ -97,6 +97,7 @@ class Agora:
         self.web: WebServer | None = None
         self._tasks: list[asyncio.Task] = []
         self._sweep_task: asyncio.Task | None = None
+        self._peers_task: asyncio.Task | None = None
         self._starting = True  # the first sync: memberships are not acted on yet
         self.stopped = asyncio.Event()
 
@@ -223,10 +224,7 @@ class Agora:
         await self._profile()
         await self.control.ensure()
         await self.policy.ensure()
-        await self.policy.follow_trusted()
         await self.directory.ensure()
-        await self.directory.follow_peers()
-        await self.shared.follow()
         await self.news.sync_config_feeds()
         await self._leave_strays()
         self._starting = False
@@ -248,8 +246,11 @@ class Agora:
             self._tasks.append(asyncio.create_task(self._watch_synapse(), name="synapse"))
         for task in self._tasks:
             task.add_done_callback(self._task_ended)
-        # A one-off task, not among the loops (whose ending stops the bot).
+        # One-off tasks, not among the loops (whose ending stops the bot). What the peers keep
+        # is followed in the background: a peer region that is down (federation requests wait
+        # for long) must not hold this region's start up; the rules already known are applied.
         self._sweep_task = asyncio.create_task(self._sweep(), name="sweep")
+        self._peers_task = asyncio.create_task(self._follow_peers(), name="peers")
         self.dispatcher.wake.set()
         log.info(
             "Agora %s running as %s (device %s) on %s",
@@ -663,7 +664,7 @@ class Agora:
         # The feeds and trusted policy lists the file declares now (tasks: reload is called
         # from sync code).
         self._feeds_sync = asyncio.create_task(self.news.sync_config_feeds())
-        self._policy_sync = asyncio.create_task(self._follow_peers())
+        self._peers_task = asyncio.create_task(self._follow_peers(), name="peers")
 
     async def _follow_peers(self) -> None:
         """This region's rooms for its peers and what the peers keep for it, as the config
@@ -818,10 +819,11 @@ class Agora:
         return code
 
     async def stop(self) -> None:
-        if self._sweep_task is not None:
-            self._sweep_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._sweep_task
+        for one_off in (self._sweep_task, self._peers_task):
+            if one_off is not None:
+                one_off.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await one_off
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -79,6 +79,10 @@ async def test_a_ban_published_by_a_peer_region_removes_the_user_here(person, st
         network=tree(sfx),
         federation={"trusted_policy_rooms": [alias_a]},
     )
-    assert region_a.policy.room_id in again.policy.followed
+
+    async def still_following() -> bool:
+        return region_a.policy.room_id in again.policy.followed
+
+    await eventually(still_following, "the peer's list followed again after the restart")
     for room in (again.policy.room_id, region_a.policy.room_id):
         assert (await again.gateway.members(room)).get(again.gateway.user_id) == "join"
