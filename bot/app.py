@@ -543,6 +543,12 @@ class Agora:
         kind = await self.store.room_kind(room_id)
         if kind is not None or room_id in await self._adoption_targets():
             await self.gateway.join(room_id)
+        elif is_direct and inviter:
+            # First: the checks below may ask peer servers, and a person is waiting here.
+            await self.gateway.join(room_id)
+            await self.store.add_room(room_id, "dm", inviter)
+            self._dm_rooms = await self.store.dm_rooms()
+            log.info("joined a direct chat with %s", inviter)
         elif await self.policy.is_trusted(room_id):
             # A peer region's policy list this region trusts: join it and apply its rules.
             await self.policy.follow_trusted()
@@ -556,11 +562,6 @@ class Agora:
             # A peer region shares a space or room this region did not declare: in it, this
             # bot answers for its own server's people (it asks nobody in).
             await self.shared.accept(room_id, inviter)
-        elif is_direct and inviter:
-            await self.gateway.join(room_id)
-            await self.store.add_room(room_id, "dm", inviter)
-            self._dm_rooms = await self.store.dm_rooms()
-            log.info("joined a direct chat with %s", inviter)
         else:
             log.info("declining invite to %s from %s: not a direct chat", room_id, inviter)
             await self.gateway.leave(room_id)
@@ -664,19 +665,21 @@ class Agora:
         # The feeds and trusted policy lists the file declares now (tasks: reload is called
         # from sync code).
         self._feeds_sync = asyncio.create_task(self.news.sync_config_feeds())
-        self._peers_task = asyncio.create_task(self._follow_peers(), name="peers")
+        self._peers_task = asyncio.create_task(self._follow_peers(own=True), name="peers")
 
-    async def _follow_peers(self) -> None:
-        """This region's rooms for its peers and what the peers keep for it, as the config
-        declares them now."""
+    async def _follow_peers(self, own: bool = False) -> None:
+        """What the peers keep for this region, as the config declares it now (``own``, on
+        reload: this region's rooms for its peers first, whose list of peers may have
+        changed)."""
         try:
-            await self.policy.ensure()
-            await self.directory.ensure()
+            if own:
+                await self.policy.ensure()
+                await self.directory.ensure()
             await self.policy.follow_trusted()
             await self.directory.follow_peers()
             await self.shared.follow()
         except AgoraError as exc:  # retried at the next reload or start
-            log.error("federation rooms after reload: %s", exc)
+            log.error("following the peer regions: %s", exc)
 
     async def _reconcile_keys(self, keys: set[str]) -> None:
         outcome = await self.reconciler.reconcile(source="group", only=keys)

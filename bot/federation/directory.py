@@ -151,11 +151,8 @@ class Directory(RegionRoom):
         info = await self.members.member_info(user_id)
         if info is None:
             return None
-        name = ""
-        for row in await self.members.members():
-            if row["user_id"] == user_id:
-                name = row["name"] or ""
-                break
+        row = await self.members.member(user_id)
+        name = (row or {}).get("name") or ""
         lines = {t.id: (*ancestors, t) for t, ancestors in self.config.network.walk()}
         home = lines.get(info.territory, ())
         admitted = [lines[g][-1] for g in sorted(info.grants) if g in lines]

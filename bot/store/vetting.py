@@ -192,15 +192,23 @@ class VettingStore:
             row = await cur.fetchone()
         return row[0] if row else None
 
+    _MEMBERS = (
+        "SELECT m.user_id, r.name, r.profession, m.territory, r.structure, r.email, r.rpps, "
+        "r.adeli, m.since, m.status FROM members m LEFT JOIN requests r "
+        "ON r.id = m.request_id WHERE m.status = 'active'"
+    )
+
     async def members(self, territories: set[str] | None = None) -> list[dict]:
         """Active members with the fields of the request that admitted them."""
-        async with self.store.db.execute(
-            "SELECT m.user_id, r.name, r.profession, m.territory, r.structure, r.email, r.rpps, "
-            "r.adeli, m.since, m.status FROM members m LEFT JOIN requests r "
-            "ON r.id = m.request_id WHERE m.status = 'active' ORDER BY r.name, m.user_id"
-        ) as cur:
+        async with self.store.db.execute(self._MEMBERS + " ORDER BY r.name, m.user_id") as cur:
             rows = [dict(r) for r in await cur.fetchall()]
         return [r for r in rows if territories is None or r["territory"] in territories]
+
+    async def member(self, user_id: str) -> dict | None:
+        """One active member, as ``members`` lists them."""
+        async with self.store.db.execute(self._MEMBERS + " AND m.user_id = ?", (user_id,)) as cur:
+            row = await cur.fetchone()
+        return dict(row) if row else None
 
     async def dialogue(self, user_id: str) -> tuple[str, str, dict[str, str], str] | None:
         """(room, step, fields, locale) of the person's conversation in progress."""
