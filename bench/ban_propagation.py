@@ -66,7 +66,11 @@ async def main(rooms: int, bans: int) -> None:
                 tmp,
                 [admin_b],
                 network=network,
-                federation={"allowed_servers": [sud.server], "trusted_policy_rooms": [alias_a]},
+                federation={
+                    "allowed_servers": [sud.server],
+                    "trusted_policy_rooms": [alias_a],
+                    "peer_bots": [sud.bot_account[0]],
+                },
             )
             bots.append(region_b)
             admin_a, _ = await register(a, "admin")

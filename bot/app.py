@@ -21,7 +21,6 @@ import aiohttp
 from nio import AsyncClient, LoginResponse, WhoamiResponse
 
 from bot.commands import load_commands
-from bot.commands.context import notice
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Config, ConfigError, load_config
 from bot.errors import AgoraError, BadArgument, MatrixError, PermissionDenied
@@ -30,16 +29,19 @@ from bot.federation.shared import SharedRooms
 from bot.homeserver.admin import register_with_shared_secret
 from bot.homeserver.embedded import EmbeddedSynapse, _write_private
 from bot.i18n import t
+from bot.mail import Mailer
+from bot.matrix.content import notice
 from bot.matrix.crosssigning import device_is_cross_signed, ensure_cross_signed
 from bot.matrix.direct import DirectChats
-from bot.matrix.gateway import Gateway, client_config
-from bot.matrix.sync import Batch, PolicyEvent, StateChange, SyncLoop
+from bot.matrix.gateway import Gateway, client_config, path_part
+from bot.matrix.sync import Batch, Reaction, StateChange, SyncLoop
 from bot.metrics import Metrics
-from bot.moderation.bans import BAN, RULE_TYPES, rule_from_state
 from bot.moderation.control_room import ControlRoom
 from bot.moderation.enforcement import Enforcer
 from bot.moderation.policy_room import PolicyRoom
 from bot.moderation.revocation import REVOKE_JOB, Revocation
+from bot.moderation.rules import BanRules
+from bot.moderation.trust import DeviceTrust
 from bot.news.broadcast import DELIVER_JOB, Broadcaster
 from bot.news.service import REMIND_JOB, News
 from bot.scheduler import JobRunner
@@ -50,7 +52,15 @@ from bot.territories.keeper import NetworkKeeper
 from bot.territories.reconciler import Outcome, Reconciler
 from bot.territories.render import render_plan
 from bot.vetting.animation import Animation
-from bot.vetting.service import CONCLUDE_JOB, IMPORT_NOTICE_JOB, TELL_JOB, Vetting
+from bot.vetting.links import hash_token, web_secret
+from bot.vetting.service import (
+    CONCLUDE_JOB,
+    CONFIRM_MAIL_JOB,
+    EXPIRE_JOB,
+    IMPORT_NOTICE_JOB,
+    TELL_JOB,
+    Vetting,
+)
 from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
@@ -98,6 +108,7 @@ class Agora:
         self._tasks: list[asyncio.Task] = []
         self._sweep_task: asyncio.Task | None = None
         self._peers_task: asyncio.Task | None = None
+        self._background: set[asyncio.Task] = set()
         self._starting = True  # the first sync: memberships are not acted on yet
         self.stopped = asyncio.Event()
 
@@ -150,6 +161,13 @@ class Agora:
         if self.synapse:
             await self._embedded_accounts()
         self.control = ControlRoom(self.config, self.gateway, self.store)
+        self.trust = DeviceTrust(self.config, self.gateway, self.store, self._announce)
+        # The control room's keys reach only admins' devices their identity signed.
+        self.gateway.restrict_room_keys(
+            lambda: (self.control.room_id,) if self.control.room_id else (),
+            self.trust.may_read_control,
+        )
+        self.trust.on_change = self._control_room_readers_changed
         self.reconciler = Reconciler(self.config, self.gateway, self.store, self.data_dir)
         self.keeper = NetworkKeeper(self.reconciler, self._after_reconcile)
         self.enforcer = Enforcer(self.config, self.gateway, self.store, self.control)
@@ -162,12 +180,22 @@ class Agora:
             self.control,
             self.direct,
             wake_jobs=self.jobs.kick,
+            mailer=Mailer(
+                self.config.smtp,
+                self.data_dir / "mail",
+                f"{self.config.bot.localpart}@{self.config.homeserver.server_name.split(':')[0]}",
+            ),
         )
         self.jobs.handlers[CONCLUDE_JOB] = self.vetting.conclude
+        self.jobs.handlers[CONFIRM_MAIL_JOB] = self.vetting.send_confirmation
+        self.jobs.handlers[EXPIRE_JOB] = self.vetting.expire
         self.jobs.handlers[IMPORT_NOTICE_JOB] = self.vetting.import_notice
         self.jobs.handlers[TELL_JOB] = self.vetting.tell_outcome
         self.jobs.priorities[TELL_JOB] = 1
         self.policy = PolicyRoom(self.config, self.gateway, self.store)
+        self.bans = BanRules(
+            self.config, self.gateway, self.store, self.policy, self.enforcer, self._announce
+        )
         self.shared = SharedRooms(self.config, self.gateway, self.store)
         self.directory = Directory(self.config, self.gateway, self.store)
         self.vetting.after_provision = lambda user: self.shared.follow(only=[user])
@@ -204,14 +232,20 @@ class Agora:
             self.groups_changed,
         )
         self.dispatcher = Dispatcher(
-            self.config, load_commands(), self.gateway, self.store, self.metrics, self
+            self.config,
+            load_commands(),
+            self.gateway,
+            self.store,
+            self.metrics,
+            self,
+            trust=self.trust,
         )
         self._dm_rooms = await self.store.dm_rooms()
         self.sync = SyncLoop(
             self.gateway,
             self.store,
             self.metrics,
-            self.config.commands.prefix,
+            lambda: self.config.commands.prefix,  # a reload changes it for the next sync
             self.on_batch,
             conversations=lambda: self._dm_rooms,
         )
@@ -221,9 +255,12 @@ class Agora:
         await ensure_cross_signed(
             self.gateway, self.data_dir / "cross-signing.json", session.password
         )
+        # Whose devices speak for the admins, animators and managers, before anything is
+        # sent in the control room or any command is run.
+        await self.trust.refresh()
         await self._profile()
         await self.control.ensure()
-        await self.policy.ensure()
+        await self.bans.ensure()
         await self.directory.ensure()
         await self.news.sync_config_feeds()
         await self._leave_strays()
@@ -252,6 +289,8 @@ class Agora:
         self._sweep_task = asyncio.create_task(self._sweep(), name="sweep")
         self._peers_task = asyncio.create_task(self._follow_peers(), name="peers")
         self.dispatcher.wake.set()
+        if self.config.smtp is None:
+            log.warning("no smtp: settings; mails are written to %s", self.data_dir / "mail")
         log.info(
             "Agora %s running as %s (device %s) on %s",
             version(),
@@ -363,7 +402,7 @@ class Agora:
         self._credentials = creds
         await self.gateway.raw(
             "POST",
-            f"/_synapse/admin/v1/users/{self.gateway.user_id}/override_ratelimit",
+            f"/_synapse/admin/v1/users/{path_part(self.gateway.user_id)}/override_ratelimit",
             {"messages_per_second": 0, "burst_count": 0},
             what="lift the bot's rate limits",
         )
@@ -394,6 +433,11 @@ class Agora:
         lines = [f"Agora est prêt — Agora is ready. Element : {self.synapse.url}"]
         for user in creds["users"]:
             lines.append(f"  {user} (mot de passe / password: {self.credentials_path})")
+        if self.config.smtp is None:
+            lines.append(
+                "  Courriels (pas de serveur SMTP, smtp: dans la config) écrits dans / "
+                f"mails (no SMTP server, smtp: in the config) written to: {self.data_dir / 'mail'}"
+            )
         print("\n".join(lines), flush=True)
 
     async def _profile(self) -> None:
@@ -418,6 +462,8 @@ class Agora:
                 await self._on_invite(invite.room_id, invite.inviter, invite.is_direct)
             except MatrixError as exc:
                 log.error("invite to %s: %s", invite.room_id, exc)
+        if batch.device_changes:
+            self._spawn(self.trust.on_device_changes(batch.device_changes), "trust")
         if not self._starting:
             for change in batch.state_changes:
                 key = await self.store.managed_key(change.room_id)
@@ -426,10 +472,10 @@ class Agora:
             for m in batch.memberships:
                 await self._on_membership(m.room_id, m.user_id, m.membership)
             if batch.policy_rules:
-                await self._on_policy_rules(batch.policy_rules)
+                await self.bans.on_events(batch.policy_rules)
             for r in batch.reactions:
                 if r.room_id == self.control.room_id and r.sender in self.config.admins:
-                    await self.vetting.on_reaction(r.sender, r.relates_to, r.key)
+                    await self._control_reaction(r)
                 elif r.room_id != self.control.room_id:
                     await self.news.on_reaction(r.sender, r.relates_to, r.key)
             if self.control.room_id in batch.left_rooms:
@@ -437,49 +483,70 @@ class Agora:
                 await self.control.ensure()
         self.dispatcher.wake.set()
 
-    async def _on_policy_rules(self, events: list[PolicyEvent]) -> None:
-        """A rule set or withdrawn in a policy list the bot follows: the store follows it, and
-        a new ban removes whoever it matches from the managed rooms."""
-        followed = self.policy.followed
-        new_ban = False
-        for ev in events:
-            if ev.room_id not in followed:
-                continue
-            rule = rule_from_state(ev.room_id, ev.event_type, ev.state_key, ev.content)
-            if rule is None:
-                await self.policy.rules.drop_rule(
-                    ev.room_id, RULE_TYPES[ev.event_type], ev.state_key
+    async def _control_reaction(self, r: Reaction) -> None:
+        """An admin's reaction on a card counts only encrypted, from a device of theirs."""
+        if not r.encrypted:
+            await self.store.audit(
+                r.sender, "vetting.reaction", "ignored", room_id=r.room_id, detail="unencrypted"
+            )
+            if await self.store.once(f"unencrypted:{r.room_id}:{r.sender}"):
+                await self._announce(
+                    "control.unencrypted_ignored",
+                    {"user": r.sender, "prefix": self.config.commands.prefix},
                 )
-            else:
-                await self.policy.rules.put_rule(rule, ev.sender)
-                new_ban = new_ban or rule.recommendation == BAN
-        if new_ban:
-            removed = await self.enforcer.banned_sweep()
-            if removed:
-                log.info("a new ban rule removed %d membership(s)", removed)
+            return
+        reason = await self.trust.check(r.sender, r.device_curve, r.device_ed)
+        if reason is not None:
+            await self.store.audit(
+                r.sender, "vetting.reaction", "refused", room_id=r.room_id, detail=reason
+            )
+            text = t(reason, self.config.locale, prefix=self.config.commands.prefix, user=r.sender)
+            with contextlib.suppress(AgoraError):
+                await self.gateway.send(r.room_id, notice(text, reply_to=r.relates_to))
+            with contextlib.suppress(AgoraError):
+                await self.tell(r.sender, text)
+            return
+        await self.vetting.on_reaction(r.sender, r.relates_to, r.key)
+
+    async def _announce(self, key: str, params: dict[str, Any]) -> None:
+        """A notice in the control room (nothing while there is none yet)."""
+        if self.control.room_id:
+            with contextlib.suppress(AgoraError):
+                await self.gateway.send(
+                    self.control.room_id, notice(t(key, self.config.locale, **params))
+                )
+
+    def _control_room_readers_changed(self) -> None:
+        if self.control.room_id:
+            self.gateway.rotate_room_key_if_refused(self.control.room_id)
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+        """Background work that must not hold the sync up (a peer's keys over federation)."""
+        task = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._task_ended)
+
+    async def tell(self, user_id: str, text: str) -> None:
+        """A notice to one person in their direct chat with the bot (opened if none)."""
+        await self.vetting.tell(user_id, text)
 
     # --- the web join form ----------------------------------------------------------------------
 
     async def web_secret(self) -> bytes:
-        secret = await self.store.get("web.secret")
-        if secret is None:
-            secret = secrets.token_hex(32)
-            await self.store.put("web.secret", secret)
-        return bytes.fromhex(secret)
+        return await web_secret(self.store)
 
     async def file_web_request(
         self, values: dict[str, str], status_hash: str, locale: str
     ) -> RequestRow:
         data = self.vetting.validated(values, locale)
-        return await self.vetting.file(
-            data,
-            source="web",
-            user_id=None,
-            dm_room=None,
-            submitted_by="web",
-            status_hash=status_hash,
-            locale=locale,
-        )
+        return await self.vetting.file_from_web(data, status_hash=status_hash, locale=locale)
+
+    async def confirm_web_request(self, token: str) -> tuple[str, RequestRow | None]:
+        return await self.vetting.confirm_email(token)
+
+    async def web_request_to_confirm(self, token: str) -> RequestRow | None:
+        return await self.vetting.requests.request_by_email_hash(hash_token(token))
 
     async def web_request(self, status_hash: str) -> tuple[RequestRow, int, int] | None:
         row = await self.vetting.requests.request_by_status_hash(status_hash)
@@ -551,8 +618,7 @@ class Agora:
             log.info("joined a direct chat with %s", inviter)
         elif await self.policy.is_trusted(room_id):
             # A peer region's policy list this region trusts: join it and apply its rules.
-            await self.policy.follow_trusted()
-            await self.enforcer.banned_sweep()
+            await self.bans.follow_trusted()
         elif await self.shared.declares(room_id):
             # A peer region's room shared with this one: join it and ask our members in.
             await self.shared.follow()
@@ -572,7 +638,13 @@ class Agora:
         if await self.enforcer.check(room_id, user_id, membership):
             return
         kind = await self.store.room_kind(room_id)
-        if kind == "control" and user_id in self.config.admins and membership in ("leave", "ban"):
+        if (
+            kind == "control"
+            and membership in ("join", "invite")
+            and user_id not in self.config.admins
+        ):
+            await self.control.remove_outsider(user_id)
+        elif kind == "control" and user_id in self.config.admins and membership in ("leave", "ban"):
             try:
                 await self.control.reconcile_admins()
             except MatrixError as exc:
@@ -666,6 +738,8 @@ class Agora:
         # from sync code).
         self._feeds_sync = asyncio.create_task(self.news.sync_config_feeds())
         self._peers_task = asyncio.create_task(self._follow_peers(own=True), name="peers")
+        self._spawn(self.trust.refresh(), "trust")  # new admins, animators and managers
+        self._spawn(self.control.reconcile_admins(), "control")  # the room follows `admins`
 
     async def _follow_peers(self, own: bool = False) -> None:
         """What the peers keep for this region, as the config declares it now (``own``, on
@@ -673,9 +747,9 @@ class Agora:
         changed)."""
         try:
             if own:
-                await self.policy.ensure()
+                await self.bans.ensure()
                 await self.directory.ensure()
-            await self.policy.follow_trusted()
+            await self.bans.follow_trusted()
             await self.directory.follow_peers()
             await self.shared.follow()
         except AgoraError as exc:  # retried at the next reload or start
@@ -694,6 +768,7 @@ class Agora:
 
     def _apply_config(self) -> None:
         config = effective(self.file_config, self._groups)
+        self.broadcaster.set_pace(config.news.pace_per_second)
         for holder in (
             self,
             self.control,
@@ -707,6 +782,8 @@ class Agora:
             self.news,
             self.shared,
             self.directory,
+            self.trust,
+            self.bans,
         ):
             holder.config = config
 
@@ -738,7 +815,6 @@ class Agora:
             try:
                 self.reload()
                 log.info("configuration reloaded from %s", self.config.source)
-                await self.control.reconcile_admins()
             except ConfigError as exc:
                 log.error("configuration refused: %s", exc)
                 await self.gateway.send(
@@ -822,7 +898,7 @@ class Agora:
         return code
 
     async def stop(self) -> None:
-        for one_off in (self._sweep_task, self._peers_task):
+        for one_off in (self._sweep_task, self._peers_task, *self._background):
             if one_off is not None:
                 one_off.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

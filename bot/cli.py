@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, load_config
+from bot.exports import csv_text, write_private
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -119,10 +120,6 @@ async def _plan_or_apply(config_path: Path, data_dir: Path, apply: bool) -> int:
 
 
 async def _export_members(config_path: Path, data_dir: Path, output: Path | None) -> int:
-    import csv
-    import io
-    import os
-
     from bot.store import Store
     from bot.store.vetting import VettingStore
 
@@ -144,16 +141,11 @@ async def _export_members(config_path: Path, data_dir: Path, output: Path | None
         "since",
         "status",
     ]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(members)
+    text = csv_text(columns, members)
     if output is None:
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write(text)
     else:  # personal data: readable by its owner only
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(buffer.getvalue())
+        write_private(output, text)
         print(f"{len(members)} member(s) written to {output}", file=sys.stderr)
     return 0
 
@@ -161,9 +153,7 @@ async def _export_members(config_path: Path, data_dir: Path, output: Path | None
 async def _import_requests(
     config_path: Path, data_dir: Path, file: Path, batch: str | None, links: Path | None
 ) -> int:
-    import csv
     import datetime
-    import os
     import re
 
     from bot.errors import UserError
@@ -192,11 +182,7 @@ async def _import_requests(
         print(f"line {line}: {why}", file=sys.stderr)
     if report.links:
         links = links or file.with_suffix(".links.csv")
-        fd = os.open(links, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["request", "name", "email", "status_url"])
-            writer.writeheader()
-            writer.writerows(report.links)
+        write_private(links, csv_text(["request", "name", "email", "status_url"], report.links))
         print(f"{len(report.links)} private status link(s) written to {links}")
     span = f" (#{report.ids[0]} to #{report.ids[-1]})" if report.ids else ""
     print(

@@ -31,6 +31,7 @@ from bot.territories.model import (
     SharedRoomDecl,
     Territory,
 )
+from bot.territories.model import server_of as server_of_user
 from bot.vetting.form import DEFAULT_PROFESSIONS
 from bot.vetting.provisioning import ProvisioningConfig, Rule, rule_problems
 
@@ -106,9 +107,37 @@ class CommandsConfig:
 class VettingConfig:
     approvals_required: int = 2
     one_rejection_rejects: bool = True
-    # An animator's `!admit` of someone not yet vetted counts as one approval.
-    animator_endorsement_counts: bool = True
+    # An animator's `!admit` of someone not yet vetted counts as one approval (off: it is
+    # shown on the card, and the admins' approvals alone count).
+    animator_endorsement_counts: bool = False
     provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
+    # A web request whose email is not confirmed within this is forgotten.
+    email_confirmation_expires: float = 48 * 3600.0
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    # privileged: admins', animators' and managers' commands and reactions count only from
+    # devices cross-signed by their pinned identity, and only such devices of admins receive
+    # the control room's keys. off: any device of theirs.
+    verified_devices: str = "privileged"
+
+
+@dataclass(frozen=True)
+class ModerationConfig:
+    # A ban rule whose sweep would remove more people than this waits for an admin's !confirm.
+    max_sweep: int = 10
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 587
+    security: str = "starttls"  # starttls | tls | none
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str = ""  # the From address
+    timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -147,6 +176,10 @@ class Config:
     federation: FederationConfig = field(default_factory=FederationConfig)
     vetting: VettingConfig = field(default_factory=VettingConfig)
     news: NewsConfig = field(default_factory=NewsConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    moderation: ModerationConfig = field(default_factory=ModerationConfig)
+    # None: mails (email confirmations) are written as .eml files in the data directory.
+    smtp: SmtpConfig | None = None
     source: Path | None = None
 
     @property
@@ -355,12 +388,22 @@ def parse_config(
     vetting = VettingConfig(
         approvals_required=v.int("approvals_required", min(2, max(1, len(admins))), 1, 20),
         one_rejection_rejects=v.bool("one_rejection_rejects", True),
-        animator_endorsement_counts=v.bool("animator_endorsement_counts", True),
+        animator_endorsement_counts=v.bool("animator_endorsement_counts", False),
         provisioning=_provisioning(v.section("provisioning"), network),
+        email_confirmation_expires=_duration(v, "email_confirmation_expires", 48 * 3600.0),
     )
     v.done(known_elsewhere=("professions",))
 
     news = _news(top, network, env)
+    sec = top.section("security")
+    security = SecurityConfig(
+        verified_devices=sec.choice("verified_devices", ("privileged", "off"), "privileged")
+    )
+    sec.done()
+    mod = top.section("moderation")
+    moderation = ModerationConfig(max_sweep=mod.int("max_sweep", 10, 0, 100_000))
+    mod.done()
+    smtp = _smtp(top, env)
     top.done()
 
     cfg = Config(
@@ -374,6 +417,9 @@ def parse_config(
         federation=federation,
         vetting=vetting,
         news=news,
+        security=security,
+        moderation=moderation,
+        smtp=smtp,
         source=source,
     )
     if explicit_quorum and vetting.approvals_required > max(1, len(cfg.admins)):
@@ -612,6 +658,31 @@ def _news(top: _Section, network: Network, env: dict[str, str]) -> NewsConfig:
     return config
 
 
+EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+def _smtp(top: _Section, env: dict[str, str]) -> SmtpConfig | None:
+    if top.data.get("smtp") is None:
+        top.seen.add("smtp")
+        return None
+    m = top.section("smtp")
+    security = m.choice("security", ("starttls", "tls", "none"), "starttls")
+    password = env.get(m.str("password_env", "")) if m.data.get("password_env") else None
+    config = SmtpConfig(
+        host=m.str("host", what="the mail server's host name"),
+        port=m.int("port", 465 if security == "tls" else 587, 1, 65535),
+        security=security,
+        username=m.str("username", None),
+        password=password or m.str("password", None),
+        sender=m.str("from", pattern=EMAIL_RE, what="the From address, such as agora@ars.example"),
+        timeout=_duration(m, "timeout", 30.0),
+    )
+    if m.data.get("password_env") and not password:
+        raise ConfigError(m._p("password_env"), "the name of a set environment variable")
+    m.done()
+    return config
+
+
 def _federation(section: _Section, server_name: str) -> FederationConfig:
     servers = _servers(section, "allowed_servers")
     trusted = []
@@ -637,6 +708,16 @@ def _federation(section: _Section, server_name: str) -> FederationConfig:
         )
         s.done()
     section.done()
+    for i, ref in enumerate(trusted):
+        # A list's rules count only when its region's bot set them: that bot must be known.
+        server = ref.split(":", 1)[1] if ":" in ref else ""
+        if not any(server_of_user(b) == server for b in peers) and not (not server and peers):
+            raise ConfigError(
+                f"federation.trusted_policy_rooms[{i}]",
+                f"a list whose region's bot (of {server or 'its server'}) is in "
+                "federation.peer_bots (only that bot's rules count)",
+                ref,
+            )
     return FederationConfig(
         allowed_servers=servers,
         trusted_policy_rooms=tuple(dict.fromkeys(trusted)),

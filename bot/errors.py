@@ -39,6 +39,11 @@ class PermissionDenied(UserError):
     key = "error.permission_denied"
 
 
+class UnverifiedDevice(PermissionDenied):
+    """Refused: the sending device does not speak for its privileged owner (not signed by
+    their pinned cross-signing identity); the message says how to fix it."""
+
+
 class Conflict(UserError):
     key = "error.conflict"
 

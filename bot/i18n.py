@@ -23,6 +23,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Trop d'arguments.\nUsage : {usage}",
         "en": "Too many arguments.\nUsage: {usage}",
     },
+    "error.subcommand": {
+        "fr": "{name} {word} : sous-commande inconnue. Possibles : {choices} "
+        "(détail : {prefix}help {name_bare}).",
+        "en": "{name} {word}: unknown subcommand. Possible: {choices} "
+        "(details: {prefix}help {name_bare}).",
+    },
     "error.unclosed_quote": {
         "fr": "Guillemet non fermé dans la commande.",
         "en": "Unclosed quote in the command.",
@@ -50,6 +56,108 @@ MESSAGES: dict[str, dict[str, str]] = {
     "refused.animator_only": {
         "fr": "Commande réservée aux animateurs et administrateurs.",
         "en": "This command is reserved for animators and administrators.",
+    },
+    "refused.manager_only": {
+        "fr": "Commande réservée aux responsables de salon de direction.",
+        "en": "This command is reserved for the managers of managerial rooms.",
+    },
+    "trust.refused.unverified": {
+        "fr": "Refusé : cette session n'est pas vérifiée. Les commandes et réactions "
+        "d'administration, d'animation et de gestion d'équipe ne comptent que depuis une session "
+        "signée par votre identité de signature croisée. Vérifiez cette session depuis une "
+        "session de confiance (Element : Paramètres › Sessions › Vérifier la session), puis "
+        "recommencez. Rien n'a été fait.",
+        "en": "Refused: this session is not verified. Administration, animation and team "
+        "commands and reactions count only from a session signed by your cross-signing "
+        "identity. Verify this session from a trusted one (Element: Settings › Sessions › "
+        "Verify session), then try again. Nothing was done.",
+    },
+    "trust.refused.no_identity": {
+        "fr": "Refusé : votre compte n'a pas d'identité de signature croisée. Configurez-la "
+        "(Element : Paramètres › Sécurité et vie privée › Configurer la signature croisée) "
+        "depuis cette session, puis recommencez. Rien n'a été fait.",
+        "en": "Refused: your account has no cross-signing identity. Set it up (Element: "
+        "Settings › Security & Privacy › Set up cross-signing) from this session, then try "
+        "again. Nothing was done.",
+    },
+    "trust.refused.key_changed": {
+        "fr": "Refusé : votre identité de signature croisée a changé depuis que le bot l'a "
+        "enregistrée. Un autre administrateur doit accepter la nouvelle avec {prefix}trust "
+        "{user} après l'avoir vérifiée avec vous. Rien n'a été fait.",
+        "en": "Refused: your cross-signing identity changed since the bot recorded it. "
+        "Another admin must accept the new one with {prefix}trust {user} after checking it "
+        "with you. Nothing was done.",
+    },
+    "trust.changed_notice": {
+        "fr": "⚠️ L'identité de signature croisée de {user} a changé.\n"
+        "Ancienne : {old}\nNouvelle : {new}\n"
+        "Ses commandes et réactions sont refusées, et ses nouvelles sessions ne reçoivent "
+        "pas les clés de ce salon, jusqu'à ce qu'un autre administrateur, après avoir vérifié "
+        "avec {user} par un autre moyen, l'accepte : {prefix}trust {user}",
+        "en": "⚠️ The cross-signing identity of {user} changed.\n"
+        "Old: {old}\nNew: {new}\n"
+        "Their commands and reactions are refused, and their new sessions get no keys of "
+        "this room, until another admin, having checked with {user} some other way, accepts "
+        "it: {prefix}trust {user}",
+    },
+    "trust.accepted": {
+        "fr": "Nouvelle identité de {user} acceptée.\nAncienne : {old}\nNouvelle : {new}",
+        "en": "New identity of {user} accepted.\nOld: {old}\nNew: {new}",
+    },
+    "trust.not_yourself": {
+        "fr": "Un autre administrateur doit accepter votre nouvelle identité.",
+        "en": "Another admin must accept your new identity.",
+    },
+    "trust.nothing_known": {
+        "fr": "Aucune identité de signature croisée connue pour {user}.",
+        "en": "No cross-signing identity is known for {user}.",
+    },
+    "trust.nothing_to_accept": {
+        "fr": "Rien à accepter : l'identité de {user} n'a pas changé ({key}).",
+        "en": "Nothing to accept: the identity of {user} has not changed ({key}).",
+    },
+    "trust.status": {
+        "fr": "Identité de {user} : {key}\nSessions vérifiées : {devices}",
+        "en": "Identity of {user}: {key}\nVerified sessions: {devices}",
+    },
+    "cmd.trust.help": {
+        "fr": "Accepter la nouvelle identité de signature croisée d'un administrateur, "
+        "animateur ou responsable (montre l'ancienne et la nouvelle)",
+        "en": "Accept the new cross-signing identity of an admin, animator or manager "
+        "(shows the old and the new one)",
+    },
+    "control.replaced": {
+        "fr": "Ce salon de contrôle est fermé : le bot ne peut pas y retirer un ancien "
+        "administrateur. Un nouveau salon de contrôle vous attend (invitation envoyée).",
+        "en": "This control room is closed: the bot cannot remove a former administrator "
+        "here. A new control room is waiting for you (invitation sent).",
+    },
+    "control.kick_reason": {
+        "fr": "Salon réservé aux administrateurs d'Agora",
+        "en": "Room reserved for Agora's administrators",
+    },
+    "control.former_admin_removed": {
+        "fr": "{user} n'est plus administrateur : niveau ramené à 0 et retiré de ce salon. Ses "
+        "droits d'administrateur dans les espaces et salons sont retirés par l'alignement qui "
+        "suit.",
+        "en": "{user} is no longer an administrator: level lowered to 0 and removed from this "
+        "room. Their administrator rights in the spaces and rooms are withdrawn by the "
+        "reconciliation that follows.",
+    },
+    "control.outsider_removed": {
+        "fr": "{user} n'est pas administrateur : retiré de ce salon (il ne lit aucune fiche).",
+        "en": "{user} is not an administrator: removed from this room (they read no card).",
+    },
+    "control.unencrypted_ignored": {
+        "fr": "Les messages et réactions non chiffrés de {user} dans ce salon sont ignorés : "
+        "seuls les messages chiffrés de bout en bout comptent ici (un événement non chiffré ne "
+        "prouve pas la session qui l'a envoyé). Element Web et Desktop n'envoient pas leurs "
+        "réactions chiffrées : validez avec {prefix}approve <n°> et refusez avec {prefix}reject "
+        "<n°> <motif>.",
+        "en": "Unencrypted messages and reactions from {user} in this room are ignored: only "
+        "end-to-end encrypted ones count here (an unencrypted event proves nothing of the "
+        "session that sent it). Element Web and Desktop send their reactions unencrypted: "
+        "approve with {prefix}approve <no.> and reject with {prefix}reject <no.> <reason>.",
     },
     "refused.member_only": {
         "fr": "Commande réservée aux membres vérifiés.",
@@ -109,6 +217,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "help.role": {"fr": "Réservée à : {role}", "en": "For: {role}"},
     "help.where": {"fr": "Où : {where}", "en": "Where: {where}"},
     "role.admin": {"fr": "administrateurs", "en": "administrators"},
+    "role.manager": {"fr": "responsables", "en": "managers"},
     "role.animator": {"fr": "animateurs", "en": "animators"},
     "role.member": {"fr": "membres vérifiés", "en": "verified members"},
     "role.anyone": {"fr": "tout le monde", "en": "anyone"},
@@ -342,6 +451,58 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Votre demande a été refusée. Motif : {reason}",
         "en": "Your request was rejected. Reason: {reason}",
     },
+    "web.status.unconfirmed": {
+        "fr": "Confirmez d'abord votre adresse : un courriel vient d'être envoyé à {email} avec "
+        "un lien de confirmation. Votre demande ne parvient aux administrateurs qu'après. Sans "
+        "confirmation dans les {hours} h, elle est effacée.",
+        "en": "First confirm your address: an email was just sent to {email} with a "
+        "confirmation link. Your request reaches the admins only then. Without confirmation "
+        "within {hours} h, it is erased.",
+    },
+    "web.status.expired": {
+        "fr": "Cette demande n'a pas été confirmée à temps et a été effacée. Vous pouvez en "
+        "déposer une nouvelle.",
+        "en": "This request was not confirmed in time and was erased. You may file a new one.",
+    },
+    "web.confirm.title": {"fr": "Confirmation de l'adresse", "en": "Address confirmation"},
+    "web.confirm.intro": {
+        "fr": "Confirmez votre adresse électronique pour transmettre la demande n° {id} aux "
+        "administrateurs du réseau.",
+        "en": "Confirm your email address to send request no. {id} to the network's admins.",
+    },
+    "web.confirm.button": {"fr": "Confirmer mon adresse", "en": "Confirm my address"},
+    "web.confirm.done": {
+        "fr": "Adresse confirmée : votre demande est transmise aux administrateurs. Suivez-la "
+        "sur votre page de suivi.",
+        "en": "Address confirmed: your request is sent to the admins. Follow it on your "
+        "status page.",
+    },
+    "web.confirm.already": {
+        "fr": "Cette adresse est déjà confirmée ; la demande suit son cours.",
+        "en": "This address is already confirmed; the request is on its way.",
+    },
+    "web.confirm.unknown": {
+        "fr": "Ce lien de confirmation n'est pas (ou plus) valable. Déposez une nouvelle "
+        "demande si besoin.",
+        "en": "This confirmation link is not (or no longer) valid. File a new request if needed.",
+    },
+    "mail.confirm.subject": {
+        "fr": "Confirmez votre demande d'adhésion n° {id}",
+        "en": "Confirm your membership request no. {id}",
+    },
+    "mail.confirm.body": {
+        "fr": "Bonjour {name},\n\nVous (ou quelqu'un avec votre adresse) avez demandé à "
+        "rejoindre le réseau professionnel de santé. Pour transmettre la demande aux "
+        "administrateurs, ouvrez ce lien et confirmez :\n\n{link}\n\nSans confirmation dans "
+        "les {hours} heures, la demande est effacée. Si vous n'êtes pas à l'origine de cette "
+        "demande, ignorez ce message.\n",
+        "en": "Hello {name},\n\nYou (or someone with your address) asked to join the health "
+        "professionals' network. To send the request to the admins, open this link and "
+        "confirm:\n\n{link}\n\nWithout confirmation within {hours} hours, the request is "
+        "erased. If you did not ask, ignore this message.\n",
+    },
+    "vetting.status.unconfirmed": {"fr": "adresse à confirmer", "en": "address unconfirmed"},
+    "vetting.status.expired": {"fr": "expirée", "en": "expired"},
     "web.status.cancelled": {
         "fr": "Cette demande a été annulée.",
         "en": "This request was cancelled.",
@@ -662,14 +823,66 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Remove someone from your territory's spaces and rooms",
     },
     "cmd.group.help": {
-        "fr": 'Groupes de travail : create "Nom" --open|--private [territoire], '
-        "invite <groupe> @personne",
-        "en": 'Working groups: create "Name" --open|--private [territory], invite <group> @person',
+        "fr": "Groupes de travail : create, invite, list, members, remove, leave, archive",
+        "en": "Working groups: create, invite, list, members, remove, leave, archive",
     },
+    "cmd.group.create.help": {
+        "fr": "Créer un groupe de travail chiffré sous l'espace du territoire (--open : ouvert "
+        "aux membres du territoire ; --private : sur liste)",
+        "en": "Make an encrypted working group under the territory's space (--open: open to "
+        "the territory's members; --private: on a list)",
+    },
+    "cmd.group.invite.help": {
+        "fr": "Inviter un membre vérifié dans un groupe (l'ajoute à sa liste)",
+        "en": "Invite a verified member to a group (puts them on its list)",
+    },
+    "cmd.group.list.help": {
+        "fr": "Les groupes que vous animez, dont vous êtes, ou ouverts dans votre territoire",
+        "en": "The groups you animate, belong to, or that are open in your territory",
+    },
+    "cmd.group.members.help": {
+        "fr": "La liste d'un groupe et qui est dans son salon",
+        "en": "A group's list and who is in its room",
+    },
+    "cmd.group.remove.help": {
+        "fr": "Retirer quelqu'un de la liste et du salon d'un groupe",
+        "en": "Take someone off a group's list and out of its room",
+    },
+    "cmd.group.leave.help": {
+        "fr": "Quitter un groupe (vous retire de sa liste et de son salon)",
+        "en": "Leave a group (takes you off its list and out of its room)",
+    },
+    "cmd.group.archive.help": {
+        "fr": "Archiver un groupe : salon en lecture seule, historique gardé (--dry-run : "
+        "montrer ce qui serait fait)",
+        "en": "Archive a group: room read-only, history kept (--dry-run: show what would be done)",
+    },
+    "cmd.team.help": {
+        "fr": "L'équipe d'un salon de direction : add, remove, list (pour son responsable)",
+        "en": "A managerial room's team: add, remove, list (for its manager)",
+    },
+    "cmd.team.add.help": {
+        "fr": "Ajouter un membre vérifié à l'équipe de votre salon de direction",
+        "en": "Add a verified member to your managerial room's team",
+    },
+    "cmd.team.remove.help": {
+        "fr": "Retirer quelqu'un de l'équipe (et du salon)",
+        "en": "Take someone off the team (and out of the room)",
+    },
+    "cmd.team.list.help": {"fr": "L'équipe de votre salon de direction", "en": "Your team"},
     "meta.admit_fields": {"fr": "territoire] [champs…", "en": "territory] [fields…"},
-    "meta.group_action": {"fr": "create|invite", "en": "create|invite"},
-    "meta.group_target": {"fr": "nom|groupe", "en": "name|group"},
-    "meta.group_other": {"fr": "territoire|@personne", "en": "territory|@person"},
+    "meta.group": {"fr": "groupe", "en": "group"},
+    "meta.group_name": {"fr": "nom", "en": "name"},
+    "meta.room": {"fr": "salon", "en": "room"},
+    "animate.field_not_yours": {
+        "fr": "territoire : « {value} » n'est pas un territoire que vous animez (les vôtres : "
+        "{choices}).",
+        "en": "territory: '{value}' is not a territory you animate (yours: {choices}).",
+    },
+    "animate.two_territories": {
+        "fr": "Deux territoires différents : {first} et territoire={second}. Donnez-en un seul.",
+        "en": "Two different territories: {first} and territory={second}. Give only one.",
+    },
     "animate.not_yours": {
         "fr": "Vous n'animez pas « {territory} ».",
         "en": "You do not animate '{territory}'.",
@@ -694,10 +907,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{who} opened the space '{territory}' to you. Your spaces and rooms:\n{rooms}",
     },
     "animate.endorsed": {
-        "fr": "Demande #{id} déposée pour {user}, appuyée par vous ({n}/{required} "
-        "validation(s)). Les administrateurs décident.",
-        "en": "Request #{id} filed for {user}, endorsed by you ({n}/{required} "
-        "approval(s)). The admins decide.",
+        "fr": "Demande #{id} déposée pour {user}, appuyée par vous (votre appui figure sur la "
+        "fiche ; {n}/{required} validation(s)). Les administrateurs décident.",
+        "en": "Request #{id} filed for {user}, endorsed by you (your endorsement is on the "
+        "card; {n}/{required} approval(s)). The admins decide.",
     },
     "animate.staff": {
         "fr": "{user} est administrateur·rice, animateur·rice ou responsable ici : pas de "
@@ -761,14 +974,61 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "{user} est invité·e dans le groupe « {name} ».",
         "en": "{user} is invited to the group '{name}'.",
     },
-    "group.invite_usage": {
-        "fr": "Usage : {prefix}group invite <groupe> @personne",
-        "en": "Usage: {prefix}group invite <group> @person",
+    "group.not_keeper": {
+        "fr": "« {name} » est un groupe privé : seuls {keeper}, qui l'anime, et les "
+        "administrateurs gèrent sa liste.",
+        "en": "'{name}' is a private group: only {keeper}, who animates it, and the admins "
+        "manage its list.",
     },
-    "group.action": {
-        "fr": "Action inconnue « {action} » : {prefix}group create … ou {prefix}group invite …",
-        "en": "Unknown action '{action}': {prefix}group create … or {prefix}group invite …",
+    "group.none": {"fr": "Aucun groupe pour vous.", "en": "No group for you."},
+    "group.list_title": {"fr": "{n} groupe(s) :", "en": "{n} group(s):"},
+    "group.list_line": {
+        "fr": "• {name} ({key}) — {visibility}, animé par {keeper}{mine}",
+        "en": "• {name} ({key}) — {visibility}, animated by {keeper}{mine}",
     },
+    "group.visibility.open": {"fr": "ouvert", "en": "open"},
+    "group.visibility.private": {"fr": "privé", "en": "private"},
+    "group.on_list": {"fr": " — vous en êtes", "en": " — you are on it"},
+    "group.members": {
+        "fr": "Groupe « {name} » (animé par {keeper})\nListe : {listed}\nDans le salon : {inside}",
+        "en": "Group '{name}' (animated by {keeper})\nList: {listed}\nIn the room: {inside}",
+    },
+    "group.removed": {
+        "fr": "{user} est retiré·e du groupe « {name} ».",
+        "en": "{user} is taken off the group '{name}'.",
+    },
+    "group.kick_reason": {"fr": "Retiré·e du groupe « {name} »", "en": "Taken off '{name}'"},
+    "group.left_reason": {"fr": "A quitté le groupe", "en": "Left the group"},
+    "group.left": {"fr": "Vous avez quitté « {name} ».", "en": "You left '{name}'."},
+    "group.not_in": {"fr": "Vous n'êtes pas dans « {name} ».", "en": "You are not in '{name}'."},
+    "group.archive_plan": {
+        "fr": "Archiverait « {name} » ({key}) : retiré de l'espace, renommé [Archivé], en "
+        "lecture seule, historique gardé. Rien n'est fait (--dry-run).",
+        "en": "Would archive '{name}' ({key}): out of the space, renamed [Archived], "
+        "read-only, history kept. Nothing done (--dry-run).",
+    },
+    "group.archived": {
+        "fr": "Groupe « {name} » archivé (lecture seule, historique gardé).",
+        "en": "Group '{name}' archived (read-only, history kept).",
+    },
+    "team.not_manager": {
+        "fr": "Vous ne gérez aucun salon de direction.",
+        "en": "You manage no managerial room.",
+    },
+    "team.which_room": {
+        "fr": "Quel salon de direction ? {choices}",
+        "en": "Which managerial room? {choices}",
+    },
+    "team.added": {
+        "fr": "{user} fait partie de l'équipe de « {name} » (invitation envoyée).",
+        "en": "{user} is on the team of '{name}' (invitation sent).",
+    },
+    "team.removed": {
+        "fr": "{user} ne fait plus partie de l'équipe de « {name} ».",
+        "en": "{user} is no longer on the team of '{name}'.",
+    },
+    "team.kick_reason": {"fr": "Retiré·e de l'équipe de « {name} »", "en": "Off '{name}'"},
+    "team.list": {"fr": "Équipe de « {name} » : {people}", "en": "Team of '{name}': {people}"},
     # moderation: the policy room and revocation
     "policy.name": {"fr": "Agora · Liste de modération", "en": "Agora · Moderation list"},
     "policy.topic": {
@@ -791,9 +1051,85 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Usage: {prefix}policy ban <@user:server|server> <reason> (* and ? globs allowed)",
     },
     "policy.own_server": {
-        "fr": "Bannir son propre serveur couperait toute la région.",
-        "en": "Banning this region's own server would cut the whole region off.",
+        "fr": "Refusé : cette règle viserait le serveur de la région ({server}) et couperait "
+        "toute la région.",
+        "en": "Refused: this rule would strike the region's own server ({server}) and cut the "
+        "whole region off.",
     },
+    "policy.protected": {
+        "fr": "Refusé : {user} est protégé (le bot, les administrateurs et les bots des régions "
+        "partenaires ne sont jamais bannis).",
+        "en": "Refused: {user} is protected (the bot, the admins and the peer regions' bots are "
+        "never banned).",
+    },
+    "policy.ban_held": {
+        "fr": "Rien n'est publié pour l'instant. La règle contre {entity} retirerait {count} "
+        "personne(s) : {people}\nPour la publier : {prefix}confirm {n} — pour y renoncer : "
+        "{prefix}cancel {n}",
+        "en": "Nothing is published yet. The rule against {entity} would remove {count} "
+        "person(s): {people}\nTo publish it: {prefix}confirm {n} — to drop it: "
+        "{prefix}cancel {n}",
+    },
+    "policy.held.large": {
+        "fr": "⏸️ Règle en attente n° {n} : {kind} {entity} (de {sender}, motif : {reason}) "
+        "retirerait {count} personne(s) de la région : {people}\nRien n'est fait tant qu'un "
+        "administrateur n'a pas répondu {prefix}confirm {n} (ou {prefix}cancel {n}).",
+        "en": "⏸️ Held rule no. {n}: {kind} {entity} (from {sender}, reason: {reason}) would "
+        "remove {count} person(s) from the region: {people}\nNothing happens until an admin "
+        "answers {prefix}confirm {n} (or {prefix}cancel {n}).",
+    },
+    "policy.held.hand": {
+        "fr": "⏸️ Règle en attente n° {n} : {kind} {entity}, posée à la main par {sender} dans "
+        "la liste de la région (motif : {reason}) ; elle retirerait {count} personne(s) : "
+        "{people}\nElle ne compte qu'après {prefix}confirm {n} (ou {prefix}cancel {n}).",
+        "en": "⏸️ Held rule no. {n}: {kind} {entity}, set by hand by {sender} in the region's "
+        "list (reason: {reason}); it would remove {count} person(s): {people}\nIt counts only "
+        "after {prefix}confirm {n} (or {prefix}cancel {n}).",
+    },
+    "policy.confirmed": {
+        "fr": "Règle n° {n} contre {entity} appliquée ; {removed} retrait(s).",
+        "en": "Rule no. {n} against {entity} applied; {removed} removal(s).",
+    },
+    "policy.cancelled": {
+        "fr": "Règle n° {n} contre {entity} écartée : elle ne s'applique pas.",
+        "en": "Rule no. {n} against {entity} dropped: it does not apply.",
+    },
+    "policy.no_hold": {"fr": "Aucune règle en attente n° {n}.", "en": "No held rule no. {n}."},
+    "policy.hold_decided": {
+        "fr": "La règle en attente n° {n} a déjà été traitée.",
+        "en": "Held rule no. {n} was already dealt with.",
+    },
+    "policy.cancel_usage": {
+        "fr": "Usage ici : {prefix}cancel <n° de règle en attente>",
+        "en": "Usage here: {prefix}cancel <held rule no.>",
+    },
+    "policy.ignored_sender": {
+        "fr": "Règles de la liste {room} posées par {sender} ignorées : seules comptent celles "
+        "du bot de cette région ({bot}).",
+        "en": "Rules of the list {room} set by {sender} are ignored: only those of that "
+        "region's bot ({bot}) count.",
+    },
+    "policy.refused_own_server": {
+        "fr": "Règle refusée : {entity} (de {sender}) viserait le serveur de cette région "
+        "({server}). Elle ne s'applique pas.",
+        "en": "Rule refused: {entity} (from {sender}) would strike this region's own server "
+        "({server}). It does not apply.",
+    },
+    "policy.spared": {
+        "fr": "La règle {entity} ne s'applique pas à {people} (protégés).",
+        "en": "The rule {entity} does not apply to {people} (protected).",
+    },
+    "policy.status.held": {"fr": "en attente", "en": "held"},
+    "policy.status.refused": {"fr": "refusée", "en": "refused"},
+    "policy.status.cancelled": {"fr": "écartée", "en": "dropped"},
+    "policy.status.ignored": {"fr": "ignorée", "en": "ignored"},
+    "policy.status.active": {"fr": "en vigueur", "en": "in force"},
+    "cmd.confirm.help": {
+        "fr": "Appliquer une règle de bannissement en attente (liste de qui serait retiré "
+        "montrée avant)",
+        "en": "Apply a held ban rule (the list of who would be removed is shown first)",
+    },
+    "meta.hold": {"fr": "n°", "en": "no."},
     "policy.banned": {
         "fr": "Règle publiée contre {entity} ; {n} retrait(s) dans les salons de la région.",
         "en": "Rule published against {entity}; {n} removal(s) in the region's rooms.",
@@ -874,7 +1210,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Ask to join the network (name, profession, identifier, territory, email)",
     },
     "cmd.request.help": {"fr": "Où en est ma demande", "en": "Where my request stands"},
-    "cmd.cancel.help": {"fr": "Annuler ma demande en attente", "en": "Cancel my pending request"},
+    "cmd.cancel.help": {
+        "fr": "Annuler ma demande en attente (message direct) ; écarter une règle de "
+        "bannissement en attente (salon de contrôle)",
+        "en": "Cancel my pending request (direct chat); drop a held ban rule (control room)",
+    },
     "cmd.requests.help": {"fr": "Lister les demandes en attente", "en": "List pending requests"},
     "cmd.approve.help": {"fr": "Valider une demande", "en": "Approve a request"},
     "cmd.reject.help": {
@@ -1091,6 +1431,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Approvals: {n}/{required} ({who})",
     },
     "vetting.card.rejections": {"fr": "Refus : {who}", "en": "Rejections: {who}"},
+    "vetting.card.endorsed": {
+        "fr": "Appuyée par l'animateur·rice : {who} (ne compte pas comme validation)",
+        "en": "Endorsed by the animator: {who} (not counted as an approval)",
+    },
     "vetting.card.howto": {
         "fr": "{prefix}approve {id} [note] · {prefix}reject {id} <motif>",
         "en": "{prefix}approve {id} [note] · {prefix}reject {id} <reason>",

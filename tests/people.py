@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -21,7 +23,11 @@ from nio import (
     ReactionEvent,
     RoomCreateResponse,
     RoomMessage,
+    RoomSendResponse,
 )
+from nio.api import Api
+
+from bot.matrix.crosssigning import CrossSigningKeys
 
 ENCRYPTION_STATE = {
     "type": "m.room.encryption",
@@ -66,13 +72,28 @@ class Person:
     undecryptable: list[Seen] = field(default_factory=list)
     _task: asyncio.Task | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # The person's cross-signing identity, as Element makes one at first login (None: a
+    # client that never set it up).
+    cross_signing: CrossSigningKeys | None = None
 
     @property
     def user_id(self) -> str:
         return self.client.user_id
 
     @classmethod
-    async def login(cls, url: str, user_id: str, password: str, store: Path) -> Person:
+    async def login(
+        cls,
+        url: str,
+        user_id: str,
+        password: str,
+        store: Path,
+        *,
+        cross_signed: bool = True,
+        keys: CrossSigningKeys | None = None,
+    ) -> Person:
+        """Log in with a new device. ``cross_signed``: publish a cross-signing identity (or
+        ``keys``, one made before, as a second session of the same person would hold it) and
+        sign this device with it, as Element does when it sets up or verifies a session."""
         store.mkdir(parents=True, exist_ok=True)
         client = AsyncClient(
             url,
@@ -90,7 +111,56 @@ class Person:
             lambda: client.should_upload_keys is False and client.next_batch is not None,
             "first sync",
         )
+        if cross_signed:
+            await person.set_up_cross_signing(keys)
         return person
+
+    async def _api(self, method: str, path: str, body: Any = None) -> Any:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.request(
+                method,
+                self.client.homeserver + path,
+                json=body,
+                headers={"Authorization": f"Bearer {self.client.access_token}"},
+            ) as resp,
+        ):
+            data = await resp.json(content_type=None)
+            if resp.status >= 400 and resp.status != 401:
+                raise AssertionError(f"{method} {path}: {resp.status} {data}")
+            return data if resp.status < 400 else data | {"status": 401}
+
+    async def set_up_cross_signing(self, keys: CrossSigningKeys | None = None) -> None:
+        """Publish master, self-signing and user-signing keys (unless ``keys`` are already
+        this person's published ones) and sign this device with the self-signing key."""
+        self.cross_signing = keys or CrossSigningKeys.generate()
+        if keys is None:
+            body = self.cross_signing.upload_body(self.user_id)
+            path = "/_matrix/client/v3/keys/device_signing/upload"
+            answer = await self._api("POST", path, body)
+            if answer.get("status") == 401:  # keys already there: replacing them needs auth
+                body["auth"] = {
+                    "type": "m.login.password",
+                    "session": answer.get("session", ""),
+                    "identifier": {"type": "m.id.user", "user": self.user_id},
+                    "password": self.password,
+                }
+                answer = await self._api("POST", path, body)
+                assert answer.get("status") != 401, answer
+        await self.sign_device(self.client.device_id)
+
+    async def sign_device(self, device_id: str) -> None:
+        """Sign one of this person's devices (this one, or a new session being verified)."""
+        assert self.cross_signing is not None, "this person has no cross-signing identity"
+        published = await self._api(
+            "POST", "/_matrix/client/v3/keys/query", {"device_keys": {self.user_id: []}}
+        )
+        device = published["device_keys"][self.user_id][device_id]
+        signed = self.cross_signing.sign_device(self.user_id, device)
+        result = await self._api(
+            "POST", "/_matrix/client/v3/keys/signatures/upload", {self.user_id: {device_id: signed}}
+        )
+        assert not result.get("failures"), result
 
     async def _on_event(self, room: MatrixRoom, event: Event) -> None:
         seen = Seen(room.room_id, event)
@@ -174,6 +244,27 @@ class Person:
             {"msgtype": "m.text", "body": text},
             ignore_unverified_devices=True,
         )
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        """A reaction as Element sends one in an encrypted room: encrypted, its relation kept
+        in the clear for the server's aggregation (nio alone would send it unencrypted)."""
+        client = self.client
+        relation = {"rel_type": "m.annotation", "event_id": event_id, "key": key}
+        if client.rooms[room_id].encrypted:
+            if not client.rooms[room_id].members_synced:
+                await client.joined_members(room_id)
+            if client.olm.should_share_group_session(room_id):
+                await client.share_group_session(room_id, ignore_unverified_devices=True)
+            event_type, content = client.encrypt(room_id, "m.reaction", {"m.relates_to": relation})
+            content["m.relates_to"] = relation
+        else:
+            event_type, content = "m.reaction", {"m.relates_to": relation}
+        method, path, data = Api.room_send(
+            client.access_token, room_id, event_type, content, uuid.uuid4()
+        )
+        resp = await client._send(RoomSendResponse, method, path, data, (room_id,))
+        assert isinstance(resp, RoomSendResponse), resp
+        return resp.event_id
 
     def replies_to(self, event_id: str) -> list[Seen]:
         return [s for s in self.seen if s.reply_to == event_id]

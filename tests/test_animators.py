@@ -57,6 +57,7 @@ async def animated(person, start_bot):
         await admin.accept_invite(agora.control.room_id)
     await agora.settled()
     dm = await animator.dm(agora.gateway.user_id)
+    agora.second_admin = second  # type: ignore[attr-defined]
     return agora, first, animator, dm, sfx
 
 
@@ -87,23 +88,35 @@ async def test_an_animator_admits_a_vetted_member_and_removes_them(animated, per
     assert reaction == "❌" and "pas de retrait" in staff.body
 
 
-async def test_an_animators_endorsement_counts_as_one_approval(animated, person):
+async def test_an_animators_endorsement_is_on_the_card_but_two_admins_decide(animated, person):
+    """The agency's rule: two of its own project officers. An animator's endorsement is shown,
+    and counts only when `vetting.animator_endorsement_counts` says so (off by default)."""
     agora, first, animator, dm, sfx = animated
     newcomer = await person("nouvelle")
     missing, reaction = await animator.command(dm, f"!admit {newcomer.user_id}")
     assert reaction == "❌" and "n'est pas membre vérifié·e" in missing.body
-    answer, reaction = await animator.command(
-        dm,
-        f'!admit {newcomer.user_id} nom="Léa Martin" profession=sage-femme rpps=10101234564 '
-        f"email=lea.{sfx}@example.org",
+    fields = f'nom="Léa Martin" profession=sage-femme rpps=10101234564 email=lea.{sfx}@example.org'
+    outside, reaction = await animator.command(
+        dm, f"!admit {newcomer.user_id} {fields} territoire=var-{sfx}"
     )
-    assert reaction == "✅" and "(1/2 validation(s))" in answer.body
+    assert reaction == "❌" and "territoire : « var-" in outside.body  # the field is named
+    assert "n'est pas un territoire que vous animez" in outside.body
+    answer, reaction = await animator.command(dm, f"!admit {newcomer.user_id} {fields}")
+    assert reaction == "✅" and "0/2 validation(s)" in answer.body
     number = request_number(answer.body)
     request = await agora.vetting.get(number)
     assert (request.territory, request.submitted_by) == (f"vaucluse-{sfx}", animator.user_id)
+    card = await first.wait_for(
+        lambda: [s for s in first.seen if f"Demande #{number} — Léa Martin" in s.body],
+        "the card",
+    )
+    assert f"Appuyée par l'animateur·rice : {animator.user_id}" in card[0].body
 
     answer, reaction = await first.command(agora.control.room_id, f"!approve {number}")
-    assert reaction == "✅" and "acceptée" in answer.body  # the animator's + one admin's
+    assert reaction == "✅" and "(1/2)" in answer.body  # one admin is not enough
+    second = agora.second_admin
+    answer, reaction = await second.command(agora.control.room_id, f"!approve {number}")
+    assert reaction == "✅" and "acceptée" in answer.body
     space = (await room_ids(agora))[f"vaucluse-{sfx}"]
     await newcomer.wait_for(lambda: space in newcomer.invites, "the invitation to the space")
     await newcomer.accept_direct_chat(agora.gateway.user_id)

@@ -68,11 +68,3 @@ async def test_people_who_slipped_in_while_the_bot_was_down_are_removed_at_start
         [admin.user_id], account=agora.account, data_dir=agora.data_dir, network=tree(sfx)
     )
     await gone(again, space, outsider.user_id, timeout=30)
-
-
-async def test_the_control_room_is_never_enforced(network, person):
-    guest = await person("invite")
-    await network.admin.client.room_invite(network.control, guest.user_id)
-    await guest.accept_invite(network.control)
-    await network.admin.command(network.control, "!ping")  # the bot went past the join
-    assert (await network.bot.gateway.members(network.control))[guest.user_id] == "join"

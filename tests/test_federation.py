@@ -157,7 +157,11 @@ async def test_a_ban_in_one_region_removes_the_user_from_the_others_rooms_over_f
         occitanie,
         [admin_b.user_id],
         network=network,
-        federation={"allowed_servers": [sud.server], "trusted_policy_rooms": [alias_a]},
+        federation={
+            "allowed_servers": [sud.server],
+            "trusted_policy_rooms": [alias_a],
+            "peer_bots": [sud.bot_account[0]],
+        },
     )
     region_a = await cast.bot(
         sud,

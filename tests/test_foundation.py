@@ -19,6 +19,7 @@ from signedjson.sign import SignatureVerifyException, verify_signed_json
 
 from tests.conftest import free_port
 from tests.people import Person
+from tests.test_territories import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -217,29 +218,59 @@ async def test_member_ping_in_dm_is_answered(network, person):
     assert reply.body.startswith("pong") and reaction == "✅"
 
 
-async def test_non_admin_command_in_control_room_is_refused(network, person):
+async def test_an_outsider_invited_into_the_control_room_is_removed_and_reads_nothing(
+    network, person
+):
     intruder = await person("intrus")
     await network.admin.client.room_invite(network.control, intruder.user_id)
-    await intruder.accept_invite(network.control)
-    reply, reaction = await intruder.command(network.control, "!ping")
-    assert "réservée aux administrateurs" in reply.body
-    assert reaction == "❌"
-
-
-async def test_unencrypted_command_in_control_room_is_refused(network):
-    """An admin command must come end-to-end encrypted, even from an admin."""
-    client = network.admin.client
-    path = f"/_matrix/client/v3/rooms/{network.control}/send/m.room.message/plain-{time.time_ns()}"
-    resp = await client.send(
-        "PUT",
-        path,
-        json.dumps({"msgtype": "m.text", "body": "!status"}),
-        {"Authorization": f"Bearer {client.access_token}", "Content-Type": "application/json"},
+    note = await network.admin.wait_for(
+        lambda: [
+            s
+            for s in network.admin.seen
+            if s.room_id == network.control and intruder.user_id in s.body and "retiré" in s.body
+        ],
+        "the note that the outsider was removed",
     )
-    event_id = (await resp.json())["event_id"]
-    reply = await network.admin.reply_to(event_id)
-    assert "doivent être chiffrées" in reply.body
-    assert await network.admin.reaction_to(event_id) == "❌"
+    assert "n'est pas administrateur" in note[0].body
+
+    async def out() -> bool:
+        members = await network.bot.gateway.members(network.control)
+        return members.get(intruder.user_id) not in ("join", "invite")
+
+    await eventually(out, "the outsider out of the control room")
+
+
+async def test_unencrypted_command_in_control_room_is_ignored_and_noted_once(network):
+    """An admin command must come end-to-end encrypted, even from an admin: an unencrypted one
+    is not acted on (no answer, no reaction), and the room is told once."""
+    client = network.admin.client
+
+    async def plain(body: str) -> str:
+        path = (
+            f"/_matrix/client/v3/rooms/{network.control}/send/m.room.message/plain-{time.time_ns()}"
+        )
+        resp = await client.send(
+            "PUT",
+            path,
+            json.dumps({"msgtype": "m.text", "body": body}),
+            {"Authorization": f"Bearer {client.access_token}", "Content-Type": "application/json"},
+        )
+        return (await resp.json())["event_id"]
+
+    first = await plain("!status")
+    second = await plain("!requests")
+    await network.admin.wait_for(
+        lambda: [s for s in network.admin.seen if "non chiffrés" in s.body], "the note"
+    )
+    answer, _ = await network.admin.command(network.control, "!ping")  # after both, in order
+    assert answer.body.startswith("pong")
+    notes = [s for s in network.admin.seen if "non chiffrés" in s.body]
+    assert len(notes) == 1 and network.admin.user_id in notes[0].body
+    for event_id in (first, second):
+        assert not network.admin.replies_to(event_id)
+        assert not network.admin.reactions_to(event_id)
+    audit = await network.bot.store.audit_entries()
+    assert sum(1 for a in audit if a["detail"] == "unencrypted") == 2
 
 
 async def test_unknown_command_suggests_the_closest(network):

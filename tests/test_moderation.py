@@ -3,6 +3,7 @@ cannot come back; a rule published in the policy room by hand is honoured, globs
 
 from __future__ import annotations
 
+import re
 import secrets
 
 import pytest
@@ -86,7 +87,11 @@ async def test_deactivate_closes_a_local_account(person, start_bot):
     assert reaction == "❌" and "comptes locaux" in remote.body
 
 
-async def test_a_glob_rule_published_by_hand_removes_whoever_it_matches(person, start_bot):
+async def test_a_glob_rule_set_by_hand_waits_for_confirm_then_removes_whoever_it_matches(
+    person, start_bot
+):
+    """A state event proves nothing of the device it came from: a rule set by hand in the
+    region's list is held, with who it would remove, until an admin's (verified) !confirm."""
     sfx = secrets.token_hex(3)
     agora, admin, member, ids = await seated_member(person, start_bot, sfx)
     community = ids[f"vaucluse-{sfx}.communaute"]
@@ -100,12 +105,23 @@ async def test_a_glob_rule_published_by_hand_removes_whoever_it_matches(person, 
         state_key="rule:glob",
     )
     assert not hasattr(resp, "status_code"), resp
+    held = await admin.wait_for(
+        lambda: [s for s in admin.seen if "Règle en attente" in s.body and pattern in s.body],
+        "the held rule's notice",
+    )
+    assert member.user_id in held[0].body and "1 personne" in held[0].body
+    assert (await agora.gateway.members(community)).get(member.user_id) == "join"
+    number = int(re.search(r"n° (\d+)", held[0].body).group(1))
+    answer, reaction = await admin.command(agora.control.room_id, f"!confirm {number}")
+    assert reaction == "✅" and "appliquée" in answer.body
     await gone(agora, community, member.user_id)
     note = await admin.wait_for(
-        lambda: [s for s in admin.seen if member.user_id in s.body and "usurpation" in s.body],
+        lambda: [
+            s for s in admin.seen if member.user_id in s.body and "règle de bannissement" in s.body
+        ],
         "the note in the control room",
     )
-    assert "règle de bannissement" in note[0].body
+    assert "usurpation" in note[0].body
     # The admin matches no rule and is never removed anyway; withdrawing the rule lifts it.
     await admin.client.room_put_state(
         agora.policy.room_id, "m.policy.rule.user", {}, state_key="rule:glob"

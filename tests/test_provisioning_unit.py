@@ -57,7 +57,19 @@ def test_kinds_resolve_in_the_members_territory_and_those_above():
     ent = entitlement(MemberInfo("@n:x", "cpts", "infirmier"), NETWORK, RULES)
     assert ent.spaces == ("sud", "vaucluse", "cpts")
     assert set(ent.rooms) == {"sud.annonces", "vaucluse.communaute", "cpts.echanges"}
-    assert ent.allows("vaucluse.canicule") and not ent.allows("pdsa.mmg")
+    assert ent.allows("vaucluse.communaute") and not ent.allows("pdsa.mmg")
+    # A private group of their own territory keeps its own list: not theirs by territory.
+    assert not ent.allows("vaucluse.canicule")
+
+
+def test_a_private_room_is_given_by_name_only():
+    by_kind = ProvisioningConfig(rules=(Rule(rooms=("group",)),))
+    member = MemberInfo("@n:x", "vaucluse", "infirmier")
+    assert "vaucluse.canicule" not in entitlement(member, NETWORK, by_kind).rooms
+    by_key = ProvisioningConfig(rules=(Rule(rooms=("vaucluse.canicule",)),))
+    assert entitlement(member, NETWORK, by_key).allows("vaucluse.canicule")
+    invited = MemberInfo("@n:x", "vaucluse", "infirmier", frozenset({"vaucluse.canicule"}))
+    assert entitlement(invited, NETWORK, ProvisioningConfig()).allows("vaucluse.canicule")
 
 
 def test_profession_territory_and_user_rules_give_rooms_below_with_their_space():

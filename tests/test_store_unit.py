@@ -45,10 +45,16 @@ async def test_inbox_records_each_event_once_with_the_token(tmp_path):
 def test_power_level_plan_puts_admins_at_100_and_leaves_v12_creators_out():
     current = {"users": {"@agora:x": 100, "@m:x": 0}}
     plan = power_levels_plan(current, "@agora:x", ("@a:x",))
-    assert plan["users"] == {"@agora:x": 100, "@m:x": 0, "@a:x": 100}
+    assert plan["users"] == {"@agora:x": 100, "@a:x": 100}
     assert power_levels_plan(plan, "@agora:x", ("@a:x",)) is None
     v12 = power_levels_plan({"users": {}}, "@agora:x", ("@a:x",), frozenset({"@agora:x"}))
     assert v12["users"] == {"@a:x": 100}
+
+
+def test_power_level_plan_lowers_whoever_is_no_longer_an_admin():
+    current = {"users": {"@agora:x": 100, "@a:x": 100, "@gone:x": 100}}
+    plan = power_levels_plan(current, "@agora:x", ("@a:x",), frozenset({"@agora:x"}))
+    assert plan["users"] == {"@a:x": 100}
 
 
 async def test_concurrent_tasks_never_share_a_transaction(tmp_path):

@@ -22,7 +22,7 @@ async def test_a_ban_published_by_a_peer_region_removes_the_user_here(person, st
     account_a = BotAccount(bot_a[1:].split(":")[0], password_a)
     alias_a = f"#{account_a.localpart}-policy:{synapse.server_name}"
     region_b, admin_b, member, ids = await seated_member(
-        person, start_bot, sfx, federation={"trusted_policy_rooms": [alias_a]}
+        person, start_bot, sfx, federation={"trusted_policy_rooms": [alias_a], "peer_bots": [bot_a]}
     )
     admin_a = await person("admin-a")
     region_a = await start_bot(
@@ -77,7 +77,7 @@ async def test_a_ban_published_by_a_peer_region_removes_the_user_here(person, st
         account=region_b.account,
         data_dir=region_b.data_dir,
         network=tree(sfx),
-        federation={"trusted_policy_rooms": [alias_a]},
+        federation={"trusted_policy_rooms": [alias_a], "peer_bots": [bot_a]},
     )
 
     async def still_following() -> bool:

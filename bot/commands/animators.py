@@ -4,7 +4,7 @@ too): admitting, removing, working groups."""
 from __future__ import annotations
 
 from bot.commands.context import CommandContext
-from bot.commands.registry import Rest, Role, UserId, Where, Word, command
+from bot.commands.registry import Rest, Role, UserId, Where, Word, command, command_group
 from bot.errors import BadArgument
 from bot.i18n import t
 
@@ -58,48 +58,193 @@ async def remove(ctx: CommandContext, user: UserId, territory: Word | None = Non
     await ctx.reply(t("animate.removed", ctx.locale, user=user, territory=place.name, n=removed))
 
 
+command_group("group", help="cmd.group.help", aliases=("groupe",))
+
+
 @command(
     "group",
+    sub="create",
+    aliases=("creer", "créer"),
     role=Role.ANIMATOR,
     where=PLACES,
-    help="cmd.group.help",
-    aliases=("groupe",),
-    metavars={
-        "action": "meta.group_action",
-        "target": "meta.group_target",
-        "other": "meta.group_other",
-    },
+    help="cmd.group.create.help",
+    metavars={"name": "meta.group_name", "territory": "meta.territory"},
 )
-async def group(
+async def group_create(
     ctx: CommandContext,
-    action: Word,
-    target: Word,
-    other: Word | None = None,
+    name: Word,
+    territory: Word | None = None,
     open: bool = False,
     private: bool = False,
 ) -> None:
-    animation = _animation(ctx)
-    action = action.lower()
-    if action in ("create", "creer", "créer"):
-        if open == private:
-            raise BadArgument("group.visibility")
-        made = await animation.create_group(
-            ctx.sender, target, "open" if open else "private", other
+    if open == private:
+        raise BadArgument("group.visibility")
+    made = await _animation(ctx).create_group(
+        ctx.sender, name, "open" if open else "private", territory
+    )
+    await ctx.reply(
+        t(
+            "group.created_open" if open else "group.created_private",
+            ctx.locale,
+            name=made.name,
+            group=made.key,
+            prefix=ctx.prefix,
         )
-        await ctx.reply(
+    )
+
+
+@command(
+    "group",
+    sub="invite",
+    aliases=("inviter",),
+    role=Role.ANIMATOR,
+    where=PLACES,
+    help="cmd.group.invite.help",
+    metavars={"group": "meta.group"},
+)
+async def group_invite(ctx: CommandContext, group: Word, user: UserId) -> None:
+    found = await _animation(ctx).invite_to_group(ctx.sender, group, user)
+    await ctx.reply(t("group.invited", ctx.locale, user=user, name=found.name))
+
+
+@command(
+    "group",
+    sub="list",
+    aliases=("liste",),
+    role=Role.ANYONE,
+    where=(Where.DM, Where.CONTROL_ROOM),
+    help="cmd.group.list.help",
+)
+async def group_list(ctx: CommandContext) -> None:
+    found = await _animation(ctx).groups_for(ctx.sender)
+    if not found:
+        await ctx.reply(t("group.none", ctx.locale))
+        return
+    lines = [t("group.list_title", ctx.locale, n=len(found))]
+    for g, listed in found:
+        lines.append(
             t(
-                "group.created_open" if open else "group.created_private",
+                "group.list_line",
                 ctx.locale,
-                name=made.name,
-                group=made.key,
-                prefix=ctx.prefix,
+                name=g.name,
+                key=g.key,
+                visibility=t(f"group.visibility.{g.visibility}", ctx.locale),
+                keeper=g.created_by,
+                mine=t("group.on_list", ctx.locale) if listed else "",
             )
         )
-    elif action in ("invite", "inviter"):
-        if other is None:
-            raise BadArgument("group.invite_usage", prefix=ctx.prefix)
-        user = UserId.parse(other, ctx)
-        found = await animation.invite_to_group(ctx.sender, target, user)
-        await ctx.reply(t("group.invited", ctx.locale, user=user, name=found.name))
-    else:
-        raise BadArgument("group.action", action=action, prefix=ctx.prefix)
+    await ctx.reply("\n".join(lines))
+
+
+@command(
+    "group",
+    sub="members",
+    aliases=("membres",),
+    role=Role.ANIMATOR,
+    where=PLACES,
+    help="cmd.group.members.help",
+    metavars={"group": "meta.group"},
+)
+async def group_members(ctx: CommandContext, group: Word) -> None:
+    found, listed, inside = await _animation(ctx).group_members(ctx.sender, group)
+    await ctx.reply(
+        t(
+            "group.members",
+            ctx.locale,
+            name=found.name,
+            keeper=found.created_by,
+            listed=", ".join(listed) or "—",
+            inside=", ".join(inside) or "—",
+        )
+    )
+
+
+@command(
+    "group",
+    sub="remove",
+    aliases=("retirer",),
+    role=Role.ANIMATOR,
+    where=PLACES,
+    help="cmd.group.remove.help",
+    metavars={"group": "meta.group"},
+)
+async def group_remove(ctx: CommandContext, group: Word, user: UserId) -> None:
+    found = await _animation(ctx).remove_from_group(ctx.sender, group, user)
+    await ctx.reply(t("group.removed", ctx.locale, user=user, name=found.name))
+
+
+@command(
+    "group",
+    sub="leave",
+    aliases=("quitter",),
+    role=Role.ANYONE,
+    where=Where.DM,
+    help="cmd.group.leave.help",
+    metavars={"group": "meta.group"},
+)
+async def group_leave(ctx: CommandContext, group: Word) -> None:
+    found = await _animation(ctx).leave_group(ctx.sender, group)
+    await ctx.reply(t("group.left", ctx.locale, name=found.name))
+
+
+@command(
+    "group",
+    sub="archive",
+    aliases=("archiver",),
+    role=Role.ANIMATOR,
+    where=PLACES,
+    help="cmd.group.archive.help",
+    metavars={"group": "meta.group"},
+)
+async def group_archive(ctx: CommandContext, group: Word, dry_run: bool = False) -> None:
+    if dry_run:
+        found = await _animation(ctx).find_group(ctx.sender, group)
+        await ctx.reply(t("group.archive_plan", ctx.locale, name=found.name, key=found.key))
+        return
+    found = await _animation(ctx).archive_group(ctx.sender, group)
+    await ctx.reply(t("group.archived", ctx.locale, name=found.name))
+
+
+command_group("team", help="cmd.team.help", aliases=("equipe", "équipe"))
+
+
+@command(
+    "team",
+    sub="add",
+    aliases=("ajouter",),
+    role=Role.MANAGER,
+    where=PLACES,
+    help="cmd.team.add.help",
+    metavars={"room": "meta.room"},
+)
+async def team_add(ctx: CommandContext, user: UserId, room: Word | None = None) -> None:
+    spec = await _animation(ctx).team_add(ctx.sender, user, room)
+    await ctx.reply(t("team.added", ctx.locale, user=user, name=spec.name))
+
+
+@command(
+    "team",
+    sub="remove",
+    aliases=("retirer",),
+    role=Role.MANAGER,
+    where=PLACES,
+    help="cmd.team.remove.help",
+    metavars={"room": "meta.room"},
+)
+async def team_remove(ctx: CommandContext, user: UserId, room: Word | None = None) -> None:
+    spec = await _animation(ctx).team_remove(ctx.sender, user, room)
+    await ctx.reply(t("team.removed", ctx.locale, user=user, name=spec.name))
+
+
+@command(
+    "team",
+    sub="list",
+    aliases=("liste",),
+    role=Role.MANAGER,
+    where=PLACES,
+    help="cmd.team.list.help",
+    metavars={"room": "meta.room"},
+)
+async def team_list(ctx: CommandContext, room: Word | None = None) -> None:
+    spec, people = await _animation(ctx).team_list(ctx.sender, room)
+    await ctx.reply(t("team.list", ctx.locale, name=spec.name, people=", ".join(people) or "—"))

@@ -3,10 +3,11 @@ it may use. Never the raw nio client."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.matrix.content import edit, notice
 
 if TYPE_CHECKING:
     from bot.commands.registry import Registry, Role
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from bot.moderation.enforcement import Enforcer
     from bot.moderation.policy_room import PolicyRoom
     from bot.moderation.revocation import Revocation
+    from bot.moderation.rules import BanRules
+    from bot.moderation.trust import DeviceTrust
     from bot.news.service import News
     from bot.store import Store
     from bot.vetting.animation import Animation
@@ -35,8 +38,12 @@ class Services(Protocol):
     policy: PolicyRoom
     enforcer: Enforcer
     directory: Directory
+    trust: DeviceTrust
+    bans: BanRules
 
     def wake_jobs(self) -> None: ...
+
+    async def tell(self, user_id: str, text: str) -> None: ...
 
     async def status_info(self) -> dict[str, Any]: ...
 
@@ -52,21 +59,6 @@ class Services(Protocol):
     async def converse(self, sender: str, room_id: str, text: str) -> str | None: ...
 
 
-def notice(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
-    """An m.notice with a plain body and the same text as escaped HTML (nothing a user typed is
-    ever rendered as markup)."""
-    content: dict[str, Any] = {
-        "msgtype": "m.notice",
-        "body": text,
-        "format": "org.matrix.custom.html",
-        "formatted_body": html.escape(text).replace("\n", "<br>"),
-        "m.mentions": {},
-    }
-    if reply_to:
-        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-    return content
-
-
 @dataclass
 class Progress:
     """One message edited as long work goes on, instead of a flood."""
@@ -76,17 +68,7 @@ class Progress:
     event_id: str
 
     async def update(self, text: str) -> None:
-        content = notice(text)
-        await self.gateway.send(
-            self.room_id,
-            {
-                "msgtype": "m.notice",
-                "body": "* " + text,
-                "m.mentions": {},
-                "m.new_content": content,
-                "m.relates_to": {"rel_type": "m.replace", "event_id": self.event_id},
-            },
-        )
+        await self.gateway.send(self.room_id, edit(self.event_id, text))
 
 
 @dataclass

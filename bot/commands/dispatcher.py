@@ -9,17 +9,33 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.commands.context import CommandContext, Services, notice
-from bot.commands.registry import Registry, Role, Where
+from bot.commands.registry import CommandGroup, Registry, Role, Where
 from bot.config import Config
-from bot.errors import AgoraError, BadArgument, PermissionDenied, UserError, new_reference
+from bot.errors import (
+    AgoraError,
+    BadArgument,
+    PermissionDenied,
+    UnverifiedDevice,
+    UserError,
+    new_reference,
+)
 from bot.i18n import t
 from bot.matrix.gateway import Gateway
 from bot.metrics import Metrics
 from bot.store import InboxRow, Store
 
+if TYPE_CHECKING:
+    from bot.moderation.trust import DeviceTrust
+
 log = logging.getLogger(__name__)
+
+
+class Unencrypted(Exception):
+    """An unencrypted event where only encrypted ones count: ignored."""
+
 
 OK, REFUSED, FAILED, IGNORED = "ok", "refused", "failed", "ignored"
 
@@ -34,7 +50,9 @@ class Dispatcher:
         metrics: Metrics,
         services: Services,
         role_of: Callable[[str], Role] | None = None,
+        trust: DeviceTrust | None = None,
     ):
+        self.trust = trust
         self.config = config
         self.registry = registry
         self.gateway = gateway
@@ -47,8 +65,11 @@ class Dispatcher:
     def _default_role(self, user_id: str) -> Role:
         if user_id in self.config.admins:
             return Role.ADMIN
-        if any(user_id in t.animators for t, _ in self.config.network.walk()):
+        walk = list(self.config.network.walk())
+        if any(user_id in t.animators for t, _ in walk):
             return Role.ANIMATOR
+        if any(r.manager == user_id for t, _ in walk for r in t.rooms):
+            return Role.MANAGER
         return Role.ANYONE
 
     async def run(self) -> None:
@@ -97,6 +118,19 @@ class Dispatcher:
         detail = ""
         try:
             cmd = self.registry.get(name)
+            if isinstance(cmd, CommandGroup):
+                word, _, rest = rest.strip().partition(" ")
+                sub = cmd.get(word) if word else None
+                if sub is None:
+                    raise BadArgument(
+                        "error.subcommand",
+                        name=prefix + cmd.name,
+                        name_bare=cmd.name,
+                        word=word[:32] or "—",
+                        choices=cmd.choices(),
+                        prefix=prefix,
+                    )
+                cmd = sub
             if cmd is None:
                 message = t("error.unknown_command", ctx.locale, name=prefix + name)
                 suggestion = self.registry.suggest(name)
@@ -106,9 +140,19 @@ class Dispatcher:
                 raise BadArgument("error.text", text=message)
             name = cmd.name
             self._check(cmd.role, cmd.where, place, row, role)
+            if place is Where.CONTROL_ROOM or cmd.role.privileged:
+                await self._check_device(row)
             args = cmd.parse_args(rest, ctx)
             await cmd.handler(ctx, **args)
             outcome = OK
+        except Unencrypted:
+            return await self._ignore_unencrypted(row, name)
+        except UnverifiedDevice as exc:
+            outcome = REFUSED
+            detail = exc.key
+            await self._answer(ctx, exc.render(ctx.locale))
+            if place is Where.CONTROL_ROOM:  # that device cannot read the answer above
+                await self._tell(row.sender, exc.render(ctx.locale))
         except UserError as exc:
             outcome = REFUSED
             detail = exc.key
@@ -173,8 +217,58 @@ class Dispatcher:
         if place not in where:
             only = next(iter(where)) if len(where) == 1 else None
             raise PermissionDenied(f"refused.where.{only.value}" if only else "refused.where.any")
-        if (place is Where.CONTROL_ROOM or needed is Role.ADMIN) and not row.encrypted:
+        if place is Where.CONTROL_ROOM and not row.encrypted:
+            raise Unencrypted
+        if needed is Role.ADMIN and not row.encrypted:
             raise PermissionDenied("refused.unencrypted")
+
+    async def _check_device(self, row: InboxRow) -> None:
+        """Acting for others counts only from a device their pinned identity signed."""
+        if self.trust is None:
+            return
+        reason = await self.trust.check(row.sender, row.device_curve, row.device_ed)
+        if reason is not None:
+            raise UnverifiedDevice(
+                reason,
+                prefix=self.config.commands.prefix,
+                user=row.sender,
+            )
+
+    async def _ignore_unencrypted(self, row: InboxRow, name: str) -> str:
+        """An unencrypted event in the control room is not acted on; the room is told once per
+        sender (whoever sent it may be unaware their client does not encrypt)."""
+        await self.store.audit(
+            row.sender,
+            name or "?",
+            IGNORED,
+            room_id=row.room_id,
+            event_id=row.event_id,
+            detail="unencrypted",
+        )
+        await self.store.finish_event(row.event_id, IGNORED)
+        if await self.store.once(f"unencrypted:{row.room_id}:{row.sender}"):
+            try:
+                await self.gateway.send(
+                    row.room_id,
+                    notice(
+                        t(
+                            "control.unencrypted_ignored",
+                            self.config.locale,
+                            user=row.sender,
+                            prefix=self.config.commands.prefix,
+                        )
+                    ),
+                )
+            except AgoraError:
+                log.exception("could not note an unencrypted event in %s", row.room_id)
+        self.metrics.commands.labels(outcome=IGNORED).inc()
+        return IGNORED
+
+    async def _tell(self, user: str, text: str) -> None:
+        try:
+            await self.services.tell(user, text)
+        except AgoraError:
+            log.exception("could not tell %s in a direct chat", user)
 
     async def _answer(self, ctx: CommandContext, text: str) -> None:
         try:

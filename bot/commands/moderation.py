@@ -6,9 +6,12 @@ import re
 import time
 
 from bot.commands.context import CommandContext
-from bot.commands.registry import Rest, Role, UserId, Where, Word, command
+from bot.commands.registry import Integer, Rest, Role, UserId, Where, Word, command
 from bot.errors import BadArgument, NotFound, PermissionDenied
 from bot.i18n import t
+from bot.matrix.crosssigning import fingerprint
+from bot.moderation.bans import PolicyRule
+from bot.moderation.rules import people_list
 
 
 @command(
@@ -35,6 +38,47 @@ async def revoke(ctx: CommandContext, user: UserId, reason: Rest, deactivate: bo
     )
 
 
+@command(
+    "confirm",
+    role=Role.ADMIN,
+    where=Where.CONTROL_ROOM,
+    help="cmd.confirm.help",
+    aliases=("confirmer",),
+    metavars={"hold": "meta.hold"},
+)
+async def confirm(ctx: CommandContext, hold: Integer) -> None:
+    done, removed = await ctx.services.bans.confirm(hold, ctx.sender)
+    await ctx.reply(
+        t("policy.confirmed", ctx.locale, n=hold, entity=done.rule.entity, removed=removed)
+    )
+
+
+async def cancel_hold(ctx: CommandContext, hold: int) -> None:
+    """`!cancel <n>` in the control room (the same command cancels a request in a DM)."""
+    done = await ctx.services.bans.cancel(hold, ctx.sender)
+    await ctx.reply(t("policy.cancelled", ctx.locale, n=hold, entity=done.rule.entity))
+
+
+@command(
+    "trust",
+    role=Role.ADMIN,
+    where=Where.CONTROL_ROOM,
+    help="cmd.trust.help",
+    aliases=("confiance",),
+)
+async def trust(ctx: CommandContext, user: UserId) -> None:
+    change = await ctx.services.trust.accept(user, ctx.sender)
+    await ctx.reply(
+        t(
+            "trust.accepted",
+            ctx.locale,
+            user=user,
+            old=fingerprint(change.old),
+            new=fingerprint(change.new),
+        )
+    )
+
+
 ENTITY_RE = re.compile(r"^(@[^\s:]+:[A-Za-z0-9.*?\-]+(:\d{1,5})?|[A-Za-z0-9.*?\-]+(:\d{1,5})?)$")
 
 
@@ -50,28 +94,47 @@ async def policy(ctx: CommandContext, action: Word, rest: Rest = "") -> None:
     room = ctx.services.policy
     action = action.lower()
     if action in ("list", "liste"):
-        rules = await room.rules.rules({room.room_id})
-        if not rules:
+        stored = [
+            s for s in await room.rules.stored_in(room.room_id or "") if s.status != "ignored"
+        ]
+        if not stored:
             await ctx.reply(t("policy.empty", ctx.locale))
             return
-        lines = [t("policy.list_title", ctx.locale, n=len(rules))]
-        lines += [f"• {r.kind} {r.entity} — {r.recommendation} — {r.reason or '—'}" for r in rules]
+        lines = [t("policy.list_title", ctx.locale, n=len(stored))]
+        lines += [
+            f"• {s.rule.kind} {s.rule.entity} — {s.rule.recommendation} — "
+            f"{s.rule.reason or '—'}"
+            + ("" if s.status == "active" else f" ({t('policy.status.' + s.status, ctx.locale)})")
+            for s in stored
+        ]
         await ctx.reply("\n".join(lines))
     elif action in ("ban", "bannir"):
         entity, _, reason = rest.strip().partition(" ")
         if not ENTITY_RE.match(entity) or not reason.strip():
             raise BadArgument("policy.ban_usage", prefix=ctx.prefix)
-        if entity in ctx.services.config.admins:
-            raise PermissionDenied("revoke.not_admin", user=entity)
+        config = ctx.services.config
         kind = "user" if entity.startswith("@") else "server"
-        if kind == "server" and entity == ctx.services.config.homeserver.server_name:
-            raise PermissionDenied("policy.own_server")
-        await room.ban(kind, entity, reason.strip())
-        await ctx.services.store.audit(
-            ctx.sender, "policy.ban", "ok", detail=f"{kind} {entity}: {reason}"
-        )
-        removed = await ctx.services.enforcer.banned_sweep()
-        await ctx.reply(t("policy.banned", ctx.locale, entity=entity, n=removed))
+        shield = ctx.services.bans.shield
+        probe = PolicyRule(kind, entity, "m.ban")
+        if kind == "user" and entity in shield.people:
+            raise PermissionDenied("policy.protected", user=entity)
+        if shield.refuses(probe):
+            raise PermissionDenied("policy.own_server", server=config.homeserver.server_name)
+        asked = await ctx.services.bans.ask_ban(kind, entity, reason.strip(), ctx.sender)
+        if asked.hold is not None:
+            await ctx.reply(
+                t(
+                    "policy.ban_held",
+                    ctx.locale,
+                    entity=entity,
+                    n=asked.hold,
+                    count=len(asked.users),
+                    people=people_list(asked.users) or "—",
+                    prefix=ctx.prefix,
+                )
+            )
+            return
+        await ctx.reply(t("policy.banned", ctx.locale, entity=entity, n=asked.removed))
     elif action in ("unban", "lever"):
         entity = rest.strip()
         kind = "user" if entity.startswith("@") else "server"

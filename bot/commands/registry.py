@@ -28,8 +28,14 @@ if TYPE_CHECKING:
 class Role(enum.IntEnum):
     ANYONE = 0
     MEMBER = 1
-    ANIMATOR = 2
-    ADMIN = 3
+    MANAGER = 2  # the manager of a managerial room (names their team)
+    ANIMATOR = 3
+    ADMIN = 4
+
+    @property
+    def privileged(self) -> bool:
+        """Acting for others: counts only from a verified device (``bot.moderation.trust``)."""
+        return self >= Role.MANAGER
 
     @property
     def label_key(self) -> str:
@@ -270,6 +276,29 @@ class Command:
         return values
 
 
+@dataclass
+class CommandGroup:
+    """A command with subcommands (``!group create|invite|list…``): each subcommand is a
+    ``Command`` of its own, with its own role, places, help and usage."""
+
+    name: str
+    help: str  # message id
+    aliases: tuple[str, ...] = ()
+    subcommands: dict[str, Command] = field(default_factory=dict)
+    sub_aliases: dict[str, str] = field(default_factory=dict)
+
+    def get(self, sub: str) -> Command | None:
+        sub = sub.lower()
+        return self.subcommands.get(self.sub_aliases.get(sub, sub))
+
+    @property
+    def role(self) -> Role:
+        return min(c.role for c in self.subcommands.values())
+
+    def choices(self) -> str:
+        return ", ".join(sorted(self.subcommands))
+
+
 def _unwrap_optional(typ: Any) -> Any:
     args = [a for a in get_args(typ) if a is not type(None)]
     return args[0] if len(args) == 1 else typ
@@ -277,15 +306,33 @@ def _unwrap_optional(typ: Any) -> Any:
 
 class Registry:
     def __init__(self) -> None:
-        self._commands: dict[str, Command] = {}
+        self._commands: dict[str, Command | CommandGroup] = {}
         self._aliases: dict[str, str] = {}
 
     def __iter__(self):
-        return iter(sorted(self._commands.values(), key=lambda c: c.name))
+        """Every command, subcommands one by one (``group create``), by name."""
+        flat: list[Command] = []
+        for entry in self._commands.values():
+            if isinstance(entry, CommandGroup):
+                flat.extend(entry.subcommands.values())
+            else:
+                flat.append(entry)
+        return iter(sorted(flat, key=lambda c: c.name))
 
-    def get(self, name: str) -> Command | None:
+    def get(self, name: str) -> Command | CommandGroup | None:
         name = name.lower()
         return self._commands.get(self._aliases.get(name, name))
+
+    def group(self, name: str, *, help: str, aliases: tuple[str, ...] = ()) -> CommandGroup:
+        """Declare a command with subcommands (then ``command(name, sub=…)`` each of them)."""
+        for key in (name, *aliases):
+            if key in self._commands or key in self._aliases:
+                raise ValueError(f"command {key!r} registered twice")
+        made = CommandGroup(name, help, aliases)
+        self._commands[name] = made
+        for alias in aliases:
+            self._aliases[alias] = name
+        return made
 
     def suggest(self, name: str) -> str | None:
         names = list(self._commands) + list(self._aliases)
@@ -311,7 +358,11 @@ class Registry:
         help: str,
         aliases: tuple[str, ...] = (),
         metavars: dict[str, str] | None = None,
+        sub: str | None = None,
     ) -> Callable[[Handler], Handler]:
+        """``sub``: a subcommand of the group ``name`` (declared with ``group``); its
+        ``aliases`` are then other words for the subcommand."""
+
         def register(fn: Handler) -> Handler:
             hints = get_type_hints(fn)
             params = []
@@ -327,9 +378,24 @@ class Registry:
                 )
                 params.append(Param(p.name, typ, default, required))
             places = frozenset([where]) if isinstance(where, Where) else frozenset(where)
-            self.add(
-                Command(name, fn, role, places, help, tuple(params), aliases, dict(metavars or {}))
+            if sub is None:
+                self.add(
+                    Command(
+                        name, fn, role, places, help, tuple(params), aliases, dict(metavars or {})
+                    )
+                )
+                return fn
+            parent = self._commands.get(name)
+            if not isinstance(parent, CommandGroup):
+                raise ValueError(f"declare the group {name!r} before its subcommand {sub!r}")
+            for key in (sub, *aliases):
+                if key in parent.subcommands or key in parent.sub_aliases:
+                    raise ValueError(f"subcommand {name} {key!r} registered twice")
+            parent.subcommands[sub] = Command(
+                f"{name} {sub}", fn, role, places, help, tuple(params), (), dict(metavars or {})
             )
+            for alias in aliases:
+                parent.sub_aliases[alias] = sub
             return fn
 
         return register
@@ -345,6 +411,14 @@ class Registry:
     def describe(self, name: str, locale: str, prefix: str) -> str:
         cmd = self.get(name)
         assert cmd is not None
+        if isinstance(cmd, CommandGroup):
+            lines = [f"{prefix}{cmd.name} — {t(cmd.help, locale)}"]
+            for subcommand in sorted(cmd.subcommands.values(), key=lambda c: c.name):
+                lines.append(
+                    f"• {subcommand.usage(prefix, locale)} — {t(subcommand.help, locale)} "
+                    f"({t(subcommand.role.label_key, locale)})"
+                )
+            return "\n".join(lines)
         wheres = ", ".join(
             t(f"where.{w.value}", locale) for w in sorted(cmd.where, key=lambda w: w.value)
         )
@@ -378,3 +452,4 @@ def markdown_reference(reg: Registry, prefix: str = "!") -> str:
 # The registry of the running bot; command modules register into it on import.
 registry = Registry()
 command = registry.command
+command_group = registry.group

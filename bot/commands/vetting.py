@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.commands.context import CommandContext
+from bot.commands.moderation import cancel_hold
 from bot.commands.registry import (
+    Integer,
     RequestId,
     RequestSelection,
     Rest,
@@ -14,7 +16,7 @@ from bot.commands.registry import (
     Word,
     command,
 )
-from bot.errors import Conflict, NotFound
+from bot.errors import BadArgument, Conflict, NotFound
 from bot.i18n import t
 
 
@@ -62,8 +64,21 @@ async def request(ctx: CommandContext) -> None:
     await ctx.reply(text)
 
 
-@command("cancel", role=Role.ANYONE, where=Where.DM, help="cmd.cancel.help", aliases=("annuler",))
-async def cancel(ctx: CommandContext) -> None:
+@command(
+    "cancel",
+    role=Role.ANYONE,
+    where=(Where.DM, Where.CONTROL_ROOM),
+    help="cmd.cancel.help",
+    aliases=("annuler",),
+    metavars={"hold": "meta.hold"},
+)
+async def cancel(ctx: CommandContext, hold: Integer | None = None) -> None:
+    """In a direct chat: my request or conversation. In the control room: a held ban rule."""
+    if ctx.room_kind == Where.CONTROL_ROOM.value:
+        if hold is None:
+            raise BadArgument("policy.cancel_usage", prefix=ctx.prefix)
+        await cancel_hold(ctx, hold)
+        return
     cancelled = await _vetting(ctx).cancel(ctx.sender)
     await ctx.reply(
         t("dialogue.abandoned", ctx.locale)

@@ -21,12 +21,11 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from bot.config import Config
 from bot.errors import MatrixError
 from bot.federation.region_room import RegionRoom, region_alias
-from bot.matrix.gateway import Gateway
+from bot.matrix.gateway import Gateway, path_part
 from bot.store import Store
 from bot.store.vetting import VettingStore
 from bot.territories.model import server_of
@@ -190,7 +189,7 @@ class Directory(RegionRoom):
             try:
                 await self.gateway.raw(
                     "PUT",
-                    f"/_matrix/client/v3/rooms/{quote(self.room_id)}/redact/{quote(row[0])}/"
+                    f"/_matrix/client/v3/rooms/{path_part(self.room_id)}/redact/{path_part(row[0])}/"
                     f"withdraw-{int(time.time() * 1000)}",
                     {"reason": "withdrawn"},
                     what="redact a directory entry",
@@ -221,7 +220,7 @@ class Directory(RegionRoom):
         """A peer's directory as it is now. Only its bot's entries for its own server's people
         count: nobody else can list someone in another region's name."""
         events: Any = await self.gateway.raw(
-            "GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state", what="read a directory"
+            "GET", f"/_matrix/client/v3/rooms/{path_part(room_id)}/state", what="read a directory"
         )
         out = []
         for ev in events:

@@ -5,15 +5,14 @@ bots (``federation.peer_bots``) invited so that they can read it over federation
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
 
 from nio import RoomPreset, RoomVisibility
 
 from bot.config import Config
 from bot.errors import MatrixError
 from bot.i18n import t
-from bot.matrix.gateway import Gateway
-from bot.moderation.control_room import ADMIN_POWER, initial_state
+from bot.matrix.gateway import Gateway, path_part
+from bot.moderation.control_room import ADMIN_POWER, admins_only_power, initial_state
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -60,6 +59,12 @@ class RegionRoom:
                     await self.gateway.invite(room_id, user)
                 except MatrixError as exc:
                     log.warning("could not invite %s to %s: %s", user, self.alias, exc)
+        try:  # a former admin keeps no power here
+            await admins_only_power(
+                self.gateway, room_id, self.config.admins if self.invite_admins else ()
+            )
+        except MatrixError as exc:
+            log.warning("could not set the power levels of %s: %s", self.alias, exc)
         for user, membership in members.items():
             # A region dropped from the peers (or anyone else) reads the room no longer.
             if membership in ("join", "invite") and user not in (self.gateway.user_id, *wanted):
@@ -96,7 +101,7 @@ class RegionRoom:
         try:
             await self.gateway.raw(
                 "PUT",
-                f"/_matrix/client/v3/directory/room/{quote(self.alias)}",
+                f"/_matrix/client/v3/directory/room/{path_part(self.alias)}",
                 {"room_id": room_id},
                 what=f"create alias {self.alias}",
             )

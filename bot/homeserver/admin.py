@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from typing import Any, Protocol
-from urllib.parse import quote
 
 import aiohttp
 
 from bot.errors import MatrixError
 from bot.homeserver.registration_link import TOKEN_PROVIDER
+from bot.matrix.gateway import path_part
 
 
 class RegistrationError(RuntimeError):
@@ -72,7 +72,7 @@ async def force_join(gateway: AdminApi, room_id: str, user_id: str) -> None:
     """Join a local user into a room (Synapse invites them first if the room needs it)."""
     await gateway.raw(
         "POST",
-        f"/_synapse/admin/v1/join/{quote(room_id)}",
+        f"/_synapse/admin/v1/join/{path_part(room_id)}",
         {"user_id": user_id},
         what=f"join {user_id} into {room_id}",
     )
@@ -81,7 +81,7 @@ async def force_join(gateway: AdminApi, room_id: str, user_id: str) -> None:
 async def deactivate(gateway: AdminApi, user_id: str) -> None:
     await gateway.raw(
         "POST",
-        f"/_synapse/admin/v1/deactivate/{quote(user_id)}",
+        f"/_synapse/admin/v1/deactivate/{path_part(user_id)}",
         {"erase": False},
         what=f"deactivate {user_id}",
     )
@@ -108,7 +108,7 @@ async def registration_token(gateway: AdminApi, token: str) -> dict[str, Any] | 
     try:
         return await gateway.raw(
             "GET",
-            f"/_synapse/admin/v1/registration_tokens/{quote(token)}",
+            f"/_synapse/admin/v1/registration_tokens/{path_part(token)}",
             what="read a registration token",
         )
     except MatrixError as exc:
@@ -122,7 +122,7 @@ async def user_registered_with(gateway: AdminApi, token: str) -> str | None:
     try:
         data = await gateway.raw(
             "GET",
-            f"/_synapse/admin/v1/auth_providers/{TOKEN_PROVIDER}/users/{quote(token)}",
+            f"/_synapse/admin/v1/auth_providers/{TOKEN_PROVIDER}/users/{path_part(token)}",
             what="find the account of a registration token",
         )
     except MatrixError as exc:

@@ -63,9 +63,16 @@ def sign_json(obj: dict[str, Any], user_id: str, key: Ed25519PrivateKey) -> dict
     return signed
 
 
-def verify_signed_json(obj: dict[str, Any], user_id: str, public_key: str) -> bool:
-    signature = obj.get("signatures", {}).get(user_id, {}).get(f"ed25519:{public_key}")
-    if not signature:
+def verify_signed_json(
+    obj: dict[str, Any], user_id: str, public_key: str, key_name: str | None = None
+) -> bool:
+    """``key_name``: the signature's key id after ``ed25519:`` (a cross-signing key is named
+    by its public key, a device's own key by the device id)."""
+    signatures = obj.get("signatures", {})
+    signature = (signatures.get(user_id, {}) if isinstance(signatures, dict) else {}).get(
+        f"ed25519:{key_name or public_key}"
+    )
+    if not isinstance(signature, str) or not signature:
         return False
     try:
         Ed25519PublicKey.from_public_bytes(unb64(public_key)).verify(
@@ -149,6 +156,68 @@ def device_is_cross_signed(keys_query: dict[str, Any], user_id: str, device_id: 
     return verify_signed_json(ssk, user_id, master_pub) and verify_signed_json(
         device, user_id, ssk_pub
     )
+
+
+@dataclass(frozen=True)
+class DeviceKeys:
+    """A device's identity keys: what a Megolm session's origin is matched against."""
+
+    device_id: str
+    curve25519: str
+    ed25519: str
+
+
+@dataclass(frozen=True)
+class PublishedIdentity:
+    """A user's published cross-signing identity, checked: the master key (None if they have
+    none), and the devices their self-signing key signed, that key itself signed by the
+    master key (every signature verified here; matrix-nio 0.26 checks none of them)."""
+
+    master: str | None
+    signed_devices: dict[str, DeviceKeys]
+
+
+def _single_key(obj: Any, user_id: str, usage: str) -> str | None:
+    if not isinstance(obj, dict) or obj.get("user_id") != user_id:
+        return None
+    if usage not in obj.get("usage", []):
+        return None
+    keys = [v for k, v in obj.get("keys", {}).items() if k.startswith("ed25519:")]
+    return keys[0] if len(keys) == 1 and isinstance(keys[0], str) else None
+
+
+def published_identity(keys_query: dict[str, Any], user_id: str) -> PublishedIdentity:
+    """Pure: verify a ``/keys/query`` answer for ``user_id``: master → self-signing → each
+    device, and each device's own signature over its keys (a device object someone else
+    fabricated and the self-signing key never saw is not one of theirs)."""
+    master_obj = keys_query.get("master_keys", {}).get(user_id)
+    master = _single_key(master_obj, user_id, "master")
+    if master is None:
+        return PublishedIdentity(None, {})
+    ssk_obj = keys_query.get("self_signing_keys", {}).get(user_id)
+    ssk = _single_key(ssk_obj, user_id, "self_signing")
+    if ssk is None or not verify_signed_json(ssk_obj, user_id, master):
+        return PublishedIdentity(master, {})
+    devices: dict[str, DeviceKeys] = {}
+    for device_id, device in keys_query.get("device_keys", {}).get(user_id, {}).items():
+        if not isinstance(device, dict) or device.get("user_id") != user_id:
+            continue
+        if device.get("device_id") != device_id:
+            continue
+        keys = device.get("keys", {})
+        ed, curve = keys.get(f"ed25519:{device_id}"), keys.get(f"curve25519:{device_id}")
+        if not (isinstance(ed, str) and isinstance(curve, str)):
+            continue
+        if not verify_signed_json(device, user_id, ed, device_id):  # the device's own
+            continue
+        if verify_signed_json(device, user_id, ssk):
+            devices[device_id] = DeviceKeys(device_id, curve, ed)
+    return PublishedIdentity(master, devices)
+
+
+def fingerprint(key: str) -> str:
+    """A key as people compare it: groups of four characters."""
+    return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
 
 
 async def ensure_cross_signed(gateway: Any, keys_path: Path, password: str | None) -> bool:

@@ -16,7 +16,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -29,6 +29,13 @@ from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
+
+
+def path_part(value: str) -> str:
+    """An id or name put into a URL path, quoted completely: a ``/``, ``?`` or ``#`` in a
+    user, room or event id (or a token) never reaches another endpoint."""
+    return quote(value, safe="")
+
 
 TRANSIENT_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, OSError)
 
@@ -85,6 +92,10 @@ class Gateway:
         self.max_backoff = max_backoff
         self.max_rate_limit_wait = max_rate_limit_wait
         self.synced = asyncio.Event()  # set by the sync loop after each processed sync
+        # Rooms whose keys go only to the devices a policy accepts (the control room).
+        self._key_policy: Callable[[str, Any], bool] | None = None
+        self._key_rooms: Callable[[], Collection[str]] = tuple
+        self._refused: dict[tuple[str, str], set[tuple[str, str]]] = {}  # (room, session)
         if client.config.max_limit_exceeded != 0 or client.config.max_timeouts != 0:
             raise ValueError("build the nio client with gateway.client_config()")
 
@@ -165,7 +176,7 @@ class Gateway:
         what = what or f"{method} {path}"
         url = path
         if query:
-            url += "?" + "&".join(f"{k}={quote(str(v))}" for k, v in query.items())
+            url += "?" + "&".join(f"{k}={path_part(str(v))}" for k, v in query.items())
         headers = {
             "Authorization": f"Bearer {self.client.access_token}",
             "Content-Type": "application/json",
@@ -242,6 +253,7 @@ class Gateway:
         homeserver answering a repeated transaction with the event it already stored."""
         await self.wait_for_room(room_id)
         await self._ensure_encryption_known(room_id)
+        self.rotate_room_key_if_refused(room_id)
         txn = txn or str(uuid.uuid4())
 
         async def send_once() -> Response:
@@ -254,6 +266,71 @@ class Gateway:
 
         resp = await self.call(f"send to {room_id}", send_once)
         return resp.event_id
+
+    # --- who may read a room: its keys ------------------------------------------------------
+
+    def restrict_room_keys(
+        self, rooms: Callable[[], Collection[str]], allowed: Callable[[str, Any], bool]
+    ) -> None:
+        """Share the Megolm keys of ``rooms()`` only with the member devices ``allowed(user,
+        device)`` accepts. matrix-nio 0.26 shares a room's keys with every device of its
+        members that is not blacklisted, and its trust marks are global (a blacklisted device
+        could not read its owner's direct chats either): so the devices refused here are put
+        in the outgoing session's ignore set, right before nio builds the key messages (no
+        await in between, so a device that appears meanwhile cannot slip through)."""
+        self._key_rooms, self._key_policy = rooms, allowed
+        olm = self.client.olm
+        if olm is None:
+            return
+        for name in ("share_group_session", "share_group_session_parallel"):
+            original = getattr(type(olm), name)
+
+            def guarded(room_id: str, users: list[str], *args: Any, _o=original, **kw: Any):
+                self._exclude_refused(room_id, users)
+                return _o(olm, room_id, users, *args, **kw)
+
+            setattr(olm, name, guarded)
+
+    def _exclude_refused(self, room_id: str, users: list[str]) -> None:
+        olm, allowed = self.client.olm, self._key_policy
+        if olm is None or allowed is None or room_id not in self._key_rooms():
+            return
+        if room_id not in olm.outbound_group_sessions:
+            olm.create_outbound_group_session(room_id)
+        session = olm.outbound_group_sessions[room_id]
+        refused = self._refused.setdefault((room_id, session.id), set())
+        for user in users:
+            for device in olm.device_store.active_user_devices(user):
+                if device.id != self.device_id and not allowed(user, device):
+                    session.users_ignored.add((user, device.id))
+                    refused.add((user, device.id))
+
+    def rotate_room_key_if_refused(self, room_id: str) -> bool:
+        """Start a new Megolm session for a restricted room when the current one reached a
+        device the policy refuses now (its owner lost trust, or left the admins), or when a
+        device refused for it is accepted now (it gets the new one). True if rotated."""
+        olm, allowed = self.client.olm, self._key_policy
+        if olm is None or allowed is None or room_id not in self._key_rooms():
+            return False
+        session = olm.outbound_group_sessions.get(room_id)
+        if session is None:
+            return False
+        refused = self._refused.get((room_id, session.id), set())
+
+        def device(user: str, device_id: str) -> Any:
+            return next(
+                (d for d in olm.device_store.active_user_devices(user) if d.id == device_id), None
+            )
+
+        stale = any(
+            (found := device(u, d)) is None or not allowed(u, found)
+            for u, d in session.users_shared_with
+        ) or any((found := device(u, d)) is not None and allowed(u, found) for u, d in refused)
+        if stale:
+            olm.outbound_group_sessions.pop(room_id, None)
+            self._refused.pop((room_id, session.id), None)
+            log.info("new room key for %s: who may read it changed", room_id)
+        return stale
 
     async def _ensure_encryption_known(self, room_id: str) -> None:
         """Never send in the clear by mistake: if nio believes a room unencrypted, ask the
@@ -272,7 +349,7 @@ class Gateway:
         if not ref.startswith("#"):
             return ref
         data = await self.raw(
-            "GET", f"/_matrix/client/v3/directory/room/{quote(ref)}", what=f"resolve {ref}"
+            "GET", f"/_matrix/client/v3/directory/room/{path_part(ref)}", what=f"resolve {ref}"
         )
         return data["room_id"]
 
@@ -280,7 +357,7 @@ class Gateway:
         """Remove someone from a room (an invitation is withdrawn the same way)."""
         await self.raw(
             "POST",
-            f"/_matrix/client/v3/rooms/{quote(room_id)}/kick",
+            f"/_matrix/client/v3/rooms/{path_part(room_id)}/kick",
             {"user_id": user_id, "reason": reason},
             what=f"remove {user_id}",
         )
@@ -322,7 +399,7 @@ class Gateway:
         """user id → membership, from the homeserver (not nio's cache); empty if the bot may
         not see the room."""
         try:
-            data = await self.raw("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/members")
+            data = await self.raw("GET", f"/_matrix/client/v3/rooms/{path_part(room_id)}/members")
         except MatrixError as exc:
             if exc.status == 403:
                 return {}
@@ -344,8 +421,8 @@ class Gateway:
         try:
             return await self.raw(
                 "GET",
-                f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
-                f"{quote(event_type)}/{quote(state_key)}",
+                f"/_matrix/client/v3/rooms/{path_part(room_id)}/state/"
+                f"{path_part(event_type)}/{path_part(state_key)}",
             )
         except MatrixError as exc:
             if exc.status == 404:
@@ -357,8 +434,8 @@ class Gateway:
     ) -> str:
         data = await self.raw(
             "PUT",
-            f"/_matrix/client/v3/rooms/{quote(room_id)}/state/"
-            f"{quote(event_type)}/{quote(state_key)}",
+            f"/_matrix/client/v3/rooms/{path_part(room_id)}/state/"
+            f"{path_part(event_type)}/{path_part(state_key)}",
             content,
         )
         return data.get("event_id", "")

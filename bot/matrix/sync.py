@@ -13,8 +13,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from nio import (
+    Event,
     InviteMemberEvent,
     MegolmEvent,
     ReactionEvent,
@@ -69,6 +71,20 @@ class Reaction:
     sender: str
     relates_to: str
     key: str
+    encrypted: bool = False
+    # The sending device as the event's Megolm session proves it (see ``Origin``).
+    device_curve: str | None = None
+    device_ed: str | None = None
+
+
+# (curve25519, ed25519) of the device whose Megolm session decrypted an event, or (None, None)
+# for an unencrypted event or one decrypted with a forwarded key (which proves nothing of who
+# sent it).
+Origin = Callable[[Event, str], tuple[str | None, str | None]]
+
+
+def no_origin(event: Event, room_id: str) -> tuple[str | None, str | None]:
+    return None, None
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,8 @@ class Batch:
     policy_rules: list[PolicyEvent] = field(default_factory=list)
     left_rooms: list[str] = field(default_factory=list)
     undecryptable: int = 0
+    # Users whose devices or cross-signing keys changed (trust is checked again for them).
+    device_changes: list[str] = field(default_factory=list)
 
 
 def extract(
@@ -112,6 +130,7 @@ def extract(
     history: bool,
     watched_state: frozenset[str] = frozenset(),
     conversations: frozenset[str] = frozenset(),
+    origin: Origin = no_origin,
 ) -> Batch:
     """Pure: pick out of a (decrypted) sync response what the bot acts on. With
     ``history=False`` (the very first sync of a new bot) old timeline events are not commands."""
@@ -181,14 +200,45 @@ def extract(
                             body,
                             bool(getattr(ev, "decrypted", False)),
                             ev.server_timestamp,
+                            *origin(ev, room_id),
                         )
                     )
             elif isinstance(ev, ReactionEvent):
                 batch.reactions.append(
-                    Reaction(room_id, ev.event_id, ev.sender, ev.reacts_to, ev.key)
+                    Reaction(
+                        room_id,
+                        ev.event_id,
+                        ev.sender,
+                        ev.reacts_to,
+                        ev.key,
+                        bool(getattr(ev, "decrypted", False)),
+                        *origin(ev, room_id),
+                    )
                 )
     batch.left_rooms.extend(resp.rooms.leave.keys())
+    device_list = getattr(resp, "device_list", None)
+    batch.device_changes.extend(getattr(device_list, "changed", None) or [])
     return batch
+
+
+def megolm_origin(client: Any) -> Origin:
+    """The origin of a decrypted event from nio's inbound group sessions: the session was
+    received over Olm from ``sender_key`` (authenticated), with the ed25519 key that device
+    claimed; a forwarded session proves neither."""
+
+    def origin(event: Event, room_id: str) -> tuple[str | None, str | None]:
+        if not getattr(event, "decrypted", False) or client.olm is None:
+            return None, None
+        sender_key = getattr(event, "sender_key", None)
+        session_id = getattr(event, "session_id", None)
+        if not sender_key or not session_id:
+            return None, None
+        session = client.olm.inbound_group_store.get(room_id, sender_key, session_id)
+        if session is None or session.forwarding_chain:
+            return None, None
+        return sender_key, session.ed25519
+
+    return origin
 
 
 class SyncLoop:
@@ -197,7 +247,7 @@ class SyncLoop:
         gateway: Gateway,
         store: Store,
         metrics: Metrics,
-        prefix: str,
+        prefix: Callable[[], str],
         on_batch: Callable[[Batch], Awaitable[None]],
         *,
         timeout_ms: int = 30_000,
@@ -229,10 +279,11 @@ class SyncLoop:
         batch = extract(
             resp,
             client.user_id,
-            self.prefix,
+            self.prefix(),
             history=since is not None,
             watched_state=WATCHED_STATE,
             conversations=self.conversations(),
+            origin=megolm_origin(client),
         )
         added = await self.store.record_events(batch.commands, resp.next_batch)
         if added:

@@ -11,6 +11,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 RULE_TYPES = {
     "m.policy.rule.user": "user",
@@ -41,17 +45,73 @@ def server_of(user_id: str) -> str:
     return user_id.split(":", 1)[1] if ":" in user_id else ""
 
 
-def ban_for(user_id: str, rules: list[PolicyRule]) -> PolicyRule | None:
-    """The first ban rule that matches the user itself or their server."""
+def _host(server: str) -> str:
+    return server.rsplit(":", 1)[0] if server.count(":") == 1 else server
+
+
+def server_matches(pattern: str, server: str) -> bool:
+    """A server glob against a server name, with or without its port (as ACLs match)."""
+    return bool(glob(pattern).fullmatch(server) or glob(pattern).fullmatch(_host(server)))
+
+
+@dataclass(frozen=True)
+class Shield:
+    """What no rule ever applies to, from a peer or local: this region's own server (a server
+    rule or glob matching it is refused), its bot, its admins and its peer regions' bots."""
+
+    own_server: str = ""
+    people: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(
+        cls, own_server: str, bot: str, admins: tuple[str, ...], peer_bots: tuple[str, ...]
+    ) -> Shield:
+        return cls(own_server, frozenset((bot, *admins, *peer_bots)))
+
+    @classmethod
+    def for_config(cls, config: Config) -> Shield:
+        return cls.of(
+            config.homeserver.server_name,
+            config.bot_user_id,
+            config.admins,
+            config.federation.peer_bots,
+        )
+
+    def refuses(self, rule: PolicyRule) -> bool:
+        """A rule that would strike this region itself: never applied."""
+        return bool(
+            rule.kind == "server"
+            and self.own_server
+            and server_matches(rule.entity, self.own_server)
+        )
+
+    def spares(self, rule: PolicyRule) -> list[str]:
+        """The protected people a user rule names (it applies to the others only)."""
+        if rule.kind != "user":
+            return []
+        return sorted(p for p in self.people if glob(rule.entity).fullmatch(p))
+
+
+def ban_for(
+    user_id: str, rules: list[PolicyRule], shield: Shield | None = None
+) -> PolicyRule | None:
+    """The first ban rule that matches the user itself or their server (never someone the
+    shield protects, never through a rule that strikes this region's own server)."""
+    if shield is not None and user_id in shield.people:
+        return None
     server = server_of(user_id)
     for rule in rules:
-        if rule.recommendation != BAN:
+        if rule.recommendation != BAN or (shield is not None and shield.refuses(rule)):
             continue
         if rule.kind == "user" and glob(rule.entity).fullmatch(user_id):
             return rule
-        if rule.kind == "server" and server and glob(rule.entity).fullmatch(server):
+        if rule.kind == "server" and server and server_matches(rule.entity, server):
             return rule
     return None
+
+
+def is_glob(entity: str) -> bool:
+    return "*" in entity or "?" in entity
 
 
 def rule_from_state(

@@ -6,6 +6,7 @@ again, at start and whenever their membership changes. Enforcement never removes
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from nio import RoomPreset, RoomVisibility
@@ -13,7 +14,8 @@ from nio import RoomPreset, RoomVisibility
 from bot.config import Config
 from bot.errors import MatrixError
 from bot.i18n import t
-from bot.matrix.gateway import Gateway
+from bot.matrix.content import notice
+from bot.matrix.gateway import Gateway, path_part
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -48,13 +50,27 @@ def power_levels_plan(
     current: dict, bot: str, admins: tuple[str, ...], privileged: frozenset[str] = frozenset()
 ) -> dict | None:
     """Pure: the power-level content with every admin and the bot at 100 (creators of a v12+
-    room excepted: they are above any level), or None if it is already so."""
-    users = dict(current.get("users", {}))
+    room excepted: they are above any level) and nobody else listed, or None if it is so."""
     wanted = {u: ADMIN_POWER for u in (bot, *admins) if u not in privileged}
-    if all(users.get(u) == level for u, level in wanted.items()):
+    users = dict(wanted)
+    if users == current.get("users", {}):
         return None
-    users.update(wanted)
     return {**current, "users": users}
+
+
+async def admins_only_power(gateway: Gateway, room_id: str, admins: tuple[str, ...]) -> None:
+    """The bot and ``admins`` at 100 in a room the bot keeps for them, nobody else listed (a
+    former admin is lowered; in a v12+ room the bot, its creator, can lower anyone)."""
+    current = await gateway.get_state(room_id, "m.room.power_levels") or {}
+    create = await gateway.get_state(room_id, "m.room.create") or {}
+    privileged = (
+        frozenset([gateway.user_id, *create.get("additional_creators", [])])
+        if creators_are_privileged(str(create.get("room_version", "1")))
+        else frozenset()
+    )
+    wanted = power_levels_plan(current, gateway.user_id, admins, privileged)
+    if wanted is not None:
+        await gateway.put_state(room_id, "m.room.power_levels", wanted)
 
 
 class ControlRoom:
@@ -108,29 +124,39 @@ class ControlRoom:
         return room_id
 
     async def reconcile_admins(self) -> list[str]:
-        """Power 100 for every admin; invite those not joined or invited. Returns who was invited."""
+        """The room follows ``admins``: power 100 for each of them, nobody else above 0; those
+        not joined or invited are invited, anyone else is removed (an admin taken out of the
+        list too: they must read no new card). Returns who was invited."""
         room_id = self.room_id
         assert room_id
-        current = await self.gateway.get_state(room_id, "m.room.power_levels") or {}
-        create = await self.gateway.get_state(room_id, "m.room.create") or {}
-        privileged = (
-            frozenset([self.gateway.user_id, *create.get("additional_creators", [])])
-            if creators_are_privileged(str(create.get("room_version", "1")))
-            else frozenset()
-        )
-        wanted = power_levels_plan(current, self.gateway.user_id, self.config.admins, privileged)
-        if wanted is not None:
-            await self.gateway.put_state(room_id, "m.room.power_levels", wanted)
+        admins = self.config.admins
         members = await self.gateway.members(room_id)
+        former = set(await self.store.get("control.admins", []) or []) - set(admins)
+        try:
+            await admins_only_power(self.gateway, room_id, admins)
+        except MatrixError as exc:
+            if exc.status != 403:
+                raise
+            # A room where the bot does not outrank the admins (made before room version 12,
+            # creator above all): a former admin cannot be lowered or removed there, so the
+            # admins move to a new control room and this one is closed.
+            await self._replace(room_id, members)
+            return await self.reconcile_admins()
+        for user, state in members.items():
+            if state in ("join", "invite") and user != self.gateway.user_id and user not in admins:
+                await self.remove_outsider(user, former=user in former)
+        await self.store.put("control.admins", list(admins))
         invited = []
-        for admin in self.config.admins:
+        for admin in admins:
             state = members.get(admin)
             if state in ("join", "invite"):
                 continue
             try:
                 if state == "ban":
                     await self.gateway.raw(
-                        "POST", f"/_matrix/client/v3/rooms/{room_id}/unban", {"user_id": admin}
+                        "POST",
+                        f"/_matrix/client/v3/rooms/{path_part(room_id)}/unban",
+                        {"user_id": admin},
                     )
                 await self.gateway.invite(room_id, admin)
                 invited.append(admin)
@@ -147,3 +173,55 @@ class ControlRoom:
                     detail=f"{admin}: {exc}",
                 )
         return invited
+
+    async def _replace(self, old: str, members: dict[str, str]) -> None:
+        log.warning("control room %s cannot follow the admins; replacing it", old)
+        new = await self._create()
+        self.room_id = new
+        loc = self.config.locale
+        with contextlib.suppress(MatrixError):
+            await self.gateway.send(old, notice(t("control.replaced", loc)))
+            await self.gateway.put_state(
+                old,
+                "m.room.tombstone",
+                {"body": t("control.replaced", loc), "replacement_room": new},
+            )
+        await self.store.remove_room(old)
+        await self.store.audit(
+            self.gateway.user_id, "control_room.replace", "ok", room_id=new, detail=old
+        )
+        with contextlib.suppress(MatrixError):
+            await self.gateway.leave(old)
+
+    async def remove_outsider(self, user: str, *, former: bool = False) -> None:
+        """Someone in the control room who is not an admin (any more) goes, with a notice."""
+        room_id = self.room_id
+        assert room_id
+        loc = self.config.locale
+        try:
+            await self.gateway.kick(room_id, user, t("control.kick_reason", loc))
+        except MatrixError as exc:
+            if "not in the room" in exc.message:
+                return
+            log.error("could not remove %s from the control room: %s", user, exc)
+            await self.store.audit(
+                self.gateway.user_id,
+                "control_room.remove",
+                "failed",
+                room_id=room_id,
+                detail=f"{user}: {exc}",
+            )
+            return
+        await self.store.audit(
+            self.gateway.user_id, "control_room.remove", "ok", room_id=room_id, detail=user
+        )
+        await self.gateway.send(
+            room_id,
+            notice(
+                t(
+                    "control.former_admin_removed" if former else "control.outsider_removed",
+                    loc,
+                    user=user,
+                )
+            ),
+        )

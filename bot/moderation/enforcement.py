@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.commands.context import notice
 from bot.config import Config
 from bot.errors import MatrixError
 from bot.federation.shared import KIND as SHARED_PEER
 from bot.i18n import t
+from bot.matrix.content import notice
 from bot.matrix.gateway import Gateway
-from bot.moderation.bans import ban_for
+from bot.moderation.bans import PolicyRule, Shield, ban_for
 from bot.moderation.control_room import ControlRoom
 from bot.moderation.policy import may_be_in, may_be_in_peer_room
 from bot.store import Store
@@ -47,7 +47,7 @@ class Enforcer:
             # (control room, direct chats, archives).
             if await self.store.room_kind(room_id) != SHARED_PEER:
                 return False
-        banned = ban_for(user, await self.rules.rules())
+        banned = ban_for(user, await self.rules.rules(), Shield.for_config(self.config))
         member = await self.members.member_info(user)
         network, admins, bot = self.config.network, self.config.admins, self.gateway.user_id
         if key is None:
@@ -109,6 +109,7 @@ class Enforcer:
     async def banned_sweep(self) -> int:
         """After a new ban rule: everyone it matches, out of every managed room."""
         rules = await self.rules.rules()
+        shield = Shield.for_config(self.config)
         sem = asyncio.Semaphore(SWEEP_CONCURRENCY)
 
         async def one(room_id: str) -> int:
@@ -120,11 +121,26 @@ class Enforcer:
                     members = await self.gateway.members(room_id)
                 removed = 0
                 for user, membership in members.items():
-                    if membership in ("join", "invite") and ban_for(user, rules):
+                    if membership in ("join", "invite") and ban_for(user, rules, shield):
                         removed += await self.check(room_id, user, membership)
                 return removed
 
         return sum(await asyncio.gather(*(one(r) for r in await self.watched())))
+
+    async def who_would_go(self, rule: PolicyRule) -> list[str]:
+        """Who a new ban rule would remove from the watched rooms (its sweep, as a dry run)."""
+        shield = Shield.for_config(self.config)
+        users: set[str] = set()
+        for room_id in await self.watched():
+            members = self.gateway.synced_members(room_id)
+            if members is None:
+                members = await self.gateway.members(room_id)
+            users.update(
+                u
+                for u, membership in members.items()
+                if membership in ("join", "invite") and ban_for(u, [rule], shield)
+            )
+        return sorted(users)
 
     async def watched(self) -> list[str]:
         """The rooms enforcement looks after: live managed rooms and peers' shared rooms."""

@@ -35,9 +35,12 @@ def animated_by(user: str, network: Network, admins: tuple[str, ...]) -> list[Te
 def is_staff(
     user: str, room_key: str, *, network: Network, admins: tuple[str, ...], bot: str
 ) -> bool:
-    """The bot, an admin, an animator of the room's territory or above, the room's manager."""
+    """The bot, an admin, an animator of the room's territory or above, the room's manager;
+    for a private room, only its keepers (``Network.keepers``) besides the bot and admins."""
     if user == bot or user in admins:
         return True
+    if room_key in network.private_keys():  # its keepers only, not every animator above
+        return user in network.keepers(room_key)
     territory_id, _, room_id = room_key.partition(".")
     above = lineage(network).get(territory_id, ())
     for t, _ in network.walk():

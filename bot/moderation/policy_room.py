@@ -2,7 +2,8 @@
 
 Created by the bot on first start with the alias ``#<bot localpart>-policy:<server>`` (peers
 name it in their ``federation.trusted_policy_rooms``). Admins are invited and may publish rules
-by hand as well; every rule in it, from whoever, is read into the store and acted on.
+by hand as well: such a rule waits for an admin's ``!confirm`` (a state event carries no proof
+of the device it came from). What becomes of each rule read is ``bot.moderation.rules``.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from bot.config import Config
 from bot.errors import MatrixError
 from bot.federation.region_room import RegionRoom
-from bot.matrix.gateway import Gateway
-from bot.moderation.bans import BAN, EVENT_TYPE, RULE_TYPES, PolicyRule, rule_from_state
+from bot.matrix.gateway import Gateway, path_part
+from bot.moderation.bans import BAN, EVENT_TYPE, RULE_TYPES, PolicyRule
 from bot.store import Store
 from bot.store.moderation import ModerationStore
 
@@ -51,9 +51,11 @@ class PolicyRoom(RegionRoom):
                     return True
         return False
 
-    async def follow_trusted(self) -> None:
-        """Join (when invited) and read each trusted peer policy room. One that cannot be
-        reached yet is retried at the next reload or invitation."""
+    async def follow_trusted(self) -> list[str]:
+        """Join (when invited) each trusted peer policy room; returns the ids of those that
+        can be read. One that cannot be reached yet is retried at the next reload or
+        invitation."""
+        found = []
         for ref in self.config.federation.trusted_policy_rooms:
             try:
                 room_id = await self.gateway.resolve(ref)
@@ -61,43 +63,56 @@ class PolicyRoom(RegionRoom):
                 if members.get(self.gateway.user_id) != "join":
                     await self.gateway.join(room_id)
                 await self.store.add_room(room_id, "policy-peer")  # kept, not left as a stray
-                await self.load(room_id)
                 self.trusted[ref] = room_id
+                found.append(room_id)
             except (MatrixError, KeyError) as exc:
                 log.warning("trusted policy room %s not readable yet: %s", ref, exc)
+        return found
 
-    async def ensure(self) -> str:
-        room_id = await super().ensure()
-        await self.load(room_id)
-        return room_id
+    def list_bot(self, room_id: str) -> str | None:
+        """Whose rules count in a followed list: this bot's in its own, and in a trusted
+        peer's list, that region's bot (``federation.peer_bots``, of the list's server)."""
+        if room_id == self.room_id:
+            return self.gateway.user_id
+        for ref, trusted_id in self.trusted.items():
+            if trusted_id != room_id:
+                continue
+            server = ref.split(":", 1)[1] if ":" in ref else ""
+            bots = self.config.federation.peer_bots
+            if server:
+                return self.config.federation.peer_bot_for(server)
+            return bots[0] if len(bots) == 1 else None
+        return None
 
-    async def load(self, room_id: str) -> int:
-        """Read every rule of a policy room into the store (replacing what was known of it)."""
+    async def read(self, room_id: str) -> list[tuple[str, str, dict[str, Any], str]]:
+        """(event type, state key, content, sender) of every rule event in a policy room."""
         events: Any = await self.gateway.raw(
-            "GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state", what="read a policy list"
+            "GET",
+            f"/_matrix/client/v3/rooms/{path_part(room_id)}/state",
+            what="read a policy list",
         )
-        found = []
-        for ev in events:
-            if ev.get("type") in RULE_TYPES:
-                rule = rule_from_state(
-                    room_id, ev["type"], ev.get("state_key", ""), ev.get("content", {})
-                )
-                if rule is not None:
-                    found.append((rule, ev.get("sender", "")))
-        await self.rules.replace_room(room_id, found)
-        return len(found)
+        return [
+            (ev["type"], ev.get("state_key", ""), ev.get("content", {}), ev.get("sender", ""))
+            for ev in events
+            if ev.get("type") in RULE_TYPES
+        ]
 
-    async def ban(self, kind: str, entity: str, reason: str) -> PolicyRule:
+    async def publish(self, kind: str, entity: str, reason: str) -> PolicyRule:
+        """Publish a ban in the region's list; recorded as in force at once (the event that
+        comes back from the sync is the same rule, and stays so)."""
         assert self.room_id
         rule = PolicyRule(kind, entity, BAN, reason, self.room_id, f"rule:{entity}")
+        await self.rules.put_rule(rule, self.gateway.user_id, "active")
         await self.gateway.put_state(
             self.room_id,
             EVENT_TYPE[kind],
             {"entity": entity, "recommendation": BAN, "reason": reason},
             rule.state_key,
         )
-        await self.rules.put_rule(rule, self.gateway.user_id)
         return rule
+
+    async def ban(self, kind: str, entity: str, reason: str) -> PolicyRule:
+        return await self.publish(kind, entity, reason)
 
     async def unban(self, kind: str, entity: str) -> bool:
         """Withdraw the rule (an empty state event, as the spec says). False if none."""
@@ -105,5 +120,6 @@ class PolicyRoom(RegionRoom):
         state_key = f"rule:{entity}"
         if not await self.rules.drop_rule(self.room_id, kind, state_key):
             return False
+        await self.rules.drop_holds_for(self.room_id, kind, state_key)
         await self.gateway.put_state(self.room_id, EVENT_TYPE[kind], {}, state_key)
         return True

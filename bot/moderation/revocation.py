@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.commands.context import notice
 from bot.config import Config
 from bot.errors import MatrixError
 from bot.federation.directory import Directory
 from bot.federation.shared import KIND as SHARED_PEER
 from bot.homeserver.admin import deactivate
 from bot.i18n import t
+from bot.matrix.content import notice
 from bot.matrix.gateway import Gateway
 from bot.moderation.control_room import ControlRoom
 from bot.moderation.policy_room import PolicyRoom

@@ -66,6 +66,11 @@ class Broadcaster:
         self.pacer = Pacer(pace_per_second)
         self.wake_jobs = wake_jobs
 
+    def set_pace(self, per_second: float) -> None:
+        """A reloaded ``news.pace_per_second`` takes effect at the next send."""
+        self.pacer.rate = per_second
+        self.pacer.tokens = min(self.pacer.tokens, per_second)
+
     @staticmethod
     async def publish(
         db: aiosqlite.Connection,

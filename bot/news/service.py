@@ -15,10 +15,10 @@ from typing import Any
 
 import aiohttp
 
-from bot.commands.context import notice
 from bot.config import Config, FeedSpec
 from bot.errors import BadArgument, NotFound, PermissionDenied
 from bot.i18n import t
+from bot.matrix.content import notice
 from bot.matrix.direct import DirectChats
 from bot.matrix.gateway import Gateway
 from bot.moderation.control_room import ControlRoom

@@ -29,6 +29,9 @@ class InboxRow:
     body: str
     encrypted: bool
     origin_ts: int
+    # The sending device as its Megolm session proves it (None: unencrypted or forwarded).
+    device_curve: str | None = None
+    device_ed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,9 +104,23 @@ class Store:
                 f"({len(MIGRATIONS)}); upgrade agora-bot instead of downgrading it"
             )
         for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
-            async with self.transaction() as db:
-                await migration(db)
-                await db.execute("INSERT INTO schema_version VALUES (?, ?)", (number, time.time()))
+            rebuilds = getattr(migration, "rebuilds_tables", False)
+            if rebuilds:
+                await self.db.execute("PRAGMA foreign_keys=OFF")
+            try:
+                async with self.transaction() as db:
+                    await migration(db)
+                    if rebuilds:
+                        async with db.execute("PRAGMA foreign_key_check") as cur:
+                            broken = await cur.fetchall()
+                        if broken:
+                            raise RuntimeError(f"migration {number} broke foreign keys: {broken}")
+                    await db.execute(
+                        "INSERT INTO schema_version VALUES (?, ?)", (number, time.time())
+                    )
+            finally:
+                if rebuilds:
+                    await self.db.execute("PRAGMA foreign_keys=ON")
 
     # --- key/value ---------------------------------------------------------------------------
 
@@ -120,6 +137,14 @@ class Store:
     async def put(self, key: str, value: Any) -> None:
         await self._write(self._PUT, (key, json.dumps(value)))
 
+    async def once(self, key: str) -> bool:
+        """True the first time ``key`` is asked about, False ever after (things reported once)."""
+        cur = await self._write(
+            "INSERT INTO noted (key, at) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
+            (key, time.time()),
+        )
+        return cur.rowcount == 1
+
     # --- inbox ------------------------------------------------------------------------------
 
     async def record_events(self, rows: list[InboxRow], sync_token: str) -> int:
@@ -130,9 +155,20 @@ class Store:
             before = db.total_changes
             await db.executemany(
                 "INSERT OR IGNORE INTO inbox (event_id, room_id, sender, body, encrypted, "
-                "origin_ts, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "origin_ts, received_at, device_curve, device_ed) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (r.event_id, r.room_id, r.sender, r.body, int(r.encrypted), r.origin_ts, now)
+                    (
+                        r.event_id,
+                        r.room_id,
+                        r.sender,
+                        r.body,
+                        int(r.encrypted),
+                        r.origin_ts,
+                        now,
+                        r.device_curve,
+                        r.device_ed,
+                    )
                     for r in rows
                 ],
             )
@@ -142,12 +178,13 @@ class Store:
 
     async def pending_events(self, limit: int = 100) -> list[InboxRow]:
         async with self.db.execute(
-            "SELECT event_id, room_id, sender, body, encrypted, origin_ts FROM inbox "
-            "WHERE status = 'pending' ORDER BY origin_ts, received_at LIMIT ?",
+            "SELECT event_id, room_id, sender, body, encrypted, origin_ts, device_curve, "
+            "device_ed FROM inbox WHERE status = 'pending' ORDER BY origin_ts, received_at "
+            "LIMIT ?",
             (limit,),
         ) as cur:
             rows = await cur.fetchall()
-        return [InboxRow(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
+        return [InboxRow(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7]) for r in rows]
 
     async def finish_event(self, event_id: str, outcome: str) -> None:
         await self._write(

@@ -378,6 +378,114 @@ async def _v7_federation(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v8_trust(db: aiosqlite.Connection) -> None:
+    """Trust: the device a command came from, the pinned cross-signing identities of the people
+    who may act, ban rules that wait for an admin, private rooms' member lists, archived groups,
+    and web requests that wait for their email to be confirmed."""
+    await _script(
+        db,
+        """
+        -- The sending device as the event's Megolm session proves it (NULL: unencrypted, or a
+        -- forwarded key, which proves nothing about who sent it).
+        ALTER TABLE inbox ADD COLUMN device_curve TEXT;
+        ALTER TABLE inbox ADD COLUMN device_ed TEXT;
+        -- Cross-signing master keys pinned on first use, per admin, animator and manager.
+        CREATE TABLE pinned_keys (
+            user_id    TEXT PRIMARY KEY,
+            master     TEXT NOT NULL,
+            pinned_at  REAL NOT NULL,
+            pinned_by  TEXT NOT NULL
+        );
+        -- A published master key that differs from the pinned one, until an admin accepts it.
+        CREATE TABLE key_changes (
+            user_id  TEXT PRIMARY KEY,
+            old      TEXT NOT NULL,
+            new      TEXT NOT NULL,
+            seen     REAL NOT NULL
+        );
+        -- active | held (waits for !confirm) | refused (would touch this region itself) |
+        -- ignored (not from the list's own bot) | cancelled (an admin said no)
+        ALTER TABLE policy_rules ADD COLUMN status TEXT NOT NULL DEFAULT 'active'
+            CHECK (status IN ('active', 'held', 'refused', 'ignored', 'cancelled'));
+        -- What an admin must confirm: a rule whose sweep is large (or set by hand), or a glob
+        -- ban an admin asked for (published only once confirmed).
+        CREATE TABLE holds (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind        TEXT NOT NULL CHECK (kind IN ('rule', 'publish')),
+            room_id     TEXT NOT NULL,
+            rule_kind   TEXT NOT NULL,
+            state_key   TEXT NOT NULL,
+            entity      TEXT NOT NULL,
+            reason      TEXT NOT NULL DEFAULT '',
+            sender      TEXT NOT NULL,
+            users       TEXT NOT NULL,
+            why         TEXT NOT NULL,
+            status      TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'confirmed', 'cancelled')),
+            created     REAL NOT NULL,
+            decided     REAL,
+            decided_by  TEXT
+        );
+        -- Things reported once (an untrusted sender in a peer list, unencrypted events...).
+        CREATE TABLE noted (
+            key  TEXT PRIMARY KEY,
+            at   REAL NOT NULL
+        );
+        ALTER TABLE groups ADD COLUMN archived REAL;
+        -- Requests gain 'unconfirmed' (a web request whose email is not confirmed yet: no card,
+        -- forgotten when it expires). SQLite changes a CHECK by rebuilding the table, with
+        -- foreign keys off meanwhile (see ``rebuilds_tables``).
+        CREATE TABLE requests_v8 (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            source        TEXT NOT NULL,
+            user_id       TEXT,
+            dm_room       TEXT,
+            name          TEXT NOT NULL,
+            profession    TEXT NOT NULL,
+            territory     TEXT NOT NULL,
+            email         TEXT NOT NULL,
+            structure     TEXT NOT NULL DEFAULT '',
+            rpps          TEXT,
+            adeli         TEXT,
+            submitted_by  TEXT NOT NULL,
+            status        TEXT NOT NULL DEFAULT 'pending'
+                          CHECK (status IN ('unconfirmed', 'pending', 'approved', 'rejected',
+                                            'cancelled', 'expired')),
+            reason        TEXT,
+            card_event    TEXT,
+            created       REAL NOT NULL,
+            decided       REAL,
+            status_hash   TEXT,
+            reg_token     TEXT,
+            locale        TEXT,
+            batch         TEXT,
+            email_hash    TEXT,
+            confirmed     REAL
+        );
+        INSERT INTO requests_v8 (id, source, user_id, dm_room, name, profession, territory,
+            email, structure, rpps, adeli, submitted_by, status, reason, card_event, created,
+            decided, status_hash, reg_token, locale, batch)
+            SELECT id, source, user_id, dm_room, name, profession, territory, email, structure,
+            rpps, adeli, submitted_by, status, reason, card_event, created, decided,
+            status_hash, reg_token, locale, batch FROM requests;
+        UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE(
+            (SELECT seq FROM sqlite_sequence WHERE name = 'requests'), 0))
+            WHERE name = 'requests_v8';
+        DROP TABLE requests;
+        ALTER TABLE requests_v8 RENAME TO requests;
+        CREATE INDEX requests_status ON requests (status);
+        CREATE UNIQUE INDEX requests_status_hash ON requests (status_hash);
+        CREATE UNIQUE INDEX requests_email_hash ON requests (email_hash);
+        CREATE INDEX requests_batch ON requests (batch)
+    """,
+    )
+
+
+# SQLite's way to rebuild a table others point at: foreign keys off around the transaction,
+# then checked before it commits (https://sqlite.org/lang_altertable.html#otheralter).
+_v8_trust.rebuilds_tables = True  # type: ignore[attr-defined]
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -386,4 +494,5 @@ MIGRATIONS: list[Migration] = [
     _v5_news,
     _v6_room_kinds,
     _v7_federation,
+    _v8_trust,
 ]

@@ -58,13 +58,15 @@ class VettingStore:
         status_hash: str | None = None,
         locale: str | None = None,
         batch: str | None = None,
+        status: str = "pending",
         db: aiosqlite.Connection | None = None,
     ) -> int:
-        """A new pending request; inside the caller's transaction when ``db`` is given."""
+        """A new request (``pending``, or ``unconfirmed`` until its email is confirmed);
+        inside the caller's transaction when ``db`` is given."""
         sql = (
             "INSERT INTO requests (source, user_id, dm_room, name, profession, territory, "
-            "email, structure, rpps, adeli, submitted_by, created, status_hash, locale, batch) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "email, structure, rpps, adeli, submitted_by, created, status_hash, locale, batch, "
+            "status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         params = (
             source,
@@ -82,6 +84,7 @@ class VettingStore:
             status_hash,
             locale,
             batch,
+            status,
         )
         cur = await (db.execute(sql, params) if db is not None else self.store._write(sql, params))
         return cur.lastrowid
@@ -284,6 +287,15 @@ class VettingStore:
         )
         return cur.rowcount == 1
 
+    async def holders(self, key: str) -> list[str]:
+        """Active members given ``key`` by name (a group invitation, a manager's team)."""
+        async with self.store.db.execute(
+            "SELECT g.user_id FROM grants g JOIN members m ON m.user_id = g.user_id "
+            "WHERE g.key = ? AND m.status = 'active' ORDER BY g.at",
+            (key,),
+        ) as cur:
+            return [r[0] for r in await cur.fetchall()]
+
     async def remove_grants(self, user_id: str, keys: set[str]) -> int:
         if not keys:
             return 0
@@ -311,6 +323,39 @@ class VettingStore:
         ) as cur:
             row = await cur.fetchone()
         return RequestRow(*row) if row else None
+
+    async def set_email_hash(self, request_id: int, email_hash: str) -> None:
+        await self.store._write(
+            "UPDATE requests SET email_hash = ? WHERE id = ? AND email_hash IS NULL",
+            (email_hash, request_id),
+        )
+
+    async def request_by_email_hash(self, email_hash: str) -> RequestRow | None:
+        async with self.store.db.execute(
+            f"SELECT {_COLUMNS} FROM requests WHERE email_hash = ?", (email_hash,)
+        ) as cur:
+            row = await cur.fetchone()
+        return RequestRow(*row) if row else None
+
+    async def confirm_email(self, request_id: int) -> bool:
+        """The applicant confirmed their address: the request goes to the admins, once."""
+        cur = await self.store._write(
+            "UPDATE requests SET status = 'pending', confirmed = ? "
+            "WHERE id = ? AND status = 'unconfirmed'",
+            (time.time(), request_id),
+        )
+        return cur.rowcount == 1
+
+    async def expire_unconfirmed(self, request_id: int) -> bool:
+        """An address never confirmed in time: the request is closed and what it said is
+        forgotten (the number, territory and dates stay, for the audit)."""
+        cur = await self.store._write(
+            "UPDATE requests SET status = 'expired', decided = ?, name = '', email = '', "
+            "structure = '', rpps = NULL, adeli = NULL, email_hash = NULL, status_hash = NULL "
+            "WHERE id = ? AND status = 'unconfirmed'",
+            (time.time(), request_id),
+        )
+        return cur.rowcount == 1
 
     async def set_reg_token(self, request_id: int, token: str) -> None:
         await self.store._write(

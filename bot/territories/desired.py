@@ -9,6 +9,9 @@ Rules (documented in the README):
 - power: bot and admins 100, the territory's animators (and those of the territories above) 50,
   a managerial room's manager 50, members 0; announcements need 50 to post (reactions stay open,
   to acknowledge alerts); state needs 50, encryption, ACL, history and tombstone need 100;
+- private groups and managerial rooms keep their own member list: only their keepers (the
+  manager; the group's animator) are at 50 and asked in there besides the admins, and inviting
+  needs 50 (members cannot bring anyone in);
 - server ACL: this server and ``federation.allowed_servers``, never excluding this server;
 - a space or room ``shared_with`` peer servers is invite-only, and the peers' bots
   (``federation.peer_bots``) are asked in at 50: each asks its own vetted members in.
@@ -49,6 +52,8 @@ class DesiredRoom:
     # never in it (someone who left is not asked back).
     member_invites: tuple[str, ...] = ()
     member_joins: tuple[str, ...] = ()  # force_join: joined through the admin API
+    # Power needed to invite: members may not in private rooms (the bot and keepers do).
+    invite_level: int = 0
 
     @property
     def alias_localpart(self) -> str:
@@ -88,7 +93,7 @@ def power_levels(d: DesiredRoom, bot: str, creators: frozenset[str]) -> dict[str
         "users_default": 0,
         "events_default": d.events_default,
         "state_default": ANIMATOR,
-        "invite": 0,
+        "invite": d.invite_level,
         "kick": ANIMATOR,
         "ban": ANIMATOR,
         "redact": ANIMATOR,
@@ -130,6 +135,15 @@ def _room(
 ) -> DesiredRoom:
     room_users = dict(users)
     invites: tuple[str, ...] = ()
+    if spec.private:
+        # Its own member list: the admins, and its keepers (a managerial room's manager, a
+        # group's animator), not every animator above.
+        keepers = (spec.manager,) if spec.manager else (spec.keeper,) if spec.keeper else ()
+        keepers = keepers or t.animators
+        room_users = {a: ADMIN for a in admins}
+        for k in keepers:
+            room_users.setdefault(k, ANIMATOR)
+        users = {k: ANIMATOR for k in keepers if k not in admins}
     if spec.manager:
         room_users.setdefault(spec.manager, ANIMATOR)
         invites = (spec.manager,)
@@ -153,6 +167,7 @@ def _room(
         users=room_users,
         events_default=ANIMATOR if spec.kind == "announcements" else 0,
         invites=invites,
+        invite_level=ANIMATOR if spec.private else 0,
         suggested=spec.kind in ("community", "announcements"),
         adopt=spec.adopt_room or spec.adopt_alias,
     )

@@ -62,7 +62,7 @@ def with_groups(network: Network, groups: list[Group]) -> Network:
 
     def visit(t: Territory) -> Territory:
         extra = tuple(
-            RoomSpec(g.room_id_part, g.name, "group", visibility=g.visibility)
+            RoomSpec(g.room_id_part, g.name, "group", visibility=g.visibility, keeper=g.created_by)
             for g in by_territory.get(t.id, ())
             if g.room_id_part not in {r.id for r in t.rooms}
         )
@@ -81,11 +81,20 @@ class GroupStore:
     def __init__(self, store: Store):
         self.store = store
 
-    async def all(self) -> list[Group]:
-        async with self.store.db.execute(
-            "SELECT key, territory, name, visibility, created_by FROM groups ORDER BY created"
-        ) as cur:
+    async def all(self, *, include_archived: bool = False) -> list[Group]:
+        """The live groups (``include_archived``: those archived too, whose keys stay taken)."""
+        sql = "SELECT key, territory, name, visibility, created_by FROM groups"
+        if not include_archived:
+            sql += " WHERE archived IS NULL"
+        async with self.store.db.execute(sql + " ORDER BY created") as cur:
             return [Group(*r) for r in await cur.fetchall()]
+
+    async def archive(self, key: str) -> bool:
+        """Out of the network: the reconciler archives its room (history kept)."""
+        cur = await self.store._write(
+            "UPDATE groups SET archived = ? WHERE key = ? AND archived IS NULL", (time.time(), key)
+        )
+        return cur.rowcount == 1
 
     async def add(self, group: Group) -> None:
         await self.store._write(
@@ -103,7 +112,9 @@ class GroupStore:
 
     async def get(self, key: str) -> Group | None:
         async with self.store.db.execute(
-            "SELECT key, territory, name, visibility, created_by FROM groups WHERE key = ?", (key,)
+            "SELECT key, territory, name, visibility, created_by FROM groups WHERE key = ? "
+            "AND archived IS NULL",
+            (key,),
         ) as cur:
             row = await cur.fetchone()
         return Group(*row) if row else None

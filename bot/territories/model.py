@@ -31,6 +31,14 @@ class RoomSpec:
     adopt_alias: str | None = None  # "#alias:server": the same, found by alias
     # Peer regions' servers this room is shared with (its territory's included, see config).
     shared_with: tuple[str, ...] = ()
+    # A working group made at run time: the animator who made it and keeps it.
+    keeper: str | None = None
+
+    @property
+    def private(self) -> bool:
+        """A private working group or a managerial room: its own member list, nobody else
+        (``keepers`` and the admins excepted), even vetted members of the territory."""
+        return self.kind == "managerial" or (self.kind == "group" and self.visibility == "private")
 
     @property
     def invite_only(self) -> bool:
@@ -79,6 +87,31 @@ class Network:
         if top is None:
             return []
         return [t for t, _ in Network((top,)).walk()]
+
+    def room(self, key: str) -> tuple[Territory, RoomSpec] | None:
+        territory_id, _, room_id = key.partition(".")
+        t = self.find(territory_id)
+        if t is None or not room_id:
+            return None
+        spec = next((r for r in t.rooms if r.id == room_id), None)
+        return (t, spec) if spec else None
+
+    def private_keys(self) -> frozenset[str]:
+        return frozenset(f"{t.id}.{r.id}" for t, _ in self.walk() for r in t.rooms if r.private)
+
+    def keepers(self, key: str) -> tuple[str, ...]:
+        """Who keeps a private room (besides the admins): a managerial room's manager; a
+        working group's animator (who made it), or for a declared one, its territory's own
+        animators. Empty for any other room."""
+        found = self.room(key)
+        if found is None or not found[1].private:
+            return ()
+        territory, spec = found
+        if spec.manager:
+            return (spec.manager,)
+        if spec.keeper:
+            return (spec.keeper,)
+        return territory.animators
 
     def shared_with(self, key: str) -> tuple[str, ...]:
         """The peer servers a space (territory key) or room (``territory.room``) is shared

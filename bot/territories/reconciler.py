@@ -19,12 +19,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from bot.config import Config
 from bot.errors import Conflict, MatrixError, UserError
 from bot.homeserver.admin import force_join
-from bot.matrix.gateway import Gateway
+from bot.matrix.gateway import Gateway, path_part
 from bot.store import Store
 from bot.store.vetting import VettingStore
 from bot.territories.desired import DesiredRoom, desired_state, server_acl
@@ -85,7 +84,7 @@ class Reconciler:
                 try:
                     events = await self.gateway.raw(
                         "GET",
-                        f"/_matrix/client/v3/rooms/{quote(room_id)}/state",
+                        f"/_matrix/client/v3/rooms/{path_part(room_id)}/state",
                         what=f"read {key}",
                     )
                 except MatrixError as exc:
@@ -362,7 +361,9 @@ class Reconciler:
             await self.gateway.join(room_id)
         except MatrixError as exc:
             raise Conflict("reconcile.adopt_not_member", room=target) from exc
-        events = await self.gateway.raw("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state")
+        events = await self.gateway.raw(
+            "GET", f"/_matrix/client/v3/rooms/{path_part(room_id)}/state"
+        )
         actual = ActualRoom.from_state_events(room_id, events)  # type: ignore[arg-type]
         power = (actual.get("m.room.power_levels") or {}).get("users", {}).get(self.gateway.user_id)
         if self.gateway.user_id not in actual.creators and power != 100:
@@ -377,7 +378,7 @@ class Reconciler:
                 raise
             await self.gateway.raw(
                 "PUT",
-                f"/_matrix/client/v3/directory/room/{quote(alias)}",
+                f"/_matrix/client/v3/directory/room/{path_part(alias)}",
                 {"room_id": room_id},
                 what=f"create alias {alias}",
             )
@@ -387,7 +388,9 @@ class Reconciler:
 
     async def _archive(self, key: str) -> None:
         room_id = await self._room_id(key)
-        events = await self.gateway.raw("GET", f"/_matrix/client/v3/rooms/{quote(room_id)}/state")
+        events = await self.gateway.raw(
+            "GET", f"/_matrix/client/v3/rooms/{path_part(room_id)}/state"
+        )
         actual = ActualRoom.from_state_events(room_id, events)  # type: ignore[arg-type]
         name = (actual.get("m.room.name") or {}).get("name", key)
         if not name.startswith(ARCHIVED_PREFIX):

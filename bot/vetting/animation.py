@@ -19,8 +19,9 @@ from bot.moderation.policy import animated_by, is_staff
 from bot.store import Store
 from bot.store.vetting import RequestRow, VettingStore
 from bot.territories.groups import MAX_GROUPS_PER_TERRITORY, Group, GroupStore, free_key
-from bot.territories.model import MAX_NAME, Territory
+from bot.territories.model import MAX_NAME, RoomSpec, Territory
 from bot.vetting.form import parse_pairs, render_problems
+from bot.vetting.provisioning import entitlement
 from bot.vetting.quorum import Standing
 from bot.vetting.service import Vetting
 
@@ -88,6 +89,19 @@ class Animation:
         """A vetted member: given the territory's space and rooms. Someone else: a request
         with the fields given, endorsed by the animator."""
         values, problems = parse_pairs(rest)
+        if "territory" in values:
+            # The request is filed for the territory its field names: it must be one of the
+            # animator's own (or below), whatever else the line says.
+            named = self.config.network.find(values["territory"].strip().lower())
+            mine = self.animated_by(animator)
+            if named is None or named not in mine:
+                raise BadArgument(
+                    "animate.field_not_yours",
+                    value=values["territory"][:48],
+                    choices=", ".join(t.id for t in mine) or "—",
+                )
+            if territory and named not in self.config.network.subtree(territory.lower()):
+                raise BadArgument("animate.two_territories", first=territory, second=named.id)
         place = self.territory_for(animator, territory or values.get("territory"))
         if problems:
             raise BadArgument(
@@ -156,7 +170,8 @@ class Animation:
             raise Conflict("group.exists", name=name)
         if len(existing) >= MAX_GROUPS_PER_TERRITORY:
             raise Conflict("group.too_many", n=MAX_GROUPS_PER_TERRITORY)
-        key = free_key(place, name, {g.key for g in existing})
+        taken = {g.key for g in await self.groups.all(include_archived=True)}  # archived too
+        key = free_key(place, name, {k for k in taken if k.startswith(place.id + ".")})
         group = Group(key, place.id, name, visibility, animator)
         await self.groups.add(group)
         await self.store.audit(animator, "group.create", "ok", detail=f"{key} ({visibility})")
@@ -164,7 +179,7 @@ class Animation:
         await self.reconcile_keys({key, place.id})
         return group
 
-    async def find_group(self, animator: str, ref: str) -> Group:
+    async def _lookup(self, ref: str) -> Group:
         groups = await self.groups.all()
         ref = ref.lower().lstrip("#")
         found = [
@@ -176,25 +191,31 @@ class Animation:
             raise NotFound("group.unknown", ref=ref, known=", ".join(g.key for g in groups) or "—")
         if len(found) > 1:
             raise BadArgument("group.ambiguous", ref=ref, keys=", ".join(g.key for g in found))
-        group = found[0]
-        self.territory_for(animator, group.territory)  # theirs?
+        return found[0]
+
+    async def find_group(self, animator: str, ref: str) -> Group:
+        """A group ``animator`` may manage: an admin, its territory's animators (or above) for
+        an open group; for a private one, only the admins and the animator who keeps it."""
+        group = await self._lookup(ref)
+        if group.visibility == "private":
+            if animator not in self.config.admins and animator != group.created_by:
+                raise PermissionDenied("group.not_keeper", name=group.name, keeper=group.created_by)
+        else:
+            self.territory_for(animator, group.territory)  # theirs?
         return group
+
+    async def _room_of(self, key: str, name: str) -> str:
+        for r in await self.store.managed_rooms(include_archived=False):
+            if r.key == key:
+                return r.room_id
+        raise Conflict("group.not_made", name=name)
 
     async def invite_to_group(self, animator: str, ref: str, user: str) -> Group:
         group = await self.find_group(animator, ref)
         if not await self.members.member_territory(user):
             raise PermissionDenied("group.not_vetted", user=user)
+        room_id = await self._room_of(group.key, group.name)
         await self.members.add_grant(user, group.key, "group", animator)
-        room_id = next(
-            (
-                r.room_id
-                for r in await self.store.managed_rooms(include_archived=False)
-                if r.key == group.key
-            ),
-            None,
-        )
-        if room_id is None:
-            raise Conflict("group.not_made", name=group.name)
         await self.vetting.provision(user)
         try:
             await self.gateway.invite(room_id, user)
@@ -203,3 +224,128 @@ class Animation:
                 raise
         await self.store.audit(animator, "group.invite", "ok", detail=f"{user} → {group.key}")
         return group
+
+    async def groups_for(self, user: str) -> list[tuple[Group, bool]]:
+        """The groups ``user`` sees in ``!group list``: those of the territories they animate
+        (all for an admin), those they are on, and the open ones of their territories; with
+        whether they are on its list."""
+        mine = {t.id for t in self.animated_by(user)}
+        info = await self.members.member_info(user)
+        listed = info.grants if info else frozenset()
+        scope = set()
+        if info is not None:
+            ent = entitlement(info, self.config.network, self.config.vetting.provisioning)
+            scope = set(ent.scope)
+        out = []
+        for g in await self.groups.all():
+            if (
+                g.territory in mine
+                or g.key in listed
+                or g.created_by == user
+                or (g.visibility == "open" and g.territory in scope)
+            ):
+                out.append((g, g.key in listed))
+        return out
+
+    async def group_members(self, user: str, ref: str) -> tuple[Group, list[str], list[str]]:
+        """The group's list (given by name) and who is in its room now."""
+        group = await self.find_group(user, ref)
+        room_id = await self._room_of(group.key, group.name)
+        present = self.gateway.synced_members(room_id)
+        if present is None:
+            present = await self.gateway.members(room_id)
+        inside = sorted(u for u, m in present.items() if m == "join" and u != self.gateway.user_id)
+        return group, await self.members.holders(group.key), inside
+
+    async def remove_from_group(self, animator: str, ref: str, user: str) -> Group:
+        group = await self.find_group(animator, ref)
+        room_id = await self._room_of(group.key, group.name)
+        await self.members.remove_grants(user, {group.key})
+        reason = t("group.kick_reason", self.config.locale, name=group.name)
+        await self.gateway.remove_everywhere([room_id], user, reason)
+        await self.store.audit(animator, "group.remove", "ok", detail=f"{user} ← {group.key}")
+        return group
+
+    async def leave_group(self, user: str, ref: str) -> Group:
+        """A member takes themselves off a group's list, and out of its room."""
+        group = await self._lookup(ref)
+        info = await self.members.member_info(user)
+        room_id = await self._room_of(group.key, group.name)
+        present = (await self.gateway.members(room_id)).get(user) in ("join", "invite")
+        if not present and (info is None or group.key not in info.grants):
+            raise NotFound("group.not_in", name=group.name)
+        await self.members.remove_grants(user, {group.key})
+        if present:
+            await self.gateway.kick(room_id, user, t("group.left_reason", self.config.locale))
+        await self.store.audit(user, "group.leave", "ok", detail=group.key)
+        return group
+
+    async def archive_group(self, animator: str, ref: str) -> Group:
+        """The group leaves the network; its room is archived (read-only, history kept)."""
+        group = await self.find_group(animator, ref)
+        if not await self.groups.archive(group.key):
+            raise NotFound("group.unknown", ref=ref, known="—")
+        await self.store.audit(animator, "group.archive", "ok", detail=group.key)
+        await self.groups_changed()
+        await self.reconcile_keys({group.key, group.territory})
+        return group
+
+    # --- a manager's team ------------------------------------------------------------------------
+
+    def managed_by(self, user: str) -> list[tuple[Territory, RoomSpec]]:
+        """The managerial rooms ``user`` manages (an admin: every one)."""
+        return [
+            (t, r)
+            for t, _ in self.config.network.walk()
+            for r in t.rooms
+            if r.kind == "managerial" and (r.manager == user or user in self.config.admins)
+        ]
+
+    def team_room(self, user: str, ref: str | None) -> tuple[Territory, RoomSpec]:
+        rooms = self.managed_by(user)
+        if not rooms:
+            raise PermissionDenied("team.not_manager")
+        if ref:
+            ref = ref.lower().lstrip("#")
+            found = [(t, r) for t, r in rooms if ref in (f"{t.id}.{r.id}", r.id)]
+            if len(found) != 1:
+                raise BadArgument(
+                    "team.which_room", choices=", ".join(f"{t.id}.{r.id}" for t, r in rooms)
+                )
+            return found[0]
+        if len(rooms) > 1:
+            raise BadArgument(
+                "team.which_room", choices=", ".join(f"{t.id}.{r.id}" for t, r in rooms)
+            )
+        return rooms[0]
+
+    async def team_add(self, manager: str, user: str, ref: str | None) -> RoomSpec:
+        territory, spec = self.team_room(manager, ref)
+        key = f"{territory.id}.{spec.id}"
+        if not await self.members.member_territory(user):
+            raise PermissionDenied("group.not_vetted", user=user)
+        room_id = await self._room_of(key, spec.name)
+        await self.members.add_grant(user, key, "team", manager)
+        try:
+            await self.gateway.invite(room_id, user)
+        except MatrixError as exc:
+            if "already" not in exc.message:
+                raise
+        await self.store.audit(manager, "team.add", "ok", detail=f"{user} → {key}")
+        return spec
+
+    async def team_remove(self, manager: str, user: str, ref: str | None) -> RoomSpec:
+        territory, spec = self.team_room(manager, ref)
+        key = f"{territory.id}.{spec.id}"
+        if user == spec.manager or user in self.config.admins:
+            raise PermissionDenied("animate.staff", user=user)
+        room_id = await self._room_of(key, spec.name)
+        await self.members.remove_grants(user, {key})
+        reason = t("team.kick_reason", self.config.locale, name=spec.name)
+        await self.gateway.remove_everywhere([room_id], user, reason)
+        await self.store.audit(manager, "team.remove", "ok", detail=f"{user} ← {key}")
+        return spec
+
+    async def team_list(self, manager: str, ref: str | None) -> tuple[RoomSpec, list[str]]:
+        territory, spec = self.team_room(manager, ref)
+        return spec, await self.members.holders(f"{territory.id}.{spec.id}")

@@ -14,7 +14,9 @@ API instead.
 
 A member may be in: every space and room of their home territory and of the territories above
 it, the territories an animator admitted them into, and the rooms given to them (with the spaces
-of those rooms).
+of those rooms). Private groups and managerial rooms keep their own member list: only the
+members given them by name (a rule naming the room's key, a group invitation, a manager's team)
+may be in them; a rule by room kind never gives one.
 """
 
 from __future__ import annotations
@@ -64,8 +66,14 @@ class Entitlement:
     scope: tuple[str, ...] = ()  # territories whose every space and room they may be in
     extra: frozenset[str] = field(default_factory=frozenset)  # rooms and spaces given beyond
 
+    private: frozenset[str] = field(default_factory=frozenset)  # the network's private rooms
+
     def allows(self, key: str) -> bool:
-        return key.partition(".")[0] in self.scope or key in self.extra
+        """A private room only when given by name (a rule naming its key, a grant); any other
+        space or room of their territories too."""
+        if key in self.extra:
+            return True
+        return key.partition(".")[0] in self.scope and key not in self.private
 
 
 def _index(network: Network) -> tuple[dict[str, tuple[str, ...]], dict[str, Territory]]:
@@ -94,7 +102,7 @@ def entitlement(member: MemberInfo, network: Network, config: ProvisioningConfig
                 continue
             for tid in scope:
                 for r in by_id[tid].rooms if tid in by_id else ():
-                    if r.kind == entry:
+                    if r.kind == entry and not r.private:  # private rooms: by key only
                         rooms[f"{tid}.{r.id}"] = None
     for g in sorted(member.grants):
         if "." in g:
@@ -102,7 +110,11 @@ def entitlement(member: MemberInfo, network: Network, config: ProvisioningConfig
     wanted_spaces = set(scope) | {k.split(".", 1)[0] for k in rooms}
     spaces = tuple(t.id for t, _ in network.walk() if t.id in wanted_spaces)
     return Entitlement(
-        spaces=spaces, rooms=tuple(rooms), scope=scope, extra=frozenset((*spaces, *rooms))
+        spaces=spaces,
+        rooms=tuple(rooms),
+        scope=scope,
+        extra=frozenset((*spaces, *rooms)),
+        private=network.private_keys(),
     )
 
 

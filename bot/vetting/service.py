@@ -13,7 +13,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.commands.context import notice
 from bot.config import Config
 from bot.errors import (
     BadArgument,
@@ -25,9 +24,11 @@ from bot.errors import (
 )
 from bot.homeserver.admin import force_join, new_registration_token, user_registered_with
 from bot.i18n import t
+from bot.mail import Mailer
+from bot.matrix.content import notice
 from bot.matrix.direct import DirectChats
 from bot.matrix.gateway import Gateway
-from bot.moderation.bans import ban_for
+from bot.moderation.bans import Shield, ban_for
 from bot.moderation.control_room import ControlRoom
 from bot.store import Store
 from bot.store.moderation import ModerationStore
@@ -41,17 +42,21 @@ from bot.vetting.form import (
     render_problems,
     validate,
 )
+from bot.vetting.links import confirm_url, confirmation_token, hash_token, web_secret
 from bot.vetting.provisioning import deliveries, entitlement
 from bot.vetting.quorum import Standing, may_decide, standing
 
 log = logging.getLogger(__name__)
 
 CONCLUDE_JOB = "vetting.conclude"
+CONFIRM_MAIL_JOB = "vetting.confirm_mail"  # a web applicant's email confirmation link
+EXPIRE_JOB = "vetting.expire_unconfirmed"  # forgotten when never confirmed
 TELL_JOB = "vetting.tell_outcome"
 IMPORT_NOTICE_JOB = "vetting.import_notice"  # queued by `agora-bot import-requests`
 APPROVE_KEYS = frozenset({"✅", "✔", "👍"})
 REJECT_KEYS = frozenset({"❌", "✖", "👎"})
 REGISTRATION_TOKEN_DAYS = 14
+ENDORSEMENT = "endorsement"  # the note of an animator's approval when they file a request
 
 
 @dataclass
@@ -70,8 +75,10 @@ class Vetting:
         control: ControlRoom,
         direct: DirectChats,
         wake_jobs: Callable[[], None] = lambda: None,
+        mailer: Mailer | None = None,
     ):
         self.config = config
+        self.mailer = mailer
         self.direct = direct
         self.wake_jobs = wake_jobs
         self.gateway = gateway
@@ -122,8 +129,10 @@ class Vetting:
         submitted_by: str,
         status_hash: str | None = None,
         locale: str | None = None,
+        endorsed_by: str | None = None,
     ) -> RequestRow:
-        """Store a validated request and post its card."""
+        """Store a validated request and post its card (with the animator's endorsement on it
+        from the first version)."""
         request_id = await self.requests.add_request(
             data,
             source=source,
@@ -140,8 +149,79 @@ class Vetting:
             room_id=dm_room,
             detail=f"#{request_id} ({source})",
         )
+        if endorsed_by is not None:
+            # Shown on the card; an approval only when the config says so (``voters``).
+            await self.requests.record_decision(request_id, endorsed_by, "approve", ENDORSEMENT)
+            await self.store.audit(endorsed_by, "vetting.endorse", "ok", detail=f"#{request_id}")
         await self.show_card(await self.get(request_id))
         return await self.get(request_id)
+
+    async def file_from_web(
+        self, data: JoinRequestData, *, status_hash: str, locale: str
+    ) -> RequestRow:
+        """A web request waits for its email to be confirmed before any admin sees it: an
+        RPPS number is public and its check digit proves nothing about who typed it. The
+        confirmation mail and the expiry are jobs, written with the request."""
+        expires = time.time() + self.config.vetting.email_confirmation_expires
+        async with self.store.transaction() as db:
+            request_id = await self.requests.add_request(
+                data,
+                source="web",
+                user_id=None,
+                dm_room=None,
+                submitted_by="web",
+                status_hash=status_hash,
+                locale=locale,
+                status="unconfirmed",
+                db=db,
+            )
+            await self.store.add_job(db, CONFIRM_MAIL_JOB, {"request_id": request_id})
+            await self.store.add_job(db, EXPIRE_JOB, {"request_id": request_id}, at=expires)
+        row = await self.get(request_id)
+        token = confirmation_token(await web_secret(self.store), row.id, row.created)
+        await self.requests.set_email_hash(row.id, hash_token(token))
+        await self.store.audit("web", "vetting.request", "ok", detail=f"#{row.id} (web)")
+        self.wake_jobs()
+        return await self.get(request_id)
+
+    async def send_confirmation(self, payload: dict) -> None:
+        """The job that mails the confirmation link (the same link if sent again)."""
+        request = await self.get(int(payload["request_id"]))
+        if request.status != "unconfirmed" or self.mailer is None:
+            return
+        locale = request.locale or self.config.locale
+        token = confirmation_token(await web_secret(self.store), request.id, request.created)
+        await self.requests.set_email_hash(request.id, hash_token(token))  # if a crash lost it
+        link = confirm_url(self.config.web.public_url, token, locale)
+        hours = max(1, round(self.config.vetting.email_confirmation_expires / 3600))
+        where = await self.mailer.send(
+            request.email,
+            t("mail.confirm.subject", locale, id=request.id),
+            t("mail.confirm.body", locale, name=request.name, link=link, hours=hours),
+            message_id=f"<agora-confirm-{request.id}-{int(request.created)}@"
+            f"{self.mailer.sender.rsplit('@', 1)[-1]}>",
+        )
+        log.info("confirmation mail for request #%s sent (%s)", request.id, where)
+
+    async def confirm_email(self, token: str) -> tuple[str, RequestRow | None]:
+        """A confirmation link used: ``confirmed`` (the card goes to the control room now),
+        ``already`` (used before: nothing more), or ``unknown`` (expired or never made)."""
+        request = await self.requests.request_by_email_hash(hash_token(token))
+        if request is None:
+            return "unknown", None
+        if not await self.requests.confirm_email(request.id):
+            return ("already", request) if request.status != "expired" else ("unknown", None)
+        await self.store.audit("web", "vetting.email_confirmed", "ok", detail=f"#{request.id}")
+        await self.show_card(await self.get(request.id))
+        return "confirmed", await self.get(request.id)
+
+    async def expire(self, payload: dict) -> None:
+        """A web request whose address was never confirmed: closed and forgotten."""
+        request_id = int(payload["request_id"])
+        if await self.requests.expire_unconfirmed(request_id):
+            await self.store.audit(
+                self.gateway.user_id, "vetting.expired", "ok", detail=f"#{request_id}"
+            )
 
     async def endorse(
         self, values: dict[str, str], animator: str, user_id: str, locale: str
@@ -151,18 +231,21 @@ class Vetting:
         data = self.validated(values, locale)
         await self.refuse_if_unwelcome(user_id)
         request = await self.file(
-            data, source="animator", user_id=user_id, dm_room=None, submitted_by=animator
+            data,
+            source="animator",
+            user_id=user_id,
+            dm_room=None,
+            submitted_by=animator,
+            endorsed_by=None if animator in self.config.admins else animator,
         )
-        if animator not in self.config.admins:
-            await self.requests.record_decision(request.id, animator, "approve", "endorsement")
-            await self.store.audit(animator, "vetting.endorse", "ok", detail=f"#{request.id}")
         return request, await self._settle(request, "")
 
     # --- the guided conversation ------------------------------------------------------------
 
     async def refuse_if_unwelcome(self, user_id: str) -> None:
         """Members, people with a request pending and people a ban rule matches may not ask."""
-        if ban_for(user_id, await ModerationStore(self.store).rules()):
+        rules = await ModerationStore(self.store).rules()
+        if ban_for(user_id, rules, Shield.for_config(self.config)):
             raise PermissionDenied("vetting.banned")
         if await self.requests.member_territory(user_id):
             raise Conflict("vetting.already_member")
@@ -542,6 +625,13 @@ class Vetting:
                 who=", ".join(result.approvals) or "—",
             )
         )
+        endorsers = [
+            d.admin
+            for d in await self.requests.decisions(request.id)
+            if d.note == ENDORSEMENT and d.admin not in result.approvals
+        ]
+        if endorsers:
+            lines.append(t("vetting.card.endorsed", loc, who=", ".join(endorsers)))
         if result.rejections:
             lines.append(t("vetting.card.rejections", loc, who=", ".join(result.rejections)))
         if request.status == "pending":

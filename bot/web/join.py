@@ -33,7 +33,7 @@ from bot.vetting.form import (
     render_problems,
     validate,
 )
-from bot.vetting.links import STATUS_PATH, hash_token, new_status_token
+from bot.vetting.links import CONFIRM_PATH, STATUS_PATH, hash_token, new_status_token
 
 CSRF_COOKIE = "agora_csrf"
 MAX_POSTS_PER_HOUR = 20
@@ -65,6 +65,10 @@ class JoinServices(Protocol):
 
     async def web_request(self, status_hash: str) -> tuple[RequestRow, int, int] | None: ...
 
+    async def web_request_to_confirm(self, token: str) -> RequestRow | None: ...
+
+    async def confirm_web_request(self, token: str) -> tuple[str, RequestRow | None]: ...
+
 
 def _locale(request: web.Request, default: str) -> str:
     asked = request.query.get("lang")
@@ -90,6 +94,12 @@ def _render(template: str, locale: str, status: int = 200, **context: Any) -> we
     )
 
 
+def masked(email: str) -> str:
+    """``n.benali@example.org`` → ``n•••@example.org``: enough to recognise it."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else "•••"
+
+
 class JoinPages:
     def __init__(self, services: JoinServices):
         self.services = services
@@ -99,6 +109,9 @@ class JoinPages:
         app.router.add_get("/join", self.form)
         app.router.add_post("/join", self.submit)
         app.router.add_get(STATUS_PATH + "{token}", self.status)
+        # GET shows a button, POST confirms: a mail scanner that opens links confirms nothing.
+        app.router.add_get(CONFIRM_PATH + "{token}", self.confirm_page)
+        app.router.add_post(CONFIRM_PATH + "{token}", self.confirm)
 
     async def _csrf(self, nonce: str) -> str:
         return hmac.new(await self.services.web_secret(), nonce.encode(), sha256).hexdigest()
@@ -188,13 +201,55 @@ class JoinPages:
             approvals=approvals,
             required=required,
             homeserver=self.services.config.homeserver.public_url,
+            masked_email=masked(row.email),
+            confirm_hours=max(
+                1, round(self.services.config.vetting.email_confirmation_expires / 3600)
+            ),
         )
 
-    def _message(self, locale: str, key: str, status: int) -> web.Response:
+    async def confirm_page(self, request: web.Request) -> web.Response:
+        locale = _locale(request, self.services.config.locale)
+        token = request.match_info["token"]
+        row = await self.services.web_request_to_confirm(token)
+        if row is None or row.status == "expired":
+            return self._message(locale, "web.confirm.unknown", 404)
+        if row.status != "unconfirmed":
+            return self._message(locale, "web.confirm.already", 200, "web.confirm.title")
+        nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        resp = _render(
+            "confirm.html",
+            locale,
+            title=t("web.confirm.title", locale),
+            request=row,
+            csrf=await self._csrf(nonce),
+            action=f"{CONFIRM_PATH}{token}?lang={locale}",
+        )
+        resp.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="Strict", path="/join")
+        return resp
+
+    async def confirm(self, request: web.Request) -> web.Response:
+        locale = _locale(request, self.services.config.locale)
+        try:
+            form = await request.post()
+        except ValueError:
+            return self._message(locale, "web.error.too_big", 413)
+        nonce = request.cookies.get(CSRF_COOKIE, "")
+        sent = str(form.get("csrf", ""))
+        if not nonce or not hmac.compare_digest(sent, await self._csrf(nonce)):
+            return self._message(locale, "web.error.csrf", 403)
+        outcome, _ = await self.services.confirm_web_request(request.match_info["token"])
+        if outcome == "unknown":
+            return self._message(locale, "web.confirm.unknown", 404)
+        key = "web.confirm.done" if outcome == "confirmed" else "web.confirm.already"
+        return self._message(locale, key, 200, "web.confirm.title")
+
+    def _message(
+        self, locale: str, key: str, status: int, title: str = "web.error.title"
+    ) -> web.Response:
         return _render(
             "message.html",
             locale,
             status,
-            title=t("web.error.title", locale),
+            title=t(title, locale),
             message=t(key, locale),
         )

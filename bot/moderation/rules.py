@@ -1,0 +1,257 @@
+"""What becomes of every ban rule the bot reads, before it counts.
+
+A rule from a followed list (the region's own, a trusted peer's) is:
+- ignored when its sender is not that list's bot (this bot in its own list, the peer region's
+  bot in a peer's), and reported once;
+- refused when it would strike this region itself (a server rule or glob matching this
+  server), and reported once; the bot, the admins and the peer bots are never struck by a
+  user rule either (``Shield``);
+- held when its sweep would remove more than ``moderation.max_sweep`` people, or when it was
+  set by hand in the region's own list: the control room gets who would be removed, and
+  nothing happens until an admin answers ``!confirm <n>`` (or ``!cancel <n>``);
+- otherwise in force: its sweep removes whoever it matches.
+
+``!policy ban`` with a glob, or one whose sweep would be large, shows who would go first and
+publishes only on ``!confirm``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import Config
+from bot.errors import Conflict, NotFound
+from bot.matrix.gateway import Gateway
+from bot.matrix.sync import PolicyEvent
+from bot.moderation.bans import BAN, RULE_TYPES, PolicyRule, Shield, is_glob, rule_from_state
+from bot.moderation.enforcement import Enforcer
+from bot.moderation.policy_room import PolicyRoom
+from bot.store import Store
+from bot.store.moderation import Hold, ModerationStore
+
+log = logging.getLogger(__name__)
+
+SHOWN = 30  # people named in a hold's notice; the rest counted
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The outcome of ``!policy ban``: published (and how many removed), or held."""
+
+    rule: PolicyRule
+    removed: int = 0
+    hold: int | None = None
+    users: tuple[str, ...] = ()
+
+
+def people_list(users: tuple[str, ...] | list[str]) -> str:
+    shown = ", ".join(users[:SHOWN])
+    return shown + (f" (+{len(users) - SHOWN})" if len(users) > SHOWN else "")
+
+
+class BanRules:
+    def __init__(
+        self,
+        config: Config,
+        gateway: Gateway,
+        store: Store,
+        policy: PolicyRoom,
+        enforcer: Enforcer,
+        announce: Callable[[str, dict[str, Any]], Awaitable[None]],
+    ):
+        self.config = config
+        self.gateway = gateway
+        self.store = store
+        self.policy = policy
+        self.enforcer = enforcer
+        self.announce = announce  # (message id, params) → a notice in the control room
+        self.rules = ModerationStore(store)
+
+    @property
+    def shield(self) -> Shield:
+        return Shield.for_config(self.config)
+
+    # --- reading the lists -----------------------------------------------------------------------
+
+    async def ensure(self) -> str:
+        """The region's own list exists, and what it holds is read."""
+        room_id = await self.policy.ensure()
+        await self.load(room_id)
+        return room_id
+
+    async def follow_trusted(self) -> None:
+        """The trusted peers' lists joined and read; a new ban among them is swept."""
+        swept = False
+        for room_id in await self.policy.follow_trusted():
+            swept |= await self.load(room_id)
+        if swept:
+            await self.enforcer.banned_sweep()
+
+    async def load(self, room_id: str) -> bool:
+        """Read a whole list (at start, on invitation): each rule goes through ``take``; rules
+        no longer in it are dropped. True if a ban came into force."""
+        events = await self.policy.read(room_id)
+        present = {(RULE_TYPES[e[0]], e[1]) for e in events}
+        for stored in await self.rules.stored_in(room_id):
+            if (stored.rule.kind, stored.rule.state_key) not in present:
+                await self.rules.drop_rule(room_id, stored.rule.kind, stored.rule.state_key)
+        new_ban = False
+        for event_type, state_key, content, sender in events:
+            new_ban |= await self.take(room_id, event_type, state_key, content, sender)
+        return new_ban
+
+    async def on_events(self, events: list[PolicyEvent]) -> None:
+        """Rules set or withdrawn in followed lists, as the sync brings them."""
+        followed = self.policy.followed
+        new_ban = False
+        for ev in events:
+            if ev.room_id in followed:
+                new_ban |= await self.take(
+                    ev.room_id, ev.event_type, ev.state_key, ev.content, ev.sender
+                )
+        if new_ban:
+            removed = await self.enforcer.banned_sweep()
+            if removed:
+                log.info("a new ban rule removed %d membership(s)", removed)
+
+    async def take(
+        self, room_id: str, event_type: str, state_key: str, content: dict[str, Any], sender: str
+    ) -> bool:
+        """Decide what one rule event becomes. True if a ban came into force (sweep it)."""
+        kind = RULE_TYPES[event_type]
+        rule = rule_from_state(room_id, event_type, state_key, content)
+        if rule is None:  # withdrawn (empty content) or malformed
+            await self.rules.drop_rule(room_id, kind, state_key)
+            await self.rules.drop_holds_for(room_id, kind, state_key)
+            return False
+        owner = self.policy.list_bot(room_id)
+        own_list = room_id == self.policy.room_id
+        if sender != owner and not (own_list and sender in self.config.admins):
+            await self.rules.drop_holds_for(room_id, kind, state_key)
+            await self.rules.put_rule(rule, sender, "ignored")
+            if await self.store.once(f"policy.ignored:{room_id}:{sender}"):
+                await self.store.audit(
+                    sender, "policy.ignored", "ignored", room_id=room_id, detail=rule.entity
+                )
+                await self.announce(
+                    "policy.ignored_sender",
+                    {"sender": sender, "room": room_id, "bot": owner or "—"},
+                )
+            return False
+        known = await self.rules.stored(room_id, kind, state_key)
+        if (
+            known is not None
+            and known.rule.entity == rule.entity
+            and (known.rule.recommendation == rule.recommendation and known.status != "ignored")
+        ):
+            if known.rule.reason != rule.reason:  # the same rule, reworded: as it was
+                await self.rules.put_rule(rule, known.sender, known.status)
+            return False
+        await self.rules.drop_holds_for(room_id, kind, state_key)
+        if rule.recommendation != BAN:
+            await self.rules.put_rule(rule, sender, "active")  # nothing acts on it
+            return False
+        shield = self.shield
+        if shield.refuses(rule):
+            await self.rules.put_rule(rule, sender, "refused")
+            if await self.store.once(f"policy.refused:{room_id}:{kind}:{state_key}:{rule.entity}"):
+                await self.store.audit(
+                    sender, "policy.refused", "refused", room_id=room_id, detail=rule.entity
+                )
+                await self.announce(
+                    "policy.refused_own_server",
+                    {"entity": rule.entity, "sender": sender, "server": shield.own_server},
+                )
+            return False
+        spared = shield.spares(rule)
+        if spared and await self.store.once(f"policy.spared:{room_id}:{state_key}:{rule.entity}"):
+            await self.announce(
+                "policy.spared", {"entity": rule.entity, "people": ", ".join(spared)}
+            )
+        users = await self.enforcer.who_would_go(rule)
+        by_hand = own_list and sender != self.gateway.user_id
+        if by_hand or len(users) > self.config.moderation.max_sweep:
+            await self.rules.put_rule(rule, sender, "held")
+            await self._hold("rule", rule, sender, users, "hand" if by_hand else "large")
+            return False
+        await self.rules.put_rule(rule, sender, "active")
+        return True
+
+    async def _hold(
+        self, kind: str, rule: PolicyRule, sender: str, users: list[str], why: str
+    ) -> int:
+        hold_id = await self.rules.add_hold(kind, rule, sender, users, why)
+        await self.store.audit(
+            sender, "policy.held", "held", room_id=rule.room_id, detail=f"#{hold_id} {rule.entity}"
+        )
+        await self.announce("policy.held." + why, self._hold_params(hold_id, rule, sender, users))
+        return hold_id
+
+    def _hold_params(
+        self, hold_id: int, rule: PolicyRule, sender: str, users: list[str] | tuple[str, ...]
+    ) -> dict[str, Any]:
+        return {
+            "n": hold_id,
+            "kind": rule.kind,
+            "entity": rule.entity,
+            "sender": sender,
+            "reason": rule.reason or "—",
+            "count": len(users),
+            "people": people_list(tuple(users)) or "—",
+            "prefix": self.config.commands.prefix,
+        }
+
+    # --- what admins ask ---------------------------------------------------------------------------
+
+    async def ask_ban(self, kind: str, entity: str, reason: str, by: str) -> Asked:
+        """``!policy ban``: published at once, or, for a glob or a large sweep, held until an
+        admin confirms (nothing is published before)."""
+        assert self.policy.room_id
+        rule = PolicyRule(kind, entity, BAN, reason, self.policy.room_id, f"rule:{entity}")
+        users = await self.enforcer.who_would_go(rule)
+        if is_glob(entity) or len(users) > self.config.moderation.max_sweep:
+            hold_id = await self.rules.add_hold("publish", rule, by, users, "glob")
+            await self.store.audit(by, "policy.ban", "held", detail=f"#{hold_id} {kind} {entity}")
+            return Asked(rule, hold=hold_id, users=tuple(users))
+        await self.policy.publish(kind, entity, reason)
+        await self.store.audit(by, "policy.ban", "ok", detail=f"{kind} {entity}: {reason}")
+        return Asked(rule, removed=await self.enforcer.banned_sweep())
+
+    async def confirm(self, hold_id: int, by: str) -> tuple[Hold, int]:
+        """Apply what a hold waited for; returns it and how many memberships were removed."""
+        hold = await self._pending(hold_id)
+        if not await self.rules.decide_hold(hold_id, "confirmed", by):
+            raise Conflict("policy.hold_decided", n=hold_id)
+        if hold.kind == "publish":
+            await self.policy.publish(hold.rule.kind, hold.rule.entity, hold.rule.reason)
+        else:
+            await self.rules.set_status(
+                hold.rule.room_id, hold.rule.kind, hold.rule.state_key, "active"
+            )
+        await self.store.audit(by, "policy.confirm", "ok", detail=f"#{hold_id} {hold.rule.entity}")
+        return hold, await self.enforcer.banned_sweep()
+
+    async def cancel(self, hold_id: int, by: str) -> Hold:
+        hold = await self._pending(hold_id)
+        if not await self.rules.decide_hold(hold_id, "cancelled", by):
+            raise Conflict("policy.hold_decided", n=hold_id)
+        if hold.kind == "rule":
+            await self.rules.set_status(
+                hold.rule.room_id, hold.rule.kind, hold.rule.state_key, "cancelled"
+            )
+        await self.store.audit(by, "policy.cancel", "ok", detail=f"#{hold_id} {hold.rule.entity}")
+        return hold
+
+    async def _pending(self, hold_id: int) -> Hold:
+        hold = await self.rules.hold(hold_id)
+        if hold is None:
+            raise NotFound("policy.no_hold", n=hold_id)
+        if hold.status != "pending":
+            raise Conflict("policy.hold_decided", n=hold_id)
+        return hold
+
+    def hold_text_params(self, hold: Hold) -> dict[str, Any]:
+        return self._hold_params(hold.id, hold.rule, hold.sender, hold.users)
