@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib.metadata
 import json
 import logging
@@ -269,6 +270,7 @@ class Agora:
             self._write_credentials(session)
         self.web = WebServer(self, self.config.web)
         await self.web.start()
+        self._public_url_of_port()
         self._tasks = [
             asyncio.create_task(self.sync.run(), name="sync"),
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
@@ -298,6 +300,16 @@ class Agora:
             session.device_id,
             self.homeserver_url,
         )
+
+    def _public_url_of_port(self) -> None:
+        """``web.port: 0`` picks a free port: links (status pages, email confirmations) then
+        carry the real one, unless ``web.public_url`` names the address people use."""
+        web = self.file_config.web
+        if self.web is None or web.port != 0 or web.public_url != f"http://{web.host}:0":
+            return
+        real = dataclasses.replace(web, public_url=f"http://{web.host}:{self.web.port}")
+        self.file_config = dataclasses.replace(self.file_config, web=real)
+        self._apply_config()
 
     async def _session(self) -> Session:
         """Restore the saved login (same device, same crypto store) or log in once."""
@@ -732,6 +744,7 @@ class Agora:
             return
         self.file_config = load_config(self.config.source)
         self._apply_config()
+        self._public_url_of_port()
         self._config_mtime = self.config.source.stat().st_mtime
         self.keeper.request_full()
         # The feeds and trusted policy lists the file declares now (tasks: reload is called

@@ -113,12 +113,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "No cross-signing identity is known for {user}.",
     },
     "trust.nothing_to_accept": {
-        "fr": "Rien à accepter : l'identité de {user} n'a pas changé ({key}).",
-        "en": "Nothing to accept: the identity of {user} has not changed ({key}).",
+        "fr": "Rien à accepter : l'identité de {user} n'a pas changé ({fingerprint}).",
+        "en": "Nothing to accept: the identity of {user} has not changed ({fingerprint}).",
     },
     "trust.status": {
-        "fr": "Identité de {user} : {key}\nSessions vérifiées : {devices}",
-        "en": "Identity of {user}: {key}\nVerified sessions: {devices}",
+        "fr": "Identité de {user} : {fingerprint}\nSessions vérifiées : {devices}",
+        "en": "Identity of {user}: {fingerprint}\nVerified sessions: {devices}",
     },
     "cmd.trust.help": {
         "fr": "Accepter la nouvelle identité de signature croisée d'un administrateur, "
@@ -983,8 +983,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "group.none": {"fr": "Aucun groupe pour vous.", "en": "No group for you."},
     "group.list_title": {"fr": "{n} groupe(s) :", "en": "{n} group(s):"},
     "group.list_line": {
-        "fr": "• {name} ({key}) — {visibility}, animé par {keeper}{mine}",
-        "en": "• {name} ({key}) — {visibility}, animated by {keeper}{mine}",
+        "fr": "• {name} ({group}) — {visibility}, animé par {keeper}{mine}",
+        "en": "• {name} ({group}) — {visibility}, animated by {keeper}{mine}",
     },
     "group.visibility.open": {"fr": "ouvert", "en": "open"},
     "group.visibility.private": {"fr": "privé", "en": "private"},
@@ -1002,9 +1002,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "group.left": {"fr": "Vous avez quitté « {name} ».", "en": "You left '{name}'."},
     "group.not_in": {"fr": "Vous n'êtes pas dans « {name} ».", "en": "You are not in '{name}'."},
     "group.archive_plan": {
-        "fr": "Archiverait « {name} » ({key}) : retiré de l'espace, renommé [Archivé], en "
+        "fr": "Archiverait « {name} » ({group}) : retiré de l'espace, renommé [Archivé], en "
         "lecture seule, historique gardé. Rien n'est fait (--dry-run).",
-        "en": "Would archive '{name}' ({key}): out of the space, renamed [Archived], "
+        "en": "Would archive '{name}' ({group}): out of the space, renamed [Archived], "
         "read-only, history kept. Nothing done (--dry-run).",
     },
     "group.archived": {

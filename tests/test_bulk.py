@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from bot.config import load_config
 from bot.store import Store
 from bot.store.vetting import VettingStore
 from bot.vetting.service import CONCLUDE_JOB
@@ -58,7 +59,8 @@ async def test_import_then_bulk_approval_survives_a_restart_exactly_once(
     assert "line 9: email : déjà à la ligne 2" in done.stderr
     links = list(csv.DictReader((tmp_path / "membres.links.csv").open()))
     assert [r["email"] for r in links] == [f"agent.{sfx}@ex.org"]
-    assert links[0]["status_url"].startswith(agora.config.web.public_url + "/join/status/")
+    public = load_config(agora.config_path, env={}).web.public_url  # as the CLI reads it
+    assert links[0]["status_url"].startswith(public + "/join/status/")
     again = await agora_cli("import-requests", *args, str(listing), "--batch", "ars-2026")
     assert again.returncode == 1 and "déjà été importé" in again.stderr
 

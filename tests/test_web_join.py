@@ -7,10 +7,15 @@ from __future__ import annotations
 import html
 import re
 import secrets
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 
 import aiohttp
 import pytest
+from aiosmtpd.controller import Controller
 
+from tests.conftest import free_port
 from tests.test_territories import eventually, room_ids
 from tests.test_vetting import network, request_number
 
@@ -63,12 +68,61 @@ async def register_with_token(url: str, username: str, password: str, token: str
     raise AssertionError("registration did not finish")
 
 
+class Mailbox:
+    """A real SMTP server on loopback (aiosmtpd): what the bot sends arrives here."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture(scope="module")
+def mailbox():
+    box = Mailbox()
+    box.controller.start()
+    yield box
+    box.controller.stop()
+
+
+def confirmation_link(text: str) -> str:
+    return re.search(r"(http://\S+/join/confirm/\S+)", text).group(1)
+
+
+async def confirm(http: aiohttp.ClientSession, link: str) -> str:
+    """What the applicant does with the mail: open the link, press the button."""
+    async with http.get(link) as resp:
+        assert resp.status == 200
+        page = await resp.text()
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    action = html.unescape(re.search(r'<form method="post" action="([^"]+)"', page).group(1))
+    base = link.split("/join/", 1)[0]
+    async with http.post(base + action, data={"csrf": csrf}) as resp:
+        assert resp.status == 200
+        return html.unescape(await resp.text())
+
+
 @pytest.fixture
-async def web_region(person, start_bot):
+async def web_region(person, start_bot, mailbox):
     sfx = secrets.token_hex(3)
     first, second = await person("admin"), await person("admin")
     agora = await start_bot(
-        [first.user_id, second.user_id], network=network(sfx), server_admin=True
+        [first.user_id, second.user_id],
+        network=network(sfx),
+        server_admin=True,
+        smtp={
+            "host": "127.0.0.1",
+            "port": mailbox.port,
+            "security": "none",
+            "from": "agora@ars-sud.example",
+        },
     )
     for admin in (first, second):
         await admin.accept_invite(agora.control.room_id)
@@ -105,7 +159,9 @@ async def test_bad_forms_name_the_field_escape_html_and_store_nothing(web_region
     assert await agora.vetting.requests.requests(limit=10) == []
 
 
-async def test_a_web_applicant_gets_a_token_registers_and_is_provisioned(web_region, person):
+async def test_a_web_applicant_gets_a_token_registers_and_is_provisioned(
+    web_region, person, mailbox
+):
     agora, first, second, sfx, base = web_region
     async with browser() as http:
         csrf = await open_form(http, base)
@@ -122,8 +178,18 @@ async def test_a_web_applicant_gets_a_token_registers_and_is_provisioned(web_reg
                 return html.unescape(await resp.text())
 
         text = await page()
-        assert "En cours d'examen : 0 validation(s) sur 2" in text
+        assert "Confirmez d'abord votre adresse" in text and "n•••@example.org" in text
         number = request_number(re.search(r"Demande n° (\d+)", text).group(0).replace("n° ", "#"))
+        assert (await agora.vetting.get(number)).status == "unconfirmed"  # no card yet
+        address = form_fields(sfx)["email"]
+        mail = await eventually(lambda: _mail(mailbox, address), "the confirmation mail")
+        assert "Nadia Benali" in mail.get_content() and mail["From"] == "agora@ars-sud.example"
+        assert not [s for s in first.seen if f"Demande #{number} —" in s.body]
+        link = confirmation_link(mail.get_content())
+        assert "Adresse confirmée" in await confirm(http, link)
+        assert "déjà confirmée" in await confirm_again(http, link)
+        text = await page()
+        assert "En cours d'examen : 0 validation(s) sur 2" in text
         await first.wait_for(
             lambda: [s for s in first.seen if f"Demande #{number} — Nadia Benali" in s.body],
             "the card",
@@ -160,3 +226,54 @@ async def test_a_web_applicant_gets_a_token_registers_and_is_provisioned(web_reg
     request = await agora.vetting.get(number)
     assert (request.user_id, request.source) == (user_id, "web")
     assert await agora.vetting.requests.member_territory(user_id) == f"vaucluse-{sfx}"
+
+
+async def _mail(mailbox: Mailbox, address: str) -> EmailMessage | None:
+    found = mailbox.to(address)
+    return found[-1] if found else None
+
+
+async def confirm_again(http: aiohttp.ClientSession, link: str) -> str:
+    async with http.get(link) as resp:
+        return html.unescape(await resp.text())
+
+
+async def test_without_smtp_the_mail_is_a_file_and_an_unconfirmed_request_is_forgotten(
+    person, start_bot
+):
+    sfx = secrets.token_hex(3)
+    admin = await person("admin")
+    agora = await start_bot(
+        [admin.user_id], network=network(sfx), vetting={"email_confirmation_expires": "3s"}
+    )
+    await admin.accept_invite(agora.control.room_id)
+    base = f"http://127.0.0.1:{agora.web.port}"
+    async with browser() as http:
+        csrf = await open_form(http, base)
+        fields = form_fields(sfx, email=f"oublie.{sfx}@example.org", csrf=csrf)
+        async with http.post(f"{base}/join", data=fields, allow_redirects=False) as resp:
+            assert resp.status == 303
+            status_url = base + resp.headers["Location"]
+    mail_dir = agora.data_dir / "mail"
+
+    async def written() -> list:
+        return sorted(mail_dir.glob("*.eml")) if mail_dir.exists() else []
+
+    files = await eventually(written, "the mail written as a file")
+    assert oct(files[0].stat().st_mode & 0o777) == "0o600"
+    mail = message_from_bytes(files[0].read_bytes(), policy=default)
+    assert mail["To"] == fields["email"] and "/join/confirm/" in mail.get_content()
+    number = (await agora.vetting.requests.requests(limit=1))[0].id
+
+    async def forgotten() -> bool:
+        return (await agora.vetting.get(number)).status == "expired"
+
+    await eventually(forgotten, "the unconfirmed request to expire", timeout=30)
+    gone = await agora.vetting.get(number)
+    assert (gone.name, gone.email, gone.rpps) == ("", "", None)
+    async with browser() as http:
+        async with http.get(status_url) as resp:
+            assert "n'a pas été confirmée à temps" in html.unescape(await resp.text())
+        link = confirmation_link(mail.get_content())
+        async with http.get(link) as resp:
+            assert resp.status == 404  # an expired link confirms nothing

@@ -127,7 +127,7 @@ async def group_list(ctx: CommandContext) -> None:
                 "group.list_line",
                 ctx.locale,
                 name=g.name,
-                key=g.key,
+                group=g.key,
                 visibility=t(f"group.visibility.{g.visibility}", ctx.locale),
                 keeper=g.created_by,
                 mine=t("group.on_list", ctx.locale) if listed else "",
@@ -199,7 +199,7 @@ async def group_leave(ctx: CommandContext, group: Word) -> None:
 async def group_archive(ctx: CommandContext, group: Word, dry_run: bool = False) -> None:
     if dry_run:
         found = await _animation(ctx).find_group(ctx.sender, group)
-        await ctx.reply(t("group.archive_plan", ctx.locale, name=found.name, key=found.key))
+        await ctx.reply(t("group.archive_plan", ctx.locale, name=found.name, group=found.key))
         return
     found = await _animation(ctx).archive_group(ctx.sender, group)
     await ctx.reply(t("group.archived", ctx.locale, name=found.name))

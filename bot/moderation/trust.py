@@ -180,7 +180,7 @@ class DeviceTrust:
             pinned = await self.keys.pinned(user)
             if pinned is None:
                 raise NotFound("trust.nothing_known", user=user)
-            raise Conflict("trust.nothing_to_accept", user=user, key=fingerprint(pinned))
+            raise Conflict("trust.nothing_to_accept", user=user, fingerprint=fingerprint(pinned))
         await self.keys.pin(user, change.new, by)
         await self.store.audit(
             by, "trust.accept", "ok", detail=f"{user}: {fingerprint(change.new)}"

@@ -351,7 +351,7 @@ class VettingStore:
         forgotten (the number, territory and dates stay, for the audit)."""
         cur = await self.store._write(
             "UPDATE requests SET status = 'expired', decided = ?, name = '', email = '', "
-            "structure = '', rpps = NULL, adeli = NULL, email_hash = NULL, status_hash = NULL "
+            "structure = '', rpps = NULL, adeli = NULL, email_hash = NULL "
             "WHERE id = ? AND status = 'unconfirmed'",
             (time.time(), request_id),
         )

@@ -213,9 +213,11 @@ def plan(
     server_name: str,
     allowed_servers: tuple[str, ...] = (),
     archived: frozenset[str] = frozenset(),
-    archive_missing: bool = True,
+    archive_missing: bool | frozenset[str] = True,
 ) -> list[Action]:
-    """Compare each desired room with what the homeserver has and list what to change."""
+    """Compare each desired room with what the homeserver has and list what to change.
+    ``archive_missing``: archive the mapped rooms no longer declared (all, none, or those of
+    these keys: a partial run archives only what it is about)."""
     acl = server_acl(server_name, allowed_servers)
     actions: list[Action] = []
     by_key = {d.key: d for d in desired}
@@ -259,6 +261,8 @@ def plan(
                 actions.append(_link(d, server_name))
     for key in mapping:
         if key in by_key or key in archived or not archive_missing:
+            continue
+        if isinstance(archive_missing, frozenset) and key not in archive_missing:
             continue
         a = actual.get(key)
         name = (a.get("m.room.name") or {}).get("name", key) if a else key

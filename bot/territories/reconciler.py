@@ -129,7 +129,7 @@ class Reconciler:
             server_name=self.config.homeserver.server_name,
             allowed_servers=self.config.federation.allowed_servers,
             archived=archived,
-            archive_missing=only is None,
+            archive_missing=True if only is None else frozenset(only),
         )
         return actions, Outcome(unreachable=unreachable)
 
