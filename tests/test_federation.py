@@ -420,3 +420,129 @@ async def test_a_club_shared_by_two_regions_holds_both_regions_members_and_nobod
     acl = await region_a.gateway.get_state(room, "m.room.server_acl")
     assert occitanie.server not in acl["allow"] and "127.0.0.2" not in acl["allow"]
     assert (await region_a.gateway.members(room))[doctor_a.user_id] == "join"
+
+
+async def test_a_peers_list_cannot_empty_this_region(regions, cast):
+    """A trusted peer's list with a `*` server rule, or a rule set by someone else than that
+    region's bot, removes nobody here and is reported; a peer's glob matching 15 of this
+    region's members waits for one of its admins' !confirm."""
+    sud, occitanie, _ = regions
+    sfx = secrets.token_hex(3)
+    admin_a = await cast.person(sud.hs, "admin")
+    admin_b = await cast.person(occitanie.hs, "admin")
+    bot_a = sud.bot_account[0]
+    alias_a = f"#{bot_a[1:].split(':')[0]}-policy:{sud.server}"
+    network = {
+        "territories": [
+            {
+                "id": f"gard-{sfx}",
+                "name": "Gard",
+                "rooms": [{"id": "communaute", "name": "Gard", "kind": "community"}],
+            }
+        ]
+    }
+    region_b = await cast.bot(
+        occitanie,
+        [admin_b.user_id],
+        network=network,
+        federation={
+            "allowed_servers": [sud.server],
+            "trusted_policy_rooms": [alias_a],
+            "peer_bots": [bot_a],
+        },
+    )
+    region_a = await cast.bot(
+        sud,
+        [admin_a.user_id],
+        federation={"allowed_servers": [occitanie.server], "peer_bots": [region_b.gateway.user_id]},
+    )
+    await admin_a.accept_invite(region_a.control.room_id)
+    await admin_b.accept_invite(region_b.control.room_id)
+    await region_b.settled()
+    ids = await room_ids(region_b)
+    community = ids[f"gard-{sfx}.communaute"]
+    from bot.homeserver.admin import force_join
+    from bot.store.vetting import VettingStore
+
+    nurses = []
+    for i in range(15):
+        user_id, _ = await register(occitanie.hs, f"infirm{sfx}x{i}")
+        await VettingStore(region_b.store).add_member(user_id, None, f"gard-{sfx}")
+        await force_join(region_b.gateway, ids[f"gard-{sfx}"], user_id)
+        await force_join(region_b.gateway, community, user_id)
+        nurses.append(user_id)
+
+    async def following() -> bool:
+        return bool(region_a.policy.room_id) and region_a.policy.room_id in region_b.policy.followed
+
+    await eventually(following, "B to follow A's list over federation", timeout=60)
+    policy_a = region_a.policy.room_id
+    assert policy_a
+
+    async def in_b() -> int:
+        members = await region_b.gateway.members(community)
+        return sum(1 for n in nurses if members.get(n) == "join")
+
+    try:
+        # A peer's bot that publishes `*` (a typo, a bug): refused here, reported once.
+        await region_a.gateway.put_state(
+            policy_a,
+            "m.policy.rule.server",
+            {"entity": "*", "recommendation": "m.ban", "reason": "faute de frappe"},
+            "rule:*",
+        )
+        await admin_b.wait_for(
+            lambda: [s for s in admin_b.seen if "Règle refusée : *" in s.body],
+            "B's report of the refused rule",
+            timeout=60,
+        )
+        # A rule set in A's list by someone who is not A's bot counts for nothing here.
+        await admin_a.accept_invite(policy_a)
+        await admin_a.client.room_put_state(
+            policy_a,
+            "m.policy.rule.user",
+            {"entity": nurses[0], "recommendation": "m.ban", "reason": "à la main"},
+            state_key="rule:hand",
+        )
+        await admin_b.wait_for(
+            lambda: [s for s in admin_b.seen if "ignorées" in s.body and admin_a.user_id in s.body],
+            "B's report of the ignored sender",
+            timeout=60,
+        )
+        await asyncio.sleep(2)
+        assert await in_b() == 15
+
+        # A's glob: A's admin sees who it would remove in A (nobody) and confirms; in B it
+        # would remove 15, more than moderation.max_sweep: held until B's admin confirms.
+        glob = f"@infirm{sfx}x*:{occitanie.server}"
+        held, reaction = await admin_a.command(
+            region_a.control.room_id, f"!policy ban {glob} Usurpation en série"
+        )
+        assert reaction == "✅" and "Rien n'est publié" in held.body
+        number_a = request_number(held.body.replace("confirm ", "#"))
+        answer, reaction = await admin_a.command(region_a.control.room_id, f"!confirm {number_a}")
+        assert reaction == "✅", answer.body
+        notice = await admin_b.wait_for(
+            lambda: [s for s in admin_b.seen if "Règle en attente" in s.body and glob in s.body],
+            "B's held rule",
+            timeout=60,
+        )
+        assert "15 personne(s)" in notice[0].body and nurses[3] in notice[0].body
+        await asyncio.sleep(2)
+        assert await in_b() == 15  # nothing happens before an admin of B answers
+        number_b = int(notice[0].body.split("n° ", 1)[1].split(" ", 1)[0])
+        answer, reaction = await admin_b.command(region_b.control.room_id, f"!confirm {number_b}")
+        assert reaction == "✅" and "30 retrait(s)" in answer.body, answer.body  # space + room
+
+        async def emptied() -> bool:
+            return await in_b() == 0
+
+        await eventually(emptied, "the 15 nurses out of B's room", timeout=60)
+        assert (await region_b.gateway.members(community)).get(admin_b.user_id) != "leave"
+    finally:
+        for event_type, key in (
+            ("m.policy.rule.server", "rule:*"),
+            ("m.policy.rule.user", f"rule:@infirm{sfx}x*:{occitanie.server}"),
+        ):
+            await region_a.gateway.put_state(policy_a, event_type, {}, key)
+        await admin_a.client.room_put_state(policy_a, "m.policy.rule.user", {}, "rule:hand")

@@ -265,3 +265,23 @@ async def test_a_reload_changes_the_command_prefix_everywhere(control):
     await first.command(room, "?ping")  # answered after the one before, if any
     assert not first.replies_to(ignored)
     assert agora.broadcaster.pacer.rate == 3
+
+
+async def test_with_checks_off_any_session_of_an_admin_is_obeyed(person, start_bot, synapse):
+    """`security.verified_devices: off`, for a deployment that cannot ask it yet."""
+    admin = await person("admin")
+    agora = await start_bot([admin.user_id], security={"verified_devices": "off"})
+    await admin.accept_invite(agora.control.room_id)
+    plain = await Person.login(
+        synapse.url,
+        admin.user_id,
+        admin.password,
+        agora.data_dir.parent / "plain-admin",
+        cross_signed=False,
+    )
+    try:
+        await plain.wait_for(lambda: agora.control.room_id in plain.client.rooms, "the room")
+        answer, reaction = await plain.command(agora.control.room_id, "!requests")
+        assert reaction == "✅" and answer.encrypted  # and it reads the answer
+    finally:
+        await plain.close()
