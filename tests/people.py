@@ -115,6 +115,19 @@ class Person:
             await person.set_up_cross_signing(keys)
         return person
 
+    async def new_session(self, store: Path, *, cross_signed: bool = False) -> Person:
+        """The same person logged in on another device (not verified unless asked): a new
+        phone, or an attacker with the phished password. Close it when done."""
+        keys = self.cross_signing if cross_signed else None
+        return await Person.login(
+            self.client.homeserver,
+            self.user_id,
+            self.password,
+            store,
+            cross_signed=cross_signed,
+            keys=keys,
+        )
+
     async def _api(self, method: str, path: str, body: Any = None) -> Any:
         async with (
             aiohttp.ClientSession() as http,

@@ -133,6 +133,30 @@ async def cast(tmp_path):
     await c.close()
 
 
+async def trusting(
+    cast: Cast, sud: Region, occitanie: Region, admin_a: Person, admin_b: Person, network: dict
+) -> tuple[Agora, Agora]:
+    """B (with ``network``) applies A's ban list; A's admin is in A's control room."""
+    bot_a = sud.bot_account[0]
+    region_b = await cast.bot(
+        occitanie,
+        [admin_b.user_id],
+        network=network,
+        federation={
+            "allowed_servers": [sud.server],
+            "trusted_policy_rooms": [f"#{bot_a[1:].split(':')[0]}-policy:{sud.server}"],
+            "peer_bots": [bot_a],
+        },
+    )
+    region_a = await cast.bot(
+        sud,
+        [admin_a.user_id],
+        federation={"allowed_servers": [occitanie.server], "peer_bots": [region_b.gateway.user_id]},
+    )
+    await admin_a.accept_invite(region_a.control.room_id)
+    return region_a, region_b
+
+
 async def test_a_ban_in_one_region_removes_the_user_from_the_others_rooms_over_federation(
     regions, cast
 ):
@@ -142,8 +166,6 @@ async def test_a_ban_in_one_region_removes_the_user_from_the_others_rooms_over_f
     admin_b = await cast.person(occitanie.hs, "admin")
     member = await cast.person(occitanie.hs, "medecin")
     outsider = await cast.person(elsewhere, "exterieur")
-    bot_a = sud.bot_account[0]
-    alias_a = f"#{bot_a[1:].split(':')[0]}-policy:{sud.server}"
     network = {
         "territories": [
             {
@@ -153,25 +175,7 @@ async def test_a_ban_in_one_region_removes_the_user_from_the_others_rooms_over_f
             }
         ]
     }
-    region_b = await cast.bot(
-        occitanie,
-        [admin_b.user_id],
-        network=network,
-        federation={
-            "allowed_servers": [sud.server],
-            "trusted_policy_rooms": [alias_a],
-            "peer_bots": [sud.bot_account[0]],
-        },
-    )
-    region_a = await cast.bot(
-        sud,
-        [admin_a.user_id],
-        federation={
-            "allowed_servers": [occitanie.server],
-            "peer_bots": [region_b.gateway.user_id],
-        },
-    )
-    await admin_a.accept_invite(region_a.control.room_id)
+    region_a, region_b = await trusting(cast, sud, occitanie, admin_a, admin_b, network)
     await region_b.settled()
     ids = await room_ids(region_b)
     space, community = ids[f"herault-{sfx}"], ids[f"herault-{sfx}.communaute"]
@@ -430,8 +434,6 @@ async def test_a_peers_list_cannot_empty_this_region(regions, cast):
     sfx = secrets.token_hex(3)
     admin_a = await cast.person(sud.hs, "admin")
     admin_b = await cast.person(occitanie.hs, "admin")
-    bot_a = sud.bot_account[0]
-    alias_a = f"#{bot_a[1:].split(':')[0]}-policy:{sud.server}"
     network = {
         "territories": [
             {
@@ -441,22 +443,7 @@ async def test_a_peers_list_cannot_empty_this_region(regions, cast):
             }
         ]
     }
-    region_b = await cast.bot(
-        occitanie,
-        [admin_b.user_id],
-        network=network,
-        federation={
-            "allowed_servers": [sud.server],
-            "trusted_policy_rooms": [alias_a],
-            "peer_bots": [bot_a],
-        },
-    )
-    region_a = await cast.bot(
-        sud,
-        [admin_a.user_id],
-        federation={"allowed_servers": [occitanie.server], "peer_bots": [region_b.gateway.user_id]},
-    )
-    await admin_a.accept_invite(region_a.control.room_id)
+    region_a, region_b = await trusting(cast, sud, occitanie, admin_a, admin_b, network)
     await admin_b.accept_invite(region_b.control.room_id)
     await region_b.settled()
     ids = await room_ids(region_b)

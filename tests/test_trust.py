@@ -19,20 +19,14 @@ from tests.conftest import vet
 from tests.element import ElementClient
 from tests.people import Person
 from tests.test_territories import eventually, room_ids
-from tests.test_vetting import join_line, network, request_number
+from tests.test_vetting import join_line, network, request_number, two_admins
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def control(person, start_bot):
-    sfx = secrets.token_hex(3)
-    first, second = await person("admin"), await person("admin")
-    agora = await start_bot([first.user_id, second.user_id], network=network(sfx))
-    for admin in (first, second):
-        await admin.accept_invite(agora.control.room_id)
-    await agora.settled()
-    return agora, first, second, sfx
+    return await two_admins(person, start_bot)
 
 
 async def card_of(agora, admin: Person, person, sfx: str) -> tuple[int, str]:
@@ -84,13 +78,7 @@ async def test_an_admins_unverified_session_is_refused_and_reads_no_card_until_s
             lambda: [s for s in first.seen if "non chiffrés" in s.body], "the unencrypted note"
         )
         assert "!approve" in note[0].body
-        unsigned = await Person.login(
-            synapse.url,
-            first.user_id,
-            first.password,
-            agora.data_dir.parent / "unsigned-admin",
-            cross_signed=False,
-        )
+        unsigned = await first.new_session(agora.data_dir.parent / "unsigned-admin")
         try:
             await unsigned.wait_for(lambda: room in unsigned.client.rooms, "the control room")
             await unsigned.react(room, card, "✅")
@@ -176,25 +164,13 @@ async def test_members_need_no_verified_session_but_animators_do(person, start_b
     await admin.accept_invite(agora.control.room_id)
     # A member whose client never set up cross-signing: their own commands work.
     member = await person("membre")
-    plain = await Person.login(
-        synapse.url,
-        member.user_id,
-        member.password,
-        agora.data_dir.parent / "plain-member",
-        cross_signed=False,
-    )
+    plain = await member.new_session(agora.data_dir.parent / "plain-member")
     try:
         dm = await plain.dm(agora.gateway.user_id)
         _answer, reaction = await plain.command(dm, "!ping")
         assert reaction == "✅"
         # The animator's second, unsigned session: refused in the direct chat, told why.
-        second = await Person.login(
-            synapse.url,
-            animator.user_id,
-            animator.password,
-            agora.data_dir.parent / "anim-second",
-            cross_signed=False,
-        )
+        second = await animator.new_session(agora.data_dir.parent / "anim-second")
         try:
             anim_dm = await second.dm(agora.gateway.user_id)
             refused, reaction = await second.command(anim_dm, "!feeds")
@@ -272,13 +248,7 @@ async def test_with_checks_off_any_session_of_an_admin_is_obeyed(person, start_b
     admin = await person("admin")
     agora = await start_bot([admin.user_id], security={"verified_devices": "off"})
     await admin.accept_invite(agora.control.room_id)
-    plain = await Person.login(
-        synapse.url,
-        admin.user_id,
-        admin.password,
-        agora.data_dir.parent / "plain-admin",
-        cross_signed=False,
-    )
+    plain = await admin.new_session(agora.data_dir.parent / "plain-admin")
     try:
         await plain.wait_for(lambda: agora.control.room_id in plain.client.rooms, "the room")
         answer, reaction = await plain.command(agora.control.room_id, "!requests")

@@ -48,6 +48,11 @@ def join_line(sfx: str, **override: str) -> str:
 
 @pytest.fixture
 async def region(person, start_bot):
+    return await two_admins(person, start_bot)
+
+
+async def two_admins(person, start_bot):
+    """A bot with a one-territory network and two admins in its control room."""
     sfx = secrets.token_hex(3)
     first, second = await person("admin"), await person("admin")
     agora = await start_bot([first.user_id, second.user_id], network=network(sfx))

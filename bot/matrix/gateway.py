@@ -353,14 +353,21 @@ class Gateway:
         )
         return data["room_id"]
 
-    async def kick(self, room_id: str, user_id: str, reason: str) -> None:
-        """Remove someone from a room (an invitation is withdrawn the same way)."""
-        await self.raw(
-            "POST",
-            f"/_matrix/client/v3/rooms/{path_part(room_id)}/kick",
-            {"user_id": user_id, "reason": reason},
-            what=f"remove {user_id}",
-        )
+    async def kick(self, room_id: str, user_id: str, reason: str) -> bool:
+        """Remove someone from a room (an invitation is withdrawn the same way). False if
+        they were gone already (another removal met the same change)."""
+        try:
+            await self.raw(
+                "POST",
+                f"/_matrix/client/v3/rooms/{path_part(room_id)}/kick",
+                {"user_id": user_id, "reason": reason},
+                what=f"remove {user_id}",
+            )
+        except MatrixError as exc:
+            if "not in the room" in exc.message:
+                return False
+            raise
+        return True
 
     async def remove_everywhere(
         self, room_ids: list[str], user_id: str, reason: str, concurrency: int = 8
@@ -386,8 +393,14 @@ class Gateway:
         resp = await self.call("create room", lambda: self.client.room_create(**kwargs))
         return resp.room_id
 
-    async def invite(self, room_id: str, user_id: str) -> None:
-        await self.call(f"invite {user_id}", lambda: self.client.room_invite(room_id, user_id))
+    async def invite(self, room_id: str, user_id: str, *, again_ok: bool = False) -> None:
+        """``again_ok``: someone already in (or invited to) the room is not an error (a
+        re-run after a crash, a member asked twice)."""
+        try:
+            await self.call(f"invite {user_id}", lambda: self.client.room_invite(room_id, user_id))
+        except MatrixError as exc:
+            if not (again_ok and "already" in exc.message):
+                raise
 
     async def join(self, room_id: str) -> None:
         await self.call(f"join {room_id}", lambda: self.client.join(room_id))

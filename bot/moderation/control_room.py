@@ -199,10 +199,9 @@ class ControlRoom:
         assert room_id
         loc = self.config.locale
         try:
-            await self.gateway.kick(room_id, user, t("control.kick_reason", loc))
-        except MatrixError as exc:
-            if "not in the room" in exc.message:
+            if not await self.gateway.kick(room_id, user, t("control.kick_reason", loc)):
                 return
+        except MatrixError as exc:
             log.error("could not remove %s from the control room: %s", user, exc)
             await self.store.audit(
                 self.gateway.user_id,

@@ -70,10 +70,9 @@ class Enforcer:
         loc = self.config.locale
         reason = t("enforce.banned_reason" if banned else "enforce.reason", loc)
         try:
-            await self.gateway.kick(room_id, user, reason)
+            if not await self.gateway.kick(room_id, user, reason):
+                return False  # gone already (a sweep met the same change)
         except MatrixError as exc:
-            if "not in the room" in exc.message:  # gone already (a sweep met the same change)
-                return False
             log.error("could not remove %s from %s: %s", user, key, exc)
             await self.store.audit(
                 self.gateway.user_id,

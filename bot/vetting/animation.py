@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.config import Config
-from bot.errors import BadArgument, Conflict, MatrixError, NotFound, PermissionDenied
+from bot.errors import BadArgument, Conflict, NotFound, PermissionDenied
 from bot.i18n import t
 from bot.matrix.gateway import Gateway
 from bot.moderation.policy import animated_by, is_staff
@@ -217,11 +217,7 @@ class Animation:
         room_id = await self._room_of(group.key, group.name)
         await self.members.add_grant(user, group.key, "group", animator)
         await self.vetting.provision(user)
-        try:
-            await self.gateway.invite(room_id, user)
-        except MatrixError as exc:
-            if "already" not in exc.message:
-                raise
+        await self.gateway.invite(room_id, user, again_ok=True)
         await self.store.audit(animator, "group.invite", "ok", detail=f"{user} → {group.key}")
         return group
 
@@ -326,11 +322,7 @@ class Animation:
             raise PermissionDenied("group.not_vetted", user=user)
         room_id = await self._room_of(key, spec.name)
         await self.members.add_grant(user, key, "team", manager)
-        try:
-            await self.gateway.invite(room_id, user)
-        except MatrixError as exc:
-            if "already" not in exc.message:
-                raise
+        await self.gateway.invite(room_id, user, again_ok=True)
         await self.store.audit(manager, "team.add", "ok", detail=f"{user} → {key}")
         return spec
 

@@ -17,7 +17,6 @@ from bot.config import Config
 from bot.errors import (
     BadArgument,
     Conflict,
-    MatrixError,
     NotFound,
     PermissionDenied,
     UserError,
@@ -471,11 +470,7 @@ class Vetting:
             if step.op == "join":
                 await force_join(self.gateway, room_id, user_id)
             else:
-                try:
-                    await self.gateway.invite(room_id, user_id)
-                except MatrixError as exc:
-                    if "already" not in exc.message:  # in the room already, or a re-run
-                        raise
+                await self.gateway.invite(room_id, user_id, again_ok=True)
         if self.after_provision is not None:
             await self.after_provision(user_id)
 
