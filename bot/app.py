@@ -110,6 +110,7 @@ class Agora:
         self._sweep_task: asyncio.Task | None = None
         self._peers_task: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
+        self._unannounced: list[tuple[str, dict[str, Any]]] = []
         self._starting = True  # the first sync: memberships are not acted on yet
         self.stopped = asyncio.Event()
 
@@ -159,6 +160,7 @@ class Agora:
         )
         self.client.restore_login(session.user_id, session.device_id, session.access_token)
         self.gateway = Gateway(self.client, self.metrics)
+        self.gateway.remember_megolm_indices()
         if self.synapse:
             await self._embedded_accounts()
         self.control = ControlRoom(self.config, self.gateway, self.store)
@@ -261,6 +263,9 @@ class Agora:
         await self.trust.refresh()
         await self._profile()
         await self.control.ensure()
+        for key, params in self._unannounced:
+            await self._announce(key, params)
+        self._unannounced.clear()
         await self.bans.ensure()
         await self.directory.ensure()
         await self.news.sync_config_feeds()
@@ -507,6 +512,19 @@ class Agora:
                     {"user": r.sender, "prefix": self.config.commands.prefix},
                 )
             return
+        if (
+            r.device_curve
+            and r.megolm_session
+            and r.megolm_index is not None
+            and not await self.store.first_sight(
+                r.device_curve, r.megolm_session, r.megolm_index, r.event_id
+            )
+        ):
+            # The same ciphertext as an earlier event, posted again: a replay decides nothing.
+            await self.store.audit(
+                r.sender, "vetting.reaction", "ignored", room_id=r.room_id, detail="replayed"
+            )
+            return
         reason = await self.trust.check(r.sender, r.device_curve, r.device_ed)
         if reason is not None:
             await self.store.audit(
@@ -521,12 +539,15 @@ class Agora:
         await self.vetting.on_reaction(r.sender, r.relates_to, r.key)
 
     async def _announce(self, key: str, params: dict[str, Any]) -> None:
-        """A notice in the control room (nothing while there is none yet)."""
-        if self.control.room_id:
-            with contextlib.suppress(AgoraError):
-                await self.gateway.send(
-                    self.control.room_id, notice(t(key, self.config.locale, **params))
-                )
+        """A notice in the control room; kept until there is one (what the first checks at
+        start find, before the control room is ensured)."""
+        if not self.control.room_id:
+            self._unannounced.append((key, params))
+            return
+        with contextlib.suppress(AgoraError):
+            await self.gateway.send(
+                self.control.room_id, notice(t(key, self.config.locale, **params))
+            )
 
     def _control_room_readers_changed(self) -> None:
         if self.control.room_id:

@@ -711,11 +711,15 @@ def _federation(section: _Section, server_name: str) -> FederationConfig:
     for i, ref in enumerate(trusted):
         # A list's rules count only when its region's bot set them: that bot must be known.
         server = ref.split(":", 1)[1] if ":" in ref else ""
-        if not any(server_of_user(b) == server for b in peers) and not (not server and peers):
+        known = any(server_of_user(b) == server for b in peers) if server else len(peers) == 1
+        if not known:
             raise ConfigError(
                 f"federation.trusted_policy_rooms[{i}]",
-                f"a list whose region's bot (of {server or 'its server'}) is in "
-                "federation.peer_bots (only that bot's rules count)",
+                f"a list whose region's bot (of {server})"
+                if server
+                else "a list named by its "
+                "alias (#x:server) when several peer bots are listed, or one peer bot"
+                + (" is in federation.peer_bots (only that bot's rules count)" if server else ""),
                 ref,
             )
     return FederationConfig(

@@ -1086,6 +1086,48 @@ MESSAGES: dict[str, dict[str, str]] = {
         "list (reason: {reason}); it would remove {count} person(s): {people}\nIt counts only "
         "after {prefix}confirm {n} (or {prefix}cancel {n}).",
     },
+    "policy.held.glob": {
+        "fr": "⏸️ Règle en attente n° {n} : {kind} {entity} (de {sender}, motif : {reason}) est un "
+        "motif (glob) d'une région partenaire : elle retirerait aujourd'hui {count} personne(s) "
+        "({people}) et pourrait en viser d'autres demain.\nElle ne compte qu'après "
+        "{prefix}confirm {n} (ou {prefix}cancel {n}).",
+        "en": "⏸️ Held rule no. {n}: {kind} {entity} (from {sender}, reason: {reason}) is a "
+        "peer region's pattern (glob): it would remove {count} person(s) today ({people}) and "
+        "could match others tomorrow.\nIt counts only after {prefix}confirm {n} (or "
+        "{prefix}cancel {n}).",
+    },
+    "policy.held.many": {
+        "fr": "⏸️ Règle en attente n° {n} : {kind} {entity} (de {sender}, motif : {reason}) "
+        "retirerait {count} personne(s) ({people}) ; avec les règles de cette liste appliquées "
+        "dans l'heure, cela dépasse le seuil fixé.\nRien n'est fait tant qu'un administrateur "
+        "n'a pas répondu {prefix}confirm {n} (ou {prefix}cancel {n}).",
+        "en": "⏸️ Held rule no. {n}: {kind} {entity} (from {sender}, reason: {reason}) would "
+        "remove {count} person(s) ({people}); with this list's rules applied within the hour, "
+        "that is over the limit.\nNothing happens until an admin answers {prefix}confirm {n} "
+        "(or {prefix}cancel {n}).",
+    },
+    "policy.held.withdraw": {
+        "fr": "⏸️ Levée en attente n° {n} : {sender} a retiré à la main la règle {kind} "
+        "{entity} (motif : {reason}) de la liste de la région. Elle reste en vigueur ici et "
+        "chez les régions partenaires tant qu'un administrateur n'a pas répondu {prefix}confirm "
+        "{n} (ou {prefix}cancel {n}, qui la republie).",
+        "en": "⏸️ Held withdrawal no. {n}: {sender} withdrew the rule {kind} {entity} (reason: "
+        "{reason}) from the region's list by hand. It stays in force here and in the peer "
+        "regions until an admin answers {prefix}confirm {n} (or {prefix}cancel {n}, which "
+        "publishes it again).",
+    },
+    "trust.pinned_notice": {
+        "fr": "Identité de signature croisée de {user} enregistrée : {fingerprint}\nComparez-la "
+        "avec {user} (Element : Paramètres › Sécurité) ; seules ses sessions signées par elle "
+        "comptent désormais.",
+        "en": "Cross-signing identity of {user} recorded: {fingerprint}\nCompare it with "
+        "{user} (Element: Settings › Security); only their sessions signed by it count from "
+        "now on.",
+    },
+    "trust.not_this_one": {
+        "fr": "Refusé : la nouvelle identité de {user} est {fingerprint}, pas {given}.",
+        "en": "Refused: the new identity of {user} is {fingerprint}, not {given}.",
+    },
     "policy.confirmed": {
         "fr": "Règle n° {n} contre {entity} appliquée ; {removed} retrait(s).",
         "en": "Rule no. {n} against {entity} applied; {removed} removal(s).",
@@ -1130,6 +1172,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Apply a held ban rule (the list of who would be removed is shown first)",
     },
     "meta.hold": {"fr": "n°", "en": "no."},
+    "meta.fingerprint": {"fr": "début de l'empreinte", "en": "fingerprint start"},
     "policy.banned": {
         "fr": "Règle publiée contre {entity} ; {n} retrait(s) dans les salons de la région.",
         "en": "Rule published against {entity}; {n} removal(s) in the region's rooms.",

@@ -122,10 +122,17 @@ async def test_a_glob_rule_set_by_hand_waits_for_confirm_then_removes_whoever_it
         "the note in the control room",
     )
     assert "usurpation" in note[0].body
-    # The admin matches no rule and is never removed anyway; withdrawing the rule lifts it.
+    # Withdrawing it by hand waits for a confirmation too (peers would follow the withdrawal).
     await admin.client.room_put_state(
         agora.policy.room_id, "m.policy.rule.user", {}, state_key="rule:glob"
     )
+    lifted = await admin.wait_for(
+        lambda: [s for s in admin.seen if "Levée en attente" in s.body], "the held withdrawal"
+    )
+    assert not await _no_rules(agora)  # still in force meanwhile
+    number = int(re.search(r"n° (\d+)", lifted[0].body).group(1))
+    _, reaction = await admin.command(agora.control.room_id, f"!confirm {number}")
+    assert reaction == "✅"
     await eventually(lambda: _no_rules(agora), "the withdrawn rule to leave the store", timeout=20)
     assert await agora.vetting.requests.member_territory(member.user_id)
 

@@ -255,3 +255,58 @@ async def test_with_checks_off_any_session_of_an_admin_is_obeyed(person, start_b
         assert reaction == "✅" and answer.encrypted  # and it reads the answer
     finally:
         await plain.close()
+
+
+async def test_a_ciphertext_posted_again_is_refused_after_a_restart(person, start_bot):
+    """Someone with an admin's password re-posts an old encrypted command of the admin's
+    verified session as a new event: it decrypts with a real session, yet does nothing, also
+    once the bot restarted (nio's own replay check lives in memory only)."""
+    admin = await person("admin")
+    agora = await start_bot([admin.user_id])
+    room = agora.control.room_id
+    await admin.accept_invite(room)
+    answer, _ = await admin.command(room, "!ping")
+    original = answer.reply_to
+    assert original
+    wire = await agora.gateway.raw(
+        "GET", f"/_matrix/client/v3/rooms/{room}/event/{original}", what="read the ciphertext"
+    )
+    assert wire["type"] == "m.room.encrypted"
+    account, data_dir = agora.account, agora.data_dir
+    await agora.stop()
+    again = await start_bot([admin.user_id], account=account, data_dir=data_dir)
+    replayed = await admin.send_raw(room, "m.room.encrypted", wire["content"])
+    fresh = await admin.say(room, "!ping")
+    await admin.reply_to(fresh)  # answered after anything sent before it
+    assert not admin.replies_to(replayed)
+    async with again.store.db.execute(
+        "SELECT COUNT(*) FROM inbox WHERE event_id = ?", (replayed,)
+    ) as cur:
+        assert (await cur.fetchone())[0] == 0  # never recorded, so never run
+
+
+async def test_new_room_keys_of_the_control_room_skip_unverified_sessions_too(person, start_bot):
+    """nio makes a new Megolm session after 100 messages or a week: the new one must not reach
+    a session the old one was withheld from."""
+    admin = await person("admin")
+    agora = await start_bot([admin.user_id])
+    room = agora.control.room_id
+    await admin.accept_invite(room)
+    unsigned = await admin.new_session(agora.data_dir.parent / "unsigned")
+    try:
+        await unsigned.wait_for(lambda: room in unsigned.client.rooms, "the control room")
+        sessions = agora.gateway.client.olm.outbound_group_sessions
+        for _ in range(2):
+            answer, _ = await admin.command(room, "!ping")
+            before = sessions[room].id
+            sessions[room].message_count = sessions[room].max_messages  # as if 100 were sent
+            later, _ = await admin.command(room, "!ping")
+            assert sessions[room].id != before  # a new session was made
+            for reply in (answer, later):
+                await unsigned.wait_for(
+                    lambda r=reply: [s for s in unsigned.undecryptable if s.event_id == r.event_id],
+                    "the reply, unreadable there",
+                )
+                assert not [s for s in unsigned.seen if s.event_id == reply.event_id]
+    finally:
+        await unsigned.close()

@@ -127,10 +127,11 @@ NETWORK = Network(
         Territory(
             "vaucluse",
             "Vaucluse",
-            animators=("@anim:x",),
+            animators=("@anim:x", "@anim2:x"),
             rooms=(
                 RoomSpec("communaute", "Communauté", "community"),
                 RoomSpec("cellule", "Cellule", "group", visibility="private", keeper="@anim2:x"),
+                RoomSpec("ancien", "Ancien", "group", visibility="private", keeper="@gone:x"),
                 RoomSpec("direction", "Direction", "managerial", manager="@dir:x"),
             ),
         ),
@@ -146,6 +147,9 @@ def test_private_rooms_are_kept_by_their_keepers_only():
     assert not is_staff("@anim:x", "vaucluse.direction", **args)
     assert is_staff("@dir:x", "vaucluse.direction", **args)
     assert is_staff("@adm:x", "vaucluse.direction", **args)
+    # Made by an animator who no longer animates here: kept by the territory's animators.
+    assert not is_staff("@gone:x", "vaucluse.ancien", **args)
+    assert is_staff("@anim:x", "vaucluse.ancien", **args)
 
 
 def test_members_cannot_invite_into_private_rooms():
@@ -153,6 +157,7 @@ def test_members_cannot_invite_into_private_rooms():
     for key in ("vaucluse.cellule", "vaucluse.direction"):
         assert power_levels(rooms[key], "@agora:x", frozenset())["invite"] == 50
         assert "@anim:x" not in rooms[key].users and "@anim:x" not in rooms[key].invites
+        assert "@anim:x" in rooms["vaucluse.communaute"].users
     assert power_levels(rooms["vaucluse.communaute"], "@agora:x", frozenset())["invite"] == 0
     assert rooms["vaucluse.cellule"].users["@anim2:x"] == 50
     assert set(rooms["vaucluse.direction"].invites) == {"@adm:x", "@dir:x"}

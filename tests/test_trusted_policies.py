@@ -9,9 +9,9 @@ import secrets
 
 import pytest
 
-from tests.conftest import BotAccount, register
+from tests.conftest import BotAccount, register, vet
 from tests.test_enforcement import gone
-from tests.test_territories import eventually, seated_member, tree
+from tests.test_territories import eventually, room_ids, seated_member, tree
 
 
 @pytest.mark.integration
@@ -86,3 +86,71 @@ async def test_a_ban_published_by_a_peer_region_removes_the_user_here(person, st
     await eventually(still_following, "the peer's list followed again after the restart")
     for room in (again.policy.room_id, region_a.policy.room_id):
         assert (await again.gateway.members(room)).get(again.gateway.user_id) == "join"
+
+
+@pytest.mark.integration
+async def test_many_small_rules_from_a_peer_add_up_and_a_strangers_withdrawal_lifts_nothing(
+    person, start_bot, synapse
+):
+    """Eleven one-person rules from a peer's bot within the hour are a sweep of eleven: the
+    eleventh waits for !confirm. Someone else than that bot withdrawing a rule in its list
+    lifts nothing here."""
+    from bot.homeserver.admin import force_join
+
+    sfx = secrets.token_hex(3)
+    bot_a, password_a = await register(synapse, "agora")
+    account_a = BotAccount(bot_a[1:].split(":")[0], password_a)
+    alias_a = f"#{account_a.localpart}-policy:{synapse.server_name}"
+    admin_b = await person("admin-b")
+    region_b = await start_bot(
+        [admin_b.user_id],
+        network=tree(sfx),
+        server_admin=True,
+        federation={"trusted_policy_rooms": [alias_a], "peer_bots": [bot_a]},
+    )
+    await admin_b.accept_invite(region_b.control.room_id)
+    await region_b.settled()
+    admin_a = await person("admin-a")
+    region_a = await start_bot(
+        [admin_a.user_id], account=account_a, federation={"peer_bots": [region_b.gateway.user_id]}
+    )
+    ids = await room_ids(region_b)
+    community = ids[f"vaucluse-{sfx}.communaute"]
+    members = []
+    for i in range(11):
+        user_id, _ = await register(synapse, f"m{i}")
+        await vet(region_b, user_id, f"vaucluse-{sfx}")
+        await force_join(region_b.gateway, ids[f"vaucluse-{sfx}"], user_id)
+        await force_join(region_b.gateway, community, user_id)
+        members.append(user_id)
+
+    async def following() -> bool:
+        return region_a.policy.room_id in region_b.policy.followed
+
+    await eventually(following, "B to follow A's list")
+    policy_a = region_a.policy.room_id
+    for user_id in members:
+        await region_a.gateway.put_state(
+            policy_a,
+            "m.policy.rule.user",
+            {"entity": user_id, "recommendation": "m.ban", "reason": "un par un"},
+            f"rule:{user_id}",
+        )
+    held = await admin_b.wait_for(
+        lambda: [s for s in admin_b.seen if "dans l'heure" in s.body], "the eleventh, held"
+    )
+    assert members[-1] in held[0].body
+    for user_id in members[:-1]:
+        await gone(region_b, community, user_id)
+    assert (await region_b.gateway.members(community))[members[-1]] == "join"
+
+    # A's admin (not A's bot) withdraws a rule in A's list: B keeps applying it.
+    await admin_a.accept_invite(policy_a)
+    await admin_a.client.room_put_state(
+        policy_a, "m.policy.rule.user", {}, state_key=f"rule:{members[0]}"
+    )
+    await admin_b.wait_for(
+        lambda: [s for s in admin_b.seen if "ignorées" in s.body], "the ignored sender"
+    )
+    rules = await region_b.policy.rules.rules({policy_a})
+    assert any(r.entity == members[0] for r in rules)

@@ -96,6 +96,8 @@ class Dispatcher:
             await self.store.finish_event(row.event_id, IGNORED)
             return IGNORED
         prefix = self.config.commands.prefix
+        if place is Where.CONTROL_ROOM and not row.encrypted:
+            return await self._ignore_unencrypted(row, "")  # not even "unknown command"
         if not row.body.startswith(prefix):
             return await self._plain(row, place)
         body = row.body[len(prefix) :].strip()

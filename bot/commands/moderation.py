@@ -65,9 +65,10 @@ async def cancel_hold(ctx: CommandContext, hold: int) -> None:
     where=Where.CONTROL_ROOM,
     help="cmd.trust.help",
     aliases=("confiance",),
+    metavars={"fingerprint_start": "meta.fingerprint"},
 )
-async def trust(ctx: CommandContext, user: UserId) -> None:
-    change = await ctx.services.trust.accept(user, ctx.sender)
+async def trust(ctx: CommandContext, user: UserId, fingerprint_start: Rest = "") -> None:
+    change = await ctx.services.trust.accept(user, ctx.sender, fingerprint_start)
     await ctx.reply(
         t(
             "trust.accepted",

@@ -68,17 +68,18 @@ def verify_signed_json(
 ) -> bool:
     """``key_name``: the signature's key id after ``ed25519:`` (a cross-signing key is named
     by its public key, a device's own key by the device id)."""
-    signatures = obj.get("signatures", {})
-    signature = (signatures.get(user_id, {}) if isinstance(signatures, dict) else {}).get(
-        f"ed25519:{key_name or public_key}"
-    )
+    if not isinstance(obj, dict) or not isinstance(public_key, str):
+        return False
+    signatures = obj.get("signatures")
+    mine = signatures.get(user_id) if isinstance(signatures, dict) else None
+    signature = mine.get(f"ed25519:{key_name or public_key}") if isinstance(mine, dict) else None
     if not isinstance(signature, str) or not signature:
         return False
     try:
         Ed25519PublicKey.from_public_bytes(unb64(public_key)).verify(
             unb64(signature), signable(obj)
         )
-    except (InvalidSignature, ValueError):
+    except (InvalidSignature, ValueError, TypeError):  # bad key or signature, or bad JSON
         return False
     return True
 
@@ -180,9 +181,10 @@ class PublishedIdentity:
 def _single_key(obj: Any, user_id: str, usage: str) -> str | None:
     if not isinstance(obj, dict) or obj.get("user_id") != user_id:
         return None
-    if usage not in obj.get("usage", []):
+    usages, keys_obj = obj.get("usage"), obj.get("keys")
+    if not isinstance(usages, list) or usage not in usages or not isinstance(keys_obj, dict):
         return None
-    keys = [v for k, v in obj.get("keys", {}).items() if k.startswith("ed25519:")]
+    keys = [v for k, v in keys_obj.items() if isinstance(k, str) and k.startswith("ed25519:")]
     return keys[0] if len(keys) == 1 and isinstance(keys[0], str) else None
 
 
@@ -190,21 +192,27 @@ def published_identity(keys_query: dict[str, Any], user_id: str) -> PublishedIde
     """Pure: verify a ``/keys/query`` answer for ``user_id``: master → self-signing → each
     device, and each device's own signature over its keys (a device object someone else
     fabricated and the self-signing key never saw is not one of theirs)."""
-    master_obj = keys_query.get("master_keys", {}).get(user_id)
+
+    def of(section: str) -> Any:  # a homeserver's answer is data, whatever its shape
+        found = keys_query.get(section) if isinstance(keys_query, dict) else None
+        return found.get(user_id) if isinstance(found, dict) else None
+
+    master_obj = of("master_keys")
     master = _single_key(master_obj, user_id, "master")
     if master is None:
         return PublishedIdentity(None, {})
-    ssk_obj = keys_query.get("self_signing_keys", {}).get(user_id)
+    ssk_obj = of("self_signing_keys")
     ssk = _single_key(ssk_obj, user_id, "self_signing")
     if ssk is None or not verify_signed_json(ssk_obj, user_id, master):
         return PublishedIdentity(master, {})
     devices: dict[str, DeviceKeys] = {}
-    for device_id, device in keys_query.get("device_keys", {}).get(user_id, {}).items():
+    listed = of("device_keys")
+    for device_id, device in (listed if isinstance(listed, dict) else {}).items():
         if not isinstance(device, dict) or device.get("user_id") != user_id:
             continue
-        if device.get("device_id") != device_id:
+        if device.get("device_id") != device_id or not isinstance(device.get("keys"), dict):
             continue
-        keys = device.get("keys", {})
+        keys = device["keys"]
         ed, curve = keys.get(f"ed25519:{device_id}"), keys.get(f"curve25519:{device_id}")
         if not (isinstance(ed, str) and isinstance(curve, str)):
             continue

@@ -96,6 +96,7 @@ class Gateway:
         self._key_policy: Callable[[str, Any], bool] | None = None
         self._key_rooms: Callable[[], Collection[str]] = tuple
         self._refused: dict[tuple[str, str], set[tuple[str, str]]] = {}  # (room, session)
+        self.megolm_indices: dict[str, tuple[str, int]] = {}  # event id → (session, index)
         if client.config.max_limit_exceeded != 0 or client.config.max_timeouts != 0:
             raise ValueError("build the nio client with gateway.client_config()")
 
@@ -281,7 +282,7 @@ class Gateway:
         self._key_rooms, self._key_policy = rooms, allowed
         olm = self.client.olm
         if olm is None:
-            return
+            raise RuntimeError("restrict_room_keys needs the E2EE store loaded (restore_login)")
         for name in ("share_group_session", "share_group_session_parallel"):
             original = getattr(type(olm), name)
 
@@ -295,7 +296,11 @@ class Gateway:
         olm, allowed = self.client.olm, self._key_policy
         if olm is None or allowed is None or room_id not in self._key_rooms():
             return
-        if room_id not in olm.outbound_group_sessions:
+        current = olm.outbound_group_sessions.get(room_id)
+        if current is None or current.shared:
+            # nio shares a new session when the current one was shared already (it expired:
+            # 100 messages or a week): make it here, so that the ignore set is on the one
+            # that will be shared.
             olm.create_outbound_group_session(room_id)
         session = olm.outbound_group_sessions[room_id]
         refused = self._refused.setdefault((room_id, session.id), set())
@@ -304,6 +309,27 @@ class Gateway:
                 if device.id != self.device_id and not allowed(user, device):
                     session.users_ignored.add((user, device.id))
                     refused.add((user, device.id))
+
+    def remember_megolm_indices(self) -> None:
+        """Keep, per event decrypted, its Megolm session and message index
+        (``megolm_index``): the bot stores them with what it acts on, so that a ciphertext
+        posted again as a new event is recognised after a restart too (nio's own replay check
+        lives in memory only)."""
+        olm = self.client.olm
+        if olm is None:
+            raise RuntimeError("remember_megolm_indices needs the E2EE store loaded")
+        original = type(olm).message_index_ok
+
+        def noted(message_index: int, event: Any) -> bool:
+            if len(self.megolm_indices) > 10_000:  # only the last sync's events are read
+                self.megolm_indices.clear()
+            self.megolm_indices[event.event_id] = (event.session_id, message_index)
+            return original(olm, message_index, event)
+
+        olm.message_index_ok = noted  # type: ignore[method-assign]
+
+    def megolm_index(self, event_id: str) -> tuple[str, int] | None:
+        return self.megolm_indices.pop(event_id, None)
 
     def rotate_room_key_if_refused(self, room_id: str) -> bool:
         """Start a new Megolm session for a restricted room when the current one reached a
@@ -315,6 +341,9 @@ class Gateway:
         session = olm.outbound_group_sessions.get(room_id)
         if session is None:
             return False
+        if session.expired:  # the next share makes a new one, through the guard
+            olm.outbound_group_sessions.pop(room_id, None)
+            return True
         refused = self._refused.get((room_id, session.id), set())
 
         def device(user: str, device_id: str) -> Any:
@@ -380,8 +409,7 @@ class Gateway:
             async with sem:
                 if (await self.members(room_id)).get(user_id) not in ("join", "invite"):
                     return 0
-                await self.kick(room_id, user_id, reason)
-                return 1
+                return int(await self.kick(room_id, user_id, reason))
 
         return sum(await asyncio.gather(*(one(r) for r in room_ids)))
 

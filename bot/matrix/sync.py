@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from nio import (
     Event,
@@ -72,19 +71,24 @@ class Reaction:
     relates_to: str
     key: str
     encrypted: bool = False
-    # The sending device as the event's Megolm session proves it (see ``Origin``).
+    # The sending device as the event's Megolm session proves it (see ``Origin``), and where
+    # the ciphertext sits in that session (a replay is refused).
     device_curve: str | None = None
     device_ed: str | None = None
+    megolm_session: str | None = None
+    megolm_index: int | None = None
 
 
-# (curve25519, ed25519) of the device whose Megolm session decrypted an event, or (None, None)
-# for an unencrypted event or one decrypted with a forwarded key (which proves nothing of who
-# sent it).
-Origin = Callable[[Event, str], tuple[str | None, str | None]]
+# (curve25519, ed25519) of the device whose Megolm session decrypted an event, then the
+# session's id and the message's index in it; all None for an unencrypted event or one
+# decrypted with a forwarded key (which proves nothing of who sent it).
+OriginKeys = tuple[str | None, str | None, str | None, int | None]
+Origin = Callable[[Event, str], OriginKeys]
+NO_ORIGIN: OriginKeys = (None, None, None, None)
 
 
-def no_origin(event: Event, room_id: str) -> tuple[str | None, str | None]:
-    return None, None
+def no_origin(event: Event, room_id: str) -> OriginKeys:
+    return NO_ORIGIN
 
 
 @dataclass(frozen=True)
@@ -221,22 +225,25 @@ def extract(
     return batch
 
 
-def megolm_origin(client: Any) -> Origin:
+def megolm_origin(gateway: Gateway) -> Origin:
     """The origin of a decrypted event from nio's inbound group sessions: the session was
     received over Olm from ``sender_key`` (authenticated), with the ed25519 key that device
-    claimed; a forwarded session proves neither."""
+    claimed; a forwarded session proves neither. With it, the message's index in the session
+    (``Gateway.remember_megolm_indices``)."""
+    client = gateway.client
 
-    def origin(event: Event, room_id: str) -> tuple[str | None, str | None]:
-        if not getattr(event, "decrypted", False) or client.olm is None:
-            return None, None
+    def origin(event: Event, room_id: str) -> OriginKeys:
+        position = gateway.megolm_index(event.event_id)
+        if not getattr(event, "decrypted", False) or client.olm is None or position is None:
+            return NO_ORIGIN
         sender_key = getattr(event, "sender_key", None)
         session_id = getattr(event, "session_id", None)
-        if not sender_key or not session_id:
-            return None, None
+        if not sender_key or not session_id or session_id != position[0]:
+            return NO_ORIGIN
         session = client.olm.inbound_group_store.get(room_id, sender_key, session_id)
         if session is None or session.forwarding_chain:
-            return None, None
-        return sender_key, session.ed25519
+            return NO_ORIGIN
+        return sender_key, session.ed25519, session_id, position[1]
 
     return origin
 
@@ -283,7 +290,7 @@ class SyncLoop:
             history=since is not None,
             watched_state=WATCHED_STATE,
             conversations=self.conversations(),
-            origin=megolm_origin(client),
+            origin=megolm_origin(self.gateway),
         )
         added = await self.store.record_events(batch.commands, resp.next_batch)
         if added:

@@ -123,7 +123,7 @@ class ControlRoom:
         log.info("created the control room %s", room_id)
         return room_id
 
-    async def reconcile_admins(self) -> list[str]:
+    async def reconcile_admins(self, _replaced: bool = False) -> list[str]:
         """The room follows ``admins``: power 100 for each of them, nobody else above 0; those
         not joined or invited are invited, anyone else is removed (an admin taken out of the
         list too: they must read no new card). Returns who was invited."""
@@ -135,13 +135,13 @@ class ControlRoom:
         try:
             await admins_only_power(self.gateway, room_id, admins)
         except MatrixError as exc:
-            if exc.status != 403:
+            if exc.status != 403 or _replaced:
                 raise
             # A room where the bot does not outrank the admins (made before room version 12,
             # creator above all): a former admin cannot be lowered or removed there, so the
             # admins move to a new control room and this one is closed.
             await self._replace(room_id, members)
-            return await self.reconcile_admins()
+            return await self.reconcile_admins(_replaced=True)
         for user, state in members.items():
             if state in ("join", "invite") and user != self.gateway.user_id and user not in admins:
                 await self.remove_outsider(user, former=user in former)

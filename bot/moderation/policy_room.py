@@ -36,6 +36,7 @@ class PolicyRoom(RegionRoom):
         self.rules = ModerationStore(store)
         # federation.trusted_policy_rooms: reference → room id (None while unreachable)
         self.trusted: dict[str, str | None] = {}
+        self._known_unreachable: set[str] = set()
 
     @property
     def followed(self) -> set[str]:
@@ -56,7 +57,9 @@ class PolicyRoom(RegionRoom):
         can be read. One that cannot be reached yet is retried at the next reload or
         invitation."""
         found = []
-        for ref in self.config.federation.trusted_policy_rooms:
+        refs = self.config.federation.trusted_policy_rooms
+        self.trusted = {ref: self.trusted.get(ref) for ref in refs}  # a reload drops the others
+        for ref in refs:
             try:
                 room_id = await self.gateway.resolve(ref)
                 members = await self.gateway.members(room_id)
@@ -64,10 +67,21 @@ class PolicyRoom(RegionRoom):
                     await self.gateway.join(room_id)
                 await self.store.add_room(room_id, "policy-peer")  # kept, not left as a stray
                 self.trusted[ref] = room_id
+                await self.store.put(f"policy.trusted:{ref}", room_id)
                 found.append(room_id)
             except (MatrixError, KeyError) as exc:
                 log.warning("trusted policy room %s not readable yet: %s", ref, exc)
+        self._known_unreachable = set()
+        for ref, room_id in self.trusted.items():
+            known = await self.store.get(f"policy.trusted:{ref}") if room_id is None else None
+            if known:
+                self._known_unreachable.add(known)
         return found
+
+    def unreachable_known(self) -> set[str]:
+        """The room ids that trusted lists out of reach now had when last reached: a peer that
+        is down keeps its bans in force meanwhile (not dropped as a list no longer trusted)."""
+        return set(self._known_unreachable)
 
     def list_bot(self, room_id: str) -> str | None:
         """Whose rules count in a followed list: this bot's in its own, and in a trusted
@@ -114,10 +128,10 @@ class PolicyRoom(RegionRoom):
     async def ban(self, kind: str, entity: str, reason: str) -> PolicyRule:
         return await self.publish(kind, entity, reason)
 
-    async def unban(self, kind: str, entity: str) -> bool:
+    async def unban(self, kind: str, entity: str, *, state_key: str | None = None) -> bool:
         """Withdraw the rule (an empty state event, as the spec says). False if none."""
         assert self.room_id
-        state_key = f"rule:{entity}"
+        state_key = state_key or f"rule:{entity}"
         if not await self.rules.drop_rule(self.room_id, kind, state_key):
             return False
         await self.rules.drop_holds_for(self.room_id, kind, state_key)

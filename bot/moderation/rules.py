@@ -18,6 +18,7 @@ publishes only on ``!confirm``.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from bot.store.moderation import Hold, ModerationStore
 log = logging.getLogger(__name__)
 
 SHOWN = 30  # people named in a hold's notice; the rest counted
+SWEEP_WINDOW = 3600.0  # seconds over which a peer list's removals add up (moderation.max_sweep)
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,9 @@ class BanRules:
         swept = False
         for room_id in await self.policy.follow_trusted():
             swept |= await self.load(room_id)
+        # A list no longer trusted (taken out of the config) bans nobody any more.
+        if self.policy.room_id:
+            await self.rules.keep_rooms(self.policy.followed | self.policy.unreachable_known())
         if swept:
             await self.enforcer.banned_sweep()
 
@@ -98,6 +103,7 @@ class BanRules:
         for stored in await self.rules.stored_in(room_id):
             if (stored.rule.kind, stored.rule.state_key) not in present:
                 await self.rules.drop_rule(room_id, stored.rule.kind, stored.rule.state_key)
+                await self.rules.drop_holds_for(room_id, stored.rule.kind, stored.rule.state_key)
         new_ban = False
         for event_type, state_key, content, sender in events:
             new_ban |= await self.take(room_id, event_type, state_key, content, sender)
@@ -123,40 +129,48 @@ class BanRules:
         """Decide what one rule event becomes. True if a ban came into force (sweep it)."""
         kind = RULE_TYPES[event_type]
         rule = rule_from_state(room_id, event_type, state_key, content)
-        if rule is None:  # withdrawn (empty content) or malformed
-            await self.rules.drop_rule(room_id, kind, state_key)
-            await self.rules.drop_holds_for(room_id, kind, state_key)
-            return False
         owner = self.policy.list_bot(room_id)
         own_list = room_id == self.policy.room_id
-        if sender != owner and not (own_list and sender in self.config.admins):
-            await self.rules.drop_holds_for(room_id, kind, state_key)
-            await self.rules.put_rule(rule, sender, "ignored")
+        by_hand = own_list and sender != owner and sender in self.config.admins
+        known = await self.rules.stored(room_id, kind, state_key)
+        if sender != owner and not by_hand:
+            # Not the list's bot: it changes nothing, neither a new rule nor one in force.
             if await self.store.once(f"policy.ignored:{room_id}:{sender}"):
                 await self.store.audit(
-                    sender, "policy.ignored", "ignored", room_id=room_id, detail=rule.entity
+                    sender, "policy.ignored", "ignored", room_id=room_id, detail=state_key
                 )
                 await self.announce(
                     "policy.ignored_sender",
                     {"sender": sender, "room": room_id, "bot": owner or "—"},
                 )
             return False
-        known = await self.rules.stored(room_id, kind, state_key)
+        if rule is None:  # withdrawn (empty content) or malformed
+            if by_hand and known is not None and known.status == "active":
+                # A ban lifted by hand (peers would follow): it waits for an admin too.
+                await self._hold("withdraw", known.rule, sender, [], "withdraw")
+                return False
+            await self.rules.drop_rule(room_id, kind, state_key)
+            await self.rules.drop_holds_for(room_id, kind, state_key)
+            return False
         if (
             known is not None
             and known.rule.entity == rule.entity
-            and (known.rule.recommendation == rule.recommendation and known.status != "ignored")
+            and known.rule.recommendation == rule.recommendation
         ):
             if known.rule.reason != rule.reason:  # the same rule, reworded: as it was
                 await self.rules.put_rule(rule, known.sender, known.status)
             return False
+        # A hand edit leaves the bot's rule in force until an admin confirms the new one.
+        keep_known = by_hand and known is not None and known.status == "active"
         await self.rules.drop_holds_for(room_id, kind, state_key)
         if rule.recommendation != BAN:
-            await self.rules.put_rule(rule, sender, "active")  # nothing acts on it
+            if not keep_known:
+                await self.rules.put_rule(rule, sender, "active")  # nothing acts on it
             return False
         shield = self.shield
         if shield.refuses(rule):
-            await self.rules.put_rule(rule, sender, "refused")
+            if not keep_known:
+                await self.rules.put_rule(rule, sender, "refused")
             if await self.store.once(f"policy.refused:{room_id}:{kind}:{state_key}:{rule.entity}"):
                 await self.store.audit(
                     sender, "policy.refused", "refused", room_id=room_id, detail=rule.entity
@@ -172,13 +186,40 @@ class BanRules:
                 "policy.spared", {"entity": rule.entity, "people": ", ".join(spared)}
             )
         users = await self.enforcer.who_would_go(rule)
-        by_hand = own_list and sender != self.gateway.user_id
-        if by_hand or len(users) > self.config.moderation.max_sweep:
-            await self.rules.put_rule(rule, sender, "held")
-            await self._hold("rule", rule, sender, users, "hand" if by_hand else "large")
+        why = None
+        if by_hand:
+            why = "hand"
+        elif not own_list and is_glob(rule.entity):
+            why = "glob"  # a peer's glob may match more of this region tomorrow
+        elif len(users) > self.config.moderation.max_sweep:
+            why = "large"
+        elif not own_list and await self._window_full(room_id, len(users)):
+            why = "many"  # many small rules from one peer add up to a large sweep
+        if why is not None:
+            if not keep_known:
+                await self.rules.put_rule(rule, sender, "held")
+            await self._hold("rule", rule, sender, users, why)
             return False
         await self.rules.put_rule(rule, sender, "active")
+        if not own_list:
+            await self._count_sweep(room_id, len(users))
         return True
+
+    async def _window_full(self, room_id: str, coming: int) -> bool:
+        """Whether a peer list's rules applied in the last ``SWEEP_WINDOW`` seconds, with this
+        one, would remove more than ``moderation.max_sweep`` people."""
+        recent = await self._recent_sweeps(room_id)
+        return sum(n for _, n in recent) + coming > self.config.moderation.max_sweep
+
+    async def _recent_sweeps(self, room_id: str) -> list[tuple[float, int]]:
+        now = time.time()
+        stored = await self.store.get(f"policy.sweeps:{room_id}", []) or []
+        return [(at, n) for at, n in stored if now - at < SWEEP_WINDOW]
+
+    async def _count_sweep(self, room_id: str, removed: int) -> None:
+        if removed:
+            recent = await self._recent_sweeps(room_id)
+            await self.store.put(f"policy.sweeps:{room_id}", [*recent, (time.time(), removed)])
 
     async def _hold(
         self, kind: str, rule: PolicyRule, sender: str, users: list[str], why: str
@@ -227,10 +268,14 @@ class BanRules:
             raise Conflict("policy.hold_decided", n=hold_id)
         if hold.kind == "publish":
             await self.policy.publish(hold.rule.kind, hold.rule.entity, hold.rule.reason)
+        elif hold.kind == "withdraw":
+            # Withdrawn by this bot, as the peers expect it from the list's own bot.
+            await self.policy.unban(hold.rule.kind, hold.rule.entity, state_key=hold.rule.state_key)
+            return hold, 0
         else:
-            await self.rules.set_status(
-                hold.rule.room_id, hold.rule.kind, hold.rule.state_key, "active"
-            )
+            await self.rules.put_rule(hold.rule, hold.sender, "active")
+            if hold.rule.room_id != self.policy.room_id:
+                await self._count_sweep(hold.rule.room_id, len(hold.users))
         await self.store.audit(by, "policy.confirm", "ok", detail=f"#{hold_id} {hold.rule.entity}")
         return hold, await self.enforcer.banned_sweep()
 
@@ -238,10 +283,14 @@ class BanRules:
         hold = await self._pending(hold_id)
         if not await self.rules.decide_hold(hold_id, "cancelled", by):
             raise Conflict("policy.hold_decided", n=hold_id)
-        if hold.kind == "rule":
+        stored = await self.rules.stored(hold.rule.room_id, hold.rule.kind, hold.rule.state_key)
+        if hold.kind == "rule" and stored is not None and stored.status == "held":
             await self.rules.set_status(
                 hold.rule.room_id, hold.rule.kind, hold.rule.state_key, "cancelled"
             )
+        elif hold.kind == "withdraw" and self.policy.room_id:
+            # The ban stays: its event is put back as this bot's.
+            await self.policy.publish(hold.rule.kind, hold.rule.entity, hold.rule.reason)
         await self.store.audit(by, "policy.cancel", "ok", detail=f"#{hold_id} {hold.rule.entity}")
         return hold
 

@@ -89,7 +89,11 @@ class DeviceTrust:
                 return
             changed = False
             for user in wanted:
-                changed |= await self._judge(user, published)
+                try:
+                    changed |= await self._judge(user, published)
+                except Exception:  # one person's odd keys never stop the others' check
+                    log.exception("could not check the cross-signing keys of %s", user)
+                    self._state[user], self._devices[user] = "none", {}
                 self._checked[user] = time.monotonic()
         if changed:
             self.on_change()
@@ -104,6 +108,10 @@ class DeviceTrust:
             pinned = await self.keys.pinned(user)
             if pinned is None and await self.keys.pin_first(user, identity.master):
                 await self.store.audit(user, "trust.pin", "ok", detail=fingerprint(identity.master))
+                await self.announce(
+                    "trust.pinned_notice",
+                    {"user": user, "fingerprint": fingerprint(identity.master)},
+                )
                 pinned = identity.master
             if pinned == identity.master:
                 state, devices = "ok", identity.signed_devices
@@ -171,8 +179,9 @@ class DeviceTrust:
 
     # --- a changed identity ----------------------------------------------------------------------
 
-    async def accept(self, user: str, by: str) -> KeyChange:
-        """Another admin accepts ``user``'s new master key (``!trust``)."""
+    async def accept(self, user: str, by: str, expected: str = "") -> KeyChange:
+        """Another admin accepts ``user``'s new master key (``!trust``); with ``expected``,
+        only if the new key starts with that fingerprint (checked with them)."""
         if user == by:
             raise PermissionDenied("trust.not_yourself")
         change = await self.keys.change(user)
@@ -181,6 +190,11 @@ class DeviceTrust:
             if pinned is None:
                 raise NotFound("trust.nothing_known", user=user)
             raise Conflict("trust.nothing_to_accept", user=user, fingerprint=fingerprint(pinned))
+        given = expected.replace(" ", "")
+        if given and not change.new.startswith(given):
+            raise PermissionDenied(
+                "trust.not_this_one", user=user, fingerprint=fingerprint(change.new), given=expected
+            )
         await self.keys.pin(user, change.new, by)
         await self.store.audit(
             by, "trust.accept", "ok", detail=f"{user}: {fingerprint(change.new)}"

@@ -46,7 +46,8 @@ class Pacer:
         async with self.lock:
             while True:
                 now = time.monotonic()
-                self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+                # At least one token fits, or a pace under one a second would never send.
+                self.tokens = min(max(1.0, self.rate), self.tokens + (now - self.stamp) * self.rate)
                 self.stamp = now
                 if self.tokens >= 1:
                     self.tokens -= 1
@@ -69,7 +70,7 @@ class Broadcaster:
     def set_pace(self, per_second: float) -> None:
         """A reloaded ``news.pace_per_second`` takes effect at the next send."""
         self.pacer.rate = per_second
-        self.pacer.tokens = min(self.pacer.tokens, per_second)
+        self.pacer.tokens = min(self.pacer.tokens, max(1.0, per_second))
 
     @staticmethod
     async def publish(

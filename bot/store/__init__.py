@@ -32,6 +32,8 @@ class InboxRow:
     # The sending device as its Megolm session proves it (None: unencrypted or forwarded).
     device_curve: str | None = None
     device_ed: str | None = None
+    megolm_session: str | None = None
+    megolm_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,21 @@ class Store:
     async def put(self, key: str, value: Any) -> None:
         await self._write(self._PUT, (key, json.dumps(value)))
 
+    async def first_sight(self, curve: str, session: str, index: int, event_id: str) -> bool:
+        """False when this Megolm position was seen before under another event id (the same
+        ciphertext posted again: a replay)."""
+        await self._write(
+            "INSERT INTO megolm_seen (device_curve, session, idx, event_id) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (curve, session, index, event_id),
+        )
+        async with self.db.execute(
+            "SELECT event_id FROM megolm_seen WHERE device_curve = ? AND session = ? AND idx = ?",
+            (curve, session, index),
+        ) as cur:
+            row = await cur.fetchone()
+        return row is not None and row[0] == event_id
+
     async def once(self, key: str) -> bool:
         """True the first time ``key`` is asked about, False ever after (things reported once)."""
         cur = await self._write(
@@ -154,9 +171,11 @@ class Store:
         async with self.transaction() as db:
             before = db.total_changes
             await db.executemany(
+                # OR IGNORE: an event seen before, or a ciphertext seen before under another
+                # event id (a replay: the unique index on its Megolm position refuses it).
                 "INSERT OR IGNORE INTO inbox (event_id, room_id, sender, body, encrypted, "
-                "origin_ts, received_at, device_curve, device_ed) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "origin_ts, received_at, device_curve, device_ed, megolm_session, "
+                "megolm_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         r.event_id,
@@ -168,6 +187,8 @@ class Store:
                         now,
                         r.device_curve,
                         r.device_ed,
+                        r.megolm_session,
+                        r.megolm_index,
                     )
                     for r in rows
                 ],
@@ -179,12 +200,12 @@ class Store:
     async def pending_events(self, limit: int = 100) -> list[InboxRow]:
         async with self.db.execute(
             "SELECT event_id, room_id, sender, body, encrypted, origin_ts, device_curve, "
-            "device_ed FROM inbox WHERE status = 'pending' ORDER BY origin_ts, received_at "
-            "LIMIT ?",
+            "device_ed, megolm_session, megolm_index FROM inbox WHERE status = 'pending' "
+            "ORDER BY origin_ts, received_at LIMIT ?",
             (limit,),
         ) as cur:
             rows = await cur.fetchall()
-        return [InboxRow(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7]) for r in rows]
+        return [InboxRow(*r[:4], bool(r[4]), *r[5:]) for r in rows]
 
     async def finish_event(self, event_id: str, outcome: str) -> None:
         await self._write(

@@ -389,6 +389,19 @@ async def _v8_trust(db: aiosqlite.Connection) -> None:
         -- forwarded key, which proves nothing about who sent it).
         ALTER TABLE inbox ADD COLUMN device_curve TEXT;
         ALTER TABLE inbox ADD COLUMN device_ed TEXT;
+        -- Where the ciphertext sits in its Megolm session: the same ciphertext posted again as
+        -- a new event (a replay) is refused, after a restart too.
+        ALTER TABLE inbox ADD COLUMN megolm_session TEXT;
+        ALTER TABLE inbox ADD COLUMN megolm_index INTEGER;
+        CREATE UNIQUE INDEX inbox_megolm ON inbox (device_curve, megolm_session, megolm_index);
+        -- The same for the other encrypted events the bot acts on (reactions on cards).
+        CREATE TABLE megolm_seen (
+            device_curve  TEXT NOT NULL,
+            session       TEXT NOT NULL,
+            idx           INTEGER NOT NULL,
+            event_id      TEXT NOT NULL,
+            PRIMARY KEY (device_curve, session, idx)
+        );
         -- Cross-signing master keys pinned on first use, per admin, animator and manager.
         CREATE TABLE pinned_keys (
             user_id    TEXT PRIMARY KEY,
@@ -411,7 +424,7 @@ async def _v8_trust(db: aiosqlite.Connection) -> None:
         -- ban an admin asked for (published only once confirmed).
         CREATE TABLE holds (
             id          INTEGER PRIMARY KEY AUTOINCREMENT,
-            kind        TEXT NOT NULL CHECK (kind IN ('rule', 'publish')),
+            kind        TEXT NOT NULL CHECK (kind IN ('rule', 'publish', 'withdraw')),
             room_id     TEXT NOT NULL,
             rule_kind   TEXT NOT NULL,
             state_key   TEXT NOT NULL,

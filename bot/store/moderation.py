@@ -82,6 +82,20 @@ class ModerationStore:
         ) as cur:
             return [StoredRule(PolicyRule(*r[:6]), r[6], r[7]) for r in await cur.fetchall()]
 
+    async def keep_rooms(self, rooms: set[str]) -> int:
+        """Drop the rules (and pending holds) of lists no longer followed."""
+        marks = ", ".join("?" for _ in rooms) or "''"
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                f"DELETE FROM policy_rules WHERE room_id NOT IN ({marks})", tuple(rooms)
+            )
+            await db.execute(
+                "UPDATE holds SET status = 'cancelled', decided = ?, decided_by = 'unfollowed' "
+                f"WHERE status = 'pending' AND kind != 'publish' AND room_id NOT IN ({marks})",
+                (time.time(), *rooms),
+            )
+        return cur.rowcount
+
     async def set_status(self, room_id: str, kind: str, state_key: str, status: str) -> None:
         await self.store._write(
             "UPDATE policy_rules SET status = ? WHERE room_id = ? AND kind = ? AND state_key = ?",

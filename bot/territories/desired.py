@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.territories.model import Network, RoomSpec, Territory
+from bot.territories.model import Network, RoomSpec, Territory, room_keepers
 from bot.vetting.provisioning import MemberInfo, ProvisioningConfig, deliveries
 
 ADMIN, ANIMATOR = 100, 50
@@ -128,6 +128,7 @@ def _peers(shared_with: tuple[str, ...], peer_bot: PeerBots | None) -> tuple[str
 
 def _room(
     t: Territory,
+    ancestors: tuple[Territory, ...],
     spec: RoomSpec,
     users: dict[str, int],
     admins: tuple[str, ...],
@@ -138,8 +139,7 @@ def _room(
     if spec.private:
         # Its own member list: the admins, and its keepers (a managerial room's manager, a
         # group's animator), not every animator above.
-        keepers = (spec.manager,) if spec.manager else (spec.keeper,) if spec.keeper else ()
-        keepers = keepers or t.animators
+        keepers = room_keepers(t, ancestors, spec)
         room_users = {a: ADMIN for a in admins}
         for k in keepers:
             room_users.setdefault(k, ANIMATOR)
@@ -230,5 +230,5 @@ def _structure(
                 children=children,
             )
         )
-        out.extend(_room(t, spec, users, admins, peer_bot) for spec in t.rooms)
+        out.extend(_room(t, ancestors, spec, users, admins, peer_bot) for spec in t.rooms)
     return out

@@ -107,11 +107,8 @@ class Network:
         if found is None or not found[1].private:
             return ()
         territory, spec = found
-        if spec.manager:
-            return (spec.manager,)
-        if spec.keeper:
-            return (spec.keeper,)
-        return territory.animators
+        above = next((a for t, a in self.walk() if t.id == territory.id), ())
+        return room_keepers(territory, above, spec)
 
     def shared_with(self, key: str) -> tuple[str, ...]:
         """The peer servers a space (territory key) or room (``territory.room``) is shared
@@ -132,6 +129,20 @@ class Network:
                 out.append(t.id)
             out.extend(f"{t.id}.{r.id}" for r in t.rooms if r.shared_with)
         return out
+
+
+def room_keepers(
+    territory: Territory, ancestors: tuple[Territory, ...], spec: RoomSpec
+) -> tuple[str, ...]:
+    """Who keeps a private room besides the admins (see ``Network.keepers``)."""
+    if not spec.private:
+        return ()
+    if spec.manager:
+        return (spec.manager,)
+    if spec.keeper and any(spec.keeper in x.animators for x in (*ancestors, territory)):
+        return (spec.keeper,)
+    # A declared group, or one whose animator no longer animates here: the territory's.
+    return territory.animators
 
 
 def server_of(user_id: str) -> str:

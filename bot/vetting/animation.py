@@ -179,8 +179,10 @@ class Animation:
         await self.reconcile_keys({key, place.id})
         return group
 
-    async def _lookup(self, ref: str) -> Group:
-        groups = await self.groups.all()
+    async def _lookup(self, ref: str, among: list[Group] | None = None) -> Group:
+        """The group ``ref`` names among ``among`` (default: all); an unknown one is answered
+        with those only (a member never learns the keys of private groups not theirs)."""
+        groups = await self.groups.all() if among is None else among
         ref = ref.lower().lstrip("#")
         found = [
             g
@@ -196,7 +198,11 @@ class Animation:
     async def find_group(self, animator: str, ref: str) -> Group:
         """A group ``animator`` may manage: an admin, its territory's animators (or above) for
         an open group; for a private one, only the admins and the animator who keeps it."""
-        group = await self._lookup(ref)
+        mine = {t.id for t in self.animated_by(animator)}
+        among = [
+            g for g in await self.groups.all() if g.territory in mine or g.created_by == animator
+        ]
+        group = await self._lookup(ref, among)
         if group.visibility == "private":
             if animator not in self.config.admins and animator != group.created_by:
                 raise PermissionDenied("group.not_keeper", name=group.name, keeper=group.created_by)
@@ -264,7 +270,7 @@ class Animation:
 
     async def leave_group(self, user: str, ref: str) -> Group:
         """A member takes themselves off a group's list, and out of its room."""
-        group = await self._lookup(ref)
+        group = await self._lookup(ref, [g for g, _ in await self.groups_for(user)])
         info = await self.members.member_info(user)
         room_id = await self._room_of(group.key, group.name)
         present = (await self.gateway.members(room_id)).get(user) in ("join", "invite")
