@@ -24,7 +24,16 @@ from nio import AsyncClient, LoginResponse, WhoamiResponse
 from bot.commands import load_commands
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Config, ConfigError, load_config
-from bot.errors import AgoraError, BadArgument, MatrixError, PermissionDenied
+from bot.effects import caused_by
+from bot.errors import (
+    AgoraError,
+    BadArgument,
+    MatrixError,
+    MatrixUnavailable,
+    PermissionDenied,
+    new_reference,
+    transient,
+)
 from bot.federation.directory import Directory
 from bot.federation.shared import SharedRooms
 from bot.homeserver.admin import register_with_shared_secret
@@ -35,7 +44,7 @@ from bot.matrix.content import notice
 from bot.matrix.crosssigning import device_is_cross_signed, ensure_cross_signed
 from bot.matrix.direct import DirectChats
 from bot.matrix.gateway import Gateway, client_config, path_part
-from bot.matrix.sync import Batch, Reaction, StateChange, SyncLoop
+from bot.matrix.sync import Batch, Reaction, StateChange, SyncLoop, revive
 from bot.metrics import Metrics
 from bot.moderation.control_room import ControlRoom
 from bot.moderation.enforcement import Enforcer
@@ -69,6 +78,28 @@ log = logging.getLogger(__name__)
 REGISTRATION_POLL = 3.0  # seconds between checks of the approved web requests' tokens
 
 
+GAVE_UP_JOB = "jobs.gave_up"
+
+
+def _groups_of_policy(
+    rows: list[tuple[int, str, dict, int]],
+) -> list[list[tuple[int, str, dict, int]]]:
+    """Each event alone, except consecutive policy rules, which go together."""
+    groups: list[list[tuple[int, str, dict, int]]] = []
+    for row in rows:
+        if row[1] == "policy" and groups and groups[-1][0][1] == "policy":
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return groups
+
+
+def sync_timeout_ms(config: Config) -> int:
+    """The sync's long poll: half the age at which /healthz turns 503 (a quiet, healthy bot
+    never looks stale), 30 s at most."""
+    return int(min(30.0, config.web.healthy_sync_age / 2) * 1000)
+
+
 def version() -> str:
     try:
         return importlib.metadata.version("agora-bot")
@@ -82,6 +113,8 @@ class Session:
     device_id: str
     access_token: str
     pickle_key: str
+    # Never written to disk: from homeserver.password / password_file / the environment, or
+    # (embedded homeserver) the file beside the homeserver's own secrets.
     password: str | None = None
 
 
@@ -110,6 +143,7 @@ class Agora:
         self._sweep_task: asyncio.Task | None = None
         self._peers_task: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
+        self._draining = asyncio.Lock()  # the sync loop and the start's end both drain
         self._unannounced: list[tuple[str, dict[str, Any]]] = []
         self._starting = True  # the first sync: memberships are not acted on yet
         self.stopped = asyncio.Event()
@@ -159,7 +193,9 @@ class Agora:
             config=client_config(session.pickle_key, request_timeout=60),
         )
         self.client.restore_login(session.user_id, session.device_id, session.access_token)
-        self.gateway = Gateway(self.client, self.metrics)
+        self.gateway = Gateway(self.client, self.metrics, max_retries=hs.retries)
+        self.gateway.instance = await self.store.instance()
+        self.store.keep_command_text = self.config.privacy.keep_command_text
         self.gateway.remember_megolm_indices()
         if self.synapse:
             await self._embedded_accounts()
@@ -175,6 +211,8 @@ class Agora:
         self.keeper = NetworkKeeper(self.reconciler, self._after_reconcile)
         self.enforcer = Enforcer(self.config, self.gateway, self.store, self.control)
         self.jobs = JobRunner(self.store, {}, self._job_gave_up)
+        self.jobs.configure(self.config.jobs)
+        self.jobs.handlers[GAVE_UP_JOB] = self._report_gave_up
         self.direct = DirectChats(self.gateway, self.store, self._refresh_dm_rooms)
         self.vetting = Vetting(
             self.config,
@@ -251,6 +289,7 @@ class Agora:
             lambda: self.config.commands.prefix,  # a reload changes it for the next sync
             self.on_batch,
             conversations=lambda: self._dm_rooms,
+            timeout_ms=sync_timeout_ms(self.config),
         )
         # Full-state sync first: nio needs room state before it can encrypt anything.
         await self.sync.once()
@@ -271,6 +310,7 @@ class Agora:
         await self.news.sync_config_feeds()
         await self._leave_strays()
         self._starting = False
+        await self.drain_events()  # what came while the bot was down (a ✅ on a card)
         if self.synapse:
             self._write_credentials(session)
         self.web = WebServer(self, self.config.web)
@@ -284,6 +324,7 @@ class Agora:
             asyncio.create_task(self._watch_config(), name="config"),
             asyncio.create_task(self._watch_registrations(), name="registrations"),
             asyncio.create_task(self.news.run(), name="feeds"),
+            asyncio.create_task(self._housekeeping(), name="housekeeping"),
         ]
         self.keeper.request_full()
         if self.synapse:
@@ -323,10 +364,14 @@ class Agora:
         if self.session_path.exists():
             saved = Session(**json.loads(self.session_path.read_text()))
         pickle_key = saved.pickle_key if saved else secrets.token_urlsafe(32)
-        password = (saved.password if saved else None) or hs.password
+        # An older session file held the password: the next save drops it.
+        password = hs.password or self._embedded_password() or (saved.password if saved else None)
+        if self.synapse and saved and saved.password and not self._embedded_password():
+            _write_private(self.synapse.dir / "bot-password", saved.password)
         async with aiohttp.ClientSession() as http:
             if self.synapse and not saved:
                 password = secrets.token_urlsafe(24)
+                _write_private(self.synapse.dir / "bot-password", password)
                 await register_with_shared_secret(
                     http,
                     self.homeserver_url,
@@ -387,8 +432,18 @@ class Agora:
         return resp if isinstance(resp, WhoamiResponse) else None
 
     def _save_session(self, session: Session) -> Session:
-        _write_private(self.session_path, json.dumps(session.__dict__, indent=2))
+        kept = {k: v for k, v in session.__dict__.items() if k != "password"}
+        _write_private(self.session_path, json.dumps(kept, indent=2))
         return session
+
+    def _embedded_password(self) -> str | None:
+        """The password the bot got from its embedded homeserver, kept beside that server's
+        registration secret (which could make any account anyway)."""
+        if self.synapse is None:
+            return None
+        with contextlib.suppress(OSError):
+            return (self.synapse.dir / "bot-password").read_text().strip() or None
+        return None
 
     async def _embedded_accounts(self) -> None:
         """Register the local people the config names (admins, animators, managers) once, with
@@ -474,31 +529,78 @@ class Agora:
     # --- events -----------------------------------------------------------------------------
 
     async def on_batch(self, batch: Batch) -> None:
-        for invite in batch.invites:
-            try:
-                await self._on_invite(invite.room_id, invite.inviter, invite.is_direct)
-            except MatrixError as exc:
-                log.error("invite to %s: %s", invite.room_id, exc)
+        """After a sync is recorded: what it changed that is not kept (devices, rooms left),
+        then the recorded events, then the commands."""
         if batch.device_changes:
             self._spawn(self.trust.on_device_changes(batch.device_changes), "trust")
         if not self._starting:
-            for change in batch.state_changes:
-                key = await self.store.managed_key(change.room_id)
-                if key:
-                    self.keeper.request_repair(key, change)
-            for m in batch.memberships:
-                await self._on_membership(m.room_id, m.user_id, m.membership)
-            if batch.policy_rules:
-                await self.bans.on_events(batch.policy_rules)
-            for r in batch.reactions:
-                if r.room_id == self.control.room_id and r.sender in self.config.admins:
-                    await self._control_reaction(r)
-                elif r.room_id != self.control.room_id:
-                    await self.news.on_reaction(r.sender, r.relates_to, r.key)
             if self.control.room_id in batch.left_rooms:
                 log.warning("the bot is no longer in the control room; restoring it")
                 await self.control.ensure()
+            await self.drain_events()
         self.dispatcher.wake.set()
+
+    async def drain_events(self) -> int:
+        """Handle the recorded events other than commands, in order, each once: one that
+        fails is retried on its own (for as long as the homeserver is away; a few times for
+        any other failure, then reported) and never holds the others back. The rules of a
+        batch go together (one sweep for all)."""
+        handled = 0
+        async with self._draining:
+            while rows := await self.store.pending_event_rows():
+                for group in _groups_of_policy(rows):
+                    await self._handle_events(group)
+                    handled += len(group)
+                if len(rows) < 200:
+                    break
+        return handled
+
+    async def _handle_events(self, group: list[tuple[int, str, dict, int]]) -> None:
+        seqs = [seq for seq, *_ in group]
+        kind, attempts = group[0][1], max(a for *_, a in group)
+        items = [revive(k, fields) for _, k, fields, _ in group]
+        first = items[0]
+        cause = getattr(first, "event_id", None)
+        try:
+            with caused_by(f"event:{cause}" if cause else f"row:{seqs[0]}"):
+                if kind == "policy":
+                    await self.bans.on_events(items)
+                else:
+                    await self._handle_event(kind, first)
+        except Exception as exc:
+            again = transient(exc)
+            give_up = not again and attempts + 1 >= self.config.jobs.max_attempts
+            ref = new_reference()
+            log.warning(
+                "%s event %s failed (ref %s): %r%s",
+                kind,
+                cause or seqs[0],
+                ref,
+                exc,
+                "; giving up" if give_up else "",
+                exc_info=not again,
+            )
+            delay = min(self.config.jobs.max_backoff, 5.0 * 2 ** min(attempts, 10))
+            await self.store.retry_event_rows(seqs, f"ref {ref}: {exc!r}", delay, give_up)
+            if give_up:
+                await self._announce("events.gave_up", {"kind": kind, "ref": ref})
+            return
+        await self.store.finish_event_rows(seqs)
+
+    async def _handle_event(self, kind: str, item: Any) -> None:
+        if kind == "invite":
+            await self._on_invite(item.room_id, item.inviter, item.is_direct)
+        elif kind == "state":
+            key = await self.store.managed_key(item.room_id)
+            if key:
+                self.keeper.request_repair(key, item)
+        elif kind == "membership":
+            await self._on_membership(item.room_id, item.user_id, item.membership)
+        elif kind == "reaction":
+            if item.room_id == self.control.room_id and item.sender in self.config.admins:
+                await self._control_reaction(item)
+            elif item.room_id != self.control.room_id:
+                await self.news.on_reaction(item.sender, item.relates_to, item.key)
 
     async def _control_reaction(self, r: Reaction) -> None:
         """An admin's reaction on a card counts only encrypted, from a device of theirs."""
@@ -803,6 +905,9 @@ class Agora:
     def _apply_config(self) -> None:
         config = effective(self.file_config, self._groups)
         self.broadcaster.set_pace(config.news.pace_per_second)
+        self.sync.timeout_ms = sync_timeout_ms(config)
+        self.store.keep_command_text = config.privacy.keep_command_text
+        self.jobs.configure(config.jobs)
         for holder in (
             self,
             self.control,
@@ -897,15 +1002,55 @@ class Agora:
         if removed:
             log.warning("removed %d person(s) found in managed rooms at start", removed)
 
-    async def _job_gave_up(self, kind: str, payload: dict[str, Any], ref: str) -> None:
-        if self.control.room_id:
-            with contextlib.suppress(AgoraError):
-                await self.gateway.send(
-                    self.control.room_id,
-                    notice(
-                        t("jobs.gave_up", self.config.locale, kind=kind, payload=payload, ref=ref)
-                    ),
-                )
+    async def _job_gave_up(self, job_id: int, kind: str, payload: dict[str, Any], ref: str) -> None:
+        """A job given up is reported in the control room by a job of its own: written now,
+        sent when the homeserver takes it (never lost to the outage that may have caused it)."""
+        if kind == GAVE_UP_JOB:
+            return  # the report itself: the log has it
+        found = await self.store.job(job_id)
+        async with self.store.transaction() as db:
+            await self.store.add_job(
+                db,
+                GAVE_UP_JOB,
+                {
+                    "id": job_id,
+                    "kind": kind,
+                    "ref": ref,
+                    "attempts": found.attempts if found else 0,
+                },
+            )
+        self.jobs.kick()
+
+    async def _report_gave_up(self, payload: dict[str, Any]) -> None:
+        if not self.control.room_id:
+            raise MatrixUnavailable("no control room yet")  # tried again later
+        text = t(
+            "jobs.gave_up",
+            self.config.locale,
+            id=payload["id"],
+            kind=payload["kind"],
+            ref=payload["ref"],
+            attempts=payload["attempts"],
+            prefix=self.config.commands.prefix,
+        )
+        await self.gateway.send(self.control.room_id, notice(text))
+
+    async def _housekeeping(self, every: float = 60.0) -> None:
+        """Metrics of the durable work, and what has served its time pruned."""
+        while True:
+            try:
+                counts = await self.store.job_counts()
+                for state in ("pending", "retrying", "failed"):
+                    self.metrics.jobs.labels(state="waiting" if state == "pending" else state).set(
+                        counts.get(state, 0)
+                    )
+                self.metrics.backlog.set(await self.store.backlog())
+                pruned = await self.store.prune(self.config.jobs.keep_done)
+                if pruned:
+                    log.info("pruned %d finished job(s) and handled event(s)", pruned)
+            except Exception:  # never the end of the bot
+                log.exception("housekeeping failed")
+            await asyncio.sleep(every)
 
     def _task_ended(self, task: asyncio.Task) -> None:
         """A loop of the bot must never die unnoticed: log it (run_until_stopped then stops)."""

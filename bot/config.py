@@ -70,6 +70,9 @@ class HomeserverConfig:
     public_url: str = ""
     # Embedded only: the TLS listener other regions' homeservers reach (none: no federation).
     federation: FederationListener | None = None
+    # How often one request is tried again (backing off) before the work that made it is
+    # itself retried later (a job, a recorded event, the next sync).
+    retries: int = 6
 
     @property
     def port(self) -> int:
@@ -92,7 +95,8 @@ class BotConfig:
 class WebConfig:
     host: str
     port: int
-    # /healthz answers 503 when the last successful sync is older than this.
+    # /healthz answers 503 when the last successful sync is older than this (the sync's
+    # long poll waits half of it at most).
     healthy_sync_age: float
     # The address people reach the web server at (status links, the join form's links).
     public_url: str = ""
@@ -121,6 +125,24 @@ class SecurityConfig:
     # devices cross-signed by their pinned identity, and only such devices of admins receive
     # the control room's keys. off: any device of theirs.
     verified_devices: str = "privileged"
+
+
+@dataclass(frozen=True)
+class JobsConfig:
+    # Durable jobs (and recorded events) whose failure retrying may cure (the homeserver away,
+    # 5xx, 429) are retried for as long as it takes, waiting at most this long between tries.
+    max_backoff: float = 300.0
+    # Other failures (a 4xx answer, a bug) give up after this many tries, and are reported.
+    max_attempts: int = 8
+    # Finished jobs and handled events are forgotten after this long (seconds).
+    keep_done: float = 7 * 86400.0
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    # Seconds the text of a handled command or direct message is kept (for an inquiry, say);
+    # 0: only its id and outcome stay once it is handled.
+    keep_command_text: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -155,8 +177,12 @@ class NewsConfig:
     feeds: tuple[FeedSpec, ...] = ()
     first_posts: int = 3  # a new subscription posts at most the newest N entries
     fetch_timeout: float = 20.0
-    max_feed_bytes: int = 2_000_000
+    max_feed_bytes: int = 1_000_000
     max_redirects: int = 3
+    # Hosts a feed may be fetched from although they are not public (an intranet's feeds);
+    # every other loopback, private, link-local or multicast address is refused.
+    allowed_feed_hosts: tuple[str, ...] = ()
+    parse_time_limit: float = 10.0  # seconds a worker may spend reading one feed
     max_backoff: float = 6 * 3600.0
     pace_per_second: float = 20.0  # posts per second across rooms, at most
     remind_after: float = 2 * 3600.0  # alerts: one reminder to who has not acknowledged
@@ -178,6 +204,8 @@ class Config:
     news: NewsConfig = field(default_factory=NewsConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     moderation: ModerationConfig = field(default_factory=ModerationConfig)
+    jobs: JobsConfig = field(default_factory=JobsConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     # None: mails (email confirmations) are written as .eml files in the data directory.
     smtp: SmtpConfig | None = None
     source: Path | None = None
@@ -292,6 +320,12 @@ def parse_config(
         raise ConfigError(hs._p("synapse"), "a mapping of Synapse settings", synapse_extra)
     access_token = env.get(ENV_ACCESS_TOKEN) or hs.str("access_token", None)
     password = env.get(ENV_PASSWORD) or hs.str("password", None)
+    password_file = hs.str("password_file", None)
+    if password_file and not password:
+        try:
+            password = Path(password_file).expanduser().read_text().strip() or None
+        except OSError as exc:
+            raise ConfigError(hs._p("password_file"), "a readable file", password_file) from exc
     if embedded:
         host = urlparse(url).hostname
         if host not in ("127.0.0.1", "localhost", "::1"):
@@ -308,6 +342,7 @@ def parse_config(
             "is false",
         )
     public_url = _url(hs, "public_url", url)
+    retries = hs.int("retries", 6, 0, 20)
     listener = None
     if hs.data.get("federation") is not None:
         f = hs.section("federation")
@@ -332,6 +367,7 @@ def parse_config(
         access_token=access_token,
         password=password,
         synapse=dict(synapse_extra),
+        retries=retries,
     )
 
     b = top.section("bot")
@@ -369,7 +405,7 @@ def parse_config(
     web = WebConfig(
         host=w.str("host", "127.0.0.1"),
         port=w.int("port", 8080, 0, 65535),
-        healthy_sync_age=w.number("healthy_sync_age", 120.0, lo=1.0),
+        healthy_sync_age=w.number("healthy_sync_age", 30.0, lo=2.0),
         public_url="",
     )
     web = dataclasses.replace(
@@ -403,6 +439,19 @@ def parse_config(
     mod = top.section("moderation")
     moderation = ModerationConfig(max_sweep=mod.int("max_sweep", 10, 0, 100_000))
     mod.done()
+    j = top.section("jobs")
+    jobs = JobsConfig(
+        max_backoff=_duration(j, "max_backoff", 300.0),
+        max_attempts=j.int("max_attempts", 8, 1, 1000),
+        keep_done=_duration(j, "keep_done", 7 * 86400.0),
+    )
+    j.done()
+    pv = top.section("privacy")
+    keep_text = pv.raw("keep_command_text", 0)
+    privacy = PrivacyConfig(
+        keep_command_text=0.0 if keep_text in (0, "0") else _duration(pv, "keep_command_text", 0)
+    )
+    pv.done()
     smtp = _smtp(top, env)
     top.done()
 
@@ -419,6 +468,8 @@ def parse_config(
         news=news,
         security=security,
         moderation=moderation,
+        jobs=jobs,
+        privacy=privacy,
         smtp=smtp,
         source=source,
     )
@@ -644,8 +695,10 @@ def _news(top: _Section, network: Network, env: dict[str, str]) -> NewsConfig:
         feeds=tuple(feeds),
         first_posts=n.int("first_posts", 3, 0, 50),
         fetch_timeout=_duration(n, "fetch_timeout", 20.0),
-        max_feed_bytes=n.int("max_feed_bytes", 2_000_000, 10_000, 50_000_000),
+        max_feed_bytes=n.int("max_feed_bytes", 1_000_000, 10_000, 50_000_000),
         max_redirects=n.int("max_redirects", 3, 0, 10),
+        allowed_feed_hosts=_hosts(n, "allowed_feed_hosts"),
+        parse_time_limit=_duration(n, "parse_time_limit", 10.0),
         max_backoff=_duration(n, "max_backoff", 6 * 3600.0),
         pace_per_second=n.number("pace_per_second", 20.0, lo=0.1),
         remind_after=_duration(a, "remind_after", 2 * 3600.0),
@@ -767,6 +820,15 @@ def _check_sharing(network: Network, federation: FederationConfig, own: str) -> 
                 raise ConfigError(
                     f"federation.shared_rooms[{i}].territories[{j}]", "a declared territory id", tid
                 )
+
+
+def _hosts(section: _Section, key: str) -> tuple[str, ...]:
+    value = section.raw(key, [])
+    if not isinstance(value, list) or not all(
+        isinstance(h, str) and h and "/" not in h and " " not in h for h in value
+    ):
+        raise ConfigError(section._p(key), "a list of host names or addresses", value)
+    return tuple(h.lower().strip("[]") for h in value)
 
 
 def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import aiohttp
+
 from bot.i18n import t
 
 
@@ -67,6 +69,24 @@ class MatrixError(AgoraError):
 
 class MatrixUnavailable(AgoraError):
     """The homeserver could not be reached after the allowed retries."""
+
+
+# Errors that retrying may cure: the homeserver away, overloaded or rate limiting, a network
+# that failed. The AGORA_* codes are the gateway's own waits (a room not synced yet).
+TRANSIENT_CODES = frozenset(
+    {"M_LIMIT_EXCEEDED", "AGORA_ROOM_NOT_SYNCED", "AGORA_MEMBER_NOT_SYNCED"}
+)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether a failure is worth retrying for as long as it takes (an outage ends), rather
+    than a few times (a 4xx answer, a bug: the same again next time)."""
+    if isinstance(exc, MatrixUnavailable | TimeoutError | ConnectionError):
+        return True
+    if isinstance(exc, MatrixError):
+        status = exc.status or 0
+        return status == 429 or status >= 500 or exc.errcode in TRANSIENT_CODES
+    return isinstance(exc, aiohttp.ClientError | OSError)
 
 
 def new_reference() -> str:

@@ -384,8 +384,62 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Configuration refused, the previous one stays: {error}",
     },
     "jobs.gave_up": {
-        "fr": "Tâche abandonnée après plusieurs essais : {kind} {payload} (réf. {ref}).",
-        "en": "Job given up after several attempts: {kind} {payload} (ref. {ref}).",
+        "fr": "Tâche n°{id} ({kind}) abandonnée après {attempts} essais (réf. {ref}). "
+        "{prefix}jobs pour le détail, {prefix}jobs retry {id} pour la relancer.",
+        "en": "Job #{id} ({kind}) given up after {attempts} attempts (ref. {ref}). "
+        "{prefix}jobs for details, {prefix}jobs retry {id} to run it again.",
+    },
+    "events.gave_up": {
+        "fr": "Un événement ({kind}) n'a pas pu être traité après plusieurs essais "
+        "(réf. {ref}, voir le journal).",
+        "en": "An event ({kind}) could not be handled after several attempts "
+        "(ref. {ref}, see the log).",
+    },
+    "cmd.jobs.help": {
+        "fr": "Tâches durables : list, retry, cancel",
+        "en": "Durable jobs: list, retry, cancel",
+    },
+    "cmd.jobs.list.help": {
+        "fr": "Les tâches en attente, relancées ou abandonnées, avec leur dernière erreur",
+        "en": "Jobs waiting, retrying or given up, with their last error",
+    },
+    "cmd.jobs.retry.help": {
+        "fr": "Relancer une tâche maintenant",
+        "en": "Run a job again now",
+    },
+    "cmd.jobs.cancel.help": {
+        "fr": "Annuler une tâche en attente ou abandonnée",
+        "en": "Cancel a waiting or given-up job",
+    },
+    "meta.job": {"fr": "n° de tâche", "en": "job no."},
+    "jobs.none": {"fr": "Aucune tâche en attente.", "en": "No job waiting."},
+    "jobs.title": {"fr": "Tâches ouvertes ({n}) :", "en": "Open jobs ({n}):"},
+    "jobs.line.waiting": {
+        "fr": "• n°{id} {kind} : en attente (dans {wait})",
+        "en": "• #{id} {kind}: waiting (in {wait})",
+    },
+    "jobs.line.retrying": {
+        "fr": "• n°{id} {kind} : {attempts} essai(s), prochain dans {wait} ; dernière erreur : "
+        "{error}",
+        "en": "• #{id} {kind}: {attempts} attempt(s), next in {wait}; last error: {error}",
+    },
+    "jobs.line.failed": {
+        "fr": "• n°{id} {kind} : abandonnée après {attempts} essai(s) ; dernière erreur : {error}",
+        "en": "• #{id} {kind}: given up after {attempts} attempt(s); last error: {error}",
+    },
+    "jobs.hint": {
+        "fr": "{prefix}jobs retry <n> pour relancer, {prefix}jobs cancel <n> pour annuler.",
+        "en": "{prefix}jobs retry <n> to run one again, {prefix}jobs cancel <n> to cancel it.",
+    },
+    "jobs.retrying": {"fr": "Tâche n°{id} relancée.", "en": "Job #{id} running again."},
+    "jobs.cancelled": {
+        "fr": "Tâche n°{id} ({kind}) annulée.",
+        "en": "Job #{id} ({kind}) cancelled.",
+    },
+    "jobs.unknown": {"fr": "Aucune tâche n°{id}.", "en": "No job #{id}."},
+    "jobs.closed": {
+        "fr": "La tâche n°{id} est déjà terminée ({status}).",
+        "en": "Job #{id} is already over ({status}).",
     },
     "enforce.reason": {
         "fr": "Accès réservé aux membres vérifiés de ce territoire.",
@@ -801,6 +855,38 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "#{id} {url} → {target} ({origin}), every {every} min; fetched {last}; error: "
         "{error} ({errors}); next {next}",
     },
+    "feed.refused_url": {
+        "fr": "Flux refusé : {url} — {why}.",
+        "en": "Feed refused: {url} — {why}.",
+    },
+    "feed.error.scheme": {"fr": "adresse non http(s)", "en": "not an http(s) address"},
+    "feed.error.refused_address": {
+        "fr": "adresse refusée (réseau privé ou local)",
+        "en": "refused address (private or local network)",
+    },
+    "feed.error.unreachable": {"fr": "injoignable", "en": "unreachable"},
+    "feed.error.timeout": {
+        "fr": "pas de réponse en {seconds} s",
+        "en": "no answer within {seconds} s",
+    },
+    "feed.error.redirects": {
+        "fr": "plus de {n} redirections",
+        "en": "more than {n} redirects",
+    },
+    "feed.error.http": {"fr": "HTTP {status}", "en": "HTTP {status}"},
+    "feed.error.too_large": {
+        "fr": "trop volumineux (plus de {n} octets)",
+        "en": "too large (over {n} bytes)",
+    },
+    "feed.error.not_a_feed": {
+        "fr": "ce n'est pas un flux RSS, Atom ou JSON Feed",
+        "en": "not an RSS, Atom or JSON Feed",
+    },
+    "feed.error.parse_timeout": {
+        "fr": "lecture trop longue (plus de {seconds} s)",
+        "en": "took too long to read (over {seconds} s)",
+    },
+    "feed.error.parse_failed": {"fr": "illisible", "en": "unreadable"},
     "feed.failing": {
         "fr": "Le flux n° {id} ({url}) est en échec : {error}. Nouvel essai dans {minutes} min "
         "(de plus en plus espacés).",

@@ -30,6 +30,17 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.jobs = Gauge(
+            "agora_jobs",
+            "Durable jobs by state (waiting, retrying, failed: given up)",
+            ["state"],
+            registry=self.registry,
+        )
+        self.backlog = Gauge(
+            "agora_inbox_backlog",
+            "Recorded events (commands and others) not handled yet",
+            registry=self.registry,
+        )
         self.undecryptable = Counter(
             "agora_undecryptable_events",
             "Encrypted events the bot could not decrypt",

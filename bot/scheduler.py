@@ -1,6 +1,8 @@
 """Durable jobs: rows written beside the decision that calls for them, run here, marked done
-after. A restart finds unfinished jobs and runs them; a failing job backs off and, after
-``max_attempts``, is reported instead of retried for ever."""
+after. A restart finds unfinished jobs and runs them. A job that fails because the homeserver
+is away (connection errors, timeouts, 5xx, 429) is retried with a capped backoff for as long
+as it takes; any other failure (a 4xx answer, a bug) is tried ``max_attempts`` times, then
+given up and reported: the report is itself a job, so an outage cannot swallow it."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.errors import new_reference
+from bot.effects import caused_by
+from bot.errors import new_reference, transient
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -23,7 +26,7 @@ class JobRunner:
         self,
         store: Store,
         handlers: dict[str, Handler],
-        on_give_up: Callable[[str, dict[str, Any], str], Awaitable[None]],
+        on_give_up: Callable[[int, str, dict[str, Any], str], Awaitable[None]],
         *,
         max_attempts: int = 8,
         idle_check: float = 5.0,
@@ -34,10 +37,16 @@ class JobRunner:
         self.handlers = handlers
         self.on_give_up = on_give_up
         self.max_attempts = max_attempts
+        self.max_backoff = 300.0
         self.idle_check = idle_check
         self._wake = asyncio.Event()
         # Lower runs first among due jobs (telling someone can wait for provisioning).
         self.priorities: dict[str, int] = {}
+
+    def configure(self, jobs: Any) -> None:
+        """The ``jobs:`` settings (``JobsConfig``): a reload applies them to the next try."""
+        self.max_attempts = jobs.max_attempts
+        self.max_backoff = jobs.max_backoff
 
     def kick(self) -> None:
         self._wake.set()
@@ -113,18 +122,26 @@ class JobRunner:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {kind!r}")
-            await handler(payload)
+            with caused_by(f"job:{job_id}"):
+                await handler(payload)
         except Exception as exc:  # a job never stops the runner
             ref = new_reference()
-            give_up = attempts + 1 >= self.max_attempts
-            log.exception(
-                "job %s (%s) failed, ref %s%s", job_id, kind, ref, "; giving up" if give_up else ""
-            )
-            await self.store.retry_job(
-                job_id, f"ref {ref}: {exc!r}", min(600.0, 5.0 * 2**attempts), give_up
-            )
+            again = transient(exc)
+            give_up = not again and attempts + 1 >= self.max_attempts
+            delay = min(self.max_backoff, 5.0 * 2 ** min(attempts, 16))
+            if again:  # the homeserver is away: no trace, it will be back
+                log.warning("job %s (%s): %r; next try in %.0f s", job_id, kind, exc, delay)
+            else:
+                log.exception(
+                    "job %s (%s) failed, ref %s%s",
+                    job_id,
+                    kind,
+                    ref,
+                    "; giving up" if give_up else "",
+                )
+            await self.store.retry_job(job_id, f"ref {ref}: {exc!r}", delay, give_up)
             if give_up:
-                await self.on_give_up(kind, payload, ref)
+                await self.on_give_up(job_id, kind, payload, ref)
             return False
         await self.store.finish_job(job_id)
         return True

@@ -112,6 +112,8 @@ def bot_config(
         "admins": admins,
         "web": {"port": 0},
         **extra,
+        # The tests' feed servers listen on loopback, which feeds may not reach otherwise.
+        "news": {"allowed_feed_hosts": ["127.0.0.1"], **extra.get("news", {})},
     }
 
 

@@ -47,6 +47,7 @@ class FeedServer:
     slow: set[str] = field(default_factory=set)
     hits: dict[str, int] = field(default_factory=dict)
     not_modified: dict[str, int] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)  # path → Location
     url: str = ""
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -56,6 +57,8 @@ class FeedServer:
             await asyncio.sleep(30)
         if path in self.failing:
             return web.Response(status=self.failing[path], text="boom")
+        if path in self.redirects:
+            return web.Response(status=302, headers={"Location": self.redirects[path]})
         if path not in self.documents:
             return web.Response(status=404)
         body, content_type = self.documents[path]

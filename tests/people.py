@@ -75,6 +75,8 @@ class Person:
     # The person's cross-signing identity, as Element makes one at first login (None: a
     # client that never set it up).
     cross_signing: CrossSigningKeys | None = None
+    # One send at a time, as in a client: nio refuses to share a room key twice at once.
+    _sending: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def user_id(self) -> str:
@@ -251,16 +253,21 @@ class Person:
     async def try_say(self, room_id: str, text: str) -> Any:
         """Send a message and return the homeserver's answer, refusal included."""
         await self.wait_for(lambda: room_id in self.client.rooms, f"room {room_id} in sync")
-        return await self.client.room_send(
-            room_id,
-            "m.room.message",
-            {"msgtype": "m.text", "body": text},
-            ignore_unverified_devices=True,
-        )
+        async with self._sending:
+            return await self.client.room_send(
+                room_id,
+                "m.room.message",
+                {"msgtype": "m.text", "body": text},
+                ignore_unverified_devices=True,
+            )
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         """A reaction as Element sends one in an encrypted room: encrypted, its relation kept
         in the clear for the server's aggregation (nio alone would send it unencrypted)."""
+        async with self._sending:
+            return await self._react(room_id, event_id, key)
+
+    async def _react(self, room_id: str, event_id: str, key: str) -> str:
         client = self.client
         relation = {"rel_type": "m.annotation", "event_id": event_id, "key": key}
         if client.rooms[room_id].encrypted:

@@ -54,9 +54,10 @@ async def _wait_file(
 
 
 async def _agora_run(
-    tmp_path: Path, hs_port: int, web_port: int, **override
+    tmp_path: Path, hs_port: int, web_port: int, *, new_session: bool = False, **override
 ) -> tuple[asyncio.subprocess.Process, Path]:
-    """`agora-bot run` on the example config (its ports moved), as `make run` starts it."""
+    """`agora-bot run` on the example config (its ports moved), as `make run` starts it
+    (``new_session``: in a process group of its own, as a supervisor starts it)."""
     config = yaml.safe_load(Path("config.example.yaml").read_text())
     config["homeserver"]["url"] = f"http://127.0.0.1:{hs_port}"
     config["web"]["port"] = web_port
@@ -75,6 +76,7 @@ async def _agora_run(
         str(data_dir),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        start_new_session=new_session,
     )
     return proc, data_dir
 

@@ -137,8 +137,8 @@ async def test_failing_feeds_are_reported_once_back_off_and_never_stop_the_other
     )
     await admin.wait_for(lambda: len(failing_notes()) >= 4 or None, "4 failure notes")
     notes = " ".join(s.body for s in failing_notes())
-    assert "HTTP 500" in notes and "too large" in notes and "no answer within 2 s" in notes
-    assert "not well-formed" in notes
+    assert "HTTP 500" in notes and "trop volumineux" in notes and "pas de réponse en 2 s" in notes
+    assert "ce n'est pas un flux RSS" in notes
     rows = {f.url.rsplit("/", 1)[1]: f for f in await agora.news.feeds()}
     assert rows["down.xml"].errors == 1 and rows["dgs.atom"].errors == 0
     first_delay = rows["down.xml"].next_at - rows["down.xml"].last_fetch
@@ -158,6 +158,33 @@ async def test_failing_feeds_are_reported_once_back_off_and_never_stop_the_other
     await admin.wait_for(
         lambda: [s for s in admin.seen if "fonctionne de nouveau" in s.body], "the recovery"
     )
+
+
+async def test_feeds_cannot_reach_the_bots_own_network(person, start_bot, feeds):
+    """Loopback, private and link-local addresses are refused, named in the URL or reached
+    by a redirect from an allowed host; the animator reads why, not the bot's internals."""
+    agora, admin, member, _, sfx, annonces = await newsroom(person, start_bot)
+    control = agora.control.room_id
+    for url in (
+        "http://localhost:9/feed.xml",
+        "http://10.1.2.3/feed.xml",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:8008/_synapse/admin/v1/users",
+    ):
+        refused, reaction = await admin.command(control, f"!feed add {url} vaucluse-{sfx}")
+        assert reaction == "❌" and "adresse refusée (réseau privé ou local)" in refused.body, url
+    # 127.0.0.1 is allowed here (news.allowed_feed_hosts); its redirects elsewhere are not.
+    feeds.redirects["/moved.xml"] = "http://169.254.169.254/latest/meta-data/iam"
+    feeds.redirects["/around.xml"] = "http://0x7f000001:8008/_matrix/client/versions"
+    for path in ("/moved.xml", "/around.xml"):
+        _, reaction = await admin.command(control, f"!feed add {feeds.url}{path} vaucluse-{sfx}")
+        assert reaction == "✅"
+    notes = await admin.wait_for(
+        lambda: [s for s in admin.seen if "est en échec" in s.body and "refusée" in s.body][1:],
+        "both redirects refused",
+    )
+    assert all("Errno" not in n.body and "Connect" not in n.body for n in notes)
+    assert not posts(member, annonces)
 
 
 async def _errors(agora, name: str, n: int) -> bool:

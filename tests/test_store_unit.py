@@ -1,6 +1,7 @@
 """The store: migrations, inbox de-duplication, refusal of a newer database."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -103,7 +104,7 @@ async def test_jobs_retry_with_backoff_then_give_up_and_report(tmp_path):
     async def fine(payload):
         calls.append(payload)
 
-    async def report(kind, payload, ref):
+    async def report(job_id, kind, payload, ref):
         reports.append((kind, payload))
 
     runner = JobRunner(store, {"flaky": flaky, "fine": fine}, report, max_attempts=2)
@@ -114,6 +115,43 @@ async def test_jobs_retry_with_backoff_then_give_up_and_report(tmp_path):
     assert reports == [("flaky", {"n": 1})]  # given up after max_attempts, and reported
     assert await store.due_jobs() == []
     assert calls.count({"n": 1}) == 2 and calls.count({"n": 2}) == 1
+    await store.close()
+
+
+async def test_a_job_the_homeserver_is_away_for_is_retried_as_long_as_it_takes(tmp_path):
+    """Connection errors, 5xx and 429 never exhaust a job's tries (an outage ends); the wait
+    between tries grows to max_backoff and no further."""
+    from bot.errors import MatrixError, MatrixUnavailable
+    from bot.scheduler import JobRunner
+
+    store = await Store.open(tmp_path / "a.db")
+    async with store.transaction() as db:
+        await store.add_job(db, "revoke", {"n": 1})
+    failures = [MatrixUnavailable("down"), MatrixError(502, None, "bad gateway")] * 6
+    failures.append(MatrixError(429, "M_LIMIT_EXCEEDED", "slow down"))
+    reports = []
+
+    async def revoke(payload):
+        if failures:
+            raise failures.pop(0)
+
+    async def report(job_id, kind, payload, ref):
+        reports.append(job_id)
+
+    runner = JobRunner(store, {"revoke": revoke}, report, max_attempts=2)
+    runner.max_backoff = 40.0
+    delays = []
+    for _ in range(13):
+        assert await runner.run_due() == 0
+        async with store.db.execute("SELECT next_at - ?, status FROM jobs", (time.time(),)) as cur:
+            wait, status = await cur.fetchone()
+        assert status == "pending"
+        delays.append(wait)
+        await store.db.execute("UPDATE jobs SET next_at = 0")
+    assert max(delays) <= 40.0 and delays[-1] > 39.0 and delays[0] < 6.0
+    assert await runner.run_due() == 1 and reports == []
+    async with store.db.execute("SELECT status, attempts FROM jobs") as cur:
+        assert tuple(await cur.fetchone()) == ("done", 13)
     await store.close()
 
 

@@ -195,6 +195,17 @@ async def test_a_rejection_reaches_the_applicant_with_its_reason(region, person)
     assert (row.name, row.email, row.rpps, row.structure, row.reason) == ("", "", None, "", None)
     assert (row.status, row.territory) == ("rejected", f"vaucluse-{sfx}")
     assert any(e["action"] == "vetting.forget" for e in await agora.store.audit_entries())
+    # Nothing they typed, no note about them and no token remains anywhere in the store.
+    db = agora.store.db
+    for table, column in (("inbox", "body"), ("audit", "detail"), ("events", "payload")):
+        async with db.execute(f"SELECT {column} FROM {table}") as cur:
+            text = " ".join(r[0] for r in await cur.fetchall())
+        for secret in ("10101234564", f"c.durand.{sfx}@example.org", "Corinne", "annuaire"):
+            assert secret not in text, (table, secret)
+    async with db.execute(
+        "SELECT reg_token, status_hash, email_hash FROM requests WHERE id = ?", (number,)
+    ) as cur:
+        assert tuple(await cur.fetchone()) == (None, None, None)
 
 
 async def test_bad_input_names_the_fields_and_stores_nothing(region, person):

@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "bot.commands.animators",
     "bot.commands.news",
     "bot.commands.directory",
+    "bot.commands.jobs",
 )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from bot.commands.context import CommandContext, Services, notice
 from bot.commands.registry import CommandGroup, Registry, Role, Where
 from bot.config import Config
+from bot.effects import caused_by
 from bot.errors import (
     AgoraError,
     BadArgument,
@@ -90,6 +91,12 @@ class Dispatcher:
         )
 
     async def handle(self, row: InboxRow) -> str:
+        """Run one inbox row. Under its event as cause: run again after a crash, its answer,
+        reaction and any message it sends carry the same transaction ids as the first time."""
+        with caused_by(f"event:{row.event_id}"):
+            return await self._handle(row)
+
+    async def _handle(self, row: InboxRow) -> str:
         place = await self._place(row.room_id)
         if place is None:
             # Not a room the bot serves (it is leaving it): nothing to answer.
@@ -123,6 +130,8 @@ class Dispatcher:
             if isinstance(cmd, CommandGroup):
                 word, _, rest = rest.strip().partition(" ")
                 sub = cmd.get(word) if word else None
+                if not word and cmd.default:
+                    sub = cmd.get(cmd.default)
                 if sub is None:
                     raise BadArgument(
                         "error.subcommand",
@@ -163,7 +172,8 @@ class Dispatcher:
             outcome = FAILED
             ref = new_reference()
             detail = f"ref {ref}: {exc!r}"
-            log.exception("command %r from %s failed (ref %s)", row.body[:80], row.sender, ref)
+            # The command's name only: its text may carry personal data (an RPPS, an email).
+            log.exception("command %s%s failed (ref %s)", prefix, name or "?", ref)
             await self._answer(ctx, t("error.internal", ctx.locale, ref=ref))
         await self._react(ctx, "✅" if outcome == OK else "❌")
         await self.store.audit(

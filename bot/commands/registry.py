@@ -286,6 +286,8 @@ class CommandGroup:
     aliases: tuple[str, ...] = ()
     subcommands: dict[str, Command] = field(default_factory=dict)
     sub_aliases: dict[str, str] = field(default_factory=dict)
+    # The subcommand run when none is typed (``!jobs`` lists), if any.
+    default: str | None = None
 
     def get(self, sub: str) -> Command | None:
         sub = sub.lower()
@@ -323,12 +325,20 @@ class Registry:
         name = name.lower()
         return self._commands.get(self._aliases.get(name, name))
 
-    def group(self, name: str, *, help: str, aliases: tuple[str, ...] = ()) -> CommandGroup:
-        """Declare a command with subcommands (then ``command(name, sub=…)`` each of them)."""
+    def group(
+        self,
+        name: str,
+        *,
+        help: str,
+        aliases: tuple[str, ...] = (),
+        default: str | None = None,
+    ) -> CommandGroup:
+        """Declare a command with subcommands (then ``command(name, sub=…)`` each of them);
+        ``default``: the one the bare command runs."""
         for key in (name, *aliases):
             if key in self._commands or key in self._aliases:
                 raise ValueError(f"command {key!r} registered twice")
-        made = CommandGroup(name, help, aliases)
+        made = CommandGroup(name, help, aliases, default=default)
         self._commands[name] = made
         for alias in aliases:
             self._aliases[alias] = name

@@ -273,12 +273,70 @@ class EmbeddedSynapse:
         except OSError:
             return "(no log)"
 
+    def _orphans(self) -> list[int]:
+        """Synapse processes of this data directory still running (left by a bot that was
+        killed before it could stop them): the pids our files name, if they still run Synapse
+        with our config."""
+        found = []
+        for name in ("synapse.pid", "homeserver.pid"):
+            try:
+                pid = int((self.dir / name).read_text().strip())
+            except (OSError, ValueError):
+                continue
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue  # gone (or not Linux: nothing to read)
+            if str(self.config_path).encode() in cmdline and pid not in found:
+                found.append(pid)
+        return found
+
+    async def stop_orphans(self, grace: float = 20.0) -> int:
+        """Stop a homeserver a crashed bot left (SIGTERM, then SIGKILL after ``grace``), so
+        that the new one can bind its ports. Returns how many were stopped."""
+        orphans = self._orphans()
+        for pid in orphans:
+            log.warning("stopping Synapse pid %s left running by an earlier bot", pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while orphans and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            orphans = [p for p in orphans if Path(f"/proc/{p}").exists() and not _zombie(p)]
+        for pid in orphans:
+            log.warning("Synapse pid %s did not stop within %.0f s; killing it", pid, grace)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return len(orphans)
+
+    async def _port_taken(self) -> bool:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 2)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+
     async def start(self, timeout: float = 90.0) -> None:
         self.write_config()
+        await self.stop_orphans()
+        if await self._port_taken():
+            raise EmbeddedHomeserverError(
+                f"port {self.port} on {self.host} is in use by another program: stop it, or "
+                "choose another homeserver.port"
+            )
         stale_pid = self.dir / "homeserver.pid"
         stale_pid.unlink(missing_ok=True)
         stderr = open(self.dir / "stderr.log", "ab")
+        # Its own session (our Ctrl-C is handled by us, then passed on cleanly), and yet our
+        # child for good: it gets SIGTERM when the bot dies, however it dies.
         self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.homeserver.child",
+            str(os.getpid()),
             sys.executable,
             "-m",
             "synapse.app.homeserver",
@@ -288,7 +346,7 @@ class EmbeddedSynapse:
             stdout=stderr,
             stderr=stderr,
             start_new_session=True,
-        )  # our Ctrl-C is handled by us, then passed on cleanly
+        )
         stderr.close()
         (self.dir / "synapse.pid").write_text(f"{self.process.pid}\n")  # for operators
         log.info(
@@ -347,6 +405,13 @@ class EmbeddedSynapse:
             await proc.wait()
         (self.dir / "synapse.pid").unlink(missing_ok=True)
         log.info("Synapse stopped")
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
 
 
 _FAST = {"per_second": 1000, "burst_count": 1000}

@@ -24,6 +24,7 @@ import aiohttp
 from nio import AsyncClient, AsyncClientConfig, ErrorResponse, Response
 from nio.exceptions import LocalProtocolError
 
+from bot import effects
 from bot.errors import MatrixError, MatrixUnavailable
 from bot.metrics import Metrics
 
@@ -92,6 +93,7 @@ class Gateway:
         self.max_backoff = max_backoff
         self.max_rate_limit_wait = max_rate_limit_wait
         self.synced = asyncio.Event()  # set by the sync loop after each processed sync
+        self.instance = ""  # the store's id, part of every derived transaction id
         # Rooms whose keys go only to the devices a policy accepts (the control room).
         self._key_policy: Callable[[str, Any], bool] | None = None
         self._key_rooms: Callable[[], Collection[str]] = tuple
@@ -249,13 +251,16 @@ class Gateway:
         txn: str | None = None,
     ) -> str:
         """Send an event (encrypted when the room is); returns its event id. Retries reuse the
-        same transaction id, so the homeserver stores the event at most once; a caller that
-        passes its own ``txn`` (derived from what it sends) gets that across restarts too, the
-        homeserver answering a repeated transaction with the event it already stored."""
+        same transaction id, so the homeserver stores the event at most once. The id is derived
+        from what caused the send (``bot.effects``) or given by the caller (derived from what it
+        sends): a re-run after a crash sends the same ids, and the homeserver answers a repeated
+        transaction with the event it already stored. Only work without a cause (a start-up
+        notice) gets a random one."""
+        key = txn or effects.next_key(room_id, event_type)
+        txn = effects.txn_id(self.instance, key) if key else str(uuid.uuid4())
         await self.wait_for_room(room_id)
         await self._ensure_encryption_known(room_id)
         self.rotate_room_key_if_refused(room_id)
-        txn = txn or str(uuid.uuid4())
 
         async def send_once() -> Response:
             try:
@@ -414,8 +419,14 @@ class Gateway:
         return sum(await asyncio.gather(*(one(r) for r in room_ids)))
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:
+        """An annotation; the same one sent again (a re-run) is not an error."""
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        return await self.send(room_id, content, "m.reaction")
+        try:
+            return await self.send(room_id, content, "m.reaction")
+        except MatrixError as exc:
+            if exc.errcode == "M_DUPLICATE_ANNOTATION":
+                return ""
+            raise
 
     async def create_room(self, **kwargs: Any) -> str:
         resp = await self.call("create room", lambda: self.client.room_create(**kwargs))

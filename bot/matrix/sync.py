@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from nio import (
     Event,
@@ -61,6 +62,7 @@ class Membership:
     user_id: str
     membership: str
     sender: str
+    event_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class PolicyEvent:
     state_key: str
     content: dict
     sender: str
+    event_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ class StateChange:
     event_type: str
     state_key: str
     sender: str
+    event_id: str | None = None
 
 
 @dataclass
@@ -125,6 +129,35 @@ class Batch:
     # Users whose devices or cross-signing keys changed (trust is checked again for them).
     device_changes: list[str] = field(default_factory=list)
 
+    def durable(self) -> list[tuple[str, str, str | None, dict[str, Any]]]:
+        """What is written with the sync token besides commands, in the order to handle it:
+        (kind, room, event id, fields)."""
+        out: list[tuple[str, str, str | None, dict[str, Any]]] = []
+        for kind, items in (
+            ("invite", self.invites),
+            ("state", self.state_changes),
+            ("membership", self.memberships),
+            ("policy", self.policy_rules),
+            ("reaction", self.reactions),
+        ):
+            for item in items:
+                out.append((kind, item.room_id, getattr(item, "event_id", None), asdict(item)))
+        return out
+
+
+DURABLE_KINDS: dict[str, type] = {
+    "invite": Invite,
+    "state": StateChange,
+    "membership": Membership,
+    "policy": PolicyEvent,
+    "reaction": Reaction,
+}
+
+
+def revive(kind: str, fields: dict[str, Any]) -> Any:
+    """An event of ``Batch.durable`` as read back from the store."""
+    return DURABLE_KINDS[kind](**fields)
+
 
 def extract(
     resp: SyncResponse,
@@ -135,9 +168,13 @@ def extract(
     watched_state: frozenset[str] = frozenset(),
     conversations: frozenset[str] = frozenset(),
     origin: Origin = no_origin,
+    full_state: bool = False,
 ) -> Batch:
     """Pure: pick out of a (decrypted) sync response what the bot acts on. With
-    ``history=False`` (the very first sync of a new bot) old timeline events are not commands."""
+    ``history=False`` (the very first sync of a new bot) old timeline events are not acted on.
+    With ``full_state`` (the first sync after a start) the state block is the rooms' whole
+    state, not what changed: the start's own checks (sweep, rules, reconcile) look at that, so
+    only the timeline's events are taken."""
     batch = Batch()
     for room_id, info in resp.rooms.invite.items():
         inviter, is_direct = None, False
@@ -147,10 +184,13 @@ def extract(
                 is_direct = bool(ev.content.get("is_direct"))
         batch.invites.append(Invite(room_id, inviter, is_direct))
     for room_id, info in resp.rooms.join.items():
-        for ev in list(info.state) + list(info.timeline.events):
+        if not history:
+            continue
+        changed = list(info.timeline.events) if full_state else [*info.state, *info.timeline.events]
+        for ev in changed:
             if isinstance(ev, RoomMemberEvent):
                 batch.memberships.append(
-                    Membership(room_id, ev.state_key, ev.membership, ev.sender)
+                    Membership(room_id, ev.state_key, ev.membership, ev.sender, ev.event_id)
                 )
             event_type = ev.source.get("type", "")
             if event_type in RULE_TYPES and "state_key" in ev.source:
@@ -161,19 +201,13 @@ def extract(
                         ev.source["state_key"],
                         ev.source.get("content", {}),
                         ev.sender,
+                        ev.event_id,
                     )
                 )
-            if (
-                history
-                and event_type in watched_state
-                and ev.sender != own_user
-                and "state_key" in ev.source
-            ):
+            if event_type in watched_state and ev.sender != own_user and "state_key" in ev.source:
                 batch.state_changes.append(
-                    StateChange(room_id, event_type, ev.source["state_key"], ev.sender)
+                    StateChange(room_id, event_type, ev.source["state_key"], ev.sender, ev.event_id)
                 )
-        if not history:
-            continue
         for ev in info.timeline.events:
             if isinstance(ev, MegolmEvent):
                 batch.undecryptable += 1
@@ -283,6 +317,8 @@ class SyncLoop:
                 full_state=full_state,
             ),
         )
+        if since is not None:
+            await self.fill_gaps(resp, since)
         batch = extract(
             resp,
             client.user_id,
@@ -291,8 +327,11 @@ class SyncLoop:
             watched_state=WATCHED_STATE,
             conversations=self.conversations(),
             origin=megolm_origin(self.gateway),
+            full_state=full_state,
         )
-        added = await self.store.record_events(batch.commands, resp.next_batch)
+        added = await self.store.record_events(
+            batch.commands, resp.next_batch, events=batch.durable()
+        )
         if added:
             log.debug("recorded %d new command(s)", added)
         self.first = False
@@ -303,6 +342,46 @@ class SyncLoop:
         self.gateway.synced.set()
         await self.on_batch(batch)
         return batch
+
+    async def fill_gaps(self, resp: SyncResponse, since: str, max_pages: int = 100) -> int:
+        """A room's timeline that came back ``limited`` (more happened since the last sync
+        than it holds: the bot was down, or busy) is completed from ``/messages``, paging back
+        to where the last sync ended, so that nothing sent meanwhile is missed. Returns how
+        many events were added."""
+        from nio import MessageDirection  # nio's enum, only here
+
+        added = 0
+        for room_id, info in resp.rooms.join.items():
+            timeline = info.timeline
+            if not timeline.limited or not timeline.prev_batch:
+                continue
+            gap: list[Event] = []
+            token = timeline.prev_batch
+            for _ in range(max_pages):
+                page = await self.gateway.call(
+                    f"messages of {room_id}",
+                    lambda token=token, room_id=room_id: self.gateway.client.room_messages(
+                        room_id,
+                        start=token,
+                        end=since,
+                        direction=MessageDirection.back,
+                        limit=100,
+                    ),
+                )
+                gap.extend(page.chunk)
+                if not page.chunk or not page.end or page.end == token:
+                    break
+                token = page.end
+            else:
+                log.warning(
+                    "%s: more than %d pages missed; the oldest are skipped", room_id, max_pages
+                )
+            seen = {ev.event_id for ev in timeline.events}
+            missed = [ev for ev in reversed(gap) if ev.event_id not in seen]
+            timeline.events = missed + list(timeline.events)
+            added += len(missed)
+            log.info("%s: %d event(s) missed by the sync read back", room_id, len(missed))
+        return added
 
     async def crypto_housekeeping(self) -> None:
         """What nio's ``sync_forever`` does between syncs: to-device messages, key upload,
@@ -328,6 +407,6 @@ class SyncLoop:
                 raise
             except AgoraError as exc:
                 failures += 1
-                delay = min(60.0, 2.0 ** min(failures, 6))
+                delay = min(15.0, 2.0 ** min(failures, 4))  # back soon after an outage
                 log.error("sync failed (%s); next try in %.0f s", exc, delay)
                 await asyncio.sleep(delay)

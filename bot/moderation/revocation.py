@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from bot.config import Config
-from bot.errors import MatrixError
+from bot.errors import MatrixError, transient
 from bot.federation.directory import Directory
 from bot.federation.shared import KIND as SHARED_PEER
 from bot.homeserver.admin import deactivate
@@ -84,6 +84,8 @@ class Revocation:
             try:
                 await self.tell(user_id, t("revoke.member_told", loc, reason=reason))
             except MatrixError as exc:  # a deactivated or unreachable account: go on
+                if transient(exc):
+                    raise  # the homeserver is away: the job tries again
                 log.warning("could not tell %s of their revocation: %s", user_id, exc)
             await self.store.put(f"revoke.told:{user_id}", True)
         removed = await self.remove_everywhere(user_id, t("revoke.kick_reason", loc))

@@ -24,8 +24,10 @@ from bot.matrix.gateway import Gateway
 from bot.moderation.control_room import ControlRoom
 from bot.moderation.policy import animated_by
 from bot.news.broadcast import DELIVER_JOB, Broadcaster
-from bot.news.feeds import Entry, newest_first, parse
-from bot.news.fetch import FetchError, fetch
+from bot.news.feeds import Entry, newest_first
+from bot.news.fetch import FetchError, check_url, fetch
+from bot.news.fetch import session as feed_session
+from bot.news.isolation import FeedParser
 from bot.news.render import item_content, text_content, text_of
 from bot.store import Store
 from bot.territories.model import Territory
@@ -96,6 +98,7 @@ class News:
         self.wake_jobs = wake_jobs
         self.clock: Callable[[], float] = time.time
         self._wake = asyncio.Event()
+        self.parser = FeedParser(config.news.parse_time_limit)
 
     # --- who may post where ----------------------------------------------------------------
 
@@ -340,6 +343,12 @@ class News:
     ) -> FeedRow:
         if not url.lower().startswith(("http://", "https://")) or len(url) > 2000:
             raise BadArgument("feed.bad_url", url=url[:100])
+        try:
+            check_url(url, self.config.news.allowed_feed_hosts)
+        except FetchError as exc:
+            raise BadArgument(
+                "feed.refused_url", url=url[:100], why=exc.render(self.config.locale)
+            ) from None
         if every < MIN_EVERY:
             raise BadArgument("feed.too_often", seconds=int(MIN_EVERY))
         mine = self.territories_of(by) - {ALL}
@@ -400,7 +409,9 @@ class News:
         """Poll the feeds that are due, a few at a time; a slow or failing feed never holds
         the others back (each poll is its own task)."""
         polling: dict[int, asyncio.Task[None]] = {}
-        async with aiohttp.ClientSession() as session:
+        # The allowed hosts as they are at start (a reload changes what is checked per URL;
+        # the resolver's list follows at the next start).
+        async with feed_session(self.config.news.allowed_feed_hosts) as session:
             try:
                 while True:
                     self._wake.clear()
@@ -424,6 +435,7 @@ class News:
                 for task in polling.values():
                     task.cancel()
                 await asyncio.gather(*polling.values(), return_exceptions=True)
+                self.parser.close()
 
     async def _poll_safely(self, session: aiohttp.ClientSession, feed: FeedRow) -> None:
         try:
@@ -443,12 +455,16 @@ class News:
                 timeout=news.fetch_timeout,
                 max_bytes=news.max_feed_bytes,
                 max_redirects=news.max_redirects,
+                allowed_hosts=news.allowed_feed_hosts,
             )
-            parsed = parse(got.body, got.content_type) if got.status == 200 else None
+            self.parser.time_limit = news.parse_time_limit
+            parsed = (
+                await self.parser.parse(got.body, got.content_type) if got.status == 200 else None
+            )
             if parsed is not None and parsed.problem:
-                raise FetchError(f"not a feed: {parsed.problem}")
+                raise FetchError("not_a_feed")
         except FetchError as exc:
-            await self._failed(feed, str(exc), now)
+            await self._failed(feed, exc.render(self.config.locale), now)
             return
         if parsed is not None:
             await self._relay(feed, parsed.title, parsed.entries)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -37,6 +38,16 @@ class InboxRow:
 
 
 @dataclass(frozen=True)
+class JobRow:
+    id: int
+    kind: str
+    status: str  # pending, failed (given up)
+    attempts: int
+    next_at: float
+    error: str | None
+
+
+@dataclass(frozen=True)
 class ManagedRoom:
     key: str
     room_id: str
@@ -51,6 +62,9 @@ class Store:
     """One connection shared by the bot's tasks. A transaction holds ``_lock`` from BEGIN to
     COMMIT and every other write takes it too, so no task's statement ever lands inside (and
     is committed or rolled back with) another task's transaction."""
+
+    # Seconds a handled command's text is kept (privacy.keep_command_text; 0: not at all).
+    keep_command_text: float = 0.0
 
     def __init__(self, db: aiosqlite.Connection):
         self.db = db
@@ -87,6 +101,14 @@ class Store:
 
     async def close(self) -> None:
         await self.db.close()
+
+    async def instance(self) -> str:
+        """A random id this store keeps for its life (see ``bot.effects.txn_id``)."""
+        value = await self.get("instance")
+        if value is None:
+            value = secrets.token_hex(8)
+            await self.put("instance", value)
+        return value
 
     # --- schema -----------------------------------------------------------------------------
 
@@ -164,11 +186,23 @@ class Store:
 
     # --- inbox ------------------------------------------------------------------------------
 
-    async def record_events(self, rows: list[InboxRow], sync_token: str) -> int:
-        """Write command events and the new sync token in one transaction: a crash either keeps
-        both or neither, so an event is never lost and never recorded twice."""
+    async def record_events(
+        self,
+        rows: list[InboxRow],
+        sync_token: str,
+        *,
+        events: list[tuple[str, str, str | None, dict[str, Any]]] = (),  # type: ignore[assignment]
+    ) -> int:
+        """Write command events, the other events the bot acts on (``events``: kind, room,
+        event id, fields) and the new sync token in one transaction: a crash either keeps all
+        or none, so an event is never lost and never recorded twice."""
         now = time.time()
         async with self.transaction() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO events (kind, room_id, event_id, payload, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(kind, room, eid, json.dumps(fields), now) for kind, room, eid, fields in events],
+            )
             before = db.total_changes
             await db.executemany(
                 # OR IGNORE: an event seen before, or a ciphertext seen before under another
@@ -208,10 +242,42 @@ class Store:
         return [InboxRow(*r[:4], bool(r[4]), *r[5:]) for r in rows]
 
     async def finish_event(self, event_id: str, outcome: str) -> None:
+        """A command handled: its id and outcome stay (a replay is recognised), its text goes
+        now, or after ``keep_command_text`` seconds when an operator keeps it for a while."""
+        body = "body" if self.keep_command_text > 0 else "''"
         await self._write(
-            "UPDATE inbox SET status = 'done', outcome = ?, done_at = ? WHERE event_id = ?",
+            f"UPDATE inbox SET status = 'done', outcome = ?, done_at = ?, body = {body} "
+            "WHERE event_id = ?",
             (outcome, time.time(), event_id),
         )
+
+    async def pending_event_rows(self, limit: int = 200) -> list[tuple[int, str, dict, int]]:
+        """Events other than commands still to handle, due now, in the order they came:
+        (seq, kind, fields, attempts)."""
+        async with self.db.execute(
+            "SELECT seq, kind, payload, attempts FROM events WHERE status = 'pending' "
+            "AND next_at <= ? ORDER BY seq LIMIT ?",
+            (time.time(), limit),
+        ) as cur:
+            return [(r[0], r[1], json.loads(r[2]), r[3]) for r in await cur.fetchall()]
+
+    async def finish_event_rows(self, seqs: list[int]) -> None:
+        now = time.time()
+        async with self.transaction() as db:
+            await db.executemany(
+                "UPDATE events SET status = 'done', done_at = ?, payload = '{}' WHERE seq = ?",
+                [(now, seq) for seq in seqs],
+            )
+
+    async def retry_event_rows(
+        self, seqs: list[int], error: str, delay: float, give_up: bool
+    ) -> None:
+        async with self.transaction() as db:
+            await db.executemany(
+                "UPDATE events SET attempts = attempts + 1, error = ?, next_at = ?, status = ? "
+                "WHERE seq = ?",
+                [(error, time.time() + delay, "failed" if give_up else "pending", s) for s in seqs],
+            )
 
     # --- audit ------------------------------------------------------------------------------
 
@@ -391,6 +457,75 @@ class Store:
             "WHERE id = ?",
             (error, time.time() + delay, "failed" if give_up else "pending", job_id),
         )
+
+    async def open_jobs(self, limit: int = 30) -> list[JobRow]:
+        """Jobs not done: waiting, retrying (tried before) and given up, oldest first."""
+        async with self.db.execute(
+            "SELECT id, kind, status, attempts, next_at, error FROM jobs "
+            "WHERE status IN ('pending', 'failed') ORDER BY id LIMIT ?",
+            (limit,),
+        ) as cur:
+            return [JobRow(*r) for r in await cur.fetchall()]
+
+    async def job(self, job_id: int) -> JobRow | None:
+        async with self.db.execute(
+            "SELECT id, kind, status, attempts, next_at, error FROM jobs WHERE id = ?",
+            (job_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return JobRow(*row) if row else None
+
+    async def retry_job_now(self, job_id: int) -> bool:
+        """A waiting or given-up job tried again now, with its tries counted afresh."""
+        cur = await self._write(
+            "UPDATE jobs SET status = 'pending', attempts = 0, next_at = ? "
+            "WHERE id = ? AND status IN ('pending', 'failed')",
+            (time.time(), job_id),
+        )
+        return cur.rowcount == 1
+
+    async def cancel_job(self, job_id: int) -> bool:
+        cur = await self._write(
+            "UPDATE jobs SET status = 'cancelled', done_at = ? "
+            "WHERE id = ? AND status IN ('pending', 'failed')",
+            (time.time(), job_id),
+        )
+        return cur.rowcount == 1
+
+    async def job_counts(self) -> dict[str, int]:
+        """Jobs by state (pending split into waiting and retrying), for the metrics."""
+        async with self.db.execute(
+            "SELECT CASE WHEN status = 'pending' AND attempts > 0 THEN 'retrying' "
+            "ELSE status END, COUNT(*) FROM jobs GROUP BY 1"
+        ) as cur:
+            return {r[0]: r[1] for r in await cur.fetchall()}
+
+    async def backlog(self) -> int:
+        """Recorded events (commands and others) not handled yet."""
+        async with self.db.execute(
+            "SELECT (SELECT COUNT(*) FROM inbox WHERE status = 'pending') + "
+            "(SELECT COUNT(*) FROM events WHERE status = 'pending')"
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0]
+
+    async def prune(self, keep_done: float) -> int:
+        """Forget finished jobs and handled events older than ``keep_done`` seconds (an inbox
+        row is kept as long: its id is what refuses a replay)."""
+        before = time.time() - keep_done
+        removed = 0
+        async with self.transaction() as db:
+            for sql in (
+                "DELETE FROM jobs WHERE status IN ('done', 'cancelled') AND done_at < ?",
+                "DELETE FROM events WHERE status = 'done' AND done_at < ?",
+            ):
+                cur = await db.execute(sql, (before,))
+                removed += cur.rowcount
+            await db.execute(
+                "UPDATE inbox SET body = '' WHERE status = 'done' AND body != '' AND done_at < ?",
+                (time.time() - self.keep_command_text,),
+            )
+        return removed
 
     async def counts(self) -> dict[str, int]:
         out = {}

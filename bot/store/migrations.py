@@ -499,6 +499,61 @@ async def _v8_trust(db: aiosqlite.Connection) -> None:
 _v8_trust.rebuilds_tables = True  # type: ignore[attr-defined]
 
 
+async def _v9_nothing_lost(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- What the bot recognises of its own work when a command runs again after a crash.
+        ALTER TABLE requests ADD COLUMN source_event TEXT;
+        CREATE INDEX requests_source_event ON requests (source_event);
+        ALTER TABLE decisions ADD COLUMN event_id TEXT;
+        -- Everything else the bot acts on (reactions, invites, memberships, policy rules,
+        -- state changes), written with the sync token like commands, handled once each.
+        CREATE TABLE events (
+            seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind      TEXT NOT NULL,
+            room_id   TEXT NOT NULL,
+            event_id  TEXT,
+            payload   TEXT NOT NULL,
+            status    TEXT NOT NULL DEFAULT 'pending'
+                      CHECK (status IN ('pending', 'done', 'failed')),
+            attempts  INTEGER NOT NULL DEFAULT 0,
+            next_at   REAL NOT NULL DEFAULT 0,
+            error     TEXT,
+            created   REAL NOT NULL,
+            done_at   REAL
+        );
+        CREATE UNIQUE INDEX events_once ON events (kind, event_id) WHERE event_id IS NOT NULL;
+        CREATE INDEX events_pending ON events (status, next_at);
+        -- Jobs: cancelled by an admin, and when the last error was.
+        CREATE TABLE jobs_v9 (
+            id        INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind      TEXT NOT NULL,
+            payload   TEXT NOT NULL,
+            status    TEXT NOT NULL DEFAULT 'pending'
+                      CHECK (status IN ('pending', 'done', 'failed', 'cancelled')),
+            attempts  INTEGER NOT NULL DEFAULT 0,
+            next_at   REAL NOT NULL,
+            error     TEXT,
+            created   REAL NOT NULL,
+            done_at   REAL
+        );
+        INSERT INTO jobs_v9 SELECT id, kind, payload, status, attempts, next_at, error,
+            created, done_at FROM jobs;
+        -- A job's id names its effects (bot.effects): never given out twice, even when the
+        -- table was empty.
+        INSERT INTO sqlite_sequence (name, seq) SELECT 'jobs_v9', 0
+            WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'jobs_v9');
+        UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE(
+            (SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0))
+            WHERE name = 'jobs_v9';
+        DROP TABLE jobs;
+        ALTER TABLE jobs_v9 RENAME TO jobs;
+        CREATE INDEX jobs_pending ON jobs (status, next_at)
+    """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -508,4 +563,5 @@ MIGRATIONS: list[Migration] = [
     _v6_room_kinds,
     _v7_federation,
     _v8_trust,
+    _v9_nothing_lost,
 ]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from bot import effects
 from bot.store import Store
 from bot.vetting.form import JoinRequestData
 from bot.vetting.provisioning import MemberInfo
@@ -66,7 +67,7 @@ class VettingStore:
         sql = (
             "INSERT INTO requests (source, user_id, dm_room, name, profession, territory, "
             "email, structure, rpps, adeli, submitted_by, created, status_hash, locale, batch, "
-            "status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "status, source_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         params = (
             source,
@@ -85,6 +86,7 @@ class VettingStore:
             locale,
             batch,
             status,
+            effects.current_event(),  # the command that filed it, recognised on a re-run
         )
         cur = await (db.execute(sql, params) if db is not None else self.store._write(sql, params))
         return cur.lastrowid
@@ -92,6 +94,14 @@ class VettingStore:
     async def request(self, request_id: int) -> RequestRow | None:
         async with self.store.db.execute(
             f"SELECT {_COLUMNS} FROM requests WHERE id = ?", (request_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return RequestRow(*row) if row else None
+
+    async def request_by_source(self, event_id: str) -> RequestRow | None:
+        """The request the command or answer ``event_id`` filed, if it did."""
+        async with self.store.db.execute(
+            f"SELECT {_COLUMNS} FROM requests WHERE source_event = ?", (event_id,)
         ) as cur:
             row = await cur.fetchone()
         return RequestRow(*row) if row else None
@@ -149,12 +159,21 @@ class VettingStore:
         )
 
     async def record_decision(self, request_id: int, admin: str, decision: str, note: str) -> None:
+        """An admin's decision, with the command or reaction that made it."""
         await self.store._write(
-            "INSERT INTO decisions (request_id, admin, decision, note, at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT(request_id, admin) DO UPDATE SET decision = excluded.decision, "
-            "note = excluded.note, at = excluded.at",
-            (request_id, admin, decision, note, time.time()),
+            "INSERT INTO decisions (request_id, admin, decision, note, at, event_id) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(request_id, admin) DO UPDATE SET "
+            "decision = excluded.decision, note = excluded.note, at = excluded.at, "
+            "event_id = excluded.event_id",
+            (request_id, admin, decision, note, time.time(), effects.current_event()),
         )
+
+    async def decided_by_event(self, request_id: int, event_id: str) -> bool:
+        """Whether ``event_id`` (a command or a reaction) recorded a decision on the request."""
+        async with self.store.db.execute(
+            "SELECT 1 FROM decisions WHERE request_id = ? AND event_id = ?", (request_id, event_id)
+        ) as cur:
+            return await cur.fetchone() is not None
 
     async def decisions(self, request_id: int) -> list[Decision]:
         async with self.store.db.execute(
@@ -238,22 +257,37 @@ class VettingStore:
 
     async def forget(self, user_id: str) -> int:
         """Erase the personal fields of a person's closed requests (name, email, structure,
-        identifiers) and any conversation in progress; ids, territory, profession, outcome and
+        identifiers, tokens) and any conversation in progress, the text of what they typed to
+        the bot, and the audit's notes about them; ids, territory, profession, outcome and
         dates stay, for the audit. Returns how many requests were erased."""
         async with self.store.transaction() as db:
+            async with db.execute("SELECT id FROM requests WHERE user_id = ?", (user_id,)) as c:
+                ids = [r[0] for r in await c.fetchall()]
             cur = await db.execute(
                 "UPDATE requests SET name = '', email = '', structure = '', rpps = NULL, "
-                "adeli = NULL, reason = NULL WHERE user_id = ? AND status IN "
+                "adeli = NULL, reason = NULL, reg_token = NULL, status_hash = NULL, "
+                "email_hash = NULL WHERE user_id = ? AND status IN "
                 "('rejected', 'cancelled', 'approved')",
                 (user_id,),
             )
+            erased = cur.rowcount
+            await db.execute("UPDATE inbox SET body = '' WHERE sender = ?", (user_id,))
+            await db.execute(
+                "UPDATE audit SET detail = '' WHERE actor = ? OR instr(detail, ?) > 0",
+                (user_id, user_id),
+            )
+            for request_id in ids:  # "#12 …": the notes of decisions on their requests
+                await db.execute(
+                    "UPDATE audit SET detail = ? WHERE detail LIKE ?",
+                    (f"#{request_id}", f"#{request_id} %"),
+                )
             await db.execute("DELETE FROM dialogues WHERE user_id = ?", (user_id,))
             await db.execute(
                 "UPDATE decisions SET note = '' WHERE request_id IN "
                 "(SELECT id FROM requests WHERE user_id = ?)",
                 (user_id,),
             )
-        return cur.rowcount
+        return erased
 
     # --- members as provisioning sees them ---------------------------------------------------
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from bot import effects
 from bot.config import Config
 from bot.errors import (
     BadArgument,
@@ -104,10 +105,26 @@ class Vetting:
         self, values: dict[str, str], sender: str, dm_room: str, locale: str
     ) -> RequestRow:
         data = self.validated(values, locale)
+        if (again := await self._filed_by_this_event()) is not None:
+            return again
         await self.refuse_if_unwelcome(sender)
         return await self.file(
-            data, source="matrix", user_id=sender, dm_room=dm_room, submitted_by=sender
+            data,
+            source="matrix",
+            user_id=sender,
+            dm_room=dm_room,
+            submitted_by=sender,
+            locale=locale,
         )
+
+    async def _filed_by_this_event(self) -> RequestRow | None:
+        """The request the command being handled filed already: it runs again after a crash,
+        and gets the answer of its first run (its card posted, if the crash came first)."""
+        event_id = effects.current_event()
+        request = await self.requests.request_by_source(event_id) if event_id else None
+        if request is not None:
+            await self.show_card(request)
+        return request
 
     def validated(self, values: dict[str, str], locale: str) -> JoinRequestData:
         try:
@@ -228,6 +245,8 @@ class Vetting:
         """`!admit` of someone not vetted yet: a request filed by the animator, whose
         endorsement counts as one approval when ``vetting.animator_endorsement_counts``."""
         data = self.validated(values, locale)
+        if (again := await self._filed_by_this_event()) is not None:
+            return again, await self.standing_of(again)
         await self.refuse_if_unwelcome(user_id)
         request = await self.file(
             data,
@@ -261,7 +280,12 @@ class Vetting:
         one is in progress there (otherwise nothing to say)."""
         current = await self.requests.dialogue(sender)
         if current is None or current[0] != room_id:
-            return None
+            again = await self._filed_by_this_event()  # the last answer, run again
+            if again is None:
+                return None
+            locale = again.locale or self.config.locale
+            required = self.config.vetting.approvals_required
+            return t("vetting.submitted", locale, id=again.id, required=required)
         _, step, fields, locale = current
         state = dialogue.DialogueState(step, fields, locale)
         reply = dialogue.answer(state, text, self.config.network)
@@ -329,6 +353,9 @@ class Vetting:
 
     async def decide(self, request_id: int, admin: str, decision: str, note: str) -> Standing:
         request = await self.get(request_id)
+        event_id = effects.current_event()
+        if event_id and await self.requests.decided_by_event(request.id, event_id):
+            return await self._settle(request, note)  # run again: the first run's outcome
         if request.status != "pending":
             raise Conflict("vetting.already_decided", id=str(request_id), status=request.status)
         refusal = may_decide(admin, request.submitted_by, request.user_id)
@@ -644,7 +671,11 @@ class Vetting:
             return
         text = await self.card_text(request)
         if request.card_event is None:
-            event_id = await self.gateway.send(self.control.room_id, notice(text))
+            # One transaction id per request: a card posted just before a crash is not posted
+            # again (the homeserver gives back the one it stored).
+            event_id = await self.gateway.send(
+                self.control.room_id, notice(text), txn=effects.stable_key("card", str(request.id))
+            )
             await self.requests.set_card(request.id, event_id)
         else:
             await self.gateway.send(

@@ -1,0 +1,82 @@
+"""What caused the work in progress, so that its effects can be recognised when it runs again.
+
+Every command, reaction, invite and job runs under a *cause* (``"event:$id"``, ``"job:42"``).
+The gateway derives the transaction id of each event it sends from the cause, the room, the
+event type and how many such events this cause sent there before: a handler run again after a
+crash sends the same transaction ids in the same order, and the homeserver answers a repeated
+transaction with the event it already stored instead of storing a second one. Services read
+the cause too, to tag what they record (a request filed by a command) and to recognise their
+own earlier work on a re-run.
+
+The homeserver keeps transaction ids per device for a day at least (Synapse: 24 hours), far
+longer than any restart; the bot's device is stable across restarts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Cause:
+    key: str
+    # (room, event type) → events sent so far: concurrent sends to different rooms keep their
+    # numbers whatever order they run in.
+    sent: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def event_id(self) -> str | None:
+        """The Matrix event behind this cause, if it is one."""
+        return self.key.removeprefix("event:") if self.key.startswith("event:") else None
+
+
+_current: contextvars.ContextVar[Cause | None] = contextvars.ContextVar("cause", default=None)
+
+
+@contextlib.contextmanager
+def caused_by(key: str) -> Iterator[Cause]:
+    """Run the block (and the tasks it starts) under ``key``."""
+    cause = Cause(key)
+    token = _current.set(cause)
+    try:
+        yield cause
+    finally:
+        _current.reset(token)
+
+
+def current() -> Cause | None:
+    return _current.get()
+
+
+def current_event() -> str | None:
+    """The event id of the command or reaction being handled, if any."""
+    cause = _current.get()
+    return cause.event_id() if cause else None
+
+
+def next_key(room_id: str, event_type: str) -> str | None:
+    """What names the next send under the current cause (None without one); the gateway
+    turns it into a transaction id."""
+    cause = _current.get()
+    if cause is None:
+        return None
+    slot = (room_id, event_type)
+    n = cause.sent[slot]
+    cause.sent[slot] += 1
+    return "\x1f".join((cause.key, room_id, event_type, str(n)))
+
+
+def stable_key(*what: str) -> str:
+    """What names one effect (a request's card), whatever the cause that makes it."""
+    return "\x1f".join(("stable", *what))
+
+
+def txn_id(instance: str, key: str) -> str:
+    """The transaction id for ``key`` from the store ``instance`` (a random id the store keeps
+    for its life: a region started again from nothing, on the same device, never meets the
+    transaction ids of the older one)."""
+    return "agora." + hashlib.sha256(f"{instance}\x1f{key}".encode()).hexdigest()[:40]
