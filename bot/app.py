@@ -69,6 +69,7 @@ from bot.vetting.service import (
     EXPIRE_JOB,
     IMPORT_NOTICE_JOB,
     TELL_JOB,
+    TOKEN_MAIL_JOB,
     Vetting,
 )
 from bot.web.server import WebServer
@@ -232,6 +233,7 @@ class Agora:
         self.jobs.handlers[EXPIRE_JOB] = self.vetting.expire
         self.jobs.handlers[IMPORT_NOTICE_JOB] = self.vetting.import_notice
         self.jobs.handlers[TELL_JOB] = self.vetting.tell_outcome
+        self.jobs.handlers[TOKEN_MAIL_JOB] = self.vetting.send_token_mail
         self.jobs.priorities[TELL_JOB] = 1
         self.policy = PolicyRoom(self.config, self.gateway, self.store)
         self.bans = BanRules(
@@ -683,6 +685,9 @@ class Agora:
     async def web_request_to_confirm(self, token: str) -> RequestRow | None:
         return await self.vetting.requests.request_by_email_hash(hash_token(token))
 
+    async def count_web_post(self, client: str, limit: int) -> bool:
+        return await self.store.count_post(client, limit)
+
     async def web_request(self, status_hash: str) -> tuple[RequestRow, int, int] | None:
         row = await self.vetting.requests.request_by_status_hash(status_hash)
         if row is None:
@@ -1045,7 +1050,9 @@ class Agora:
                         counts.get(state, 0)
                     )
                 self.metrics.backlog.set(await self.store.backlog())
-                pruned = await self.store.prune(self.config.jobs.keep_done)
+                pruned = await self.store.prune(
+                    self.config.jobs.keep_done, self.config.news.hook_max_age
+                )
                 if pruned:
                     log.info("pruned %d finished job(s) and handled event(s)", pruned)
             except Exception:  # never the end of the bot

@@ -8,6 +8,7 @@ Secrets may come from environment variables instead of the file (see ``ENV_*``).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -100,6 +101,9 @@ class WebConfig:
     healthy_sync_age: float
     # The address people reach the web server at (status links, the join form's links).
     public_url: str = ""
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); the client
+    # address of any other peer is the peer's own.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -407,6 +411,7 @@ def parse_config(
         port=w.int("port", 8080, 0, 65535),
         healthy_sync_age=w.number("healthy_sync_age", 30.0, lo=2.0),
         public_url="",
+        trusted_proxies=_proxies(w),
     )
     web = dataclasses.replace(
         web, public_url=_url(w, "public_url", f"http://{web.host}:{web.port}")
@@ -820,6 +825,22 @@ def _check_sharing(network: Network, federation: FederationConfig, own: str) -> 
                 raise ConfigError(
                     f"federation.shared_rooms[{i}].territories[{j}]", "a declared territory id", tid
                 )
+
+
+def _proxies(section: _Section) -> tuple[str, ...]:
+    value = section.raw("trusted_proxies", [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(section._p("trusted_proxies"), "a list of addresses or networks", value)
+    try:
+        for v in value:
+            ipaddress.ip_network(v.strip(), strict=False)
+    except ValueError as exc:
+        raise ConfigError(
+            section._p("trusted_proxies"),
+            "addresses or networks such as 127.0.0.1, 10.0.0.0/8",
+            value,
+        ) from exc
+    return tuple(value)
 
 
 def _hosts(section: _Section, key: str) -> tuple[str, ...]:

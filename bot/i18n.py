@@ -412,6 +412,41 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Cancel a waiting or given-up job",
     },
     "meta.job": {"fr": "n° de tâche", "en": "job no."},
+    "cmd.token.help": {
+        "fr": "Jetons d'inscription des candidats du formulaire web : renew",
+        "en": "Registration tokens of web applicants: renew",
+    },
+    "cmd.token.renew.help": {
+        "fr": "Un nouveau jeton pour une demande acceptée dont le jeton n'a pas servi (expiré)",
+        "en": "A new token for an approved request whose token was not used (expired)",
+    },
+    "token.renewed": {
+        "fr": "Nouveau jeton d'inscription pour la demande #{id}, valable {days} jours ; "
+        "l'ancien est retiré. La personne est prévenue par courriel et le trouve sur sa page "
+        "de suivi.",
+        "en": "New registration token for request #{id}, valid {days} days; the old one is "
+        "withdrawn. The applicant is told by mail and finds it on their status page.",
+    },
+    "token.not_renewable": {
+        "fr": "La demande #{id} n'est pas une demande web acceptée en attente d'inscription.",
+        "en": "Request #{id} is not an approved web request waiting for a registration.",
+    },
+    "token.already_used": {
+        "fr": "Le jeton de la demande #{id} a déjà servi (compte {user}).",
+        "en": "The token of request #{id} was used already (account {user}).",
+    },
+    "mail.token.subject": {
+        "fr": "Agora : un nouveau jeton d'inscription (demande #{id})",
+        "en": "Agora: a new registration token (request #{id})",
+    },
+    "mail.token.body": {
+        "fr": "Bonjour {name},\n\nUn nouveau jeton d'inscription a été émis pour votre demande "
+        "acceptée ; il est valable {days} jours. Ouvrez votre page de suivi (le lien reçu lors "
+        "de votre demande) pour le trouver et créer votre compte.\n\nL'équipe Agora",
+        "en": "Hello {name},\n\nA new registration token was issued for your approved request; "
+        "it is valid for {days} days. Open your status page (the link you got when you asked) "
+        "to find it and create your account.\n\nThe Agora team",
+    },
     "jobs.none": {"fr": "Aucune tâche en attente.", "en": "No job waiting."},
     "jobs.title": {"fr": "Tâches ouvertes ({n}) :", "en": "Open jobs ({n}):"},
     "jobs.line.waiting": {

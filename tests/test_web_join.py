@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 import secrets
+import time
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -15,6 +16,7 @@ import aiohttp
 import pytest
 from aiosmtpd.controller import Controller
 
+from bot.errors import MatrixError
 from tests.conftest import free_port
 from tests.test_territories import eventually, room_ids
 from tests.test_vetting import network, request_number
@@ -202,9 +204,31 @@ async def test_a_web_applicant_gets_a_token_registers_and_is_provisioned(
             found = re.search(r'class="token">([^<]+)<', await page())
             return found.group(1).strip() if found else None
 
-        token = await eventually(token_shown, "the registration token on the status page")
+        first_token = await eventually(token_shown, "the registration token on the status page")
+        # Fourteen days go by unused: no more polling for it, and an admin renews it.
+        await agora.store.db.execute(
+            "UPDATE requests SET reg_expires = ? WHERE id = ?", (time.time() - 1, number)
+        )
+        assert await agora.vetting.requests.awaiting_registration() == []
+        renewed, reaction = await first.command(agora.control.room_id, f"!token renew {number}")
+        assert reaction == "✅" and f"Nouveau jeton d'inscription pour la demande #{number}" in (
+            renewed.body
+        )
+        token = await eventually(
+            lambda: _different(token_shown, first_token), "the new token on the status page"
+        )
+        with pytest.raises(MatrixError) as gone:  # the old one is withdrawn
+            await agora.gateway.raw("GET", f"/_synapse/admin/v1/registration_tokens/{first_token}")
+        assert gone.value.status == 404
+        mails = await eventually(
+            lambda: _true([m for m in mailbox.to(address) if "nouveau jeton" in m.get_content()]),
+            "the mail about the new token",
+        )
+        assert token not in mails[0].get_content()  # only on the status page
         info = await agora.gateway.raw("GET", f"/_synapse/admin/v1/registration_tokens/{token}")
         assert info["uses_allowed"] == 1 and info["completed"] == 0
+        refused, reaction = await first.command(agora.control.room_id, "!token renew 9999")
+        assert reaction == "❌" and "9999" in refused.body
 
         username, password = f"nadia-{sfx}", secrets.token_urlsafe(12)
         made = await register_with_token(agora.config.homeserver.url, username, password, token)
@@ -226,6 +250,15 @@ async def test_a_web_applicant_gets_a_token_registers_and_is_provisioned(
     request = await agora.vetting.get(number)
     assert (request.user_id, request.source) == (user_id, "web")
     assert await agora.vetting.requests.member_territory(user_id) == f"vaucluse-{sfx}"
+
+
+async def _different(read, old: str) -> str | None:
+    value = await read()
+    return value if value and value != old else None
+
+
+async def _true(value):
+    return value or None
 
 
 async def _mail(mailbox: Mailbox, address: str) -> EmailMessage | None:
@@ -277,3 +310,47 @@ async def test_without_smtp_the_mail_is_a_file_and_an_unconfirmed_request_is_for
         link = confirmation_link(mail.get_content())
         async with http.get(link) as resp:
             assert resp.status == 404  # an expired link confirms nothing
+
+
+async def test_behind_the_proxy_each_applicant_has_their_own_limit_and_it_survives_a_restart(
+    person, start_bot
+):
+    """The reverse proxy on 127.0.0.1 passes each applicant's address in X-Forwarded-For: 20
+    junk posts of one address lock that address out (429) and nobody else, also after a
+    restart. An address a client wrote itself before the proxy's is not believed."""
+    sfx = secrets.token_hex(3)
+    admin = await person("admin")
+    web = {"port": 0, "trusted_proxies": ["127.0.0.1"]}
+    agora = await start_bot([admin.user_id], network=network(sfx), web=web)
+    junk = form_fields(sfx, name="", email="x")  # refused by validation, counted before
+
+    async def post(base: str, client: str) -> int:
+        async with browser() as http:
+            csrf = await open_form(http, base)
+            async with http.post(
+                f"{base}/join",
+                data={**junk, "csrf": csrf},
+                headers={"X-Forwarded-For": client},
+                allow_redirects=False,
+            ) as resp:
+                return resp.status
+
+    base = f"http://127.0.0.1:{agora.web.port}"
+    statuses = [await post(base, "203.0.113.7") for _ in range(20)]
+    assert statuses == [400] * 20
+    assert await post(base, "203.0.113.7") == 429
+    # A forged first hop changes nothing: the proxy's own entry (the last) is the client.
+    assert await post(base, "198.51.100.1, 203.0.113.7") == 429
+    assert await post(base, "203.0.113.8") == 400  # another applicant is not locked out
+    await agora.stop()
+    again = await start_bot(
+        [admin.user_id],
+        account=agora.account,
+        data_dir=agora.data_dir,
+        network=network(sfx),
+        web=web,
+    )
+    assert await post(f"http://127.0.0.1:{again.web.port}", "203.0.113.7") == 429
+    async with again.store.db.execute("SELECT client FROM web_posts") as cur:
+        stored = " ".join(r[0] for r in await cur.fetchall())
+    assert "203.0.113" not in stored  # counted under a keyed hash, not the address

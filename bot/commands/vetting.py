@@ -15,9 +15,11 @@ from bot.commands.registry import (
     Where,
     Word,
     command,
+    command_group,
 )
 from bot.errors import BadArgument, Conflict, NotFound
 from bot.i18n import t
+from bot.vetting.service import REGISTRATION_TOKEN_DAYS
 
 
 def _vetting(ctx: CommandContext):
@@ -253,3 +255,20 @@ async def forget(ctx: CommandContext, user: UserId) -> None:
         ctx.sender, "vetting.forget", "ok", detail=f"{user}: {erased} request(s) erased"
     )
     await ctx.reply(t("forget.done", ctx.locale, user=user, n=erased))
+
+
+command_group("token", help="cmd.token.help", aliases=("jeton",))
+
+
+@command(
+    "token",
+    sub="renew",
+    aliases=("renouveler",),
+    role=Role.ADMIN,
+    where=Where.CONTROL_ROOM,
+    help="cmd.token.renew.help",
+    metavars={"request": "meta.request"},
+)
+async def token_renew(ctx: CommandContext, request: RequestId) -> None:
+    renewed = await _vetting(ctx).renew_token(request, ctx.sender)
+    await ctx.reply(t("token.renewed", ctx.locale, id=renewed.id, days=REGISTRATION_TOKEN_DAYS))

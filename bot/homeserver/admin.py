@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from bot.errors import MatrixError
-from bot.homeserver.registration_link import TOKEN_PROVIDER
+from bot.homeserver.registration_link import TOKEN_PROVIDER, token_id
 from bot.matrix.gateway import path_part
 
 
@@ -104,25 +104,36 @@ async def new_registration_token(gateway: AdminApi, token: str, expires_at_ms: i
     return data["token"]
 
 
-async def registration_token(gateway: AdminApi, token: str) -> dict[str, Any] | None:
+async def registration_tokens(gateway: AdminApi) -> dict[str, dict[str, Any]]:
+    """Every registration token of the homeserver (one request, no token in its path):
+    token → its record (``completed`` uses, ``expiry_time``)."""
+    data = await gateway.raw(
+        "GET", "/_synapse/admin/v1/registration_tokens", what="list registration tokens"
+    )
+    return {r["token"]: r for r in data.get("registration_tokens", []) if "token" in r}
+
+
+async def delete_registration_token(gateway: AdminApi, token: str) -> None:
+    """Withdraw a token that was replaced (it can no longer be used; 404: gone already)."""
     try:
-        return await gateway.raw(
-            "GET",
+        await gateway.raw(
+            "DELETE",
             f"/_synapse/admin/v1/registration_tokens/{path_part(token)}",
-            what="read a registration token",
+            what="withdraw a registration token",
         )
     except MatrixError as exc:
-        if exc.status == 404:
-            return None
-        raise
+        if exc.status != 404:
+            raise
 
 
 async def user_registered_with(gateway: AdminApi, token: str) -> str | None:
-    """The account registered with ``token``, as recorded by Agora's Synapse module."""
+    """The account registered with ``token``, as recorded by Agora's Synapse module (under the
+    token's hash: the path holds no token)."""
     try:
         data = await gateway.raw(
             "GET",
-            f"/_synapse/admin/v1/auth_providers/{TOKEN_PROVIDER}/users/{path_part(token)}",
+            f"/_synapse/admin/v1/auth_providers/{TOKEN_PROVIDER}/users/"
+            f"{path_part(token_id(token))}",
             what="find the account of a registration token",
         )
     except MatrixError as exc:

@@ -3,15 +3,18 @@
 Synapse keeps no record of that: a token only counts its uses. This module, loaded by the
 homeserver (the embedded one loads it; a production Synapse adds it to ``modules:``, see
 deploy/README.md), notes the token a registration used and, once the account exists, records
-it as the account's external id under the provider ``agora-registration-token``. The bot reads
-it back with the admin API (``/_synapse/admin/v1/auth_providers/<provider>/users/<token>``):
-durable, in Synapse's own database, and nothing to reach from Synapse to the bot.
+it as the account's external id under the provider ``agora-registration-token``: not the token
+itself but its SHA-256 (``token_id``), so that the bot's lookup
+(``/_synapse/admin/v1/auth_providers/<provider>/users/<token_id>``, a path Synapse logs) never
+carries a token. Durable, in Synapse's own database, and nothing to reach from Synapse to the
+bot.
 
 It imports nothing from Agora or matrix-nio: it runs inside Synapse's process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -19,6 +22,11 @@ log = logging.getLogger(__name__)
 
 TOKEN_PROVIDER = "agora-registration-token"
 REGISTRATION_TOKEN = "m.login.registration_token"
+
+
+def token_id(token: str) -> str:
+    """What is recorded (and looked up) for a token: its SHA-256, never the token."""
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
 
 
 class RegistrationLink:
@@ -48,6 +56,6 @@ class RegistrationLink:
         if token is None:
             return
         try:
-            await self.api.record_user_external_id(TOKEN_PROVIDER, token, user_id)
+            await self.api.record_user_external_id(TOKEN_PROVIDER, token_id(token), user_id)
         except Exception:  # never fail a registration over this; the bot can be told by hand
             log.exception("could not record the registration token of %s", user_id)

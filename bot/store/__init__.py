@@ -509,23 +509,48 @@ class Store:
             row = await cur.fetchone()
         return row[0]
 
-    async def prune(self, keep_done: float) -> int:
-        """Forget finished jobs and handled events older than ``keep_done`` seconds (an inbox
-        row is kept as long: its id is what refuses a replay)."""
-        before = time.time() - keep_done
+    async def prune(self, keep_done: float, hook_window: float = 3600.0) -> int:
+        """Forget what has served its time: finished jobs, handled events and the progress
+        messages of commands handled more than ``keep_done`` seconds ago (an inbox row stays:
+        its id is what refuses a replay), webhook signatures past twice their window (a
+        replay that old is refused by its date), web posts past the hour they count for."""
+        now = time.time()
+        before = now - keep_done
         removed = 0
         async with self.transaction() as db:
-            for sql in (
-                "DELETE FROM jobs WHERE status IN ('done', 'cancelled') AND done_at < ?",
-                "DELETE FROM events WHERE status = 'done' AND done_at < ?",
+            for sql, since in (
+                ("DELETE FROM jobs WHERE status IN ('done', 'cancelled') AND done_at < ?", before),
+                ("DELETE FROM events WHERE status = 'done' AND done_at < ?", before),
+                (
+                    "DELETE FROM kv WHERE key LIKE 'progress:%' AND substr(key, 10) IN "
+                    "(SELECT event_id FROM inbox WHERE status = 'done' AND done_at < ?)",
+                    before,
+                ),
+                ("DELETE FROM hook_seen WHERE at < ?", now - 2 * hook_window),
+                ("DELETE FROM web_posts WHERE at < ?", now - 3600.0),
             ):
-                cur = await db.execute(sql, (before,))
+                cur = await db.execute(sql, (since,))
                 removed += cur.rowcount
             await db.execute(
                 "UPDATE inbox SET body = '' WHERE status = 'done' AND body != '' AND done_at < ?",
                 (time.time() - self.keep_command_text,),
             )
         return removed
+
+    async def count_post(self, client: str, limit: int, window: float = 3600.0) -> bool:
+        """Count one web post of ``client`` (a keyed hash), unless it already made ``limit``
+        within ``window`` seconds: False then, and nothing is counted."""
+        now = time.time()
+        async with self.transaction() as db:
+            async with db.execute(
+                "SELECT COUNT(*) FROM web_posts WHERE client = ? AND at > ?",
+                (client, now - window),
+            ) as cur:
+                (made,) = await cur.fetchone()
+            if made >= limit:
+                return False
+            await db.execute("INSERT INTO web_posts (client, at) VALUES (?, ?)", (client, now))
+        return True
 
     async def counts(self) -> dict[str, int]:
         out = {}

@@ -507,6 +507,15 @@ async def _v9_nothing_lost(db: aiosqlite.Connection) -> None:
         ALTER TABLE requests ADD COLUMN source_event TEXT;
         CREATE INDEX requests_source_event ON requests (source_event);
         ALTER TABLE decisions ADD COLUMN event_id TEXT;
+        -- Web form posts counted per client (a keyed hash of its address, never the address),
+        -- kept an hour: the limit holds across restarts.
+        CREATE TABLE web_posts (
+            client  TEXT NOT NULL,
+            at      REAL NOT NULL
+        );
+        CREATE INDEX web_posts_client ON web_posts (client, at);
+        -- When a web applicant's registration token expires (no polling after that).
+        ALTER TABLE requests ADD COLUMN reg_expires REAL;
         -- Everything else the bot acts on (reactions, invites, memberships, policy rules,
         -- state changes), written with the sync token like commands, handled once each.
         CREATE TABLE events (

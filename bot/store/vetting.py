@@ -391,11 +391,28 @@ class VettingStore:
         )
         return cur.rowcount == 1
 
-    async def set_reg_token(self, request_id: int, token: str) -> None:
-        await self.store._write(
-            "UPDATE requests SET reg_token = ? WHERE id = ? AND reg_token IS NULL",
-            (token, request_id),
-        )
+    async def set_reg_token(
+        self, request_id: int, token: str, expires: float, *, replacing: str | None = None
+    ) -> bool:
+        """The request's registration token: set once (``replacing`` None), or put in place of
+        the one named (a renewal). False if another change got there first."""
+        if replacing is None:
+            sql = "UPDATE requests SET reg_token = ?, reg_expires = ? WHERE id = ? AND reg_token IS NULL"
+            params: tuple = (token, expires, request_id)
+        else:
+            sql = (
+                "UPDATE requests SET reg_token = ?, reg_expires = ? WHERE id = ? AND reg_token = ?"
+            )
+            params = (token, expires, request_id, replacing)
+        cur = await self.store._write(sql, params)
+        return cur.rowcount == 1
+
+    async def reg_expires(self, request_id: int) -> float | None:
+        async with self.store.db.execute(
+            "SELECT reg_expires FROM requests WHERE id = ?", (request_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
 
     async def link_account(self, request_id: int, user_id: str) -> bool:
         """Tie the account registered with the request's token to it, once."""
@@ -405,11 +422,14 @@ class VettingStore:
         )
         return cur.rowcount == 1
 
-    async def awaiting_registration(self) -> list[RequestRow]:
-        """Approved web requests whose token has not been used yet."""
+    async def awaiting_registration(self, now: float | None = None) -> list[RequestRow]:
+        """Approved web requests whose token has not been used yet, and has not expired
+        (``now``; an expired one waits for `!token renew`)."""
         async with self.store.db.execute(
             f"SELECT {_COLUMNS} FROM requests WHERE status = 'approved' AND "
-            "reg_token IS NOT NULL AND user_id IS NULL ORDER BY id"
+            "reg_token IS NOT NULL AND user_id IS NULL AND "
+            "(reg_expires IS NULL OR reg_expires > ?) ORDER BY id",
+            (time.time() if now is None else now,),
         ) as cur:
             return [RequestRow(*r) for r in await cur.fetchall()]
 

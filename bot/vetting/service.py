@@ -22,7 +22,13 @@ from bot.errors import (
     PermissionDenied,
     UserError,
 )
-from bot.homeserver.admin import force_join, new_registration_token, user_registered_with
+from bot.homeserver.admin import (
+    delete_registration_token,
+    force_join,
+    new_registration_token,
+    registration_tokens,
+    user_registered_with,
+)
 from bot.i18n import t
 from bot.mail import Mailer
 from bot.matrix.content import notice
@@ -56,6 +62,7 @@ IMPORT_NOTICE_JOB = "vetting.import_notice"  # queued by `agora-bot import-reque
 APPROVE_KEYS = frozenset({"✅", "✔", "👍"})
 REJECT_KEYS = frozenset({"❌", "✖", "👎"})
 REGISTRATION_TOKEN_DAYS = 14
+TOKEN_MAIL_JOB = "vetting.token_mail"
 ENDORSEMENT = "endorsement"  # the note of an animator's approval when they file a request
 
 
@@ -526,20 +533,68 @@ class Vetting:
         """The single-use token of an approved web request, made once. Its value is chosen and
         stored before Synapse is asked, so a crash in between makes no second token."""
         token = request.reg_token
-        if token is None:
+        expires = await self.requests.reg_expires(request.id)
+        if token is None or expires is None:
+            expires = time.time() + REGISTRATION_TOKEN_DAYS * 86400
             await self.requests.set_reg_token(
-                request.id, f"agora-{request.id}-{secrets.token_urlsafe(18)}"
+                request.id, f"agora-{request.id}-{secrets.token_urlsafe(18)}", expires
             )
             token = (await self.get(request.id)).reg_token
             assert token is not None
-        expires = int((time.time() + REGISTRATION_TOKEN_DAYS * 86400) * 1000)
-        await new_registration_token(self.gateway, token, expires)
+            expires = await self.requests.reg_expires(request.id) or expires
+        await new_registration_token(self.gateway, token, int(expires * 1000))
         return token
 
+    async def renew_token(self, request_id: int, admin: str) -> RequestRow:
+        """`!token renew`: an approved web applicant who did not register in time gets a new
+        token (the old one withdrawn), shown on their status page; they are told by mail."""
+        request = await self.get(request_id)
+        if request.status != "approved" or request.source != "web" or request.reg_token is None:
+            raise Conflict("token.not_renewable", id=str(request_id))
+        if request.user_id is not None:
+            raise Conflict("token.already_used", id=str(request_id), user=request.user_id)
+        old = request.reg_token
+        expires = time.time() + REGISTRATION_TOKEN_DAYS * 86400
+        token = f"agora-{request.id}-{secrets.token_urlsafe(18)}"
+        if not await self.requests.set_reg_token(request.id, token, expires, replacing=old):
+            raise Conflict("token.not_renewable", id=str(request_id))
+        await new_registration_token(self.gateway, token, int(expires * 1000))
+        await delete_registration_token(self.gateway, old)
+        await self.store.audit(admin, "vetting.token_renew", "ok", detail=f"#{request.id}")
+        async with self.store.transaction() as db:
+            await self.store.add_job(db, TOKEN_MAIL_JOB, {"request_id": request.id})
+        self.wake_jobs()
+        return await self.get(request.id)
+
+    async def send_token_mail(self, payload: dict) -> None:
+        """The job that tells a web applicant their token was renewed (by mail: they have no
+        Matrix account yet)."""
+        request = await self.get(int(payload["request_id"]))
+        if request.user_id is not None or not request.email or self.mailer is None:
+            return
+        locale = request.locale or self.config.locale
+        expires = await self.requests.reg_expires(request.id) or 0
+        await self.mailer.send(
+            request.email,
+            t("mail.token.subject", locale, id=request.id),
+            t("mail.token.body", locale, name=request.name, days=REGISTRATION_TOKEN_DAYS),
+            message_id=f"<agora-token-{request.id}-{int(expires)}@"
+            f"{self.mailer.sender.rsplit('@', 1)[-1]}>",
+        )
+
     async def link_registrations(self) -> int:
-        """Approved web requests whose token has been used: link the account and provision it."""
+        """Approved web requests whose token has been used: link the account and provision it.
+        One request lists the homeserver's tokens; only a used one is looked up (by its hash);
+        nothing is asked while no token is waiting, nor for an expired one."""
+        waiting = await self.requests.awaiting_registration()
+        if not waiting:
+            return 0
+        known = await registration_tokens(self.gateway)
         linked = 0
-        for request in await self.requests.awaiting_registration():
+        for request in waiting:
+            record = known.get(request.reg_token or "")
+            if record is None or not record.get("completed"):
+                continue
             user_id = await user_registered_with(self.gateway, request.reg_token or "")
             if user_id is None or not await self.requests.link_account(request.id, user_id):
                 continue

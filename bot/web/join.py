@@ -6,15 +6,15 @@ each request's private status page `GET /join/status/<token>`.
 - Validation is the one `!join` uses; a refused form comes back with every problem naming its
   field and the values kept (escaped: HTML typed in a field is shown as text).
 - The status link carries an unguessable token; the store keeps only its hash.
-- Posts are limited per address (``MAX_POSTS_PER_HOUR``), against a flood of fake requests.
+- Posts are limited per client (``MAX_POSTS_PER_HOUR``), against a flood of fake requests: the
+  client's address as the trusted reverse proxy gives it (``bot.web.clients``), counted in the
+  store under a keyed hash (a restart keeps the count, the store keeps no address).
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
 from hashlib import sha256
 from typing import Any, Protocol, runtime_checkable
 
@@ -34,6 +34,7 @@ from bot.vetting.form import (
     validate,
 )
 from bot.vetting.links import CONFIRM_PATH, STATUS_PATH, hash_token, new_status_token
+from bot.web.clients import client_address, limit_key, networks
 
 CSRF_COOKIE = "agora_csrf"
 MAX_POSTS_PER_HOUR = 20
@@ -69,6 +70,8 @@ class JoinServices(Protocol):
 
     async def confirm_web_request(self, token: str) -> tuple[str, RequestRow | None]: ...
 
+    async def count_web_post(self, client: str, limit: int) -> bool: ...
+
 
 def _locale(request: web.Request, default: str) -> str:
     asked = request.query.get("lang")
@@ -103,7 +106,6 @@ def masked(email: str) -> str:
 class JoinPages:
     def __init__(self, services: JoinServices):
         self.services = services
-        self._posts: dict[str, deque[float]] = defaultdict(deque)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/join", self.form)
@@ -150,15 +152,17 @@ class JoinPages:
     async def form(self, request: web.Request) -> web.Response:
         return await self._form(request, _locale(request, self.services.config.locale))
 
-    def _limited(self, request: web.Request) -> bool:
-        now = time.monotonic()
-        seen = self._posts[request.remote or "?"]
-        while seen and now - seen[0] > 3600:
-            seen.popleft()
-        if len(seen) >= MAX_POSTS_PER_HOUR:
-            return True
-        seen.append(now)
-        return False
+    async def _limited(self, request: web.Request) -> bool:
+        web_config = self.services.config.web
+        address = client_address(
+            request.remote,
+            request.headers.get("X-Forwarded-For"),
+            networks(web_config.trusted_proxies),
+        )
+        key = hmac.new(
+            await self.services.web_secret(), f"post:{limit_key(address)}".encode(), sha256
+        ).hexdigest()[:32]
+        return not await self.services.count_web_post(key, MAX_POSTS_PER_HOUR)
 
     async def submit(self, request: web.Request) -> web.Response:
         locale = _locale(request, self.services.config.locale)
@@ -170,7 +174,7 @@ class JoinPages:
         sent = str(form.get("csrf", ""))
         if not nonce or not hmac.compare_digest(sent, await self._csrf(nonce)):
             return self._message(locale, "web.error.csrf", 403)
-        if self._limited(request):
+        if await self._limited(request):
             return self._message(locale, "web.error.too_many", 429)
         values = {f: str(form.get(f, "")) for f in FIELDS}
         try:
