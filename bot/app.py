@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from nio import AsyncClient, LoginResponse, WhoamiResponse
+from nio import AsyncClient, LoginResponse, MegolmEvent, WhoamiResponse
+from nio.exceptions import EncryptionError
 
+from bot import effects
 from bot.commands import load_commands
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Config, ConfigError, load_config
-from bot.effects import caused_by
+from bot.effects import caused_by, detached
 from bot.errors import (
     AgoraError,
     BadArgument,
@@ -44,7 +46,16 @@ from bot.matrix.content import notice
 from bot.matrix.crosssigning import device_is_cross_signed, ensure_cross_signed
 from bot.matrix.direct import DirectChats
 from bot.matrix.gateway import Gateway, client_config, path_part
-from bot.matrix.sync import Batch, Reaction, StateChange, SyncLoop, revive
+from bot.matrix.sync import (
+    Batch,
+    Reaction,
+    StateChange,
+    SyncLoop,
+    Unreadable,
+    acted_on,
+    megolm_origin,
+    revive,
+)
 from bot.metrics import Metrics
 from bot.moderation.control_room import ControlRoom
 from bot.moderation.enforcement import Enforcer
@@ -55,7 +66,7 @@ from bot.moderation.trust import DeviceTrust
 from bot.news.broadcast import DELIVER_JOB, Broadcaster
 from bot.news.service import REMIND_JOB, News
 from bot.scheduler import JobRunner
-from bot.store import Store
+from bot.store import InboxRow, Store
 from bot.store.vetting import RequestRow
 from bot.territories.groups import Group, GroupStore, effective
 from bot.territories.keeper import NetworkKeeper
@@ -80,15 +91,26 @@ REGISTRATION_POLL = 3.0  # seconds between checks of the approved web requests' 
 
 
 GAVE_UP_JOB = "jobs.gave_up"
+GAVE_UP_EVENT_JOB = "events.gave_up"
+EVENT_TRANSIENT_ATTEMPTS = 300
+UNREADABLE_RETRY = 10.0  # seconds between tries of an event whose room key has not come
+UNREADABLE_KEPT = 86400.0  # then it is given up (and audited)
+
+
+class StillUnreadable(Exception):
+    """An event kept undecryptable: its room key has not reached the bot yet."""
 
 
 def _groups_of_policy(
     rows: list[tuple[int, str, dict, int]],
 ) -> list[list[tuple[int, str, dict, int]]]:
-    """Each event alone, except consecutive policy rules, which go together."""
+    """Each event alone, except consecutive policy rules seen for the first time, which go
+    together (one sweep for all); a rule that failed before is tried alone, so that it never
+    takes fresh ones down with it."""
     groups: list[list[tuple[int, str, dict, int]]] = []
     for row in rows:
-        if row[1] == "policy" and groups and groups[-1][0][1] == "policy":
+        fresh = row[1] == "policy" and row[3] == 0
+        if fresh and groups and groups[-1][0][1] == "policy" and groups[-1][0][3] == 0:
             groups[-1].append(row)
         else:
             groups.append([row])
@@ -144,7 +166,10 @@ class Agora:
         self._sweep_task: asyncio.Task | None = None
         self._peers_task: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
-        self._draining = asyncio.Lock()  # the sync loop and the start's end both drain
+        self._draining = asyncio.Lock()  # one drain at a time (the loop, tests)
+        self._events_wake = asyncio.Event()
+        # After this long, the sender of a message the bot cannot read is told (tests shorten).
+        self.unreadable_notice_after = 60.0
         self._unannounced: list[tuple[str, dict[str, Any]]] = []
         self._starting = True  # the first sync: memberships are not acted on yet
         self.stopped = asyncio.Event()
@@ -211,9 +236,11 @@ class Agora:
         self.reconciler = Reconciler(self.config, self.gateway, self.store, self.data_dir)
         self.keeper = NetworkKeeper(self.reconciler, self._after_reconcile)
         self.enforcer = Enforcer(self.config, self.gateway, self.store, self.control)
-        self.jobs = JobRunner(self.store, {}, self._job_gave_up)
+        self.jobs = JobRunner(self.store, {})
+        self.jobs.report_kind = GAVE_UP_JOB  # a job given up is reported by a job
         self.jobs.configure(self.config.jobs)
         self.jobs.handlers[GAVE_UP_JOB] = self._report_gave_up
+        self.jobs.handlers[GAVE_UP_EVENT_JOB] = self._report_event_gave_up
         self.direct = DirectChats(self.gateway, self.store, self._refresh_dm_rooms)
         self.vetting = Vetting(
             self.config,
@@ -312,7 +339,7 @@ class Agora:
         await self.news.sync_config_feeds()
         await self._leave_strays()
         self._starting = False
-        await self.drain_events()  # what came while the bot was down (a ✅ on a card)
+        self._events_wake.set()  # what came while the bot was down (a ✅ on a card)
         if self.synapse:
             self._write_credentials(session)
         self.web = WebServer(self, self.config.web)
@@ -327,6 +354,7 @@ class Agora:
             asyncio.create_task(self._watch_registrations(), name="registrations"),
             asyncio.create_task(self.news.run(), name="feeds"),
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
+            asyncio.create_task(self._drain_loop(), name="events"),
         ]
         self.keeper.request_full()
         if self.synapse:
@@ -372,7 +400,8 @@ class Agora:
             _write_private(self.synapse.dir / "bot-password", saved.password)
         async with aiohttp.ClientSession() as http:
             if self.synapse and not saved:
-                password = secrets.token_urlsafe(24)
+                # A first start cut short after this line finds the same password again.
+                password = self._embedded_password() or secrets.token_urlsafe(24)
                 _write_private(self.synapse.dir / "bot-password", password)
                 await register_with_shared_secret(
                     http,
@@ -535,12 +564,27 @@ class Agora:
         then the recorded events, then the commands."""
         if batch.device_changes:
             self._spawn(self.trust.on_device_changes(batch.device_changes), "trust")
+        if batch.keys_arrived:
+            await self.store.wake_unreadable()
         if not self._starting:
             if self.control.room_id in batch.left_rooms:
                 log.warning("the bot is no longer in the control room; restoring it")
                 await self.control.ensure()
-            await self.drain_events()
+            self._events_wake.set()
         self.dispatcher.wake.set()
+
+    async def _drain_loop(self) -> None:
+        """The recorded events are handled here, beside the sync (one slow to handle, an
+        invite to a room on a server that is down, never holds the sync up), whenever a sync
+        brought some, and every few seconds for those waiting to be retried."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._events_wake.wait(), UNREADABLE_RETRY)
+            self._events_wake.clear()
+            try:
+                await self.drain_events()
+            except AgoraError as exc:  # the store or homeserver away: the next round retries
+                log.warning("handling recorded events: %s", exc)
 
     async def drain_events(self) -> int:
         """Handle the recorded events other than commands, in order, each once: one that
@@ -560,18 +604,24 @@ class Agora:
     async def _handle_events(self, group: list[tuple[int, str, dict, int]]) -> None:
         seqs = [seq for seq, *_ in group]
         kind, attempts = group[0][1], max(a for *_, a in group)
-        items = [revive(k, fields) for _, k, fields, _ in group]
-        first = items[0]
-        cause = getattr(first, "event_id", None)
+        cause = group[0][2].get("event_id")
         try:
+            items = [revive(k, fields) for _, k, fields, _ in group]
+            first = items[0]
             with caused_by(f"event:{cause}" if cause else f"row:{seqs[0]}"):
                 if kind == "policy":
                     await self.bans.on_events(items)
                 else:
                     await self._handle_event(kind, first)
+        except StillUnreadable:
+            # Its key has not come: tried again soon, and at once when keys arrive.
+            await self.store.retry_event_rows(seqs, "no room key yet", UNREADABLE_RETRY, False)
+            return
         except Exception as exc:
             again = transient(exc)
-            give_up = not again and attempts + 1 >= self.config.jobs.max_attempts
+            # An outage is waited out (about a day at the longest backoff), then reported.
+            limit = EVENT_TRANSIENT_ATTEMPTS if again else self.config.jobs.max_attempts
+            give_up = attempts + 1 >= limit
             ref = new_reference()
             log.warning(
                 "%s event %s failed (ref %s): %r%s",
@@ -583,9 +633,12 @@ class Agora:
                 exc_info=not again,
             )
             delay = min(self.config.jobs.max_backoff, 5.0 * 2 ** min(attempts, 10))
-            await self.store.retry_event_rows(seqs, f"ref {ref}: {exc!r}", delay, give_up)
+            report = (GAVE_UP_EVENT_JOB, {"kind": kind, "ref": ref}) if give_up else None
+            await self.store.retry_event_rows(
+                seqs, f"ref {ref}: {exc!r}", delay, give_up, report=report
+            )
             if give_up:
-                await self._announce("events.gave_up", {"kind": kind, "ref": ref})
+                self.jobs.kick()
             return
         await self.store.finish_event_rows(seqs)
 
@@ -603,6 +656,75 @@ class Agora:
                 await self._control_reaction(item)
             elif item.room_id != self.control.room_id:
                 await self.news.on_reaction(item.sender, item.relates_to, item.key)
+        elif kind == "unreadable":
+            await self._read_again(item)
+
+    async def _read_again(self, item: Unreadable) -> None:
+        """An event the bot could not decrypt: read it now if its key came (then it is handled
+        as it would have been), else ask the sender's devices for the key (once per session),
+        tell the sender after a minute where they were talking to the bot (a direct chat, the
+        control room), and give up after a day. ``StillUnreadable``: try again later."""
+        event = item.event()
+        try:
+            readable = self.client.decrypt_event(event)
+        except (EncryptionError, KeyError, ValueError):
+            readable = None
+        if readable is not None and not isinstance(readable, MegolmEvent):
+            self.metrics.unreadable_recovered.inc()
+            found = acted_on(
+                readable,
+                item.room_id,
+                self.gateway.user_id,
+                self.config.commands.prefix,
+                self._dm_rooms,
+                megolm_origin(self.gateway),
+            )
+            if isinstance(found, InboxRow):
+                await self.store.record_events([found], None)
+                self.dispatcher.wake.set()
+            elif isinstance(found, Reaction):
+                await self._handle_event("reaction", found)
+            log.info("%s read once its key came", item.event_id)
+            return
+        if await self.store.once(f"unreadable.asked:{item.session_id}"):
+            await self._ask_for_key(event)
+        age = time.time() - item.source.get("origin_server_ts", 0) / 1000
+        kind = await self.store.room_kind(item.room_id)
+        if (
+            age >= self.unreadable_notice_after
+            and kind in ("dm", "control")
+            and await self.store.once(f"unreadable.told:{item.event_id}")
+        ):
+            await self.store.audit(
+                item.sender, "undecryptable", "told", room_id=item.room_id, event_id=item.event_id
+            )
+            await self.gateway.send(
+                item.room_id,
+                notice(t("undecryptable.told", self.config.locale), reply_to=item.event_id),
+            )
+        if age >= UNREADABLE_KEPT:
+            await self.store.audit(
+                item.sender,
+                "undecryptable",
+                "dropped",
+                room_id=item.room_id,
+                event_id=item.event_id,
+            )
+            return
+        raise StillUnreadable
+
+    async def _ask_for_key(self, event: MegolmEvent) -> None:
+        """A room key request to the sender's devices (the one that sent it first): a client
+        that shared the session with this device may send it again."""
+        request = event.as_key_request(event.sender, self.client.device_id, device_id="*")
+        with contextlib.suppress(MatrixError):
+            await self.gateway.raw(
+                "PUT",
+                "/_matrix/client/v3/sendToDevice/m.room_key_request/"
+                + path_part(f"agora-{event.session_id[:32]}-{self.client.device_id}"),
+                request.as_dict(),
+                what="ask for a room key",
+            )
 
     async def _control_reaction(self, r: Reaction) -> None:
         """An admin's reaction on a card counts only encrypted, from a device of theirs."""
@@ -648,9 +770,14 @@ class Agora:
         if not self.control.room_id:
             self._unannounced.append((key, params))
             return
+        text = t(key, self.config.locale, **params)
         with contextlib.suppress(AgoraError):
+            # Named by what it says: a notice a retried event skips (once-only) or says again
+            # never shifts the ids of the others.
             await self.gateway.send(
-                self.control.room_id, notice(t(key, self.config.locale, **params))
+                self.control.room_id,
+                notice(text),
+                txn=effects.content_key(self.control.room_id, text),
             )
 
     def _control_room_readers_changed(self) -> None:
@@ -659,7 +786,7 @@ class Agora:
 
     def _spawn(self, coro: Awaitable[Any], name: str) -> None:
         """Background work that must not hold the sync up (a peer's keys over federation)."""
-        task = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+        task = detached(coro, name=name)  # type: ignore[arg-type]
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(self._task_ended)
@@ -803,7 +930,7 @@ class Agora:
         full run (start, reload) everyone is looked at again: a server dropped from the
         allow-list or a room no longer shared leaves people who may no longer be there."""
         if why == "full" and self._sweep_task is not None and self._sweep_task.done():
-            self._sweep_task = asyncio.create_task(self._sweep(), name="sweep")
+            self._sweep_task = detached(self._sweep(), name="sweep")
         loc = self.config.locale
         lines: list[str] = []
         for run in outcome.resumed:
@@ -877,8 +1004,8 @@ class Agora:
         self.keeper.request_full()
         # The feeds and trusted policy lists the file declares now (tasks: reload is called
         # from sync code).
-        self._feeds_sync = asyncio.create_task(self.news.sync_config_feeds())
-        self._peers_task = asyncio.create_task(self._follow_peers(own=True), name="peers")
+        self._feeds_sync = detached(self.news.sync_config_feeds())
+        self._peers_task = detached(self._follow_peers(own=True), name="peers")
         self._spawn(self.trust.refresh(), "trust")  # new admins, animators and managers
         self._spawn(self.control.reconcile_admins(), "control")  # the room follows `admins`
 
@@ -1007,24 +1134,11 @@ class Agora:
         if removed:
             log.warning("removed %d person(s) found in managed rooms at start", removed)
 
-    async def _job_gave_up(self, job_id: int, kind: str, payload: dict[str, Any], ref: str) -> None:
-        """A job given up is reported in the control room by a job of its own: written now,
-        sent when the homeserver takes it (never lost to the outage that may have caused it)."""
-        if kind == GAVE_UP_JOB:
-            return  # the report itself: the log has it
-        found = await self.store.job(job_id)
-        async with self.store.transaction() as db:
-            await self.store.add_job(
-                db,
-                GAVE_UP_JOB,
-                {
-                    "id": job_id,
-                    "kind": kind,
-                    "ref": ref,
-                    "attempts": found.attempts if found else 0,
-                },
-            )
-        self.jobs.kick()
+    async def _report_event_gave_up(self, payload: dict[str, Any]) -> None:
+        if not self.control.room_id:
+            raise MatrixUnavailable("no control room yet")
+        text = t("events.gave_up", self.config.locale, kind=payload["kind"], ref=payload["ref"])
+        await self.gateway.send(self.control.room_id, notice(text))
 
     async def _report_gave_up(self, payload: dict[str, Any]) -> None:
         if not self.control.room_id:

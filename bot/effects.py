@@ -14,12 +14,16 @@ longer than any restart; the bot's device is stable across restarts.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import hashlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,6 +52,13 @@ def caused_by(key: str) -> Iterator[Cause]:
         _current.reset(token)
 
 
+def detached(coro: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
+    """A background task that does not inherit the current cause: what it sends is not part of
+    the command that started it (its notices would take the command's numbers, in an order a
+    re-run would not repeat)."""
+    return asyncio.create_task(coro, name=name, context=contextvars.Context())
+
+
 def current() -> Cause | None:
     return _current.get()
 
@@ -73,6 +84,18 @@ def next_key(room_id: str, event_type: str) -> str | None:
 def stable_key(*what: str) -> str:
     """What names one effect (a request's card), whatever the cause that makes it."""
     return "\x1f".join(("stable", *what))
+
+
+def digest(text: str) -> str:
+    """A short digest of what a message says, for keys named by their content."""
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def content_key(room_id: str, text: str) -> str | None:
+    """Under the current cause, a key named by the message itself (an announcement another
+    run may skip or repeat): None without a cause."""
+    cause = _current.get()
+    return None if cause is None else stable_key("said", cause.key, room_id, digest(text))
 
 
 def txn_id(instance: str, key: str) -> str:

@@ -4,6 +4,7 @@ else is logged with a short reference and the user only sees that reference."""
 from __future__ import annotations
 
 import secrets
+import socket
 from typing import Any
 
 import aiohttp
@@ -86,7 +87,9 @@ def transient(exc: BaseException) -> bool:
     if isinstance(exc, MatrixError):
         status = exc.status or 0
         return status == 429 or status >= 500 or exc.errcode in TRANSIENT_CODES
-    return isinstance(exc, aiohttp.ClientError | OSError)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return False  # a certificate does not fix itself
+    return isinstance(exc, aiohttp.ClientError | socket.gaierror)
 
 
 def new_reference() -> str:

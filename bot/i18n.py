@@ -447,6 +447,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "it is valid for {days} days. Open your status page (the link you got when you asked) "
         "to find it and create your account.\n\nThe Agora team",
     },
+    "undecryptable.told": {
+        "fr": "Je n'ai pas pu lire ce message : il est chiffré et sa clé ne m'est pas parvenue. "
+        "Renvoyez-le, s'il vous plaît (si cela se répète, vérifiez votre session ou "
+        "rechargez votre application).",
+        "en": "I could not read this message: it is encrypted and its key did not reach me. "
+        "Please send it again (if this keeps happening, verify your session or reload your "
+        "app).",
+    },
     "jobs.none": {"fr": "Aucune tâche en attente.", "en": "No job waiting."},
     "jobs.title": {"fr": "Tâches ouvertes ({n}) :", "en": "Open jobs ({n}):"},
     "jobs.line.waiting": {

@@ -41,6 +41,11 @@ class Metrics:
             "Recorded events (commands and others) not handled yet",
             registry=self.registry,
         )
+        self.unreadable_recovered = Counter(
+            "agora_undecryptable_recovered",
+            "Events first undecryptable, read once their room key came",
+            registry=self.registry,
+        )
         self.undecryptable = Counter(
             "agora_undecryptable_events",
             "Encrypted events the bot could not decrypt",

@@ -26,7 +26,7 @@ class JobRunner:
         self,
         store: Store,
         handlers: dict[str, Handler],
-        on_give_up: Callable[[int, str, dict[str, Any], str], Awaitable[None]],
+        on_give_up: Callable[[int, str, dict[str, Any], str], Awaitable[None]] | None = None,
         *,
         max_attempts: int = 8,
         idle_check: float = 5.0,
@@ -38,6 +38,8 @@ class JobRunner:
         self.on_give_up = on_give_up
         self.max_attempts = max_attempts
         self.max_backoff = 300.0
+        # The kind of the job that reports a job given up (written in the same transaction).
+        self.report_kind: str | None = None
         self.idle_check = idle_check
         self._wake = asyncio.Event()
         # Lower runs first among due jobs (telling someone can wait for provisioning).
@@ -139,9 +141,17 @@ class JobRunner:
                     ref,
                     "; giving up" if give_up else "",
                 )
-            await self.store.retry_job(job_id, f"ref {ref}: {exc!r}", delay, give_up)
+            report = None
+            if give_up and self.report_kind and kind != self.report_kind:
+                report = (
+                    self.report_kind,
+                    {"id": job_id, "kind": kind, "ref": ref, "attempts": attempts + 1},
+                )
+            await self.store.retry_job(job_id, f"ref {ref}: {exc!r}", delay, give_up, report=report)
             if give_up:
-                await self.on_give_up(job_id, kind, payload, ref)
+                if self.on_give_up is not None:
+                    await self.on_give_up(job_id, kind, payload, ref)
+                self.kick()
             return False
         await self.store.finish_job(job_id)
         return True

@@ -399,12 +399,30 @@ async def test_a_revocation_outlives_a_homeserver_away_longer_than_the_old_give_
         space = await member.wait_for(lambda: next(iter(member.invites), None), "the space")
         await member.accept_invite(space)
 
+        # A command received just before the outage, its answer still to send.
+        dispatcher = next(t for t in agora._tasks if t.get_name() == "dispatcher")
+        dispatcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await dispatcher
+        ping = await admin.say(agora.control.room_id, "!ping")
+        from tests.test_territories import eventually
+
+        async def recorded() -> bool:
+            return any(r.event_id == ping for r in await agora.store.pending_events())
+
+        await eventually(recorded, "the command in the inbox")
         await hs.stop()
+        agora._tasks.append(asyncio.create_task(agora.dispatcher.run(), name="dispatcher"))
         try:
             # What !revoke does once parsed: the revocation and its job, in one transaction.
             await agora.revocation.start(member.user_id, "test", admin.user_id, False)
             agora.wake_jobs()
             await asyncio.sleep(20)
+            async with agora.store.db.execute(
+                "SELECT status, attempts FROM inbox WHERE event_id = ?", (ping,)
+            ) as cur:
+                status, tries = await cur.fetchone()
+            assert status == "pending" and tries >= 1  # waiting out the outage, not failed
             async with agora.store.db.execute("SELECT status, attempts FROM jobs") as cur:
                 jobs = [tuple(r) for r in await cur.fetchall()]
             # Still waiting for the homeserver, tried more often than max_attempts.
@@ -419,6 +437,10 @@ async def test_a_revocation_outlives_a_homeserver_away_longer_than_the_old_give_
         )
         members = await agora.gateway.members(space)
         assert members.get(member.user_id) not in ("join", "invite")
+        answer = await admin.reply_to(ping, 60)
+        assert answer.body.startswith("pong") and await admin.reaction_to(ping) == "✅"
+        await asyncio.sleep(2)
+        assert len(admin.replies_to(ping)) == 1 and admin.reactions_to(ping) == ["✅"]
         async with agora.store.db.execute(
             "SELECT kind, status FROM jobs WHERE kind = 'moderation.revoke'"
         ) as cur:

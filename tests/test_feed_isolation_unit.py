@@ -38,6 +38,13 @@ def hostile_feed(size: int = 900_000) -> bytes:
         ("fe80::1", False),
         ("fd00:ec2::254", False),
         ("::ffff:127.0.0.1", False),
+        ("64:ff9b::a00:1", False),
+        ("64:ff9b::a9fe:a9fe", False),
+        ("64:ff9b::5db8:d822", True),
+        ("64:ff9b:1::1", False),
+        ("2002:7f00:1::1", False),
+        ("2002:5db8:d822::1", True),
+        ("::127.0.0.1", False),
     ],
 )
 def test_only_public_unicast_addresses_are_reachable(address, public):

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot import effects
 from bot.matrix.content import edit, notice
 
 if TYPE_CHECKING:
@@ -68,7 +69,10 @@ class Progress:
     event_id: str
 
     async def update(self, text: str) -> None:
-        await self.gateway.send(self.room_id, edit(self.event_id, text))
+        # Named by what it says: a run again after a crash, which may update less often,
+        # neither repeats an update nor loses one to an id the first run used.
+        key = effects.stable_key("progress-edit", self.event_id, effects.digest(text))
+        await self.gateway.send(self.room_id, edit(self.event_id, text), txn=key)
 
 
 @dataclass
@@ -103,6 +107,11 @@ class CommandContext:
             progress = Progress(self.gateway, self.room_id, earlier)
             await progress.update(text)
             return progress
-        event_id = await self.reply(text)
+        event_id = await self.gateway.send(
+            self.room_id,
+            notice(text, reply_to=self.event_id),
+            txn=effects.stable_key("progress", self.event_id),
+        )
+        self.replies.append(event_id)
         await self.services.store.put(key, event_id)
         return Progress(self.gateway, self.room_id, event_id)

@@ -7,7 +7,9 @@ most the one unfinished command and never a finished one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,7 @@ from bot.errors import (
     UnverifiedDevice,
     UserError,
     new_reference,
+    transient,
 )
 from bot.i18n import t
 from bot.matrix.gateway import Gateway
@@ -38,7 +41,9 @@ class Unencrypted(Exception):
     """An unencrypted event where only encrypted ones count: ignored."""
 
 
-OK, REFUSED, FAILED, IGNORED = "ok", "refused", "failed", "ignored"
+OK, REFUSED, FAILED, IGNORED, RETRYING = "ok", "refused", "failed", "ignored", "retrying"
+RETRY_CHECK = 5.0  # seconds between looks for commands due again
+COMMAND_OUTAGE_ATTEMPTS = 300  # about a day at the longest backoff; then it fails
 
 
 class Dispatcher:
@@ -76,7 +81,12 @@ class Dispatcher:
     async def run(self) -> None:
         while True:
             await self.drain()
-            await self.wake.wait()
+            # Woken by a sync that brought commands, or when a command waiting out an outage
+            # is due again.
+            due = await self.store.next_command_at()
+            wait = RETRY_CHECK if due is None else max(0.05, min(RETRY_CHECK, due - time.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), wait)
             self.wake.clear()
 
     async def drain(self) -> None:
@@ -169,6 +179,13 @@ class Dispatcher:
             detail = exc.key
             await self._answer(ctx, exc.render(ctx.locale))
         except Exception as exc:
+            if transient(exc) and row.attempts < COMMAND_OUTAGE_ATTEMPTS:
+                # The homeserver went away mid-command: the command runs again once it is back
+                # (its sends meet the ones that went out), not "failed" for good.
+                delay = min(self.config.jobs.max_backoff, 2.0 * 2 ** min(row.attempts, 10))
+                log.warning("command %s%s: %r; again in %.0f s", prefix, name or "?", exc, delay)
+                await self.store.retry_command(row.event_id, delay)
+                return RETRYING
             outcome = FAILED
             ref = new_reference()
             detail = f"ref {ref}: {exc!r}"

@@ -295,9 +295,10 @@ class EmbeddedSynapse:
         """Stop a homeserver a crashed bot left (SIGTERM, then SIGKILL after ``grace``), so
         that the new one can bind its ports. Returns how many were stopped."""
         orphans = self._orphans()
+        found = len(orphans)
         for pid in orphans:
             log.warning("stopping Synapse pid %s left running by an earlier bot", pid)
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while orphans and time.monotonic() < deadline:
@@ -305,9 +306,13 @@ class EmbeddedSynapse:
             orphans = [p for p in orphans if Path(f"/proc/{p}").exists() and not _zombie(p)]
         for pid in orphans:
             log.warning("Synapse pid %s did not stop within %.0f s; killing it", pid, grace)
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-        return len(orphans)
+        deadline = time.monotonic() + 5
+        while orphans and time.monotonic() < deadline:  # its port is free once it is gone
+            await asyncio.sleep(0.1)
+            orphans = [p for p in orphans if Path(f"/proc/{p}").exists() and not _zombie(p)]
+        return found
 
     async def _port_taken(self) -> bool:
         try:

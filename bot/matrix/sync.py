@@ -17,9 +17,11 @@ from typing import Any
 
 from nio import (
     Event,
+    ForwardedRoomKeyEvent,
     InviteMemberEvent,
     MegolmEvent,
     ReactionEvent,
+    RoomKeyEvent,
     RoomMemberEvent,
     RoomMessageText,
     SyncResponse,
@@ -114,6 +116,27 @@ class StateChange:
     event_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """An event the bot could not decrypt (its room key has not reached it yet): the
+    ciphertext as it came, kept until the key arrives."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    session_id: str
+    source: dict
+
+    @classmethod
+    def of(cls, room_id: str, ev: MegolmEvent) -> Unreadable:
+        return cls(room_id, ev.event_id, ev.sender, ev.session_id, ev.source)
+
+    def event(self) -> MegolmEvent:
+        parsed = MegolmEvent.from_dict(self.source)
+        parsed.room_id = self.room_id
+        return parsed
+
+
 @dataclass
 class Batch:
     """What one sync brought that the bot acts on."""
@@ -126,6 +149,9 @@ class Batch:
     policy_rules: list[PolicyEvent] = field(default_factory=list)
     left_rooms: list[str] = field(default_factory=list)
     undecryptable: int = 0
+    unreadable: list[Unreadable] = field(default_factory=list)
+    # Room keys came in this sync (events kept unreadable may be read now).
+    keys_arrived: bool = False
     # Users whose devices or cross-signing keys changed (trust is checked again for them).
     device_changes: list[str] = field(default_factory=list)
 
@@ -139,6 +165,7 @@ class Batch:
             ("membership", self.memberships),
             ("policy", self.policy_rules),
             ("reaction", self.reactions),
+            ("unreadable", self.unreadable),
         ):
             for item in items:
                 out.append((kind, item.room_id, getattr(item, "event_id", None), asdict(item)))
@@ -151,6 +178,7 @@ DURABLE_KINDS: dict[str, type] = {
     "membership": Membership,
     "policy": PolicyEvent,
     "reaction": Reaction,
+    "unreadable": Unreadable,
 }
 
 
@@ -211,52 +239,65 @@ def extract(
         for ev in info.timeline.events:
             if isinstance(ev, MegolmEvent):
                 batch.undecryptable += 1
-                log.warning(
-                    "could not decrypt %s from %s in %s (session %s)",
-                    ev.event_id,
-                    ev.sender,
-                    room_id,
-                    ev.session_id,
-                )
+                # Kept, and tried again when its key arrives (App.drain_events).
+                batch.unreadable.append(Unreadable.of(room_id, ev))
                 continue
-            if ev.sender == own_user:
-                continue
-            if isinstance(ev, RoomMessageText):
-                content = ev.source.get("content", {})
-                if content.get("m.relates_to", {}).get("rel_type") == "m.replace":
-                    continue  # an edit is not a new command
-                body = ev.body.strip()
-                # Commands anywhere; plain answers only in direct chats (guided dialogues).
-                if (body.startswith(prefix) and len(body) > len(prefix)) or (
-                    room_id in conversations and body
-                ):
-                    batch.commands.append(
-                        InboxRow(
-                            ev.event_id,
-                            room_id,
-                            ev.sender,
-                            body,
-                            bool(getattr(ev, "decrypted", False)),
-                            ev.server_timestamp,
-                            *origin(ev, room_id),
-                        )
-                    )
-            elif isinstance(ev, ReactionEvent):
-                batch.reactions.append(
-                    Reaction(
-                        room_id,
-                        ev.event_id,
-                        ev.sender,
-                        ev.reacts_to,
-                        ev.key,
-                        bool(getattr(ev, "decrypted", False)),
-                        *origin(ev, room_id),
-                    )
-                )
+            found = acted_on(ev, room_id, own_user, prefix, conversations, origin)
+            if isinstance(found, InboxRow):
+                batch.commands.append(found)
+            elif isinstance(found, Reaction):
+                batch.reactions.append(found)
+    batch.keys_arrived = any(
+        isinstance(ev, RoomKeyEvent | ForwardedRoomKeyEvent)
+        for ev in getattr(resp, "to_device_events", None) or []
+    )
     batch.left_rooms.extend(resp.rooms.leave.keys())
     device_list = getattr(resp, "device_list", None)
     batch.device_changes.extend(getattr(device_list, "changed", None) or [])
     return batch
+
+
+def acted_on(
+    ev: Event,
+    room_id: str,
+    own_user: str,
+    prefix: str,
+    conversations: frozenset[str],
+    origin: Origin = no_origin,
+) -> InboxRow | Reaction | None:
+    """What one (decrypted) timeline event is to the bot: a command (or an answer in a direct
+    chat's conversation), a reaction, or nothing."""
+    if ev.sender == own_user:
+        return None
+    if isinstance(ev, RoomMessageText):
+        content = ev.source.get("content", {})
+        if content.get("m.relates_to", {}).get("rel_type") == "m.replace":
+            return None  # an edit is not a new command
+        body = ev.body.strip()
+        # Commands anywhere; plain answers only in direct chats (guided dialogues).
+        if (body.startswith(prefix) and len(body) > len(prefix)) or (
+            room_id in conversations and body
+        ):
+            return InboxRow(
+                ev.event_id,
+                room_id,
+                ev.sender,
+                body,
+                bool(getattr(ev, "decrypted", False)),
+                ev.server_timestamp,
+                *origin(ev, room_id),
+            )
+    elif isinstance(ev, ReactionEvent):
+        return Reaction(
+            room_id,
+            ev.event_id,
+            ev.sender,
+            ev.reacts_to,
+            ev.key,
+            bool(getattr(ev, "decrypted", False)),
+            *origin(ev, room_id),
+        )
+    return None
 
 
 def megolm_origin(gateway: Gateway) -> Origin:
@@ -369,7 +410,8 @@ class SyncLoop:
                     ),
                 )
                 gap.extend(page.chunk)
-                if not page.chunk or not page.end or page.end == token:
+                # The end is where no further token comes (an empty page may still have one).
+                if not page.end or page.end == token:
                     break
                 token = page.end
             else:

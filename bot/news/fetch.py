@@ -50,14 +50,36 @@ class FetchError(Exception):
         return t(f"feed.error.{self.key}", locale, **self.params)
 
 
+# IPv6 prefixes that carry an IPv4 address a gateway or the stack may reach: NAT64 (well-known
+# and local-use), 6to4, IPv4-compatible. The IPv4 address inside is what counts.
+_EMBEDDING = (
+    (ipaddress.ip_network("64:ff9b::/96"), lambda ip: ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)),
+    (ipaddress.ip_network("64:ff9b:1::/48"), None),
+    (
+        ipaddress.ip_network("2002::/16"),
+        lambda ip: ipaddress.IPv4Address((int(ip) >> 80) & 0xFFFFFFFF),
+    ),
+    (ipaddress.ip_network("::/96"), lambda ip: ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)),
+)
+
+
 def public_address(address: str) -> bool:
-    """An address a feed may be fetched from: globally routable, unicast."""
+    """An address a feed may be fetched from: globally routable, unicast (for an IPv6 address
+    that carries an IPv4 one, that one too)."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        else:
+            for net, inner in _EMBEDDING:
+                if ip in net:
+                    if inner is None:
+                        return False
+                    embedded = inner(ip)
+                    return embedded.is_global and not embedded.is_multicast
     return ip.is_global and not ip.is_multicast
 
 
@@ -154,6 +176,9 @@ async def fetch(
         raise FetchError("timeout", seconds=round(timeout)) from None
     except RefusedAddress:
         raise FetchError("refused_address") from None
+    except aiohttp.ClientConnectorError as exc:
+        refused = isinstance(getattr(exc, "os_error", None), RefusedAddress)
+        raise FetchError("refused_address" if refused else "unreachable") from None
     except (aiohttp.ClientError, OSError):
         raise FetchError("unreachable") from None
 

@@ -35,6 +35,7 @@ class InboxRow:
     device_ed: str | None = None
     megolm_session: str | None = None
     megolm_index: int | None = None
+    attempts: int = 0  # runs cut short by the homeserver's absence
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ class Store:
     async def record_events(
         self,
         rows: list[InboxRow],
-        sync_token: str,
+        sync_token: str | None,
         *,
         events: list[tuple[str, str, str | None, dict[str, Any]]] = (),  # type: ignore[assignment]
     ) -> int:
@@ -228,18 +229,33 @@ class Store:
                 ],
             )
             added = db.total_changes - before
-            await db.execute(self._PUT, ("sync_token", json.dumps(sync_token)))
+            if sync_token is not None:  # None: a command read later (its key came late)
+                await db.execute(self._PUT, ("sync_token", json.dumps(sync_token)))
         return added
 
     async def pending_events(self, limit: int = 100) -> list[InboxRow]:
         async with self.db.execute(
             "SELECT event_id, room_id, sender, body, encrypted, origin_ts, device_curve, "
-            "device_ed, megolm_session, megolm_index FROM inbox WHERE status = 'pending' "
-            "ORDER BY origin_ts, received_at LIMIT ?",
-            (limit,),
+            "device_ed, megolm_session, megolm_index, attempts FROM inbox "
+            "WHERE status = 'pending' AND next_at <= ? ORDER BY origin_ts, received_at LIMIT ?",
+            (time.time(), limit),
         ) as cur:
             rows = await cur.fetchall()
         return [InboxRow(*r[:4], bool(r[4]), *r[5:]) for r in rows]
+
+    async def retry_command(self, event_id: str, delay: float) -> None:
+        """A command cut short by the homeserver's absence: run again after ``delay``."""
+        await self._write(
+            "UPDATE inbox SET attempts = attempts + 1, next_at = ? WHERE event_id = ?",
+            (time.time() + delay, event_id),
+        )
+
+    async def next_command_at(self) -> float | None:
+        async with self.db.execute(
+            "SELECT MIN(next_at) FROM inbox WHERE status = 'pending'"
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
 
     async def finish_event(self, event_id: str, outcome: str) -> None:
         """A command handled: its id and outcome stay (a replay is recognised), its text goes
@@ -261,6 +277,12 @@ class Store:
         ) as cur:
             return [(r[0], r[1], json.loads(r[2]), r[3]) for r in await cur.fetchall()]
 
+    async def wake_unreadable(self) -> None:
+        """Room keys came: the events kept unreadable are tried again at once."""
+        await self._write(
+            "UPDATE events SET next_at = 0 WHERE kind = 'unreadable' AND status = 'pending'"
+        )
+
     async def finish_event_rows(self, seqs: list[int]) -> None:
         now = time.time()
         async with self.transaction() as db:
@@ -270,14 +292,24 @@ class Store:
             )
 
     async def retry_event_rows(
-        self, seqs: list[int], error: str, delay: float, give_up: bool
+        self,
+        seqs: list[int],
+        error: str,
+        delay: float,
+        give_up: bool,
+        *,
+        report: tuple[str, dict[str, Any]] | None = None,
     ) -> None:
+        """Try the rows again after ``delay``, or give them up; ``report``: the job that says
+        so, written in the same transaction (a crash cannot lose it)."""
         async with self.transaction() as db:
             await db.executemany(
                 "UPDATE events SET attempts = attempts + 1, error = ?, next_at = ?, status = ? "
                 "WHERE seq = ?",
                 [(error, time.time() + delay, "failed" if give_up else "pending", s) for s in seqs],
             )
+            if report is not None:
+                await self.add_job(db, *report)
 
     # --- audit ------------------------------------------------------------------------------
 
@@ -447,16 +479,39 @@ class Store:
             return [(r[0], r[1], json.loads(r[2]), r[3]) for r in await cur.fetchall()]
 
     async def finish_job(self, job_id: int) -> None:
+        # Only a pending job: one an admin cancelled while it ran stays cancelled.
         await self._write(
-            "UPDATE jobs SET status = 'done', done_at = ? WHERE id = ?", (time.time(), job_id)
+            "UPDATE jobs SET status = 'done', done_at = ? WHERE id = ? AND status = 'pending'",
+            (time.time(), job_id),
         )
 
-    async def retry_job(self, job_id: int, error: str, delay: float, give_up: bool) -> None:
-        await self._write(
-            "UPDATE jobs SET attempts = attempts + 1, error = ?, next_at = ?, status = ? "
-            "WHERE id = ?",
-            (error, time.time() + delay, "failed" if give_up else "pending", job_id),
-        )
+    async def retry_job(
+        self,
+        job_id: int,
+        error: str,
+        delay: float,
+        give_up: bool,
+        *,
+        report: tuple[str, dict[str, Any]] | None = None,
+    ) -> bool:
+        """Try the job again after ``delay``, or give it up with ``report`` (the job that says
+        so) written in the same transaction. False if it was cancelled meanwhile."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE jobs SET attempts = attempts + 1, error = ?, next_at = ?, status = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (error, time.time() + delay, "failed" if give_up else "pending", job_id),
+            )
+            if cur.rowcount == 1 and report is not None:
+                await self.add_job(db, *report)
+        return cur.rowcount == 1
+
+    async def has_job(self, kind: str, payload: dict[str, Any]) -> bool:
+        """Whether a job of ``kind`` with exactly ``payload`` was ever queued (and not pruned)."""
+        async with self.db.execute(
+            "SELECT 1 FROM jobs WHERE kind = ? AND payload = ? LIMIT 1", (kind, json.dumps(payload))
+        ) as cur:
+            return await cur.fetchone() is not None
 
     async def open_jobs(self, limit: int = 30) -> list[JobRow]:
         """Jobs not done: waiting, retrying (tried before) and given up, oldest first."""

@@ -507,6 +507,9 @@ async def _v9_nothing_lost(db: aiosqlite.Connection) -> None:
         ALTER TABLE requests ADD COLUMN source_event TEXT;
         CREATE INDEX requests_source_event ON requests (source_event);
         ALTER TABLE decisions ADD COLUMN event_id TEXT;
+        -- A command cut short by an outage waits, then runs again.
+        ALTER TABLE inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE inbox ADD COLUMN next_at REAL NOT NULL DEFAULT 0;
         -- Web form posts counted per client (a keyed hash of its address, never the address),
         -- kept an hour: the limit holds across restarts.
         CREATE TABLE web_posts (

@@ -437,7 +437,9 @@ class Vetting:
             # their status page; the account made with it is linked and provisioned then.
             await self.registration_token(request)
             return
-        if request.user_id:
+        # Once: this job run again after a crash (its follow-up written, itself not yet
+        # marked done) finds the follow-up there, and the applicant is told once.
+        if request.user_id and not await self.store.has_job(TELL_JOB, {"request_id": request.id}):
             async with self.store.transaction() as db:
                 await self.store.add_job(db, TELL_JOB, {"request_id": request.id})
             self.wake_jobs()
