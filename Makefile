@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python bench/onboard_members.py
 	$(BIN)/python bench/broadcast.py
 	$(BIN)/python bench/ban_propagation.py
+	$(BIN)/python bench/feed_isolation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info tests/js/node_modules

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import logging
 import multiprocessing
+import os
 
 from bot.news.feeds import ParsedFeed, newest_first, parse
 from bot.news.fetch import FetchError
@@ -39,6 +40,13 @@ def _ready() -> bool:
     return True
 
 
+def _yield_cpu() -> None:
+    """In each worker, at start: the lowest scheduling priority, so that on a small machine
+    the homeserver and the bot's own loop get the processor first."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(19)
+
+
 class FeedParser:
     def __init__(self, time_limit: float = 10.0, workers: int = 1):
         self.time_limit = time_limit
@@ -56,7 +64,9 @@ class FeedParser:
         if self._pool is None:
             # spawn: a fresh interpreter, nothing of the bot's threads or sockets inherited.
             pool = concurrent.futures.ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_yield_cpu,
             )
             loop = asyncio.get_running_loop()
             await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(self.workers)))
