@@ -30,6 +30,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import drained  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
@@ -185,7 +186,7 @@ async def main(rooms: int, members: int, entries: int) -> None:
                 if (await agora.news.feed(feed.id)).primed:
                     break
                 await asyncio.sleep(0.05)
-            await _drained(agora)
+            await drained(agora)
             server.documents["/f.rss"] = (rss(items), "application/rss+xml")
             cpu0, wall0 = time.process_time(), time.perf_counter()
             agora.news.clock = lambda: time.time() + 7200
@@ -226,16 +227,6 @@ async def main(rooms: int, members: int, entries: int) -> None:
         f"  feed relay: {entries} new entries into 1 room    {relay_wall:7.2f} s wall, "
         f"{cpu * 1000 / entries:6.1f} ms CPU per entry (the bot's process)"
     )
-
-
-async def _drained(agora: Agora) -> None:
-    while True:
-        async with agora.store.db.execute(
-            "SELECT COUNT(*) FROM jobs WHERE status = 'pending' AND next_at <= ?", (time.time(),)
-        ) as cur:
-            if (await cur.fetchone())[0] == 0:
-                return
-        await asyncio.sleep(0.05)
 
 
 if __name__ == "__main__":

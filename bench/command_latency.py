@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from nio import AsyncClient, InviteMemberEvent, MatrixRoom, RoomMessageText  # noqa: E402
 
+from bench.common import percentile, round_trip  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
@@ -38,11 +39,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class EchoBot:
@@ -84,17 +80,6 @@ class EchoBot:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         await self.client.close()
-
-
-async def round_trip(person: Person, room_id: str, settle: float = 0.0) -> float:
-    # A person does not type the next command in the same millisecond: `settle` lets both bots
-    # finish their follow-up work (Agora's ✅ reaction and audit row) so that the figure is the
-    # latency of one command, not the queueing of many.
-    await asyncio.sleep(settle)
-    start = time.perf_counter()
-    event_id = await person.say(room_id, "!ping")
-    await person.reply_to(event_id)
-    return time.perf_counter() - start
 
 
 async def main(pings: int, block: int, settle: float) -> None:

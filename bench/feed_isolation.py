@@ -37,6 +37,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import drained, percentile, round_trip  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
@@ -54,11 +55,6 @@ NETWORK = {
         }
     ]
 }
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class HostileFeed:
@@ -176,26 +172,6 @@ class LoopLag:
                 self.lags[self.condition].append(loop.time() - planned)
 
 
-async def round_trip(person: Person, room_id: str, settle: float = 0.0) -> float:
-    # As in command_latency: a person's pace between commands, so that the figure is the
-    # latency of one command, not the queueing of many.
-    await asyncio.sleep(settle)
-    start = time.perf_counter()
-    event_id = await person.say(room_id, "!ping")
-    await person.reply_to(event_id)
-    return time.perf_counter() - start
-
-
-async def _drained(agora: Agora) -> None:
-    while True:
-        async with agora.store.db.execute(
-            "SELECT COUNT(*) FROM jobs WHERE status = 'pending' AND next_at <= ?", (time.time(),)
-        ) as cur:
-            if (await cur.fetchone())[0] == 0:
-                return
-        await asyncio.sleep(0.05)
-
-
 async def main(pings: int, block: int, settle: float, seed: int) -> None:
     logging.basicConfig(level=logging.WARNING)
     rng = random.Random(seed)
@@ -234,7 +210,7 @@ async def main(pings: int, block: int, settle: float, seed: int) -> None:
             else:
                 raise TimeoutError(f"the feed was never read: {probe.failures}")
             await probe.idle()
-            await _drained(agora)
+            await drained(agora)
             for _ in range(3):  # warm up: sessions shared, keys claimed
                 await round_trip(admin, control)
 
@@ -261,9 +237,9 @@ async def main(pings: int, block: int, settle: float, seed: int) -> None:
                 lag.condition = None
                 clock.hostile = False
                 hostile_wall += time.perf_counter() - started
-                drained = time.perf_counter()
+                drain_start = time.perf_counter()
                 await probe.idle()  # no parse spills into the next baseline block
-                drain += time.perf_counter() - drained
+                drain += time.perf_counter() - drain_start
                 if probe.polls > polls0:
                     cycle = (probe.busy - busy0) / (probe.polls - polls0)
             hits = feed.hits - hits0
