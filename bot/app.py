@@ -578,8 +578,9 @@ class Agora:
         invite to a room on a server that is down, never holds the sync up), whenever a sync
         brought some, and every few seconds for those waiting to be retried."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._events_wake.wait(), UNREADABLE_RETRY)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see Dispatcher.run
+                async with asyncio.timeout(UNREADABLE_RETRY):
+                    await self._events_wake.wait()
             self._events_wake.clear()
             try:
                 await self.drain_events()

@@ -85,8 +85,11 @@ class Dispatcher:
             # is due again.
             due = await self.store.next_command_at()
             wait = RETRY_CHECK if due is None else max(0.05, min(RETRY_CHECK, due - time.time()))
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow the
+            # cancellation that stops the bot when the wake comes at the same moment.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self.wake.wait()
             self.wake.clear()
 
     async def drain(self) -> None:
