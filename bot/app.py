@@ -44,11 +44,13 @@ from bot.i18n import t
 from bot.mail import Mailer
 from bot.matrix.content import notice
 from bot.matrix.crosssigning import device_is_cross_signed, ensure_cross_signed
-from bot.matrix.direct import DirectChats
+from bot.matrix.direct import DirectChats, opened_for
 from bot.matrix.gateway import Gateway, client_config, path_part
 from bot.matrix.sync import (
     Batch,
+    Left,
     Reaction,
+    Redaction,
     StateChange,
     SyncLoop,
     Unreadable,
@@ -66,7 +68,7 @@ from bot.moderation.trust import DeviceTrust
 from bot.news.broadcast import DELIVER_JOB, Broadcaster
 from bot.news.service import REMIND_JOB, News
 from bot.scheduler import JobRunner
-from bot.store import InboxRow, Store
+from bot.store import REDACTED, InboxRow, Store
 from bot.store.vetting import RequestRow
 from bot.territories.groups import Group, GroupStore, effective
 from bot.territories.keeper import NetworkKeeper
@@ -331,6 +333,10 @@ class Agora:
         await self.trust.refresh()
         await self._profile()
         await self.control.ensure()
+        if self.control.room_id not in self.client.rooms:
+            # Made just now: nio learns of it from a sync, and the loop does not run yet (a
+            # send would wait for one).
+            await self.sync.once()
         for key, params in self._unannounced:
             await self._announce(key, params)
         self._unannounced.clear()
@@ -550,9 +556,23 @@ class Agora:
             await self.store.put("display_name", name)
 
     async def _leave_strays(self) -> None:
-        """Leave rooms that are neither the control room, a direct chat nor managed."""
+        """Leave rooms that are neither the control room, a direct chat nor managed. A direct
+        chat the bot opened just before a crash, before recording it, is kept as that."""
         for room_id in list(self.client.rooms):
             if await self.store.room_kind(room_id) is None:
+                with contextlib.suppress(MatrixError):
+                    create = await self.gateway.raw(
+                        "GET",
+                        f"/_matrix/client/v3/rooms/{path_part(room_id)}/state/m.room.create/",
+                        query={"format": "event"},
+                        what="read a room's creation",
+                    )
+                    peer = opened_for(create, self.gateway.user_id)
+                    if peer is not None and await self.store.dm_with(peer) is None:
+                        log.info("%s: a direct chat opened before a crash, kept", room_id)
+                        await self.store.add_room(room_id, "dm", peer)
+                        await self._refresh_dm_rooms()
+                        continue
                 log.info("leaving %s: not a room Agora serves", room_id)
                 with contextlib.suppress(MatrixError):
                     await self.gateway.leave(room_id)
@@ -567,9 +587,6 @@ class Agora:
         if batch.keys_arrived:
             await self.store.wake_unreadable()
         if not self._starting:
-            if self.control.room_id in batch.left_rooms:
-                log.warning("the bot is no longer in the control room; restoring it")
-                await self.control.ensure()
             self._events_wake.set()
         self.dispatcher.wake.set()
 
@@ -659,6 +676,54 @@ class Agora:
                 await self.news.on_reaction(item.sender, item.relates_to, item.key)
         elif kind == "unreadable":
             await self._read_again(item)
+        elif kind == "redaction":
+            await self._on_redaction(item)
+        elif kind == "left":
+            await self._on_left(item)
+
+    async def _on_redaction(self, item: Redaction) -> None:
+        """A command withdrawn before it ran was not run (``Store.record_events``): said in
+        the audit; in the control room, an admin's ✅ taken back or a card removed."""
+        if await self.store.command_outcome(item.redacts) == REDACTED:
+            await self.store.audit(
+                item.sender, "command.withdrawn", "skipped", room_id=item.room_id
+            )
+        if item.room_id == self.control.room_id:
+            await self.vetting.on_redaction(item.sender, item.redacts)
+
+    async def _on_left(self, item: Left) -> None:
+        """The bot is out of a room: the control room is made again; the admins are told of
+        a managed room (nobody enforces membership there any more)."""
+        if item.room_id == self.control.room_id:
+            if self._starting:
+                return  # the start makes sure of the control room itself
+            log.warning("the bot is no longer in the control room; restoring it")
+            await self.control.ensure()
+            return
+        key = await self.store.managed_key(item.room_id)
+        if key is None or item.sender == self.gateway.user_id:
+            return  # not a room it keeps, or it left on its own
+        await self.store.audit(
+            item.sender or "", "room.bot_removed", item.membership, room_id=item.room_id
+        )
+        params = {
+            "room": key,
+            "membership": t(
+                "control.bot_removed.ban"
+                if item.membership == "ban"
+                else "control.bot_removed.leave",
+                self.config.locale,
+            ),
+            "sender": item.sender or "?",
+        }
+        if not self.control.room_id:
+            await self._announce("control.bot_removed", params)
+            return
+        # Not through _announce, which lets a failed send go: this one is retried.
+        text = t("control.bot_removed", self.config.locale, **params)
+        await self.gateway.send(
+            self.control.room_id, notice(text), txn=effects.content_key(self.control.room_id, text)
+        )
 
     async def _read_again(self, item: Unreadable) -> None:
         """An event the bot could not decrypt: read it now if its key came (then it is handled

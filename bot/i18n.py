@@ -148,6 +148,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "{user} n'est pas administrateur : retiré de ce salon (il ne lit aucune fiche).",
         "en": "{user} is not an administrator: removed from this room (they read no card).",
     },
+    "control.bot_removed": {
+        "fr": "Agora n'est plus dans « {room} » ({membership} par {sender}) : personne n'y "
+        "fait plus respecter l'adhésion. Réinvitez Agora dans ce salon (ou levez son "
+        "bannissement) pour qu'il le surveille de nouveau.",
+        "en": "Agora is no longer in “{room}” ({membership} by {sender}): nobody enforces "
+        "membership there any more. Invite Agora back (or lift its ban) so that it watches "
+        "the room again.",
+    },
+    "control.bot_removed.leave": {"fr": "retiré", "en": "removed"},
+    "control.bot_removed.ban": {"fr": "banni", "en": "banned"},
     "control.unencrypted_ignored": {
         "fr": "Les messages et réactions non chiffrés de {user} dans ce salon sont ignorés : "
         "seuls les messages chiffrés de bout en bout comptent ici (un événement non chiffré ne "
@@ -1519,6 +1529,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "vetting.recorded": {
         "fr": "Validation enregistrée pour #{id} ({n}/{required}).",
         "en": "Approval recorded for #{id} ({n}/{required}).",
+    },
+    "vetting.withdrawn": {
+        "fr": "{admin} a retiré sa validation de la demande #{id} ({n}/{required}).",
+        "en": "{admin} withdrew their approval of request #{id} ({n}/{required}).",
+    },
+    "vetting.withdraw_too_late": {
+        "fr": "La demande #{id} est déjà close ({status}) : retirer la réaction n'y change "
+        "rien. Pour retirer la personne : {prefix}revoke <identifiant>.",
+        "en": "Request #{id} is already closed ({status}): removing the reaction changes "
+        "nothing. To remove the person: {prefix}revoke <user id>.",
+    },
+    "vetting.card_reposted": {
+        "fr": "La fiche de la demande #{id} a été supprimée ; la voici de nouveau.",
+        "en": "The card of request #{id} was removed; here it is again.",
     },
     "vetting.now_approved": {
         "fr": "Demande #{id} acceptée ({n}/{required}) : la personne est invitée.",

@@ -23,6 +23,7 @@ from nio import (
     ReactionEvent,
     RoomCreateResponse,
     RoomMessage,
+    RoomRedactResponse,
     RoomSendResponse,
 )
 from nio.api import Api
@@ -280,6 +281,12 @@ class Person:
         else:
             event_type, content = "m.reaction", {"m.relates_to": relation}
         return await self.send_raw(room_id, event_type, content)
+
+    async def redact(self, room_id: str, event_id: str) -> str:
+        """Element's "remove" on an event (redactions are not encrypted)."""
+        resp = await self.client.room_redact(room_id, event_id)
+        assert isinstance(resp, RoomRedactResponse), resp
+        return resp.event_id
 
     async def send_raw(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
         """An event sent as given (nio would encrypt it again in an encrypted room)."""

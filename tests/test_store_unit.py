@@ -198,3 +198,19 @@ async def test_an_urgent_job_never_waits_behind_a_queue_of_lesser_ones(tmp_path)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await store.close()
+
+
+async def test_a_command_withdrawn_before_it_ran_is_not_run(tmp_path):
+    store = await Store.open(tmp_path / "a.db")
+    first = InboxRow("$c1", "!r", "@a:x", "!approve 3", True, 1)
+    second = InboxRow("$c2", "!r", "@a:x", "!ping", True, 2)
+    withdrawal = ("redaction", "!r", "$w1", {"redacts": "$c1"})
+    elsewhere = ("redaction", "!other", "$w2", {"redacts": "$c2"})  # not the same room
+    await store.record_events([first, second], "t1", events=[withdrawal, elsewhere])
+    assert [r.event_id for r in await store.pending_events()] == ["$c2"]
+    assert await store.command_outcome("$c1") == "redacted"
+    # Once begun (a retry after an outage), a command is carried through.
+    await store.retry_command("$c2", 0)
+    await store.record_events([], "t2", events=[("redaction", "!r", "$w3", {"redacts": "$c2"})])
+    assert [r.event_id for r in await store.pending_events()] == ["$c2"]
+    await store.close()

@@ -3,6 +3,8 @@ deciding in the control room, the applicant told and provisioned."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import re
 import secrets
@@ -14,7 +16,7 @@ from bot.store import Store
 from bot.store.vetting import VettingStore
 from bot.vetting.service import CONCLUDE_JOB
 from tests.conftest import agora_cli
-from tests.test_territories import room_ids
+from tests.test_territories import eventually, room_ids
 
 pytestmark = pytest.mark.integration
 
@@ -310,6 +312,98 @@ async def test_reactions_on_the_card_approve_and_ask_for_a_reason(region, person
     space = (await room_ids(agora))[f"vaucluse-{sfx}"]
     await nurse.wait_for(lambda: space in nurse.invites, "the invitation")
     assert (await agora.vetting.requests.request(number)).status == "approved"
+
+
+async def test_an_approval_taken_back_no_longer_counts_and_a_removed_card_comes_back(
+    region, person
+):
+    agora, first, second, sfx = region
+    control = agora.control.room_id
+    nurse = await person("infirmiere")
+    _, number, card = await file_request(agora, nurse, first, sfx)
+    approval = await first.react(control, card.event_id, "✅")
+    await first.wait_for(
+        lambda: [s for s in first.replies_to(card.event_id) if "(1/2)" in s.body],
+        "the first approval",
+    )
+    await first.redact(control, approval)  # Element's "remove" on the ✅
+    withdrawn = await second.wait_for(
+        lambda: [s for s in second.replies_to(card.event_id) if "retiré sa validation" in s.body],
+        "the withdrawal",
+    )
+    assert f"#{number} (0/2)" in withdrawn[0].body
+    assert await agora.vetting.requests.decisions(number) == []
+    # The second admin's approval is now the only one: the request stays pending.
+    await second.react(control, card.event_id, "✅")
+    await second.wait_for(
+        lambda: [s for s in second.replies_to(card.event_id) if "(1/2)" in s.body],
+        "the second admin's approval",
+    )
+    assert (await agora.vetting.requests.request(number)).status == "pending"
+
+    # Someone removes the card: it is posted again, and approving on the new one finishes.
+    await first.redact(control, card.event_id)
+    again = await first.wait_for(
+        lambda: [
+            s
+            for s in first.seen
+            if s.room_id == control
+            and s.event_id != card.event_id
+            and f"Demande #{number} — Corinne Durand" in s.body
+            and not s.body.startswith("*")
+        ],
+        "the card posted again",
+    )
+    assert (await agora.vetting.requests.request(number)).card_event == again[0].event_id
+    final = await first.react(control, again[0].event_id, "✅")
+    space = (await room_ids(agora))[f"vaucluse-{sfx}"]
+    await nurse.wait_for(lambda: space in nurse.invites, "the invitation")
+    # Too late now: taking back the ✅ that closed the request changes nothing, and says so.
+    await first.redact(control, final)
+    await first.wait_for(
+        lambda: [s for s in first.seen if f"#{number} est déjà close" in s.body], "too late"
+    )
+    assert (await agora.vetting.requests.request(number)).status == "approved"
+    assert len(await agora.vetting.requests.decisions(number)) == 2
+
+
+async def test_a_command_withdrawn_before_it_ran_is_not_run(person, start_bot):
+    """Recorded but not yet run (the bot busy, or down right after recording it), then
+    withdrawn: it is not run. One withdrawn before the bot read it comes back redacted from
+    the homeserver, as nothing."""
+    admin = await person("admin")
+    agora = await start_bot([admin.user_id])
+    control = agora.control.room_id
+    await admin.accept_invite(control)
+    await agora.settled()
+    dispatcher = next(t for t in agora._tasks if t.get_name() == "dispatcher")
+    dispatcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await dispatcher
+    withdrawn = await admin.say(control, "!status")
+
+    async def recorded() -> bool:
+        return any(r.event_id == withdrawn for r in await agora.store.pending_events())
+
+    await eventually(recorded, "the command in the inbox")
+    await admin.redact(control, withdrawn)
+
+    async def skipped() -> bool:
+        return await agora.store.command_outcome(withdrawn) == "redacted"
+
+    await eventually(skipped, "the command set aside")
+    agora._tasks.append(asyncio.create_task(agora.dispatcher.run(), name="dispatcher"))
+    kept = await admin.say(control, "!ping")
+    await admin.reply_to(kept, timeout=60)
+    assert admin.replies_to(withdrawn) == []
+
+    async def audited() -> bool:
+        async with agora.store.db.execute(
+            "SELECT COUNT(*) FROM audit WHERE action = 'command.withdrawn'"
+        ) as cur:
+            return (await cur.fetchone())[0] == 1
+
+    await eventually(audited, "the audit entry")
 
 
 async def test_the_guided_conversation_files_a_request(region, person):

@@ -29,7 +29,7 @@ from bot.errors import (
 from bot.i18n import t
 from bot.matrix.gateway import Gateway
 from bot.metrics import Metrics
-from bot.store import InboxRow, Store
+from bot.store import REDACTED, InboxRow, Store
 
 if TYPE_CHECKING:
     from bot.moderation.trust import DeviceTrust
@@ -110,6 +110,8 @@ class Dispatcher:
             return await self._handle(row)
 
     async def _handle(self, row: InboxRow) -> str:
+        if await self.store.command_outcome(row.event_id) == REDACTED:
+            return REDACTED  # withdrawn by its sender after this batch was read
         place = await self._place(row.room_id)
         if place is None:
             # Not a room the bot serves (it is leaving it): nothing to answer.

@@ -10,6 +10,18 @@ from bot.matrix.gateway import Gateway
 from bot.store import Store
 from bot.territories.desired import ENCRYPTION_ALGORITHM
 
+# The key in a direct chat's m.room.create content naming the person it was opened for.
+DM_MARK = "org.agora.dm"
+
+
+def opened_for(create: dict, bot: str) -> str | None:
+    """The person a room was opened for as a direct chat by this bot, from its m.room.create
+    event (None for any other room)."""
+    peer = create.get("content", {}).get(DM_MARK)
+    if create.get("sender") != bot or not isinstance(peer, str) or not peer.startswith("@"):
+        return None
+    return peer
+
 
 class DirectChats:
     def __init__(self, gateway: Gateway, store: Store, on_new: Callable[[], Awaitable[None]]):
@@ -29,6 +41,9 @@ class DirectChats:
                 {
                     "preset": "trusted_private_chat",
                     "is_direct": True,
+                    # Whom it is for, in the room itself: a chat opened just before a crash
+                    # (not yet recorded) is recognised at the next start, not opened again.
+                    "creation_content": {DM_MARK: user_id},
                     "invite": [user_id],
                     "initial_state": [
                         {

@@ -117,6 +117,27 @@ class StateChange:
 
 
 @dataclass(frozen=True)
+class Redaction:
+    """Someone withdrew an event (Element's "remove"): a ✅ on a card, a command not yet run,
+    a card the bot posted."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    redacts: str
+
+
+@dataclass(frozen=True)
+class Left:
+    """The bot is out of a room (kicked, banned, or the room went away)."""
+
+    room_id: str
+    sender: str | None = None
+    membership: str = "leave"
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Unreadable:
     """An event the bot could not decrypt (its room key has not reached it yet): the
     ciphertext as it came, kept until the key arrives."""
@@ -148,6 +169,8 @@ class Batch:
     state_changes: list[StateChange] = field(default_factory=list)
     policy_rules: list[PolicyEvent] = field(default_factory=list)
     left_rooms: list[str] = field(default_factory=list)
+    left: list[Left] = field(default_factory=list)
+    redactions: list[Redaction] = field(default_factory=list)
     undecryptable: int = 0
     unreadable: list[Unreadable] = field(default_factory=list)
     # Room keys came in this sync (events kept unreadable may be read now).
@@ -165,7 +188,9 @@ class Batch:
             ("membership", self.memberships),
             ("policy", self.policy_rules),
             ("reaction", self.reactions),
+            ("redaction", self.redactions),
             ("unreadable", self.unreadable),
+            ("left", self.left),
         ):
             for item in items:
                 out.append((kind, item.room_id, getattr(item, "event_id", None), asdict(item)))
@@ -178,7 +203,9 @@ DURABLE_KINDS: dict[str, type] = {
     "membership": Membership,
     "policy": PolicyEvent,
     "reaction": Reaction,
+    "redaction": Redaction,
     "unreadable": Unreadable,
+    "left": Left,
 }
 
 
@@ -247,14 +274,40 @@ def extract(
                 batch.commands.append(found)
             elif isinstance(found, Reaction):
                 batch.reactions.append(found)
+            elif isinstance(found, Redaction):
+                batch.redactions.append(found)
     batch.keys_arrived = any(
         isinstance(ev, RoomKeyEvent | ForwardedRoomKeyEvent)
         for ev in getattr(resp, "to_device_events", None) or []
     )
-    batch.left_rooms.extend(resp.rooms.leave.keys())
+    for room_id, info in resp.rooms.leave.items():
+        batch.left_rooms.append(room_id)
+        mine = [
+            ev
+            for ev in [*info.state, *info.timeline.events]
+            if isinstance(ev, RoomMemberEvent) and ev.state_key == own_user
+        ]
+        last = mine[-1] if mine else None
+        batch.left.append(
+            Left(
+                room_id,
+                last.sender if last else None,
+                last.membership if last else "leave",
+                last.event_id if last else None,
+            )
+        )
     device_list = getattr(resp, "device_list", None)
     batch.device_changes.extend(getattr(device_list, "changed", None) or [])
     return batch
+
+
+def redacted_by(source: dict[str, Any]) -> str | None:
+    """The event a redaction withdraws: top level before room version 11, in the content
+    since."""
+    if source.get("type") != "m.room.redaction":
+        return None
+    redacts = source.get("redacts") or source.get("content", {}).get("redacts")
+    return redacts if isinstance(redacts, str) else None
 
 
 def acted_on(
@@ -264,11 +317,14 @@ def acted_on(
     prefix: str,
     conversations: frozenset[str],
     origin: Origin = no_origin,
-) -> InboxRow | Reaction | None:
+) -> InboxRow | Reaction | Redaction | None:
     """What one (decrypted) timeline event is to the bot: a command (or an answer in a direct
-    chat's conversation), a reaction, or nothing."""
+    chat's conversation), a reaction, a redaction, or nothing."""
     if ev.sender == own_user:
         return None
+    redacts = redacted_by(ev.source)
+    if redacts is not None:
+        return Redaction(room_id, ev.event_id, ev.sender, redacts)
     if isinstance(ev, RoomMessageText):
         content = ev.source.get("content", {})
         if content.get("m.relates_to", {}).get("rel_type") == "m.replace":

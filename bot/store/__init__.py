@@ -17,6 +17,9 @@ import aiosqlite
 
 from bot.store.migrations import MIGRATIONS
 
+# The outcome of a command its sender withdrew (redacted) before it ran.
+REDACTED = "redacted"
+
 
 class StoreTooNew(RuntimeError):
     pass
@@ -229,6 +232,16 @@ class Store:
                 ],
             )
             added = db.total_changes - before
+            # A command withdrawn (redacted) before it was run is not run.
+            await db.executemany(
+                "UPDATE inbox SET status = 'done', outcome = ?, done_at = ?, body = '' "
+                "WHERE event_id = ? AND room_id = ? AND status = 'pending' AND attempts = 0",
+                [
+                    (REDACTED, now, fields["redacts"], room)
+                    for kind, room, _, fields in events
+                    if kind == "redaction"
+                ],
+            )
             if sync_token is not None:  # None: a command read later (its key came late)
                 await db.execute(self._PUT, ("sync_token", json.dumps(sync_token)))
         return added
@@ -266,6 +279,13 @@ class Store:
             "WHERE event_id = ?",
             (outcome, time.time(), event_id),
         )
+
+    async def command_outcome(self, event_id: str) -> str | None:
+        async with self.db.execute(
+            "SELECT outcome FROM inbox WHERE event_id = ?", (event_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
 
     async def pending_event_rows(self, limit: int = 200) -> list[tuple[int, str, dict, int]]:
         """Events other than commands still to handle, due now, in the order they came:

@@ -153,7 +153,7 @@ class VettingStore:
                 found += [(r[0], column) for r in await cur.fetchall()]
         return found
 
-    async def set_card(self, request_id: int, event_id: str) -> None:
+    async def set_card(self, request_id: int, event_id: str | None) -> None:
         await self.store._write(
             "UPDATE requests SET card_event = ? WHERE id = ?", (event_id, request_id)
         )
@@ -174,6 +174,24 @@ class VettingStore:
             "SELECT 1 FROM decisions WHERE request_id = ? AND event_id = ?", (request_id, event_id)
         ) as cur:
             return await cur.fetchone() is not None
+
+    async def decision_by_event(self, event_id: str) -> tuple[int, str, str] | None:
+        """(request, admin, decision) that the command or reaction ``event_id`` recorded."""
+        async with self.store.db.execute(
+            "SELECT request_id, admin, decision FROM decisions WHERE event_id = ?", (event_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    async def withdraw_decision(self, request_id: int, admin: str, event_id: str) -> bool:
+        """The decision ``event_id`` made, taken back while its request is still pending (in
+        one statement, so a decision that closed the request is never taken back)."""
+        cur = await self.store._write(
+            "DELETE FROM decisions WHERE request_id = ? AND admin = ? AND event_id = ? AND "
+            "(SELECT status FROM requests WHERE id = ?) = 'pending'",
+            (request_id, admin, event_id, request_id),
+        )
+        return cur.rowcount == 1
 
     async def decisions(self, request_id: int) -> list[Decision]:
         async with self.store.db.execute(

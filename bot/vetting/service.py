@@ -639,6 +639,51 @@ class Vetting:
             text = exc.render(loc)
         await self.gateway.send(self.control.room_id, notice(text, reply_to=card_event))
 
+    async def on_redaction(self, sender: str, redacts: str) -> None:
+        """Something withdrawn in the control room: an admin's own ✅ (their approval goes
+        while the request is pending: one statement, so a decision that already closed it
+        stays), or a card (posted again while its request is pending). A redaction proves
+        no device, and taking an approval back only makes admission stricter."""
+        if not self.control.room_id:
+            return
+        loc, prefix = self.config.locale, self.config.commands.prefix
+        decided = await self.requests.decision_by_event(redacts)
+        if decided is not None and decided[1] == sender:
+            request_id, admin, _ = decided
+            request = await self.get(request_id)
+            if await self.requests.withdraw_decision(request_id, admin, redacts):
+                await self.store.audit(admin, "vetting.withdraw", "ok", detail=f"#{request_id}")
+                standing = await self.standing_of(request)
+                await self.show_card(request)
+                text = t(
+                    "vetting.withdrawn",
+                    loc,
+                    admin=admin,
+                    id=request_id,
+                    n=len(standing.approvals),
+                    required=standing.required,
+                )
+            else:
+                text = t(
+                    "vetting.withdraw_too_late",
+                    loc,
+                    id=request_id,
+                    status=request.status,
+                    prefix=prefix,
+                )
+            await self.gateway.send(
+                self.control.room_id, notice(text, reply_to=request.card_event or None)
+            )
+            return
+        request = await self.requests.request_by_card(redacts)
+        if request is not None and request.status == "pending":
+            # A new card under a key of its own (the removed one cannot be edited any more);
+            # the old id stays recorded until the new one is, so a run cut short runs again.
+            await self.gateway.send(
+                self.control.room_id, notice(t("vetting.card_reposted", loc, id=request.id))
+            )
+            await self._post_card(await self.get(request.id), replacing=redacts)
+
     async def _space_of(self, territory: str) -> str | None:
         for room in await self.store.managed_rooms(include_archived=False):
             if room.key == territory and room.is_space:
@@ -728,12 +773,7 @@ class Vetting:
             return
         text = await self.card_text(request)
         if request.card_event is None:
-            # One transaction id per request: a card posted just before a crash is not posted
-            # again (the homeserver gives back the one it stored).
-            event_id = await self.gateway.send(
-                self.control.room_id, notice(text), txn=effects.stable_key("card", str(request.id))
-            )
-            await self.requests.set_card(request.id, event_id)
+            await self._post_card(request, text=text)
         else:
             await self.gateway.send(
                 self.control.room_id,
@@ -745,6 +785,20 @@ class Vetting:
                     "m.relates_to": {"rel_type": "m.replace", "event_id": request.card_event},
                 },
             )
+
+    async def _post_card(
+        self, request: RequestRow, *, text: str | None = None, replacing: str = ""
+    ) -> None:
+        """One transaction id per request (and per removed card it replaces): a card posted
+        just before a crash is not posted again (the homeserver gives back the one it
+        stored)."""
+        text = text or await self.card_text(request)
+        event_id = await self.gateway.send(
+            self.control.room_id,
+            notice(text),
+            txn=effects.stable_key("card", str(request.id), *([replacing] if replacing else [])),
+        )
+        await self.requests.set_card(request.id, event_id)
 
 
 def _as_data(request: RequestRow) -> JoinRequestData:

@@ -1,0 +1,96 @@
+"""What a sync response is to the bot (``extract``), from responses as nio parses them."""
+
+from nio import SyncResponse
+
+from bot.matrix.sync import Left, Redaction, extract, redacted_by, revive
+
+BOT = "@agora:localhost"
+
+
+def response(join_timeline: list[dict], leave: dict | None = None) -> SyncResponse:
+    parsed = SyncResponse.from_dict(
+        {
+            "next_batch": "s2",
+            "rooms": {
+                "join": {
+                    "!control:localhost": {
+                        "timeline": {"events": join_timeline, "limited": False},
+                        "state": {"events": []},
+                    }
+                },
+                "leave": leave or {},
+            },
+        }
+    )
+    assert isinstance(parsed, SyncResponse), parsed
+    return parsed
+
+
+def event(n: int, type_: str, content: dict, sender: str = "@admin:localhost", **extra) -> dict:
+    return {
+        "type": type_,
+        "event_id": f"$e{n}",
+        "sender": sender,
+        "origin_server_ts": 1000 + n,
+        "content": content,
+        **extra,
+    }
+
+
+def test_a_redaction_is_picked_out_in_both_room_version_shapes():
+    batch = extract(
+        response(
+            [
+                event(1, "m.room.redaction", {}, redacts="$old"),  # before v11: top level
+                event(2, "m.room.redaction", {"redacts": "$reaction"}),  # v11 and later
+                event(3, "m.room.redaction", {"redacts": "$mine"}, sender=BOT),  # its own
+            ]
+        ),
+        BOT,
+        "!",
+        history=True,
+    )
+    assert [(r.event_id, r.redacts) for r in batch.redactions] == [
+        ("$e1", "$old"),
+        ("$e2", "$reaction"),
+    ]
+    # Recorded with the sync token, and read back the same.
+    recorded = [(k, fields) for k, _, _, fields in batch.durable() if k == "redaction"]
+    assert revive(*recorded[1]) == Redaction(
+        "!control:localhost", "$e2", "@admin:localhost", "$reaction"
+    )
+
+
+def test_redacted_by_refuses_what_is_not_a_redaction():
+    assert redacted_by({"type": "m.room.message", "redacts": "$x"}) is None
+    assert redacted_by({"type": "m.room.redaction", "content": {"redacts": 3}}) is None
+
+
+def test_a_room_the_bot_was_removed_from_is_kept_with_who_did_it():
+    kicked = {
+        "timeline": {
+            "events": [
+                event(
+                    9,
+                    "m.room.member",
+                    {"membership": "ban"},
+                    sender="@mod:localhost",
+                    state_key=BOT,
+                )
+            ]
+        },
+        "state": {"events": []},
+    }
+    batch = extract(response([], leave={"!room:localhost": kicked}), BOT, "!", history=True)
+    assert batch.left == [Left("!room:localhost", "@mod:localhost", "ban", "$e9")]
+    assert ("left", "!room:localhost", "$e9") in [(k, r, e) for k, r, e, _ in batch.durable()]
+
+
+def test_a_direct_chat_is_recognised_by_the_bot_that_opened_it():
+    from bot.matrix.direct import DM_MARK, opened_for
+
+    made = {"sender": BOT, "content": {DM_MARK: "@nurse:localhost", "room_version": "12"}}
+    assert opened_for(made, BOT) == "@nurse:localhost"
+    assert opened_for(made | {"sender": "@someone:localhost"}, BOT) is None  # not its own
+    assert opened_for({"sender": BOT, "content": {"room_version": "12"}}, BOT) is None
+    assert opened_for({"sender": BOT, "content": {DM_MARK: "nobody"}}, BOT) is None
