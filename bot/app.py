@@ -44,7 +44,7 @@ from bot.i18n import t
 from bot.mail import Mailer
 from bot.matrix.content import notice
 from bot.matrix.crosssigning import device_is_cross_signed, ensure_cross_signed
-from bot.matrix.direct import DirectChats, opened_for
+from bot.matrix.direct import DM_MARK, DirectChats, opened_for
 from bot.matrix.gateway import Gateway, client_config, path_part
 from bot.matrix.sync import (
     Batch,
@@ -561,13 +561,13 @@ class Agora:
         for room_id in list(self.client.rooms):
             if await self.store.room_kind(room_id) is None:
                 with contextlib.suppress(MatrixError):
-                    create = await self.gateway.raw(
+                    mark = await self.gateway.raw(
                         "GET",
-                        f"/_matrix/client/v3/rooms/{path_part(room_id)}/state/m.room.create/",
+                        f"/_matrix/client/v3/rooms/{path_part(room_id)}/state/{DM_MARK}/",
                         query={"format": "event"},
-                        what="read a room's creation",
+                        what="read whom a room was opened for",
                     )
-                    peer = opened_for(create, self.gateway.user_id)
+                    peer = opened_for(mark, self.gateway.user_id)
                     if peer is not None and await self.store.dm_with(peer) is None:
                         log.info("%s: a direct chat opened before a crash, kept", room_id)
                         await self.store.add_room(room_id, "dm", peer)

@@ -27,9 +27,10 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
+from nio import JoinResponse
 
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse
-from tests.conftest import free_port, register
+from tests.conftest import agora_cli, free_port, register
 from tests.people import Person
 
 CYCLES = int(os.environ.get("AGORA_FAULT_CYCLES", "10"))
@@ -216,20 +217,76 @@ async def _until(predicate, what: str, timeout: float, bot: BotProcess) -> Any:
         await asyncio.sleep(0.3)
 
 
-async def test_kill_9_under_load_answers_and_counts_everything_once(region):
+def _cards(person: Person, control: str, number: int) -> list:
+    return [
+        s
+        for s in person.seen
+        if s.room_id == control
+        and f"Demande #{number} —" in s.body
+        and "m.new_content" not in s.content
+    ]
+
+
+def _told(person: Person, number: int) -> list:
+    return [s for s in person.seen if f"votre demande #{number} est acceptée" in s.body]
+
+
+async def _import(bot: BotProcess, people: list[Person], batch: str) -> None:
+    """Requests for ``people`` imported from a CSV, as an agency's list is, beside the
+    running bot."""
+    listing = bot.tmp / f"{batch}.csv"
+    rows = [["nom", "profession", "rpps", "territoire", "email", "matrix_id"]]
+    for i, p in enumerate(people):
+        rows.append(
+            [
+                f"Médecin {i}",
+                "medecin",
+                rpps(100 + i),
+                f"vaucluse-{bot.sfx}",
+                f"m{i}.{bot.sfx}@example.org",
+                p.user_id,
+            ]
+        )
+    listing.write_text("\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+    done = await agora_cli(
+        "import-requests",
+        "--config",
+        str(bot.config_path),
+        "--data-dir",
+        str(bot.data_dir),
+        str(listing),
+        "--batch",
+        batch,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.timeout(900)
+async def test_kill_9_and_a_paused_homeserver_under_mixed_load_do_everything_once(region, hs):
+    """Commands, ✅ on cards, two admins' bulk approvals of an imported list, an alert to
+    the territory and a revocation, while the bot's whole process group is killed
+    ``CYCLES`` times; then the homeserver frozen for 30 s with work in flight."""
     bot, first, second, control, someone = region
-    applicants = [await someone("infirmiere") for _ in range(4)]
-    dms = {}
-    for a in applicants:
-        dms[a.user_id] = await a.dm(bot.user_id)
+    applicants = [await someone("infirmiere") for _ in range(3)]
+    imported = [await someone("medecin") for _ in range(3)]
+    batch = f"faults-{bot.sfx}"
+    await _import(bot, imported, batch)
+    dms = {a.user_id: await a.dm(bot.user_id) for a in applicants}
     pings: list[str] = []
     joins: dict[str, str] = {}
-    stop_load = asyncio.Event()
+    commands: list[tuple[Person, str]] = []  # (who, event) of every other command sent
+    stop_load, all_sent = asyncio.Event(), asyncio.Event()
 
     async def ping_load() -> None:
         while not stop_load.is_set():
             pings.append(await first.say(control, "!ping"))
             await asyncio.sleep(random.uniform(0.1, 0.5))
+
+    async def command(who: Person, text: str) -> str:
+        event_id = await who.say(control, text)
+        commands.append((who, event_id))
+        await _until(lambda: who.reactions_to(event_id), f"the outcome of {text}", 300, bot)
+        return event_id
 
     async def applicant(n: int, a: Person) -> int:
         """Files a request; both admins approve it (one by command, one by ✅ on its card)."""
@@ -241,84 +298,166 @@ async def test_kill_9_under_load_answers_and_counts_everything_once(region):
         joins[a.user_id] = await a.say(dms[a.user_id], line)
         reply = await _until(lambda: _answers(a, joins[a.user_id]), "an answer to !join", 300, bot)
         number = int(re.search(r"#(\d+)", reply[0]).group(1))
-        await first.say(control, f"!approve {number}")
-        card = await _until(
-            lambda: [
-                s
-                for s in second.seen
-                if s.room_id == control
-                and f"Demande #{number} —" in s.body
-                and "m.new_content" not in s.content
-            ],
-            "the card",
-            300,
-            bot,
-        )
+        await command(first, f"!approve {number}")
+        card = await _until(lambda: _cards(second, control, number), "the card", 300, bot)
         await second.react(control, card[0].event_id, "✅")
         return number
 
-    async def killer() -> None:
-        for _ in range(CYCLES):
+    async def bulk() -> None:
+        await command(first, f"!approve import:{batch}")
+        await command(second, f"!approve import:{batch} liste ARS vérifiée")
+
+    async def later(numbers_task: asyncio.Future) -> tuple[list[int], Person, Person]:
+        """Once the applicants are in: one watches the community room, an alert goes to
+        the territory, another applicant is revoked."""
+        numbers = await numbers_task
+        watcher, revoked = applicants[0], applicants[1]
+        # Invited to the territory's space; its community room is joined through it.
+        await _until(lambda: watcher.invites, "the watcher's invitation", 300, bot)
+        for room_id in list(watcher.invites):
+            await watcher.accept_invite(room_id)
+        with bot.db() as db:
+            rooms = [
+                r for (r,) in db.execute("SELECT room_id FROM managed_rooms WHERE is_space = 0")
+            ]
+        for room_id in rooms:
+            joined = await watcher.client.join(room_id)
+            assert isinstance(joined, JoinResponse), joined
+        await command(first, f"!alert vaucluse-{bot.sfx} Exercice {bot.sfx}")
+        await command(first, f"!revoke {revoked.user_id} Fin de l'exercice")
+        all_sent.set()
+        return numbers, watcher, revoked
+
+    async def killer() -> int:
+        cycles = 0
+        while (cycles < CYCLES or not all_sent.is_set()) and cycles < CYCLES + 10:
             await asyncio.sleep(random.uniform(0.5, 3.0))
             bot.kill()
             await bot.proc.wait()
             await bot.start()
             await bot.ready()
+            cycles += 1
+        return cycles
 
     load = asyncio.create_task(ping_load())
-    numbers_task = asyncio.gather(*(applicant(n, a) for n, a in enumerate(applicants)))
-    await killer()
-    numbers = await asyncio.wait_for(numbers_task, 600)
+    numbers_task = asyncio.ensure_future(
+        asyncio.gather(*(applicant(n, a) for n, a in enumerate(applicants)))
+    )
+    work = asyncio.gather(bulk(), later(numbers_task))
+    cycles = await killer()
+    _, (numbers, watcher, revoked) = await asyncio.wait_for(work, 600)
     stop_load.set()
     await load
 
-    # Everything answered once: each command one reply and one ✅.
-    await _until(
-        lambda: all(_answers(first, e) and first.reactions_to(e) for e in pings),
-        "answers to every !ping",
-        300,
-        bot,
-    )
+    # The homeserver frozen with work in flight: /healthz turns 503, then all completes.
+    in_flight = [await first.say(control, "!ping") for _ in range(10)]
+    hs.process.send_signal(signal.SIGSTOP)
+    try:
+        statuses = set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            statuses.add(await bot.health())
+            await asyncio.sleep(1)
+    finally:
+        hs.process.send_signal(signal.SIGCONT)
+    assert 503 in statuses, statuses
+    pings += in_flight
+    await _until(lambda: all(_answers(first, e) for e in pings), "every !ping", 300, bot)
+    deadline = time.monotonic() + 60
+    while await bot.health() != 200:
+        assert time.monotonic() < deadline, bot.tail()
+        await asyncio.sleep(0.5)
+
+    # Every command answered once: one ✅ (and one reply) each.
     await asyncio.sleep(3)  # a second answer would come now
     for e in pings:
         assert len(_answers(first, e)) == 1, (_answers(first, e), bot.tail())
         assert first.reactions_to(e) == ["✅"], first.reactions_to(e)
+    for who, e in commands:
+        assert who.reactions_to(e) == ["✅"], (who.reactions_to(e), _answers(who, e))
+        assert len(_answers(who, e)) == 1, _answers(who, e)
     for a in applicants:
         answers = _answers(a, joins[a.user_id])
         assert len(answers) == 1 and "enregistrée" in answers[0], answers
         assert a.reactions_to(joins[a.user_id]) == ["✅"]
-    # Each request: one card, two decisions, approved, its applicant told once and invited.
+    # Each applicant's request: one card, approved, its applicant told once and invited.
     for number, a in zip(numbers, applicants, strict=True):
-        cards = [
-            s
-            for s in first.seen
-            if s.room_id == control
-            and f"Demande #{number} —" in s.body
-            and "m.new_content" not in s.content
+        assert len(_cards(first, control, number)) == 1
+        await _until(lambda a=a, n=number: _told(a, n), "the applicant told", 300, bot)
+        await _until(lambda a=a: a.invites, "an invitation to the space", 120, bot)
+    # Each imported person: approved by both admins' bulk approvals, told once, invited.
+    with bot.db() as db:
+        imported_numbers = [
+            r[0]
+            for r in db.execute("SELECT id FROM requests WHERE batch = ? ORDER BY id", (batch,))
         ]
-        assert len(cards) == 1, [c.body for c in cards]
-        told = await _until(
-            lambda a=a, number=number: [
-                s for s in a.seen if f"votre demande #{number} est acceptée" in s.body
-            ],
-            "the applicant told",
+    assert len(imported_numbers) == len(imported)
+    for p in imported:
+        chats = await _until(
+            lambda p=p: [r for r, who in p.direct_invites.items() if who == bot.user_id],
+            "a direct chat from the bot",
             300,
             bot,
         )
-        await asyncio.sleep(1)
-        assert len([s for s in a.seen if f"demande #{number} est acceptée" in s.body]) == 1, told
-        await _until(lambda a=a: a.invites, "an invitation to the space", 120, bot)
+        await p.accept_invite(chats[0])
+    for number, p in zip(imported_numbers, imported, strict=True):
+        await _until(lambda p=p, n=number: _told(p, n), "an imported person told", 300, bot)
+    # The alert: every room of the territory reached once.
+    with bot.db() as db:
+        delivered = db.execute(
+            "SELECT room_id, event_id FROM deliveries WHERE message LIKE 'alert:%'"
+        ).fetchall()
+    assert delivered and all(event_id for _, event_id in delivered), delivered
+    for room_id, _ in delivered:
+        seen = await _until(
+            lambda r=room_id: [
+                s for s in watcher.seen if s.room_id == r and f"Exercice {bot.sfx}" in s.body
+            ],
+            "the alert",
+            120,
+            bot,
+        )
+        assert len(seen) == 1, [s.body for s in seen]
+    # The revocation: done once, its member told once.
+    done = await _until(
+        lambda: [s for s in first.seen if f"Révocation de {revoked.user_id} terminée" in s.body],
+        "the revocation's report",
+        300,
+        bot,
+    )
+    await _until(
+        lambda: [s for s in revoked.seen if "accès au réseau a été révoqué" in s.body],
+        "the revoked member told",
+        300,
+        bot,
+    )
+    await asyncio.sleep(2)
+    assert len(done) == 1, [s.body for s in done]
+    assert len([s for s in revoked.seen if "accès au réseau a été révoqué" in s.body]) == 1
+    for p in imported:  # one direct chat each, even when the bot died opening it
+        assert len([w for w in p.direct_invites.values() if w == bot.user_id]) == 1
+    for number, p in [
+        *zip(numbers, applicants, strict=True),
+        *zip(imported_numbers, imported, strict=True),
+    ]:
+        assert len(_told(p, number)) == 1, [s.body for s in _told(p, number)]
     with bot.db() as db:
         rows = db.execute("SELECT status, COUNT(*) FROM requests GROUP BY status").fetchall()
-        assert rows == [("approved", len(applicants))], rows
+        assert rows == [("approved", len(applicants) + len(imported))], rows
         (decisions,) = db.execute("SELECT COUNT(*) FROM decisions").fetchone()
-        assert decisions == 2 * len(applicants)
-        members = db.execute("SELECT COUNT(*) FROM members").fetchone()[0]
-        assert members == len(applicants)
+        assert decisions == 2 * (len(applicants) + len(imported))
+        statuses = dict(db.execute("SELECT user_id, status FROM members").fetchall())
+        assert len(statuses) == len(applicants) + len(imported)
+        assert statuses.pop(revoked.user_id) == "revoked"
+        assert set(statuses.values()) == {"active"}, statuses
         assert db.execute("SELECT COUNT(*) FROM inbox WHERE status = 'pending'").fetchone() == (0,)
         failed = db.execute("SELECT kind, error FROM jobs WHERE status = 'failed'").fetchall()
         assert failed == [], failed
-    assert bot.starts == CYCLES + 1
+        concluded = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT payload) FROM jobs WHERE kind = 'vetting.conclude'"
+        ).fetchone()
+        assert concluded == (len(numbers) + len(imported),) * 2, concluded
+    assert bot.starts == cycles + 1 and cycles >= CYCLES
 
 
 async def test_150_commands_sent_while_the_bot_is_down_are_answered_once_in_order(region):
@@ -336,30 +475,6 @@ async def test_150_commands_sent_while_the_bot_is_down_are_answered_once_in_orde
     order = {id(s): i for i, s in enumerate(first.seen)}
     positions = [order[id(r[0])] for r in replies]
     assert positions == sorted(positions)
-
-
-async def test_a_paused_homeserver_turns_health_503_then_everything_completes(region, hs):
-    bot, first, _second, control, _someone = region
-    assert await bot.health() == 200
-    before = await first.say(control, "!ping")
-    await first.reply_to(before, 60)
-    hs.process.send_signal(signal.SIGSTOP)
-    try:
-        deadline = time.monotonic() + 30
-        statuses = set()
-        while time.monotonic() < deadline:
-            statuses.add(await bot.health())
-            await asyncio.sleep(1)
-    finally:
-        hs.process.send_signal(signal.SIGCONT)
-    assert 503 in statuses, statuses
-    during = await first.say(control, "!ping")
-    await first.reply_to(during, 120)
-    deadline = time.monotonic() + 60
-    while await bot.health() != 200:
-        assert time.monotonic() < deadline, bot.tail()
-        await asyncio.sleep(0.5)
-    assert len(first.replies_to(during)) == 1
 
 
 async def test_a_revocation_outlives_a_homeserver_away_longer_than_the_old_give_up(

@@ -157,6 +157,7 @@ async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_c
             proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 60)
         output = (await proc.stdout.read()).decode()
+        print(output[-20000:])  # shown when the test fails
     assert code == 0, output
     assert "Synapse stopped" in output
     with pytest.raises(OSError):  # the embedded homeserver went down with the bot
@@ -318,6 +319,36 @@ async def test_restart_neither_replays_nor_misses_commands(person, start_bot, tm
     assert len(admin.undecryptable) == 0
 
 
+async def test_a_direct_chat_opened_just_before_a_crash_is_kept_not_opened_again(person, start_bot):
+    from bot.matrix.direct import DM_MARK
+
+    admin, nurse = await person("admin"), await person("infirmiere")
+    first = await start_bot([admin.user_id])
+    # What DirectChats.room_for does, cut short before the room is recorded.
+    made = await first.gateway.raw(
+        "POST",
+        "/_matrix/client/v3/createRoom",
+        {
+            "preset": "trusted_private_chat",
+            "is_direct": True,
+            "invite": [nurse.user_id],
+            "initial_state": [
+                {"type": DM_MARK, "state_key": "", "content": {"for": nurse.user_id}}
+            ],
+        },
+    )
+    stray = await first.gateway.raw(
+        "POST", "/_matrix/client/v3/createRoom", {"preset": "private_chat"}
+    )
+    await first.stop()
+    second = await start_bot([admin.user_id], account=first.account, data_dir=first.data_dir)
+    assert await second.store.dm_with(nurse.user_id) == made["room_id"]
+    assert await second.direct.room_for(nurse.user_id) == made["room_id"]
+    # Any other room it is in but does not serve is still left.
+    members = await second.gateway.members(stray["room_id"])
+    assert members.get(second.gateway.user_id) == "leave"
+
+
 async def test_bot_device_is_signed_by_its_self_signing_key(network, person):
     observer = await person("observateur")
     user_id, device_id = network.bot.gateway.user_id, network.bot.gateway.device_id
@@ -396,8 +427,11 @@ async def test_healthz_and_metrics_answer(network):
     assert "agora_matrix_request_errors_total" in text or "agora_matrix_request_errors" in text
 
 
-async def test_healthz_is_503_when_sync_is_stale(network):
-    network.bot.metrics.last_sync = time.time() - 10_000  # as if the homeserver were gone
+async def test_healthz_is_503_when_sync_is_stale(network, monkeypatch):
+    # As if the homeserver were gone: the last sync long ago, and none coming meanwhile (the
+    # real outage is the fault tests' SIGSTOP).
+    monkeypatch.setattr(network.bot.metrics, "mark_synced", lambda: None)
+    network.bot.metrics.last_sync = time.time() - 10_000
     async with (
         aiohttp.ClientSession() as http,
         http.get(f"http://127.0.0.1:{network.bot.web.port}/healthz") as resp,

@@ -214,3 +214,25 @@ async def test_a_command_withdrawn_before_it_ran_is_not_run(tmp_path):
     await store.record_events([], "t2", events=[("redaction", "!r", "$w3", {"redacts": "$c2"})])
     assert [r.event_id for r in await store.pending_events()] == ["$c2"]
     await store.close()
+
+
+async def test_a_commands_first_outcome_is_kept_for_its_rerun_only(tmp_path):
+    from bot import effects
+
+    store = await Store.open(tmp_path / "a.db")
+    with effects.caused_by("event:$cmd"):
+        assert await store.earlier_outcome("revoke") == (False, None)
+        async with store.transaction() as db:
+            await store.keep_outcome(db, "revoke", True)
+        assert await store.earlier_outcome("revoke") == (True, True)
+        assert await store.earlier_outcome("group") == (False, None)
+    with effects.caused_by("event:$other"):
+        assert await store.earlier_outcome("revoke") == (False, None)
+    assert await store.earlier_outcome("revoke") == (False, None)  # no cause: nothing kept
+    await store.record_events([InboxRow("$cmd", "!r", "@a:x", "!revoke", True, 1)], "t")
+    assert await store.prune(keep_done=-1) == 0  # its command still pending: kept
+    await store.finish_event("$cmd", "ok")
+    assert await store.prune(keep_done=-1) >= 1
+    with effects.caused_by("event:$cmd"):
+        assert await store.earlier_outcome("revoke") == (False, None)
+    await store.close()

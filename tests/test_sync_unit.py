@@ -87,10 +87,59 @@ def test_a_room_the_bot_was_removed_from_is_kept_with_who_did_it():
 
 
 def test_a_direct_chat_is_recognised_by_the_bot_that_opened_it():
-    from bot.matrix.direct import DM_MARK, opened_for
+    from bot.matrix.direct import opened_for
 
-    made = {"sender": BOT, "content": {DM_MARK: "@nurse:localhost", "room_version": "12"}}
+    made = {"sender": BOT, "content": {"for": "@nurse:localhost"}}
     assert opened_for(made, BOT) == "@nurse:localhost"
     assert opened_for(made | {"sender": "@someone:localhost"}, BOT) is None  # not its own
-    assert opened_for({"sender": BOT, "content": {"room_version": "12"}}, BOT) is None
-    assert opened_for({"sender": BOT, "content": {DM_MARK: "nobody"}}, BOT) is None
+    assert opened_for({"sender": BOT, "content": {}}, BOT) is None
+    assert opened_for({"sender": BOT, "content": {"for": "nobody"}}, BOT) is None
+
+
+async def test_a_gap_read_back_comes_in_order_and_its_state_is_not_taken_twice():
+    """A limited timeline completed from /messages: the missed events come first, oldest
+    first, and the state block's summary of the gap (here a join) gives way to the events
+    themselves (a join, then a leave), which the bot then sees in their order."""
+    from types import SimpleNamespace
+
+    from nio import RoomMessagesResponse
+
+    from bot.matrix.sync import SyncLoop
+
+    join = event(1, "m.room.member", {"membership": "join"}, state_key="@x:localhost")
+    message = event(2, "m.room.message", {"msgtype": "m.text", "body": "!ping"})
+    leave = event(3, "m.room.member", {"membership": "leave"}, state_key="@x:localhost")
+    parsed = SyncResponse.from_dict(
+        {
+            "next_batch": "s2",
+            "rooms": {
+                "join": {
+                    "!control:localhost": {
+                        "timeline": {"events": [leave], "limited": True, "prev_batch": "p1"},
+                        "state": {"events": [join]},
+                    }
+                }
+            },
+        }
+    )
+    pages = {
+        # Newest first, as /messages pages backwards; the second page ends the gap.
+        "p1": {"chunk": [message, join], "start": "p1", "end": "p0"},
+        "p0": {"chunk": [], "start": "p0", "end": "p0"},
+    }
+    asked: list[str] = []
+
+    async def call(what, make):
+        return await make()
+
+    async def room_messages(room_id, start, end, direction, limit):
+        asked.append(start)
+        return RoomMessagesResponse.from_dict(pages[start], room_id)
+
+    gateway = SimpleNamespace(call=call, client=SimpleNamespace(room_messages=room_messages))
+    loop = SyncLoop(gateway, None, None, lambda: "!", None)  # type: ignore[arg-type]
+    assert await loop.fill_gaps(parsed, since="s1") == 2
+    info = parsed.rooms.join["!control:localhost"]
+    assert [e.event_id for e in info.timeline.events] == ["$e1", "$e2", "$e3"]
+    assert info.state == []
+    assert asked == ["p1", "p0"]

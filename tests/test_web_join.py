@@ -252,6 +252,44 @@ async def test_a_web_applicant_gets_a_token_registers_and_is_provisioned(
     assert await agora.vetting.requests.member_territory(user_id) == f"vaucluse-{sfx}"
 
 
+async def test_an_account_recorded_under_the_raw_token_by_an_earlier_module_is_linked(
+    web_region,
+):
+    """The module's first builds recorded the token itself as the account's external id;
+    such an account (made before the upgrade) is still found, asked once under the token."""
+    from bot.homeserver.registration_link import TOKEN_PROVIDER
+    from bot.vetting.form import JoinRequestData
+
+    agora, _, _, sfx, _ = web_region
+    registrations = next(t for t in agora._tasks if t.get_name() == "registrations")
+    registrations.cancel()  # linked by hand below, at the moment the test chooses
+    data = JoinRequestData(
+        name="Ana Lopes",
+        profession="pharmacien",
+        territory=f"vaucluse-{sfx}",
+        email=f"a.lopes.{sfx}@example.org",
+        structure="Pharmacie",
+        rpps="10000000017",
+        adeli=None,
+    )
+    number = await agora.vetting.requests.add_request(
+        data, source="web", user_id=None, dm_room=None, submitted_by="web", status="approved"
+    )
+    token = await agora.vetting.registration_token(await agora.vetting.get(number))
+    made = await register_with_token(
+        agora.config.homeserver.url, f"ana-{sfx}", secrets.token_urlsafe(12), token
+    )
+    user_id = made["user_id"]
+    # What the earlier module wrote: the token itself, not its hash.
+    await agora.gateway.raw(
+        "PUT",
+        f"/_synapse/admin/v2/users/{user_id}",
+        {"external_ids": [{"auth_provider": TOKEN_PROVIDER, "external_id": token}]},
+    )
+    assert await agora.vetting.link_registrations() == 1
+    assert (await agora.vetting.get(number)).user_id == user_id
+
+
 async def _different(read, old: str) -> str | None:
     value = await read()
     return value if value and value != old else None

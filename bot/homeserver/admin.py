@@ -126,14 +126,17 @@ async def delete_registration_token(gateway: AdminApi, token: str) -> None:
             raise
 
 
-async def user_registered_with(gateway: AdminApi, token: str) -> str | None:
+async def user_registered_with(
+    gateway: AdminApi, token: str, *, legacy: bool = False
+) -> str | None:
     """The account registered with ``token``, as recorded by Agora's Synapse module (under the
-    token's hash: the path holds no token)."""
+    token's hash: the path holds no token). ``legacy``: under the token itself, as the module
+    recorded it in its first builds (asked once per token, for an account made before the upgrade)."""
     try:
         data = await gateway.raw(
             "GET",
             f"/_synapse/admin/v1/auth_providers/{TOKEN_PROVIDER}/users/"
-            f"{path_part(token_id(token))}",
+            f"{path_part(token if legacy else token_id(token))}",
             what="find the account of a registration token",
         )
     except MatrixError as exc:

@@ -10,15 +10,15 @@ from bot.matrix.gateway import Gateway
 from bot.store import Store
 from bot.territories.desired import ENCRYPTION_ALGORITHM
 
-# The key in a direct chat's m.room.create content naming the person it was opened for.
+# The state event of a direct chat naming the person the bot opened it for.
 DM_MARK = "org.agora.dm"
 
 
-def opened_for(create: dict, bot: str) -> str | None:
-    """The person a room was opened for as a direct chat by this bot, from its m.room.create
-    event (None for any other room)."""
-    peer = create.get("content", {}).get(DM_MARK)
-    if create.get("sender") != bot or not isinstance(peer, str) or not peer.startswith("@"):
+def opened_for(mark: dict, bot: str) -> str | None:
+    """The person a room was opened for as a direct chat by this bot, from its ``DM_MARK``
+    state event (None for any other room, or a mark someone else set)."""
+    peer = mark.get("content", {}).get("for")
+    if mark.get("sender") != bot or not isinstance(peer, str) or not peer.startswith("@"):
         return None
     return peer
 
@@ -41,16 +41,17 @@ class DirectChats:
                 {
                     "preset": "trusted_private_chat",
                     "is_direct": True,
-                    # Whom it is for, in the room itself: a chat opened just before a crash
-                    # (not yet recorded) is recognised at the next start, not opened again.
-                    "creation_content": {DM_MARK: user_id},
                     "invite": [user_id],
                     "initial_state": [
                         {
                             "type": "m.room.encryption",
                             "state_key": "",
                             "content": {"algorithm": ENCRYPTION_ALGORITHM},
-                        }
+                        },
+                        # Whom it is for, in the room itself: a chat opened just before a
+                        # crash (not yet recorded) is recognised at the next start, not
+                        # opened again.
+                        {"type": DM_MARK, "state_key": "", "content": {"for": user_id}},
                     ],
                 },
                 what=f"open a direct chat with {user_id}",

@@ -477,6 +477,10 @@ class SyncLoop:
             seen = {ev.event_id for ev in timeline.events}
             missed = [ev for ev in reversed(gap) if ev.event_id not in seen]
             timeline.events = missed + list(timeline.events)
+            # The state block sums up the gap (a join then a leave shows as the leave): its
+            # events read back are taken in their place in the timeline, in order, instead.
+            read_back = {ev.event_id for ev in missed}
+            info.state = [ev for ev in info.state if ev.event_id not in read_back]
             added += len(missed)
             log.info("%s: %d event(s) missed by the sync read back", room_id, len(missed))
         return added

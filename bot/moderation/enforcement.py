@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot import effects
 from bot.config import Config
 from bot.errors import MatrixError
 from bot.federation.shared import KIND as SHARED_PEER
@@ -90,18 +91,20 @@ class Enforcer:
             detail=f"{user} ({membership})",
         )
         if self.control.room_id:
+            text = t(
+                "enforce.banned_note" if banned else "enforce.note",
+                loc,
+                user=user,
+                room=key,
+                membership=membership,
+                reason=banned.reason if banned else "",
+            )
+            # Named by what it says: a command run again after a crash removes nobody the
+            # second time, and its answer must not take this note's place (and id).
             await self.gateway.send(
                 self.control.room_id,
-                notice(
-                    t(
-                        "enforce.banned_note" if banned else "enforce.note",
-                        loc,
-                        user=user,
-                        room=key,
-                        membership=membership,
-                        reason=banned.reason if banned else "",
-                    )
-                ),
+                notice(text),
+                txn=effects.content_key(self.control.room_id, text),
             )
         return True
 

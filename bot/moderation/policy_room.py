@@ -129,11 +129,19 @@ class PolicyRoom(RegionRoom):
         return await self.publish(kind, entity, reason)
 
     async def unban(self, kind: str, entity: str, *, state_key: str | None = None) -> bool:
-        """Withdraw the rule (an empty state event, as the spec says). False if none."""
+        """Withdraw the rule (an empty state event, as the spec says). False if none. The
+        empty event goes first, then the record: a crash in between leaves the rule known and
+        withdrawn, and the same command run again withdraws it again and answers the same."""
         assert self.room_id
         state_key = state_key or f"rule:{entity}"
-        if not await self.rules.drop_rule(self.room_id, kind, state_key):
+        done, _ = await self.store.earlier_outcome("policy.unban")
+        if done:
+            await self.gateway.put_state(self.room_id, EVENT_TYPE[kind], {}, state_key)
+            return True
+        if await self.rules.stored(self.room_id, kind, state_key) is None:
             return False
-        await self.rules.drop_holds_for(self.room_id, kind, state_key)
         await self.gateway.put_state(self.room_id, EVENT_TYPE[kind], {}, state_key)
+        await self.rules.drop_rule(self.room_id, kind, state_key)
+        await self.rules.drop_holds_for(self.room_id, kind, state_key)
+        await self.store.keep_outcome_now("policy.unban", True)
         return True

@@ -50,7 +50,11 @@ class Revocation:
         self.directory = directory
 
     async def start(self, user_id: str, reason: str, by: str, deactivate: bool) -> bool:
-        """Revoke now and queue the removal. Returns whether they were a member."""
+        """Revoke now and queue the removal. Returns whether they were a member. Run again
+        after a crash (the same command), it answers as the first run and queues nothing."""
+        done, was = await self.store.earlier_outcome("revoke")
+        if done:
+            return bool(was)
         async with self.store.transaction() as db:
             cur = await db.execute(
                 "UPDATE members SET status = 'revoked' WHERE user_id = ? AND status = 'active'",
@@ -68,6 +72,7 @@ class Revocation:
                 REVOKE_JOB,
                 {"user_id": user_id, "reason": reason, "by": by, "deactivate": deactivate},
             )
+            await self.store.keep_outcome(db, "revoke", was_member)
         await self.store.audit(
             by,
             "moderation.revoke",

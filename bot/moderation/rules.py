@@ -252,6 +252,14 @@ class BanRules:
         admin confirms (nothing is published before)."""
         assert self.policy.room_id
         rule = PolicyRule(kind, entity, BAN, reason, self.policy.room_id, f"rule:{entity}")
+        held, hold_id = await self.store.earlier_outcome("policy.hold")
+        if held:  # the same command after a crash: the hold it made, not a second one
+            hold = await self.rules.hold(int(hold_id))
+            return Asked(rule, hold=int(hold_id), users=hold.users if hold else ())
+        done, removed = await self.store.earlier_outcome("policy.ban")
+        if done:
+            await self.policy.publish(kind, entity, reason)  # the same state again: no change
+            return Asked(rule, removed=int(removed) + await self.enforcer.banned_sweep())
         users = await self.enforcer.who_would_go(rule)
         if is_glob(entity) or len(users) > self.config.moderation.max_sweep:
             hold_id = await self.rules.add_hold("publish", rule, by, users, "glob")
@@ -259,13 +267,21 @@ class BanRules:
             return Asked(rule, hold=hold_id, users=tuple(users))
         await self.policy.publish(kind, entity, reason)
         await self.store.audit(by, "policy.ban", "ok", detail=f"{kind} {entity}: {reason}")
-        return Asked(rule, removed=await self.enforcer.banned_sweep())
+        removed = await self.enforcer.banned_sweep()
+        await self.store.keep_outcome_now("policy.ban", removed)
+        return Asked(rule, removed=removed)
 
     async def confirm(self, hold_id: int, by: str) -> tuple[Hold, int]:
         """Apply what a hold waited for; returns it and how many memberships were removed."""
-        hold = await self._pending(hold_id)
-        if not await self.rules.decide_hold(hold_id, "confirmed", by):
-            raise Conflict("policy.hold_decided", n=hold_id)
+        again, status = await self.store.earlier_outcome(f"policy.hold.{hold_id}")
+        if again and status == "confirmed":  # decided by this command before a crash
+            hold = await self.rules.hold(hold_id)
+            assert hold is not None
+        else:
+            hold = await self._pending(hold_id)
+            if not await self.rules.decide_hold(hold_id, "confirmed", by):
+                raise Conflict("policy.hold_decided", n=hold_id)
+        # What follows is safe to repeat: the same state published, the same rule kept.
         if hold.kind == "publish":
             await self.policy.publish(hold.rule.kind, hold.rule.entity, hold.rule.reason)
         elif hold.kind == "withdraw":
@@ -280,9 +296,14 @@ class BanRules:
         return hold, await self.enforcer.banned_sweep()
 
     async def cancel(self, hold_id: int, by: str) -> Hold:
-        hold = await self._pending(hold_id)
-        if not await self.rules.decide_hold(hold_id, "cancelled", by):
-            raise Conflict("policy.hold_decided", n=hold_id)
+        again, status = await self.store.earlier_outcome(f"policy.hold.{hold_id}")
+        if again and status == "cancelled":  # decided by this command before a crash
+            hold = await self.rules.hold(hold_id)
+            assert hold is not None
+        else:
+            hold = await self._pending(hold_id)
+            if not await self.rules.decide_hold(hold_id, "cancelled", by):
+                raise Conflict("policy.hold_decided", n=hold_id)
         stored = await self.rules.stored(hold.rule.room_id, hold.rule.kind, hold.rule.state_key)
         if hold.kind == "rule" and stored is not None and stored.status == "held":
             await self.rules.set_status(

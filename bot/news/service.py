@@ -137,6 +137,10 @@ class News:
     ) -> tuple[int, int]:
         """(news id, rooms) — into the announcement rooms of the territory and those below.
         ``origin`` "hook": a signed webhook, allowed everywhere."""
+        done, earlier = await self.store.earlier_outcome("news")
+        if done:  # the same command after a crash: posted already, once
+            self.wake_jobs()
+            return earlier[0], earlier[1]
         text = _checked_text(text)
         territories = self._target(author, target, trusted=origin == "hook")
         rooms = await self._rooms(territories, {"announcements"})
@@ -159,6 +163,7 @@ class News:
                     "source, published) VALUES (?, ?, 1, ?, ?, ?, ?)",
                     (f"news:{news_id}", target.lower(), title[:200], rest, "", self.clock()),
                 )
+            await self.store.keep_outcome(db, "news", [news_id, len(rooms)])
         await self.store.audit(author, "news.post", "ok", detail=f"#{news_id} → {target}")
         self.wake_jobs()
         return news_id, len(rooms)
@@ -169,6 +174,10 @@ class News:
         self, author: str, target: str, level: str, text: str, *, origin: str = "command"
     ) -> tuple[int, int]:
         """(alert id, rooms) — into the announcement and community rooms of the subtree."""
+        done, earlier = await self.store.earlier_outcome("alert")
+        if done:  # the same command after a crash: sent already, once
+            self.wake_jobs()
+            return earlier[0], earlier[1]
         if level not in LEVELS:
             raise BadArgument("alert.level", level=level, levels=", ".join(LEVELS))
         text = _checked_text(text)
@@ -197,6 +206,7 @@ class News:
                 {"alert_id": alert_id},
                 at=time.time() + self.config.news.remind_after,
             )
+            await self.store.keep_outcome(db, "alert", [alert_id, len(rooms)])
         await self.store.audit(author, "alert.post", "ok", detail=f"#{alert_id} {level} → {target}")
         self.wake_jobs()
         return alert_id, len(rooms)
@@ -341,6 +351,9 @@ class News:
         keyword: str | None,
         public: bool = False,
     ) -> FeedRow:
+        done, earlier = await self.store.earlier_outcome("feed.add")
+        if done:  # the same command after a crash: added already, once
+            return await self.feed(int(earlier), removed_too=True)
         if not url.lower().startswith(("http://", "https://")) or len(url) > 2000:
             raise BadArgument("feed.bad_url", url=url[:100])
         try:
@@ -368,18 +381,23 @@ class News:
             raise PermissionDenied("news.not_yours", target=territory)
         rooms = [target] if room else ["announcements"]
         now = self.clock()
-        cur = await self.store._write(
-            "INSERT INTO feeds (url, territory, rooms, every, filter, public, origin, added_by, "
-            "created, next_at) VALUES (?, ?, ?, ?, ?, ?, 'command', ?, ?, 0)",
-            (url, territory, json.dumps(rooms), every, keyword, int(public), by, now),
-        )
-        await self.store.audit(by, "feed.add", "ok", detail=f"#{cur.lastrowid} {url} → {target}")
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO feeds (url, territory, rooms, every, filter, public, origin, "
+                "added_by, created, next_at) VALUES (?, ?, ?, ?, ?, ?, 'command', ?, ?, 0)",
+                (url, territory, json.dumps(rooms), every, keyword, int(public), by, now),
+            )
+            feed_id = cur.lastrowid
+            await self.store.keep_outcome(db, "feed.add", feed_id)
+        await self.store.audit(by, "feed.add", "ok", detail=f"#{feed_id} {url} → {target}")
         self.kick()
-        return await self.feed(cur.lastrowid)
+        return await self.feed(feed_id)
 
-    async def feed(self, feed_id: int) -> FeedRow:
+    async def feed(self, feed_id: int, *, removed_too: bool = False) -> FeedRow:
         async with self.store.db.execute(
-            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ? AND removed = 0", (feed_id,)
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?"
+            + ("" if removed_too else " AND removed = 0"),
+            (feed_id,),
         ) as cur:
             row = await cur.fetchone()
         if row is None:
@@ -387,12 +405,17 @@ class News:
         return _feed(row)
 
     async def remove_feed(self, by: str, feed_id: int) -> FeedRow:
+        done, _ = await self.store.earlier_outcome("feed.remove")
+        if done:  # the same command after a crash: the feed it removed
+            return await self.feed(feed_id, removed_too=True)
         feed = await self.feed(feed_id)
         if feed.territory not in self.territories_of(by):
             raise PermissionDenied("news.not_yours", target=feed.territory)
         if feed.origin == "config":
             raise PermissionDenied("feed.from_config", id=str(feed_id))
-        await self.store._write("UPDATE feeds SET removed = 1 WHERE id = ?", (feed_id,))
+        async with self.store.transaction() as db:
+            await db.execute("UPDATE feeds SET removed = 1 WHERE id = ?", (feed_id,))
+            await self.store.keep_outcome(db, "feed.remove", feed_id)
         await self.store.audit(by, "feed.remove", "ok", detail=f"#{feed_id} {feed.url}")
         return feed
 

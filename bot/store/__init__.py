@@ -15,10 +15,16 @@ from typing import Any
 
 import aiosqlite
 
+from bot import effects
 from bot.store.migrations import MIGRATIONS
 
 # The outcome of a command its sender withdrew (redacted) before it ran.
 REDACTED = "redacted"
+
+
+def _outcome_key(name: str) -> str | None:
+    event_id = effects.current_event()
+    return f"{name}\x1f{event_id}" if event_id else None
 
 
 class StoreTooNew(RuntimeError):
@@ -179,6 +185,35 @@ class Store:
         ) as cur:
             row = await cur.fetchone()
         return row is not None and row[0] == event_id
+
+    # --- what a command's first run decided ---------------------------------------------------
+
+    async def earlier_outcome(self, name: str) -> tuple[bool, Any]:
+        """(True, value) when the command being handled (``effects.current_event``) already
+        recorded ``name`` in a run cut short; (False, None) otherwise, and without a cause."""
+        key = _outcome_key(name)
+        if key is None:
+            return False, None
+        async with self.db.execute("SELECT value FROM outcomes WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return (True, json.loads(row[0])) if row else (False, None)
+
+    @staticmethod
+    async def keep_outcome(db: aiosqlite.Connection, name: str, value: Any) -> None:
+        """Inside the transaction that makes the change: what it decided, for a re-run."""
+        key = _outcome_key(name)
+        if key is not None:
+            await db.execute(
+                "INSERT OR REPLACE INTO outcomes (key, value, at) VALUES (?, ?, ?)",
+                (key, json.dumps(value), time.time()),
+            )
+
+    async def keep_outcome_now(self, name: str, value: Any) -> None:
+        """``keep_outcome`` on its own, for an outcome known only after effects that cannot
+        share a transaction (a sweep's count): a crash before it makes the re-run redo them,
+        which must be safe."""
+        async with self.transaction() as db:
+            await self.keep_outcome(db, name, value)
 
     async def once(self, key: str) -> bool:
         """True the first time ``key`` is asked about, False ever after (things reported once)."""
@@ -596,6 +631,12 @@ class Store:
             for sql, since in (
                 ("DELETE FROM jobs WHERE status IN ('done', 'cancelled') AND done_at < ?", before),
                 ("DELETE FROM events WHERE status = 'done' AND done_at < ?", before),
+                # A command's outcome is needed only until the command is marked done.
+                (
+                    "DELETE FROM outcomes WHERE at < ? AND substr(key, instr(key, char(31)) + 1) "
+                    "NOT IN (SELECT event_id FROM inbox WHERE status = 'pending')",
+                    before,
+                ),
                 (
                     "DELETE FROM kv WHERE key LIKE 'progress:%' AND substr(key, 10) IN "
                     "(SELECT event_id FROM inbox WHERE status = 'done' AND done_at < ?)",

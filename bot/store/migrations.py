@@ -566,6 +566,21 @@ async def _v9_nothing_lost(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v10_outcomes(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- What a command's first run decided (a revocation found a member, a group made), kept
+        -- with its effects in one transaction: a run after a crash answers the same.
+        CREATE TABLE outcomes (
+            key     TEXT PRIMARY KEY,
+            value   TEXT NOT NULL,
+            at      REAL NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -576,4 +591,5 @@ MIGRATIONS: list[Migration] = [
     _v7_federation,
     _v8_trust,
     _v9_nothing_lost,
+    _v10_outcomes,
 ]

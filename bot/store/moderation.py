@@ -146,7 +146,10 @@ class ModerationStore:
                     time.time(),
                 ),
             )
-            return cur.lastrowid or 0
+            hold_id = cur.lastrowid or 0
+            # A command that asked for it, run again after a crash, finds it (not a second).
+            await self.store.keep_outcome(db, "policy.hold", hold_id)
+            return hold_id
 
     async def hold(self, hold_id: int) -> Hold | None:
         async with self.store.db.execute(
@@ -161,13 +164,17 @@ class ModerationStore:
         return Hold(r[0], r[1], rule, r[7], tuple(json.loads(r[8])), r[9], r[10])
 
     async def decide_hold(self, hold_id: int, status: str, by: str) -> bool:
-        """Confirm or cancel a pending hold, once (False if it was not pending)."""
-        cur = await self.store._write(
-            "UPDATE holds SET status = ?, decided = ?, decided_by = ? "
-            "WHERE id = ? AND status = 'pending'",
-            (status, time.time(), by, hold_id),
-        )
-        return cur.rowcount == 1
+        """Confirm or cancel a pending hold, once (False if it was not pending). The command
+        that decided it is recorded with it: run again after a crash, it finishes the job."""
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                "UPDATE holds SET status = ?, decided = ?, decided_by = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (status, time.time(), by, hold_id),
+            )
+            if cur.rowcount == 1:
+                await self.store.keep_outcome(db, f"policy.hold.{hold_id}", status)
+            return cur.rowcount == 1
 
     async def drop_holds_for(self, room_id: str, kind: str, state_key: str) -> None:
         """The rule a hold waits for was withdrawn or changed: the hold has no object."""

@@ -410,7 +410,13 @@ class VettingStore:
         return cur.rowcount == 1
 
     async def set_reg_token(
-        self, request_id: int, token: str, expires: float, *, replacing: str | None = None
+        self,
+        request_id: int,
+        token: str,
+        expires: float,
+        *,
+        replacing: str | None = None,
+        db: aiosqlite.Connection | None = None,
     ) -> bool:
         """The request's registration token: set once (``replacing`` None), or put in place of
         the one named (a renewal). False if another change got there first."""
@@ -422,7 +428,7 @@ class VettingStore:
                 "UPDATE requests SET reg_token = ?, reg_expires = ? WHERE id = ? AND reg_token = ?"
             )
             params = (token, expires, request_id, replacing)
-        cur = await self.store._write(sql, params)
+        cur = await (db.execute(sql, params) if db is not None else self.store._write(sql, params))
         return cur.rowcount == 1
 
     async def reg_expires(self, request_id: int) -> float | None:

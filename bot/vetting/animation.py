@@ -108,7 +108,10 @@ class Animation:
                 "error.text",
                 text=t("vetting.refused", locale) + "\n" + render_problems(problems, locale),
             )
-        if await self.members.member_territory(user):
+        # Run again after a crash, an endorsement stays one (its request may have been
+        # approved meanwhile: that must not make this an admission of a member).
+        filed = await self.vetting.filed_by_this_event()
+        if filed is None and await self.members.member_territory(user):
             await self.members.add_grant(user, place.id, "admit", animator)
             await self.vetting.provision(user)
             rooms = await self.vetting.rooms_text(user)
@@ -162,6 +165,12 @@ class Animation:
         self, animator: str, name: str, visibility: str, territory: str | None
     ) -> Group:
         place = self.territory_for(animator, territory)
+        done, made = await self.store.earlier_outcome("group.create")
+        if done and (group := await self.groups.get(str(made))) is not None:
+            # The same command after a crash: the group it made, its rooms seen to again.
+            await self.groups_changed()
+            await self.reconcile_keys({group.key, place.id})
+            return group
         name = name.strip()
         if not name or len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
             raise BadArgument("group.bad_name", limit=MAX_NAME)
@@ -174,6 +183,7 @@ class Animation:
         key = free_key(place, name, {k for k in taken if k.startswith(place.id + ".")})
         group = Group(key, place.id, name, visibility, animator)
         await self.groups.add(group)
+        await self.store.keep_outcome_now("group.create", key)
         await self.store.audit(animator, "group.create", "ok", detail=f"{key} ({visibility})")
         await self.groups_changed()
         await self.reconcile_keys({key, place.id})

@@ -112,7 +112,7 @@ class Vetting:
         self, values: dict[str, str], sender: str, dm_room: str, locale: str
     ) -> RequestRow:
         data = self.validated(values, locale)
-        if (again := await self._filed_by_this_event()) is not None:
+        if (again := await self.filed_by_this_event()) is not None:
             return again
         await self.refuse_if_unwelcome(sender)
         return await self.file(
@@ -124,7 +124,7 @@ class Vetting:
             locale=locale,
         )
 
-    async def _filed_by_this_event(self) -> RequestRow | None:
+    async def filed_by_this_event(self) -> RequestRow | None:
         """The request the command being handled filed already: it runs again after a crash,
         and gets the answer of its first run (its card posted, if the crash came first)."""
         event_id = effects.current_event()
@@ -252,7 +252,7 @@ class Vetting:
         """`!admit` of someone not vetted yet: a request filed by the animator, whose
         endorsement counts as one approval when ``vetting.animator_endorsement_counts``."""
         data = self.validated(values, locale)
-        if (again := await self._filed_by_this_event()) is not None:
+        if (again := await self.filed_by_this_event()) is not None:
             return again, await self.standing_of(again)
         await self.refuse_if_unwelcome(user_id)
         request = await self.file(
@@ -286,8 +286,16 @@ class Vetting:
         """A plain message in a direct chat: the next step of the person's conversation, if
         one is in progress there (otherwise nothing to say)."""
         current = await self.requests.dialogue(sender)
+        stepped, _ = await self.store.earlier_outcome("dialogue")
+        if stepped and current is not None and current[0] == room_id:
+            # This answer moved the conversation on before a crash: not applied twice (it
+            # would answer the next question); the question it led to is asked again.
+            _, step, fields, locale = current
+            return dialogue.question(
+                dialogue.DialogueState(step, fields, locale), self.config.network
+            )
         if current is None or current[0] != room_id:
-            again = await self._filed_by_this_event()  # the last answer, run again
+            again = await self.filed_by_this_event()  # the last answer, run again
             if again is None:
                 return None
             locale = again.locale or self.config.locale
@@ -300,6 +308,8 @@ class Vetting:
             await self.requests.save_dialogue(
                 sender, room_id, reply.state.step, reply.state.fields, reply.state.locale
             )
+            if reply.state.step != step:  # the step, never the answer (personal data)
+                await self.store.keep_outcome_now("dialogue", reply.state.step)
             return reply.text
         await self.requests.end_dialogue(sender)
         if reply.submit is None:
@@ -549,7 +559,16 @@ class Vetting:
 
     async def renew_token(self, request_id: int, admin: str) -> RequestRow:
         """`!token renew`: an approved web applicant who did not register in time gets a new
-        token (the old one withdrawn), shown on their status page; they are told by mail."""
+        token (the old one withdrawn), shown on their status page; they are told by mail. The
+        new token, the mail and what a re-run needs are written in one transaction; the
+        homeserver's steps after it are safe to repeat, so a run after a crash finishes them
+        and makes no second token nor mail."""
+        done, earlier = await self.store.earlier_outcome("token.renew")
+        if done:
+            old, token, expires = earlier
+            await new_registration_token(self.gateway, token, int(expires * 1000))
+            await delete_registration_token(self.gateway, old)
+            return await self.get(request_id)
         request = await self.get(request_id)
         if request.status != "approved" or request.source != "web" or request.reg_token is None:
             raise Conflict("token.not_renewable", id=str(request_id))
@@ -558,13 +577,16 @@ class Vetting:
         old = request.reg_token
         expires = time.time() + REGISTRATION_TOKEN_DAYS * 86400
         token = f"agora-{request.id}-{secrets.token_urlsafe(18)}"
-        if not await self.requests.set_reg_token(request.id, token, expires, replacing=old):
-            raise Conflict("token.not_renewable", id=str(request_id))
+        async with self.store.transaction() as db:
+            if not await self.requests.set_reg_token(
+                request.id, token, expires, replacing=old, db=db
+            ):
+                raise Conflict("token.not_renewable", id=str(request_id))
+            await self.store.add_job(db, TOKEN_MAIL_JOB, {"request_id": request.id})
+            await self.store.keep_outcome(db, "token.renew", [old, token, expires])
         await new_registration_token(self.gateway, token, int(expires * 1000))
         await delete_registration_token(self.gateway, old)
         await self.store.audit(admin, "vetting.token_renew", "ok", detail=f"#{request.id}")
-        async with self.store.transaction() as db:
-            await self.store.add_job(db, TOKEN_MAIL_JOB, {"request_id": request.id})
         self.wake_jobs()
         return await self.get(request.id)
 
@@ -598,6 +620,11 @@ class Vetting:
             if record is None or not record.get("completed"):
                 continue
             user_id = await user_registered_with(self.gateway, request.reg_token or "")
+            if user_id is None and await self.store.once(f"token.legacy:{request.id}"):
+                # Made before the module recorded hashes: asked once under the token itself.
+                user_id = await user_registered_with(
+                    self.gateway, request.reg_token or "", legacy=True
+                )
             if user_id is None or not await self.requests.link_account(request.id, user_id):
                 continue
             await self.store.audit(user_id, "vetting.registered", "ok", detail=f"#{request.id}")
