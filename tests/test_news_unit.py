@@ -4,10 +4,11 @@ import json
 
 import pytest
 
+from bot.matrix.content import replacement
 from bot.news.broadcast import txn_id
 from bot.news.feeds import newest_first, parse, parse_duration
 from bot.news.hooks import problem, sign
-from bot.news.render import SUMMARY_LIMIT, Item, cut, edit_of, item_content, sanitise, text_content
+from bot.news.render import SUMMARY_LIMIT, Item, cut, item_content, sanitise, text_content
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>ARS Sud</title>
 <item><guid>a1</guid><title>Canicule niveau 3</title><link>https://ars.example/a1</link>
@@ -75,7 +76,7 @@ def test_an_item_has_a_plain_body_and_cut_summary():
     assert "<b>" not in content["body"] and len(content["body"]) < SUMMARY_LIMIT + 200
     assert content["formatted_body"].startswith('<p><strong><a href="https://x.example/1">')
     assert cut("un deux trois quatre", 12) == "un deux…"
-    edit = edit_of("$first", content)
+    edit = replacement("$first", content)
     assert edit["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$first"}
     assert edit["m.new_content"] == content and edit["body"].startswith("* ")
 

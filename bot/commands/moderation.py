@@ -10,6 +10,7 @@ from bot.commands.registry import Integer, Rest, Role, UserId, Where, Word, comm
 from bot.errors import BadArgument, NotFound, PermissionDenied
 from bot.i18n import t
 from bot.matrix.crosssigning import fingerprint
+from bot.matrix.ids import is_local
 from bot.moderation.bans import PolicyRule
 from bot.moderation.rules import people_list
 
@@ -28,7 +29,7 @@ async def revoke(ctx: CommandContext, user: UserId, reason: Rest, deactivate: bo
         raise PermissionDenied("revoke.not_admin", user=user)
     if not reason.strip():
         raise BadArgument("vetting.reason_required")
-    local = user.endswith(":" + config.homeserver.server_name)
+    local = is_local(user, config.homeserver.server_name)
     if deactivate and not local:
         raise BadArgument("revoke.deactivate_remote", user=user)
     was_member = await ctx.services.revocation.start(user, reason.strip(), ctx.sender, deactivate)

@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, get_args, get_type_hints
 
-from bot.config import USER_ID_RE
 from bot.errors import BadArgument, UserError
 from bot.i18n import t
+from bot.matrix.ids import USER_ID_RE
 
 if TYPE_CHECKING:
     from bot.commands.context import CommandContext

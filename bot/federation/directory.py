@@ -26,9 +26,9 @@ from bot.config import Config
 from bot.errors import MatrixError
 from bot.federation.region_room import RegionRoom, region_alias
 from bot.matrix.gateway import Gateway, path_part
+from bot.matrix.ids import localpart, server_of
 from bot.store import Store
 from bot.store.vetting import VettingStore
-from bot.territories.model import server_of
 
 log = logging.getLogger(__name__)
 ENTRY = "fr.agora.directory.entry"
@@ -120,7 +120,7 @@ class Directory(RegionRoom):
         self.peers: dict[str, str | None] = {}  # peer bot → its directory room (None: not yet)
 
     def peer_alias(self, bot: str) -> str:
-        return region_alias(bot[1:].split(":", 1)[0], SUFFIX, server_of(bot))
+        return region_alias(localpart(bot), SUFFIX, server_of(bot))
 
     async def is_peer_directory(self, room_id: str) -> bool:
         for bot in self.config.federation.peer_bots:

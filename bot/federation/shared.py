@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from bot.config import Config
 from bot.errors import MatrixError
 from bot.matrix.gateway import Gateway
+from bot.matrix.ids import server_of
 from bot.moderation.policy import lineage
 from bot.store import Store
 from bot.store.vetting import VettingStore
-from bot.territories.model import SharedRoomDecl, server_of
+from bot.territories.model import SharedRoomDecl
 from bot.vetting.provisioning import MemberInfo, Rule
 
 log = logging.getLogger(__name__)

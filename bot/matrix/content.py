@@ -21,12 +21,24 @@ def notice(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
     return content
 
 
-def edit(event_id: str, text: str) -> dict[str, Any]:
-    """A replacement (m.replace) of one of the bot's notices by ``text``."""
+def replacement(event_id: str, content: dict[str, Any]) -> dict[str, Any]:
+    """An ``m.replace`` edit of ``event_id`` carrying ``content`` as its new version; the
+    fallback for clients without edits is the new text marked with ``*``. Mentions are not
+    repeated (an edit notifies nobody again)."""
     return {
-        "msgtype": "m.notice",
-        "body": "* " + text,
+        **{k: v for k, v in content.items() if k not in ("m.mentions", "m.relates_to")},
+        "body": "* " + content["body"],
+        **(
+            {"formatted_body": "* " + content["formatted_body"]}
+            if "formatted_body" in content
+            else {}
+        ),
+        "m.new_content": {k: v for k, v in content.items() if k != "m.relates_to"},
         "m.mentions": {},
-        "m.new_content": notice(text),
         "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
     }
+
+
+def edit(event_id: str, text: str) -> dict[str, Any]:
+    """One of the bot's notices replaced by ``text``."""
+    return replacement(event_id, notice(text))

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.matrix.ids import host_of, server_of
+
 if TYPE_CHECKING:
     from bot.config import Config
 
@@ -41,17 +43,9 @@ def glob(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL)
 
 
-def server_of(user_id: str) -> str:
-    return user_id.split(":", 1)[1] if ":" in user_id else ""
-
-
-def _host(server: str) -> str:
-    return server.rsplit(":", 1)[0] if server.count(":") == 1 else server
-
-
 def server_matches(pattern: str, server: str) -> bool:
     """A server glob against a server name, with or without its port (as ACLs match)."""
-    return bool(glob(pattern).fullmatch(server) or glob(pattern).fullmatch(_host(server)))
+    return bool(glob(pattern).fullmatch(server) or glob(pattern).fullmatch(host_of(server)))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from bot.errors import MatrixError
 from bot.i18n import t
 from bot.matrix.content import notice
 from bot.matrix.gateway import Gateway, path_part
+from bot.matrix.ids import creators_are_privileged
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -38,12 +39,6 @@ def initial_state() -> list[dict]:
             "content": {"history_visibility": "invited"},
         },
     ]
-
-
-def creators_are_privileged(room_version: str) -> bool:
-    """From room version 12 (MSC4289) creators have unlimited power and must not be listed in
-    the power levels' ``users``."""
-    return room_version.isdigit() and int(room_version) >= 12
 
 
 def power_levels_plan(

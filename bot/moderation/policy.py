@@ -14,7 +14,8 @@ nowhere else.
 
 from __future__ import annotations
 
-from bot.territories.model import Network, Territory, server_of
+from bot.matrix.ids import server_of
+from bot.territories.model import Network, Territory
 from bot.vetting.provisioning import MemberInfo, ProvisioningConfig, entitlement
 
 

@@ -19,6 +19,7 @@ from bot.homeserver.admin import deactivate
 from bot.i18n import t
 from bot.matrix.content import notice
 from bot.matrix.gateway import Gateway
+from bot.matrix.ids import is_local
 from bot.moderation.control_room import ControlRoom
 from bot.moderation.policy_room import PolicyRoom
 from bot.store import Store
@@ -84,7 +85,7 @@ class Revocation:
     async def run(self, payload: dict[str, Any]) -> None:
         user_id, reason = payload["user_id"], payload["reason"]
         loc = self.config.locale
-        local = user_id.endswith(":" + self.config.homeserver.server_name)
+        local = is_local(user_id, self.config.homeserver.server_name)
         if not await self.store.get(f"revoke.told:{user_id}"):
             try:
                 await self.tell(user_id, t("revoke.member_told", loc, reason=reason))

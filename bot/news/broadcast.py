@@ -24,8 +24,8 @@ from typing import Any
 import aiosqlite
 
 from bot.errors import MatrixError
+from bot.matrix.content import replacement
 from bot.matrix.gateway import Gateway
-from bot.news.render import edit_of
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ class Broadcaster:
         failed = []
         for room_id, _have, first_event in todo:
             await self.pacer.wait()
-            body = edit_of(first_event, content) if first_event else content
+            body = replacement(first_event, content) if first_event else content
             try:
                 event_id = await self.gateway.send(
                     room_id, body, txn=txn_id(message, room_id, version)

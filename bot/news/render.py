@@ -133,15 +133,3 @@ def text_content(text: str, *, title: str = "", mention_room: bool = False) -> d
         "m.mentions": {"room": True} if mention_room else {},
     }
     return content
-
-
-def edit_of(event_id: str, content: dict[str, Any]) -> dict[str, Any]:
-    """An ``m.replace`` edit carrying ``content`` as the new version."""
-    return {
-        **{k: v for k, v in content.items() if k != "m.mentions"},
-        "body": "* " + content["body"],
-        "formatted_body": "* " + content.get("formatted_body", ""),
-        "m.new_content": content,
-        "m.mentions": {},
-        "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
-    }

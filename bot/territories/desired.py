@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.matrix.ids import host_of
 from bot.territories.model import Network, RoomSpec, Territory, room_keepers
 from bot.vetting.provisioning import MemberInfo, ProvisioningConfig, deliveries
 
@@ -62,8 +63,7 @@ class DesiredRoom:
 
 def server_host(server_name: str) -> str:
     """ACL patterns match server names without their port."""
-    host = server_name.rsplit(":", 1)[0] if server_name.count(":") == 1 else server_name
-    return host.lower()
+    return host_of(server_name).lower()
 
 
 def server_acl(server_name: str, allowed: tuple[str, ...]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bot.matrix.ids import server_of
+
 ROOM_KINDS = ("community", "announcements", "oncall", "replacements", "group", "managerial")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 ROOM_ID_RE = re.compile(r"^![A-Za-z0-9._~\-+/=]+(:[A-Za-z0-9.\-]+(:\d{1,5})?)?$")
@@ -143,11 +145,6 @@ def room_keepers(
         return (spec.keeper,)
     # A declared group, or one whose animator no longer animates here: the territory's.
     return territory.animators
-
-
-def server_of(user_id: str) -> str:
-    """``@alice:example.org:8448`` → ``example.org:8448``."""
-    return user_id.split(":", 1)[1] if ":" in user_id else ""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.matrix.ids import creators
 from bot.territories.desired import (
     ENCRYPTION_ALGORITHM,
     HISTORY_VISIBILITY,
@@ -64,9 +65,10 @@ class ActualRoom:
         create = room.state.get(("m.room.create", ""), {})
         room.room_version = str(create.get("room_version", "1"))
         room.is_space = create.get("type") == "m.space"
-        if room.room_version.isdigit() and int(room.room_version) >= 12:
-            creator = room.senders.get(("m.room.create", ""), "")
-            room.creators = frozenset([creator, *create.get("additional_creators", [])])
+        room.creators = creators(
+            {"sender": room.senders.get(("m.room.create", ""), ""), "content": create},
+            room.room_version,
+        )
         return room
 
     def get(self, event_type: str, state_key: str = "") -> dict[str, Any] | None:

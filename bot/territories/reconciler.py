@@ -24,6 +24,7 @@ from bot.config import Config
 from bot.errors import Conflict, MatrixError, UserError
 from bot.homeserver.admin import force_join
 from bot.matrix.gateway import Gateway, path_part
+from bot.matrix.ids import creators_are_privileged
 from bot.store import Store
 from bot.store.vetting import VettingStore
 from bot.territories.desired import DesiredRoom, desired_state, server_acl
@@ -295,7 +296,7 @@ class Reconciler:
             version = str(
                 caps.get("capabilities", {}).get("m.room_versions", {}).get("default", "1")
             )
-            self._creator_privileged = version.isdigit() and int(version) >= 12
+            self._creator_privileged = creators_are_privileged(version)
         return self._creator_privileged
 
     async def execute(self, action: Action) -> None:

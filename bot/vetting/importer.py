@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 
 from bot.config import Config
 from bot.errors import Conflict
 from bot.i18n import t
+from bot.matrix.ids import USER_ID_RE
 from bot.store import Store
 from bot.store.vetting import VettingStore
 from bot.vetting.form import KEY_ALIASES, FormProblems, JoinRequestData, render_problems, validate
@@ -24,7 +24,6 @@ from bot.vetting.links import new_status_token, status_url
 from bot.vetting.service import IMPORT_NOTICE_JOB
 
 MATRIX_ID_KEYS = {"matrix_id", "matrix", "identifiant_matrix", "mxid", "user_id"}
-USER_ID_RE = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d{1,5})?$")
 MAX_ROWS = 20_000
 
 

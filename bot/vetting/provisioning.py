@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.matrix.ids import is_local
 from bot.territories.model import Network, RoomSpec, Territory
 
 DEFAULT_ROOM_KINDS = ("community", "announcements")
@@ -135,7 +136,7 @@ def deliveries(
 ) -> list[Delivery]:
     """How the member is given their spaces and rooms: spaces first, parents before children."""
     ent = entitlement(member, network, config)
-    local = member.user_id.endswith(":" + server_name)
+    local = is_local(member.user_id, server_name)
     if config.force_join and local:
         return [Delivery(k, "join") for k in (*ent.spaces, *ent.rooms)]
     _, by_id = _index(network)

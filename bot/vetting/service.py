@@ -31,7 +31,7 @@ from bot.homeserver.admin import (
 )
 from bot.i18n import t
 from bot.mail import Mailer
-from bot.matrix.content import notice
+from bot.matrix.content import edit, notice
 from bot.matrix.direct import DirectChats
 from bot.matrix.gateway import Gateway
 from bot.moderation.bans import Shield, ban_for
@@ -802,16 +802,7 @@ class Vetting:
         if request.card_event is None:
             await self._post_card(request, text=text)
         else:
-            await self.gateway.send(
-                self.control.room_id,
-                {
-                    "msgtype": "m.notice",
-                    "body": "* " + text,
-                    "m.mentions": {},
-                    "m.new_content": notice(text),
-                    "m.relates_to": {"rel_type": "m.replace", "event_id": request.card_event},
-                },
-            )
+            await self.gateway.send(self.control.room_id, edit(request.card_event, text))
 
     async def _post_card(
         self, request: RequestRow, *, text: str | None = None, replacing: str = ""
