@@ -86,7 +86,7 @@ async def main(rooms: int, bans: int) -> None:
             bots.append(region_a)
             await region_b.settled(600)
             for _ in range(600):
-                if region_a.policy.room_id in region_b.policy.followed:
+                if region_a.moderation.policy.room_id in region_b.moderation.policy.followed:
                     break
                 await asyncio.sleep(0.1)
             else:
@@ -130,7 +130,7 @@ async def main(rooms: int, bans: int) -> None:
             for user in targets:
                 before = time.time()
                 start = time.perf_counter()
-                await region_a.policy.ban("user", user, "bench")
+                await region_a.moderation.policy.ban("user", user, "bench")
                 while True:
                     async with region_b.store.db.execute(
                         "SELECT COUNT(*) FROM audit WHERE action = 'enforce.remove' "

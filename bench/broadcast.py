@@ -179,18 +179,18 @@ async def main(rooms: int, members: int, entries: int) -> None:
                 for i in range(entries)
             ]
             server.documents["/f.rss"] = (rss(items[:1]), "application/rss+xml")
-            feed = await agora.news.add_feed(
+            feed = await agora.news.feeds.add(
                 admin_id, f"{server.url}/f.rss", "t000.annonces", 3600, None
             )
             for _ in range(1200):
-                if (await agora.news.feed(feed.id)).primed:
+                if (await agora.news.feeds.feed(feed.id)).primed:
                     break
                 await asyncio.sleep(0.05)
             await drained(agora)
             server.documents["/f.rss"] = (rss(items), "application/rss+xml")
             cpu0, wall0 = time.process_time(), time.perf_counter()
-            agora.news.clock = lambda: time.time() + 7200
-            agora.news.kick()
+            agora.jobs.clock.offset = 7200  # the feed's next poll is due
+            agora.jobs.kick()
             while True:
                 async with agora.store.db.execute(
                     "SELECT COUNT(*) FROM deliveries WHERE message LIKE 'feed:%' "

@@ -97,8 +97,8 @@ class HostileFeed:
 
 
 class Clock:
-    """The news service's clock: real time, or (hostile) a clock that jumps ahead by far more
-    than the feed's interval at every reading, so that the feed is always due again."""
+    """The scheduler's clock: real time, or (hostile) a clock that jumps ahead by far more
+    than the feed's interval at every reading, so that the feed's poll is always due again."""
 
     def __init__(self) -> None:
         self.hostile = False
@@ -120,14 +120,14 @@ class Probe:
         self.entries = 0
         self.failures: list[str] = []
         self.busy = 0.0  # seconds with a poll in flight
-        news, parser = agora.news, agora.news.parser
-        poll, parse = news.poll, parser.parse
+        feeds, parser = agora.news.feeds, agora.news.feeds.parser
+        poll, parse = feeds.poll, parser.parse
 
-        async def counted_poll(session, feed):  # type: ignore[no-untyped-def]
+        async def counted_poll(feed):  # type: ignore[no-untyped-def]
             self.in_flight += 1
             started = time.perf_counter()
             try:
-                await poll(session, feed)
+                await poll(feed)
             finally:
                 self.in_flight -= 1
                 self.polls += 1
@@ -144,7 +144,7 @@ class Probe:
             self.entries = len(parsed.entries)
             return parsed
 
-        news.poll = counted_poll  # type: ignore[method-assign]
+        feeds.poll = counted_poll  # type: ignore[method-assign]
         parser.parse = timed_parse  # type: ignore[method-assign]
 
     async def idle(self, timeout: float = 60.0) -> None:
@@ -198,13 +198,13 @@ async def main(pings: int, block: int, settle: float, seed: int) -> None:
             await admin.accept_invite(control)
             probe = Probe(agora)
             clock = Clock()
-            agora.news.clock = clock
+            agora.jobs.clock = clock  # type: ignore[assignment]
 
             # The subscription, as `!feed add <url> bench` makes it; its first poll (priming:
             # 3 posts, the rest of the ~18,000 entries recorded as seen) is not measured.
-            row = await agora.news.add_feed(admin_id, feed.url, "bench", 3600, None)
+            row = await agora.news.feeds.add(admin_id, feed.url, "bench", 3600, None)
             for _ in range(1200):
-                if (await agora.news.feed(row.id)).primed:
+                if (await agora.news.feeds.feed(row.id)).primed:
                     break
                 await asyncio.sleep(0.05)
             else:
@@ -230,7 +230,7 @@ async def main(pings: int, block: int, settle: float, seed: int) -> None:
 
                 started = time.perf_counter()
                 clock.hostile = True
-                agora.news.kick()
+                agora.jobs.kick()
                 await asyncio.sleep(rng.uniform(0, cycle))  # a random phase of the poll cycle
                 lag.condition = "hostile"
                 hostile_times += [await round_trip(admin, control, settle) for _ in range(n)]
@@ -247,7 +247,7 @@ async def main(pings: int, block: int, settle: float, seed: int) -> None:
             parse_times = probe.parses[parses0:]
             busy = probe.busy - busy0
             failures = probe.failures
-            feed_row = await agora.news.feed(row.id)
+            feed_row = await agora.news.feeds.feed(row.id)
         finally:
             if lag_task:
                 lag_task.cancel()

@@ -41,8 +41,8 @@ from bot.scheduler import DEFAULT_CONCURRENCY as CONCURRENCY  # noqa: E402
 from bot.territories.desired import desired_state, server_acl  # noqa: E402
 from bot.territories.model import Network, RoomSpec, Territory  # noqa: E402
 from bot.territories.planner import creation_body  # noqa: E402
+from bot.vetting.decisions import CONCLUDE_JOB  # noqa: E402
 from bot.vetting.importer import import_requests  # noqa: E402
-from bot.vetting.service import CONCLUDE_JOB  # noqa: E402
 from tests.conftest import free_port, register  # noqa: E402
 from tests.people import Person  # noqa: E402
 

@@ -637,7 +637,7 @@ def _provisioning(section: _Section, network: Network) -> ProvisioningConfig:
 
 
 def _duration(section: _Section, key: str, default: float) -> float:
-    from bot.news.feeds import parse_duration
+    from bot.durations import parse_duration
 
     value = section.raw(key, default)
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:

@@ -198,6 +198,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "« {value} » n'est pas un identifiant Matrix (ex. @nom:serveur)",
         "en": "'{value}' is not a Matrix user id (e.g. @name:server)",
     },
+    "arg.duration": {
+        "fr": "« {value} » n'est pas une durée (ex. 15m, 2h).",
+        "en": "'{value}' is not a duration (e.g. 15m, 2h).",
+    },
     "arg.integer": {
         "fr": "« {value} » n'est pas un nombre entier",
         "en": "'{value}' is not a whole number",
@@ -214,7 +218,76 @@ MESSAGES: dict[str, dict[str, str]] = {
     "meta.value": {"fr": "valeur", "en": "value"},
     "meta.word": {"fr": "mot", "en": "word"},
     "meta.text": {"fr": "texte", "en": "text"},
+    "cmd.cancel_hold.help": {
+        "fr": "Écarter une règle de bannissement en attente de confirmation",
+        "en": "Drop a ban rule waiting for confirmation",
+    },
+    "cmd.policy.list.help": {
+        "fr": "Les règles de la liste de la région",
+        "en": "The rules of the region's list",
+    },
+    "cmd.policy.ban.help": {
+        "fr": "Bannir un compte ou un serveur (globs * et ? permis ; confirmation au-delà de moderation.max_sweep)",
+        "en": "Ban an account or a server (* and ? globs allowed; confirmation beyond moderation.max_sweep)",
+    },
+    "cmd.policy.unban.help": {
+        "fr": "Lever une règle de la liste de la région",
+        "en": "Withdraw a rule of the region's list",
+    },
+    "cmd.policy.trusted.help": {
+        "fr": "Les listes des régions de confiance et leur état",
+        "en": "The trusted regions' lists and how they are",
+    },
+    "meta.entity": {
+        "fr": "@utilisateur:serveur|serveur",
+        "en": "@user:server|server",
+    },
+    "cmd.feed.add.help": {
+        "fr": "Suivre un flux (par défaut toutes les 30 min, dans les annonces du territoire)",
+        "en": "Follow a feed (every 30 min by default, into the territory's announcements)",
+    },
+    "cmd.feed.remove.help": {
+        "fr": "Ne plus suivre un flux",
+        "en": "Stop following a feed",
+    },
+    "meta.url": {
+        "fr": "https://…",
+        "en": "https://…",
+    },
+    "meta.feed_target": {
+        "fr": "territoire|salon",
+        "en": "territory|room",
+    },
+    "meta.feed": {
+        "fr": "n° de flux",
+        "en": "feed no.",
+    },
+    "meta.level": {
+        "fr": "info|vigilance|critique",
+        "en": "info|warning|critical",
+    },
+    "cmd.alert.send.help": {
+        "fr": "Envoyer une alerte aux salons d'annonces et communautés du territoire et en dessous",
+        "en": "Send an alert to the announcement and community rooms of the territory and below",
+    },
+    "cmd.alert.status.help": {
+        "fr": "Qui a accusé lecture d'une alerte, par territoire",
+        "en": "Who acknowledged an alert, by territory",
+    },
+    "cmd.annuaire.join.help": {
+        "fr": "Figurer dans l'annuaire (nom, profession, territoires ; jamais l'e-mail ni le RPPS)",
+        "en": "Be listed (name, profession, territories; never the email or RPPS)",
+    },
+    "cmd.annuaire.withdraw.help": {
+        "fr": "Ne plus figurer dans l'annuaire d'aucune région",
+        "en": "Be listed in no region's directory any more",
+    },
+    "cmd.annuaire.search.help": {
+        "fr": "Chercher par nom, profession ou territoire, dans toutes les régions",
+        "en": "Search by name, profession or territory, across the regions",
+    },
     "meta.number": {"fr": "nombre", "en": "number"},
+    "meta.duration": {"fr": "durée", "en": "duration"},
     "meta.user": {"fr": "@utilisateur:serveur", "en": "@user:server"},
     "meta.command": {"fr": "commande", "en": "command"},
     # help
@@ -691,10 +764,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "No public news yet.",
     },
     "cmd.feed.help": {
-        "fr": "Flux RSS/Atom/JSON : add <url> [territoire|salon] [--every 15m] [--filter mot] "
-        "[--public], remove <n°>",
-        "en": "RSS/Atom/JSON feeds: add <url> [territory|room] [--every 15m] [--filter word] "
-        "[--public], remove <no.>",
+        "fr": "Flux RSS/Atom/JSON relayés dans les salons d'annonces",
+        "en": "RSS/Atom/JSON feeds relayed into the announcement rooms",
     },
     "cmd.feeds.help": {
         "fr": "Les flux suivis : dernier relevé, dernière erreur, prochain essai",
@@ -707,17 +778,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "everywhere; --public: on the public page too)",
     },
     "cmd.alert.help": {
-        "fr": "Alerte sanitaire : !alert <territoire|all> [--level info|warning|critical] "
-        "<texte> ; !alert status <n°>",
-        "en": "Sanitary alert: !alert <territory|all> [--level info|warning|critical] <text>; "
-        "!alert status <no.>",
+        "fr": "Alertes sanitaires : envoyer, suivre les accusés de lecture",
+        "en": "Sanitary alerts: send, follow the acknowledgements",
     },
     "cmd.ack.help": {"fr": "Accuser réception d'une alerte", "en": "Acknowledge an alert"},
     "cmd.annuaire.help": {
-        "fr": "Annuaire inter-régional : !annuaire <recherche> ; !annuaire inscription pour y "
-        "figurer ; !annuaire retrait pour en sortir",
-        "en": "Cross-region directory: !directory <query>; !directory join to be listed; "
-        "!directory withdraw to leave it",
+        "fr": "Annuaire inter-régional : rechercher, s'inscrire, se retirer",
+        "en": "Cross-region directory: search, be listed, leave it",
     },
     "meta.directory_query": {
         "fr": "recherche|inscription|retrait",
@@ -779,14 +846,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Annuaire(s) non joignable(s) pour l'instant : {regions}",
         "en": "Directory(ies) not reachable right now: {regions}",
     },
-    "meta.feed_action": {"fr": "add|remove", "en": "add|remove"},
-    "meta.feed_rest": {"fr": "url|n°", "en": "url|no."},
     "meta.news_target": {"fr": "territoire|all", "en": "territory|all"},
-    "meta.alert_target": {"fr": "territoire|all|status", "en": "territory|all|status"},
     "meta.alert": {"fr": "alerte", "en": "alert"},
-    "news.option_value": {
-        "fr": "{option} attend une valeur.",
-        "en": "{option} needs a value.",
+    "error.option_value": {
+        "fr": "{option} attend une valeur.\nUsage : {usage}",
+        "en": "{option} needs a value.\nUsage: {usage}",
     },
     "news.unknown_territory": {
         "fr": "Territoire inconnu « {target} ». Choix : {choices}",
@@ -862,10 +926,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Un flux est relevé au plus toutes les {seconds} s.",
         "en": "A feed is fetched at most every {seconds} s.",
     },
-    "feed.bad_every": {
-        "fr": "« {value} » n'est pas une durée (ex. 15m, 2h).",
-        "en": "'{value}' is not a duration (e.g. 15m, 2h).",
-    },
     "feed.which_target": {
         "fr": "Précisez le territoire ou le salon : {choices}",
         "en": "Say which territory or room: {choices}",
@@ -878,14 +938,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "feed.from_config": {
         "fr": "Le flux n° {id} vient de la configuration : retirez-le du fichier.",
         "en": "Feed no. {id} comes from the configuration: remove it from the file.",
-    },
-    "feed.add_usage": {
-        "fr": "Usage : {prefix}feed add <url> [territoire|salon] [--every 15m] [--filter mot]",
-        "en": "Usage: {prefix}feed add <url> [territory|room] [--every 15m] [--filter word]",
-    },
-    "feed.action": {
-        "fr": "Action inconnue « {action} » : {prefix}feed add … ou {prefix}feed remove <n°>",
-        "en": "Unknown action '{action}': {prefix}feed add … or {prefix}feed remove <no.>",
     },
     "feed.added": {
         "fr": "Flux n° {id} suivi ({url} → {target}, toutes les {minutes} min). Au plus {n} "
@@ -1175,13 +1227,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Ban rules published by the region (m.policy.rule.*).",
     },
     "cmd.policy.help": {
-        "fr": "Liste de bannissement de la région : list, ban <@utilisateur|serveur> <motif>, "
-        "unban <…>, trusted (les listes des régions de confiance)",
-        "en": "The region's ban list: list, ban <@user|server> <reason>, unban <…>, trusted "
-        "(the trusted regions' lists)",
+        "fr": "Liste de bannissement de la région (et celles des régions de confiance)",
+        "en": "The region's ban list (and the trusted regions' lists)",
     },
-    "meta.policy_action": {"fr": "list|ban|unban|trusted", "en": "list|ban|unban|trusted"},
-    "meta.policy_rest": {"fr": "entité motif", "en": "entity reason"},
     "policy.empty": {"fr": "La liste de la région est vide.", "en": "The region's list is empty."},
     "policy.list_title": {"fr": "{n} règle(s) :", "en": "{n} rule(s):"},
     "policy.ban_usage": {
@@ -1280,10 +1328,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "La règle en attente n° {n} a déjà été traitée.",
         "en": "Held rule no. {n} was already dealt with.",
     },
-    "policy.cancel_usage": {
-        "fr": "Usage ici : {prefix}cancel <n° de règle en attente>",
-        "en": "Usage here: {prefix}cancel <held rule no.>",
-    },
     "policy.ignored_sender": {
         "fr": "Règles de la liste {room} posées par {sender} ignorées : seules comptent celles "
         "du bot de cette région ({bot}).",
@@ -1337,10 +1381,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "injoignable (invitation attendue)",
         "en": "unreachable (waiting for an invitation)",
     },
-    "policy.action": {
-        "fr": "Action inconnue « {action} » : list, ban, unban, trusted",
-        "en": "Unknown action '{action}': list, ban, unban, trusted",
-    },
     "cmd.revoke.help": {
         "fr": "Révoquer un membre : retiré de tous les salons, invitations retirées, règle de "
         "bannissement publiée (--deactivate : compte local désactivé)",
@@ -1393,9 +1433,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "cmd.request.help": {"fr": "Où en est ma demande", "en": "Where my request stands"},
     "cmd.cancel.help": {
-        "fr": "Annuler ma demande en attente (message direct) ; écarter une règle de "
-        "bannissement en attente (salon de contrôle)",
-        "en": "Cancel my pending request (direct chat); drop a held ban rule (control room)",
+        "fr": "Annuler ma demande en attente, ou la conversation en cours",
+        "en": "Cancel my pending request, or the conversation in progress",
     },
     "cmd.requests.help": {"fr": "Lister les demandes en attente", "en": "List pending requests"},
     "cmd.approve.help": {"fr": "Valider une demande", "en": "Approve a request"},

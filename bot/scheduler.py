@@ -8,17 +8,71 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bot.effects import caused_by
-from bot.errors import new_reference, transient
-from bot.store import Store
+from bot.errors import Conflict, NotFound, new_reference, transient
+from bot.store import JobRow, Store
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 8  # jobs run at once
-Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Again:
+    """What a recurring job returns: run the same job again at ``at``."""
+
+    at: float
+
+
+Handler = Callable[[dict[str, Any]], Awaitable[Again | None]]
+
+
+class Clock:
+    """Time as the bot's scheduled work sees it: the wall clock, moved forward by tests (a
+    reminder due in two hours, a feed polled every half hour) without waiting."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    # --- what admins see and do (`!jobs`) ------------------------------------------------------
+
+    async def open_jobs(self) -> list[JobRow]:
+        """Waiting, retrying and given-up jobs, oldest first."""
+        return await self.store.open_jobs()
+
+    async def _open(self, job_id: int) -> JobRow:
+        found = await self.store.job(job_id)
+        if found is None:
+            raise NotFound("jobs.unknown", id=job_id)
+        if found.status not in ("pending", "failed"):
+            raise Conflict("jobs.closed", id=job_id, status=found.status)
+        return found
+
+    async def retry_now(self, job_id: int, by: str) -> JobRow:
+        """A waiting or given-up job tried again now, its tries counted afresh."""
+        found = await self._open(job_id)
+        await self.store.retry_job_now(job_id)
+        await self.store.audit(by, "jobs.retry", "ok", detail=f"#{job_id}")
+        self.kick()
+        return found
+
+    async def cancel(self, job_id: int, by: str) -> JobRow:
+        """A job that will not run (any more); one running now finishes its try."""
+        found = await self._open(job_id)
+        await self.store.cancel_job(job_id)
+        await self.store.audit(by, "jobs.cancel", "ok", detail=f"#{job_id} {found.kind}")
+        return found
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
 
 
 class JobRunner:
@@ -31,7 +85,9 @@ class JobRunner:
         max_attempts: int = 8,
         idle_check: float = 5.0,
         concurrency: int = DEFAULT_CONCURRENCY,
+        clock: Clock | None = None,
     ):
+        self.clock = clock or Clock()
         self.concurrency = concurrency
         self.store = store
         self.handlers = handlers
@@ -52,6 +108,11 @@ class JobRunner:
 
     def kick(self) -> None:
         self._wake.set()
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward and look for what became due (tests, benchmarks)."""
+        self.clock.advance(seconds)
+        self.kick()
 
     async def run(self) -> None:
         """A pool of ``concurrency`` workers: a slot that frees up takes the next due job at
@@ -88,7 +149,7 @@ class JobRunner:
         at most half the slots, so that an urgent one never waits behind a long queue of them."""
         due = [
             j
-            for j in await self.store.due_jobs(limit=free + len(running) + 200)
+            for j in await self.store.due_jobs(limit=free + len(running) + 200, now=self.clock())
             if j[0] not in running
         ]
         due.sort(key=lambda j: (self.priorities.get(j[1], 0), j[0]))
@@ -125,7 +186,7 @@ class JobRunner:
             if handler is None:
                 raise LookupError(f"no handler for job kind {kind!r}")
             with caused_by(f"job:{job_id}"):
-                await handler(payload)
+                again = await handler(payload)
         except Exception as exc:  # a job never stops the runner
             ref = new_reference()
             again = transient(exc)
@@ -153,5 +214,8 @@ class JobRunner:
                     await self.on_give_up(job_id, kind, payload, ref)
                 self.kick()
             return False
-        await self.store.finish_job(job_id)
+        if again is not None:
+            await self.store.again_at(job_id, again.at)
+        else:
+            await self.store.finish_job(job_id)
         return True

@@ -160,7 +160,7 @@ async def test_an_animator_makes_a_private_group_and_invites_a_member(animated, 
     assert (await agora.gateway.members(group_room))[member.user_id] == "join"
 
     # A second plan keeps the group (it is part of the network now), and a restart too.
-    outcome = await agora.reconciler.reconcile(dry_run=True)
+    outcome = await agora.territories.reconciler.reconcile(dry_run=True)
     assert not [a for a in outcome.actions if a.key == key]
 
     # Someone let in by a member without the animator is removed, as anywhere.

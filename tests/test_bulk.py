@@ -12,7 +12,7 @@ import pytest
 from bot.config import load_config
 from bot.store import Store
 from bot.store.vetting import VettingStore
-from bot.vetting.service import CONCLUDE_JOB
+from bot.vetting.decisions import CONCLUDE_JOB
 from tests.conftest import agora_cli, register
 from tests.test_vetting import network
 
@@ -84,7 +84,7 @@ async def test_import_then_bulk_approval_survives_a_restart_exactly_once(
     assert "5 en attente d'une autre validation" in final[-1].content["m.new_content"]["body"]
 
     # The second admin's bulk approval is cut short by a crash after two requests.
-    original, calls = agora.vetting.decide, 0
+    original, calls = agora.vetting.decisions.decide, 0
 
     async def crash_after_two(*args, **kwargs):
         nonlocal calls
@@ -94,7 +94,7 @@ async def test_import_then_bulk_approval_survives_a_restart_exactly_once(
             await asyncio.sleep(60)  # cancelled by the stop, as a crash would cut it
         return await original(*args, **kwargs)
 
-    agora.vetting.decide = crash_after_two
+    agora.vetting.decisions.decide = crash_after_two
     command = await second.say(control, "!approve import:ars-2026 liste ARS vérifiée")
     await asyncio.wait_for(agora.stopped.wait(), 60)
     cut = await Store.open(agora.data_dir / "agora.db")

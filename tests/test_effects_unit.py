@@ -3,7 +3,7 @@
 import asyncio
 
 from bot import effects
-from bot.app import _groups_of_policy
+from bot.matrix.events import groups_of as _groups_of_policy
 
 
 def test_a_rerun_under_the_same_cause_derives_the_same_keys_room_by_room():

@@ -515,7 +515,7 @@ async def test_a_revocation_outlives_a_homeserver_away_longer_than_the_old_give_
         await member.accept_invite(space)
 
         # A command received just before the outage, its answer still to send.
-        dispatcher = next(t for t in agora._tasks if t.get_name() == "dispatcher")
+        dispatcher = agora.tasks.named("dispatcher")
         dispatcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await dispatcher
@@ -527,10 +527,10 @@ async def test_a_revocation_outlives_a_homeserver_away_longer_than_the_old_give_
 
         await eventually(recorded, "the command in the inbox")
         await hs.stop()
-        agora._tasks.append(asyncio.create_task(agora.dispatcher.run(), name="dispatcher"))
+        agora.tasks.loop(agora.dispatcher.run(), "dispatcher")
         try:
             # What !revoke does once parsed: the revocation and its job, in one transaction.
-            await agora.revocation.start(member.user_id, "test", admin.user_id, False)
+            await agora.moderation.revocation.start(member.user_id, "test", admin.user_id, False)
             agora.wake_jobs()
             await asyncio.sleep(20)
             async with agora.store.db.execute(

@@ -196,7 +196,10 @@ async def test_a_ban_in_one_region_removes_the_user_from_the_others_rooms_over_f
     assert isinstance(await outsider.client.join(community), JoinError)
 
     async def following() -> bool:
-        return bool(region_a.policy.room_id) and region_a.policy.room_id in region_b.policy.followed
+        return (
+            bool(region_a.moderation.policy.room_id)
+            and region_a.moderation.policy.room_id in region_b.moderation.policy.followed
+        )
 
     await eventually(following, "B to follow A's list over federation", timeout=60)
 
@@ -214,7 +217,7 @@ async def test_a_ban_in_one_region_removes_the_user_from_the_others_rooms_over_f
     assert reaction == "✅", answer.body
 
     async def lifted() -> bool:
-        return ban_for(member.user_id, await region_b.policy.rules.rules()) is None
+        return ban_for(member.user_id, await region_b.moderation.policy.rules.rules()) is None
 
     await eventually(lifted, "B to drop the withdrawn rule", timeout=60)
     assert (await region_b.gateway.members(space)).get(member.user_id) == "leave"
@@ -320,7 +323,7 @@ async def test_a_club_shared_by_two_regions_holds_both_regions_members_and_nobod
 
     # B's bot was asked in over federation, and joined as its config declares.
     async def b_joined() -> bool:
-        return region_b.shared.joined.get(club_alias) == room
+        return region_b.federation.shared.joined.get(club_alias) == room
 
     await eventually(b_joined, "B's bot in A's club", timeout=60)
 
@@ -420,7 +423,7 @@ async def test_a_club_shared_by_two_regions_holds_both_regions_members_and_nobod
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     await gone(region_a, room, midwife_b.user_id, timeout=60)
     await gone(region_a, room, bot_b, timeout=60)
-    await gone(region_a, region_a.directory.room_id, bot_b, timeout=60)
+    await gone(region_a, region_a.federation.directory.room_id, bot_b, timeout=60)
     acl = await region_a.gateway.get_state(room, "m.room.server_acl")
     assert occitanie.server not in acl["allow"] and "127.0.0.2" not in acl["allow"]
     assert (await region_a.gateway.members(room))[doctor_a.user_id] == "join"
@@ -460,10 +463,13 @@ async def test_a_peers_list_cannot_empty_this_region(regions, cast):
         nurses.append(user_id)
 
     async def following() -> bool:
-        return bool(region_a.policy.room_id) and region_a.policy.room_id in region_b.policy.followed
+        return (
+            bool(region_a.moderation.policy.room_id)
+            and region_a.moderation.policy.room_id in region_b.moderation.policy.followed
+        )
 
     await eventually(following, "B to follow A's list over federation", timeout=60)
-    policy_a = region_a.policy.room_id
+    policy_a = region_a.moderation.policy.room_id
     assert policy_a
 
     async def in_b() -> int:

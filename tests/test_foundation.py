@@ -343,7 +343,7 @@ async def test_a_direct_chat_opened_just_before_a_crash_is_kept_not_opened_again
     await first.stop()
     second = await start_bot([admin.user_id], account=first.account, data_dir=first.data_dir)
     assert await second.store.dm_with(nurse.user_id) == made["room_id"]
-    assert await second.direct.room_for(nurse.user_id) == made["room_id"]
+    assert await second.core.direct.room_for(nurse.user_id) == made["room_id"]
     # Any other room it is in but does not serve is still left.
     members = await second.gateway.members(stray["room_id"])
     assert members.get(second.gateway.user_id) == "leave"
@@ -383,7 +383,7 @@ async def test_restart_keeps_cross_signing_identity(person, start_bot):
     second = await start_bot([admin.user_id], account=account, data_dir=data_dir)
     keys = await second.gateway.query_keys([second.gateway.user_id])
     assert keys["master_keys"] == master_before
-    assert (await second.status_info())["cross_signed"]
+    assert (await second.runtime.status_info())["cross_signed"]
 
 
 async def test_admin_who_leaves_the_control_room_is_invited_again(network):

@@ -45,7 +45,7 @@ async def test_a_revoked_member_is_out_of_every_room_and_cannot_come_back(person
     assert told[0].encrypted and "Radiation du tableau de l'Ordre" in told[0].body
 
     # The ban rule is in the region's policy room.
-    rule = (await state_of(agora, agora.policy.room_id)).get(
+    rule = (await state_of(agora, agora.moderation.policy.room_id)).get(
         "m.policy.rule.user", f"rule:{member.user_id}"
     )
     assert rule == {
@@ -95,11 +95,11 @@ async def test_a_glob_rule_set_by_hand_waits_for_confirm_then_removes_whoever_it
     sfx = secrets.token_hex(3)
     agora, admin, member, ids = await seated_member(person, start_bot, sfx)
     community = ids[f"vaucluse-{sfx}.communaute"]
-    await admin.accept_invite(agora.policy.room_id)
+    await admin.accept_invite(agora.moderation.policy.room_id)
     localpart = member.user_id[1:].split(":")[0]
     pattern = f"@{localpart[:-3]}*:{member.user_id.split(':', 1)[1]}"
     resp = await admin.client.room_put_state(
-        agora.policy.room_id,
+        agora.moderation.policy.room_id,
         "m.policy.rule.user",
         {"entity": pattern, "recommendation": "m.ban", "reason": "usurpation"},
         state_key="rule:glob",
@@ -124,7 +124,7 @@ async def test_a_glob_rule_set_by_hand_waits_for_confirm_then_removes_whoever_it
     assert "usurpation" in note[0].body
     # Withdrawing it by hand waits for a confirmation too (peers would follow the withdrawal).
     await admin.client.room_put_state(
-        agora.policy.room_id, "m.policy.rule.user", {}, state_key="rule:glob"
+        agora.moderation.policy.room_id, "m.policy.rule.user", {}, state_key="rule:glob"
     )
     lifted = await admin.wait_for(
         lambda: [s for s in admin.seen if "Levée en attente" in s.body], "the held withdrawal"
@@ -138,4 +138,4 @@ async def test_a_glob_rule_set_by_hand_waits_for_confirm_then_removes_whoever_it
 
 
 async def _no_rules(agora) -> bool:
-    return not await agora.policy.rules.rules({agora.policy.room_id})
+    return not await agora.moderation.policy.rules.rules({agora.moderation.policy.room_id})

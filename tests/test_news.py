@@ -55,9 +55,9 @@ def posts(person, room_id: str, *, edits: bool = False):
 
 
 def later(agora, seconds: float) -> None:
-    """Move the news service's clock forward (from the real time) and wake its poller."""
-    agora.news.clock = lambda: time.time() + seconds
-    agora.news.kick()
+    """Move the scheduler's clock to ``seconds`` from the real time: what is due by then runs."""
+    agora.jobs.clock.offset = seconds
+    agora.jobs.kick()
 
 
 async def test_a_feed_posts_its_newest_entries_once_then_news_and_edits(person, start_bot, feeds):
@@ -139,13 +139,13 @@ async def test_failing_feeds_are_reported_once_back_off_and_never_stop_the_other
     notes = " ".join(s.body for s in failing_notes())
     assert "HTTP 500" in notes and "trop volumineux" in notes and "pas de réponse en 2 s" in notes
     assert "ce n'est pas un flux RSS" in notes
-    rows = {f.url.rsplit("/", 1)[1]: f for f in await agora.news.feeds()}
+    rows = {f.url.rsplit("/", 1)[1]: f for f in await agora.news.feeds.feeds()}
     assert rows["down.xml"].errors == 1 and rows["dgs.atom"].errors == 0
     first_delay = rows["down.xml"].next_at - rows["down.xml"].last_fetch
 
     later(agora, 2 * 3600)  # past the first backoff
     await eventually(lambda: _errors(agora, "down.xml", 2), "a second failure")
-    down = {f.url.rsplit("/", 1)[1]: f for f in await agora.news.feeds()}["down.xml"]
+    down = {f.url.rsplit("/", 1)[1]: f for f in await agora.news.feeds.feeds()}["down.xml"]
     assert down.next_at - down.last_fetch == pytest.approx(2 * first_delay, rel=0.01)
     assert len(failing_notes()) == 4  # reported once, not at each failure
 
@@ -188,7 +188,7 @@ async def test_feeds_cannot_reach_the_bots_own_network(person, start_bot, feeds)
 
 
 async def _errors(agora, name: str, n: int) -> bool:
-    return any(f.url.endswith(name) and f.errors >= n for f in await agora.news.feeds())
+    return any(f.url.endswith(name) and f.errors >= n for f in await agora.news.feeds.feeds())
 
 
 async def test_alerts_are_acknowledged_by_reaction_or_command_and_reminded_once(person, start_bot):
@@ -226,7 +226,7 @@ async def test_alerts_are_acknowledged_by_reaction_or_command_and_reminded_once(
     assert "déjà" in again.body
 
     async def two_acks() -> bool:
-        return len(await agora.news.acked(number)) == 2
+        return len(await agora.news.alerts.acked(number)) == 2
 
     await eventually(two_acks, "both acknowledgements")
     status, _ = await admin.command(agora.control.room_id, f"!alert status {number}")
@@ -241,7 +241,7 @@ async def test_alerts_are_acknowledged_by_reaction_or_command_and_reminded_once(
     await asyncio.sleep(2)
     assert not [s for s in second.seen if "Rappel" in s.body]  # acknowledged: not reminded
     assert not first.direct_invites  # nor the one who reacted
-    assert (await agora.news._alert(number))["reminded"] == 1
+    assert (await agora.news.alerts.alert(number)).reminded
 
 
 async def test_a_restart_mid_broadcast_reaches_every_room_exactly_once(person, start_bot):

@@ -4,9 +4,10 @@ import json
 
 import pytest
 
+from bot.durations import parse_duration
 from bot.matrix.content import replacement
 from bot.news.broadcast import txn_id
-from bot.news.feeds import newest_first, parse, parse_duration
+from bot.news.entries import newest_first, parse
 from bot.news.hooks import problem, sign
 from bot.news.render import SUMMARY_LIMIT, Item, cut, item_content, sanitise, text_content
 

@@ -159,7 +159,7 @@ async def test_force_join_lands_a_doctor_in_the_rooms_the_rules_give(person, sta
     await eventually(
         lambda: _membership_is(agora, community, doctor.user_id, "leave"), "the doctor gone"
     )
-    outcome = await agora.reconciler.reconcile(source="test")
+    outcome = await agora.territories.reconciler.reconcile(source="test")
     assert not [a for a in outcome.actions if a.user == doctor.user_id]
     assert (await agora.gateway.members(community))[doctor.user_id] == "leave"
 

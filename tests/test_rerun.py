@@ -17,7 +17,7 @@ import yaml
 
 from bot.app import Agora
 from bot.config import load_config
-from bot.vetting.service import CONCLUDE_JOB
+from bot.vetting.decisions import CONCLUDE_JOB
 from tests.conftest import bot_config, register, vet
 from tests.people import Person
 from tests.test_territories import eventually, tree
@@ -138,7 +138,7 @@ async def test_a_feed_is_added_and_removed_once(region):
     control = agora.control.room_id
     await twice(agora, admin, control, f"!feed add http://127.0.0.1:9/ars-{sfx}.rss vaucluse-{sfx}")
     assert await count(agora, "SELECT COUNT(*) FROM feeds WHERE url LIKE ?", f"%ars-{sfx}%") == 1
-    (feed_id,) = [f.id for f in await agora.news.feeds() if sfx in f.url]
+    (feed_id,) = [f.id for f in await agora.news.feeds.feeds() if sfx in f.url]
     await twice(agora, admin, control, f"!feed remove {feed_id}")
 
 

@@ -163,7 +163,7 @@ async def test_three_level_tree_is_made_and_a_second_plan_is_empty(person, start
     seen = {room["room_id"] for room in hierarchy["rooms"]}
     assert {region, dept, cpts, ids[f"cpts-{sfx}.echanges"]} <= seen
 
-    assert (await agora.reconciler.reconcile(dry_run=True)).actions == []
+    assert (await agora.territories.reconciler.reconcile(dry_run=True)).actions == []
     result = await agora_cli(
         "plan", "--config", str(agora.config_path), "--data-dir", str(agora.data_dir)
     )
@@ -297,7 +297,7 @@ async def test_room_removed_from_config_is_archived_with_its_history(person, sta
     assert said in {e.event_id for e in history.chunk}  # the history is kept
     refused = await member.try_say(community, "encore là ?")
     assert isinstance(refused, RoomSendError)  # read-only for members
-    assert (await agora.reconciler.reconcile(dry_run=True)).actions == []
+    assert (await agora.territories.reconciler.reconcile(dry_run=True)).actions == []
 
 
 async def test_renaming_in_config_renames_the_same_room(person, start_bot, sfx):
@@ -340,7 +340,7 @@ async def test_existing_room_is_adopted_instead_of_created(person, start_bot, sy
     assert room.get("m.room.encryption")["algorithm"] == "m.megolm.v1.aes-sha2"
     assert room.get("m.room.join_rules")["join_rule"] == "restricted"
     assert (await state_of(agora, ids[f"vaucluse-{sfx}"])).get("m.space.child", old)
-    assert (await agora.reconciler.reconcile(dry_run=True)).actions == []
+    assert (await agora.territories.reconciler.reconcile(dry_run=True)).actions == []
 
 
 async def test_crash_between_steps_resumes_without_duplicates(person, start_bot, sfx):
@@ -363,8 +363,8 @@ async def test_crash_between_steps_resumes_without_duplicates(person, start_bot,
     ids = await room_ids(again)
     assert set(ids) == keys(sfx)
     joined = (await again.gateway.raw("GET", "/_matrix/client/v3/joined_rooms"))["joined_rooms"]
-    expected = [*ids.values(), again.control.room_id, again.policy.room_id]
-    expected.append(again.directory.room_id)
+    expected = [*ids.values(), again.control.room_id, again.moderation.policy.room_id]
+    expected.append(again.federation.directory.room_id)
     assert sorted(joined) == sorted(expected)  # no duplicates
     plan = await agora_cli("plan", "--config", config, "--data-dir", data)
     assert "Rien à faire" in plan.stdout
@@ -407,7 +407,7 @@ async def test_reconcile_command_shows_the_plan_then_applies_it_with_progress(
     await admin.accept_invite(control)
     await agora.settled()
     # Hold the automatic reconciling (as if the change had not been picked up yet).
-    for task in agora._tasks:
+    for task in agora.tasks.loops:
         if task.get_name() in ("keeper", "config"):
             task.cancel()
     network = tree(sfx)

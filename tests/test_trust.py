@@ -190,7 +190,7 @@ async def test_an_admin_taken_out_of_admins_keeps_nothing(control, person):
     room = agora.control.room_id
     space = (await room_ids(agora))[f"vaucluse-{sfx}"]
     await second.accept_invite(space)
-    await second.accept_invite(agora.policy.room_id)
+    await second.accept_invite(agora.moderation.policy.room_id)
     members = await agora.gateway.members(space)
     assert members[second.user_id] == "join"
 
@@ -209,7 +209,7 @@ async def test_an_admin_taken_out_of_admins_keeps_nothing(control, person):
         control_members = await agora.gateway.members(room)
         levels = await agora.gateway.get_state(room, "m.room.power_levels") or {}
         space_levels = await agora.gateway.get_state(space, "m.room.power_levels") or {}
-        policy = await agora.gateway.members(agora.policy.room_id)
+        policy = await agora.gateway.members(agora.moderation.policy.room_id)
         return (
             control_members.get(second.user_id) == "leave"
             and second.user_id not in levels.get("users", {})
@@ -240,7 +240,7 @@ async def test_a_reload_changes_the_command_prefix_everywhere(control):
     ignored = await first.say(room, "!ping")
     await first.command(room, "?ping")  # answered after the one before, if any
     assert not first.replies_to(ignored)
-    assert agora.broadcaster.pacer.rate == 3
+    assert agora.news.broadcaster.pacer.rate == 3
 
 
 async def test_with_checks_off_any_session_of_an_admin_is_obeyed(person, start_bot, synapse):

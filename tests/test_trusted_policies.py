@@ -33,7 +33,7 @@ async def test_a_ban_published_by_a_peer_region_removes_the_user_here(person, st
     await admin_a.accept_invite(region_a.control.room_id)
 
     async def following() -> bool:  # A invited B's bot to its list; B joined it
-        return region_a.policy.room_id in region_b.policy.followed
+        return region_a.moderation.policy.room_id in region_b.moderation.policy.followed
 
     await eventually(following, "B to follow A's list")
     listed, _ = await admin_b.command(region_b.control.room_id, "!policy trusted")
@@ -61,7 +61,9 @@ async def test_a_ban_published_by_a_peer_region_removes_the_user_here(person, st
     assert reaction == "✅" and "retirée" in answer.body
 
     async def lifted() -> bool:
-        return not await region_b.policy.rules.rules({region_a.policy.room_id})
+        return not await region_b.moderation.policy.rules.rules(
+            {region_a.moderation.policy.room_id}
+        )
 
     await eventually(lifted, "the rule to be withdrawn in B")
     # Lifted, not undone: B's admins decide; someone invited back now stays.
@@ -81,10 +83,10 @@ async def test_a_ban_published_by_a_peer_region_removes_the_user_here(person, st
     )
 
     async def still_following() -> bool:
-        return region_a.policy.room_id in again.policy.followed
+        return region_a.moderation.policy.room_id in again.moderation.policy.followed
 
     await eventually(still_following, "the peer's list followed again after the restart")
-    for room in (again.policy.room_id, region_a.policy.room_id):
+    for room in (again.moderation.policy.room_id, region_a.moderation.policy.room_id):
         assert (await again.gateway.members(room)).get(again.gateway.user_id) == "join"
 
 
@@ -125,10 +127,10 @@ async def test_many_small_rules_from_a_peer_add_up_and_a_strangers_withdrawal_li
         members.append(user_id)
 
     async def following() -> bool:
-        return region_a.policy.room_id in region_b.policy.followed
+        return region_a.moderation.policy.room_id in region_b.moderation.policy.followed
 
     await eventually(following, "B to follow A's list")
-    policy_a = region_a.policy.room_id
+    policy_a = region_a.moderation.policy.room_id
     for user_id in members:
         await region_a.gateway.put_state(
             policy_a,
@@ -152,5 +154,5 @@ async def test_many_small_rules_from_a_peer_add_up_and_a_strangers_withdrawal_li
     await admin_b.wait_for(
         lambda: [s for s in admin_b.seen if "ignorées" in s.body], "the ignored sender"
     )
-    rules = await region_b.policy.rules.rules({policy_a})
+    rules = await region_b.moderation.policy.rules.rules({policy_a})
     assert any(r.entity == members[0] for r in rules)

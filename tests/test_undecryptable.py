@@ -23,7 +23,7 @@ async def test_a_command_whose_key_comes_late_is_answered_and_one_never_readable
     network,
 ):
     bot, admin, control = network.bot, network.admin, network.control
-    bot.unreadable_notice_after = 8.0
+    bot.unreadables.notice_after = 8.0
     device = (bot.gateway.user_id, bot.gateway.device_id)
 
     _withhold_next_key(admin, control, device)

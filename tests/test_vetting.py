@@ -14,7 +14,7 @@ from nio import JoinResponse
 
 from bot.store import Store
 from bot.store.vetting import VettingStore
-from bot.vetting.service import CONCLUDE_JOB
+from bot.vetting.decisions import CONCLUDE_JOB
 from tests.conftest import agora_cli
 from tests.test_territories import eventually, room_ids
 
@@ -376,7 +376,7 @@ async def test_a_command_withdrawn_before_it_ran_is_not_run(person, start_bot):
     control = agora.control.room_id
     await admin.accept_invite(control)
     await agora.settled()
-    dispatcher = next(t for t in agora._tasks if t.get_name() == "dispatcher")
+    dispatcher = agora.tasks.named("dispatcher")
     dispatcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await dispatcher
@@ -392,7 +392,7 @@ async def test_a_command_withdrawn_before_it_ran_is_not_run(person, start_bot):
         return await agora.store.command_outcome(withdrawn) == "redacted"
 
     await eventually(skipped, "the command set aside")
-    agora._tasks.append(asyncio.create_task(agora.dispatcher.run(), name="dispatcher"))
+    agora.tasks.loop(agora.dispatcher.run(), "dispatcher")
     kept = await admin.say(control, "!ping")
     await admin.reply_to(kept, timeout=60)
     assert admin.replies_to(withdrawn) == []

@@ -261,7 +261,7 @@ async def test_an_account_recorded_under_the_raw_token_by_an_earlier_module_is_l
     from bot.vetting.form import JoinRequestData
 
     agora, _, _, sfx, _ = web_region
-    registrations = next(t for t in agora._tasks if t.get_name() == "registrations")
+    registrations = agora.tasks.named("registrations")
     registrations.cancel()  # linked by hand below, at the moment the test chooses
     data = JoinRequestData(
         name="Ana Lopes",
@@ -275,7 +275,7 @@ async def test_an_account_recorded_under_the_raw_token_by_an_earlier_module_is_l
     number = await agora.vetting.requests.add_request(
         data, source="web", user_id=None, dm_room=None, submitted_by="web", status="approved"
     )
-    token = await agora.vetting.registration_token(await agora.vetting.get(number))
+    token = await agora.vetting.outcomes.registration_token(await agora.vetting.get(number))
     made = await register_with_token(
         agora.config.homeserver.url, f"ana-{sfx}", secrets.token_urlsafe(12), token
     )
@@ -286,7 +286,7 @@ async def test_an_account_recorded_under_the_raw_token_by_an_earlier_module_is_l
         f"/_synapse/admin/v2/users/{user_id}",
         {"external_ids": [{"auth_provider": TOKEN_PROVIDER, "external_id": token}]},
     )
-    assert await agora.vetting.link_registrations() == 1
+    assert await agora.vetting.outcomes.link_registrations() == 1
     assert (await agora.vetting.get(number)).user_id == user_id
 
 

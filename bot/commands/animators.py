@@ -3,16 +3,56 @@ too): admitting, removing, working groups."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot.commands.context import CommandContext
 from bot.commands.registry import Rest, Role, UserId, Where, Word, command, command_group
 from bot.errors import BadArgument
 from bot.i18n import t
+from bot.store.groups import Group
+from bot.territories.model import RoomSpec, Territory
+from bot.vetting.animation import Admitted
 
 PLACES = (Where.DM, Where.CONTROL_ROOM)
 
 
-def _animation(ctx: CommandContext):
-    return ctx.services.animation
+class Uses(Protocol):
+    """What these commands use (``bot.vetting.animation.Animation``)."""
+
+    async def admit(
+        self, animator: str, user: str, territory: str | None, rest: str, locale: str
+    ) -> Admitted: ...
+
+    async def remove(
+        self, animator: str, user: str, territory: str | None
+    ) -> tuple[Territory, int]: ...
+
+    async def create_group(
+        self, animator: str, name: str, visibility: str, territory: str | None
+    ) -> Group: ...
+
+    async def find_group(self, animator: str, ref: str) -> Group: ...
+
+    async def invite_to_group(self, animator: str, ref: str, user: str) -> Group: ...
+
+    async def groups_for(self, user: str) -> list[tuple[Group, bool]]: ...
+
+    async def group_members(self, user: str, ref: str) -> tuple[Group, list[str], list[str]]: ...
+
+    async def remove_from_group(self, animator: str, ref: str, user: str) -> Group: ...
+
+    async def leave_group(self, user: str, ref: str) -> Group: ...
+
+    async def archive_group(self, animator: str, ref: str) -> Group: ...
+
+    async def team_add(self, manager: str, user: str, ref: str | None) -> RoomSpec: ...
+
+    async def team_remove(self, manager: str, user: str, ref: str | None) -> RoomSpec: ...
+
+    async def team_list(self, manager: str, ref: str | None) -> tuple[RoomSpec, list[str]]: ...
+
+
+Ctx = CommandContext[Uses]
 
 
 @command(
@@ -23,12 +63,12 @@ def _animation(ctx: CommandContext):
     aliases=("admettre",),
     metavars={"fields": "meta.admit_fields"},
 )
-async def admit(ctx: CommandContext, user: UserId, fields: Rest = "") -> None:
+async def admit(ctx: Ctx, user: UserId, fields: Rest = "") -> None:
     territory = None
     words = fields.split(maxsplit=1)
     if words and "=" not in words[0]:  # `!admit @x vaucluse [fields…]`
         territory, fields = words[0], words[1] if len(words) > 1 else ""
-    done = await _animation(ctx).admit(ctx.sender, user, territory, fields, ctx.locale)
+    done = await ctx.services.admit(ctx.sender, user, territory, fields, ctx.locale)
     if done.member:
         await ctx.reply(t("animate.admitted", ctx.locale, user=user, territory=done.territory.name))
         return
@@ -53,8 +93,8 @@ async def admit(ctx: CommandContext, user: UserId, fields: Rest = "") -> None:
     aliases=("retirer",),
     metavars={"territory": "meta.territory"},
 )
-async def remove(ctx: CommandContext, user: UserId, territory: Word | None = None) -> None:
-    place, removed = await _animation(ctx).remove(ctx.sender, user, territory)
+async def remove(ctx: Ctx, user: UserId, territory: Word | None = None) -> None:
+    place, removed = await ctx.services.remove(ctx.sender, user, territory)
     await ctx.reply(t("animate.removed", ctx.locale, user=user, territory=place.name, n=removed))
 
 
@@ -71,7 +111,7 @@ command_group("group", help="cmd.group.help", aliases=("groupe",))
     metavars={"name": "meta.group_name", "territory": "meta.territory"},
 )
 async def group_create(
-    ctx: CommandContext,
+    ctx: Ctx,
     name: Word,
     territory: Word | None = None,
     open: bool = False,
@@ -79,7 +119,7 @@ async def group_create(
 ) -> None:
     if open == private:
         raise BadArgument("group.visibility")
-    made = await _animation(ctx).create_group(
+    made = await ctx.services.create_group(
         ctx.sender, name, "open" if open else "private", territory
     )
     await ctx.reply(
@@ -102,8 +142,8 @@ async def group_create(
     help="cmd.group.invite.help",
     metavars={"group": "meta.group"},
 )
-async def group_invite(ctx: CommandContext, group: Word, user: UserId) -> None:
-    found = await _animation(ctx).invite_to_group(ctx.sender, group, user)
+async def group_invite(ctx: Ctx, group: Word, user: UserId) -> None:
+    found = await ctx.services.invite_to_group(ctx.sender, group, user)
     await ctx.reply(t("group.invited", ctx.locale, user=user, name=found.name))
 
 
@@ -115,8 +155,8 @@ async def group_invite(ctx: CommandContext, group: Word, user: UserId) -> None:
     where=(Where.DM, Where.CONTROL_ROOM),
     help="cmd.group.list.help",
 )
-async def group_list(ctx: CommandContext) -> None:
-    found = await _animation(ctx).groups_for(ctx.sender)
+async def group_list(ctx: Ctx) -> None:
+    found = await ctx.services.groups_for(ctx.sender)
     if not found:
         await ctx.reply(t("group.none", ctx.locale))
         return
@@ -145,8 +185,8 @@ async def group_list(ctx: CommandContext) -> None:
     help="cmd.group.members.help",
     metavars={"group": "meta.group"},
 )
-async def group_members(ctx: CommandContext, group: Word) -> None:
-    found, listed, inside = await _animation(ctx).group_members(ctx.sender, group)
+async def group_members(ctx: Ctx, group: Word) -> None:
+    found, listed, inside = await ctx.services.group_members(ctx.sender, group)
     await ctx.reply(
         t(
             "group.members",
@@ -168,8 +208,8 @@ async def group_members(ctx: CommandContext, group: Word) -> None:
     help="cmd.group.remove.help",
     metavars={"group": "meta.group"},
 )
-async def group_remove(ctx: CommandContext, group: Word, user: UserId) -> None:
-    found = await _animation(ctx).remove_from_group(ctx.sender, group, user)
+async def group_remove(ctx: Ctx, group: Word, user: UserId) -> None:
+    found = await ctx.services.remove_from_group(ctx.sender, group, user)
     await ctx.reply(t("group.removed", ctx.locale, user=user, name=found.name))
 
 
@@ -182,8 +222,8 @@ async def group_remove(ctx: CommandContext, group: Word, user: UserId) -> None:
     help="cmd.group.leave.help",
     metavars={"group": "meta.group"},
 )
-async def group_leave(ctx: CommandContext, group: Word) -> None:
-    found = await _animation(ctx).leave_group(ctx.sender, group)
+async def group_leave(ctx: Ctx, group: Word) -> None:
+    found = await ctx.services.leave_group(ctx.sender, group)
     await ctx.reply(t("group.left", ctx.locale, name=found.name))
 
 
@@ -196,12 +236,12 @@ async def group_leave(ctx: CommandContext, group: Word) -> None:
     help="cmd.group.archive.help",
     metavars={"group": "meta.group"},
 )
-async def group_archive(ctx: CommandContext, group: Word, dry_run: bool = False) -> None:
+async def group_archive(ctx: Ctx, group: Word, dry_run: bool = False) -> None:
     if dry_run:
-        found = await _animation(ctx).find_group(ctx.sender, group)
+        found = await ctx.services.find_group(ctx.sender, group)
         await ctx.reply(t("group.archive_plan", ctx.locale, name=found.name, group=found.key))
         return
-    found = await _animation(ctx).archive_group(ctx.sender, group)
+    found = await ctx.services.archive_group(ctx.sender, group)
     await ctx.reply(t("group.archived", ctx.locale, name=found.name))
 
 
@@ -217,8 +257,8 @@ command_group("team", help="cmd.team.help", aliases=("equipe", "équipe"))
     help="cmd.team.add.help",
     metavars={"room": "meta.room"},
 )
-async def team_add(ctx: CommandContext, user: UserId, room: Word | None = None) -> None:
-    spec = await _animation(ctx).team_add(ctx.sender, user, room)
+async def team_add(ctx: Ctx, user: UserId, room: Word | None = None) -> None:
+    spec = await ctx.services.team_add(ctx.sender, user, room)
     await ctx.reply(t("team.added", ctx.locale, user=user, name=spec.name))
 
 
@@ -231,8 +271,8 @@ async def team_add(ctx: CommandContext, user: UserId, room: Word | None = None) 
     help="cmd.team.remove.help",
     metavars={"room": "meta.room"},
 )
-async def team_remove(ctx: CommandContext, user: UserId, room: Word | None = None) -> None:
-    spec = await _animation(ctx).team_remove(ctx.sender, user, room)
+async def team_remove(ctx: Ctx, user: UserId, room: Word | None = None) -> None:
+    spec = await ctx.services.team_remove(ctx.sender, user, room)
     await ctx.reply(t("team.removed", ctx.locale, user=user, name=spec.name))
 
 
@@ -245,6 +285,6 @@ async def team_remove(ctx: CommandContext, user: UserId, room: Word | None = Non
     help="cmd.team.list.help",
     metavars={"room": "meta.room"},
 )
-async def team_list(ctx: CommandContext, room: Word | None = None) -> None:
-    spec, people = await _animation(ctx).team_list(ctx.sender, room)
+async def team_list(ctx: Ctx, room: Word | None = None) -> None:
+    spec, people = await ctx.services.team_list(ctx.sender, room)
     await ctx.reply(t("team.list", ctx.locale, name=spec.name, people=", ".join(people) or "—"))

@@ -1,63 +1,21 @@
 """What a command handler gets: who, where, in which language, how to answer, and the services
-it may use. Never the raw nio client."""
+its module declared it uses (a Protocol in the module, ``Uses``). Never the raw nio client,
+the store or the whole application."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from bot import effects
 from bot.matrix.content import edit, notice
 
 if TYPE_CHECKING:
     from bot.commands.registry import Registry, Role
-    from bot.config import Config
-    from bot.federation.directory import Directory
     from bot.matrix.gateway import Gateway
-    from bot.moderation.enforcement import Enforcer
-    from bot.moderation.policy_room import PolicyRoom
-    from bot.moderation.revocation import Revocation
-    from bot.moderation.rules import BanRules
-    from bot.moderation.trust import DeviceTrust
-    from bot.news.service import News
     from bot.store import Store
-    from bot.vetting.animation import Animation
-    from bot.vetting.service import Vetting
 
-
-class Services(Protocol):
-    """The running bot, as commands see it."""
-
-    store: Store
-    started_at: float
-    config: Config
-    vetting: Vetting
-    revocation: Revocation
-    animation: Animation
-    news: News
-    policy: PolicyRoom
-    enforcer: Enforcer
-    directory: Directory
-    trust: DeviceTrust
-    bans: BanRules
-
-    def wake_jobs(self) -> None: ...
-
-    async def tell(self, user_id: str, text: str) -> None: ...
-
-    async def status_info(self) -> dict[str, Any]: ...
-
-    async def reconcile(
-        self,
-        *,
-        dry_run: bool,
-        progress: Callable[[int, int], Awaitable[None]] | None = None,
-    ) -> tuple[str, bool]: ...
-
-    def reload(self) -> None: ...
-
-    async def converse(self, sender: str, room_id: str, text: str) -> str | None: ...
+S = TypeVar("S")
 
 
 @dataclass
@@ -76,7 +34,7 @@ class Progress:
 
 
 @dataclass
-class CommandContext:
+class CommandContext(Generic[S]):
     sender: str
     room_id: str
     event_id: str
@@ -85,8 +43,10 @@ class CommandContext:
     role: Role
     room_kind: str | None
     registry: Registry
-    services: Services
+    services: S
     gateway: Gateway = field(repr=False)
+    # Where a long command's progress message is remembered (a re-run edits it).
+    store: Store = field(repr=False)
     origin_ts: int = 0  # when the homeserver received the command (ms)
     replies: list[str] = field(default_factory=list)
 
@@ -102,7 +62,7 @@ class CommandContext:
         """The command's progress message. A command run again after a crash edits the message
         its first run posted instead of posting a second one."""
         key = f"progress:{self.event_id}"
-        earlier = await self.services.store.get(key)
+        earlier = await self.store.get(key)
         if earlier:
             progress = Progress(self.gateway, self.room_id, earlier)
             await progress.update(text)
@@ -113,5 +73,5 @@ class CommandContext:
             txn=effects.stable_key("progress", self.event_id),
         )
         self.replies.append(event_id)
-        await self.services.store.put(key, event_id)
+        await self.store.put(key, event_id)
         return Progress(self.gateway, self.room_id, event_id)

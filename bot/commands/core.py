@@ -1,22 +1,36 @@
-"""Commands every Agora bot has: ping, help, status."""
+"""Commands every Agora bot has: ping, help, status, reload."""
 
 from __future__ import annotations
 
 import time
+from typing import Any, Protocol
 
 from bot.commands.context import CommandContext
 from bot.commands.registry import ANYWHERE, CommandName, Role, Where, command
+from bot.config import ConfigError
+from bot.errors import BadArgument
 from bot.i18n import format_duration, t
 
 
+class Uses(Protocol):
+    """What these commands use (``bot.runtime.Runtime``)."""
+
+    async def status_info(self) -> dict[str, Any]: ...
+
+    def reload(self) -> None: ...
+
+
+Ctx = CommandContext[Uses]
+
+
 @command("ping", role=Role.ANYONE, where=ANYWHERE, help="cmd.ping.help")
-async def ping(ctx: CommandContext) -> None:
+async def ping(ctx: Ctx) -> None:
     elapsed = max(0, int(time.time() * 1000) - ctx.origin_ts)
     await ctx.reply(t("cmd.ping.reply", ctx.locale, ms=elapsed))
 
 
 @command("help", role=Role.ANYONE, where=ANYWHERE, help="cmd.help.help", aliases=("aide",))
-async def help_(ctx: CommandContext, name: CommandName | None = None) -> None:
+async def help_(ctx: Ctx, name: CommandName | None = None) -> None:
     if name:
         await ctx.reply(ctx.registry.describe(name, ctx.locale, ctx.prefix))
     else:
@@ -26,7 +40,7 @@ async def help_(ctx: CommandContext, name: CommandName | None = None) -> None:
 @command(
     "status", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.status.help", aliases=("etat",)
 )
-async def status(ctx: CommandContext) -> None:
+async def status(ctx: Ctx) -> None:
     info = await ctx.services.status_info()
     loc = ctx.locale
     counts = t("cmd.status.counts", loc, **info["counts"])
@@ -46,3 +60,12 @@ async def status(ctx: CommandContext) -> None:
             counts=counts,
         )
     )
+
+
+@command("reload", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.reload.help")
+async def reload(ctx: Ctx) -> None:
+    try:
+        ctx.services.reload()
+    except ConfigError as exc:
+        raise BadArgument("reload.error", error=str(exc)) from None
+    await ctx.reply(t("reload.ok", ctx.locale))

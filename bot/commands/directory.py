@@ -3,50 +3,86 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot.commands.context import CommandContext
-from bot.commands.registry import Rest, Role, Where, command
+from bot.commands.registry import Rest, Role, Where, command, command_group
+from bot.config import Config
 from bot.errors import BadArgument, NotFound, PermissionDenied
+from bot.federation.directory import Directory
 from bot.i18n import t
 from bot.moderation.policy import animated_by
 from bot.vetting.form import DEFAULT_PROFESSIONS
 
-OPT_IN = ("inscription", "inscrire", "join", "opt-in")
-WITHDRAW = ("retrait", "retirer", "withdraw", "leave")
 MIN_QUERY = 2
+
+
+class Uses(Protocol):
+    """What these commands use (``bot.federation.capability.Federation``)."""
+
+    directory: Directory
+
+    @property
+    def config(self) -> Config: ...
+
+
+Ctx = CommandContext[Uses]
+PLACES = (Where.DM, Where.CONTROL_ROOM)
+
+command_group("annuaire", help="cmd.annuaire.help", aliases=("directory",), default="search",
+              fallback="search")  # fmt: skip
 
 
 @command(
     "annuaire",
+    sub="inscription",
+    aliases=("inscrire", "join", "opt-in"),
     role=Role.ANYONE,
-    where=(Where.DM, Where.CONTROL_ROOM),
-    help="cmd.annuaire.help",
-    aliases=("directory",),
+    where=PLACES,
+    help="cmd.annuaire.join.help",
+)
+async def annuaire_join(ctx: Ctx) -> None:
+    entry = await ctx.services.directory.publish(ctx.sender)
+    if entry is None:
+        raise PermissionDenied("directory.members_only")
+    await ctx.reply(
+        t(
+            "directory.published",
+            ctx.locale,
+            name=entry.name or entry.user_id,
+            profession=_label(entry.profession, ctx.locale),
+            territories=", ".join(entry.territories) or "—",
+            prefix=ctx.prefix,
+        )
+    )
+
+
+@command(
+    "annuaire",
+    sub="retrait",
+    aliases=("retirer", "withdraw", "leave"),
+    role=Role.ANYONE,
+    where=PLACES,
+    help="cmd.annuaire.withdraw.help",
+)
+async def annuaire_withdraw(ctx: Ctx) -> None:
+    if not await ctx.services.directory.withdraw(ctx.sender):
+        raise NotFound("directory.not_listed", prefix=ctx.prefix)
+    await ctx.reply(t("directory.withdrawn", ctx.locale))
+
+
+@command(
+    "annuaire",
+    sub="search",
+    aliases=("chercher", "recherche"),
+    role=Role.ANYONE,
+    where=PLACES,
+    help="cmd.annuaire.search.help",
     metavars={"query": "meta.directory_query"},
 )
-async def annuaire(ctx: CommandContext, query: Rest = "") -> None:
-    directory = ctx.services.directory
-    config = ctx.services.config
+async def annuaire_search(ctx: Ctx, query: Rest = "") -> None:
+    directory, config = ctx.services.directory, ctx.services.config
     words = " ".join(query.split())
-    if words.lower() in OPT_IN:
-        entry = await directory.publish(ctx.sender)
-        if entry is None:
-            raise PermissionDenied("directory.members_only")
-        await ctx.reply(
-            t(
-                "directory.published",
-                ctx.locale,
-                name=entry.name or entry.user_id,
-                profession=_label(entry.profession, ctx.locale),
-                territories=", ".join(entry.territories) or "—",
-                prefix=ctx.prefix,
-            )
-        )
-        return
-    if words.lower() in WITHDRAW:
-        if not await directory.withdraw(ctx.sender):
-            raise NotFound("directory.not_listed", prefix=ctx.prefix)
-        await ctx.reply(t("directory.withdrawn", ctx.locale))
-        return
     if len(words) < MIN_QUERY:
         raise BadArgument("directory.usage", prefix=ctx.prefix, n=MIN_QUERY)
     searcher = ctx.sender

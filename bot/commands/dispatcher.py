@@ -10,11 +10,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from bot.commands.context import CommandContext, Services, notice
-from bot.commands.registry import CommandGroup, Registry, Role, Where
+from bot.commands.context import CommandContext
+from bot.commands.registry import ByPlace, CommandGroup, Registry, Role, Where
 from bot.config import Config
 from bot.effects import caused_by
 from bot.errors import (
@@ -27,6 +27,7 @@ from bot.errors import (
     transient,
 )
 from bot.i18n import t
+from bot.matrix.content import notice
 from bot.matrix.gateway import Gateway
 from bot.metrics import Metrics
 from bot.store import REDACTED, InboxRow, Store
@@ -49,24 +50,35 @@ COMMAND_OUTAGE_ATTEMPTS = 300  # about a day at the longest backoff; then it fai
 class Dispatcher:
     def __init__(
         self,
-        config: Config,
+        config: Callable[[], Config],
         registry: Registry,
         gateway: Gateway,
         store: Store,
         metrics: Metrics,
-        services: Services,
+        services: Mapping[str, Any],
+        *,
+        converse: Callable[[str, str, str], Awaitable[str | None]],
+        tell: Callable[[str, str], Awaitable[None]],
         role_of: Callable[[str], Role] | None = None,
         trust: DeviceTrust | None = None,
     ):
         self.trust = trust
-        self.config = config
+        self._config = config  # the config as it is now (a reload changes it)
         self.registry = registry
         self.gateway = gateway
         self.store = store
         self.metrics = metrics
+        # Each command module's services: the capability that serves it (the module's
+        # ``Uses`` protocol says which part of it the handlers see).
         self.services = services
+        self.converse = converse  # a plain message in a direct chat: a conversation's turn
+        self.tell = tell  # a notice in someone's direct chat
         self.role_of = role_of or self._default_role
         self.wake = asyncio.Event()
+
+    @property
+    def config(self) -> Config:
+        return self._config()
 
     def _default_role(self, user_id: str) -> Role:
         if user_id in self.config.admins:
@@ -135,18 +147,16 @@ class Dispatcher:
             role=role,
             room_kind=place.value,
             registry=self.registry,
-            services=self.services,
+            services=None,
             gateway=self.gateway,
+            store=self.store,
             origin_ts=row.origin_ts,
         )
         detail = ""
         try:
             cmd = self.registry.get(name)
             if isinstance(cmd, CommandGroup):
-                word, _, rest = rest.strip().partition(" ")
-                sub = cmd.get(word) if word else None
-                if not word and cmd.default:
-                    sub = cmd.get(cmd.default)
+                sub, word, rest = cmd.resolve(rest)
                 if sub is None:
                     raise BadArgument(
                         "error.subcommand",
@@ -157,6 +167,8 @@ class Dispatcher:
                         prefix=prefix,
                     )
                 cmd = sub
+            if isinstance(cmd, ByPlace):
+                cmd = cmd.for_place(place)
             if cmd is None:
                 message = t("error.unknown_command", ctx.locale, name=prefix + name)
                 suggestion = self.registry.suggest(name)
@@ -165,6 +177,7 @@ class Dispatcher:
                 message += t("error.see_help", ctx.locale, prefix=prefix)
                 raise BadArgument("error.text", text=message)
             name = cmd.name
+            ctx.services = self.services.get(cmd.handler.__module__)
             self._check(cmd.role, cmd.where, place, row, role)
             if place is Where.CONTROL_ROOM or cmd.role.privileged:
                 await self._check_device(row)
@@ -215,7 +228,7 @@ class Dispatcher:
         answer = None
         if place is Where.DM:
             try:
-                answer = await self.services.converse(row.sender, row.room_id, row.body)
+                answer = await self.converse(row.sender, row.room_id, row.body)
             except Exception:
                 ref = new_reference()
                 log.exception("conversation with %s failed (ref %s)", row.sender, ref)
@@ -231,8 +244,9 @@ class Dispatcher:
                     role=Role.ANYONE,
                     room_kind=place.value,
                     registry=self.registry,
-                    services=self.services,
+                    services=None,
                     gateway=self.gateway,
+                    store=self.store,
                 ),
                 answer,
             )
@@ -300,7 +314,7 @@ class Dispatcher:
 
     async def _tell(self, user: str, text: str) -> None:
         try:
-            await self.services.tell(user, text)
+            await self.tell(user, text)
         except AgoraError:
             log.exception("could not tell %s in a direct chat", user)
 

@@ -4,11 +4,22 @@ cancel one."""
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
 from bot.commands.context import CommandContext
-from bot.commands.registry import Integer, Role, Where, command, command_group
-from bot.errors import Conflict, NotFound
+from bot.commands.registry import Number, Role, Where, command, command_group
 from bot.i18n import format_duration, t
+from bot.scheduler import JobRunner
+
+
+class Uses(Protocol):
+    """What these commands use (``bot.runtime.Runtime``): the scheduler."""
+
+    @property
+    def scheduler(self) -> JobRunner: ...
+
+
+Ctx = CommandContext[Uses]
 
 command_group("jobs", help="cmd.jobs.help", aliases=("taches", "tâches"), default="list")
 
@@ -27,8 +38,8 @@ def _state(status: str, attempts: int) -> str:
     where=Where.CONTROL_ROOM,
     help="cmd.jobs.list.help",
 )
-async def jobs_list(ctx: CommandContext) -> None:
-    found = await ctx.services.store.open_jobs()
+async def jobs_list(ctx: Ctx) -> None:
+    found = await ctx.services.scheduler.open_jobs()
     if not found:
         await ctx.reply(t("jobs.none", ctx.locale))
         return
@@ -60,11 +71,8 @@ async def jobs_list(ctx: CommandContext) -> None:
     help="cmd.jobs.retry.help",
     metavars={"job": "meta.job"},
 )
-async def jobs_retry(ctx: CommandContext, job: Integer) -> None:
-    await _open_job(ctx, job)
-    await ctx.services.store.retry_job_now(job)
-    await ctx.services.store.audit(ctx.sender, "jobs.retry", "ok", detail=f"#{job}")
-    ctx.services.wake_jobs()
+async def jobs_retry(ctx: Ctx, job: Number) -> None:
+    await ctx.services.scheduler.retry_now(job, ctx.sender)
     await ctx.reply(t("jobs.retrying", ctx.locale, id=job))
 
 
@@ -77,17 +85,6 @@ async def jobs_retry(ctx: CommandContext, job: Integer) -> None:
     help="cmd.jobs.cancel.help",
     metavars={"job": "meta.job"},
 )
-async def jobs_cancel(ctx: CommandContext, job: Integer) -> None:
-    found = await _open_job(ctx, job)
-    await ctx.services.store.cancel_job(job)
-    await ctx.services.store.audit(ctx.sender, "jobs.cancel", "ok", detail=f"#{job} {found.kind}")
+async def jobs_cancel(ctx: Ctx, job: Number) -> None:
+    found = await ctx.services.scheduler.cancel(job, ctx.sender)
     await ctx.reply(t("jobs.cancelled", ctx.locale, id=job, kind=found.kind))
-
-
-async def _open_job(ctx: CommandContext, job_id: int):
-    found = await ctx.services.store.job(job_id)
-    if found is None:
-        raise NotFound("jobs.unknown", id=job_id)
-    if found.status not in ("pending", "failed"):
-        raise Conflict("jobs.closed", id=job_id, status=found.status)
-    return found

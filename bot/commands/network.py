@@ -1,16 +1,29 @@
-"""Commands about the network's structure: plan and apply, reload."""
+"""Commands about the network's structure: plan and apply."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot.commands.context import CommandContext
 from bot.commands.registry import Role, Where, command
-from bot.config import ConfigError
 from bot.errors import BadArgument
 from bot.i18n import t
+from bot.territories.reconciler import Progress
+
+
+class Uses(Protocol):
+    """What these commands use (``bot.territories.capability.Territories``)."""
+
+    async def reconcile(
+        self, *, dry_run: bool, progress: Progress | None = None
+    ) -> tuple[str, bool]: ...
+
+
+Ctx = CommandContext[Uses]
 
 
 @command("reconcile", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.reconcile.help")
-async def reconcile(ctx: CommandContext, dry_run: bool = False) -> None:
+async def reconcile(ctx: Ctx, dry_run: bool = False) -> None:
     if dry_run:
         text, _ = await ctx.services.reconcile(dry_run=True)
         await ctx.reply(text)
@@ -24,12 +37,3 @@ async def reconcile(ctx: CommandContext, dry_run: bool = False) -> None:
     await progress.update(text)
     if not ok:
         raise BadArgument("error.text", text=text)
-
-
-@command("reload", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.reload.help")
-async def reload(ctx: CommandContext) -> None:
-    try:
-        ctx.services.reload()
-    except ConfigError as exc:
-        raise BadArgument("reload.error", error=str(exc)) from None
-    await ctx.reply(t("reload.ok", ctx.locale))

@@ -5,41 +5,70 @@ in the control room."""
 from __future__ import annotations
 
 import time
+from typing import ClassVar, Protocol
 
 from bot.commands.context import CommandContext
-from bot.commands.registry import ANYWHERE, Integer, Rest, Role, Where, Word, command, tokenize
+from bot.commands.registry import (
+    ANYWHERE,
+    Arg,
+    Duration,
+    Number,
+    Parsing,
+    Rest,
+    Role,
+    Where,
+    Word,
+    command,
+    command_group,
+)
+from bot.config import Config
 from bot.errors import BadArgument
 from bot.i18n import t
-from bot.news.feeds import parse_duration
+from bot.news.alerts import LEVELS, Alerts
+from bot.news.audience import territories_of
+from bot.news.feeds import Feeds
+from bot.news.posts import Posts
 
 PLACES = (Where.DM, Where.CONTROL_ROOM)
+DEFAULT_EVERY = 1800.0
 
 
-def _news(ctx: CommandContext):
-    return ctx.services.news
+class Uses(Protocol):
+    """What these commands use (``bot.news.capability.News``)."""
+
+    posts: Posts
+    alerts: Alerts
+    feeds: Feeds
+
+    @property
+    def config(self) -> Config: ...
 
 
-def _options(text: str, names: set[str], flags: set[str]) -> tuple[dict[str, str], list[str]]:
-    """`--every 15m --filter canicule rest…` → ({every: 15m, filter: canicule}, [rest…])."""
-    values: dict[str, str] = {}
-    rest: list[str] = []
-    tokens = tokenize(text)
-    i = 0
-    while i < len(tokens):
-        word = tokens[i].text
-        if word.startswith("--") and word[2:] in names:
-            if i + 1 >= len(tokens):
-                raise BadArgument("news.option_value", option=word)
-            values[word[2:]] = tokens[i + 1].text
-            i += 2
-            continue
-        if word.startswith("--") and word[2:] in flags:
-            values[word[2:]] = "yes"
-            i += 1
-            continue
-        rest.append(word)
-        i += 1
-    return values, rest
+Ctx = CommandContext[Uses]
+
+
+class Url(str, Arg):
+    metavar = "meta.url"
+
+    @classmethod
+    def parse(cls, raw: str, ctx: Parsing) -> str:
+        if not raw.lower().startswith(("http://", "https://")) or len(raw) > 2000:
+            raise BadArgument("feed.bad_url", url=raw[:100])
+        return raw
+
+
+class Level(str, Arg):
+    """An alert's level, in either language: info, warning (vigilance), critical (critique)."""
+
+    metavar = "meta.level"
+    FRENCH: ClassVar[dict[str, str]] = {"vigilance": "warning", "critique": "critical"}
+
+    @classmethod
+    def parse(cls, raw: str, ctx: Parsing) -> str:
+        level = cls.FRENCH.get(raw.lower(), raw.lower())
+        if level not in LEVELS:
+            raise BadArgument("alert.level", level=raw, levels=", ".join(LEVELS))
+        return level
 
 
 def _when(ts: float | None, locale: str) -> str:
@@ -48,56 +77,66 @@ def _when(ts: float | None, locale: str) -> str:
     return time.strftime("%d/%m %H:%M" if locale == "fr" else "%m-%d %H:%M", time.localtime(ts))
 
 
+command_group("feed", help="cmd.feed.help", aliases=("flux",), default="list")
+
+
 @command(
     "feed",
+    sub="add",
+    aliases=("ajouter",),
     role=Role.ANIMATOR,
     where=PLACES,
-    help="cmd.feed.help",
-    aliases=("flux",),
-    metavars={"action": "meta.feed_action", "rest": "meta.feed_rest"},
+    help="cmd.feed.add.help",
+    metavars={"target": "meta.feed_target", "filter": "meta.word"},
 )
-async def feed(ctx: CommandContext, action: Word, rest: Rest = "") -> None:
-    news = _news(ctx)
-    action = action.lower()
-    if action in ("add", "ajouter"):
-        options, words = _options(rest, {"every", "filter"}, {"public"})
-        if not words or len(words) > 2:
-            raise BadArgument("feed.add_usage", prefix=ctx.prefix)
-        try:
-            every = parse_duration(options.get("every", "30m"))
-        except ValueError:
-            raise BadArgument("feed.bad_every", value=options["every"]) from None
-        added = await news.add_feed(
-            ctx.sender,
-            words[0],
-            words[1] if len(words) > 1 else None,
-            every,
-            options.get("filter"),
-            public="public" in options,
+async def feed_add(
+    ctx: Ctx,
+    url: Url,
+    target: Word | None = None,
+    *,
+    every: Duration = DEFAULT_EVERY,  # type: ignore[assignment]
+    filter: Word | None = None,
+    public: bool = False,
+) -> None:
+    added = await ctx.services.feeds.add(ctx.sender, url, target, every, filter, public=public)
+    await ctx.reply(
+        t(
+            "feed.added",
+            ctx.locale,
+            id=added.id,
+            url=added.url,
+            target=added.territory,
+            minutes=round(added.every / 60),
+            n=ctx.services.config.news.first_posts,
         )
-        await ctx.reply(
-            t(
-                "feed.added",
-                ctx.locale,
-                id=added.id,
-                url=added.url,
-                target=added.territory,
-                minutes=round(added.every / 60),
-                n=ctx.services.config.news.first_posts,
-            )
-        )
-    elif action in ("remove", "retirer", "supprimer"):
-        removed = await news.remove_feed(ctx.sender, Integer.parse(rest.strip().lstrip("#"), ctx))
-        await ctx.reply(t("feed.removed", ctx.locale, id=removed.id, url=removed.url))
-    else:
-        raise BadArgument("feed.action", action=action, prefix=ctx.prefix)
+    )
 
 
-@command("feeds", role=Role.ANIMATOR, where=PLACES, help="cmd.feeds.help", aliases=("flux-liste",))
-async def feeds(ctx: CommandContext) -> None:
-    news = _news(ctx)
-    mine = news.territories_of(ctx.sender)
-    rows = [f for f in await news.feeds() if f.territory in mine]
+@command(
+    "feed",
+    sub="remove",
+    aliases=("retirer", "supprimer"),
+    role=Role.ANIMATOR,
+    where=PLACES,
+    help="cmd.feed.remove.help",
+    metavars={"feed": "meta.feed"},
+)
+async def feed_remove(ctx: Ctx, feed: Number) -> None:
+    removed = await ctx.services.feeds.remove(ctx.sender, feed)
+    await ctx.reply(t("feed.removed", ctx.locale, id=removed.id, url=removed.url))
+
+
+@command(
+    "feed",
+    sub="list",
+    aliases=("liste",),
+    role=Role.ANIMATOR,
+    where=PLACES,
+    help="cmd.feeds.help",
+)
+async def feed_list(ctx: Ctx) -> None:
+    mine = territories_of(ctx.services.config, ctx.sender)
+    rows = [f for f in await ctx.services.feeds.feeds() if f.territory in mine]
     if not rows:
         await ctx.reply(t("feed.none", ctx.locale, prefix=ctx.prefix))
         return
@@ -121,6 +160,11 @@ async def feeds(ctx: CommandContext) -> None:
     await ctx.reply("\n".join(lines))
 
 
+@command("feeds", role=Role.ANIMATOR, where=PLACES, help="cmd.feeds.help", aliases=("flux-liste",))
+async def feeds(ctx: Ctx) -> None:
+    await feed_list(ctx)
+
+
 @command(
     "news",
     role=Role.ANIMATOR,
@@ -129,33 +173,40 @@ async def feeds(ctx: CommandContext) -> None:
     aliases=("actu",),
     metavars={"target": "meta.news_target"},
 )
-async def news_(ctx: CommandContext, target: Word, text: Rest, public: bool = False) -> None:
-    news_id, rooms = await _news(ctx).post_news(ctx.sender, target, text, public=public)
+async def news_(ctx: Ctx, target: Word, text: Rest, public: bool = False) -> None:
+    news_id, rooms = await ctx.services.posts.post(ctx.sender, target, text, public=public)
     await ctx.reply(t("news.posted", ctx.locale, id=news_id, n=rooms))
+
+
+command_group("alert", help="cmd.alert.help", aliases=("alerte",), fallback="send")
 
 
 @command(
     "alert",
+    sub="send",
+    aliases=("envoyer",),
     role=Role.ANIMATOR,
     where=PLACES,
-    help="cmd.alert.help",
-    aliases=("alerte",),
-    metavars={"target": "meta.alert_target"},
+    help="cmd.alert.send.help",
+    metavars={"target": "meta.news_target"},
+    options={"level": ("niveau",)},
 )
-async def alert(ctx: CommandContext, target: Word, text: Rest) -> None:
-    news = _news(ctx)
-    if target.lower() == "status":
-        number = text.strip().lstrip("#")
-        await ctx.reply(await news.alert_status(ctx.sender, Integer.parse(number, ctx)))
-        return
-    options, _ = _options(text, {"level", "niveau"}, set())
-    level = options.get("level") or options.get("niveau") or "info"
-    for name in ("level", "niveau"):
-        if name in options:
-            text = text.replace(f"--{name} {options[name]}", " ", 1)
-    level = {"vigilance": "warning", "critique": "critical"}.get(level.lower(), level.lower())
-    alert_id, rooms = await news.post_alert(ctx.sender, target, level, text)
+async def alert_send(ctx: Ctx, target: Word, text: Rest, *, level: Level = "info") -> None:  # type: ignore[assignment]
+    alert_id, rooms = await ctx.services.alerts.post(ctx.sender, target, level, text)
     await ctx.reply(t("alert.posted", ctx.locale, id=alert_id, n=rooms))
+
+
+@command(
+    "alert",
+    sub="status",
+    aliases=("etat", "état"),
+    role=Role.ANIMATOR,
+    where=PLACES,
+    help="cmd.alert.status.help",
+    metavars={"alert": "meta.alert"},
+)
+async def alert_status(ctx: Ctx, alert: Number) -> None:
+    await ctx.reply(await ctx.services.alerts.status(ctx.sender, alert))
 
 
 @command(
@@ -166,7 +217,6 @@ async def alert(ctx: CommandContext, target: Word, text: Rest) -> None:
     aliases=("vu",),
     metavars={"alert": "meta.alert"},
 )
-async def ack(ctx: CommandContext, alert: Word) -> None:
-    number = Integer.parse(alert.lstrip("#"), ctx)
-    fresh = await _news(ctx).ack(number, ctx.sender, "command")
-    await ctx.reply(t("alert.acked" if fresh else "alert.acked_before", ctx.locale, id=number))
+async def ack(ctx: Ctx, alert: Number) -> None:
+    fresh = await ctx.services.alerts.ack(alert, ctx.sender, "command")
+    await ctx.reply(t("alert.acked" if fresh else "alert.acked_before", ctx.locale, id=alert))

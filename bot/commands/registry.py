@@ -13,16 +13,22 @@ import difflib
 import enum
 import inspect
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, get_args, get_type_hints
+from typing import Any, ClassVar, Protocol, get_args, get_type_hints
 
+from bot.durations import parse_duration
 from bot.errors import BadArgument, UserError
 from bot.i18n import t
 from bot.matrix.ids import USER_ID_RE
 
-if TYPE_CHECKING:
-    from bot.commands.context import CommandContext
+
+class Parsing(Protocol):
+    """What an argument needs to parse itself (a command's context has it)."""
+
+    prefix: str
+    locale: str
+    registry: Registry
 
 
 class Role(enum.IntEnum):
@@ -61,7 +67,7 @@ class Arg:
     greedy: ClassVar[bool] = False  # takes the rest of the line, as typed
 
     @classmethod
-    def parse(cls, raw: str, ctx: CommandContext) -> Any:
+    def parse(cls, raw: str, ctx: Parsing) -> Any:
         return raw
 
 
@@ -80,7 +86,7 @@ class Integer(int, Arg):
     metavar = "meta.number"
 
     @classmethod
-    def parse(cls, raw: str, ctx: CommandContext) -> int:
+    def parse(cls, raw: str, ctx: Parsing) -> int:
         if not re.fullmatch(r"-?\d{1,12}", raw):
             raise BadArgument("arg.integer", value=raw)
         return int(raw)
@@ -90,10 +96,35 @@ class UserId(str, Arg):
     metavar = "meta.user"
 
     @classmethod
-    def parse(cls, raw: str, ctx: CommandContext) -> str:
+    def parse(cls, raw: str, ctx: Parsing) -> str:
         if not USER_ID_RE.match(raw):
             raise BadArgument("arg.user_id", value=raw)
         return raw
+
+
+class Number(int, Arg):
+    """A number as people refer to one (a job, a feed, an alert): `12` or `#12`."""
+
+    metavar = "meta.number"
+
+    @classmethod
+    def parse(cls, raw: str, ctx: Parsing) -> int:
+        if not re.fullmatch(r"#?\d{1,12}", raw):
+            raise BadArgument("arg.integer", value=raw)
+        return int(raw.lstrip("#"))
+
+
+class Duration(float, Arg):
+    """`15m`, `2h`, `1h30m`, `90s`, `1d`, or seconds: a number of seconds."""
+
+    metavar = "meta.duration"
+
+    @classmethod
+    def parse(cls, raw: str, ctx: Parsing) -> float:
+        try:
+            return parse_duration(raw)
+        except ValueError:
+            raise BadArgument("arg.duration", value=raw) from None
 
 
 class RequestId(int, Arg):
@@ -102,7 +133,7 @@ class RequestId(int, Arg):
     metavar = "meta.request"
 
     @classmethod
-    def parse(cls, raw: str, ctx: CommandContext) -> int:
+    def parse(cls, raw: str, ctx: Parsing) -> int:
         if not re.fullmatch(r"#?\d{1,9}", raw):
             raise BadArgument("arg.request_id", value=raw)
         return int(raw.lstrip("#"))
@@ -127,7 +158,7 @@ class RequestSelection(str, Arg):
     metavar = "meta.request_selection"
 
     @classmethod
-    def parse(cls, raw: str, ctx: CommandContext) -> Selection:
+    def parse(cls, raw: str, ctx: Parsing) -> Selection:
         if raw.lower().startswith("import:") and re.fullmatch(r"[\w.-]{1,64}", raw[7:]):
             return Selection(batch=raw[7:])
         single = re.fullmatch(r"#?(\d{1,9})", raw)
@@ -143,7 +174,7 @@ class CommandName(str, Arg):
     metavar = "meta.command"
 
     @classmethod
-    def parse(cls, raw: str, ctx: CommandContext) -> str:
+    def parse(cls, raw: str, ctx: Parsing) -> str:
         name = raw.lstrip(ctx.prefix).lower()
         if ctx.registry.get(name) is None:
             raise BadArgument("arg.command", value=raw)
@@ -158,7 +189,9 @@ QUOTES = {'"': '"', "«": "»", "“": "”"}
 @dataclass(frozen=True)
 class Token:
     text: str
-    start: int  # offset in the argument string, for greedy arguments
+    start: int  # offsets in the argument string, for greedy arguments
+    end: int
+    quoted: bool = False
 
 
 def tokenize(text: str) -> list[Token]:
@@ -175,12 +208,12 @@ def tokenize(text: str) -> list[Token]:
             close = text.find(QUOTES[text[i]], i + 1)
             if close < 0:
                 raise UserError("error.unclosed_quote")
-            tokens.append(Token(text[i + 1 : close], start))
+            tokens.append(Token(text[i + 1 : close], start, close + 1, quoted=True))
             i = close + 1
             continue
         while i < n and not text[i].isspace():
             i += 1
-        tokens.append(Token(text[start:i], start))
+        tokens.append(Token(text[start:i], start, i))
     return tokens
 
 
@@ -193,6 +226,9 @@ class Param:
     type: type[Arg] | type[bool]
     default: Any
     required: bool
+    # Keyword-only in the handler: typed as ``--name value`` (a bool: ``--name`` alone).
+    option: bool = False
+    aliases: tuple[str, ...] = ()  # other words for the option (``--niveau`` for ``--level``)
 
     @property
     def is_flag(self) -> bool:
@@ -201,6 +237,10 @@ class Param:
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return (self.flag, *("--" + a for a in self.aliases))
 
 
 Handler = Callable[..., Awaitable[None]]
@@ -217,38 +257,60 @@ class Command:
     aliases: tuple[str, ...] = ()
     metavars: dict[str, str] = field(default_factory=dict)
 
+    def _meta(self, p: Param, locale: str) -> str:
+        return t(self.metavars.get(p.name) or p.type.metavar, locale)  # type: ignore[union-attr]
+
     def usage(self, prefix: str, locale: str) -> str:
         parts = [prefix + self.name]
         for p in self.params:
             if p.is_flag:
                 parts.append(f"[{p.flag}]")
-                continue
-            meta = t(self.metavars.get(p.name) or p.type.metavar, locale)  # type: ignore[union-attr]
-            parts.append(f"<{meta}>" if p.required else f"[{meta}]")
+            elif p.option:
+                parts.append(f"[{p.flag} <{self._meta(p, locale)}>]")
+            else:
+                meta = self._meta(p, locale)
+                parts.append(f"<{meta}>" if p.required else f"[{meta}]")
         return " ".join(parts)
 
-    def parse_args(self, text: str, ctx: CommandContext) -> dict[str, Any]:
+    def parse_args(self, text: str, ctx: Parsing) -> dict[str, Any]:
         usage = self.usage(ctx.prefix, ctx.locale)
         tokens = tokenize(text)
         values: dict[str, Any] = {}
-        flags = {p.flag: p for p in self.params if p.is_flag}
-        positional = [p for p in self.params if not p.is_flag]
+        named = {s: p for p in self.params if p.is_flag or p.option for s in p.spellings}
+        positional = [p for p in self.params if not (p.is_flag or p.option)]
         remaining: list[Token] = []
-        for tok in tokens:
-            if tok.text in flags and text[tok.start] != '"':
-                values[flags[tok.text].name] = True
-            else:
+        taken: list[tuple[int, int]] = []  # spans of flags and options, cut from greedy text
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            p = None if tok.quoted else named.get(tok.text)
+            if p is None:
                 remaining.append(tok)
-        for p in flags.values():
-            values.setdefault(p.name, False)
+                i += 1
+                continue
+            if p.is_flag:
+                values[p.name] = True
+                taken.append((tok.start, tok.end))
+                i += 1
+                continue
+            if i + 1 >= len(tokens):
+                raise BadArgument("error.option_value", option=tok.text, usage=usage)
+            values[p.name] = self._parse(p, tokens[i + 1].text, ctx, usage)
+            taken.append((tok.start, tokens[i + 1].end))
+            i += 2
+        for p in self.params:
+            if p.is_flag or p.option:
+                values.setdefault(p.name, False if p.is_flag else p.default)
         idx = 0
         for p in positional:
             if p.type.greedy:  # type: ignore[union-attr]
                 if idx < len(remaining):
-                    rest = text[remaining[idx].start :]
-                    for flag in flags:  # flags were consumed above; drop them from the text
-                        rest = re.sub(rf"(^|\s){re.escape(flag)}(?=\s|$)", " ", rest)
-                    values[p.name] = rest.strip()
+                    start = remaining[idx].start
+                    values[p.name] = "".join(
+                        ch
+                        for k, ch in enumerate(text)
+                        if k >= start and not any(a <= k < b for a, b in taken)
+                    ).strip()
                     idx = len(remaining)
                 elif p.required:
                     raise BadArgument("error.missing_argument", name=p.name, usage=usage)
@@ -257,23 +319,41 @@ class Command:
                 continue
             if idx >= len(remaining):
                 if p.required:
-                    meta = t(
-                        self.metavars.get(p.name) or p.type.metavar,  # type: ignore[union-attr]
-                        ctx.locale,
+                    raise BadArgument(
+                        "error.missing_argument", name=self._meta(p, ctx.locale), usage=usage
                     )
-                    raise BadArgument("error.missing_argument", name=meta, usage=usage)
                 values[p.name] = p.default
                 continue
-            try:
-                values[p.name] = p.type.parse(remaining[idx].text, ctx)  # type: ignore[union-attr]
-            except BadArgument as exc:
-                raise BadArgument(
-                    "error.bad_argument", detail=exc.render(ctx.locale), usage=usage
-                ) from None
+            values[p.name] = self._parse(p, remaining[idx].text, ctx, usage)
             idx += 1
         if idx < len(remaining):
             raise BadArgument("error.too_many_arguments", usage=usage)
         return values
+
+    @staticmethod
+    def _parse(p: Param, raw: str, ctx: Parsing, usage: str) -> Any:
+        try:
+            return p.type.parse(raw, ctx)  # type: ignore[union-attr]
+        except BadArgument as exc:
+            raise BadArgument(
+                "error.bad_argument", detail=exc.render(ctx.locale), usage=usage
+            ) from None
+
+
+@dataclass
+class ByPlace:
+    """One command name with a handler per place (``!cancel``: a request in a direct chat,
+    a held ban rule in the control room)."""
+
+    name: str
+    variants: list[Command] = field(default_factory=list)
+
+    def for_place(self, place: Where) -> Command:
+        return next((c for c in self.variants if place in c.where), self.variants[0])
+
+    @property
+    def role(self) -> Role:
+        return min(c.role for c in self.variants)
 
 
 @dataclass
@@ -288,10 +368,24 @@ class CommandGroup:
     sub_aliases: dict[str, str] = field(default_factory=dict)
     # The subcommand run when none is typed (``!jobs`` lists), if any.
     default: str | None = None
+    # The subcommand that takes a line whose first word is no subcommand (``!annuaire
+    # dupont`` searches), if any.
+    fallback: str | None = None
 
     def get(self, sub: str) -> Command | None:
         sub = sub.lower()
         return self.subcommands.get(self.sub_aliases.get(sub, sub))
+
+    def resolve(self, text: str) -> tuple[Command | None, str, str]:
+        """(the subcommand a line asks for, its first word, the rest of the line for the
+        subcommand's arguments)."""
+        word, _, rest = text.strip().partition(" ")
+        if not word:
+            return (self.get(self.default) if self.default else None), "", ""
+        sub = self.get(word)
+        if sub is None and self.fallback:
+            return self.get(self.fallback), word, text.strip()
+        return sub, word, rest
 
     @property
     def role(self) -> Role:
@@ -308,20 +402,22 @@ def _unwrap_optional(typ: Any) -> Any:
 
 class Registry:
     def __init__(self) -> None:
-        self._commands: dict[str, Command | CommandGroup] = {}
+        self._commands: dict[str, Command | CommandGroup | ByPlace] = {}
         self._aliases: dict[str, str] = {}
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Command]:
         """Every command, subcommands one by one (``group create``), by name."""
         flat: list[Command] = []
         for entry in self._commands.values():
             if isinstance(entry, CommandGroup):
                 flat.extend(entry.subcommands.values())
+            elif isinstance(entry, ByPlace):
+                flat.extend(entry.variants)
             else:
                 flat.append(entry)
         return iter(sorted(flat, key=lambda c: c.name))
 
-    def get(self, name: str) -> Command | CommandGroup | None:
+    def get(self, name: str) -> Command | CommandGroup | ByPlace | None:
         name = name.lower()
         return self._commands.get(self._aliases.get(name, name))
 
@@ -332,13 +428,15 @@ class Registry:
         help: str,
         aliases: tuple[str, ...] = (),
         default: str | None = None,
+        fallback: str | None = None,
     ) -> CommandGroup:
         """Declare a command with subcommands (then ``command(name, sub=…)`` each of them);
-        ``default``: the one the bare command runs."""
+        ``default``: the one the bare command runs; ``fallback``: the one that takes a line
+        whose first word is no subcommand."""
         for key in (name, *aliases):
             if key in self._commands or key in self._aliases:
                 raise ValueError(f"command {key!r} registered twice")
-        made = CommandGroup(name, help, aliases, default=default)
+        made = CommandGroup(name, help, aliases, default=default, fallback=fallback)
         self._commands[name] = made
         for alias in aliases:
             self._aliases[alias] = name
@@ -352,6 +450,15 @@ class Registry:
         return self._aliases.get(close[0], close[0])
 
     def add(self, cmd: Command) -> None:
+        """A command; one of the same name (and aliases) for other places becomes a variant
+        of it (``ByPlace``)."""
+        earlier = self._commands.get(cmd.name)
+        if isinstance(earlier, Command | ByPlace):
+            variants = earlier.variants if isinstance(earlier, ByPlace) else [earlier]
+            if any(c.where & cmd.where or c.aliases != cmd.aliases for c in variants):
+                raise ValueError(f"command {cmd.name!r} registered twice for one place")
+            self._commands[cmd.name] = ByPlace(cmd.name, [*variants, cmd])
+            return
         for key in (cmd.name, *cmd.aliases):
             if key in self._commands or key in self._aliases:
                 raise ValueError(f"command {key!r} registered twice")
@@ -368,10 +475,13 @@ class Registry:
         help: str,
         aliases: tuple[str, ...] = (),
         metavars: dict[str, str] | None = None,
+        options: dict[str, tuple[str, ...]] | None = None,
         sub: str | None = None,
     ) -> Callable[[Handler], Handler]:
         """``sub``: a subcommand of the group ``name`` (declared with ``group``); its
-        ``aliases`` are then other words for the subcommand."""
+        ``aliases`` are then other words for the subcommand. A keyword-only parameter is an
+        option (``--every 15m``), a bool one a flag; ``options`` names other words for them
+        (``{"level": ("niveau",)}``)."""
 
         def register(fn: Handler) -> Handler:
             hints = get_type_hints(fn)
@@ -380,13 +490,17 @@ class Registry:
                 typ = _unwrap_optional(hints.get(p.name, Word))
                 if typ is not bool and not (isinstance(typ, type) and issubclass(typ, Arg)):
                     raise TypeError(f"{fn.__name__}.{p.name}: annotate with an Arg type or bool")
+                option = p.kind is inspect.Parameter.KEYWORD_ONLY and typ is not bool
                 required = p.default is inspect.Parameter.empty and typ is not bool
+                if option and required:
+                    raise TypeError(f"{fn.__name__}.{p.name}: an option needs a default")
                 default = (
                     False
                     if typ is bool and p.default is inspect.Parameter.empty
                     else (None if p.default is inspect.Parameter.empty else p.default)
                 )
-                params.append(Param(p.name, typ, default, required))
+                aliases_of = tuple((options or {}).get(p.name, ()))
+                params.append(Param(p.name, typ, default, required, option, aliases_of))
             places = frozenset([where]) if isinstance(where, Where) else frozenset(where)
             if sub is None:
                 self.add(
@@ -421,6 +535,8 @@ class Registry:
     def describe(self, name: str, locale: str, prefix: str) -> str:
         cmd = self.get(name)
         assert cmd is not None
+        if isinstance(cmd, ByPlace):
+            return "\n\n".join(self._describe(c, locale, prefix) for c in cmd.variants)
         if isinstance(cmd, CommandGroup):
             lines = [f"{prefix}{cmd.name} — {t(cmd.help, locale)}"]
             for subcommand in sorted(cmd.subcommands.values(), key=lambda c: c.name):
@@ -429,6 +545,10 @@ class Registry:
                     f"({t(subcommand.role.label_key, locale)})"
                 )
             return "\n".join(lines)
+        return self._describe(cmd, locale, prefix)
+
+    @staticmethod
+    def _describe(cmd: Command, locale: str, prefix: str) -> str:
         wheres = ", ".join(
             t(f"where.{w.value}", locale) for w in sorted(cmd.where, key=lambda w: w.value)
         )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot.commands.context import CommandContext
-from bot.commands.moderation import cancel_hold
 from bot.commands.registry import (
-    Integer,
     RequestId,
     RequestSelection,
     Rest,
@@ -17,13 +17,34 @@ from bot.commands.registry import (
     command,
     command_group,
 )
-from bot.errors import BadArgument, Conflict, NotFound
+from bot.config import Config
+from bot.errors import NotFound
 from bot.i18n import t
-from bot.vetting.service import REGISTRATION_TOKEN_DAYS
+from bot.store.vetting import VettingStore
+from bot.vetting.cards import Cards
+from bot.vetting.decisions import Decisions
+from bot.vetting.intake import Intake
+from bot.vetting.ledger import Ledger
+from bot.vetting.outcome import REGISTRATION_TOKEN_DAYS, Outcomes
 
 
-def _vetting(ctx: CommandContext):
-    return ctx.services.vetting
+class Uses(Protocol):
+    """What these commands use (``bot.vetting.capability.Vetting``)."""
+
+    requests: VettingStore
+    ledger: Ledger
+    cards: Cards
+    intake: Intake
+    decisions: Decisions
+    outcomes: Outcomes
+
+    @property
+    def config(self) -> Config: ...
+
+    async def forget(self, user_id: str, by: str) -> int: ...
+
+
+Ctx = CommandContext[Uses]
 
 
 @command(
@@ -34,11 +55,13 @@ def _vetting(ctx: CommandContext):
     aliases=("adhesion",),
     metavars={"fields": "meta.fields"},
 )
-async def join(ctx: CommandContext, fields: Rest = "") -> None:
+async def join(ctx: Ctx, fields: Rest = "") -> None:
     if not fields:  # the guided conversation, one question at a time
-        await ctx.reply(await _vetting(ctx).start_dialogue(ctx.sender, ctx.room_id))
+        await ctx.reply(await ctx.services.intake.start_dialogue(ctx.sender, ctx.room_id))
         return
-    request = await _vetting(ctx).submit_from_matrix(fields, ctx.sender, ctx.room_id, ctx.locale)
+    request = await ctx.services.intake.submit_from_matrix(
+        fields, ctx.sender, ctx.room_id, ctx.locale
+    )
     await ctx.reply(
         t(
             "vetting.submitted",
@@ -50,8 +73,8 @@ async def join(ctx: CommandContext, fields: Rest = "") -> None:
 
 
 @command("request", role=Role.ANYONE, where=Where.DM, help="cmd.request.help", aliases=("demande",))
-async def request(ctx: CommandContext) -> None:
-    mine = await _vetting(ctx).requests.requests(user_id=ctx.sender, limit=1)
+async def request(ctx: Ctx) -> None:
+    mine = await ctx.services.requests.requests(user_id=ctx.sender, limit=1)
     if not mine:
         raise NotFound("vetting.none_yet", prefix=ctx.prefix)
     last = mine[0]
@@ -66,22 +89,10 @@ async def request(ctx: CommandContext) -> None:
     await ctx.reply(text)
 
 
-@command(
-    "cancel",
-    role=Role.ANYONE,
-    where=(Where.DM, Where.CONTROL_ROOM),
-    help="cmd.cancel.help",
-    aliases=("annuler",),
-    metavars={"hold": "meta.hold"},
-)
-async def cancel(ctx: CommandContext, hold: Integer | None = None) -> None:
-    """In a direct chat: my request or conversation. In the control room: a held ban rule."""
-    if ctx.room_kind == Where.CONTROL_ROOM.value:
-        if hold is None:
-            raise BadArgument("policy.cancel_usage", prefix=ctx.prefix)
-        await cancel_hold(ctx, hold)
-        return
-    cancelled = await _vetting(ctx).cancel(ctx.sender)
+@command("cancel", role=Role.ANYONE, where=Where.DM, help="cmd.cancel.help", aliases=("annuler",))
+async def cancel(ctx: Ctx) -> None:
+    """My conversation, or my pending request (a held ban rule: ``bot.commands.moderation``)."""
+    cancelled = await ctx.services.intake.cancel(ctx.sender)
     await ctx.reply(
         t("dialogue.abandoned", ctx.locale)
         if cancelled is None
@@ -96,14 +107,14 @@ async def cancel(ctx: CommandContext, hold: Integer | None = None) -> None:
     help="cmd.requests.help",
     aliases=("demandes",),
 )
-async def requests(ctx: CommandContext) -> None:
-    pending = await _vetting(ctx).requests.requests(status="pending", limit=100)
+async def requests(ctx: Ctx) -> None:
+    pending = await ctx.services.requests.requests(status="pending", limit=100)
     if not pending:
         await ctx.reply(t("vetting.none_pending", ctx.locale))
         return
     lines = [t("vetting.pending_title", ctx.locale, n=len(pending))]
     for r in reversed(pending):
-        result = await _vetting(ctx).standing_of(r)
+        result = await ctx.services.ledger.standing_of(r)
         lines.append(
             f"#{r.id} — {r.name} ({r.profession}, {r.territory}) — "
             f"{len(result.approvals)}/{result.required}"
@@ -111,8 +122,8 @@ async def requests(ctx: CommandContext) -> None:
     await ctx.reply("\n".join(lines))
 
 
-async def _decide(ctx: CommandContext, request: int, decision: str, note: str) -> None:
-    result = await _vetting(ctx).decide(request, ctx.sender, decision, note)
+async def _decide(ctx: Ctx, request: int, decision: str, note: str) -> None:
+    result = await ctx.services.decisions.decide(request, ctx.sender, decision, note)
     key = {"approved": "vetting.now_approved", "rejected": "vetting.now_rejected"}.get(
         result.status, "vetting.recorded"
     )
@@ -129,21 +140,13 @@ async def _decide(ctx: CommandContext, request: int, decision: str, note: str) -
     aliases=("valider",),
     metavars={"note": "meta.note"},
 )
-async def approve(ctx: CommandContext, request: RequestSelection, note: Rest = "") -> None:
+async def approve(ctx: Ctx, request: RequestSelection, note: Rest = "") -> None:
     chosen: Selection = request  # type: ignore[assignment]
     if chosen.single is not None:
         await _decide(ctx, chosen.single, "approve", note)
         return
-    vetting = _vetting(ctx)
-    # The selection is fixed when the command first runs: run again after a crash, it goes
-    # over the same requests (those it already approved are counted, not approved twice).
-    key = f"bulk:{ctx.event_id}"
-    ids = await ctx.services.store.get(key)
-    if ids is None:
-        ids = await vetting.requests.pending_ids(
-            first=chosen.first, last=chosen.last, batch=chosen.batch
-        )
-        await ctx.services.store.put(key, ids)
+    decisions = ctx.services.decisions
+    ids = await decisions.selection(chosen.first, chosen.last, chosen.batch)
     what = f"import:{chosen.batch}" if chosen.batch else f"#{chosen.first}-#{chosen.last}"
     if not ids:
         raise NotFound("bulk.none", what=what)
@@ -152,7 +155,7 @@ async def approve(ctx: CommandContext, request: RequestSelection, note: Rest = "
     async def report(done: int) -> None:
         await progress.update(t("bulk.progress", ctx.locale, done=done, total=len(ids)))
 
-    result = await vetting.approve_many(ctx.sender, ids, note, report)
+    result = await decisions.approve_many(ctx.sender, ids, note, report)
     text = t(
         "bulk.done",
         ctx.locale,
@@ -179,7 +182,7 @@ async def approve(ctx: CommandContext, request: RequestSelection, note: Rest = "
     aliases=("refuser",),
     metavars={"reason": "meta.reason"},
 )
-async def reject(ctx: CommandContext, request: RequestId, reason: Rest) -> None:
+async def reject(ctx: Ctx, request: RequestId, reason: Rest) -> None:
     await _decide(ctx, request, "reject", reason)
 
 
@@ -190,19 +193,21 @@ async def reject(ctx: CommandContext, request: RequestId, reason: Rest) -> None:
     help="cmd.info.help",
     metavars={"who": "meta.request_or_user"},
 )
-async def info(ctx: CommandContext, who: Word) -> None:
-    vetting = _vetting(ctx)
+async def info(ctx: Ctx, who: Word) -> None:
+    vetting = ctx.services
     if who.startswith("@"):
         found = await vetting.requests.requests(user_id=who, limit=1)
         if not found:
             raise NotFound("vetting.none_for", who=who)
         request = found[0]
     else:
-        request = await vetting.get(RequestId.parse(who, ctx))
-    text = await vetting.card_text(request)
+        request = await vetting.ledger.get(RequestId.parse(who, ctx))
+    text = await vetting.cards.text(request)
     if request.user_id and await vetting.requests.member_territory(request.user_id):
         text += "\n" + t(
-            "vetting.member_rooms", ctx.locale, rooms=await vetting.rooms_text(request.user_id)
+            "vetting.member_rooms",
+            ctx.locale,
+            rooms=await vetting.outcomes.rooms_text(request.user_id),
         )
     await ctx.reply(text)
 
@@ -215,7 +220,7 @@ async def info(ctx: CommandContext, who: Word) -> None:
     aliases=("membres",),
     metavars={"territory": "meta.territory"},
 )
-async def members(ctx: CommandContext, territory: Word | None = None) -> None:
+async def members(ctx: Ctx, territory: Word | None = None) -> None:
     network = ctx.services.config.network
     scope = None
     if territory:
@@ -225,7 +230,7 @@ async def members(ctx: CommandContext, territory: Word | None = None) -> None:
                 "vetting.form.unknown_territory", choices=", ".join(t.id for t, _ in network.walk())
             )
         scope = {t.id for t in subtree}
-    found = await _vetting(ctx).requests.members(scope)
+    found = await ctx.services.requests.members(scope)
     lines = [t("members.title", ctx.locale, n=len(found))]
     lines += [
         f"• {m['user_id']} — {m['name'] or '—'} ({m['profession'] or '—'}, {m['territory']})"
@@ -243,17 +248,8 @@ async def members(ctx: CommandContext, territory: Word | None = None) -> None:
     help="cmd.forget.help",
     aliases=("oublier",),
 )
-async def forget(ctx: CommandContext, user: UserId) -> None:
-    store = _vetting(ctx).requests
-    if await store.member_territory(user):
-        raise Conflict("forget.member", user=user)
-    if await store.requests(status="pending", user_id=user):
-        raise Conflict("forget.pending", user=user)
-    erased = await store.forget(user)
-    await ctx.services.directory.withdraw(user)
-    await ctx.services.store.audit(
-        ctx.sender, "vetting.forget", "ok", detail=f"{user}: {erased} request(s) erased"
-    )
+async def forget(ctx: Ctx, user: UserId) -> None:
+    erased = await ctx.services.forget(user, ctx.sender)
     await ctx.reply(t("forget.done", ctx.locale, user=user, n=erased))
 
 
@@ -269,6 +265,6 @@ command_group("token", help="cmd.token.help", aliases=("jeton",))
     help="cmd.token.renew.help",
     metavars={"request": "meta.request"},
 )
-async def token_renew(ctx: CommandContext, request: RequestId) -> None:
-    renewed = await _vetting(ctx).renew_token(request, ctx.sender)
+async def token_renew(ctx: Ctx, request: RequestId) -> None:
+    renewed = await ctx.services.outcomes.renew_token(request, ctx.sender)
     await ctx.reply(t("token.renewed", ctx.locale, id=renewed.id, days=REGISTRATION_TOKEN_DAYS))

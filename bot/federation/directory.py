@@ -15,7 +15,6 @@ so it disappears from every region's view.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 import unicodedata
@@ -24,10 +23,11 @@ from typing import Any
 
 from bot.config import Config
 from bot.errors import MatrixError
-from bot.federation.region_room import RegionRoom, region_alias
 from bot.matrix.gateway import Gateway, path_part
 from bot.matrix.ids import localpart, server_of
+from bot.moderation.region_room import RegionRoom, region_alias
 from bot.store import Store
+from bot.store.directory import DirectoryStore
 from bot.store.vetting import VettingStore
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,7 @@ class Directory(RegionRoom):
     def __init__(self, config: Config, gateway: Gateway, store: Store):
         super().__init__(config, gateway, store)
         self.members = VettingStore(store)
+        self.entries = DirectoryStore(store)
         self.peers: dict[str, str | None] = {}  # peer bot → its directory room (None: not yet)
 
     def peer_alias(self, bot: str) -> str:
@@ -166,54 +167,41 @@ class Directory(RegionRoom):
         assert self.room_id
         content = entry.content()
         event_id = await self.gateway.put_state(self.room_id, ENTRY, content, state_key(user_id))
-        await self.store._write(
-            "INSERT INTO directory_entries (user_id, content, event_id, published) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET content = excluded.content, "
-            "event_id = excluded.event_id, published = excluded.published",
-            (user_id, json.dumps(content), event_id, time.time()),
-        )
+        await self.entries.put(user_id, content, event_id)
         await self.store.audit(user_id, "directory.publish", "ok")
         return entry
 
     async def withdraw(self, user_id: str) -> bool:
         """The entry emptied (the spec's way to remove state) and the old one redacted, so that
         no region shows it any longer. False if the member was not listed."""
-        async with self.store.db.execute(
-            "SELECT event_id FROM directory_entries WHERE user_id = ?", (user_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None or not self.room_id:
+        listed, published = await self.entries.event_of(user_id)
+        if not listed or not self.room_id:
             return False
         await self.gateway.put_state(self.room_id, ENTRY, {}, state_key(user_id))
-        if row[0]:
+        if published:
             try:
                 await self.gateway.raw(
                     "PUT",
-                    f"/_matrix/client/v3/rooms/{path_part(self.room_id)}/redact/{path_part(row[0])}/"
+                    f"/_matrix/client/v3/rooms/{path_part(self.room_id)}/redact/{path_part(published)}/"
                     f"withdraw-{int(time.time() * 1000)}",
                     {"reason": "withdrawn"},
                     what="redact a directory entry",
                 )
             except MatrixError as exc:  # the empty entry already hides it everywhere
                 log.warning("could not redact %s's old directory entry: %s", user_id, exc)
-        await self.store._write("DELETE FROM directory_entries WHERE user_id = ?", (user_id,))
+        await self.entries.drop(user_id)
         await self.store.audit(user_id, "directory.withdraw", "ok")
         return True
 
     async def listed(self, user_id: str) -> bool:
-        async with self.store.db.execute(
-            "SELECT 1 FROM directory_entries WHERE user_id = ?", (user_id,)
-        ) as cur:
-            return await cur.fetchone() is not None
+        return (await self.entries.event_of(user_id))[0]
 
     # --- searching -----------------------------------------------------------------------------
 
     async def local_entries(self) -> list[Entry]:
-        async with self.store.db.execute(
-            "SELECT user_id, content FROM directory_entries ORDER BY user_id"
-        ) as cur:
-            rows = await cur.fetchall()
-        found = (Entry.from_content(r[0], json.loads(r[1])) for r in rows)
+        found = (
+            Entry.from_content(user, content) for user, content in await self.entries.entries()
+        )
         return [e for e in found if e is not None]
 
     async def peer_entries(self, bot: str, room_id: str) -> list[Entry]:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import yaml
@@ -33,20 +33,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from cryptography.x509.oid import NameOID
 
+from bot.files import write_private
+
+if TYPE_CHECKING:
+    from bot.config import Config
+
 log = logging.getLogger(__name__)
 
 
 class EmbeddedHomeserverError(RuntimeError):
     """Synapse could not start, or stopped on its own."""
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Create or replace a file readable by its owner only."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -93,6 +89,20 @@ class EmbeddedSynapse:
         self.process: asyncio.subprocess.Process | None = None
         self._stopping = False
 
+    @classmethod
+    def for_config(cls, config: Config, data_dir: Path) -> EmbeddedSynapse:
+        """The homeserver ``homeserver:`` describes, federating with the allowed servers."""
+        hs = config.homeserver
+        return cls(
+            data_dir,
+            hs.server_name,
+            hs.port,
+            hs.host,
+            hs.synapse,
+            federation=hs.federation,
+            peers=config.federation.allowed_servers,
+        )
+
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
@@ -115,7 +125,7 @@ class EmbeddedSynapse:
             name: secrets.token_urlsafe(32)
             for name in ("registration_shared_secret", "macaroon_secret_key", "form_secret")
         }
-        _write_private(path, json.dumps(values, indent=2))
+        write_private(path, json.dumps(values, indent=2))
         return values
 
     def _signing_key(self) -> Path:
@@ -126,7 +136,7 @@ class EmbeddedSynapse:
             )
             key_id = "a_" + secrets.token_hex(2)
             encoded = base64.b64encode(seed).decode().rstrip("=")
-            _write_private(path, f"ed25519 {key_id} {encoded}\n")
+            write_private(path, f"ed25519 {key_id} {encoded}\n")
         return path
 
     def homeserver_config(self) -> dict[str, Any]:
@@ -226,13 +236,13 @@ class EmbeddedSynapse:
             .add_extension(x509.SubjectAlternativeName(alt), critical=False)
             .sign(key, hashes.SHA256())
         )
-        _write_private(
+        write_private(
             key_path,
             key.private_bytes(
                 Encoding.PEM, PrivateFormat.TraditionalOpenSSL, NoEncryption()
             ).decode(),
         )
-        _write_private(cert_path, certificate.public_bytes(Encoding.PEM).decode())
+        write_private(cert_path, certificate.public_bytes(Encoding.PEM).decode())
         return cert_path, key_path
 
     def write_config(self) -> None:
@@ -263,7 +273,7 @@ class EmbeddedSynapse:
             "disable_existing_loggers": False,
         }
         (self.dir / "log.config").write_text(yaml.safe_dump(log_config))
-        _write_private(self.config_path, yaml.safe_dump(self.homeserver_config(), sort_keys=False))
+        write_private(self.config_path, yaml.safe_dump(self.homeserver_config(), sort_keys=False))
 
     # --- process ----------------------------------------------------------------------------
 

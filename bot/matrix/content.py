@@ -5,6 +5,14 @@ from __future__ import annotations
 import html
 from typing import Any
 
+# Every room the bot makes is end-to-end encrypted with this.
+ENCRYPTION_ALGORITHM = "m.megolm.v1.aes-sha2"
+ENCRYPTION = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": ENCRYPTION_ALGORITHM},
+}
+
 
 def notice(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
     """An m.notice with a plain body and the same text as escaped HTML (nothing a user typed is

@@ -4,11 +4,10 @@ when they have not written to it first. One per person: an existing one is reuse
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
+from bot.matrix.content import ENCRYPTION
 from bot.matrix.gateway import Gateway
 from bot.store import Store
-from bot.territories.desired import ENCRYPTION_ALGORITHM
 
 # The state event of a direct chat naming the person the bot opened it for.
 DM_MARK = "org.agora.dm"
@@ -24,11 +23,15 @@ def opened_for(mark: dict, bot: str) -> str | None:
 
 
 class DirectChats:
-    def __init__(self, gateway: Gateway, store: Store, on_new: Callable[[], Awaitable[None]]):
+    def __init__(self, gateway: Gateway, store: Store):
         self.gateway = gateway
         self.store = store
-        self.on_new = on_new
+        # The direct chats, where plain answers count (a guided conversation).
+        self.rooms: frozenset[str] = frozenset()
         self._lock = asyncio.Lock()
+
+    async def refresh(self) -> None:
+        self.rooms = await self.store.dm_rooms()
 
     async def room_for(self, user_id: str) -> str:
         async with self._lock:  # two messages at once must not open two chats
@@ -43,11 +46,7 @@ class DirectChats:
                     "is_direct": True,
                     "invite": [user_id],
                     "initial_state": [
-                        {
-                            "type": "m.room.encryption",
-                            "state_key": "",
-                            "content": {"algorithm": ENCRYPTION_ALGORITHM},
-                        },
+                        ENCRYPTION,
                         # Whom it is for, in the room itself: a chat opened just before a
                         # crash (not yet recorded) is recognised at the next start, not
                         # opened again.
@@ -58,7 +57,7 @@ class DirectChats:
             )
             room_id = data["room_id"]
             await self.store.add_room(room_id, "dm", user_id)
-            await self.on_new()
+            await self.refresh()
             # The first message must be encrypted for the invited person's devices too.
             await self.gateway.wait_for_member(room_id, user_id)
             return room_id

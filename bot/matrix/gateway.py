@@ -17,7 +17,8 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -27,6 +28,9 @@ from nio.exceptions import LocalProtocolError
 from bot import effects
 from bot.errors import MatrixError, MatrixUnavailable
 from bot.metrics import Metrics
+
+if TYPE_CHECKING:
+    from bot.matrix.login import Session
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -78,6 +82,22 @@ def structure_client(homeserver_url: str, user_id: str, access_token: str) -> As
 
 
 class Gateway:
+    @classmethod
+    def restore(
+        cls, url: str, session: Session, crypto_dir: Path, metrics: Metrics, *, max_retries: int
+    ) -> Gateway:
+        """The bot's client on its saved device, its E2EE store in ``crypto_dir``."""
+        crypto_dir.mkdir(mode=0o700, exist_ok=True)
+        client = AsyncClient(
+            url,
+            session.user_id,
+            session.device_id,
+            store_path=str(crypto_dir),
+            config=client_config(session.pickle_key, request_timeout=60),
+        )
+        client.restore_login(session.user_id, session.device_id, session.access_token)
+        return cls(client, metrics, max_retries=max_retries)
+
     def __init__(
         self,
         client: AsyncClient,

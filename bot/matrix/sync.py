@@ -30,11 +30,16 @@ from nio import (
 from bot.errors import AgoraError
 from bot.matrix.gateway import Gateway
 from bot.metrics import Metrics
-from bot.moderation.bans import RULE_TYPES
 from bot.store import InboxRow, Store
-from bot.territories.planner import WATCHED_STATE
 
 log = logging.getLogger(__name__)
+
+# Moderation policy lists (the spec's m.policy.rule.*): event type → what a rule names.
+POLICY_RULE_TYPES = {
+    "m.policy.rule.user": "user",
+    "m.policy.rule.server": "server",
+    "m.policy.rule.room": "room",
+}
 
 
 def sync_filter(own_user: str) -> dict:
@@ -105,6 +110,13 @@ class PolicyEvent:
     content: dict
     sender: str
     event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyEvents:
+    """Policy rules seen together, handled together (one sweep for all)."""
+
+    items: tuple[PolicyEvent, ...]
 
 
 @dataclass(frozen=True)
@@ -248,7 +260,7 @@ def extract(
                     Membership(room_id, ev.state_key, ev.membership, ev.sender, ev.event_id)
                 )
             event_type = ev.source.get("type", "")
-            if event_type in RULE_TYPES and "state_key" in ev.source:
+            if event_type in POLICY_RULE_TYPES and "state_key" in ev.source:
                 batch.policy_rules.append(
                     PolicyEvent(
                         room_id,
@@ -388,17 +400,25 @@ class SyncLoop:
         prefix: Callable[[], str],
         on_batch: Callable[[Batch], Awaitable[None]],
         *,
-        timeout_ms: int = 30_000,
+        healthy_age: Callable[[], float] = lambda: 60.0,
         conversations: Callable[[], frozenset[str]] = frozenset,
+        watched_state: frozenset[str] = frozenset(),
     ):
         self.gateway = gateway
         self.store = store
         self.metrics = metrics
         self.prefix = prefix
         self.on_batch = on_batch
-        self.timeout_ms = timeout_ms
+        self.healthy_age = healthy_age  # /healthz turns 503 past this age (seconds)
+        self.watched_state = watched_state  # state event types whose changes are acted on
         self.conversations = conversations
         self.first = True
+
+    @property
+    def timeout_ms(self) -> int:
+        """The long poll: half the age at which /healthz turns 503 (a quiet, healthy bot
+        never looks stale), 30 s at most."""
+        return int(min(30.0, self.healthy_age() / 2) * 1000)
 
     async def once(self) -> Batch:
         """One sync: fetch, record durably, run nio's crypto housekeeping, hand on."""
@@ -421,7 +441,7 @@ class SyncLoop:
             client.user_id,
             self.prefix(),
             history=since is not None,
-            watched_state=WATCHED_STATE,
+            watched_state=self.watched_state,
             conversations=self.conversations(),
             origin=megolm_origin(self.gateway),
             full_state=full_state,

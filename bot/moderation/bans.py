@@ -14,27 +14,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.matrix.ids import host_of, server_of
+from bot.matrix.sync import POLICY_RULE_TYPES
+from bot.store.moderation import PolicyRule
 
 if TYPE_CHECKING:
     from bot.config import Config
 
-RULE_TYPES = {
-    "m.policy.rule.user": "user",
-    "m.policy.rule.server": "server",
-    "m.policy.rule.room": "room",
-}
+RULE_TYPES = POLICY_RULE_TYPES
 EVENT_TYPE = {kind: event_type for event_type, kind in RULE_TYPES.items()}
 BAN = "m.ban"
-
-
-@dataclass(frozen=True)
-class PolicyRule:
-    kind: str  # user | server | room
-    entity: str
-    recommendation: str
-    reason: str = ""
-    room_id: str = ""
-    state_key: str = ""
 
 
 @functools.lru_cache(maxsize=4096)

@@ -8,24 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
 from nio import RoomPreset, RoomVisibility
 
+from bot import effects
 from bot.config import Config
-from bot.errors import MatrixError
+from bot.errors import AgoraError, MatrixError
 from bot.i18n import t
-from bot.matrix.content import notice
+from bot.matrix.content import ENCRYPTION, notice
 from bot.matrix.gateway import Gateway, path_part
 from bot.matrix.ids import creators_are_privileged
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-ENCRYPTION = {
-    "type": "m.room.encryption",
-    "state_key": "",
-    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-}
 ADMIN_POWER = 100
 
 
@@ -74,6 +71,31 @@ class ControlRoom:
         self.gateway = gateway
         self.store = store
         self.room_id: str | None = None
+        # What was to be announced before there was a control room (the first checks at
+        # start): said once it exists.
+        self.unannounced: list[tuple[str, dict[str, Any]]] = []
+
+    async def note(self, text: str) -> None:
+        """A notice in the control room, named by what it says: a job or event retried after
+        a crash says it once, and never shifts the ids of other notices."""
+        if self.room_id:
+            await self.gateway.send(
+                self.room_id, notice(text), txn=effects.content_key(self.room_id, text)
+            )
+
+    async def announce(self, key: str, params: dict[str, Any]) -> None:
+        """``note`` of a catalogue message, in the region's language; one that cannot be sent
+        is let go. Before the room exists, kept until ``say_unannounced``."""
+        if not self.room_id:
+            self.unannounced.append((key, params))
+            return
+        with contextlib.suppress(AgoraError):
+            await self.note(t(key, self.config.locale, **params))
+
+    async def say_unannounced(self) -> None:
+        waiting, self.unannounced = self.unannounced, []
+        for key, params in waiting:
+            await self.announce(key, params)
 
     async def ensure(self) -> str:
         room_id = await self.store.get("control_room_id")

@@ -14,9 +14,9 @@ from typing import Any
 
 from bot.config import Config
 from bot.errors import MatrixError
-from bot.federation.region_room import RegionRoom
 from bot.matrix.gateway import Gateway, path_part
 from bot.moderation.bans import BAN, EVENT_TYPE, RULE_TYPES, PolicyRule
+from bot.moderation.region_room import RegionRoom
 from bot.store import Store
 from bot.store.moderation import ModerationStore
 

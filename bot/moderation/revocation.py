@@ -9,21 +9,18 @@ so a restart in the middle finishes it.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.config import Config
-from bot.errors import MatrixError, transient
-from bot.federation.directory import Directory
-from bot.federation.shared import KIND as SHARED_PEER
+from bot.errors import BadArgument, MatrixError, PermissionDenied, transient
+from bot.events import MemberRemoved
 from bot.homeserver.admin import deactivate
 from bot.i18n import t
-from bot.matrix.content import notice
-from bot.matrix.gateway import Gateway
 from bot.matrix.ids import is_local
-from bot.moderation.control_room import ControlRoom
 from bot.moderation.policy_room import PolicyRoom
-from bot.store import Store
 from bot.store.vetting import VettingStore
+
+if TYPE_CHECKING:
+    from bot.capability import Core
 
 log = logging.getLogger(__name__)
 
@@ -31,43 +28,29 @@ REVOKE_JOB = "moderation.revoke"
 
 
 class Revocation:
-    def __init__(
-        self,
-        config: Config,
-        gateway: Gateway,
-        store: Store,
-        control: ControlRoom,
-        policy: PolicyRoom,
-        tell: Any,
-        directory: Directory | None = None,
-    ):
-        self.config = config
-        self.gateway = gateway
-        self.store = store
-        self.control = control
+    def __init__(self, core: Core, policy: PolicyRoom):
+        self.core = core
+        self.gateway = core.gateway
+        self.store = core.store
         self.policy = policy
-        self.tell = tell  # async (user_id, text) → None: a notice in their direct chat
-        self.members = VettingStore(store)
-        self.directory = directory
+        self.members = VettingStore(core.store)
 
     async def start(self, user_id: str, reason: str, by: str, deactivate: bool) -> bool:
         """Revoke now and queue the removal. Returns whether they were a member. Run again
         after a crash (the same command), it answers as the first run and queues nothing."""
+        config = self.core.config
+        if user_id in config.admins or user_id == config.bot_user_id:
+            raise PermissionDenied("revoke.not_admin", user=user_id)
+        reason = reason.strip()
+        if not reason:
+            raise BadArgument("vetting.reason_required")
+        if deactivate and not is_local(user_id, config.homeserver.server_name):
+            raise BadArgument("revoke.deactivate_remote", user=user_id)
         done, was = await self.store.earlier_outcome("revoke")
         if done:
             return bool(was)
         async with self.store.transaction() as db:
-            cur = await db.execute(
-                "UPDATE members SET status = 'revoked' WHERE user_id = ? AND status = 'active'",
-                (user_id,),
-            )
-            was_member = cur.rowcount == 1
-            await db.execute("DELETE FROM grants WHERE user_id = ?", (user_id,))
-            await db.execute(
-                "UPDATE requests SET status = 'rejected', reason = ?, decided = strftime('%s') "
-                "WHERE user_id = ? AND status = 'pending'",
-                (reason, user_id),
-            )
+            was_member = await VettingStore.revoke(db, user_id, reason)
             await self.store.add_job(
                 db,
                 REVOKE_JOB,
@@ -80,23 +63,24 @@ class Revocation:
             "ok",
             detail=f"{user_id}: {reason}" + (" (deactivate)" if deactivate else ""),
         )
+        self.core.wake_jobs()
         return was_member
 
     async def run(self, payload: dict[str, Any]) -> None:
         user_id, reason = payload["user_id"], payload["reason"]
-        loc = self.config.locale
-        local = is_local(user_id, self.config.homeserver.server_name)
+        loc = self.core.config.locale
+        local = is_local(user_id, self.core.config.homeserver.server_name)
         if not await self.store.get(f"revoke.told:{user_id}"):
             try:
-                await self.tell(user_id, t("revoke.member_told", loc, reason=reason))
+                await self.core.tell(user_id, t("revoke.member_told", loc, reason=reason))
             except MatrixError as exc:  # a deactivated or unreachable account: go on
                 if transient(exc):
                     raise  # the homeserver is away: the job tries again
                 log.warning("could not tell %s of their revocation: %s", user_id, exc)
             await self.store.put(f"revoke.told:{user_id}", True)
         removed = await self.remove_everywhere(user_id, t("revoke.kick_reason", loc))
-        if self.directory is not None:  # no longer a member: no longer listed anywhere
-            await self.directory.withdraw(user_id)
+        # No longer a member: no longer listed anywhere (the directory).
+        await self.core.publish(MemberRemoved(user_id, "revoked"))
         # Published after the removal: the rule keeps them out from now on (and tells peers).
         await self.policy.ban("user", user_id, reason)
         deactivated = False
@@ -109,15 +93,12 @@ class Revocation:
             "ok",
             detail=f"{user_id}: {removed} room(s)" + (", deactivated" if deactivated else ""),
         )
-        if self.control.room_id:
-            key = "revoke.done_deactivated" if deactivated else "revoke.done"
-            await self.gateway.send(
-                self.control.room_id, notice(t(key, loc, user=user_id, n=removed))
-            )
+        key = "revoke.done_deactivated" if deactivated else "revoke.done"
+        await self.core.control.note(t(key, loc, user=user_id, n=removed))
 
     async def remove_everywhere(self, user_id: str, reason: str) -> int:
         """Out of every managed space and room (archived ones too) and the peers' shared rooms
         this region asked them into; returns from how many."""
         rooms = [r.room_id for r in await self.store.managed_rooms(include_archived=True)]
-        rooms += await self.store.rooms_of_kind(SHARED_PEER)
+        rooms += await self.store.rooms_of_kind("shared-peer")
         return await self.gateway.remove_everywhere(rooms, user_id, reason)

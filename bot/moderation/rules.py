@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from bot.errors import Conflict, NotFound
 from bot.matrix.gateway import Gateway
 from bot.matrix.sync import PolicyEvent
 from bot.moderation.bans import BAN, RULE_TYPES, PolicyRule, Shield, is_glob, rule_from_state
+from bot.moderation.control_room import ControlRoom
 from bot.moderation.enforcement import Enforcer
 from bot.moderation.policy_room import PolicyRoom
 from bot.store import Store
@@ -62,14 +62,14 @@ class BanRules:
         store: Store,
         policy: PolicyRoom,
         enforcer: Enforcer,
-        announce: Callable[[str, dict[str, Any]], Awaitable[None]],
+        control: ControlRoom,
     ):
         self.config = config
         self.gateway = gateway
         self.store = store
         self.policy = policy
         self.enforcer = enforcer
-        self.announce = announce  # (message id, params) → a notice in the control room
+        self.control = control
         self.rules = ModerationStore(store)
 
     @property
@@ -139,7 +139,7 @@ class BanRules:
                 await self.store.audit(
                     sender, "policy.ignored", "ignored", room_id=room_id, detail=state_key
                 )
-                await self.announce(
+                await self.control.announce(
                     "policy.ignored_sender",
                     {"sender": sender, "room": room_id, "bot": owner or "—"},
                 )
@@ -175,14 +175,14 @@ class BanRules:
                 await self.store.audit(
                     sender, "policy.refused", "refused", room_id=room_id, detail=rule.entity
                 )
-                await self.announce(
+                await self.control.announce(
                     "policy.refused_own_server",
                     {"entity": rule.entity, "sender": sender, "server": shield.own_server},
                 )
             return False
         spared = shield.spares(rule)
         if spared and await self.store.once(f"policy.spared:{room_id}:{state_key}:{rule.entity}"):
-            await self.announce(
+            await self.control.announce(
                 "policy.spared", {"entity": rule.entity, "people": ", ".join(spared)}
             )
         users = await self.enforcer.who_would_go(rule)
@@ -228,7 +228,9 @@ class BanRules:
         await self.store.audit(
             sender, "policy.held", "held", room_id=rule.room_id, detail=f"#{hold_id} {rule.entity}"
         )
-        await self.announce("policy.held." + why, self._hold_params(hold_id, rule, sender, users))
+        await self.control.announce(
+            "policy.held." + why, self._hold_params(hold_id, rule, sender, users)
+        )
         return hold_id
 
     def _hold_params(

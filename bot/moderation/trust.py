@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from bot.config import Config
 from bot.errors import Conflict, MatrixError, NotFound, PermissionDenied
 from bot.matrix.crosssigning import DeviceKeys, fingerprint, published_identity
 from bot.matrix.gateway import Gateway
+from bot.moderation.control_room import ControlRoom
 from bot.store import Store
 from bot.store.trust import KeyChange, TrustStore
 
@@ -49,19 +50,17 @@ class DeviceTrust:
         config: Config,
         gateway: Gateway,
         store: Store,
-        announce: Callable[[str, dict[str, Any]], Awaitable[None]],
+        control: ControlRoom,
     ):
         self.config = config
         self.gateway = gateway
         self.store = store
         self.keys = TrustStore(store)
-        self.announce = announce  # (message id, params) → a notice in the control room
+        self.control = control
         self._devices: dict[str, dict[str, DeviceKeys]] = {}
         self._state: dict[str, str] = {}  # user → ok | none | changed
         self._checked: dict[str, float] = {}
         self._lock = asyncio.Lock()
-        # Called when someone's trusted devices changed (the control room's key is rotated).
-        self.on_change: Callable[[], None] = lambda: None
 
     @property
     def enabled(self) -> bool:
@@ -96,7 +95,10 @@ class DeviceTrust:
                     self._state[user], self._devices[user] = "none", {}
                 self._checked[user] = time.monotonic()
         if changed:
-            self.on_change()
+            # Whose devices may read the control room changed: its next message goes under
+            # a new key, shared with the devices allowed now.
+            if self.control.room_id:
+                self.gateway.rotate_room_key_if_refused(self.control.room_id)
 
     async def _judge(self, user: str, published: dict[str, Any]) -> bool:
         identity = published_identity(published, user)
@@ -108,7 +110,7 @@ class DeviceTrust:
             pinned = await self.keys.pinned(user)
             if pinned is None and await self.keys.pin_first(user, identity.master):
                 await self.store.audit(user, "trust.pin", "ok", detail=fingerprint(identity.master))
-                await self.announce(
+                await self.control.announce(
                     "trust.pinned_notice",
                     {"user": user, "fingerprint": fingerprint(identity.master)},
                 )
@@ -123,7 +125,7 @@ class DeviceTrust:
                     await self.store.audit(
                         user, "trust.key_changed", "refused", detail=fingerprint(identity.master)
                     )
-                    await self.announce(
+                    await self.control.announce(
                         "trust.changed_notice",
                         {
                             "user": user,

@@ -16,21 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import time
 from typing import Any
-
-import aiosqlite
 
 from bot.errors import MatrixError
 from bot.matrix.content import replacement
 from bot.matrix.gateway import Gateway
 from bot.store import Store
+from bot.store.news import DELIVER_JOB, BroadcastStore
 
 log = logging.getLogger(__name__)
 
-DELIVER_JOB = "news.deliver"
+__all__ = ["DELIVER_JOB", "Broadcaster", "Pacer", "txn_id"]
 
 
 class Pacer:
@@ -61,47 +59,21 @@ def txn_id(message: str, room_id: str, version: int) -> str:
 
 
 class Broadcaster:
-    def __init__(self, gateway: Gateway, store: Store, pace_per_second: float, wake_jobs):
+    """Sends what the store says each room is missing (``BroadcastStore.publish`` and
+    ``revise`` queue it, inside the transaction of the change that calls for it)."""
+
+    publish = staticmethod(BroadcastStore.publish)
+    revise = staticmethod(BroadcastStore.revise)
+
+    def __init__(self, gateway: Gateway, store: Store, pace_per_second: float):
         self.gateway = gateway
-        self.store = store
+        self.messages = BroadcastStore(store)
         self.pacer = Pacer(pace_per_second)
-        self.wake_jobs = wake_jobs
 
     def set_pace(self, per_second: float) -> None:
         """A reloaded ``news.pace_per_second`` takes effect at the next send."""
         self.pacer.rate = per_second
         self.pacer.tokens = min(self.pacer.tokens, max(1.0, per_second))
-
-    @staticmethod
-    async def publish(
-        db: aiosqlite.Connection,
-        message: str,
-        content: dict[str, Any],
-        room_ids: list[str],
-        *,
-        job: bool = True,
-    ) -> None:
-        """Inside the caller's transaction: the message, its deliveries and (unless the caller
-        queues one job for several messages, to keep their order) the job."""
-        await db.execute(
-            "INSERT INTO messages (key, content, version, created) VALUES (?, ?, 1, ?)",
-            (message, json.dumps(content), time.time()),
-        )
-        await db.executemany(
-            "INSERT OR IGNORE INTO deliveries (message, room_id) VALUES (?, ?)",
-            [(message, r) for r in dict.fromkeys(room_ids)],
-        )
-        if job:
-            await Store.add_job(db, DELIVER_JOB, {"message": message})
-
-    @staticmethod
-    async def revise(db: aiosqlite.Connection, message: str, content: dict[str, Any]) -> None:
-        """A new version of a message: rooms that have it get an edit."""
-        await db.execute(
-            "UPDATE messages SET content = ?, version = version + 1 WHERE key = ?",
-            (json.dumps(content), message),
-        )
-        await Store.add_job(db, DELIVER_JOB, {"message": message})
 
     async def deliver(self, payload: dict[str, Any]) -> None:
         """The job: every room still missing the current version of the message (or of each
@@ -110,20 +82,12 @@ class Broadcaster:
             await self._deliver(message)
 
     async def _deliver(self, message: str) -> None:
-        async with self.store.db.execute(
-            "SELECT content, version FROM messages WHERE key = ?", (message,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
+        current = await self.messages.current(message)
+        if current is None:
             return
-        content, version = json.loads(row[0]), row[1]
-        async with self.store.db.execute(
-            "SELECT room_id, version, event_id FROM deliveries WHERE message = ? AND version < ?",
-            (message, version),
-        ) as cur:
-            todo = [tuple(r) for r in await cur.fetchall()]
+        content, version = current
         failed = []
-        for room_id, _have, first_event in todo:
+        for room_id, first_event in await self.messages.behind(message, version):
             await self.pacer.wait()
             body = replacement(first_event, content) if first_event else content
             try:
@@ -133,26 +97,14 @@ class Broadcaster:
             except MatrixError as exc:
                 if exc.status in (403, 404):  # the bot is no longer there: not retried
                     log.warning("%s not delivered to %s: %s", message, room_id, exc)
-                    await self.store._write(
-                        "UPDATE deliveries SET error = ?, version = ?, at = ? "
-                        "WHERE message = ? AND room_id = ?",
-                        (str(exc), version, time.time(), message, room_id),
-                    )
+                    await self.messages.undeliverable(message, room_id, version, str(exc))
                     continue
                 failed.append((room_id, exc))
                 continue
-            await self.store._write(
-                "UPDATE deliveries SET version = ?, event_id = COALESCE(event_id, ?), "
-                "error = NULL, at = ? WHERE message = ? AND room_id = ?",
-                (version, event_id, time.time(), message, room_id),
-            )
+            await self.messages.delivered(message, room_id, version, event_id)
         if failed:  # the job runner retries with backoff: the rooms done stay done
             room_id, exc = failed[0]
             raise MatrixError(exc.status, exc.errcode, f"{len(failed)} room(s) left: {exc}")
 
     async def message_of_event(self, event_id: str) -> str | None:
-        async with self.store.db.execute(
-            "SELECT message FROM deliveries WHERE event_id = ?", (event_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        return row[0] if row else None
+        return await self.messages.message_of_event(event_id)

@@ -1,165 +1,308 @@
-"""Pure: feeds as Agora reads them. RSS 0.9x/1.0/2.0 and Atom are parsed by feedparser, JSON
-Feed by the json module (feedparser 6.0 does not read it); each entry gets a stable key (its id, else its link, else a hash of its title and
-content) and a hash of what a reader sees, so that a changed entry is told from a new one.
-"""
+"""Feeds (`!feed`, `news.feeds` in the config): each polled by a recurring durable job (the
+scheduler's clock says when), its new entries relayed once to its rooms, an entry changed at
+its source edited where it was posted, a failing feed backed off and reported once.
+
+Fetching checks every hop's address (``bot.news.fetch``); parsing and sanitising run in a
+worker process with a time limit (``bot.news.isolation``): a hostile feed stalls nothing."""
 
 from __future__ import annotations
 
-import calendar
-import contextlib
 import hashlib
-import html
-import json
-import re
-import time
-from dataclasses import dataclass
-from datetime import datetime
+import logging
 from typing import Any
 
-import feedparser
+import aiohttp
 
-from bot.news.render import Item, text_of
+from bot.capability import Core
+from bot.config import FeedSpec
+from bot.errors import BadArgument, NotFound, PermissionDenied
+from bot.i18n import t
+from bot.news.audience import ALL, territories_of
+from bot.news.entries import Entry, plan_relay
+from bot.news.fetch import FetchError, check_url, fetch
+from bot.news.fetch import session as feed_session
+from bot.news.isolation import FeedParser
+from bot.news.render import item_content, text_of
+from bot.scheduler import Again
+from bot.store import Store
+from bot.store.news import (
+    DELIVER_JOB,
+    BroadcastStore,
+    FeedRow,
+    FeedStore,
+    NewFeed,
+    NewsStore,
+    PublicItem,
+)
 
-DEFAULT_FIRST_POSTS = 3  # a new subscription posts at most this many of the newest entries
+log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Entry:
-    key: str
-    title: str
-    link: str
-    summary_html: str
-    published: float | None  # epoch seconds
-    digest: str  # of what a reader sees: an edit when it changes
-
-    def item(self, source: str, locale: str) -> Item:
-        when = ""
-        if self.published:
-            fmt = "%d/%m/%Y %H:%M" if locale == "fr" else "%Y-%m-%d %H:%M"
-            when = time.strftime(fmt, time.gmtime(self.published)) + " UTC"
-        return Item(self.title, self.link, self.summary_html, source, when)
-
-    def matches(self, keyword: str | None) -> bool:
-        if not keyword:
-            return True
-        haystack = f"{self.title} {text_of(self.summary_html)}".casefold()
-        return keyword.casefold() in haystack
-
-
-@dataclass(frozen=True)
-class ParsedFeed:
-    title: str
-    entries: list[Entry]
-    problem: str | None = None  # set when the document is not a feed at all
+POLL_JOB = "news.poll"
+MIN_EVERY = 60.0
 
 
-def _hash(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+def _short(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
-def _summary(entry: Any) -> str:
-    content = entry.get("content") or []
-    if content and content[0].get("value"):
-        return str(content[0]["value"])
-    return str(entry.get("summary") or entry.get("description") or "")
+class Feeds:
+    def __init__(self, core: Core):
+        self.core = core
+        self.store = FeedStore(core.store)
+        self.parser = FeedParser(core.config.news.parse_time_limit)
+        self._session: aiohttp.ClientSession | None = None
 
+    # --- the list ---------------------------------------------------------------------------
 
-def _published(entry: Any) -> float | None:
-    for field in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(field)
-        if value:
-            return float(calendar.timegm(value))
-    return None
+    async def feeds(self) -> list[FeedRow]:
+        return await self.store.feeds()
 
+    async def feed(self, feed_id: int, *, removed_too: bool = False) -> FeedRow:
+        found = await self.store.feed(feed_id, removed_too=removed_too)
+        if found is None:
+            raise NotFound("feed.unknown", id=str(feed_id))
+        return found
 
-def _json_feed(body: bytes) -> ParsedFeed | None:
-    """JSON Feed 1.0/1.1 (jsonfeed.org), which feedparser 6.0 does not read: plain JSON with
-    documented fields, read with the json module."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return ParsedFeed("", [], f"malformed JSON: {exc}"[:200])
-    if not isinstance(data, dict) or "jsonfeed.org/version/" not in str(data.get("version", "")):
-        return ParsedFeed("", [], "not a JSON Feed (no jsonfeed.org version)")
-    entries = []
-    for raw in data.get("items") or []:
-        if not isinstance(raw, dict):
-            continue
-        title = str(raw.get("title") or "").strip()
-        link = str(raw.get("url") or raw.get("external_url") or "").strip()
-        summary = str(
-            raw.get("content_html")
-            or html.escape(str(raw.get("content_text") or ""))
-            or raw.get("summary")
-            or ""
-        )
-        key = str(raw.get("id") or "").strip() or link or _hash(title, summary)
-        published = None
-        for field in ("date_published", "date_modified"):
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                published = datetime.fromisoformat(
-                    str(raw[field]).replace("Z", "+00:00")
-                ).timestamp()
-                break
-        entries.append(
-            Entry(key[:500], title, link, summary, published, _hash(title, link, text_of(summary)))
-        )
-    return ParsedFeed(str(data.get("title") or "").strip(), entries)
+    async def sync_config(self) -> None:
+        """The feeds the config declares, as rows (added, kept, or marked removed), each
+        with its poll job; a feed that lost its job (cancelled by hand) gets one again."""
+        wanted = {(f.url, f.territory, f.rooms): f for f in self.core.config.news.feeds}
+        have = {f.key: f for f in await self.store.feeds(origin="config")}
+        now = self.core.clock()
+        async with self.core.store.transaction() as db:
+            for key, spec in wanted.items():
+                if key in have:
+                    await FeedStore.set_schedule(
+                        db, have[key].id, spec.every, spec.filter, spec.public
+                    )
+                else:
+                    feed_id = await FeedStore.add_feed(
+                        db, _new(spec), origin="config", by="config", now=now
+                    )
+                    await Store.add_job(db, POLL_JOB, {"feed": feed_id}, at=now)
+            for key, row in have.items():
+                if key not in wanted:
+                    await FeedStore.remove_feed(db, row.id)
+        polled = {int(p["feed"]) for p in await self.core.store.pending_jobs(POLL_JOB)}
+        orphans = [f for f in await self.store.feeds() if f.id not in polled]
+        if orphans:
+            async with self.core.store.transaction() as db:
+                for feed in orphans:
+                    await Store.add_job(db, POLL_JOB, {"feed": feed.id}, at=feed.next_at)
+        self.core.wake_jobs()
 
-
-def parse(body: bytes, content_type: str = "") -> ParsedFeed:
-    if "json" in content_type.lower() or body.lstrip()[:1] == b"{":
-        found = _json_feed(body)
-        if found is not None:
-            return found
-    data = feedparser.parse(
-        body, response_headers={"content-type": content_type} if content_type else None
-    )
-    entries: list[Entry] = []
-    for raw in data.entries:
-        title = str(raw.get("title") or "").strip()
-        link = str(raw.get("link") or "").strip()
-        summary = _summary(raw)
-        if not (title or link or summary.strip()):
-            continue  # nothing a reader could see (a truncated document's empty entry)
-        ident = str(raw.get("id") or raw.get("guid") or "").strip()
-        key = ident or link or _hash(title, summary)
-        entries.append(
-            Entry(
-                key=key[:500],
-                title=title,
-                link=link,
-                summary_html=summary,
-                published=_published(raw),
-                digest=_hash(title, link, text_of(summary)),
+    async def add(
+        self,
+        by: str,
+        url: str,
+        where: str | None,
+        every: float,
+        keyword: str | None,
+        public: bool = False,
+    ) -> FeedRow:
+        config, store = self.core.config, self.core.store
+        done, earlier = await store.earlier_outcome("feed.add")
+        if done:  # the same command after a crash: added already, once
+            return await self.feed(int(earlier), removed_too=True)
+        if not url.lower().startswith(("http://", "https://")) or len(url) > 2000:
+            raise BadArgument("feed.bad_url", url=url[:100])
+        try:
+            check_url(url, config.news.allowed_feed_hosts)
+        except FetchError as exc:
+            raise BadArgument(
+                "feed.refused_url", url=url[:100], why=exc.render(config.locale)
+            ) from None
+        if every < MIN_EVERY:
+            raise BadArgument("feed.too_often", seconds=int(MIN_EVERY))
+        mine = territories_of(config, by) - {ALL}
+        where = (where or "").lower()
+        if not where:
+            if len(mine) != 1:
+                raise BadArgument("feed.which_target", choices=", ".join(sorted(mine)) or "…")
+            where = next(iter(mine))
+        territory, _, room = where.partition(".")
+        found = config.network.find(territory)
+        if found is None or (room and room not in {r.id for r in found.rooms}):
+            raise NotFound("feed.unknown_target", target=where)
+        if territory not in mine:
+            raise PermissionDenied("news.not_yours", target=territory)
+        rooms = (where,) if room else ("announcements",)
+        now = self.core.clock()
+        async with store.transaction() as db:
+            feed_id = await FeedStore.add_feed(
+                db,
+                NewFeed(url, territory, rooms, every, keyword, public),
+                origin="command",
+                by=by,
+                now=now,
             )
+            await Store.add_job(db, POLL_JOB, {"feed": feed_id}, at=now)
+            await store.keep_outcome(db, "feed.add", feed_id)
+        await store.audit(by, "feed.add", "ok", detail=f"#{feed_id} {url} → {where}")
+        self.core.wake_jobs()
+        return await self.feed(feed_id)
+
+    async def remove(self, by: str, feed_id: int) -> FeedRow:
+        store = self.core.store
+        done, _ = await store.earlier_outcome("feed.remove")
+        if done:  # the same command after a crash: the feed it removed
+            return await self.feed(feed_id, removed_too=True)
+        feed = await self.feed(feed_id)
+        if feed.territory not in territories_of(self.core.config, by):
+            raise PermissionDenied("news.not_yours", target=feed.territory)
+        if feed.origin == "config":
+            raise PermissionDenied("feed.from_config", id=str(feed_id))
+        async with store.transaction() as db:
+            await FeedStore.remove_feed(db, feed_id)
+            await store.keep_outcome(db, "feed.remove", feed_id)
+        await store.audit(by, "feed.remove", "ok", detail=f"#{feed_id} {feed.url}")
+        return feed
+
+    # --- polling ----------------------------------------------------------------------------
+
+    async def poll_job(self, payload: dict[str, Any]) -> Again | None:
+        """The recurring job of one feed: polled now, then again at its next time (a removed
+        feed's job ends). A poll never fails the job: a feed's failure is the feed's, backed
+        off and reported."""
+        feed = await self.store.feed(int(payload["feed"]))
+        if feed is None:
+            return None
+        try:
+            await self.poll(feed)
+        except Exception:  # a bug on one feed must not stop its polling
+            log.exception("feed %s failed unexpectedly", feed.id)
+        polled = await self.store.feed(feed.id)
+        return None if polled is None else Again(max(polled.next_at, self.core.clock() + 1))
+
+    async def poll(self, feed: FeedRow) -> None:
+        news = self.core.config.news
+        now = self.core.clock()
+        if self._session is None:
+            # The allowed hosts as they are at the first poll (a reload changes what is
+            # checked per URL; the resolver's list follows at the next start).
+            self._session = feed_session(news.allowed_feed_hosts)
+        try:
+            got = await fetch(
+                self._session,
+                feed.url,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                timeout=news.fetch_timeout,
+                max_bytes=news.max_feed_bytes,
+                max_redirects=news.max_redirects,
+                allowed_hosts=news.allowed_feed_hosts,
+            )
+            self.parser.time_limit = news.parse_time_limit
+            parsed = (
+                await self.parser.parse(got.body, got.content_type) if got.status == 200 else None
+            )
+            if parsed is not None and parsed.problem:
+                raise FetchError("not_a_feed")
+        except FetchError as exc:
+            await self._failed(feed, exc.render(self.core.config.locale), now)
+            return
+        async with self.core.store.transaction() as db:
+            if parsed is not None:
+                await self._relay(db, feed, parsed.title, parsed.entries, now)
+            await FeedStore.fetched(
+                db,
+                feed.id,
+                now=now,
+                next_at=now + feed.every,
+                etag=got.etag,
+                last_modified=got.last_modified,
+                title=parsed.title if parsed and parsed.title else None,
+            )
+        self.core.wake_jobs()
+        if feed.failing:
+            await self.core.control.note(
+                t("feed.recovered", self.core.config.locale, id=feed.id, url=feed.url)
+            )
+
+    async def _failed(self, feed: FeedRow, error: str, now: float) -> None:
+        errors = feed.errors + 1
+        delay = min(feed.every * 2 ** min(errors, 20), self.core.config.news.max_backoff)
+        async with self.core.store.transaction() as db:
+            await FeedStore.failed(
+                db, feed.id, now=now, error=error, errors=errors, next_at=now + delay
+            )
+        log.warning("feed %s (%s) failed: %s; next try in %.0f s", feed.id, feed.url, error, delay)
+        if not feed.failing:
+            await self.core.control.note(
+                t(
+                    "feed.failing",
+                    self.core.config.locale,
+                    id=feed.id,
+                    url=feed.url,
+                    error=error,
+                    minutes=round(delay / 60),
+                )
+            )
+
+    async def _relay(
+        self, db: Any, feed: FeedRow, title: str | None, entries: list[Entry], now: float
+    ) -> None:
+        """What the poll found, inside its transaction: new entries posted (one job, so that
+        they arrive in order), changed ones edited, all recorded."""
+        plan = plan_relay(
+            entries,
+            await self.store.known_entries(feed.id),
+            keyword=feed.filter,
+            primed=feed.primed,
+            first_posts=self.core.config.news.first_posts,
         )
-    problem = None
-    if not entries and data.get("bozo"):
-        problem = re.sub(r"\s+", " ", str(data.get("bozo_exception") or "not a feed"))[:200]
-    elif not entries and not data.get("version"):
-        problem = "not a feed (neither RSS, Atom nor JSON Feed)"
-    return ParsedFeed(str(data.feed.get("title") or "").strip(), entries, problem)
+        if plan.empty:
+            return
+        rooms = await self._rooms(feed)
+        source = feed.title or title or feed.url
+        loc = self.core.config.locale
+        ordered: list[str] = []
+        for entry in reversed(plan.post):  # oldest first, so rooms read in order
+            message = f"feed:{feed.id}:{_short(entry.key)}"
+            ordered.append(message)
+            content = item_content(entry.item(source, loc))
+            await BroadcastStore.publish(db, message, content, rooms, job=False)
+            await FeedStore.add_entry(db, feed.id, entry.key, entry.digest, message, now)
+            if feed.public:
+                await NewsStore.put_public(db, _public(message, feed, entry, source), subtree=False)
+        for entry in plan.skip:
+            await FeedStore.add_entry(db, feed.id, entry.key, entry.digest, None, now)
+        for entry, message in plan.changed:
+            await BroadcastStore.revise(db, message, item_content(entry.item(source, loc)))
+            await FeedStore.set_digest(db, feed.id, entry.key, entry.digest)
+            if feed.public:
+                await NewsStore.put_public(db, _public(message, feed, entry, source), subtree=False)
+        if ordered:
+            await Store.add_job(db, DELIVER_JOB, {"messages": ordered})
+
+    async def _rooms(self, feed: FeedRow) -> list[str]:
+        territory = self.core.config.network.find(feed.territory)
+        if territory is None:
+            return []
+        kinds = {r for r in feed.rooms if "." not in r}
+        keys = {r for r in feed.rooms if "." in r}
+        keys |= {f"{territory.id}.{r.id}" for r in territory.rooms if r.kind in kinds}
+        managed = await self.core.store.managed_rooms(include_archived=False)
+        return [r.room_id for r in managed if r.key in keys]
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        self.parser.close()
 
 
-def newest_first(entries: list[Entry]) -> list[Entry]:
-    """Dated entries newest first, undated ones in document order after them."""
-    dated = sorted((e for e in entries if e.published), key=lambda e: -(e.published or 0))
-    return dated + [e for e in entries if not e.published]
+def _new(spec: FeedSpec) -> NewFeed:
+    return NewFeed(spec.url, spec.territory, spec.rooms, spec.every, spec.filter, spec.public)
 
 
-def parse_duration(text: str) -> float:
-    """`15m`, `2h`, `1h30m`, `90s`, `1d` → seconds. Raises ValueError."""
-    text = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    total = 0.0
-    pos = 0
-    for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(d|h|m|min|s)", text):
-        if text[pos : m.start()].strip():
-            raise ValueError(text)
-        total += float(m.group(1)) * {"d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or total <= 0:
-        raise ValueError(text)
-    return total
+def _public(message: str, feed: FeedRow, entry: Entry, source: str) -> PublicItem:
+    return PublicItem(
+        message,
+        feed.territory,
+        text_of(entry.title)[:200] or "—",
+        entry.link if entry.link.lower().startswith(("https://", "http://")) else "",
+        text_of(entry.summary_html)[:600],
+        source,
+        entry.published or 0.0,
+    )

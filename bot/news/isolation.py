@@ -12,7 +12,7 @@ import logging
 import multiprocessing
 import os
 
-from bot.news.feeds import ParsedFeed, newest_first, parse
+from bot.news.entries import ParsedFeed, newest_first, parse
 from bot.news.fetch import FetchError
 from bot.news.render import sanitise
 

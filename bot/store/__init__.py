@@ -525,11 +525,13 @@ class Store:
             (kind, json.dumps(payload), at if at is not None else now, now),
         )
 
-    async def due_jobs(self, limit: int = 50) -> list[tuple[int, str, dict[str, Any], int]]:
+    async def due_jobs(
+        self, limit: int = 50, now: float | None = None
+    ) -> list[tuple[int, str, dict[str, Any], int]]:
         async with self.db.execute(
             "SELECT id, kind, payload, attempts FROM jobs WHERE status = 'pending' AND "
             "next_at <= ? ORDER BY id LIMIT ?",
-            (time.time(), limit),
+            (time.time() if now is None else now, limit),
         ) as cur:
             return [(r[0], r[1], json.loads(r[2]), r[3]) for r in await cur.fetchall()]
 
@@ -539,6 +541,22 @@ class Store:
             "UPDATE jobs SET status = 'done', done_at = ? WHERE id = ? AND status = 'pending'",
             (time.time(), job_id),
         )
+
+    async def again_at(self, job_id: int, at: float) -> None:
+        """A recurring job done for now: the same row runs again at ``at`` (a crash before
+        this runs it again now, and never makes two of it)."""
+        await self._write(
+            "UPDATE jobs SET attempts = 0, error = NULL, next_at = ? "
+            "WHERE id = ? AND status = 'pending'",
+            (at, job_id),
+        )
+
+    async def pending_jobs(self, kind: str) -> list[dict[str, Any]]:
+        """The payloads of the jobs of ``kind`` waiting to run (or being retried)."""
+        async with self.db.execute(
+            "SELECT payload FROM jobs WHERE kind = ? AND status = 'pending'", (kind,)
+        ) as cur:
+            return [json.loads(r[0]) for r in await cur.fetchall()]
 
     async def retry_job(
         self,

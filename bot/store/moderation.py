@@ -8,7 +8,6 @@ import json
 import time
 from dataclasses import dataclass
 
-from bot.moderation.bans import PolicyRule
 from bot.store import Store
 
 _UPSERT = (
@@ -18,6 +17,16 @@ _UPSERT = (
     "recommendation = excluded.recommendation, reason = excluded.reason, "
     "sender = excluded.sender, at = excluded.at, status = excluded.status"
 )
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    kind: str  # user | server | room
+    entity: str
+    recommendation: str
+    reason: str = ""
+    room_id: str = ""
+    state_key: str = ""
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,42 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiosqlite
 
 from bot import effects
 from bot.store import Store
-from bot.vetting.form import JoinRequestData
-from bot.vetting.provisioning import MemberInfo
-from bot.vetting.quorum import Decision
+
+
+class RequestData(Protocol):
+    """What a request holds once validated (``bot.vetting.form.JoinRequestData``)."""
+
+    name: str
+    profession: str
+    territory: str
+    email: str
+    structure: str
+    rpps: str | None
+    adeli: str | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    admin: str
+    decision: str  # approve | reject
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    user_id: str
+    territory: str  # home territory
+    profession: str = ""
+    # What animators gave beyond the rules: territory ids (`!admit`) and room keys
+    # (`!group invite`).
+    grants: frozenset[str] = frozenset()
+
 
 _COLUMNS = (
     "id, source, user_id, dm_room, name, profession, territory, email, structure, rpps, "
@@ -50,7 +78,7 @@ class VettingStore:
 
     async def add_request(
         self,
-        data: JoinRequestData,
+        data: RequestData,
         *,
         source: str,
         user_id: str | None,
@@ -132,7 +160,7 @@ class VettingStore:
             return [RequestRow(*r) for r in await cur.fetchall()]
 
     async def duplicates(
-        self, data: JoinRequestData, user_id: str | None, exclude: int | None = None
+        self, data: RequestData, user_id: str | None, exclude: int | None = None
     ) -> list[tuple[int, str]]:
         """Pending or approved requests sharing an identifier, the email or the Matrix id."""
         checks = [
@@ -357,14 +385,20 @@ class VettingStore:
         )
         return cur.rowcount
 
-    async def revoke_member(self, user_id: str) -> bool:
-        """Mark a member revoked and drop what animators gave them. False if not a member."""
-        async with self.store.transaction() as db:
-            cur = await db.execute(
-                "UPDATE members SET status = 'revoked' WHERE user_id = ? AND status = 'active'",
-                (user_id,),
-            )
-            await db.execute("DELETE FROM grants WHERE user_id = ?", (user_id,))
+    @staticmethod
+    async def revoke(db: aiosqlite.Connection, user_id: str, reason: str) -> bool:
+        """A member revoked: what animators gave them dropped, a request of theirs still
+        pending rejected with ``reason``. False if they were not a member."""
+        cur = await db.execute(
+            "UPDATE members SET status = 'revoked' WHERE user_id = ? AND status = 'active'",
+            (user_id,),
+        )
+        await db.execute("DELETE FROM grants WHERE user_id = ?", (user_id,))
+        await db.execute(
+            "UPDATE requests SET status = 'rejected', reason = ?, decided = strftime('%s') "
+            "WHERE user_id = ? AND status = 'pending'",
+            (reason, user_id),
+        )
         return cur.rowcount == 1
 
     # --- web requests --------------------------------------------------------------------------

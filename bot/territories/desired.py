@@ -29,7 +29,6 @@ from bot.territories.model import Network, RoomSpec, Territory, room_keepers
 from bot.vetting.provisioning import MemberInfo, ProvisioningConfig, deliveries
 
 ADMIN, ANIMATOR = 100, 50
-ENCRYPTION_ALGORITHM = "m.megolm.v1.aes-sha2"
 HISTORY_VISIBILITY = "invited"
 
 

@@ -34,6 +34,11 @@ class NetworkKeeper:
         self.idle.set()
         self.runs = 0
 
+    async def settled(self, timeout: float) -> None:
+        """Wait until nothing is left to reconcile."""
+        async with asyncio.timeout(timeout):
+            await self.idle.wait()
+
     def request_full(self) -> None:
         self._full = True
         self.idle.clear()

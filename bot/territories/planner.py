@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.matrix.content import ENCRYPTION_ALGORITHM
 from bot.matrix.ids import creators
 from bot.territories.desired import (
-    ENCRYPTION_ALGORITHM,
     HISTORY_VISIBILITY,
     DesiredRoom,
     power_levels,

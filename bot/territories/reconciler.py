@@ -230,7 +230,7 @@ class Reconciler:
                 if not ok:
                     raise MatrixError(None, "AGORA_DEPENDENCY", "a room it needs was not made")
                 async with sem:
-                    await self.execute(action)
+                    await self.perform(action)
             except (MatrixError, UserError) as exc:
                 error = exc.render(self.config.locale) if isinstance(exc, UserError) else str(exc)
                 log.error("%s %s failed: %s", action.op, action.key, error)
@@ -299,7 +299,7 @@ class Reconciler:
             self._creator_privileged = creators_are_privileged(version)
         return self._creator_privileged
 
-    async def execute(self, action: Action) -> None:
+    async def perform(self, action: Action) -> None:
         gw = self.gateway
         if action.op == "create":
             await self._create(self._desired(action.key))

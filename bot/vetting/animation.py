@@ -8,22 +8,20 @@ vetting; groups go through the reconciler (they are merged into the network, see
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.config import Config
+from bot.capability import Capability, Core
 from bot.errors import BadArgument, Conflict, NotFound, PermissionDenied
 from bot.i18n import t
-from bot.matrix.gateway import Gateway
 from bot.moderation.policy import animated_by, is_staff
-from bot.store import Store
 from bot.store.vetting import RequestRow, VettingStore
+from bot.territories.capability import Territories
 from bot.territories.groups import MAX_GROUPS_PER_TERRITORY, Group, GroupStore, free_key
 from bot.territories.model import MAX_NAME, RoomSpec, Territory
+from bot.vetting.capability import Vetting
 from bot.vetting.form import parse_pairs, render_problems
 from bot.vetting.provisioning import entitlement
 from bot.vetting.quorum import Standing
-from bot.vetting.service import Vetting
 
 
 @dataclass(frozen=True)
@@ -35,24 +33,18 @@ class Admitted:
     standing: Standing | None = None
 
 
-class Animation:
-    def __init__(
-        self,
-        config: Config,
-        gateway: Gateway,
-        store: Store,
-        vetting: Vetting,
-        reconcile_keys: Callable[[set[str]], Awaitable[None]],
-        groups_changed: Callable[[], Awaitable[None]],
-    ):
-        self.config = config
-        self.gateway = gateway
-        self.store = store
+class Animation(Capability):
+    name = "animation"
+    commands = ("bot.commands.animators",)
+
+    def __init__(self, core: Core, vetting: Vetting, territories: Territories):
+        super().__init__(core)
+        self.gateway = core.gateway
+        self.store = core.store
         self.vetting = vetting
-        self.members = VettingStore(store)
-        self.groups = GroupStore(store)
-        self.reconcile_keys = reconcile_keys
-        self.groups_changed = groups_changed
+        self.territories = territories
+        self.members = VettingStore(core.store)
+        self.groups = GroupStore(core.store)
 
     # --- whose territory ---------------------------------------------------------------------
 
@@ -110,13 +102,13 @@ class Animation:
             )
         # Run again after a crash, an endorsement stays one (its request may have been
         # approved meanwhile: that must not make this an admission of a member).
-        filed = await self.vetting.filed_by_this_event()
+        filed = await self.vetting.intake.filed_by_this_event()
         if filed is None and await self.members.member_territory(user):
             await self.members.add_grant(user, place.id, "admit", animator)
-            await self.vetting.provision(user)
-            rooms = await self.vetting.rooms_text(user)
+            await self.vetting.outcomes.provision(user)
+            rooms = await self.vetting.outcomes.rooms_text(user)
             await self.store.audit(animator, "animate.admit", "ok", detail=f"{user} → {place.id}")
-            await self.vetting.tell(
+            await self.core.tell(
                 user,
                 t("animate.admitted_told", locale, territory=place.name, who=animator, rooms=rooms),
             )
@@ -124,7 +116,7 @@ class Animation:
         if not values:
             raise BadArgument("animate.not_vetted", user=user, prefix=self.config.commands.prefix)
         values.setdefault("territory", place.id)
-        request, result = await self.vetting.endorse(values, animator, user, locale)
+        request, result = await self.vetting.intake.endorse(values, animator, user, locale)
         return Admitted(False, place, request=request, standing=result)
 
     async def remove(
@@ -168,8 +160,8 @@ class Animation:
         done, made = await self.store.earlier_outcome("group.create")
         if done and (group := await self.groups.get(str(made))) is not None:
             # The same command after a crash: the group it made, its rooms seen to again.
-            await self.groups_changed()
-            await self.reconcile_keys({group.key, place.id})
+            await self.territories.groups_changed()
+            await self.territories.reconcile_keys({group.key, place.id})
             return group
         name = name.strip()
         if not name or len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
@@ -185,8 +177,8 @@ class Animation:
         await self.groups.add(group)
         await self.store.keep_outcome_now("group.create", key)
         await self.store.audit(animator, "group.create", "ok", detail=f"{key} ({visibility})")
-        await self.groups_changed()
-        await self.reconcile_keys({key, place.id})
+        await self.territories.groups_changed()
+        await self.territories.reconcile_keys({key, place.id})
         return group
 
     async def _lookup(self, ref: str, among: list[Group] | None = None) -> Group:
@@ -232,7 +224,7 @@ class Animation:
             raise PermissionDenied("group.not_vetted", user=user)
         room_id = await self._room_of(group.key, group.name)
         await self.members.add_grant(user, group.key, "group", animator)
-        await self.vetting.provision(user)
+        await self.vetting.outcomes.provision(user)
         await self.gateway.invite(room_id, user, again_ok=True)
         await self.store.audit(animator, "group.invite", "ok", detail=f"{user} → {group.key}")
         return group
@@ -298,8 +290,8 @@ class Animation:
         if not await self.groups.archive(group.key):
             raise NotFound("group.unknown", ref=ref, known="—")
         await self.store.audit(animator, "group.archive", "ok", detail=group.key)
-        await self.groups_changed()
-        await self.reconcile_keys({group.key, group.territory})
+        await self.territories.groups_changed()
+        await self.territories.reconcile_keys({group.key, group.territory})
         return group
 
     # --- a manager's team ------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from bot.store import Store
 from bot.store.vetting import VettingStore
 from bot.vetting.form import KEY_ALIASES, FormProblems, JoinRequestData, render_problems, validate
 from bot.vetting.links import new_status_token, status_url
-from bot.vetting.service import IMPORT_NOTICE_JOB
+from bot.vetting.outcome import IMPORT_NOTICE_JOB
 
 MATRIX_ID_KEYS = {"matrix_id", "matrix", "identifiant_matrix", "mxid", "user_id"}
 MAX_ROWS = 20_000

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.matrix.ids import is_local
+from bot.store.vetting import MemberInfo
 from bot.territories.model import Network, RoomSpec, Territory
 
 DEFAULT_ROOM_KINDS = ("community", "announcements")
@@ -48,16 +49,6 @@ class Rule:
 class ProvisioningConfig:
     force_join: bool = False
     rules: tuple[Rule, ...] = (Rule(rooms=DEFAULT_ROOM_KINDS),)
-
-
-@dataclass(frozen=True)
-class MemberInfo:
-    user_id: str
-    territory: str  # home territory
-    profession: str = ""
-    # What animators gave beyond the rules: territory ids (`!admit`) and room keys
-    # (`!group invite`).
-    grants: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

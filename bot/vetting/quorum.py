@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Decision:
-    admin: str
-    decision: str  # approve | reject
-    note: str = ""
+from bot.store.vetting import Decision
 
 
 @dataclass(frozen=True)

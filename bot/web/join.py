@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from hashlib import sha256
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import jinja2
 from aiohttp import web
@@ -54,7 +54,6 @@ _templates = jinja2.Environment(
 )
 
 
-@runtime_checkable
 class JoinServices(Protocol):
     config: Config
 

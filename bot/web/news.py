@@ -12,7 +12,7 @@ import email.utils
 import json
 import time
 import xml.etree.ElementTree as ET
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -28,7 +28,6 @@ PAGE_HEADERS = {
 }
 
 
-@runtime_checkable
 class NewsServices(Protocol):
     config: Config
 

@@ -20,7 +20,12 @@ class Health(Protocol):
     def health(self) -> dict: ...
 
 
-def make_app(bot: Health, web_config: WebConfig) -> web.Application:
+def make_app(
+    bot: Health,
+    web_config: WebConfig,
+    join: JoinServices | None = None,
+    news: NewsServices | None = None,
+) -> web.Application:
     routes = web.RouteTableDef()
 
     @routes.get("/healthz")
@@ -42,17 +47,23 @@ def make_app(bot: Health, web_config: WebConfig) -> web.Application:
 
     app = web.Application(client_max_size=64 * 1024)
     app.add_routes(routes)
-    if isinstance(bot, JoinServices):
-        JoinPages(bot).add_routes(app)
-    if isinstance(bot, NewsServices):
-        NewsPages(bot).add_routes(app)
+    if join is not None:
+        JoinPages(join).add_routes(app)
+    if news is not None:
+        NewsPages(news).add_routes(app)
     return app
 
 
 class WebServer:
-    def __init__(self, bot: Health, web_config: WebConfig):
+    def __init__(
+        self,
+        bot: Health,
+        web_config: WebConfig,
+        join: JoinServices | None = None,
+        news: NewsServices | None = None,
+    ):
         self.config = web_config
-        self.runner = web.AppRunner(make_app(bot, web_config), access_log=None)
+        self.runner = web.AppRunner(make_app(bot, web_config, join, news), access_log=None)
         self.port: int | None = None
 
     async def start(self) -> None:

@@ -1,0 +1,1 @@
+"""The network: territories, their spaces and rooms, made and kept as declared."""

@@ -1,0 +1,114 @@
+"""A request's card in the control room: posted once, edited in place as admins decide."""
+
+from __future__ import annotations
+
+from bot import effects
+from bot.capability import Core
+from bot.i18n import t
+from bot.matrix.content import edit, notice
+from bot.store.vetting import RequestRow
+from bot.vetting.form import DEFAULT_PROFESSIONS
+from bot.vetting.ledger import Ledger, Part, as_data
+
+ENDORSEMENT = "endorsement"  # the note of an animator's approval when they file a request
+
+
+class Cards(Part):
+    def __init__(self, core: Core, ledger: Ledger):
+        super().__init__(core)
+        self.ledger = ledger
+
+    async def text(self, request: RequestRow) -> str:
+        loc = self.config.locale
+        result = await self.ledger.standing_of(request)
+        profession = next(
+            (p.label(loc) for p in DEFAULT_PROFESSIONS if p.id == request.profession),
+            request.profession,
+        )
+        identifier = (
+            f"RPPS {request.rpps}"
+            if request.rpps
+            else f"ADELI {request.adeli}"
+            if request.adeli
+            else "—"
+        )
+        lines = [
+            t(
+                "vetting.card.title",
+                loc,
+                id=request.id,
+                name=request.name,
+                status=t(f"vetting.status.{request.status}", loc),
+            ),
+            t(
+                "vetting.card.fields",
+                loc,
+                profession=profession,
+                identifier=identifier,
+                territory=self.ledger.territory_name(request.territory),
+                structure=request.structure or "—",
+                email=request.email,
+                user=request.user_id or "—",
+            ),
+        ]
+        duplicates = await self.requests.duplicates(
+            as_data(request), request.user_id, exclude=request.id
+        )
+        if duplicates:
+            lines.append(
+                t(
+                    "vetting.card.duplicates",
+                    loc,
+                    list=", ".join(f"#{i} ({field})" for i, field in duplicates),
+                )
+            )
+        lines.append(
+            t(
+                "vetting.card.approvals",
+                loc,
+                n=len(result.approvals),
+                required=result.required,
+                who=", ".join(result.approvals) or "—",
+            )
+        )
+        endorsers = [
+            d.admin
+            for d in await self.requests.decisions(request.id)
+            if d.note == ENDORSEMENT and d.admin not in result.approvals
+        ]
+        if endorsers:
+            lines.append(t("vetting.card.endorsed", loc, who=", ".join(endorsers)))
+        if result.rejections:
+            lines.append(t("vetting.card.rejections", loc, who=", ".join(result.rejections)))
+        if request.status == "pending":
+            lines.append(
+                t("vetting.card.howto", loc, id=request.id, prefix=self.config.commands.prefix)
+            )
+        elif request.reason:
+            lines.append(t("vetting.card.reason", loc, reason=request.reason))
+        return "\n".join(lines)
+
+    async def show(self, request: RequestRow) -> None:
+        """Post the card once; afterwards edit it in place. Imported requests get none (one
+        summary for the batch instead)."""
+        if not self.control.room_id or request.batch:
+            return
+        text = await self.text(request)
+        if request.card_event is None:
+            await self.post(request, text=text)
+        else:
+            await self.gateway.send(self.control.room_id, edit(request.card_event, text))
+
+    async def post(
+        self, request: RequestRow, *, text: str | None = None, replacing: str = ""
+    ) -> None:
+        """One transaction id per request (and per removed card it replaces): a card posted
+        just before a crash is not posted again (the homeserver gives back the one it
+        stored)."""
+        text = text or await self.text(request)
+        event_id = await self.gateway.send(
+            self.control.room_id,
+            notice(text),
+            txn=effects.stable_key("card", str(request.id), *([replacing] if replacing else [])),
+        )
+        await self.requests.set_card(request.id, event_id)
