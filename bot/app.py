@@ -1231,7 +1231,7 @@ class Agora:
                     )
                 self.metrics.backlog.set(await self.store.backlog())
                 pruned = await self.store.prune(
-                    self.config.jobs.keep_done, self.config.news.hook_max_age
+                    self.config.jobs.keep_done, self.config.hooks.max_age
                 )
                 if pruned:
                     log.info("pruned %d finished job(s) and handled event(s)", pruned)

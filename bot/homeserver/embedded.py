@@ -20,7 +20,6 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from cryptography.x509.oid import NameOID
+
+from bot.config import FederationListener  # declared with the settings; imported from here too
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +58,6 @@ def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
         else:
             out[key] = value
     return out
-
-
-@dataclass(frozen=True)
-class FederationListener:
-    """The embedded homeserver's federation listener (TLS), for regions that federate."""
-
-    port: int
-    bind: str = "127.0.0.1"
-    certificate: str | None = None  # PEM paths; none: a self-signed certificate is made
-    private_key: str | None = None
-    verify_certificates: bool = True  # false only among local trials with self-signed ones
-    allow_loopback: bool = False  # peers on 127.0.0.0/8 (Synapse refuses them by default)
 
 
 class EmbeddedSynapse:

@@ -18,9 +18,8 @@ from typing import Any
 
 import feedparser
 
+from bot.durations import parse_duration as parse_duration  # its old home: importers keep working
 from bot.news.render import Item, text_of
-
-DEFAULT_FIRST_POSTS = 3  # a new subscription posts at most this many of the newest entries
 
 
 @dataclass(frozen=True)
@@ -146,20 +145,3 @@ def newest_first(entries: list[Entry]) -> list[Entry]:
     """Dated entries newest first, undated ones in document order after them."""
     dated = sorted((e for e in entries if e.published), key=lambda e: -(e.published or 0))
     return dated + [e for e in entries if not e.published]
-
-
-def parse_duration(text: str) -> float:
-    """`15m`, `2h`, `1h30m`, `90s`, `1d` → seconds. Raises ValueError."""
-    text = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    total = 0.0
-    pos = 0
-    for m in re.finditer(r"(\d+(?:\.\d+)?)\s*(d|h|m|min|s)", text):
-        if text[pos : m.start()].strip():
-            raise ValueError(text)
-        total += float(m.group(1)) * {"d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or total <= 0:
-        raise ValueError(text)
-    return total

@@ -204,7 +204,7 @@ class News:
                 db,
                 REMIND_JOB,
                 {"alert_id": alert_id},
-                at=time.time() + self.config.news.remind_after,
+                at=time.time() + self.config.alerts.remind_after,
             )
             await self.store.keep_outcome(db, "alert", [alert_id, len(rooms)])
         await self.store.audit(author, "alert.post", "ok", detail=f"#{alert_id} {level} → {target}")
@@ -310,7 +310,7 @@ class News:
 
     async def sync_config_feeds(self) -> None:
         """The feeds the config declares, as rows (added, kept, or marked removed)."""
-        wanted = {_spec_key(f): f for f in self.config.news.feeds}
+        wanted = {_spec_key(f): f for f in self.config.feeds}
         async with self.store.db.execute(
             f"SELECT {_FEED_COLUMNS} FROM feeds WHERE origin = 'config' AND removed = 0"
         ) as cur:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ROOM_KINDS = ("community", "announcements", "oncall", "replacements", "group", "managerial")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
@@ -164,7 +164,10 @@ class SharedRoomDecl:
 
 @dataclass(frozen=True)
 class FederationConfig:
-    allowed_servers: tuple[str, ...] = ()
+    # Embedded: also the homeserver's federation allow-list, written when it starts.
+    allowed_servers: tuple[str, ...] = field(
+        default=(), metadata={"restart": lambda config: config.homeserver.embedded}
+    )
     # Peer regions' policy rooms (ids or aliases) whose ban rules this bot applies.
     trusted_policy_rooms: tuple[str, ...] = ()
     # Peer regions' bots, invited to this region's policy room (to trust it).
