@@ -17,7 +17,7 @@ from nio import AsyncClient
 from bot.capability import Capability, Core
 from bot.commands import load_commands
 from bot.commands.dispatcher import Dispatcher
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, changes_needing_restart, load_config
 from bot.federation.capability import Federation
 from bot.files import watch
 from bot.homeserver.accounts import bot_session
@@ -214,11 +214,14 @@ class Agora:
         """Wait until the network keeper has nothing left to reconcile."""
         await self.territories.settled(timeout)
 
-    def reload(self) -> None:
-        """Re-read the config file; raises ConfigError (the old config stays) if it is wrong."""
+    def reload(self) -> list[str]:
+        """Re-read the config file; raises ConfigError (the old config stays) if it is wrong.
+        Returns the changed settings that take effect only at the next start."""
         if self.file_config.source is None:
-            return
-        self.file_config = load_config(self.file_config.source)
+            return []
+        new = load_config(self.file_config.source)
+        later = changes_needing_restart(self.file_config, new)
+        self.file_config = new
         self._public_url_of_port()
         self._apply()
         self.territories.request_full()
@@ -228,11 +231,16 @@ class Agora:
         self.tasks.spawn(self.federation.follow_peers(own=True), "peers")
         self.tasks.spawn(self.trust.refresh(), "trust")  # new admins, animators and managers
         self.tasks.spawn(self.control.reconcile_admins(), "control")  # the room follows `admins`
+        return later
 
     async def _reload_from_file(self) -> None:
         try:
-            self.reload()
+            later = self.reload()
             log.info("configuration reloaded from %s", self.file_config.source)
+            if later:
+                keys = ", ".join(later)
+                log.warning("changed settings that need a restart: %s", keys)
+                await self.control.note(t("reload.restart", self.config.locale, keys=keys))
         except ConfigError as exc:
             log.error("configuration refused: %s", exc)
             await self.control.note(t("reload.error", self.config.locale, error=str(exc)))

@@ -1,5 +1,11 @@
 """Configuration: loaded once from YAML, validated into frozen typed objects.
 
+Each setting is declared once, on its dataclass field: ``setting(default, doc, …)`` holds its
+default, one line saying what it does, how it is checked, and whether a running bot applies a
+change (``restart``). The parser derives reading, checks and the refusal of unknown keys from
+these declarations; nested structures (the network, provisioning rules, federation, feeds, the
+hooks' secrets) have dedicated readers, and cross-field rules are applied after reading.
+
 Every error names the key path and what was expected, e.g.
 ``homeserver.url: expected an http(s) URL, got 'localhost'``.
 Secrets may come from environment variables instead of the file (see ``ENV_*``).
@@ -11,14 +17,17 @@ import dataclasses
 import ipaddress
 import os
 import re
+import types
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import yaml
 
-from bot.homeserver.embedded import FederationListener
+from bot.durations import parse_duration
 from bot.territories.model import (
     ALIAS_RE,
     ID_RE,
@@ -41,9 +50,16 @@ ENV_ACCESS_TOKEN = "AGORA_ACCESS_TOKEN"
 ENV_PASSWORD = "AGORA_BOT_PASSWORD"
 
 LOCALES = ("fr", "en")
+PROFESSION_IDS = tuple(p.id for p in DEFAULT_PROFESSIONS)
 USER_ID_RE = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d{1,5})?$")
 LOCALPART_RE = re.compile(r"^[a-z0-9._=\-/+]+$")
 SERVER_NAME_RE = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$")
+EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+# Characters neither alphanumeric nor spaces (\w is the alphanumerics and _).
+PREFIX_RE = re.compile(r"^(?:[^\w\s]|_){1,3}\Z")
+
+REQUIRED: Any = dataclasses.MISSING  # a setting without a default: its key must be given
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -58,22 +74,112 @@ class ConfigError(ValueError):
         super().__init__(msg)
 
 
-@dataclass(frozen=True)
+def setting(
+    default: Any,
+    doc: str,
+    *,
+    kind: str | None = None,
+    lo: float | None = None,
+    hi: int | None = None,
+    choices: tuple[str, ...] | None = None,
+    pattern: re.Pattern[str] | None = None,
+    what: str | None = None,
+    key: str | None = None,
+    restart: bool = False,
+    secret: bool = False,
+) -> Any:
+    """A dataclass field that is a setting: its default (``REQUIRED``: none) and one line of
+    documentation, then how it is read and checked.
+
+    ``kind`` follows from the field's type (bool, int, float: a number, str, dict: a mapping, a
+    dataclass: a section) unless given: ``duration``, ``url``, ``user_ids``, ``hosts``,
+    ``networks``, ``subset`` (a list of some of ``choices``). ``lo``/``hi`` bound numbers,
+    ``choices``/``pattern``/``what`` check strings, ``key`` is the YAML key when it is not the
+    field's name. ``restart``: a running bot applies a change only when it starts again.
+    ``secret``: kept out of ``repr`` (and so out of logs).
+    """
+    meta = {
+        "doc": doc,
+        "kind": kind,
+        "lo": lo,
+        "hi": hi,
+        "choices": choices,
+        "pattern": pattern,
+        "what": what,
+        "key": key,
+        "restart": restart,
+    }
+    meta = {name: value for name, value in meta.items() if value is not None}
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=meta, repr=not secret)
+    return field(default=default, metadata=meta, repr=not secret)
+
+
+# --- the settings, section by section -------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class FederationListener:
+    """The embedded homeserver's federation listener (TLS), for regions that federate."""
+
+    port: int = setting(REQUIRED, "the port peer homeservers reach this one at", lo=1, hi=65535)
+    bind: str = setting("127.0.0.1", "the address it listens on")
+    certificate: str | None = setting(
+        None, "PEM certificate chain; none: a self-signed one is made (local trials)"
+    )
+    private_key: str | None = setting(None, "the certificate's PEM private key")
+    verify_certificates: bool = setting(
+        True, "false only among local trials whose certificates are self-signed"
+    )
+    allow_loopback: bool = setting(
+        False, "peers on 127.0.0.0/8, which Synapse refuses by default (local trials)"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class HomeserverConfig:
-    embedded: bool
-    url: str
-    server_name: str
-    access_token: str | None = field(default=None, repr=False)
-    password: str | None = field(default=None, repr=False)
-    # Extra Synapse settings merged into the generated homeserver.yaml (embedded only).
-    synapse: dict[str, Any] = field(default_factory=dict)
-    # The address people's clients use (shown on the join status page); default: url.
-    public_url: str = ""
-    # Embedded only: the TLS listener other regions' homeservers reach (none: no federation).
-    federation: FederationListener | None = None
-    # How often one request is tried again (backing off) before the work that made it is
-    # itself retried later (a job, a recorded event, the next sync).
-    retries: int = 6
+    embedded: bool = setting(
+        True, "start an embedded Synapse (true) or connect to an existing homeserver", restart=True
+    )
+    url: str = setting(
+        "http://127.0.0.1:8008",
+        "the client-server URL; embedded: a loopback one, whose port is Synapse's",
+        kind="url",
+        restart=True,
+    )
+    server_name: str = setting(
+        REQUIRED,
+        "the Matrix server name: user ids end with it",
+        pattern=SERVER_NAME_RE,
+        what="a server name such as example.org or localhost:8008",
+        restart=True,
+    )
+    access_token: str | None = setting(
+        None, f"embedded: false only; or {ENV_ACCESS_TOKEN}", restart=True, secret=True
+    )
+    password: str | None = setting(
+        None, f"embedded: false only; or {ENV_PASSWORD}; to log in again", restart=True, secret=True
+    )
+    password_file: str | None = setting(None, "a file holding the password instead", restart=True)
+    synapse: dict[str, Any] = setting(
+        {},
+        "extra Synapse settings merged into the generated homeserver.yaml (embedded only)",
+        what="a mapping of Synapse settings",
+        restart=True,
+    )
+    public_url: str = setting(
+        "", "the address people's clients use, shown to web applicants; none: url", kind="url"
+    )
+    federation: FederationListener | None = setting(
+        None, "embedded only: the TLS listener of peer regions (none: no federation)", restart=True
+    )
+    retries: int = setting(
+        6,
+        "how often one request is tried again before the work that made it is retried later",
+        lo=0,
+        hi=20,
+        restart=True,
+    )
 
     @property
     def port(self) -> int:
@@ -85,133 +191,220 @@ class HomeserverConfig:
         return urlparse(self.url).hostname or "127.0.0.1"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BotConfig:
-    localpart: str
-    display_name: str
-    device_name: str
+    localpart: str = setting(
+        "agora",
+        "the bot is @<localpart>:<server_name>",
+        pattern=LOCALPART_RE,
+        what="a Matrix localpart (lower-case letters, digits, ._=-/+)",
+        restart=True,
+    )
+    display_name: str = setting("Agora", "the bot's display name, set when it starts", restart=True)
+    device_name: str = setting(
+        "Agora bot", "the name of the bot's device, given when it logs in", restart=True
+    )
 
 
-@dataclass(frozen=True)
-class WebConfig:
-    host: str
-    port: int
-    # /healthz answers 503 when the last successful sync is older than this (the sync's
-    # long poll waits half of it at most).
-    healthy_sync_age: float
-    # The address people reach the web server at (status links, the join form's links).
-    public_url: str = ""
-    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); the client
-    # address of any other peer is the peer's own.
-    trusted_proxies: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CommandsConfig:
-    prefix: str
+    prefix: str = setting(
+        "!",
+        "what a command starts with",
+        pattern=PREFIX_RE,
+        what="1 to 3 punctuation characters such as !",
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class WebConfig:
+    host: str = setting("127.0.0.1", "the address of the bot's HTTP server", restart=True)
+    port: int = setting(8080, "its port (0: a free one)", lo=0, hi=65535, restart=True)
+    # The server keeps the value it started with (the sync's long poll follows a reload).
+    healthy_sync_age: float = setting(
+        30.0,
+        "/healthz answers 503 when the last sync is older (seconds; the long poll waits half)",
+        lo=2.0,
+        restart=True,
+    )
+    public_url: str = setting(
+        "", "the address people reach the web server at (links); none: http://host:port", kind="url"
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        (), "reverse proxies whose X-Forwarded-For names the client", kind="networks"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class VettingConfig:
-    approvals_required: int = 2
-    one_rejection_rejects: bool = True
-    # An animator's `!admit` of someone not yet vetted counts as one approval (off: it is
-    # shown on the card, and the admins' approvals alone count).
-    animator_endorsement_counts: bool = False
+    approvals_required: int = setting(
+        2,
+        "distinct admins whose approval admits someone (default: at most the admins)",
+        lo=1,
+        hi=20,
+    )
+    one_rejection_rejects: bool = setting(
+        True, "one admin's rejection closes a request (false: as many as approvals)"
+    )
+    animator_endorsement_counts: bool = setting(
+        False, "an animator's !admit of someone not yet vetted counts as one approval"
+    )
+    email_confirmation_expires: float = setting(
+        48 * 3600.0,
+        "a web request whose email is not confirmed within this is forgotten",
+        kind="duration",
+    )
+    professions: tuple[str, ...] = setting(
+        PROFESSION_IDS,
+        "the professions (built-in ids) provisioning rules and shared rooms may name",
+        kind="subset",
+        choices=PROFESSION_IDS,
+    )
     provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
-    # A web request whose email is not confirmed within this is forgotten.
-    email_confirmation_expires: float = 48 * 3600.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SecurityConfig:
-    # privileged: admins', animators' and managers' commands and reactions count only from
-    # devices cross-signed by their pinned identity, and only such devices of admins receive
-    # the control room's keys. off: any device of theirs.
-    verified_devices: str = "privileged"
+    verified_devices: str = setting(
+        "privileged",
+        "privileged: admins', animators' and managers' acts count from cross-signed devices only",
+        choices=("privileged", "off"),
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JobsConfig:
-    # Durable jobs (and recorded events) whose failure retrying may cure (the homeserver away,
-    # 5xx, 429) are retried for as long as it takes, waiting at most this long between tries.
-    max_backoff: float = 300.0
-    # Other failures (a 4xx answer, a bug) give up after this many tries, and are reported.
-    max_attempts: int = 8
-    # Finished jobs and handled events are forgotten after this long (seconds).
-    keep_done: float = 7 * 86400.0
+    max_backoff: float = setting(
+        300.0, "failures retrying may cure are retried at most this far apart", kind="duration"
+    )
+    max_attempts: int = setting(
+        8, "other failures are tried this many times, then reported", lo=1, hi=1000
+    )
+    keep_done: float = setting(
+        7 * 86400.0, "finished jobs and handled events are forgotten after this", kind="duration"
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PrivacyConfig:
-    # Seconds the text of a handled command or direct message is kept (for an inquiry, say);
-    # 0: only its id and outcome stay once it is handled.
-    keep_command_text: float = 0.0
+    keep_command_text: float = setting(
+        0.0,
+        "how long a handled command's text is kept (0: only its id and outcome)",
+        kind="duration",
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModerationConfig:
-    # A ban rule whose sweep would remove more people than this waits for an admin's !confirm.
-    max_sweep: int = 10
+    max_sweep: int = setting(
+        10, "a ban rule removing more people than this waits for an admin's !confirm", hi=100_000
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SmtpConfig:
-    host: str
-    port: int = 587
-    security: str = "starttls"  # starttls | tls | none
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    sender: str = ""  # the From address
-    timeout: float = 30.0
+    host: str = setting(REQUIRED, "the mail server", what="the mail server's host name")
+    port: int = setting(587, "its port (default with security: tls: 465)", lo=1, hi=65535)
+    security: str = setting(
+        "starttls", "how the connection is secured", choices=("starttls", "tls", "none")
+    )
+    username: str | None = setting(None, "the login, when the server asks for one")
+    password: str | None = setting(None, "its password (prefer password_env)", secret=True)
+    password_env: str | None = setting(None, "the environment variable holding the password")
+    sender: str = setting(
+        REQUIRED,
+        "the From address",
+        key="from",
+        pattern=EMAIL_RE,
+        what="the From address, such as agora@ars.example",
+    )
+    timeout: float = setting(30.0, "a mail not handed over within this fails", kind="duration")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FeedSpec:
-    url: str
-    territory: str
-    rooms: tuple[str, ...] = ("announcements",)  # room kinds of the territory, or room keys
-    every: float = 1800.0
-    filter: str | None = None
-    public: bool = False
+    url: str = setting(REQUIRED, "the feed (RSS, Atom or JSON Feed)", kind="url")
+    territory: str = setting(
+        REQUIRED, "the territory it is relayed into", pattern=ID_RE, what="a territory id"
+    )
+    rooms: tuple[str, ...] = setting(
+        ("announcements",), "room kinds of the territory, or room keys"
+    )
+    every: float = setting(1800.0, "how often it is fetched (at least a minute)", kind="duration")
+    filter: str | None = setting(None, "only entries whose title or text contains this word")
+    public: bool = setting(False, "also on the public page /news/<territory>")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewsConfig:
-    feeds: tuple[FeedSpec, ...] = ()
-    first_posts: int = 3  # a new subscription posts at most the newest N entries
-    fetch_timeout: float = 20.0
-    max_feed_bytes: int = 1_000_000
-    max_redirects: int = 3
-    # Hosts a feed may be fetched from although they are not public (an intranet's feeds);
-    # every other loopback, private, link-local or multicast address is refused.
-    allowed_feed_hosts: tuple[str, ...] = ()
-    parse_time_limit: float = 10.0  # seconds a worker may spend reading one feed
-    max_backoff: float = 6 * 3600.0
-    pace_per_second: float = 20.0  # posts per second across rooms, at most
-    remind_after: float = 2 * 3600.0  # alerts: one reminder to who has not acknowledged
-    hook_secrets: dict[str, str] = field(default_factory=dict, repr=False)  # news, alert
-    hook_max_age: float = 300.0  # a signed request older (or newer) than this is refused
+    first_posts: int = setting(
+        3, "a new subscription posts at most the newest N entries", lo=0, hi=50
+    )
+    fetch_timeout: float = setting(
+        20.0, "a feed that does not answer within this fails (and backs off)", kind="duration"
+    )
+    max_feed_bytes: int = setting(
+        1_000_000, "a bigger feed is refused as it streams", lo=10_000, hi=50_000_000
+    )
+    max_redirects: int = setting(3, "redirects followed, each checked like the first", hi=10)
+    allowed_feed_hosts: tuple[str, ...] = setting(
+        (), "hosts feeds may be fetched from although they are not public", kind="hosts"
+    )
+    parse_time_limit: float = setting(
+        10.0, "seconds a worker may spend reading one feed", kind="duration"
+    )
+    max_backoff: float = setting(
+        6 * 3600.0, "a failing feed is retried further apart each time, up to this", kind="duration"
+    )
+    pace_per_second: float = setting(20.0, "posts per second across rooms, at most", lo=0.1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class AlertsConfig:
+    remind_after: float = setting(
+        2 * 3600.0, "one reminder to the members who have not acknowledged", kind="duration"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class HooksConfig:
+    max_age: float = setting(
+        300.0, "a signed request older (or newer) than this is refused", kind="duration"
+    )
+    news: str | None = setting(None, "POST /hooks/news's secret (none: off)", secret=True)
+    alert: str | None = setting(None, "POST /hooks/alert's secret (none: off)", secret=True)
+
+    def secret(self, hook: str) -> str | None:
+        """The secret of ``/hooks/<hook>``; none: that hook is off."""
+        return {"news": self.news, "alert": self.alert}.get(hook)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     homeserver: HomeserverConfig
-    bot: BotConfig
-    admins: tuple[str, ...]
-    locale: str
-    commands: CommandsConfig
-    web: WebConfig
+    bot: BotConfig = field(default_factory=BotConfig)
+    admins: tuple[str, ...] = setting(
+        (),
+        "the administrators: they vet requests in the control room",
+        kind="user_ids",
+        what="a list of Matrix user ids",
+    )
+    locale: str = setting("fr", "the language of the bot's answers", choices=LOCALES)
+    commands: CommandsConfig = field(default_factory=CommandsConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     network: Network = field(default_factory=Network)
     federation: FederationConfig = field(default_factory=FederationConfig)
     vetting: VettingConfig = field(default_factory=VettingConfig)
     news: NewsConfig = field(default_factory=NewsConfig)
+    feeds: tuple[FeedSpec, ...] = ()
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    hooks: HooksConfig = field(default_factory=HooksConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     moderation: ModerationConfig = field(default_factory=ModerationConfig)
     jobs: JobsConfig = field(default_factory=JobsConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
-    # None: mails (email confirmations) are written as .eml files in the data directory.
-    smtp: SmtpConfig | None = None
+    # The mailer is made when the bot starts. None: mails are written as .eml files.
+    smtp: SmtpConfig | None = field(default=None, metadata={"restart": True})
     source: Path | None = None
 
     @property
@@ -219,7 +412,33 @@ class Config:
         return f"@{self.bot.localpart}:{self.homeserver.server_name}"
 
 
-# --- small typed readers; each one knows its path -------------------------------------------
+def changes_needing_restart(old: Config, new: Config) -> list[str]:
+    """The key paths (``web.port``, ``smtp.host``, ``smtp`` when it comes or goes) whose values
+    differ from ``old`` to ``new`` and that a running bot applies only when it starts again:
+    those their field declares ``restart`` (or a section's field does, for all its keys)."""
+    return _restart_changes(old, new, new, "", False)
+
+
+def _restart_changes(old: Any, new: Any, config: Config, path: str, inherited: bool) -> list[str]:
+    out = []
+    for f in dataclasses.fields(new):
+        before, after = getattr(old, f.name), getattr(new, f.name)
+        if before == after:
+            continue
+        key = f"{path}.{f.metadata.get('key', f.name)}".lstrip(".")
+        # A callable decides from the new config (say, only with an embedded homeserver).
+        flag = f.metadata.get("restart", False)
+        restart = inherited or (flag(config) if callable(flag) else flag)
+        if dataclasses.is_dataclass(after) and type(before) is type(after):
+            out += _restart_changes(before, after, config, key, restart)
+        elif restart:
+            out.append(key)
+    return out
+
+
+# --- reading: a section, its values' checks, and dataclasses read as they declare -----------------
+
+Check = Callable[[Any, str, Mapping[str, Any]], Any]
 
 
 class _Section:
@@ -245,6 +464,13 @@ class _Section:
             return default
         return self.data[key]
 
+    def read(self, key: str, check: Check, meta: Mapping[str, Any], default: Any = ...) -> Any:
+        """The value at ``key`` as ``check`` accepts it, or ``default`` (trusted) when absent."""
+        if self.data.get(key) is None:
+            return self.raw(key, default)
+        self.seen.add(key)
+        return check(self.data[key], self._p(key), meta)
+
     def str(
         self,
         key: str,
@@ -252,91 +478,267 @@ class _Section:
         pattern: re.Pattern[str] | None = None,
         what: str = "a string",
     ) -> Any:
-        value = self.raw(key, default)
-        if value is default and default is not ...:
-            return value
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(self._p(key), what, value)
-        if pattern is not None and not pattern.match(value):
-            raise ConfigError(self._p(key), what, value)
-        return value
-
-    def bool(self, key: str, default: Any = ...) -> bool:
-        value = self.raw(key, default)
-        if not isinstance(value, bool):
-            raise ConfigError(self._p(key), "true or false", value)
-        return value
-
-    def int(self, key: str, default: Any = ..., lo: int = 0, hi: int = 2**31) -> int:
-        value = self.raw(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise ConfigError(self._p(key), f"a whole number from {lo} to {hi}", value)
-        return value
-
-    def number(self, key: str, default: Any = ..., lo: float = 0.0) -> float:
-        value = self.raw(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < lo:
-            raise ConfigError(self._p(key), f"a number ≥ {lo}", value)
-        return float(value)
+        return self.read(key, _str, {"pattern": pattern, "what": what}, default)
 
     def choice(self, key: str, choices: tuple[str, ...], default: Any = ...) -> str:
         if default is ... and self.data.get(key) is None:
             raise ConfigError(self._p(key), "one of " + ", ".join(choices) + " (required)")
-        value = self.raw(key, default)
-        if value not in choices:
-            raise ConfigError(self._p(key), "one of " + ", ".join(choices), value)
-        return value
+        return self.read(key, _choice, {"choices": choices}, default)
 
     def section(self, key: str) -> _Section:
         return _Section(self.raw(key, {}), self._p(key))
 
-    def done(self, known_elsewhere: tuple[str, ...] = ()) -> None:
-        unknown = set(self.data) - self.seen - set(known_elsewhere)
+    def done(self) -> None:
+        unknown = set(self.data) - self.seen
         if unknown:
             key = sorted(unknown)[0]
             raise ConfigError(self._p(key), "no such key (unknown setting; check its spelling)")
 
 
-def _url(section: _Section, key: str, default: Any = ...) -> str:
-    value = section.str(key, default, what="an http(s) URL")
+def _bool(value: Any, path: str, meta: Mapping[str, Any]) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(path, "true or false", value)
+    return value
+
+
+def _int(value: Any, path: str, meta: Mapping[str, Any]) -> int:
+    lo, hi = meta.get("lo", 0), meta.get("hi", 2**31)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ConfigError(path, f"a whole number from {lo} to {hi}", value)
+    return value
+
+
+def _number(value: Any, path: str, meta: Mapping[str, Any]) -> float:
+    lo = meta.get("lo", 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < lo:
+        raise ConfigError(path, f"a number ≥ {lo}", value)
+    return float(value)
+
+
+def _duration(value: Any, path: str, meta: Mapping[str, Any]) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    try:
+        return parse_duration(str(value))
+    except ValueError:
+        raise ConfigError(path, "a duration such as 90s, 15m, 2h or 1d", value) from None
+
+
+def _str(value: Any, path: str, meta: Mapping[str, Any]) -> str:
+    pattern = meta.get("pattern")
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or (pattern is not None and not pattern.match(value))
+    ):
+        raise ConfigError(path, meta.get("what", "a string"), value)
+    return value
+
+
+def _choice(value: Any, path: str, meta: Mapping[str, Any]) -> str:
+    if value not in meta["choices"]:
+        raise ConfigError(path, "one of " + ", ".join(meta["choices"]), value)
+    return value
+
+
+def _url(value: Any, path: str, meta: Mapping[str, Any]) -> str:
+    _str(value, path, {"what": "an http(s) URL"})
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ConfigError(section._p(key), "an http(s) URL such as http://127.0.0.1:8008", value)
+        raise ConfigError(path, "an http(s) URL such as http://127.0.0.1:8008", value)
     return value.rstrip("/")
 
 
+def _mapping(value: Any, path: str, meta: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(path, meta.get("what", "a mapping"), value)
+    return dict(value)
+
+
+def _items(value: Any, path: str, what: str = "a list") -> list[tuple[Any, str]]:
+    if not isinstance(value, list):
+        raise ConfigError(path, what, value)
+    return [(item, f"{path}[{i}]") for i, item in enumerate(value)]
+
+
+def _user_ids(value: Any, path: str, meta: Mapping[str, Any]) -> tuple[str, ...]:
+    out = []
+    for item, item_path in _items(value, path, meta.get("what", "a list")):
+        if not isinstance(item, str) or not USER_ID_RE.match(item):
+            raise ConfigError(item_path, "a Matrix user id such as @alice:example.org", item)
+        out.append(item)
+    return tuple(dict.fromkeys(out))
+
+
+def _subset(value: Any, path: str, meta: Mapping[str, Any]) -> tuple[str, ...]:
+    for item, item_path in _items(value, path):
+        if item not in meta["choices"]:
+            raise ConfigError(item_path, "one of " + ", ".join(meta["choices"]), item)
+    return tuple(dict.fromkeys(value))
+
+
+def _networks(value: Any, path: str, meta: Mapping[str, Any]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(path, "a list of addresses or networks", value)
+    try:
+        for v in value:
+            ipaddress.ip_network(v.strip(), strict=False)
+    except ValueError as exc:
+        raise ConfigError(
+            path, "addresses or networks such as 127.0.0.1, 10.0.0.0/8", value
+        ) from exc
+    return tuple(value)
+
+
+def _hosts(value: Any, path: str, meta: Mapping[str, Any]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(h, str) and h and "/" not in h and " " not in h for h in value
+    ):
+        raise ConfigError(path, "a list of host names or addresses", value)
+    return tuple(h.lower().strip("[]") for h in value)
+
+
+_CHECKS: dict[str, Check] = {
+    "bool": _bool,
+    "int": _int,
+    "number": _number,
+    "duration": _duration,
+    "str": _str,
+    "choice": _choice,
+    "url": _url,
+    "mapping": _mapping,
+    "user_ids": _user_ids,
+    "subset": _subset,
+    "networks": _networks,
+    "hosts": _hosts,
+}
+_KIND_OF_TYPE: dict[Any, str] = {
+    bool: "bool",
+    int: "int",
+    float: "number",
+    str: "str",
+    dict: "mapping",
+}
+
+
+def _read(cls: type[T], s: _Section, **given: Any) -> T:
+    """``cls`` read from ``s`` as its fields declare, but for ``given`` ones (made by a
+    dedicated reader); a key no field declares is refused."""
+    hints = typing.get_type_hints(cls)
+    values = dict(given)
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name not in given:
+            values[f.name] = _read_field(s, f, hints[f.name])
+    s.done()
+    return cls(**values)
+
+
+def _read_field(s: _Section, f: dataclasses.Field[Any], hint: Any) -> Any:
+    key = f.metadata.get("key", f.name)
+    if f.default is not dataclasses.MISSING:
+        default = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()
+    else:
+        default = ...
+    # `X | None`: X is what is read (None is the default of an optional section or value).
+    (base,) = (
+        [t for t in typing.get_args(hint) if t is not type(None)]
+        if isinstance(hint, types.UnionType)
+        else [hint]
+    )
+    if isinstance(base, type) and dataclasses.is_dataclass(base):
+        if default is None and s.data.get(key) is None:
+            return s.raw(key, None)
+        return _read(base, s.section(key))
+    kind = f.metadata.get("kind") or (
+        "choice" if "choices" in f.metadata else _KIND_OF_TYPE.get(typing.get_origin(base) or base)
+    )
+    if kind is None:
+        raise TypeError(f"{f.name}: say how a {hint} is read (setting(…, kind=…))")
+    return s.read(key, _CHECKS[kind], f.metadata, default)
+
+
+# --- the whole file -------------------------------------------------------------------------------
+
+
 def parse_config(
-    data: Any, source: Path | None = None, env: dict[str, str] | None = None
+    data: Any, source: Path | None = None, env: Mapping[str, str] | None = None
 ) -> Config:
     env = dict(os.environ) if env is None else env
     top = _Section(data, "")
-
-    hs = top.section("homeserver")
-    embedded = hs.bool("embedded", True)
-    url = _url(hs, "url", "http://127.0.0.1:8008")
-    server_name = hs.str(
-        "server_name",
-        pattern=SERVER_NAME_RE,
-        what="a server name such as example.org or localhost:8008",
+    homeserver = _homeserver(top.section("homeserver"), env)
+    network = _network(top.section("network"))
+    federation = _federation(top.section("federation"))
+    v = top.section("vetting")
+    explicit_quorum = v.data.get("approvals_required") is not None
+    vetting = _vetting(v, network)
+    _check_sharing(network, federation, homeserver.server_name, vetting.professions)
+    config = _read(
+        Config,
+        top,
+        homeserver=homeserver,
+        web=_web(top.section("web")),
+        network=network,
+        federation=federation,
+        vetting=vetting,
+        feeds=_feeds(top, network),
+        hooks=_hooks(top.section("hooks"), env),
+        smtp=_smtp(top, env),
+        source=source,
     )
-    synapse_extra = hs.raw("synapse", {})
-    if not isinstance(synapse_extra, dict):
-        raise ConfigError(hs._p("synapse"), "a mapping of Synapse settings", synapse_extra)
-    access_token = env.get(ENV_ACCESS_TOKEN) or hs.str("access_token", None)
-    password = env.get(ENV_PASSWORD) or hs.str("password", None)
-    password_file = hs.str("password_file", None)
-    if password_file and not password:
+    # The default quorum is 2, or fewer when there are fewer admins (a quorum above the number
+    # of admins could never be reached); an explicit value is taken as asked, and checked.
+    most = max(1, len(config.admins))
+    if not explicit_quorum:
+        quorum = min(vetting.approvals_required, most)
+        config = dataclasses.replace(
+            config, vetting=dataclasses.replace(vetting, approvals_required=quorum)
+        )
+    elif vetting.approvals_required > most:
+        raise ConfigError(
+            "vetting.approvals_required",
+            f"at most the number of admins ({len(config.admins)})",
+            vetting.approvals_required,
+        )
+    if config.bot_user_id in config.admins:
+        raise ConfigError("admins", "people, not the bot itself", config.bot_user_id)
+    return config
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), f"a readable file ({exc.strerror})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(str(path), f"valid YAML{where}") from exc
+    return parse_config(data, source=path, env=env)
+
+
+# --- sections with rules across their keys --------------------------------------------------------
+
+
+def _homeserver(hs: _Section, env: Mapping[str, str]) -> HomeserverConfig:
+    h = _read(HomeserverConfig, hs)
+    access_token = env.get(ENV_ACCESS_TOKEN) or h.access_token
+    password = env.get(ENV_PASSWORD) or h.password
+    if h.password_file and not password:
         try:
-            password = Path(password_file).expanduser().read_text().strip() or None
+            password = Path(h.password_file).expanduser().read_text().strip() or None
         except OSError as exc:
-            raise ConfigError(hs._p("password_file"), "a readable file", password_file) from exc
-    if embedded:
-        host = urlparse(url).hostname
-        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ConfigError(hs._p("password_file"), "a readable file", h.password_file) from exc
+    if h.embedded:
+        if urlparse(h.url).hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ConfigError(
                 hs._p("url"),
                 "a loopback URL (http://127.0.0.1:PORT) when homeserver.embedded is true",
-                url,
+                h.url,
             )
     elif not access_token and not password:
         raise ConfigError(
@@ -345,162 +747,109 @@ def parse_config(
             f"/ {ENV_PASSWORD} environment variables) when homeserver.embedded "
             "is false",
         )
-    public_url = _url(hs, "public_url", url)
-    retries = hs.int("retries", 6, 0, 20)
-    listener = None
-    if hs.data.get("federation") is not None:
-        f = hs.section("federation")
-        listener = FederationListener(
-            port=f.int("port", lo=1, hi=65535),
-            bind=f.str("bind", "127.0.0.1"),
-            certificate=f.str("certificate", None),
-            private_key=f.str("private_key", None),
-            verify_certificates=f.bool("verify_certificates", True),
-            allow_loopback=f.bool("allow_loopback", False),
-        )
-        f.done()
-        if not embedded:
-            raise ConfigError(f.path, "nothing when homeserver.embedded is false")
-    hs.done()
-    homeserver = HomeserverConfig(
-        federation=listener,
-        public_url=public_url,
-        embedded=embedded,
-        url=url,
-        server_name=server_name,
-        access_token=access_token,
-        password=password,
-        synapse=dict(synapse_extra),
-        retries=retries,
+    elif h.federation is not None:
+        raise ConfigError(hs._p("federation"), "nothing when homeserver.embedded is false")
+    return dataclasses.replace(
+        h, access_token=access_token, password=password, public_url=h.public_url or h.url
     )
 
-    b = top.section("bot")
-    bot = BotConfig(
-        localpart=b.str(
-            "localpart",
-            "agora",
-            pattern=LOCALPART_RE,
-            what="a Matrix localpart (lower-case letters, digits, ._=-/+)",
-        ),
-        display_name=b.str("display_name", "Agora"),
-        device_name=b.str("device_name", "Agora bot"),
-    )
-    b.done()
 
-    admins_raw = top.raw("admins", [])
-    if not isinstance(admins_raw, list):
-        raise ConfigError("admins", "a list of Matrix user ids", admins_raw)
-    admins: list[str] = []
-    for i, admin in enumerate(admins_raw):
-        if not isinstance(admin, str) or not USER_ID_RE.match(admin):
-            raise ConfigError(f"admins[{i}]", "a Matrix user id such as @alice:example.org", admin)
-        if admin not in admins:
-            admins.append(admin)
+def _web(w: _Section) -> WebConfig:
+    web = _read(WebConfig, w)
+    if web.public_url:
+        return web
+    return dataclasses.replace(web, public_url=f"http://{web.host}:{web.port}")
 
-    locale = top.choice("locale", LOCALES, "fr")
 
-    c = top.section("commands")
-    prefix = c.str("prefix", "!")
-    if len(prefix) > 3 or any(ch.isspace() or ch.isalnum() for ch in prefix):
-        raise ConfigError("commands.prefix", "1 to 3 punctuation characters such as !", prefix)
-    c.done()
+def _vetting(v: _Section, network: Network) -> VettingConfig:
+    p = v.section("provisioning")
+    vetting = _read(VettingConfig, v, provisioning=_provisioning(p))
+    if not vetting.professions:
+        raise ConfigError(v._p("professions"), "at least one profession id")
+    problems = rule_problems(
+        vetting.provisioning.rules, network, set(vetting.professions), ROOM_KINDS
+    )
+    if problems:
+        where, expected, value = problems[0]
+        raise ConfigError(p._p("rules") + where, expected, value)
+    return vetting
 
-    w = top.section("web")
-    web = WebConfig(
-        host=w.str("host", "127.0.0.1"),
-        port=w.int("port", 8080, 0, 65535),
-        healthy_sync_age=w.number("healthy_sync_age", 30.0, lo=2.0),
-        public_url="",
-        trusted_proxies=_proxies(w),
-    )
-    web = dataclasses.replace(
-        web, public_url=_url(w, "public_url", f"http://{web.host}:{web.port}")
-    )
-    w.done()
 
-    network = _network(top.section("network"))
-    federation = _federation(top.section("federation"), server_name)
-    _check_sharing(network, federation, server_name)
+def _smtp(top: _Section, env: Mapping[str, str]) -> SmtpConfig | None:
+    if top.raw("smtp", None) is None:
+        return None
+    m = top.section("smtp")
+    smtp = _read(SmtpConfig, m)
+    if smtp.password_env:
+        password = env.get(smtp.password_env)
+        if not password:
+            raise ConfigError(m._p("password_env"), "the name of a set environment variable")
+        smtp = dataclasses.replace(smtp, password=password)
+    if m.data.get("port") is None and smtp.security == "tls":
+        smtp = dataclasses.replace(smtp, port=465)
+    return smtp
 
-    v = top.section("vetting")
-    explicit_quorum = v.data.get("approvals_required") is not None
-    # The default quorum is 2, or fewer when there are fewer admins (a quorum above the number
-    # of admins could never be reached); an explicit value is taken as asked, and checked.
-    vetting = VettingConfig(
-        approvals_required=v.int("approvals_required", min(2, max(1, len(admins))), 1, 20),
-        one_rejection_rejects=v.bool("one_rejection_rejects", True),
-        animator_endorsement_counts=v.bool("animator_endorsement_counts", False),
-        provisioning=_provisioning(v.section("provisioning"), network),
-        email_confirmation_expires=_duration(v, "email_confirmation_expires", 48 * 3600.0),
-    )
-    v.done(known_elsewhere=("professions",))
 
-    news = _news(top, network, env)
-    sec = top.section("security")
-    security = SecurityConfig(
-        verified_devices=sec.choice("verified_devices", ("privileged", "off"), "privileged")
+def _hooks(h: _Section, env: Mapping[str, str]) -> HooksConfig:
+    return _read(
+        HooksConfig,
+        h,
+        news=_hook_secret(h.section("news"), env),
+        alert=_hook_secret(h.section("alert"), env),
     )
-    sec.done()
-    mod = top.section("moderation")
-    moderation = ModerationConfig(max_sweep=mod.int("max_sweep", 10, 0, 100_000))
-    mod.done()
-    j = top.section("jobs")
-    jobs = JobsConfig(
-        max_backoff=_duration(j, "max_backoff", 300.0),
-        max_attempts=j.int("max_attempts", 8, 1, 1000),
-        keep_done=_duration(j, "keep_done", 7 * 86400.0),
-    )
-    j.done()
-    pv = top.section("privacy")
-    keep_text = pv.raw("keep_command_text", 0)
-    privacy = PrivacyConfig(
-        keep_command_text=0.0 if keep_text in (0, "0") else _duration(pv, "keep_command_text", 0)
-    )
-    pv.done()
-    smtp = _smtp(top, env)
-    top.done()
 
-    cfg = Config(
-        homeserver=homeserver,
-        bot=bot,
-        admins=tuple(admins),
-        locale=locale,
-        commands=CommandsConfig(prefix=prefix),
-        web=web,
-        network=network,
-        federation=federation,
-        vetting=vetting,
-        news=news,
-        security=security,
-        moderation=moderation,
-        jobs=jobs,
-        privacy=privacy,
-        smtp=smtp,
-        source=source,
-    )
-    if explicit_quorum and vetting.approvals_required > max(1, len(cfg.admins)):
+
+def _hook_secret(s: _Section, env: Mapping[str, str]) -> str | None:
+    """A webhook's secret: from the environment variable ``secret_env`` names, or ``secret``."""
+    name = s.str("secret_env", None)
+    written = s.str("secret", None)
+    secret = (env.get(name) if name else None) or written
+    if s.data and not secret:
         raise ConfigError(
-            "vetting.approvals_required",
-            f"at most the number of admins ({len(cfg.admins)})",
-            vetting.approvals_required,
+            s._p("secret"), "a secret of at least 32 characters (or secret_env naming one)"
         )
-    if cfg.bot_user_id in cfg.admins:
-        raise ConfigError("admins", "people, not the bot itself", cfg.bot_user_id)
-    return cfg
+    if secret and len(secret) < 32:
+        raise ConfigError(s._p("secret"), "at least 32 characters", "…")
+    s.done()
+    return secret
+
+
+def _feeds(top: _Section, network: Network) -> tuple[FeedSpec, ...]:
+    known = {t.id: t for t, _ in network.walk()}
+    feeds = []
+    for item, path in _list(top, "feeds"):
+        f = _Section(item, path)
+        rooms = _str_list(f, "rooms", ROOM_REF_RE, "a room kind or a room key") or FeedSpec.rooms
+        for j, ref in enumerate(rooms):
+            if "." in ref:
+                tid, _, rid = ref.partition(".")
+                if tid not in known or rid not in {r.id for r in known[tid].rooms}:
+                    raise ConfigError(f"{f._p('rooms')}[{j}]", "a declared room key", ref)
+            elif ref not in ROOM_KINDS:
+                raise ConfigError(f"{f._p('rooms')}[{j}]", "a room kind or key", ref)
+        spec = _read(FeedSpec, f, rooms=rooms)
+        if spec.territory not in known:
+            raise ConfigError(f._p("territory"), "a declared territory id", spec.territory)
+        feeds.append(dataclasses.replace(spec, every=max(60.0, spec.every)))
+    return tuple(feeds)
+
+
+# --- nested structures: lists of mappings, each with its own reader -------------------------------
 
 
 def _list(section: _Section, key: str) -> list[tuple[Any, str]]:
-    value = section.raw(key, [])
-    if not isinstance(value, list):
-        raise ConfigError(section._p(key), "a list", value)
-    return [(item, f"{section._p(key)}[{i}]") for i, item in enumerate(value)]
+    return _items(section.raw(key, []), section._p(key))
 
 
 def _user_list(section: _Section, key: str) -> tuple[str, ...]:
+    return section.read(key, _user_ids, {}, ())
+
+
+def _str_list(section: _Section, key: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
     out = []
     for item, path in _list(section, key):
-        if not isinstance(item, str) or not USER_ID_RE.match(item):
-            raise ConfigError(path, "a Matrix user id such as @alice:example.org", item)
+        if not isinstance(item, str) or not pattern.match(item):
+            raise ConfigError(path, what, item)
         out.append(item)
     return tuple(dict.fromkeys(out))
 
@@ -544,7 +893,7 @@ def _room(data: Any, path: str, territory_id: str, shared: tuple[str, ...] = ())
         id=room_id,
         name=_text(r, "name", MAX_NAME),
         kind=kind,
-        topic=_text(r, "topic", MAX_TOPIC, ""),
+        topic=_text(r, "topic", MAX_TOPIC, RoomSpec.topic),
         visibility=visibility,
         manager=manager,
         adopt_room=adopt_room,
@@ -579,7 +928,7 @@ def _territory(data: Any, path: str, seen: set[str], inherited: tuple[str, ...] 
         shared_with=shared,
         id=tid,
         name=_text(t, "name", MAX_NAME),
-        topic=_text(t, "topic", MAX_TOPIC, ""),
+        topic=_text(t, "topic", MAX_TOPIC, Territory.topic),
         animators=_user_list(t, "animators"),
         rooms=tuple(rooms),
         territories=children,
@@ -597,151 +946,29 @@ def _network(section: _Section) -> Network:
     return Network(territories)
 
 
-def _str_list(section: _Section, key: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
-    out = []
-    for item, path in _list(section, key):
-        if not isinstance(item, str) or not pattern.match(item):
-            raise ConfigError(path, what, item)
-        out.append(item)
-    return tuple(dict.fromkeys(out))
+def _provisioning(section: _Section) -> ProvisioningConfig:
+    rules = tuple(_rule(item, path) for item, path in _list(section, "rules"))
+    if section.data.get("rules") is None:  # absent: the default rule; empty: none
+        rules = ProvisioningConfig().rules
+    return _read(ProvisioningConfig, section, rules=rules)
 
 
-def _provisioning(section: _Section, network: Network) -> ProvisioningConfig:
-    force_join = section.bool("force_join", False)
-    rules = []
-    for item, path in _list(section, "rules"):
-        r = _Section(item, path)
-        rooms = _str_list(r, "rooms", ROOM_REF_RE, "a room kind or a room key (territory.room)")
-        if not rooms:
-            raise ConfigError(r._p("rooms"), "at least one room kind or room key")
-        rules.append(
-            Rule(
-                rooms=rooms,
-                professions=_str_list(r, "professions", ID_RE, "a profession id"),
-                territories=_str_list(r, "territories", ID_RE, "a territory id"),
-                users=_user_list(r, "users"),
-            )
-        )
-        r.done()
-    section.done()
-    config = (
-        ProvisioningConfig(force_join=force_join, rules=tuple(rules))
-        if section.data.get("rules") is not None
-        else ProvisioningConfig(force_join=force_join)
+def _rule(data: Any, path: str) -> Rule:
+    r = _Section(data, path)
+    rooms = _str_list(r, "rooms", ROOM_REF_RE, "a room kind or a room key (territory.room)")
+    if not rooms:
+        raise ConfigError(r._p("rooms"), "at least one room kind or room key")
+    rule = Rule(
+        rooms=rooms,
+        professions=_str_list(r, "professions", ID_RE, "a profession id"),
+        territories=_str_list(r, "territories", ID_RE, "a territory id"),
+        users=_user_list(r, "users"),
     )
-    problems = rule_problems(config.rules, network, {p.id for p in DEFAULT_PROFESSIONS}, ROOM_KINDS)
-    if problems:
-        where, expected, value = problems[0]
-        raise ConfigError(section._p("rules") + where, expected, value)
-    return config
+    r.done()
+    return rule
 
 
-def _duration(section: _Section, key: str, default: float) -> float:
-    from bot.durations import parse_duration
-
-    value = section.raw(key, default)
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    try:
-        return parse_duration(str(value))
-    except ValueError:
-        raise ConfigError(section._p(key), "a duration such as 90s, 15m, 2h or 1d", value) from None
-
-
-def _news(top: _Section, network: Network, env: dict[str, str]) -> NewsConfig:
-    n = top.section("news")
-    a = top.section("alerts")
-    h = top.section("hooks")
-    known = {t.id: t for t, _ in network.walk()}
-    feeds = []
-    for item, path in _list(top, "feeds"):
-        f = _Section(item, path)
-        url = _url(f, "url")
-        territory = f.str("territory", pattern=ID_RE, what="a territory id")
-        if territory not in known:
-            raise ConfigError(f._p("territory"), "a declared territory id", territory)
-        rooms = _str_list(f, "rooms", ROOM_REF_RE, "a room kind or a room key") or (
-            "announcements",
-        )
-        for j, ref in enumerate(rooms):
-            if "." in ref:
-                tid, _, rid = ref.partition(".")
-                if tid not in known or rid not in {r.id for r in known[tid].rooms}:
-                    raise ConfigError(f"{f._p('rooms')}[{j}]", "a declared room key", ref)
-            elif ref not in ROOM_KINDS:
-                raise ConfigError(f"{f._p('rooms')}[{j}]", "a room kind or key", ref)
-        keyword = f.str("filter", None)
-        feeds.append(
-            FeedSpec(
-                url=url,
-                territory=territory,
-                rooms=rooms,
-                every=max(60.0, _duration(f, "every", 1800.0)),
-                filter=keyword,
-                public=f.bool("public", False),
-            )
-        )
-        f.done()
-    secrets_: dict[str, str] = {}
-    for name in ("news", "alert"):
-        s = h.section(name)
-        secret = env.get(s.str("secret_env", "")) if s.data.get("secret_env") else None
-        secret = secret or s.str("secret", None)
-        if s.data and not secret:
-            raise ConfigError(
-                s._p("secret"), "a secret of at least 32 characters (or secret_env naming one)"
-            )
-        if secret:
-            if len(secret) < 32:
-                raise ConfigError(s._p("secret"), "at least 32 characters", "…")
-            secrets_[name] = secret
-        s.done()
-    config = NewsConfig(
-        feeds=tuple(feeds),
-        first_posts=n.int("first_posts", 3, 0, 50),
-        fetch_timeout=_duration(n, "fetch_timeout", 20.0),
-        max_feed_bytes=n.int("max_feed_bytes", 1_000_000, 10_000, 50_000_000),
-        max_redirects=n.int("max_redirects", 3, 0, 10),
-        allowed_feed_hosts=_hosts(n, "allowed_feed_hosts"),
-        parse_time_limit=_duration(n, "parse_time_limit", 10.0),
-        max_backoff=_duration(n, "max_backoff", 6 * 3600.0),
-        pace_per_second=n.number("pace_per_second", 20.0, lo=0.1),
-        remind_after=_duration(a, "remind_after", 2 * 3600.0),
-        hook_secrets=secrets_,
-        hook_max_age=_duration(h, "max_age", 300.0),
-    )
-    n.done()
-    a.done()
-    h.done()
-    return config
-
-
-EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-
-
-def _smtp(top: _Section, env: dict[str, str]) -> SmtpConfig | None:
-    if top.data.get("smtp") is None:
-        top.seen.add("smtp")
-        return None
-    m = top.section("smtp")
-    security = m.choice("security", ("starttls", "tls", "none"), "starttls")
-    password = env.get(m.str("password_env", "")) if m.data.get("password_env") else None
-    config = SmtpConfig(
-        host=m.str("host", what="the mail server's host name"),
-        port=m.int("port", 465 if security == "tls" else 587, 1, 65535),
-        security=security,
-        username=m.str("username", None),
-        password=password or m.str("password", None),
-        sender=m.str("from", pattern=EMAIL_RE, what="the From address, such as agora@ars.example"),
-        timeout=_duration(m, "timeout", 30.0),
-    )
-    if m.data.get("password_env") and not password:
-        raise ConfigError(m._p("password_env"), "the name of a set environment variable")
-    m.done()
-    return config
-
-
-def _federation(section: _Section, server_name: str) -> FederationConfig:
+def _federation(section: _Section) -> FederationConfig:
     servers = _servers(section, "allowed_servers")
     trusted = []
     for item, path in _list(section, "trusted_policy_rooms"):
@@ -788,10 +1015,11 @@ def _federation(section: _Section, server_name: str) -> FederationConfig:
     )
 
 
-def _check_sharing(network: Network, federation: FederationConfig, own: str) -> None:
+def _check_sharing(
+    network: Network, federation: FederationConfig, own: str, professions: tuple[str, ...]
+) -> None:
     """Every server a room is shared with is an allowed peer with a known bot (the owning bot
-    invites it); shared rooms' declarations name real professions and territories."""
-    professions = {p.id for p in DEFAULT_PROFESSIONS}
+    invites it); shared rooms' declarations name the region's professions and territories."""
 
     def check(servers: tuple[str, ...], path: str) -> None:
         for server in servers:
@@ -825,43 +1053,3 @@ def _check_sharing(network: Network, federation: FederationConfig, own: str) -> 
                 raise ConfigError(
                     f"federation.shared_rooms[{i}].territories[{j}]", "a declared territory id", tid
                 )
-
-
-def _proxies(section: _Section) -> tuple[str, ...]:
-    value = section.raw("trusted_proxies", [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(section._p("trusted_proxies"), "a list of addresses or networks", value)
-    try:
-        for v in value:
-            ipaddress.ip_network(v.strip(), strict=False)
-    except ValueError as exc:
-        raise ConfigError(
-            section._p("trusted_proxies"),
-            "addresses or networks such as 127.0.0.1, 10.0.0.0/8",
-            value,
-        ) from exc
-    return tuple(value)
-
-
-def _hosts(section: _Section, key: str) -> tuple[str, ...]:
-    value = section.raw(key, [])
-    if not isinstance(value, list) or not all(
-        isinstance(h, str) and h and "/" not in h and " " not in h for h in value
-    ):
-        raise ConfigError(section._p(key), "a list of host names or addresses", value)
-    return tuple(h.lower().strip("[]") for h in value)
-
-
-def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), f"a readable file ({exc.strerror})") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(str(path), f"valid YAML{where}") from exc
-    return parse_config(data, source=path, env=env)

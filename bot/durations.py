@@ -1,4 +1,4 @@
-"""Durations as people and config files write them."""
+"""Pure: durations as people write them in the config and in commands (``15m``, ``2h``, ``7d``)."""
 
 from __future__ import annotations
 

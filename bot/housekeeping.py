@@ -25,7 +25,7 @@ async def housekeeping(
                 )
             metrics.backlog.set(await store.backlog())
             now = config()
-            pruned = await store.prune(now.jobs.keep_done, now.news.hook_max_age)
+            pruned = await store.prune(now.jobs.keep_done, now.hooks.max_age)
             if pruned:
                 log.info("pruned %d finished job(s) and handled event(s)", pruned)
         except Exception:  # never the end of the bot

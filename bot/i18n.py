@@ -461,6 +461,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Manual change undone in '{name}' ({what}, by {sender}): the declared state "
         "is restored.",
     },
+    "reload.restart": {
+        "fr": "Ces réglages changés ne prendront effet qu'au prochain démarrage du bot : {keys}",
+        "en": "These changed settings take effect only when the bot starts again: {keys}",
+    },
     "reload.ok": {"fr": "Configuration rechargée.", "en": "Configuration reloaded."},
     "reload.error": {
         "fr": "Configuration refusée, l'ancienne reste en place : {error}",

@@ -41,7 +41,7 @@ class Runtime(Capability):
         self,
         core: Core,
         *,
-        reload: Callable[[], None],
+        reload: Callable[[], list[str]],
         homeserver_url: str,
         commands_came: Callable[[], None],
     ):
@@ -55,7 +55,8 @@ class Runtime(Capability):
             core.router.route,
             commands_came,  # a command read late: the dispatcher's turn
         )
-        self.reload = reload  # the application's: the config file read again
+        # The application's: the config file read again; the changes that need a restart.
+        self.reload = reload
         self.homeserver_url = homeserver_url
         self.started_at = time.time()
         self.jobs = {GAVE_UP_JOB: self.report_gave_up, GAVE_UP_EVENT_JOB: self.report_event_gave_up}

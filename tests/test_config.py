@@ -1,17 +1,33 @@
 """Configuration: defaults from the example file, and errors that name the key path."""
 
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bot.config import ENV_PASSWORD, ConfigError, load_config, parse_config
+from bot.config import (
+    ENV_PASSWORD,
+    REQUIRED,
+    Config,
+    ConfigError,
+    changes_needing_restart,
+    load_config,
+    parse_config,
+)
 
 EXAMPLE = yaml.safe_load(Path("config.example.yaml").read_text())
 
 
-def with_change(path: str, value):
-    data = yaml.safe_load(Path("config.example.yaml").read_text())
+def with_change(path: str, value, data=None):
+    """The example's data (or ``data``), with the value at ``path`` replaced."""
+    data = yaml.safe_load(
+        Path("config.example.yaml").read_text() if data is None else yaml.dump(data)
+    )
     node = data
     *parents, last = path.split(".")
     for key in parents:
@@ -96,3 +112,216 @@ def test_vetting_quorum_defaults_to_two_and_cannot_exceed_the_admins():
         r"number of admins \(1\), got 3",
     ):
         parse_config(one_admin, env={})
+
+
+# --- the example file and the declarations agree ---------------------------------------------
+
+# Structures with their own readers, documented in the example by examples rather than defaults.
+DEDICATED = {"network", "federation", "vetting.provisioning", "feeds", "source"}
+# Shown in the example file, but not as a key of their own.
+UNDOCUMENTED = {"smtp.password": "named beside password_env, which the file recommends"}
+# Values the example file shows that are examples, not defaults (it says so beside them).
+EXAMPLES = {"admins"}
+
+
+def _section_class(hint: typing.Any) -> type | None:
+    args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    found = [a for a in args if dataclasses.is_dataclass(a)]
+    return found[0] if found else None
+
+
+def settings(cls: type = Config, path: str = "", attrs: str = "") -> Iterator[tuple]:
+    """(key path, attribute path, field) of every setting of the sections bot/config.py
+    declares, and (key path, None, field) of any field that is neither a setting nor a section."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        key, attr = path + f.metadata.get("key", f.name), attrs + f.name
+        section = _section_class(hints[f.name])
+        if key in DEDICATED:
+            continue
+        if section is not None and section.__module__ == "bot.config":
+            yield from settings(section, key + ".", attr + ".")
+        else:
+            yield key, attr if f.metadata.get("doc") else None, f
+
+
+def documented_keys(text: str) -> set[str]:
+    """Every key path the example shows, commented out (`# key: …`) or not."""
+    paths, stack = set(), []
+    for line in text.splitlines():
+        m = re.match(r"^( *)(# *)?([a-z_]+):", line)
+        if not m:
+            continue
+        # A commented key sits two columns right of where it would be, after "# ".
+        indent = len(m.group(1)) + (len(m.group(2)) - 2 if m.group(2) else 0)
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        stack.append((indent, m.group(3)))
+        paths.add(".".join(key for _, key in stack))
+    return paths
+
+
+def default_of(f: dataclasses.Field) -> typing.Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
+def attribute(config: Config, attrs: str) -> typing.Any:
+    for name in attrs.split("."):
+        config = getattr(config, name)
+    return config
+
+
+def test_every_setting_is_declared_with_its_documentation():
+    undeclared = [key for key, attrs, f in settings() if not attrs or "\n" in f.metadata["doc"]]
+    assert not undeclared, "declare these with setting(default, one-line doc, …) in bot/config.py"
+
+
+def test_every_setting_is_in_the_example_file():
+    shown = documented_keys(Path("config.example.yaml").read_text())
+    missing = [key for key, _, _ in settings() if key not in shown and key not in UNDOCUMENTED]
+    assert not missing, "config.example.yaml does not show these settings"
+
+
+def test_the_values_the_example_file_shows_are_the_declared_defaults():
+    config = load_config("config.example.yaml", env={})
+    checked = 0
+    for key, attrs, f in settings():
+        node = EXAMPLE
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None or key in EXAMPLES or default_of(f) is REQUIRED:
+            continue
+        assert attribute(config, attrs) == default_of(f), key
+        checked += 1
+    assert checked > 30  # the file shows the defaults of most settings
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("alerts.remind", "2h", "alerts.remind: expected no such key"),
+        ("hooks.maxage", "5m", "hooks.maxage: expected no such key"),
+        ("hooks.news", {"secret": "x" * 40, "token": 1}, "hooks.news.token: expected no such key"),
+        ("vetting.profession", ["medecin"], "vetting.profession: expected no such key"),
+        (
+            "homeserver.federation",
+            {"port": 8448, "tls": 1},
+            "homeserver.federation.tls: expected no",
+        ),
+        ("jobs.keep_done", "a week", "jobs.keep_done: expected a duration such as 90s"),
+        ("alerts.remind_after", -5, "alerts.remind_after: expected a duration"),
+        ("news.pace_per_second", 0, "news.pace_per_second: expected a number ≥ 0.1"),
+        ("security.verified_devices", "some", "security.verified_devices: expected one of"),
+        ("web.trusted_proxies", ["a proxy"], "web.trusted_proxies: expected addresses or networks"),
+        (
+            "vetting.professions",
+            ["medecin", "astronaute"],
+            "vetting.professions[1]: expected one of",
+        ),
+        ("vetting.professions", [], "vetting.professions: expected at least one profession id"),
+    ],
+)
+def test_settings_are_read_and_checked_as_declared(path, value, message):
+    with pytest.raises(ConfigError) as err:
+        parse_config(with_change(path, value), env={})
+    assert str(err.value).startswith(message)
+
+
+def test_durations_may_be_written_with_units():
+    data = with_change("jobs.keep_done", "2h")
+    data["alerts"] = {"remind_after": "30s"}
+    config = parse_config(data, env={})
+    assert (config.jobs.keep_done, config.alerts.remind_after) == (7200.0, 30.0)
+    kept = parse_config(with_change("privacy.keep_command_text", 0), env={})
+    assert kept.privacy.keep_command_text == 0.0
+
+
+def test_rules_and_shared_rooms_name_only_the_regions_professions():
+    data = with_change("vetting.professions", ["infirmier"])
+    with pytest.raises(
+        ConfigError,
+        match=r"^vetting\.provisioning\.rules\[1\]\.professions\[0\]: expected one of infirmier, "
+        r"got 'medecin'",
+    ):
+        parse_config(data, env={})
+    data = with_change("vetting.professions", ["medecin"])
+    data["federation"]["shared_rooms"] = [
+        {"room": "#club:peer.example", "professions": ["sage-femme"]}
+    ]
+    with pytest.raises(ConfigError, match=r"^federation\.shared_rooms\[0\]\.professions\[0\]"):
+        parse_config(data, env={})
+    assert parse_config(
+        with_change("vetting.professions", ["medecin"]), env={}
+    ).vetting.professions == ("medecin",)
+
+
+def test_a_secret_in_the_environment_wins_over_the_file():
+    data = with_change("homeserver.embedded", False)
+    data["homeserver"].update(url="https://matrix.ars-sud.example", password="in-the-file")
+    assert parse_config(data, env={ENV_PASSWORD: "from-env"}).homeserver.password == "from-env"
+    data["hooks"]["news"] = {"secret_env": "HOOK_NEWS", "secret": "w" * 32}
+    config = parse_config(data, env={"HOOK_NEWS": "e" * 32})
+    assert (config.hooks.secret("news"), config.hooks.secret("alert")) == ("e" * 32, None)
+    assert "e" * 32 not in repr(config)
+
+
+# --- what a running bot applies, and what waits for a restart --------------------------------
+
+
+def restart_after(*changes: tuple[str, typing.Any], embedded: bool = True) -> list[str]:
+    base = with_change("homeserver.embedded", embedded)
+    if not embedded:
+        base["homeserver"].update(url="https://matrix.ars-sud.example", password="pw")
+    data = base
+    for path, value in changes:
+        data = with_change(path, value, data)
+    return changes_needing_restart(parse_config(base, env={}), parse_config(data, env={}))
+
+
+def test_nothing_changed_needs_no_restart():
+    config = load_config("config.example.yaml", env={})
+    assert changes_needing_restart(config, config) == []
+
+
+def test_what_a_running_bot_applies_needs_no_restart():
+    assert (
+        restart_after(
+            ("commands.prefix", "?"),
+            ("jobs.max_backoff", "1m"),
+            ("privacy.keep_command_text", "1d"),
+            ("news.pace_per_second", 5),
+            ("alerts.remind_after", "1h"),
+            ("vetting.approvals_required", 1),
+            ("homeserver.public_url", "https://matrix.ars-sud.example"),
+            ("web.public_url", "https://agora.ars-sud.example"),
+            ("admins", ["@admin:localhost"]),
+            ("locale", "en"),
+            ("network.territories.0.name", "Région Sud-Est"),
+        )
+        == []
+    )
+
+
+def test_what_is_read_at_start_is_named_by_its_key_path():
+    assert restart_after(
+        ("web.port", 8081),
+        ("bot.display_name", "Agora Sud"),
+        ("homeserver.retries", 3),
+        ("commands.prefix", "?"),
+    ) == ["homeserver.retries", "bot.display_name", "web.port"]
+    assert restart_after(("homeserver.federation", {"port": 8448})) == ["homeserver.federation"]
+    smtp = {"host": "smtp.example", "from": "agora@ars.example"}
+    assert restart_after(("smtp", smtp)) == ["smtp"]
+    base = with_change("smtp", smtp)
+    moved = with_change("smtp.from", "agora@ars-sud.example", base)
+    assert changes_needing_restart(parse_config(base, env={}), parse_config(moved, env={})) == [
+        "smtp.from"
+    ]
+
+
+def test_federation_peers_need_a_restart_only_with_the_embedded_homeserver():
+    peers = ("federation.allowed_servers", ["matrix.ars-occitanie.example"])
+    assert restart_after(peers) == ["federation.allowed_servers"]
+    assert restart_after(peers, embedded=False) == []

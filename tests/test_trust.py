@@ -232,9 +232,12 @@ async def test_a_reload_changes_the_command_prefix_everywhere(control):
     config = yaml.safe_load(agora.config_path.read_text())
     config["commands"] = {"prefix": "?"}
     config["news"] = {"pace_per_second": 3}
+    config["web"]["healthy_sync_age"] = 45  # read when the web server starts: said so
     agora.config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
-    _answer, reaction = await first.command(room, "!reload")
+    answer, reaction = await first.command(room, "!reload")
     assert reaction == "✅"
+    assert "prochain démarrage" in answer.body and "web.healthy_sync_age" in answer.body
+    assert "commands.prefix" not in answer.body  # applied at once
     pong, reaction = await first.command(room, "?ping")
     assert reaction == "✅" and pong.body.startswith("pong")
     ignored = await first.say(room, "!ping")

@@ -17,7 +17,7 @@ class Uses(Protocol):
 
     async def status_info(self) -> dict[str, Any]: ...
 
-    def reload(self) -> None: ...
+    def reload(self) -> list[str]: ...
 
 
 Ctx = CommandContext[Uses]
@@ -65,7 +65,10 @@ async def status(ctx: Ctx) -> None:
 @command("reload", role=Role.ADMIN, where=Where.CONTROL_ROOM, help="cmd.reload.help")
 async def reload(ctx: Ctx) -> None:
     try:
-        ctx.services.reload()
+        later = ctx.services.reload()
     except ConfigError as exc:
         raise BadArgument("reload.error", error=str(exc)) from None
-    await ctx.reply(t("reload.ok", ctx.locale))
+    text = t("reload.ok", ctx.locale)
+    if later:
+        text += "\n" + t("reload.restart", ctx.locale, keys=", ".join(later))
+    await ctx.reply(text)

@@ -20,9 +20,8 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import yaml
@@ -33,10 +32,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from cryptography.x509.oid import NameOID
 
+from bot.config import Config, FederationListener
 from bot.files import write_private
-
-if TYPE_CHECKING:
-    from bot.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +50,6 @@ def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
         else:
             out[key] = value
     return out
-
-
-@dataclass(frozen=True)
-class FederationListener:
-    """The embedded homeserver's federation listener (TLS), for regions that federate."""
-
-    port: int
-    bind: str = "127.0.0.1"
-    certificate: str | None = None  # PEM paths; none: a self-signed certificate is made
-    private_key: str | None = None
-    verify_certificates: bool = True  # false only among local trials with self-signed ones
-    allow_loopback: bool = False  # peers on 127.0.0.0/8 (Synapse refuses them by default)
 
 
 class EmbeddedSynapse:

@@ -63,7 +63,7 @@ class Alerts:
             )
             await BroadcastStore.publish(db, f"alert:{alert_id}", content, rooms)
             await Store.add_job(
-                db, REMIND_JOB, {"alert_id": alert_id}, at=now + config.news.remind_after
+                db, REMIND_JOB, {"alert_id": alert_id}, at=now + config.alerts.remind_after
             )
             await store.keep_outcome(db, "alert", [alert_id, len(rooms)])
         await store.audit(author, "alert.post", "ok", detail=f"#{alert_id} {level} → {where}")

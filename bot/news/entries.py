@@ -20,8 +20,6 @@ import feedparser
 
 from bot.news.render import Item, text_of
 
-DEFAULT_FIRST_POSTS = 3  # a new subscription posts at most this many of the newest entries
-
 
 @dataclass(frozen=True)
 class Entry:

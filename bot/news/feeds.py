@@ -1,4 +1,4 @@
-"""Feeds (`!feed`, `news.feeds` in the config): each polled by a recurring durable job (the
+"""Feeds (`!feed`, `feeds:` in the config): each polled by a recurring durable job (the
 scheduler's clock says when), its new entries relayed once to its rooms, an entry changed at
 its source edited where it was posted, a failing feed backed off and reported once.
 
@@ -66,7 +66,7 @@ class Feeds:
     async def sync_config(self) -> None:
         """The feeds the config declares, as rows (added, kept, or marked removed), each
         with its poll job; a feed that lost its job (cancelled by hand) gets one again."""
-        wanted = {(f.url, f.territory, f.rooms): f for f in self.core.config.news.feeds}
+        wanted = {(f.url, f.territory, f.rooms): f for f in self.core.config.feeds}
         have = {f.key: f for f in await self.store.feeds(origin="config")}
         now = self.core.clock()
         async with self.core.store.transaction() as db:

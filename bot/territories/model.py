@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.matrix.ids import server_of
 
@@ -161,7 +161,10 @@ class SharedRoomDecl:
 
 @dataclass(frozen=True)
 class FederationConfig:
-    allowed_servers: tuple[str, ...] = ()
+    # Embedded: also the homeserver's federation allow-list, written when it starts.
+    allowed_servers: tuple[str, ...] = field(
+        default=(), metadata={"restart": lambda config: config.homeserver.embedded}
+    )
     # Peer regions' policy rooms (ids or aliases) whose ban rules this bot applies.
     trusted_policy_rooms: tuple[str, ...] = ()
     # Peer regions' bots, invited to this region's policy room (to trust it).

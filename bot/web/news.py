@@ -50,7 +50,7 @@ class NewsPages:
 
     async def hook(self, request: web.Request) -> web.Response:
         hook = request.match_info["hook"]
-        secret = self.services.config.news.hook_secrets.get(hook)
+        secret = self.services.config.hooks.secret(hook)
         if hook not in ("news", "alert") or secret is None:
             return web.json_response({"error": "no such hook"}, status=404)
         try:
@@ -63,7 +63,7 @@ class NewsPages:
             request.headers.get(SIGNATURE_HEADER),
             body,
             time.time(),
-            self.services.config.news.hook_max_age,
+            self.services.config.hooks.max_age,
         )
         if why:
             await self.services.hook_refused(hook, why, request.remote or "?")
