@@ -116,10 +116,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Rien à accepter : l'identité de {user} n'a pas changé ({fingerprint}).",
         "en": "Nothing to accept: the identity of {user} has not changed ({fingerprint}).",
     },
-    "trust.status": {
-        "fr": "Identité de {user} : {fingerprint}\nSessions vérifiées : {devices}",
-        "en": "Identity of {user}: {fingerprint}\nVerified sessions: {devices}",
-    },
     "cmd.trust.help": {
         "fr": "Accepter la nouvelle identité de signature croisée d'un administrateur, "
         "animateur ou responsable (montre l'ancienne et la nouvelle)",
@@ -209,10 +205,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "arg.command": {
         "fr": "« {value} » n'est pas une commande connue",
         "en": "'{value}' is not a known command",
-    },
-    "arg.choice": {
-        "fr": "« {value} » : valeurs possibles {choices}",
-        "en": "'{value}': expected one of {choices}",
     },
     # argument names in usage lines
     "meta.value": {"fr": "valeur", "en": "value"},
@@ -352,14 +344,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "control.topic": {
         "fr": "Administration du réseau Agora (chiffré, sur invitation).",
         "en": "Administration of the Agora network (encrypted, invite only).",
-    },
-    "control.welcome": {
-        "fr": "Agora est en service. Tapez {prefix}help pour la liste des commandes.",
-        "en": "Agora is running. Type {prefix}help for the list of commands.",
-    },
-    "dm.welcome": {
-        "fr": "Bonjour, je suis le bot Agora. Tapez {prefix}help pour voir ce que je peux faire.",
-        "en": "Hello, I am the Agora bot. Type {prefix}help to see what I can do.",
     },
     # territories: plans and reconcile
     "plan.nothing": {
