@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -38,13 +37,9 @@ from bot.territories.capability import Territories
 from bot.territories.planner import WATCHED_STATE
 from bot.vetting.animation import Animation
 from bot.vetting.capability import Vetting
-from bot.web.server import WebServer
+from bot.web.server import WebServer, with_real_port
 
 log = logging.getLogger(__name__)
-
-
-class StartupError(Exception):
-    pass
 
 
 class Agora:
@@ -157,7 +152,7 @@ class Agora:
             self.accounts.write_credentials(session.user_id, control.room_id)
         self.web = WebServer(self, self.config.web, join=self.vetting, news=self.news)
         await self.web.start()
-        self._public_url_of_port()
+        self._apply()  # the web server's real port in links
         tasks = self.tasks
         tasks.loop(self.sync.run(), "sync")
         tasks.loop(self.dispatcher.run(), "dispatcher")
@@ -167,7 +162,7 @@ class Agora:
         if self.file_config.source is not None:
             tasks.loop(watch(self.file_config.source, self._reload_from_file), "config")
         if self.synapse:
-            tasks.loop(self._watch_synapse(), "synapse")
+            tasks.loop(self.synapse.watch(), "synapse")
         for c in self.capabilities:
             for name, loop in c.loops().items():
                 tasks.loop(loop, name)
@@ -185,18 +180,11 @@ class Agora:
             self.homeserver_url,
         )
 
-    def _public_url_of_port(self) -> None:
-        """``web.port: 0`` picks a free port: links (status pages, email confirmations) then
-        carry the real one, unless ``web.public_url`` names the address people use."""
-        web = self.file_config.web
-        if self.web is None or web.port != 0 or web.public_url != f"http://{web.host}:0":
-            return
-        real = dataclasses.replace(web, public_url=f"http://{web.host}:{self.web.port}")
-        self.file_config = dataclasses.replace(self.file_config, web=real)
-        self._apply()
-
     def _apply(self) -> None:
-        """The file's config, with the working groups, for everyone."""
+        """The file's config, with the working groups (and the web server's real port in its
+        links), for everyone."""
+        if self.web is not None and self.web.port is not None:
+            self.file_config = with_real_port(self.file_config, self.web.port)
         self.core.file_config = self.file_config
         self.core.reconfigure(self.territories.effective(self.file_config))
 
@@ -222,15 +210,9 @@ class Agora:
         new = load_config(self.file_config.source)
         later = changes_needing_restart(self.file_config, new)
         self.file_config = new
-        self._public_url_of_port()
         self._apply()
-        self.territories.request_full()
-        # What the file declares now, and the peers' (tasks: reload is called from sync code).
-        self.tasks.spawn(self.news.start(), "feeds")
-        self.tasks.spawn(self.moderation.follow_peers(own=True), "peers")
-        self.tasks.spawn(self.federation.follow_peers(own=True), "peers")
-        self.tasks.spawn(self.trust.refresh(), "trust")  # new admins, animators and managers
-        self.tasks.spawn(self.control.reconcile_admins(), "control")  # the room follows `admins`
+        for c in self.capabilities:  # tasks: reload is called from sync code (a command)
+            self.tasks.spawn(c.reloaded(), f"{c.name}.reloaded")
         return later
 
     async def _reload_from_file(self) -> None:
@@ -247,12 +229,6 @@ class Agora:
 
     def health(self) -> dict[str, Any]:
         return {"user_id": self.config.bot_user_id, "embedded": self.synapse is not None}
-
-    async def _watch_synapse(self) -> None:
-        assert self.synapse
-        reason = await self.synapse.wait_crashed()
-        log.critical("%s", reason)
-        raise StartupError(reason)
 
     async def run_until_stopped(self, stop: asyncio.Event) -> int:
         """Run until ``stop`` is set (exit 0) or a loop dies (exit 1)."""

@@ -173,5 +173,9 @@ class Capability:
     async def started(self) -> None:
         """Once every capability has started: what may take long (peers over federation)."""
 
+    async def reloaded(self) -> None:
+        """The config file was read again (``core.config`` is the new one): what it declares
+        now, made so (in the background: a peer region may be slow)."""
+
     async def stop(self) -> None:
         """Let go of what ``start`` took (worker processes, sessions)."""

@@ -75,7 +75,7 @@ class MatrixUnavailable(AgoraError):
 # Errors that retrying may cure: the homeserver away, overloaded or rate limiting, a network
 # that failed. The AGORA_* codes are the gateway's own waits (a room not synced yet).
 TRANSIENT_CODES = frozenset(
-    {"M_LIMIT_EXCEEDED", "AGORA_ROOM_NOT_SYNCED", "AGORA_MEMBER_NOT_SYNCED"}
+    {"M_LIMIT_EXCEEDED", "AGORA_ROOM_NOT_SYNCED", "AGORA_MEMBER_NOT_SYNCED", "AGORA_NO_DEVICE"}
 )
 
 

@@ -510,7 +510,7 @@ async def test_a_revocation_outlives_a_homeserver_away_longer_than_the_old_give_
     try:
         await admin.accept_invite(agora.control.room_id)
         await VettingStore(agora.store).add_member(member.user_id, None, f"vaucluse-{sfx}")
-        await agora.reconcile(dry_run=False)
+        await agora.territories.reconcile(dry_run=False)
         space = await member.wait_for(lambda: next(iter(member.invites), None), "the space")
         await member.accept_invite(space)
 
@@ -531,7 +531,7 @@ async def test_a_revocation_outlives_a_homeserver_away_longer_than_the_old_give_
         try:
             # What !revoke does once parsed: the revocation and its job, in one transaction.
             await agora.moderation.revocation.start(member.user_id, "test", admin.user_id, False)
-            agora.wake_jobs()
+            agora.jobs.kick()
             await asyncio.sleep(20)
             async with agora.store.db.execute(
                 "SELECT status, attempts FROM inbox WHERE event_id = ?", (ping,)

@@ -51,6 +51,9 @@ class Federation(Capability):
         except AgoraError as exc:
             log.error("following the peer regions: %s", exc)
 
+    async def reloaded(self) -> None:
+        await self.follow_peers(own=True)
+
     async def on_invite(self, invite: Invite) -> bool:
         if await self.shared.declares(invite.room_id):
             # A peer region's room shared with this one: join it and ask our members in.

@@ -52,6 +52,10 @@ def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
+class HomeserverDied(RuntimeError):
+    pass
+
+
 class EmbeddedSynapse:
     def __init__(
         self,
@@ -388,6 +392,12 @@ class EmbeddedSynapse:
         if self._stopping:
             await asyncio.Event().wait()  # a requested stop is not a crash: never return
         return f"Synapse stopped unexpectedly (exit code {code}):\n{self._diagnostics()}"
+
+    async def watch(self) -> None:
+        """A loop of the bot's: it ends (and the bot with it) if Synapse dies unasked."""
+        reason = await self.wait_crashed()
+        log.critical("%s", reason)
+        raise HomeserverDied(reason)
 
     async def stop(self, grace: float = 20.0) -> None:
         proc = self.process

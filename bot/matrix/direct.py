@@ -33,6 +33,16 @@ class DirectChats:
     async def refresh(self) -> None:
         self.rooms = await self.store.dm_rooms()
 
+    async def has_device(self, user_id: str) -> bool:
+        """Whether the person has a device the bot knows of (asked of the homeserver if none
+        is known yet): a message encrypted before their first log in is never readable."""
+        client = self.gateway.client
+        if client.olm is None or any(client.device_store.active_user_devices(user_id)):
+            return True
+        client.olm.users_for_key_query.add(user_id)
+        await self.gateway.call("query keys", client.keys_query)
+        return any(client.device_store.active_user_devices(user_id))
+
     async def room_for(self, user_id: str) -> str:
         async with self._lock:  # two messages at once must not open two chats
             existing = await self.store.dm_with(user_id)

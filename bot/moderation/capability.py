@@ -73,6 +73,13 @@ class Moderation(Capability):
         except AgoraError as exc:  # retried at the next reload or start
             log.error("following the peer regions' lists: %s", exc)
 
+    async def reloaded(self) -> None:
+        """New admins, animators and managers: whose devices speak for them, the control room
+        following ``admins``; the peers' lists as declared now."""
+        await self.trust.refresh()
+        await self.core.control.reconcile_admins()
+        await self.follow_peers(own=True)
+
     async def _sweep(self) -> None:
         try:
             removed = await self.enforcer.sweep()

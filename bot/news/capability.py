@@ -42,6 +42,9 @@ class News(Capability):
     async def start(self) -> None:
         await self.feeds.sync_config()
 
+    async def reloaded(self) -> None:
+        await self.feeds.sync_config()
+
     async def stop(self) -> None:
         await self.feeds.close()
 

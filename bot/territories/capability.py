@@ -51,8 +51,7 @@ class Territories(Capability):
     def loops(self) -> dict[str, Coroutine[Any, Any, None]]:
         return {"keeper": self.keeper.run()}
 
-    def request_full(self) -> None:
-        """The whole network looked at again (a reload)."""
+    async def reloaded(self) -> None:
         self.keeper.request_full()
 
     async def settled(self, timeout: float = 120.0) -> None:

@@ -9,7 +9,7 @@ import secrets
 import time
 
 from bot.capability import Core
-from bot.errors import Conflict
+from bot.errors import Conflict, MatrixError
 from bot.events import MemberProvisioned
 from bot.homeserver.admin import (
     delete_registration_token,
@@ -72,6 +72,10 @@ class Outcomes(Part):
         locale = request.locale or self.config.locale
         if request.user_id is None:
             return
+        if not await self.core.direct.has_device(request.user_id):
+            # A web applicant who has registered but not yet logged in: told once they have
+            # a device (the job waits, retried like an outage), or they could never read it.
+            raise MatrixError(None, "AGORA_NO_DEVICE", f"{request.user_id} has no device yet")
         if request.status == "approved":
             message = t(
                 "vetting.applicant.approved",

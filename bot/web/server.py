@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from bot.config import WebConfig
+from bot.config import Config, WebConfig
 from bot.metrics import Metrics
 from bot.web.join import JoinPages, JoinServices
 from bot.web.news import NewsPages, NewsServices
@@ -52,6 +53,16 @@ def make_app(
     if news is not None:
         NewsPages(news).add_routes(app)
     return app
+
+
+def with_real_port(config: Config, port: int) -> Config:
+    """``web.port: 0`` picks a free port: links (status pages, email confirmations) then carry
+    the real one, unless ``web.public_url`` names the address people use."""
+    web = config.web
+    if web.port != 0 or web.public_url != f"http://{web.host}:0":
+        return config
+    real = dataclasses.replace(web, public_url=f"http://{web.host}:{port}")
+    return dataclasses.replace(config, web=real)
 
 
 class WebServer:
