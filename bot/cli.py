@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.config import ConfigError, load_config
+from bot.config import ConfigError, load_config, settings_reference
 from bot.exports import csv_text, write_private
 
 
@@ -22,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("file", type=Path)
     commands = sub.add_parser("commands", help="print the command reference (Markdown)")
-    for p in (check, commands):  # accepted everywhere, so scripts can pass it uniformly
+    settings = sub.add_parser("settings", help="print the settings reference (Markdown)")
+    for p in (check, commands, settings):  # accepted everywhere, so scripts can pass it uniformly
         p.add_argument("--data-dir", type=Path, default=Path("./data"))
     export = sub.add_parser("export-members", help="write the verified members as CSV")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
@@ -200,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         from bot.commands.registry import markdown_reference
 
         print(markdown_reference(load_commands()))
+        return 0
+    if args.command == "settings":
+        print(settings_reference())
         return 0
     if args.command == "check-config":
         try:

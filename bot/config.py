@@ -19,7 +19,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -1053,3 +1053,60 @@ def _check_sharing(
                 raise ConfigError(
                     f"federation.shared_rooms[{i}].territories[{j}]", "a declared territory id", tid
                 )
+
+
+# --- the reference people read (README), generated from the declarations -----------------------
+
+
+def settings_reference() -> str:
+    """Every declared setting as a Markdown table: key, default, what it does (and whether a
+    change waits for a restart). The README's table is this, pasted (a test keeps it so)."""
+    lines = ["| key | default | meaning |", "| --- | --- | --- |"]
+    for path, f in _declared(Config, ""):
+        meaning = f.metadata["doc"] + (" (restart)" if f.metadata.get("restart") is True else "")
+        lines.append(f"| `{path}` | {_shown(f)} | {meaning} |")
+    return "\n".join(lines)
+
+
+def _declared(
+    cls: type, prefix: str, within: frozenset[type] = frozenset()
+) -> Iterator[tuple[str, dataclasses.Field[Any]]]:
+    """(key path, field) of each documented setting, sections and lists of them followed
+    (a structure that holds itself, the territories' tree, once)."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        path = f"{prefix}{f.metadata.get('key', f.name)}"
+        if f.metadata.get("doc"):
+            yield path, f
+            continue
+        inner = [a for a in typing.get_args(hints[f.name]) if a is not type(None)]
+        listed = typing.get_origin(hints[f.name]) is tuple
+        section = inner[0] if (listed or len(inner) == 1) and inner else hints[f.name]
+        if dataclasses.is_dataclass(section) and section not in within:
+            yield from _declared(section, f"{path}[]." if listed else f"{path}.", within | {cls})
+
+
+def _shown(f: dataclasses.Field[Any]) -> str:
+    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    if default is REQUIRED:
+        return "— (required)"
+    if default is None or default == "":
+        return "—"
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    if f.metadata.get("kind") == "duration":
+        return f"`{_duration_text(float(default))}`"
+    if isinstance(default, tuple | list):
+        return "`[" + ", ".join(str(v) for v in default) + "]`"
+    if isinstance(default, float) and default.is_integer():
+        return f"`{int(default)}`"
+    return f"`{default}`"
+
+
+def _duration_text(seconds: float) -> str:
+    if seconds == 0:
+        return "0"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
