@@ -119,3 +119,29 @@ def test_transaction_ids_are_derived_from_message_room_and_version():
         )
         == 3
     )
+
+
+def test_what_a_poll_relays_is_a_pure_function_of_the_entries_and_what_is_known():
+    from bot.news.entries import Entry, plan_relay
+
+    def entry(key: str, title: str, when: float | None, digest: str = "") -> Entry:
+        return Entry(key, title, f"https://x.example/{key}", "", when, digest or f"d-{key}")
+
+    entries = [
+        entry("a", "Canicule niveau 2", 10),
+        entry("b", "Vaccination", 30),
+        entry("c", "Canicule niveau 3", 20),
+        entry("d", "Canicule : mise à jour", 5, digest="d-d-changed"),
+        entry("e", "Canicule, rappel", 1),
+    ]
+    known = {"d": ("d-d", "feed:1:d"), "e": ("d-e", None)}  # e: seen, never posted
+    first = plan_relay(entries, {}, keyword=None, primed=False, first_posts=2)
+    assert [e.key for e in first.post] == ["b", "c"]  # the newest two, never the backlog
+    assert [e.key for e in first.skip] == ["a", "d", "e"] and first.changed == []
+    later = plan_relay(entries, known, keyword="canicule", primed=True, first_posts=2)
+    assert [e.key for e in later.post] == ["c", "a"]  # new, matching, newest first
+    assert [(e.key, m) for e, m in later.changed] == [("d", "feed:1:d")]  # edited where posted
+    assert plan_relay(entries, known | {k: (f"d-{k}", None) for k in "abc"}, keyword=None,
+                      primed=True, first_posts=2).changed == [(entries[3], "feed:1:d")]  # fmt: skip
+    unchanged = {e.key: (e.digest, f"feed:1:{e.key}") for e in entries}
+    assert plan_relay(entries, unchanged, keyword=None, primed=True, first_posts=2).empty

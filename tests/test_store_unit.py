@@ -236,3 +236,55 @@ async def test_a_commands_first_outcome_is_kept_for_its_rerun_only(tmp_path):
     with effects.caused_by("event:$cmd"):
         assert await store.earlier_outcome("revoke") == (False, None)
     await store.close()
+
+
+async def test_a_recurring_job_runs_again_on_the_schedulers_clock_as_one_row(tmp_path):
+    """A feed's poll: the same job row, due again when its handler says, on the clock the
+    tests move; never two of it, even when run again after a crash."""
+    from bot.scheduler import Again, JobRunner
+
+    store = await Store.open(tmp_path / "a.db")
+    async with store.transaction() as db:
+        await store.add_job(db, "poll", {"feed": 1})
+    polls: list[float] = []
+    runner = JobRunner(store, {})
+
+    async def poll(payload):
+        polls.append(runner.clock())
+        return Again(runner.clock() + 1800) if len(polls) < 3 else None
+
+    runner.handlers["poll"] = poll
+    assert await runner.run_due() == 1
+    assert await runner.run_due() == 0  # due in half an hour, not now
+    runner.advance(1800)
+    assert await runner.run_due() == 1
+    assert len(await store.pending_jobs("poll")) == 1  # one row throughout
+    runner.advance(1800)
+    assert await runner.run_due() == 1  # the third poll ends it
+    assert await store.pending_jobs("poll") == []
+    assert polls[1] - polls[0] >= 1800 and polls[2] - polls[1] >= 1800
+    await store.close()
+
+
+async def test_events_go_to_the_first_capability_that_takes_them():
+    from bot.capability import Router
+
+    seen: list[str] = []
+    router = Router()
+
+    async def declines(event):
+        seen.append("declines")
+        return False
+
+    async def takes(event):
+        seen.append("takes")
+        return True
+
+    async def never(event):
+        seen.append("never")
+        return True
+
+    for handler in (declines, takes, never):
+        router.add(str, handler)
+    assert await router.route("an invite") and seen == ["declines", "takes"]
+    assert not await router.route(42)  # nobody wants an int
