@@ -42,35 +42,6 @@ class Clock:
     def __call__(self) -> float:
         return time.time() + self.offset
 
-    # --- what admins see and do (`!jobs`) ------------------------------------------------------
-
-    async def open_jobs(self) -> list[JobRow]:
-        """Waiting, retrying and given-up jobs, oldest first."""
-        return await self.store.open_jobs()
-
-    async def _open(self, job_id: int) -> JobRow:
-        found = await self.store.job(job_id)
-        if found is None:
-            raise NotFound("jobs.unknown", id=job_id)
-        if found.status not in ("pending", "failed"):
-            raise Conflict("jobs.closed", id=job_id, status=found.status)
-        return found
-
-    async def retry_now(self, job_id: int, by: str) -> JobRow:
-        """A waiting or given-up job tried again now, its tries counted afresh."""
-        found = await self._open(job_id)
-        await self.store.retry_job_now(job_id)
-        await self.store.audit(by, "jobs.retry", "ok", detail=f"#{job_id}")
-        self.kick()
-        return found
-
-    async def cancel(self, job_id: int, by: str) -> JobRow:
-        """A job that will not run (any more); one running now finishes its try."""
-        found = await self._open(job_id)
-        await self.store.cancel_job(job_id)
-        await self.store.audit(by, "jobs.cancel", "ok", detail=f"#{job_id} {found.kind}")
-        return found
-
     def advance(self, seconds: float) -> None:
         self.offset += seconds
 
@@ -219,3 +190,32 @@ class JobRunner:
         else:
             await self.store.finish_job(job_id)
         return True
+
+    # --- what admins see and do (`!jobs`) ------------------------------------------------------
+
+    async def open_jobs(self) -> list[JobRow]:
+        """Waiting, retrying and given-up jobs, oldest first."""
+        return await self.store.open_jobs()
+
+    async def _open(self, job_id: int) -> JobRow:
+        found = await self.store.job(job_id)
+        if found is None:
+            raise NotFound("jobs.unknown", id=job_id)
+        if found.status not in ("pending", "failed"):
+            raise Conflict("jobs.closed", id=job_id, status=found.status)
+        return found
+
+    async def retry_now(self, job_id: int, by: str) -> JobRow:
+        """A waiting or given-up job tried again now, its tries counted afresh."""
+        found = await self._open(job_id)
+        await self.store.retry_job_now(job_id)
+        await self.store.audit(by, "jobs.retry", "ok", detail=f"#{job_id}")
+        self.kick()
+        return found
+
+    async def cancel(self, job_id: int, by: str) -> JobRow:
+        """A job that will not run (any more); one running now finishes its try."""
+        found = await self._open(job_id)
+        await self.store.cancel_job(job_id)
+        await self.store.audit(by, "jobs.cancel", "ok", detail=f"#{job_id} {found.kind}")
+        return found
