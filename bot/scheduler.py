@@ -94,8 +94,8 @@ class JobRunner:
                 self._wake.clear()
                 if len(running) < self.concurrency:
                     for job in await self._next(running, self.concurrency - len(running)):
-                        task = asyncio.create_task(self._run_one(*job))
-                        task.kind = job[1]  # type: ignore[attr-defined]
+                        # Named for its kind: ``_next`` counts the lesser ones running.
+                        task = asyncio.create_task(self._run_one(*job), name=job[1])
                         running[job[0]] = task
                 wake = asyncio.ensure_future(self._wake.wait())
                 try:
@@ -124,8 +124,8 @@ class JobRunner:
             if j[0] not in running
         ]
         due.sort(key=lambda j: (self.priorities.get(j[1], 0), j[0]))
-        low = sum(1 for t in running.values() if self.priorities.get(getattr(t, "kind", ""), 0))
-        picked = []
+        low = sum(1 for t in running.values() if self.priorities.get(t.get_name(), 0))
+        picked: list[tuple[int, str, dict[str, Any], int]] = []
         for job in due:
             if len(picked) == free:
                 break
@@ -160,10 +160,10 @@ class JobRunner:
                 again = await handler(payload)
         except Exception as exc:  # a job never stops the runner
             ref = new_reference()
-            again = transient(exc)
-            give_up = not again and attempts + 1 >= self.max_attempts
+            away = transient(exc)
+            give_up = not away and attempts + 1 >= self.max_attempts
             delay = min(self.max_backoff, 5.0 * 2 ** min(attempts, 16))
-            if again:  # the homeserver is away: no trace, it will be back
+            if away:  # the homeserver is away: no trace, it will be back
                 log.warning("job %s (%s): %r; next try in %.0f s", job_id, kind, exc, delay)
             else:
                 log.exception(
