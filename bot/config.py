@@ -13,6 +13,7 @@ Secrets may come from environment variables instead of the file (see ``ENV_*``).
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import ipaddress
 import os
@@ -22,7 +23,7 @@ import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 import yaml
@@ -45,6 +46,9 @@ from bot.territories.model import server_of as server_of_user
 from bot.vetting.form import DEFAULT_PROFESSIONS
 from bot.vetting.provisioning import ProvisioningConfig, Rule, rule_problems
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 ROOM_REF_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}(\.[a-z0-9][a-z0-9-]{0,47})?$")
 ENV_ACCESS_TOKEN = "AGORA_ACCESS_TOKEN"
 ENV_PASSWORD = "AGORA_BOT_PASSWORD"
@@ -59,7 +63,7 @@ EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 PREFIX_RE = re.compile(r"^(?:[^\w\s]|_){1,3}\Z")
 
 REQUIRED: Any = dataclasses.MISSING  # a setting without a default: its key must be given
-T = TypeVar("T")
+T = TypeVar("T", bound="DataclassInstance")  # a settings class
 
 
 class ConfigError(ValueError):
@@ -480,12 +484,15 @@ class _Section:
     ) -> Any:
         return self.read(key, _str, {"pattern": pattern, "what": what}, default)
 
-    def choice(self, key: str, choices: tuple[str, ...], default: Any = ...) -> str:
+    # builtins.str from here on: in this class's body, ``str`` is the method above.
+    def choice(
+        self, key: builtins.str, choices: tuple[builtins.str, ...], default: Any = ...
+    ) -> builtins.str:
         if default is ... and self.data.get(key) is None:
             raise ConfigError(self._p(key), "one of " + ", ".join(choices) + " (required)")
         return self.read(key, _choice, {"choices": choices}, default)
 
-    def section(self, key: str) -> _Section:
+    def section(self, key: builtins.str) -> _Section:
         return _Section(self.raw(key, {}), self._p(key))
 
     def done(self) -> None:
@@ -626,7 +633,7 @@ def _read(cls: type[T], s: _Section, **given: Any) -> T:
     dedicated reader); a key no field declares is refused."""
     hints = typing.get_type_hints(cls)
     values = dict(given)
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in dataclasses.fields(cls):
         if f.name not in given:
             values[f.name] = _read_field(s, f, hints[f.name])
     s.done()

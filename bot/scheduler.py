@@ -42,35 +42,6 @@ class Clock:
     def __call__(self) -> float:
         return time.time() + self.offset
 
-    # --- what admins see and do (`!jobs`) ------------------------------------------------------
-
-    async def open_jobs(self) -> list[JobRow]:
-        """Waiting, retrying and given-up jobs, oldest first."""
-        return await self.store.open_jobs()
-
-    async def _open(self, job_id: int) -> JobRow:
-        found = await self.store.job(job_id)
-        if found is None:
-            raise NotFound("jobs.unknown", id=job_id)
-        if found.status not in ("pending", "failed"):
-            raise Conflict("jobs.closed", id=job_id, status=found.status)
-        return found
-
-    async def retry_now(self, job_id: int, by: str) -> JobRow:
-        """A waiting or given-up job tried again now, its tries counted afresh."""
-        found = await self._open(job_id)
-        await self.store.retry_job_now(job_id)
-        await self.store.audit(by, "jobs.retry", "ok", detail=f"#{job_id}")
-        self.kick()
-        return found
-
-    async def cancel(self, job_id: int, by: str) -> JobRow:
-        """A job that will not run (any more); one running now finishes its try."""
-        found = await self._open(job_id)
-        await self.store.cancel_job(job_id)
-        await self.store.audit(by, "jobs.cancel", "ok", detail=f"#{job_id} {found.kind}")
-        return found
-
     def advance(self, seconds: float) -> None:
         self.offset += seconds
 
@@ -123,8 +94,8 @@ class JobRunner:
                 self._wake.clear()
                 if len(running) < self.concurrency:
                     for job in await self._next(running, self.concurrency - len(running)):
-                        task = asyncio.create_task(self._run_one(*job))
-                        task.kind = job[1]  # type: ignore[attr-defined]
+                        # Named for its kind: ``_next`` counts the lesser ones running.
+                        task = asyncio.create_task(self._run_one(*job), name=job[1])
                         running[job[0]] = task
                 wake = asyncio.ensure_future(self._wake.wait())
                 try:
@@ -153,8 +124,8 @@ class JobRunner:
             if j[0] not in running
         ]
         due.sort(key=lambda j: (self.priorities.get(j[1], 0), j[0]))
-        low = sum(1 for t in running.values() if self.priorities.get(getattr(t, "kind", ""), 0))
-        picked = []
+        low = sum(1 for t in running.values() if self.priorities.get(t.get_name(), 0))
+        picked: list[tuple[int, str, dict[str, Any], int]] = []
         for job in due:
             if len(picked) == free:
                 break
@@ -189,10 +160,10 @@ class JobRunner:
                 again = await handler(payload)
         except Exception as exc:  # a job never stops the runner
             ref = new_reference()
-            again = transient(exc)
-            give_up = not again and attempts + 1 >= self.max_attempts
+            away = transient(exc)
+            give_up = not away and attempts + 1 >= self.max_attempts
             delay = min(self.max_backoff, 5.0 * 2 ** min(attempts, 16))
-            if again:  # the homeserver is away: no trace, it will be back
+            if away:  # the homeserver is away: no trace, it will be back
                 log.warning("job %s (%s): %r; next try in %.0f s", job_id, kind, exc, delay)
             else:
                 log.exception(
@@ -219,3 +190,32 @@ class JobRunner:
         else:
             await self.store.finish_job(job_id)
         return True
+
+    # --- what admins see and do (`!jobs`) ------------------------------------------------------
+
+    async def open_jobs(self) -> list[JobRow]:
+        """Waiting, retrying and given-up jobs, oldest first."""
+        return await self.store.open_jobs()
+
+    async def _open(self, job_id: int) -> JobRow:
+        found = await self.store.job(job_id)
+        if found is None:
+            raise NotFound("jobs.unknown", id=job_id)
+        if found.status not in ("pending", "failed"):
+            raise Conflict("jobs.closed", id=job_id, status=found.status)
+        return found
+
+    async def retry_now(self, job_id: int, by: str) -> JobRow:
+        """A waiting or given-up job tried again now, its tries counted afresh."""
+        found = await self._open(job_id)
+        await self.store.retry_job_now(job_id)
+        await self.store.audit(by, "jobs.retry", "ok", detail=f"#{job_id}")
+        self.kick()
+        return found
+
+    async def cancel(self, job_id: int, by: str) -> JobRow:
+        """A job that will not run (any more); one running now finishes its try."""
+        found = await self._open(job_id)
+        await self.store.cancel_job(job_id)
+        await self.store.audit(by, "jobs.cancel", "ok", detail=f"#{job_id} {found.kind}")
+        return found

@@ -5,7 +5,7 @@ in the control room."""
 from __future__ import annotations
 
 import time
-from typing import ClassVar, Protocol
+from typing import Annotated, ClassVar, Protocol
 
 from bot.commands.context import CommandContext
 from bot.commands.registry import (
@@ -47,7 +47,7 @@ class Uses(Protocol):
 Ctx = CommandContext[Uses]
 
 
-class Url(str, Arg):
+class UrlArg(Arg):
     metavar = "meta.url"
 
     @classmethod
@@ -57,7 +57,10 @@ class Url(str, Arg):
         return raw
 
 
-class Level(str, Arg):
+Url = Annotated[str, UrlArg]
+
+
+class LevelArg(Arg):
     """An alert's level, in either language: info, warning (vigilance), critical (critique)."""
 
     metavar = "meta.level"
@@ -69,6 +72,9 @@ class Level(str, Arg):
         if level not in LEVELS:
             raise BadArgument("alert.level", level=raw, levels=", ".join(LEVELS))
         return level
+
+
+Level = Annotated[str, LevelArg]
 
 
 def _when(ts: float | None, locale: str) -> str:
@@ -94,7 +100,7 @@ async def feed_add(
     url: Url,
     target: Word | None = None,
     *,
-    every: Duration = DEFAULT_EVERY,  # type: ignore[assignment]
+    every: Duration = DEFAULT_EVERY,
     filter: Word | None = None,
     public: bool = False,
 ) -> None:
@@ -191,7 +197,7 @@ command_group("alert", help="cmd.alert.help", aliases=("alerte",), fallback="sen
     metavars={"target": "meta.news_target"},
     options={"level": ("niveau",)},
 )
-async def alert_send(ctx: Ctx, target: Word, text: Rest, *, level: Level = "info") -> None:  # type: ignore[assignment]
+async def alert_send(ctx: Ctx, target: Word, text: Rest, *, level: Level = "info") -> None:
     alert_id, rooms = await ctx.services.alerts.post(ctx.sender, target, level, text)
     await ctx.reply(t("alert.posted", ctx.locale, id=alert_id, n=rooms))
 

@@ -9,13 +9,14 @@ async def approve(ctx: CommandContext, request: RequestId, note: Rest = "") -> N
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import enum
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, get_args, get_type_hints
+from typing import Annotated, Any, ClassVar, Protocol, get_args, get_origin, get_type_hints
 
 from bot.durations import parse_duration
 from bot.errors import BadArgument, UserError
@@ -61,7 +62,9 @@ ANYWHERE = frozenset(Where)
 
 
 class Arg:
-    """An argument type. ``parse`` turns one token into a value or raises ``BadArgument``."""
+    """How an argument parses itself: ``parse`` turns one token into a value or raises
+    ``BadArgument``. A handler names it in ``Annotated[<value type>, <Arg>]``, through the
+    aliases below (``note: Rest = ""``: a ``str`` to the type checker, read by ``RestArg``)."""
 
     metavar: ClassVar[str] = "meta.value"  # a message id: usage lines are translated
     greedy: ClassVar[bool] = False  # takes the rest of the line, as typed
@@ -71,18 +74,24 @@ class Arg:
         return raw
 
 
-class Word(str, Arg):
+class WordArg(Arg):
     metavar = "meta.word"
 
 
-class Rest(str, Arg):
+Word = Annotated[str, WordArg]
+
+
+class RestArg(Arg):
     """Everything after the previous arguments, as typed (quotes kept)."""
 
     metavar = "meta.text"
     greedy = True
 
 
-class Integer(int, Arg):
+Rest = Annotated[str, RestArg]
+
+
+class IntegerArg(Arg):
     metavar = "meta.number"
 
     @classmethod
@@ -92,7 +101,10 @@ class Integer(int, Arg):
         return int(raw)
 
 
-class UserId(str, Arg):
+Integer = Annotated[int, IntegerArg]
+
+
+class UserIdArg(Arg):
     metavar = "meta.user"
 
     @classmethod
@@ -102,7 +114,10 @@ class UserId(str, Arg):
         return raw
 
 
-class Number(int, Arg):
+UserId = Annotated[str, UserIdArg]
+
+
+class NumberArg(Arg):
     """A number as people refer to one (a job, a feed, an alert): `12` or `#12`."""
 
     metavar = "meta.number"
@@ -114,7 +129,10 @@ class Number(int, Arg):
         return int(raw.lstrip("#"))
 
 
-class Duration(float, Arg):
+Number = Annotated[int, NumberArg]
+
+
+class DurationArg(Arg):
     """`15m`, `2h`, `1h30m`, `90s`, `1d`, or seconds: a number of seconds."""
 
     metavar = "meta.duration"
@@ -127,7 +145,10 @@ class Duration(float, Arg):
             raise BadArgument("arg.duration", value=raw) from None
 
 
-class RequestId(int, Arg):
+Duration = Annotated[float, DurationArg]
+
+
+class RequestIdArg(Arg):
     """A join request's number, typed `12` or `#12`."""
 
     metavar = "meta.request"
@@ -137,6 +158,9 @@ class RequestId(int, Arg):
         if not re.fullmatch(r"#?\d{1,9}", raw):
             raise BadArgument("arg.request_id", value=raw)
         return int(raw.lstrip("#"))
+
+
+RequestId = Annotated[int, RequestIdArg]
 
 
 @dataclass(frozen=True)
@@ -152,7 +176,7 @@ class Selection:
         return self.first if self.batch is None and self.first == self.last else None
 
 
-class RequestSelection(str, Arg):
+class RequestSelectionArg(Arg):
     """`12`, `#12`, a range `12-340` or an import batch `import:<name>`."""
 
     metavar = "meta.request_selection"
@@ -170,7 +194,10 @@ class RequestSelection(str, Arg):
         raise BadArgument("arg.request_selection", value=raw)
 
 
-class CommandName(str, Arg):
+RequestSelection = Annotated[Selection, RequestSelectionArg]
+
+
+class CommandNameArg(Arg):
     metavar = "meta.command"
 
     @classmethod
@@ -179,6 +206,9 @@ class CommandName(str, Arg):
         if ctx.registry.get(name) is None:
             raise BadArgument("arg.command", value=raw)
         return name
+
+
+CommandName = Annotated[str, CommandNameArg]
 
 
 # --- tokenizer ---------------------------------------------------------------------------------
@@ -242,6 +272,13 @@ class Param:
     def spellings(self) -> tuple[str, ...]:
         return (self.flag, *("--" + a for a in self.aliases))
 
+    # builtins.type: in this class's body, ``type`` is the field above.
+    @property
+    def arg(self) -> builtins.type[Arg]:
+        """How the value is read (a positional parameter's or an option's: a flag has none)."""
+        assert issubclass(self.type, Arg), f"{self.flag} is a flag"
+        return self.type
+
 
 Handler = Callable[..., Awaitable[None]]
 
@@ -258,7 +295,7 @@ class Command:
     metavars: dict[str, str] = field(default_factory=dict)
 
     def _meta(self, p: Param, locale: str) -> str:
-        return t(self.metavars.get(p.name) or p.type.metavar, locale)  # type: ignore[union-attr]
+        return t(self.metavars.get(p.name) or p.arg.metavar, locale)
 
     def usage(self, prefix: str, locale: str) -> str:
         parts = [prefix + self.name]
@@ -303,7 +340,7 @@ class Command:
                 values.setdefault(p.name, False if p.is_flag else p.default)
         idx = 0
         for p in positional:
-            if p.type.greedy:  # type: ignore[union-attr]
+            if p.arg.greedy:
                 if idx < len(remaining):
                     start = remaining[idx].start
                     values[p.name] = "".join(
@@ -333,7 +370,7 @@ class Command:
     @staticmethod
     def _parse(p: Param, raw: str, ctx: Parsing, usage: str) -> Any:
         try:
-            return p.type.parse(raw, ctx)  # type: ignore[union-attr]
+            return p.arg.parse(raw, ctx)
         except BadArgument as exc:
             raise BadArgument(
                 "error.bad_argument", detail=exc.render(ctx.locale), usage=usage
@@ -398,6 +435,15 @@ class CommandGroup:
 def _unwrap_optional(typ: Any) -> Any:
     args = [a for a in get_args(typ) if a is not type(None)]
     return args[0] if len(args) == 1 else typ
+
+
+def _arg_of(hint: Any) -> type[Arg] | type[bool] | None:
+    """bool (a flag), the Arg an ``Annotated[<value type>, <Arg>]`` hint names, or None."""
+    if hint is bool:
+        return bool
+    if get_origin(hint) is not Annotated:
+        return None
+    return next((m for m in hint.__metadata__ if isinstance(m, type) and issubclass(m, Arg)), None)
 
 
 class Registry:
@@ -484,12 +530,15 @@ class Registry:
         (``{"level": ("niveau",)}``)."""
 
         def register(fn: Handler) -> Handler:
-            hints = get_type_hints(fn)
+            hints = get_type_hints(fn, include_extras=True)
             params = []
             for p in list(inspect.signature(fn).parameters.values())[1:]:
-                typ = _unwrap_optional(hints.get(p.name, Word))
-                if typ is not bool and not (isinstance(typ, type) and issubclass(typ, Arg)):
-                    raise TypeError(f"{fn.__name__}.{p.name}: annotate with an Arg type or bool")
+                typ = _arg_of(_unwrap_optional(hints.get(p.name, Word)))
+                if typ is None:
+                    raise TypeError(
+                        f"{fn.__name__}.{p.name}: annotate with an argument type (Word, Rest…) "
+                        "or bool"
+                    )
                 option = p.kind is inspect.Parameter.KEYWORD_ONLY and typ is not bool
                 required = p.default is inspect.Parameter.empty and typ is not bool
                 if option and required:

@@ -7,10 +7,10 @@ from typing import Protocol
 from bot.commands.context import CommandContext
 from bot.commands.registry import (
     RequestId,
+    RequestIdArg,
     RequestSelection,
     Rest,
     Role,
-    Selection,
     UserId,
     Where,
     Word,
@@ -141,13 +141,12 @@ async def _decide(ctx: Ctx, request: int, decision: str, note: str) -> None:
     metavars={"note": "meta.note"},
 )
 async def approve(ctx: Ctx, request: RequestSelection, note: Rest = "") -> None:
-    chosen: Selection = request  # type: ignore[assignment]
-    if chosen.single is not None:
-        await _decide(ctx, chosen.single, "approve", note)
+    if request.single is not None:
+        await _decide(ctx, request.single, "approve", note)
         return
     decisions = ctx.services.decisions
-    ids = await decisions.selection(chosen.first, chosen.last, chosen.batch)
-    what = f"import:{chosen.batch}" if chosen.batch else f"#{chosen.first}-#{chosen.last}"
+    ids = await decisions.selection(request.first, request.last, request.batch)
+    what = f"import:{request.batch}" if request.batch else f"#{request.first}-#{request.last}"
     if not ids:
         raise NotFound("bulk.none", what=what)
     progress = await ctx.progress(t("bulk.progress", ctx.locale, done=0, total=len(ids)))
@@ -201,7 +200,7 @@ async def info(ctx: Ctx, who: Word) -> None:
             raise NotFound("vetting.none_for", who=who)
         request = found[0]
     else:
-        request = await vetting.ledger.get(RequestId.parse(who, ctx))
+        request = await vetting.ledger.get(RequestIdArg.parse(who, ctx))
     text = await vetting.cards.text(request)
     if request.user_id and await vetting.requests.member_territory(request.user_id):
         text += "\n" + t(

@@ -64,7 +64,13 @@ async def register_with_shared_secret(
 
 class AdminApi(Protocol):
     async def raw(
-        self, method: str, path: str, body: Any = None, *, what: str | None = None, **kw: Any
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        what: str | None = None,
+        query: dict[str, str] | None = None,
     ) -> dict[str, Any]: ...
 
 

@@ -167,7 +167,8 @@ class EmbeddedSynapse:
         """A TLS listener for the other regions' homeservers. Without a certificate given, a
         self-signed one is made once (peers must then not verify certificates: for local
         trials and tests, never between real regions)."""
-        cert, key = fed.certificate, fed.private_key
+        cert: str | Path | None = fed.certificate
+        key: str | Path | None = fed.private_key
         if not cert or not key:
             cert, key = self._self_signed(fed.bind)
         settings: dict[str, Any] = {

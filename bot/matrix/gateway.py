@@ -154,8 +154,8 @@ class Gateway:
                 return result
             self.metrics.matrix_errors.labels(status=str(status or result.errcode)).inc()
             if status == 429 or result.errcode == "M_LIMIT_EXCEEDED":
-                delay = _retry_after_seconds(headers, result.retry_after_ms)
-                delay = self._backoff(attempt) if delay is None else delay
+                asked = _retry_after_seconds(headers, result.retry_after_ms)
+                delay = self._backoff(attempt) if asked is None else asked
                 if attempt >= self.max_retries or delay > self.max_rate_limit_wait:
                     raise result
                 log.info("%s: rate limited, waiting %.2f s as asked", what, delay)
@@ -351,7 +351,7 @@ class Gateway:
             self.megolm_indices[event.event_id] = (event.session_id, message_index)
             return original(olm, message_index, event)
 
-        olm.message_index_ok = noted  # type: ignore[method-assign]
+        olm.message_index_ok = noted
 
     def megolm_index(self, event_id: str) -> tuple[str, int] | None:
         return self.megolm_indices.pop(event_id, None)

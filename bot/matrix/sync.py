@@ -10,6 +10,7 @@ so a restart neither re-runs a finished command nor misses one sent while the bo
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -477,7 +478,8 @@ class SyncLoop:
             for _ in range(max_pages):
                 page = await self.gateway.call(
                     f"messages of {room_id}",
-                    lambda token=token, room_id=room_id: self.gateway.client.room_messages(
+                    functools.partial(
+                        self.gateway.client.room_messages,
                         room_id,
                         start=token,
                         end=since,

@@ -165,11 +165,11 @@ class ControlRoom:
         await self.store.put("control.admins", list(admins))
         invited = []
         for admin in admins:
-            state = members.get(admin)
-            if state in ("join", "invite"):
+            membership = members.get(admin)
+            if membership in ("join", "invite"):
                 continue
             try:
-                if state == "ban":
+                if membership == "ban":
                     await self.gateway.raw(
                         "POST",
                         f"/_matrix/client/v3/rooms/{path_part(room_id)}/unban",

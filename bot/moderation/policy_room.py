@@ -72,8 +72,8 @@ class PolicyRoom(RegionRoom):
             except (MatrixError, KeyError) as exc:
                 log.warning("trusted policy room %s not readable yet: %s", ref, exc)
         self._known_unreachable = set()
-        for ref, room_id in self.trusted.items():
-            known = await self.store.get(f"policy.trusted:{ref}") if room_id is None else None
+        for ref, reached in self.trusted.items():
+            known = await self.store.get(f"policy.trusted:{ref}") if reached is None else None
             if known:
                 self._known_unreachable.add(known)
         return found

@@ -103,8 +103,8 @@ class Broadcaster:
                 continue
             await self.messages.delivered(message, room_id, version, event_id)
         if failed:  # the job runner retries with backoff: the rooms done stay done
-            room_id, exc = failed[0]
-            raise MatrixError(exc.status, exc.errcode, f"{len(failed)} room(s) left: {exc}")
+            _, first = failed[0]
+            raise MatrixError(first.status, first.errcode, f"{len(failed)} room(s) left: {first}")
 
     async def message_of_event(self, event_id: str) -> str | None:
         return await self.messages.message_of_event(event_id)

@@ -8,7 +8,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,13 @@ def _outcome_key(name: str) -> str | None:
 
 class StoreTooNew(RuntimeError):
     pass
+
+
+async def _aggregate(cur: aiosqlite.Cursor) -> aiosqlite.Row:
+    """The row of an aggregate query without GROUP BY: SQL always gives exactly one."""
+    row = await cur.fetchone()
+    assert row is not None
+    return row
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ class Store:
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied REAL)"
         )
         async with self.db.execute("SELECT MAX(version) FROM schema_version") as cur:
-            row = await cur.fetchone()
+            row = await _aggregate(cur)
         return row[0] or 0
 
     async def migrate(self) -> None:
@@ -230,7 +237,7 @@ class Store:
         rows: list[InboxRow],
         sync_token: str | None,
         *,
-        events: list[tuple[str, str, str | None, dict[str, Any]]] = (),  # type: ignore[assignment]
+        events: Sequence[tuple[str, str, str | None, dict[str, Any]]] = (),
     ) -> int:
         """Write command events, the other events the bot acts on (``events``: kind, room,
         event id, fields) and the new sync token in one transaction: a crash either keeps all
@@ -289,7 +296,7 @@ class Store:
             (time.time(), limit),
         ) as cur:
             rows = await cur.fetchall()
-        return [InboxRow(*r[:4], bool(r[4]), *r[5:]) for r in rows]
+        return [InboxRow(r[0], r[1], r[2], r[3], bool(r[4]), *r[5:]) for r in rows]
 
     async def retry_command(self, event_id: str, delay: float) -> None:
         """A command cut short by the homeserver's absence: run again after ``delay``."""
@@ -482,7 +489,7 @@ class Store:
                 "INSERT INTO apply_runs (started, source, planned) VALUES (?, ?, ?)",
                 (time.time(), source, len(actions)),
             )
-            run_id = cur.lastrowid
+            run_id = cur.lastrowid or 0
             await db.executemany(
                 "INSERT INTO apply_actions (run_id, seq, key, op, body) VALUES (?, ?, ?, ?, ?)",
                 [(run_id, i, a["key"], a["op"], json.dumps(a)) for i, a in enumerate(actions)],
@@ -634,7 +641,7 @@ class Store:
             "SELECT (SELECT COUNT(*) FROM inbox WHERE status = 'pending') + "
             "(SELECT COUNT(*) FROM events WHERE status = 'pending')"
         ) as cur:
-            row = await cur.fetchone()
+            row = await _aggregate(cur)
         return row[0]
 
     async def prune(self, keep_done: float, hook_window: float = 3600.0) -> int:
@@ -680,7 +687,7 @@ class Store:
                 "SELECT COUNT(*) FROM web_posts WHERE client = ? AND at > ?",
                 (client, now - window),
             ) as cur:
-                (made,) = await cur.fetchone()
+                (made,) = await _aggregate(cur)
             if made >= limit:
                 return False
             await db.execute("INSERT INTO web_posts (client, at) VALUES (?, ?)", (client, now))
@@ -694,7 +701,7 @@ class Store:
             ("rooms", "SELECT (SELECT COUNT(*) FROM rooms) + (SELECT COUNT(*) FROM managed_rooms)"),
         ):
             async with self.db.execute(sql) as cur:
-                out[name] = (await cur.fetchone())[0]
+                out[name] = (await _aggregate(cur))[0]
         return out
 
     async def dm_with(self, peer: str) -> str | None:

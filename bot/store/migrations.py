@@ -496,7 +496,7 @@ async def _v8_trust(db: aiosqlite.Connection) -> None:
 
 # SQLite's way to rebuild a table others point at: foreign keys off around the transaction,
 # then checked before it commits (https://sqlite.org/lang_altertable.html#otheralter).
-_v8_trust.rebuilds_tables = True  # type: ignore[attr-defined]
+_v8_trust.rebuilds_tables = True  # type: ignore[attr-defined]  # a flag set on the function
 
 
 async def _v9_nothing_lost(db: aiosqlite.Connection) -> None:

@@ -138,7 +138,9 @@ class NewsStore:
             (alert_id,),
         ) as cur:
             row = await cur.fetchone()
-        return None if row is None else AlertRow(*row[:6], bool(row[6]))
+        if row is None:
+            return None
+        return AlertRow(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))
 
     async def add_ack(self, alert_id: int, user: str, via: str, at: float) -> bool:
         """False if ``user`` had acknowledged it already."""

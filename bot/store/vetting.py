@@ -17,13 +17,26 @@ from bot.store import Store
 class RequestData(Protocol):
     """What a request holds once validated (``bot.vetting.form.JoinRequestData``)."""
 
-    name: str
-    profession: str
-    territory: str
-    email: str
-    structure: str
-    rpps: str | None
-    adeli: str | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def profession(self) -> str: ...
+
+    @property
+    def territory(self) -> str: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def structure(self) -> str: ...
+
+    @property
+    def rpps(self) -> str | None: ...
+
+    @property
+    def adeli(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -117,7 +130,7 @@ class VettingStore:
             effects.current_event(),  # the command that filed it, recognised on a re-run
         )
         cur = await (db.execute(sql, params) if db is not None else self.store._write(sql, params))
-        return cur.lastrowid
+        return cur.lastrowid or 0
 
     async def request(self, request_id: int) -> RequestRow | None:
         async with self.store.db.execute(
@@ -496,7 +509,8 @@ class VettingStore:
     async def pending_ids(
         self, *, first: int | None = None, last: int | None = None, batch: str | None = None
     ) -> list[int]:
-        where, params = ["status = 'pending'"], []
+        where = ["status = 'pending'"]
+        params: list[int | str] = []
         if first is not None and last is not None:
             where.append("id BETWEEN ? AND ?")
             params += [first, last]

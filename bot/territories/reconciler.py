@@ -83,7 +83,7 @@ class Reconciler:
         async def one(key: str, room_id: str) -> None:
             async with sem:
                 try:
-                    events = await self.gateway.raw(
+                    events: Any = await self.gateway.raw(
                         "GET",
                         f"/_matrix/client/v3/rooms/{path_part(room_id)}/state",
                         what=f"read {key}",
@@ -96,7 +96,7 @@ class Reconciler:
                         )
                         return
                     raise
-            actual[key] = ActualRoom.from_state_events(room_id, events)  # type: ignore[arg-type]
+            actual[key] = ActualRoom.from_state_events(room_id, events)
 
         await asyncio.gather(*(one(k, r) for k, r in mapping.items() if only is None or k in only))
         return actual, unreachable
@@ -210,7 +210,7 @@ class Reconciler:
         for seq, action in enumerate(actions):
             by_room.setdefault(action.key, []).append((seq, action))
         sem = asyncio.Semaphore(APPLY_CONCURRENCY)
-        counter = {"done": 0, "last": 0.0}
+        done, reported = 0, 0.0  # actions done; when progress was last reported
 
         async def needs(key: str | None) -> bool:
             """Wait for a room this run creates; False if its creation failed."""
@@ -220,6 +220,7 @@ class Reconciler:
             return True
 
         async def one(seq: int, action: Action) -> None:
+            nonlocal done, reported
             parent = self._parent_of(action.key) if action.op in ("create", "adopt") else None
             ok = await needs(parent) and await needs(
                 action.target if action.op == "state" else None
@@ -245,12 +246,10 @@ class Reconciler:
                 self._made_ok.add(action.key)
                 made[action.key].set()
             self._maybe_fault()
-            counter["done"] += 1
-            if progress and (
-                time.monotonic() - counter["last"] > 1.0 or counter["done"] == len(actions)
-            ):
-                counter["last"] = time.monotonic()
-                await progress(offset + counter["done"], total)
+            done += 1
+            if progress and (time.monotonic() - reported > 1.0 or done == len(actions)):
+                reported = time.monotonic()
+                await progress(offset + done, total)
 
         async def room(steps: list[tuple[int, Action]]) -> None:
             for seq, action in steps:
@@ -362,10 +361,10 @@ class Reconciler:
             await self.gateway.join(room_id)
         except MatrixError as exc:
             raise Conflict("reconcile.adopt_not_member", room=target) from exc
-        events = await self.gateway.raw(
+        events: Any = await self.gateway.raw(
             "GET", f"/_matrix/client/v3/rooms/{path_part(room_id)}/state"
         )
-        actual = ActualRoom.from_state_events(room_id, events)  # type: ignore[arg-type]
+        actual = ActualRoom.from_state_events(room_id, events)
         power = (actual.get("m.room.power_levels") or {}).get("users", {}).get(self.gateway.user_id)
         if self.gateway.user_id not in actual.creators and power != 100:
             raise Conflict("reconcile.adopt_no_power", room=target)
@@ -389,10 +388,10 @@ class Reconciler:
 
     async def _archive(self, key: str) -> None:
         room_id = await self._room_id(key)
-        events = await self.gateway.raw(
+        events: Any = await self.gateway.raw(
             "GET", f"/_matrix/client/v3/rooms/{path_part(room_id)}/state"
         )
-        actual = ActualRoom.from_state_events(room_id, events)  # type: ignore[arg-type]
+        actual = ActualRoom.from_state_events(room_id, events)
         name = (actual.get("m.room.name") or {}).get("name", key)
         if not name.startswith(ARCHIVED_PREFIX):
             await self.gateway.put_state(room_id, "m.room.name", {"name": ARCHIVED_PREFIX + name})

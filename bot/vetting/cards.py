@@ -106,6 +106,8 @@ class Cards(Part):
         just before a crash is not posted again (the homeserver gives back the one it
         stored)."""
         text = text or await self.text(request)
+        # Its callers (show, a removed card posted again) return first without a control room.
+        assert self.control.room_id is not None
         event_id = await self.gateway.send(
             self.control.room_id,
             notice(text),

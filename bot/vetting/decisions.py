@@ -174,11 +174,11 @@ class Decisions(Part):
                 self.control.room_id, notice(text, reply_to=request.card_event or None)
             )
             return
-        request = await self.requests.request_by_card(redacts)
-        if request is not None and request.status == "pending":
+        carded = await self.requests.request_by_card(redacts)
+        if carded is not None and carded.status == "pending":
             # A new card under a key of its own (the removed one cannot be edited any more);
             # the old id stays recorded until the new one is, so a run cut short runs again.
             await self.gateway.send(
-                self.control.room_id, notice(t("vetting.card_reposted", loc, id=request.id))
+                self.control.room_id, notice(t("vetting.card_reposted", loc, id=carded.id))
             )
-            await self.cards.post(await self.ledger.get(request.id), replacing=redacts)
+            await self.cards.post(await self.ledger.get(carded.id), replacing=redacts)

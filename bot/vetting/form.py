@@ -7,9 +7,10 @@ text wherever the request appears (notices escape it).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.i18n import t
 from bot.territories.model import Network
@@ -84,7 +85,8 @@ DEFAULT_PROFESSIONS: tuple[Profession, ...] = (
 class FieldProblem:
     field: str
     key: str  # message id
-    params: dict[str, str] = field(default_factory=dict)
+    # Not the bare `field`: the attribute above shadows it for the type checker.
+    params: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,8 @@ _templates = jinja2.Environment(
 
 
 class JoinServices(Protocol):
-    config: Config
+    @property
+    def config(self) -> Config: ...
 
     async def web_secret(self) -> bytes: ...
 

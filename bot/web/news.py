@@ -29,7 +29,8 @@ PAGE_HEADERS = {
 
 
 class NewsServices(Protocol):
-    config: Config
+    @property
+    def config(self) -> Config: ...
 
     async def hook_post(
         self, hook: str, data: dict[str, Any], signature: str

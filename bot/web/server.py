@@ -81,8 +81,8 @@ class WebServer:
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.config.host, self.config.port)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # the real port when 0 was asked
-        self.port = sockets[0].getsockname()[1] if sockets else self.config.port
+        addresses = self.runner.addresses  # the real port when 0 was asked
+        self.port = addresses[0][1] if addresses else self.config.port
 
     async def stop(self) -> None:
         await self.runner.cleanup()
