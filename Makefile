@@ -30,6 +30,8 @@ run: install
 
 test: install install-test-client
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: install

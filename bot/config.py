@@ -1076,7 +1076,7 @@ def settings_reference() -> str:
 
 
 def _declared(
-    cls: type, prefix: str, within: frozenset[type] = frozenset()
+    cls: type[DataclassInstance], prefix: str, within: frozenset[type] = frozenset()
 ) -> Iterator[tuple[str, dataclasses.Field[Any]]]:
     """(key path, field) of each documented setting, sections and lists of them followed
     (a structure that holds itself, the territories' tree, once)."""
@@ -1089,12 +1089,18 @@ def _declared(
         inner = [a for a in typing.get_args(hints[f.name]) if a is not type(None)]
         listed = typing.get_origin(hints[f.name]) is tuple
         section = inner[0] if (listed or len(inner) == 1) and inner else hints[f.name]
-        if dataclasses.is_dataclass(section) and section not in within:
+        if (
+            isinstance(section, type)
+            and dataclasses.is_dataclass(section)
+            and section not in within
+        ):
             yield from _declared(section, f"{path}[]." if listed else f"{path}.", within | {cls})
 
 
 def _shown(f: dataclasses.Field[Any]) -> str:
-    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    default: Any = (
+        f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    )
     if default is REQUIRED:
         return "— (required)"
     if default is None or default == "":

@@ -288,3 +288,32 @@ async def test_events_go_to_the_first_capability_that_takes_them():
         router.add(str, handler)
     assert await router.route("an invite") and seen == ["declines", "takes"]
     assert not await router.route(42)  # nobody wants an int
+
+
+async def test_admins_retry_or_cancel_an_open_job_and_only_an_open_one(tmp_path):
+    """What `!jobs retry|cancel` asks of the scheduler, on a real store."""
+    from bot.errors import Conflict, NotFound
+    from bot.scheduler import JobRunner
+
+    store = await Store.open(tmp_path / "a.db")
+    async with store.transaction() as db:
+        await store.add_job(db, "tell", {"n": 1})
+        await store.add_job(db, "tell", {"n": 2})
+    runner = JobRunner(store, {})
+
+    async def broken(payload):
+        raise RuntimeError("a bug")
+
+    runner.handlers["tell"] = broken
+    runner.max_attempts = 1
+    await runner.run_due()  # both given up at once
+    assert [(j.status, j.attempts) for j in await runner.open_jobs()] == [("failed", 1)] * 2
+    retried = await runner.retry_now(1, "@admin:x")
+    assert retried.kind == "tell" and (await store.job(1)).status == "pending"
+    assert (await runner.cancel(2, "@admin:x")).kind == "tell"
+    with pytest.raises(Conflict):
+        await runner.cancel(2, "@admin:x")  # cancelled already
+    with pytest.raises(NotFound):
+        await runner.retry_now(99, "@admin:x")
+    assert [e["action"] for e in await store.audit_entries()][:2] == ["jobs.cancel", "jobs.retry"]
+    await store.close()
