@@ -260,7 +260,7 @@ class VettingConfig:
     )
     professions: tuple[str, ...] = setting(
         PROFESSION_IDS,
-        "the professions (built-in ids) provisioning rules and shared rooms may name",
+        "the professions (built-in ids) people may choose when they ask to join",
         kind="subset",
         choices=PROFESSION_IDS,
     )

@@ -1,5 +1,7 @@
 """The guided !join conversation without a server."""
 
+import pytest
+
 from bot.territories.model import Network, Territory
 from bot.vetting.dialogue import DialogueState, answer, start
 
@@ -68,3 +70,21 @@ def test_saying_no_records_nothing():
 
 def test_the_first_message_also_shows_the_one_line_form():
     assert "!join nom=" in start("!")
+
+
+def test_a_region_offers_only_its_professions_in_the_conversation_and_the_form():
+    from bot.vetting.form import FormProblems, offered, validate
+
+    region = offered(("sage-femme", "medecin"))
+    assert [p.id for p in region] == ["medecin", "sage-femme"]  # the built-in order
+    state = DialogueState(step="profession", fields={"name": "Léa Martin"})
+    asked = answer(state, "3", NETWORK, region)  # no third one here
+    assert "1. médecin (medecin)" in asked.text and "infirmier" not in asked.text
+    picked = answer(state, "2", NETWORK, region)
+    assert picked.state is not None and picked.state.fields["profession"] == "sage-femme"
+    values = {"name": "Corinne Durand", "profession": "infirmier", "rpps": "10101234564",
+              "territory": "vaucluse", "email": "c.durand@example.org"}  # fmt: skip
+    assert validate(values, NETWORK).profession == "infirmier"
+    with pytest.raises(FormProblems) as refused:
+        validate(values, NETWORK, region)
+    assert [p.field for p in refused.value.problems] == ["profession"]

@@ -324,6 +324,3 @@ class BanRules:
         if hold.status != "pending":
             raise Conflict("policy.hold_decided", n=hold_id)
         return hold
-
-    def hold_text_params(self, hold: Hold) -> dict[str, Any]:
-        return self._hold_params(hold.id, hold.rule, hold.sender, hold.users)

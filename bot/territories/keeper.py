@@ -13,8 +13,6 @@ from bot.territories.reconciler import Outcome, Reconciler
 
 log = logging.getLogger(__name__)
 
-Notify = Callable[[str], Awaitable[None]]
-
 
 class NetworkKeeper:
     def __init__(

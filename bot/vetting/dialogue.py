@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 
 from bot.i18n import t
 from bot.territories.model import Network
-from bot.vetting.form import DEFAULT_PROFESSIONS, EMAIL_RE, LIMITS, FormProblems, validate
+from bot.vetting.form import (
+    DEFAULT_PROFESSIONS,
+    EMAIL_RE,
+    LIMITS,
+    FormProblems,
+    Profession,
+    validate,
+)
 from bot.vetting.identifiers import adeli_problem, rpps_problem
 
 STEPS = (
@@ -54,10 +61,14 @@ def _pick(text: str, items: list[tuple[str, str]]) -> str | None:
     return next((key for key, _ in items if key == text), None)
 
 
-def question(state: DialogueState, network: Network) -> str:
+def question(
+    state: DialogueState,
+    network: Network,
+    professions: tuple[Profession, ...] = DEFAULT_PROFESSIONS,
+) -> str:
     loc = state.locale
     if state.step == "profession":
-        items = [(p.id, p.label(loc)) for p in DEFAULT_PROFESSIONS]
+        items = [(p.id, p.label(loc)) for p in professions]
         return t("dialogue.ask.profession", loc) + "\n" + _choices(items)
     if state.step == "territory":
         items = [(tt.id, tt.name) for tt, _ in network.walk()]
@@ -90,7 +101,12 @@ def _next(state: DialogueState) -> str:
     return step
 
 
-def answer(state: DialogueState, text: str, network: Network) -> Reply:
+def answer(
+    state: DialogueState,
+    text: str,
+    network: Network,
+    professions: tuple[Profession, ...] = DEFAULT_PROFESSIONS,
+) -> Reply:
     loc = state.locale
     text = text.strip()
     problem: str | None = None
@@ -101,7 +117,7 @@ def answer(state: DialogueState, text: str, network: Network) -> Reply:
         if not problem:
             state.fields["name"] = text
     elif state.step == "profession":
-        picked = _pick(text, [(p.id, p.label(loc)) for p in DEFAULT_PROFESSIONS])
+        picked = _pick(text, [(p.id, p.label(loc)) for p in professions])
         if picked is None:
             problem = t("dialogue.not_in_list", loc)
         else:
@@ -138,7 +154,7 @@ def answer(state: DialogueState, text: str, network: Network) -> Reply:
         if word not in YES:
             return Reply(t("dialogue.yes_or_no", loc), state)
         try:
-            validate(state.fields, network)
+            validate(state.fields, network, professions)
         except FormProblems as exc:  # e.g. the network changed meanwhile
             return Reply(
                 t("vetting.refused", loc) + " " + ", ".join(p.field for p in exc.problems), None
@@ -146,10 +162,13 @@ def answer(state: DialogueState, text: str, network: Network) -> Reply:
         return Reply("", None, submit=dict(state.fields))
     if problem:
         return Reply(
-            t("dialogue.again", loc, problem=problem) + "\n" + question(state, network), state
+            t("dialogue.again", loc, problem=problem)
+            + "\n"
+            + question(state, network, professions),
+            state,
         )
     state.step = _next(state)
-    return Reply(question(state, network), state)
+    return Reply(question(state, network, professions), state)
 
 
 def _text_problem(text: str, name: str, locale: str) -> str | None:

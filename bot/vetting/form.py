@@ -100,6 +100,11 @@ class JoinRequestData:
     adeli: str | None = None
 
 
+def offered(ids: tuple[str, ...]) -> tuple[Profession, ...]:
+    """The built-in professions a region offers (``vetting.professions``), in their order."""
+    return tuple(p for p in DEFAULT_PROFESSIONS if p.id in ids)
+
+
 class FormProblems(Exception):
     def __init__(self, problems: list[FieldProblem]):
         self.problems = problems

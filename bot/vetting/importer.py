@@ -19,7 +19,14 @@ from bot.i18n import t
 from bot.matrix.ids import USER_ID_RE
 from bot.store import Store
 from bot.store.vetting import VettingStore
-from bot.vetting.form import KEY_ALIASES, FormProblems, JoinRequestData, render_problems, validate
+from bot.vetting.form import (
+    KEY_ALIASES,
+    FormProblems,
+    JoinRequestData,
+    offered,
+    render_problems,
+    validate,
+)
 from bot.vetting.links import new_status_token, status_url
 from bot.vetting.outcome import IMPORT_NOTICE_JOB
 
@@ -80,7 +87,7 @@ async def import_requests(
         if matrix_id and not USER_ID_RE.match(matrix_id):
             problems.append(t("import.bad_matrix_id", locale, value=matrix_id[:60]))
         try:
-            data = validate(values, config.network)
+            data = validate(values, config.network, offered(config.vetting.professions))
         except FormProblems as exc:
             problems.append(render_problems(exc.problems, locale).replace("\n", "; "))
             data = None

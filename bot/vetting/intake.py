@@ -18,7 +18,15 @@ from bot.store.vetting import RequestRow
 from bot.vetting import dialogue
 from bot.vetting.cards import ENDORSEMENT, Cards
 from bot.vetting.decisions import Decisions
-from bot.vetting.form import FormProblems, JoinRequestData, parse_pairs, render_problems, validate
+from bot.vetting.form import (
+    FormProblems,
+    JoinRequestData,
+    Profession,
+    offered,
+    parse_pairs,
+    render_problems,
+    validate,
+)
 from bot.vetting.ledger import Ledger, Part
 from bot.vetting.links import confirm_url, confirmation_token, hash_token, web_secret
 from bot.vetting.quorum import Standing
@@ -80,9 +88,14 @@ class Intake(Part):
             await self.cards.show(request)
         return request
 
+    @property
+    def professions(self) -> tuple[Profession, ...]:
+        """What applicants may choose here (``vetting.professions``)."""
+        return offered(self.config.vetting.professions)
+
     def validated(self, values: dict[str, str], locale: str) -> JoinRequestData:
         try:
-            return validate(values, self.config.network)
+            return validate(values, self.config.network, self.professions)
         except FormProblems as exc:
             raise BadArgument(
                 "error.text",
@@ -237,7 +250,9 @@ class Intake(Part):
             # would answer the next question); the question it led to is asked again.
             _, step, fields, locale = current
             return dialogue.question(
-                dialogue.DialogueState(step, fields, locale), self.config.network
+                dialogue.DialogueState(step, fields, locale),
+                self.config.network,
+                self.professions,
             )
         if current is None or current[0] != room_id:
             again = await self.filed_by_this_event()  # the last answer, run again
@@ -248,7 +263,7 @@ class Intake(Part):
             return t("vetting.submitted", locale, id=again.id, required=required)
         _, step, fields, locale = current
         state = dialogue.DialogueState(step, fields, locale)
-        reply = dialogue.answer(state, text, self.config.network)
+        reply = dialogue.answer(state, text, self.config.network, self.professions)
         if reply.state is not None:
             await self.requests.save_dialogue(
                 sender, room_id, reply.state.step, reply.state.fields, reply.state.locale

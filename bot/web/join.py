@@ -26,10 +26,10 @@ from bot.errors import UserError
 from bot.i18n import t
 from bot.store.vetting import RequestRow
 from bot.vetting.form import (
-    DEFAULT_PROFESSIONS,
     FIELDS,
     LIMITS,
     FormProblems,
+    offered,
     render_problems,
     validate,
 )
@@ -142,7 +142,7 @@ class JoinPages:
             csrf=await self._csrf(nonce),
             values={f: (values or {}).get(f, "") for f in FIELDS},
             problems=problems or [],
-            professions=DEFAULT_PROFESSIONS,
+            professions=offered(self.services.config.vetting.professions),
             territories=self._territories(),
             limits=LIMITS,
         )
@@ -178,7 +178,8 @@ class JoinPages:
             return self._message(locale, "web.error.too_many", 429)
         values = {f: str(form.get(f, "")) for f in FIELDS}
         try:
-            validate(values, self.services.config.network)
+            config = self.services.config
+            validate(values, config.network, offered(config.vetting.professions))
         except FormProblems as exc:
             lines = render_problems(exc.problems, locale).split("\n")
             return await self._form(request, locale, values=values, problems=lines, status=400)
