@@ -22,7 +22,6 @@ from bot.files import watch
 from bot.homeserver.accounts import bot_session
 from bot.homeserver.embedded import EmbeddedSynapse
 from bot.housekeeping import housekeeping
-from bot.i18n import t
 from bot.matrix.crosssigning import ensure_cross_signed
 from bot.matrix.events import EventDrain
 from bot.matrix.gateway import Gateway
@@ -52,6 +51,7 @@ class Agora:
         self.web: WebServer | None = None
         self.capabilities: list[Capability] = []
         self.tasks = Tasks()
+        self.loaded_mtime: float | None = None  # the config file's, when last read
         self.stopped = asyncio.Event()
 
     @property
@@ -98,8 +98,10 @@ class Agora:
         self.vetting = Vetting(core)
         self.animation = Animation(core, self.vetting, self.territories)
         self.news = News(core)
+        # In this order an invitation to a room the config adopts is taken before it could
+        # pass for a direct chat, as it was.
         self.capabilities = [
-            self.runtime, self.territories, self.moderation, self.federation,
+            self.territories, self.runtime, self.moderation, self.federation,
             self.vetting, self.animation, self.news,
         ]  # fmt: skip
         core.plug(self.capabilities)
@@ -158,7 +160,9 @@ class Agora:
         tasks.loop(self.dispatcher.run(), "dispatcher")
         tasks.loop(self.jobs.run(), "jobs")
         tasks.loop(self.drain.run(), "events")
-        tasks.loop(housekeeping(store, self.metrics, lambda: self.config), "housekeeping")
+        tasks.loop(
+            housekeeping(store, self.jobs, self.metrics, lambda: self.config), "housekeeping"
+        )
         if self.file_config.source is not None:
             tasks.loop(watch(self.file_config.source, self._reload_from_file), "config")
         if self.synapse:
@@ -207,6 +211,7 @@ class Agora:
         Returns the changed settings that take effect only at the next start."""
         if self.file_config.source is None:
             return []
+        self.loaded_mtime = self.file_config.source.stat().st_mtime  # the watcher's too
         new = load_config(self.file_config.source)
         later = changes_needing_restart(self.file_config, new)
         self.file_config = new
@@ -215,17 +220,20 @@ class Agora:
             self.tasks.spawn(c.reloaded(), f"{c.name}.reloaded")
         return later
 
-    async def _reload_from_file(self) -> None:
+    async def _reload_from_file(self, mtime: float) -> None:
+        """The file saved: read again (unless `!reload` already did); what the admins must
+        know said in the control room, if it can be (the watcher never dies of it)."""
+        if mtime == self.loaded_mtime:
+            return
         try:
             later = self.reload()
             log.info("configuration reloaded from %s", self.file_config.source)
             if later:
-                keys = ", ".join(later)
-                log.warning("changed settings that need a restart: %s", keys)
-                await self.control.note(t("reload.restart", self.config.locale, keys=keys))
+                log.warning("changed settings that need a restart: %s", ", ".join(later))
+                await self.control.announce("reload.restart", {"keys": ", ".join(later)})
         except ConfigError as exc:
             log.error("configuration refused: %s", exc)
-            await self.control.note(t("reload.error", self.config.locale, error=str(exc)))
+            await self.control.announce("reload.error", {"error": str(exc)})
 
     def health(self) -> dict[str, Any]:
         return {"user_id": self.config.bot_user_id, "embedded": self.synapse is not None}

@@ -61,6 +61,11 @@ class Router:
                 return True
         return False
 
+    async def broadcast(self, event: Any) -> None:
+        """Hand ``event`` to every handler of its type, in order."""
+        for handler in self.routes.get(type(event), ()):
+            await handler(event)
+
 
 @dataclass
 class Core:
@@ -105,6 +110,7 @@ class Core:
                 self.router.add(kind, handler)
             self.jobs.handlers.update(capability.jobs)
             self.jobs.priorities.update(capability.job_priorities)
+            self.jobs.pools.update(capability.job_pools)
 
     def reconfigure(self, config: Config) -> None:
         """A new effective config, for the core and every capability, at once."""
@@ -127,7 +133,7 @@ class Core:
         """An event between capabilities (a member provisioned, removed): every capability
         that wants it acts on it now, in the caller's job or command (a failure there makes
         the caller's work retried)."""
-        await self.router.route(event)
+        await self.router.broadcast(event)
 
     async def tell(self, user_id: str, text: str) -> None:
         """A notice to one person in their direct chat with the bot (opened if none)."""
@@ -147,6 +153,7 @@ class Capability:
         self.core = core
         self.jobs: dict[str, Handler] = {}
         self.job_priorities: dict[str, int] = {}  # higher waits behind the others
+        self.job_pools: dict[str, int] = {}  # recurring kinds with slots of their own
         self.events: dict[type, EventHandler] = {}
 
     @property

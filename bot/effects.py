@@ -69,6 +69,15 @@ def current_event() -> str | None:
     return cause.event_id() if cause else None
 
 
+def current_job() -> int | None:
+    """The id of the durable job being run, if any (its cause is ``job:<id>``, and
+    ``job:<id>.<run>`` for a recurring job's later runs)."""
+    cause = _current.get()
+    if cause is None or not cause.key.startswith("job:"):
+        return None
+    return int(cause.key.removeprefix("job:").split(".", 1)[0])
+
+
 def next_key(room_id: str, event_type: str) -> str | None:
     """What names the next send under the current cause (None without one); the gateway
     turns it into a transaction id."""

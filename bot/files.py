@@ -1,4 +1,4 @@
-"""Files the bot writes that hold secrets."""
+"""Files: the ones the bot writes that hold secrets, and the one it watches (its config)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ def write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-async def watch(path: Path, changed: Callable[[], Awaitable[None]], every: float = 2.0) -> None:
-    """``changed()`` each time the file's modification time moves (an editor's save)."""
+async def watch(
+    path: Path, changed: Callable[[float], Awaitable[None]], every: float = 2.0
+) -> None:
+    """``changed(mtime)`` each time the file's modification time moves (an editor's save)."""
     seen = path.stat().st_mtime
     while True:
         await asyncio.sleep(every)
@@ -29,4 +31,4 @@ async def watch(path: Path, changed: Callable[[], Awaitable[None]], every: float
             continue
         if mtime != seen:
             seen = mtime
-            await changed()
+            await changed(mtime)

@@ -8,17 +8,22 @@ from collections.abc import Callable
 
 from bot.config import Config
 from bot.metrics import Metrics
+from bot.scheduler import JobRunner
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 
 async def housekeeping(
-    store: Store, metrics: Metrics, config: Callable[[], Config], every: float = 60.0
+    store: Store,
+    jobs: JobRunner,
+    metrics: Metrics,
+    config: Callable[[], Config],
+    every: float = 60.0,
 ) -> None:
     while True:
         try:
-            counts = await store.job_counts()
+            counts = await jobs.counts()
             for state in ("pending", "retrying", "failed"):
                 metrics.jobs.labels(state="waiting" if state == "pending" else state).set(
                     counts.get(state, 0)

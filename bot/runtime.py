@@ -72,7 +72,6 @@ class Runtime(Capability):
         return self.core.jobs
 
     async def start(self) -> None:
-        await self.core.direct.refresh()
         await self._profile()
 
     async def _profile(self) -> None:

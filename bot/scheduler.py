@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.effects import caused_by
 from bot.errors import Conflict, NotFound, new_reference, transient
-from bot.store import JobRow, Store
+from bot.store import DueJob, JobRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,10 @@ class JobRunner:
         self._wake = asyncio.Event()
         # Lower runs first among due jobs (telling someone can wait for provisioning).
         self.priorities: dict[str, int] = {}
+        # Kinds that run in slots of their own (a feed's poll, which may take long, never
+        # holds a member's invitation up), how many at once; they are recurring, always
+        # waiting, so `!jobs` and the metrics show them only when they retry or gave up.
+        self.pools: dict[str, int] = {}
 
     def configure(self, jobs: Any) -> None:
         """The ``jobs:`` settings (``JobsConfig``): a reload applies them to the next try."""
@@ -92,11 +96,9 @@ class JobRunner:
         try:
             while True:
                 self._wake.clear()
-                if len(running) < self.concurrency:
-                    for job in await self._next(running, self.concurrency - len(running)):
-                        # Named for its kind: ``_next`` counts the lesser ones running.
-                        task = asyncio.create_task(self._run_one(*job), name=job[1])
-                        running[job[0]] = task
+                for job in await self._next(running):
+                    # Named for its kind: ``_next`` counts the slots each kind takes.
+                    running[job.id] = asyncio.create_task(self._run_one(job), name=job.kind)
                 wake = asyncio.ensure_future(self._wake.wait())
                 try:
                     await asyncio.wait(
@@ -114,25 +116,37 @@ class JobRunner:
             await asyncio.gather(*running.values(), return_exceptions=True)
 
     async def _next(
-        self, running: dict[int, asyncio.Task[bool]], free: int, cap_low: bool = True
-    ) -> list[tuple[int, str, dict[str, Any], int]]:
-        """Due jobs not already running, by priority (then age). Jobs of a lower priority take
-        at most half the slots, so that an urgent one never waits behind a long queue of them."""
+        self, running: dict[int, asyncio.Task[bool]], cap_low: bool = True
+    ) -> list[DueJob]:
+        """Due jobs not already running that have a free slot, by priority (then age). Jobs
+        of a lower priority take at most half the common slots, so that an urgent one never
+        waits behind a long queue of them; pooled kinds take only their own."""
+        taken: dict[str, int] = {}
+        for task in running.values():
+            taken[task.get_name()] = taken.get(task.get_name(), 0) + 1
+        common = sum(n for kind, n in taken.items() if kind not in self.pools)
+        low = sum(n for kind, n in taken.items() if self.priorities.get(kind, 0))
+        limit = self.concurrency + sum(self.pools.values()) + 200
         due = [
             j
-            for j in await self.store.due_jobs(limit=free + len(running) + 200, now=self.clock())
-            if j[0] not in running
+            for j in await self.store.due_jobs(limit=len(running) + limit, now=self.clock())
+            if j.id not in running
         ]
-        due.sort(key=lambda j: (self.priorities.get(j[1], 0), j[0]))
-        low = sum(1 for t in running.values() if self.priorities.get(t.get_name(), 0))
-        picked: list[tuple[int, str, dict[str, Any], int]] = []
+        due.sort(key=lambda j: (self.priorities.get(j.kind, 0), j.id))
+        picked: list[DueJob] = []
         for job in due:
-            if len(picked) == free:
-                break
-            if cap_low and self.priorities.get(job[1], 0):
-                if low >= max(1, self.concurrency // 2):
+            if job.kind in self.pools:
+                if taken.get(job.kind, 0) >= self.pools[job.kind]:
                     continue
-                low += 1
+                taken[job.kind] = taken.get(job.kind, 0) + 1
+            elif common >= self.concurrency:
+                continue
+            else:
+                if cap_low and self.priorities.get(job.kind, 0):
+                    if low >= max(1, self.concurrency // 2):
+                        continue
+                    low += 1
+                common += 1
             picked.append(job)
         return picked
 
@@ -141,22 +155,21 @@ class JobRunner:
         succeeded (tests and tools; the bot uses ``run``)."""
         sem = asyncio.Semaphore(self.concurrency)
 
-        async def one(job_id: int, kind: str, payload: dict[str, Any], attempts: int) -> bool:
+        async def one(job: DueJob) -> bool:
             async with sem:
-                return await self._run_one(job_id, kind, payload, attempts)
+                return await self._run_one(job)
 
-        due = await self._next({}, 200, cap_low=False)
-        results = await asyncio.gather(*(one(*job) for job in due))
+        due = await self.store.due_jobs(limit=200, now=self.clock())
+        results = await asyncio.gather(*(one(job) for job in due))
         return sum(results)
 
-    async def _run_one(
-        self, job_id: int, kind: str, payload: dict[str, Any], attempts: int
-    ) -> bool:
+    async def _run_one(self, job: DueJob) -> bool:
+        job_id, kind, payload, attempts = job.id, job.kind, job.payload, job.attempts
         handler = self.handlers.get(kind)
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {kind!r}")
-            with caused_by(f"job:{job_id}"):
+            with caused_by(job.cause):
                 again = await handler(payload)
         except Exception as exc:  # a job never stops the runner
             ref = new_reference()
@@ -194,8 +207,13 @@ class JobRunner:
     # --- what admins see and do (`!jobs`) ------------------------------------------------------
 
     async def open_jobs(self) -> list[JobRow]:
-        """Waiting, retrying and given-up jobs, oldest first."""
-        return await self.store.open_jobs()
+        """Waiting, retrying and given-up jobs, oldest first (recurring ones only when they
+        retry or gave up)."""
+        return await self.store.open_jobs(quiet=self.pools)
+
+    async def counts(self) -> dict[str, int]:
+        """Jobs by state for the metrics (recurring ones only when they retry or gave up)."""
+        return await self.store.job_counts(quiet=self.pools)
 
     async def _open(self, job_id: int) -> JobRow:
         found = await self.store.job(job_id)

@@ -298,3 +298,13 @@ async def test_a_group_is_made_private_unless_told_open():
     assert "vaucluse.rgpd" in sent[0]
     with pytest.raises(UserError):  # neither --open nor --private
         await run("!group create RGPD", animation, place=Where.DM, role=Role.ANIMATOR)
+
+
+async def test_a_subcommand_may_be_followed_by_a_new_line_and_cancel_takes_ones_number():
+    services = news()
+    await run("!feed add\nhttps://ars.example/rss vaucluse", services)
+    assert services.feeds.calls[0][1][1:3] == ("https://ars.example/rss", "vaucluse")
+    services = vetting()
+    services.intake = Calls(cancel=SimpleNamespace(id=12))
+    sent = await run("!cancel #12", services, place=Where.DM, role=Role.ANYONE)
+    assert "#12" in sent[0]

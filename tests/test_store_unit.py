@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from bot import effects
 from bot.moderation.control_room import power_levels_plan
 from bot.store import InboxRow, Store, StoreTooNew
 from bot.store.migrations import MIGRATIONS
@@ -247,10 +248,13 @@ async def test_a_recurring_job_runs_again_on_the_schedulers_clock_as_one_row(tmp
     async with store.transaction() as db:
         await store.add_job(db, "poll", {"feed": 1})
     polls: list[float] = []
+    causes: list[str | None] = []
     runner = JobRunner(store, {})
+    runner.pools["poll"] = 1
 
     async def poll(payload):
         polls.append(runner.clock())
+        causes.append(effects.current().key if effects.current() else None)
         return Again(runner.clock() + 1800) if len(polls) < 3 else None
 
     runner.handlers["poll"] = poll
@@ -259,10 +263,13 @@ async def test_a_recurring_job_runs_again_on_the_schedulers_clock_as_one_row(tmp
     runner.advance(1800)
     assert await runner.run_due() == 1
     assert len(await store.pending_jobs("poll")) == 1  # one row throughout
+    assert await runner.open_jobs() == []  # waiting as it should: not an admin's concern
     runner.advance(1800)
     assert await runner.run_due() == 1  # the third poll ends it
     assert await store.pending_jobs("poll") == []
     assert polls[1] - polls[0] >= 1800 and polls[2] - polls[1] >= 1800
+    # Each run sends as a cause of its own: a notice said again the next day is said.
+    assert causes == ["job:1", "job:1.1", "job:1.2"]
     await store.close()
 
 
@@ -316,4 +323,23 @@ async def test_admins_retry_or_cancel_an_open_job_and_only_an_open_one(tmp_path)
     with pytest.raises(NotFound):
         await runner.retry_now(99, "@admin:x")
     assert [e["action"] for e in await store.audit_entries()][:2] == ["jobs.cancel", "jobs.retry"]
+    await store.close()
+
+
+async def test_every_live_feed_has_exactly_one_poll_job(tmp_path):
+    from bot.store.news import FeedStore, NewFeed
+
+    store = await Store.open(tmp_path / "a.db")
+    feeds = FeedStore(store)
+    async with store.transaction() as db:
+        for n in range(3):
+            feed = NewFeed(f"https://x.example/{n}.xml", "vaucluse", ("announcements",), 1800,
+                           None, False)  # fmt: skip
+            await FeedStore.add_feed(db, feed, origin="command", by="@a:x", now=0)
+        await FeedStore.remove_feed(db, 3)
+    added = await asyncio.gather(*(feeds.ensure_polled("news.poll") for _ in range(3)))
+    assert sorted(added) == [0, 0, 2]  # two live feeds, whoever asks first
+    jobs = await store.pending_jobs("news.poll")
+    assert sorted(j["feed"] for j in jobs) == [1, 2]
+    assert await feeds.first_poll_job("news.poll", 1) is not None
     await store.close()

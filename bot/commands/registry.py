@@ -416,7 +416,9 @@ class CommandGroup:
     def resolve(self, text: str) -> tuple[Command | None, str, str]:
         """(the subcommand a line asks for, its first word, the rest of the line for the
         subcommand's arguments)."""
-        word, _, rest = text.strip().partition(" ")
+        # Split on any white space: `!feed add` then the URL on a new line is the same.
+        parts = text.split(None, 1)
+        word, rest = (parts[0], parts[1] if len(parts) > 1 else "") if parts else ("", "")
         if not word:
             return (self.get(self.default) if self.default else None), "", ""
         sub = self.get(word)

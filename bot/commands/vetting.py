@@ -89,9 +89,17 @@ async def request(ctx: Ctx) -> None:
     await ctx.reply(text)
 
 
-@command("cancel", role=Role.ANYONE, where=Where.DM, help="cmd.cancel.help", aliases=("annuler",))
-async def cancel(ctx: Ctx) -> None:
-    """My conversation, or my pending request (a held ban rule: ``bot.commands.moderation``)."""
+@command(
+    "cancel",
+    role=Role.ANYONE,
+    where=Where.DM,
+    help="cmd.cancel.help",
+    aliases=("annuler",),
+    metavars={"request": "meta.request"},
+)
+async def cancel(ctx: Ctx, request: RequestId | None = None) -> None:
+    """My conversation, or my pending request: one has at most one, so its number, if
+    typed, changes nothing (a held ban rule: ``bot.commands.moderation``)."""
     cancelled = await ctx.services.intake.cancel(ctx.sender)
     await ctx.reply(
         t("dialogue.abandoned", ctx.locale)

@@ -4,6 +4,8 @@ revocation."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -49,7 +51,7 @@ class Moderation(Capability):
             Left: self.on_left,
             NetworkReconciled: self.on_reconciled,
         }
-        self._sweeping: Any = None
+        self._sweeping: asyncio.Task[None] | None = None
 
     def holders(self) -> list[Any]:
         return [self.enforcer, self.policy, self.bans]
@@ -58,10 +60,21 @@ class Moderation(Capability):
         await self.bans.ensure()
 
     async def started(self) -> None:
-        """Whoever slipped into a managed room while the bot was down goes; the trusted
-        peers' lists are followed (a peer that is down must not hold the start up)."""
-        await self._sweep()
+        """Whoever slipped into a managed room while the bot was down goes; meanwhile the
+        trusted peers' lists are followed (a peer that is down must not hold the start up)."""
+        self._sweep_soon()
         await self.follow_peers()
+
+    async def stop(self) -> None:
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sweeping
+
+    def _sweep_soon(self) -> None:
+        """Everyone in the watched rooms looked at again, unless a sweep is under way."""
+        if self._sweeping is None or self._sweeping.done():
+            self._sweeping = detached(self._sweep(), name="sweep")
 
     async def follow_peers(self, *, own: bool = False) -> None:
         """The peers' lists as the config declares them now (``own``, on reload: this
@@ -75,9 +88,13 @@ class Moderation(Capability):
 
     async def reloaded(self) -> None:
         """New admins, animators and managers: whose devices speak for them, the control room
-        following ``admins``; the peers' lists as declared now."""
-        await self.trust.refresh()
-        await self.core.control.reconcile_admins()
+        following ``admins``; the peers' lists as declared now. One failing (the homeserver
+        away a moment) does not keep the others from being done."""
+        for step in (self.trust.refresh, self.core.control.reconcile_admins):
+            try:
+                await step()
+            except AgoraError as exc:  # done again at the next reload or start
+                log.error("after a reload: %s", exc)
         await self.follow_peers(own=True)
 
     async def _sweep(self) -> None:
@@ -132,8 +149,8 @@ class Moderation(Capability):
     async def on_reconciled(self, event: NetworkReconciled) -> None:
         """After a full reconcile everyone is looked at again: a server dropped from the
         allow-list, or a room no longer shared, leaves people who may no longer be there."""
-        if event.full and (self._sweeping is None or self._sweeping.done()):
-            self._sweeping = detached(self._sweep(), name="sweep")
+        if event.full:
+            self._sweep_soon()
 
     # --- what the commands ask ----------------------------------------------------------------
 

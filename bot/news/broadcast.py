@@ -62,9 +62,6 @@ class Broadcaster:
     """Sends what the store says each room is missing (``BroadcastStore.publish`` and
     ``revise`` queue it, inside the transaction of the change that calls for it)."""
 
-    publish = staticmethod(BroadcastStore.publish)
-    revise = staticmethod(BroadcastStore.revise)
-
     def __init__(self, gateway: Gateway, store: Store, pace_per_second: float):
         self.gateway = gateway
         self.messages = BroadcastStore(store)

@@ -32,11 +32,12 @@ class News(Capability):
             REMIND_JOB: self.alerts.remind,
             POLL_JOB: self.feeds.poll_job,
         }
-        # Polls take at most half the job slots (a slow feed never delays a member's invite).
-        self.job_priorities = {POLL_JOB: 2}
+        # Polls run four at most, in slots of their own (a slow feed never delays an invite).
+        self.job_pools = {POLL_JOB: 4}
         self.events = {Reaction: self.alerts.on_reaction}
 
     def configure(self, config: Any) -> None:
+        super().configure(config)
         self.broadcaster.set_pace(config.news.pace_per_second)
 
     async def start(self) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from bot import effects
 from bot.capability import Core
 from bot.config import FeedSpec
 from bot.errors import BadArgument, NotFound, PermissionDenied
@@ -83,12 +84,7 @@ class Feeds:
             for key, row in have.items():
                 if key not in wanted:
                     await FeedStore.remove_feed(db, row.id)
-        polled = {int(p["feed"]) for p in await self.core.store.pending_jobs(POLL_JOB)}
-        orphans = [f for f in await self.store.feeds() if f.id not in polled]
-        if orphans:
-            async with self.core.store.transaction() as db:
-                for feed in orphans:
-                    await Store.add_job(db, POLL_JOB, {"feed": feed.id}, at=feed.next_at)
+        await self.store.ensure_polled(POLL_JOB)
         self.core.wake_jobs()
 
     async def add(
@@ -165,8 +161,9 @@ class Feeds:
         feed's job ends). A poll never fails the job: a feed's failure is the feed's, backed
         off and reported."""
         feed = await self.store.feed(int(payload["feed"]))
-        if feed is None:
-            return None
+        first = await self.store.first_poll_job(POLL_JOB, int(payload["feed"]))
+        if feed is None or first not in (None, effects.current_job()):
+            return None  # removed, or another job polls it: this one ends
         try:
             await self.poll(feed)
         except Exception:  # a bug on one feed must not stop its polling
@@ -264,14 +261,16 @@ class Feeds:
             await BroadcastStore.publish(db, message, content, rooms, job=False)
             await FeedStore.add_entry(db, feed.id, entry.key, entry.digest, message, now)
             if feed.public:
-                await NewsStore.put_public(db, _public(message, feed, entry, source), subtree=False)
+                item = _public(message, feed, entry, source, now)
+                await NewsStore.put_public(db, item, subtree=False)
         for entry in plan.skip:
             await FeedStore.add_entry(db, feed.id, entry.key, entry.digest, None, now)
         for entry, message in plan.changed:
             await BroadcastStore.revise(db, message, item_content(entry.item(source, loc)))
             await FeedStore.set_digest(db, feed.id, entry.key, entry.digest)
             if feed.public:
-                await NewsStore.put_public(db, _public(message, feed, entry, source), subtree=False)
+                item = _public(message, feed, entry, source, now)
+                await NewsStore.put_public(db, item, subtree=False)
         if ordered:
             await Store.add_job(db, DELIVER_JOB, {"messages": ordered})
 
@@ -296,7 +295,8 @@ def _new(spec: FeedSpec) -> NewFeed:
     return NewFeed(spec.url, spec.territory, spec.rooms, spec.every, spec.filter, spec.public)
 
 
-def _public(message: str, feed: FeedRow, entry: Entry, source: str) -> PublicItem:
+def _public(message: str, feed: FeedRow, entry: Entry, source: str, now: float) -> PublicItem:
+    """An entry's line on the public page (an undated one dated when it was seen)."""
     return PublicItem(
         message,
         feed.territory,
@@ -304,5 +304,5 @@ def _public(message: str, feed: FeedRow, entry: Entry, source: str) -> PublicIte
         entry.link if entry.link.lower().startswith(("https://", "http://")) else "",
         text_of(entry.summary_html)[:600],
         source,
-        entry.published or 0.0,
+        entry.published or now,
     )

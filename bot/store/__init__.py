@@ -8,7 +8,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,21 @@ class ManagedRoom:
     is_space: bool
     archived: bool
     adopted: bool
+
+
+@dataclass(frozen=True)
+class DueJob:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    runs: int = 0  # a recurring job's completed runs
+
+    @property
+    def cause(self) -> str:
+        """What its effects are named after: a retry of the same run meets the sends of the
+        first try, a recurring job's next run sends anew."""
+        return f"job:{self.id}" if not self.runs else f"job:{self.id}.{self.runs}"
 
 
 class Store:
@@ -532,15 +547,13 @@ class Store:
             (kind, json.dumps(payload), at if at is not None else now, now),
         )
 
-    async def due_jobs(
-        self, limit: int = 50, now: float | None = None
-    ) -> list[tuple[int, str, dict[str, Any], int]]:
+    async def due_jobs(self, limit: int = 50, now: float | None = None) -> list[DueJob]:
         async with self.db.execute(
-            "SELECT id, kind, payload, attempts FROM jobs WHERE status = 'pending' AND "
+            "SELECT id, kind, payload, attempts, runs FROM jobs WHERE status = 'pending' AND "
             "next_at <= ? ORDER BY id LIMIT ?",
             (time.time() if now is None else now, limit),
         ) as cur:
-            return [(r[0], r[1], json.loads(r[2]), r[3]) for r in await cur.fetchall()]
+            return [DueJob(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in await cur.fetchall()]
 
     async def finish_job(self, job_id: int) -> None:
         # Only a pending job: one an admin cancelled while it ran stays cancelled.
@@ -553,7 +566,7 @@ class Store:
         """A recurring job done for now: the same row runs again at ``at`` (a crash before
         this runs it again now, and never makes two of it)."""
         await self._write(
-            "UPDATE jobs SET attempts = 0, error = NULL, next_at = ? "
+            "UPDATE jobs SET attempts = 0, error = NULL, next_at = ?, runs = runs + 1 "
             "WHERE id = ? AND status = 'pending'",
             (at, job_id),
         )
@@ -593,12 +606,16 @@ class Store:
         ) as cur:
             return await cur.fetchone() is not None
 
-    async def open_jobs(self, limit: int = 30) -> list[JobRow]:
-        """Jobs not done: waiting, retrying (tried before) and given up, oldest first."""
+    async def open_jobs(self, limit: int = 30, quiet: Collection[str] = ()) -> list[JobRow]:
+        """Jobs not done: waiting, retrying (tried before) and given up, oldest first; those of
+        ``quiet`` kinds (recurring ones, always waiting) only when they retry or gave up."""
+        marks = ", ".join("?" for _ in quiet) or "NULL"
         async with self.db.execute(
             "SELECT id, kind, status, attempts, next_at, error FROM jobs "
-            "WHERE status IN ('pending', 'failed') ORDER BY id LIMIT ?",
-            (limit,),
+            "WHERE status IN ('pending', 'failed') AND NOT (kind IN ("
+            + marks
+            + ") AND status = 'pending' AND attempts = 0) ORDER BY id LIMIT ?",
+            (*quiet, limit),
         ) as cur:
             return [JobRow(*r) for r in await cur.fetchall()]
 
@@ -627,11 +644,16 @@ class Store:
         )
         return cur.rowcount == 1
 
-    async def job_counts(self) -> dict[str, int]:
-        """Jobs by state (pending split into waiting and retrying), for the metrics."""
+    async def job_counts(self, quiet: Collection[str] = ()) -> dict[str, int]:
+        """Jobs by state (pending split into waiting and retrying), for the metrics; those of
+        ``quiet`` kinds are not counted while they wait as they should."""
+        marks = ", ".join("?" for _ in quiet) or "NULL"
         async with self.db.execute(
             "SELECT CASE WHEN status = 'pending' AND attempts > 0 THEN 'retrying' "
-            "ELSE status END, COUNT(*) FROM jobs GROUP BY 1"
+            "ELSE status END, COUNT(*) FROM jobs WHERE NOT (kind IN ("
+            + marks
+            + ") AND status = 'pending' AND attempts = 0) GROUP BY 1",
+            tuple(quiet),
         ) as cur:
             return {r[0]: r[1] for r in await cur.fetchall()}
 

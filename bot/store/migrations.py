@@ -581,6 +581,17 @@ async def _v10_outcomes(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v11_recurring_jobs(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- How many times a recurring job (a feed's poll) has run to its end: each run is a
+        -- cause of its own (what one run sends is not taken for the next one's).
+        ALTER TABLE jobs ADD COLUMN runs INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -592,4 +603,5 @@ MIGRATIONS: list[Migration] = [
     _v8_trust,
     _v9_nothing_lost,
     _v10_outcomes,
+    _v11_recurring_jobs,
 ]

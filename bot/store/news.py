@@ -293,6 +293,30 @@ class FeedStore:
             (now, error, errors, next_at, feed_id),
         )
 
+    async def ensure_polled(self, kind: str) -> int:
+        """Each live feed gets a pending ``kind`` job if it has none (one cancelled or given
+        up by hand, a row written by an older version), in one statement: two callers at
+        once never make two. How many were added."""
+        cur = await self.store._write(
+            "INSERT INTO jobs (kind, payload, next_at, created) "
+            "SELECT ?, json_object('feed', f.id), f.next_at, strftime('%s') FROM feeds f "
+            "WHERE f.removed = 0 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = ? "
+            "AND j.status = 'pending' AND json_extract(j.payload, '$.feed') = f.id)",
+            (kind, kind),
+        )
+        return cur.rowcount
+
+    async def first_poll_job(self, kind: str, feed_id: int) -> int | None:
+        """The oldest pending ``kind`` job of a feed (a second one, made by a race in an
+        older version or a job retried by hand, yields to it)."""
+        async with self.store.db.execute(
+            "SELECT MIN(id) FROM jobs WHERE kind = ? AND status = 'pending' "
+            "AND json_extract(payload, '$.feed') = ?",
+            (kind, feed_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
     async def known_entries(self, feed_id: int) -> dict[str, tuple[str, str | None]]:
         """Entry key → (its digest when last seen, the message that carried it, if any)."""
         async with self.store.db.execute(

@@ -485,12 +485,13 @@ class VettingStore:
             row = await cur.fetchone()
         return row[0] if row else None
 
-    async def link_account(self, request_id: int, user_id: str) -> bool:
-        """Tie the account registered with the request's token to it, once."""
-        cur = await self.store._write(
-            "UPDATE requests SET user_id = ? WHERE id = ? AND user_id IS NULL",
-            (user_id, request_id),
-        )
+    async def link_account(
+        self, request_id: int, user_id: str, *, db: aiosqlite.Connection | None = None
+    ) -> bool:
+        """Tie the account registered with the request's token to it, once (inside the
+        caller's transaction when ``db`` is given)."""
+        sql = "UPDATE requests SET user_id = ? WHERE id = ? AND user_id IS NULL"
+        cur = await (db.execute if db else self.store._write)(sql, (user_id, request_id))
         return cur.rowcount == 1
 
     async def awaiting_registration(self, now: float | None = None) -> list[RequestRow]:

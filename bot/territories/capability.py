@@ -180,8 +180,8 @@ class Territories(Capability):
         if outcome.unreachable:
             lines.append(t("reconcile.unreachable", loc, keys=", ".join(outcome.unreachable)))
         if lines and self.core.control.room_id:
-            with contextlib.suppress(MatrixError):
-                await self.core.control.note("\n".join(lines))
+            # Not sent (the homeserver away): the keeper runs again and says it then.
+            await self.core.control.note("\n".join(lines))
 
 
 def _failures(outcome: Outcome, loc: str) -> list[str]:

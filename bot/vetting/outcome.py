@@ -72,9 +72,15 @@ class Outcomes(Part):
         locale = request.locale or self.config.locale
         if request.user_id is None:
             return
-        if not await self.core.direct.has_device(request.user_id):
+        if request.status == "approved" and not await self.requests.member_territory(
+            request.user_id
+        ):
+            return  # revoked (or forgotten) meanwhile: not welcomed any more
+        waiting_until = await self.requests.reg_expires(request.id) or 0.0
+        if time.time() < waiting_until and not await self.core.direct.has_device(request.user_id):
             # A web applicant who has registered but not yet logged in: told once they have
-            # a device (the job waits, retried like an outage), or they could never read it.
+            # a device (the job waits, retried like an outage, while their token would have
+            # lasted), or they could never read it.
             raise MatrixError(None, "AGORA_NO_DEVICE", f"{request.user_id} has no device yet")
         if request.status == "approved":
             message = t(
@@ -240,11 +246,13 @@ class Outcomes(Part):
                 user_id = await user_registered_with(
                     self.gateway, request.reg_token or "", legacy=True
                 )
-            if user_id is None or not await self.requests.link_account(request.id, user_id):
+            if user_id is None:
                 continue
-            await self.store.audit(user_id, "vetting.registered", "ok", detail=f"#{request.id}")
-            async with self.store.transaction() as db:
+            async with self.store.transaction() as db:  # linked and provisioned, or neither
+                if not await self.requests.link_account(request.id, user_id, db=db):
+                    continue
                 await self.store.add_job(db, CONCLUDE_JOB, {"request_id": request.id})
+            await self.store.audit(user_id, "vetting.registered", "ok", detail=f"#{request.id}")
             linked += 1
         if linked:
             self.wake_jobs()
