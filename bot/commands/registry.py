@@ -121,11 +121,13 @@ class NumberArg(Arg):
     """A number as people refer to one (a job, a feed, an alert): `12` or `#12`."""
 
     metavar = "meta.number"
+    refusal: ClassVar[str] = "arg.integer"
+    digits: ClassVar[int] = 12
 
     @classmethod
     def parse(cls, raw: str, ctx: Parsing) -> int:
-        if not re.fullmatch(r"#?\d{1,12}", raw):
-            raise BadArgument("arg.integer", value=raw)
+        if not re.fullmatch(rf"#?\d{{1,{cls.digits}}}", raw):
+            raise BadArgument(cls.refusal, value=raw)
         return int(raw.lstrip("#"))
 
 
@@ -148,16 +150,12 @@ class DurationArg(Arg):
 Duration = Annotated[float, DurationArg]
 
 
-class RequestIdArg(Arg):
+class RequestIdArg(NumberArg):
     """A join request's number, typed `12` or `#12`."""
 
     metavar = "meta.request"
-
-    @classmethod
-    def parse(cls, raw: str, ctx: Parsing) -> int:
-        if not re.fullmatch(r"#?\d{1,9}", raw):
-            raise BadArgument("arg.request_id", value=raw)
-        return int(raw.lstrip("#"))
+    refusal = "arg.request_id"
+    digits = 9
 
 
 RequestId = Annotated[int, RequestIdArg]
