@@ -79,19 +79,21 @@ async def run_again(agora, event_id: str, text: str) -> list[tuple[str, str]]:
     """Put the answered command back as a crash would leave it (pending, its text still
     there); return what its second run sent (each send reaches the homeserver with the first
     run's transaction ids)."""
+
+    async def done() -> bool:
+        async with agora.store.db.execute(
+            "SELECT status FROM inbox WHERE event_id = ?", (event_id,)
+        ) as cur:
+            return (await cur.fetchone())[0] == "done"
+
+    # The first run marks the row done a moment after its answer and ✅ are seen.
+    await eventually(done, "the first run's end")
     with Sent(agora) as sent:
         await agora.store._write(
             "UPDATE inbox SET status = 'pending', next_at = 0, body = ? WHERE event_id = ?",
             (text, event_id),
         )
         agora.dispatcher.wake.set()
-
-        async def done() -> bool:
-            async with agora.store.db.execute(
-                "SELECT status FROM inbox WHERE event_id = ?", (event_id,)
-            ) as cur:
-                return (await cur.fetchone())[0] == "done"
-
         await eventually(done, "the second run")
     return sent.bodies
 
