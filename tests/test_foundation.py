@@ -207,11 +207,14 @@ async def test_non_admin_status_in_dm_is_refused(network, person):
     assert "réservée aux administrateurs" in reply.body
     assert network.bot.gateway.device_id not in reply.body  # nothing revealed
     assert reaction == "❌"
-    entries = await network.bot.store.audit_entries()
-    assert any(
-        e["actor"] == nurse.user_id and e["action"] == "status" and e["outcome"] == "refused"
-        for e in entries
-    )
+
+    async def audited() -> bool:  # written just after the ❌ went out
+        return any(
+            e["actor"] == nurse.user_id and e["action"] == "status" and e["outcome"] == "refused"
+            for e in await network.bot.store.audit_entries()
+        )
+
+    await eventually(audited, "the refusal audited")
 
 
 async def test_member_ping_in_dm_is_answered(network, person):

@@ -64,8 +64,13 @@ async def test_an_admins_unverified_session_is_refused_and_reads_no_card_until_s
         await element.join(dm)
         told = await element.wait_for_event(dm, body_contains="session n'est pas vérifiée")
         assert not told["decryptionFailure"] and "Vérifiez cette session" in told["body"]
-        audit = await agora.store.audit_entries()
-        assert any(a["detail"] == "trust.refused.unverified" for a in audit)
+
+        async def audited() -> bool:  # written just after the ❌ went out
+            return any(
+                a["detail"] == "trust.refused.unverified" for a in await agora.store.audit_entries()
+            )
+
+        await eventually(audited, "the refusal audited")
 
         # A new card reaches the trusted session only.
         number, card = await card_of(agora, first, person, sfx)
