@@ -29,6 +29,7 @@ from bot.matrix.sync import Batch, Invite, SyncLoop
 from bot.metrics import Metrics
 from bot.moderation.capability import Moderation
 from bot.news.capability import News
+from bot.rosters.capability import Rosters
 from bot.runtime import GAVE_UP_JOB, Runtime, version
 from bot.store import Store
 from bot.tasks import Tasks
@@ -98,11 +99,12 @@ class Agora:
         self.vetting = Vetting(core)
         self.animation = Animation(core, self.vetting, self.territories)
         self.news = News(core)
+        self.rosters = Rosters(core)
         # In this order an invitation to a room the config adopts is taken before it could
         # pass for a direct chat, as it was.
         self.capabilities = [
             self.territories, self.runtime, self.moderation, self.federation,
-            self.vetting, self.animation, self.news,
+            self.vetting, self.animation, self.news, self.rosters,
         ]  # fmt: skip
         core.plug(self.capabilities)
         core.router.add(Invite, self.runtime.decline)  # an invitation nobody wanted

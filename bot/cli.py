@@ -8,9 +8,14 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, load_config, settings_reference
 from bot.exports import csv_text, write_private
+
+if TYPE_CHECKING:
+    from bot.rosters.capability import RosterBook
+    from bot.store import Store
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,7 +48,19 @@ def _parser() -> argparse.ArgumentParser:
         help="where to write the private status links of rows without a Matrix id "
         "(default: <file>.links.csv)",
     )
-    for p in (run, plan, apply, export, imp):
+    roster = sub.add_parser(
+        "import-roster", help="put members on a territory's on-call slots from a CSV file"
+    )
+    roster.add_argument("file", type=Path, help="CSV: start,end,role,member (or debut,fin,…)")
+    roster.add_argument("--territory", required=True, help="the territory whose roster it is")
+    roster.add_argument(
+        "--partial", action="store_true", help="apply the valid rows even if some are refused"
+    )
+    out = sub.add_parser("export-roster", help="write a territory's roster of a month as CSV")
+    out.add_argument("--territory", required=True, help="the territory whose roster it is")
+    out.add_argument("--month", help="YYYY-MM (default: this month)")
+    out.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    for p in (run, plan, apply, export, imp, roster, out):
         p.add_argument("--config", "-c", type=Path, required=True)
         p.add_argument("--data-dir", type=Path, default=Path("./data"))
         p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -151,6 +168,93 @@ async def _export_members(config_path: Path, data_dir: Path, output: Path | None
     return 0
 
 
+async def _roster_book(config_path: Path, data_dir: Path) -> tuple[RosterBook, Store]:
+    import time
+
+    from bot.rosters.capability import RosterBook
+    from bot.store import Store
+
+    config = load_config(config_path)
+    store = await Store.open(data_dir / "agora.db")
+    return RosterBook(lambda: config, store, time.time), store
+
+
+async def _import_roster(
+    config_path: Path, data_dir: Path, file: Path, territory: str, partial: bool
+) -> int:
+    """The coordinator's file checked row by row; applied only when no row is wrong (or the
+    valid rows, ``partial``). Exit 1 if anything was refused."""
+    from bot.errors import UserError
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{file}: cannot be read as UTF-8 text ({exc})", file=sys.stderr)
+        return 2
+    book, store = await _roster_book(config_path, data_dir)
+    locale = book.config.locale
+    try:
+        await book.make_slots()
+        report, assigned = await book.import_csv(
+            territory, text, by="agora-bot import-roster", partial=partial
+        )
+    except UserError as exc:
+        print(exc.render(locale), file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
+    print(book.report_text(report, assigned, locale))
+    return 0 if report.ok else 1
+
+
+async def _export_roster(
+    config_path: Path, data_dir: Path, territory: str, month: str | None, output: Path | None
+) -> int:
+    import datetime
+    import re
+
+    from bot.rosters.model import Slot, file_times
+
+    book, store = await _roster_book(config_path, data_dir)
+    try:
+        today = datetime.date.today()
+        year, number = (today.year, today.month)
+        if month is not None:
+            if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+                print(f"--month: YYYY-MM, got {month!r}", file=sys.stderr)
+                return 2
+            year, number = int(month[:4]), int(month[5:])
+        first = datetime.date(year, number, 1)
+        after = datetime.date(year + number // 12, number % 12 + 1, 1)
+        tz = book.tz
+        since = datetime.datetime.combine(first, datetime.time()).replace(tzinfo=tz).timestamp()
+        until = datetime.datetime.combine(after, datetime.time()).replace(tzinfo=tz).timestamp()
+        names = {m["user_id"]: m["name"] for m in await book.members.members()}
+        rows = []
+        for r in await book.slots.slots(territory, since, until):
+            if r.start >= since:
+                start, end = file_times(Slot(r.start, r.end, r.role), tz)
+                member = r.member or ""
+                rows.append(
+                    {
+                        "start": start,
+                        "end": end,
+                        "role": r.role,
+                        "member": member,
+                        "name": names.get(member, "") or "",
+                    }
+                )
+    finally:
+        await store.close()
+    text = csv_text(["start", "end", "role", "member", "name"], rows)
+    if output is None:
+        sys.stdout.write(text)
+    else:  # personal data: readable by its owner only
+        write_private(output, text)
+        print(f"{len(rows)} slot(s) written to {output}", file=sys.stderr)
+    return 0
+
+
 async def _import_requests(
     config_path: Path, data_dir: Path, file: Path, batch: str | None, links: Path | None
 ) -> int:
@@ -223,6 +327,20 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return asyncio.run(
                 _import_requests(args.config, args.data_dir, args.file, args.batch, args.links)
+            )
+        except ConfigError as exc:
+            print(f"{args.config}: {exc}", file=sys.stderr)
+            return 2
+    if args.command in ("import-roster", "export-roster"):
+        try:
+            if args.command == "import-roster":
+                return asyncio.run(
+                    _import_roster(
+                        args.config, args.data_dir, args.file, args.territory, args.partial
+                    )
+                )
+            return asyncio.run(
+                _export_roster(args.config, args.data_dir, args.territory, args.month, args.output)
             )
         except ConfigError as exc:
             print(f"{args.config}: {exc}", file=sys.stderr)

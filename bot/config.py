@@ -20,12 +20,14 @@ import os
 import re
 import types
 import typing
+import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
+import holidays
 import yaml
 
 from bot.durations import parse_duration
@@ -383,6 +385,62 @@ class HooksConfig:
         return {"news": self.news, "alert": self.alert}.get(hook)
 
 
+HHMM_RE = re.compile(r"^([01]\d|2[0-4]):[0-5]\d$")
+ROSTER_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "holiday")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RosterRole:
+    id: str = setting(
+        REQUIRED,
+        "a role on duty, as roster files name it",
+        pattern=ID_RE,
+        what="an id (a-z, 0-9, -)",
+    )
+    fr: str = setting(REQUIRED, "its name in French")
+    en: str = setting(REQUIRED, "its name in English")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlotTemplateSpec:
+    territory: str = setting(
+        REQUIRED, "the territory (with an oncall room) whose roster it makes", pattern=ID_RE,
+        what="a territory id",
+    )  # fmt: skip
+    days: tuple[str, ...] = setting(
+        REQUIRED,
+        "mon … sun, holiday (on a public holiday only the holiday templates make slots)",
+        kind="subset",
+        choices=ROSTER_DAYS,
+    )
+    start: str = setting(REQUIRED, "when the slot starts, HH:MM", pattern=HHMM_RE, what="HH:MM")
+    end: str = setting(
+        REQUIRED, "when it ends, HH:MM (24:00: midnight; before the start: the next day)",
+        pattern=HHMM_RE, what="HH:MM",
+    )  # fmt: skip
+    role: str = setting(REQUIRED, "one of rosters.roles", pattern=ID_RE, what="a role id")
+
+
+DEFAULT_ROSTER_ROLES = (
+    RosterRole(id="poste", fr="effecteur posté", en="posted doctor"),
+    RosterRole(id="mobile", fr="effecteur mobile", en="mobile doctor"),
+    RosterRole(id="regulation", fr="régulation", en="call regulation"),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RostersConfig:
+    timezone: str = setting(
+        "Europe/Paris", "the region's time zone: rosters' times and the dates people type"
+    )
+    country: str = setting("FR", "whose public holidays the templates' `holiday` means")
+    roles: tuple[RosterRole, ...] = DEFAULT_ROSTER_ROLES
+    templates: tuple[SlotTemplateSpec, ...] = ()
+
+    def role(self, role_id: str) -> RosterRole | None:
+        return next((r for r in self.roles if r.id == role_id), None)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     homeserver: HomeserverConfig
@@ -407,6 +465,7 @@ class Config:
     moderation: ModerationConfig = field(default_factory=ModerationConfig)
     jobs: JobsConfig = field(default_factory=JobsConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    rosters: RostersConfig = field(default_factory=RostersConfig)
     # The mailer is made when the bot starts. None: mails are written as .eml files.
     smtp: SmtpConfig | None = field(default=None, metadata={"restart": True})
     source: Path | None = None
@@ -690,6 +749,7 @@ def parse_config(
         federation=federation,
         vetting=vetting,
         feeds=_feeds(top, network),
+        rosters=_rosters(top.section("rosters"), network),
         hooks=_hooks(top.section("hooks"), env),
         smtp=_smtp(top, env),
         source=source,
@@ -819,6 +879,43 @@ def _hook_secret(s: _Section, env: Mapping[str, str]) -> str | None:
         raise ConfigError(s._p("secret"), "at least 32 characters", "…")
     s.done()
     return secret
+
+
+def _rosters(r: _Section, network: Network) -> RostersConfig:
+    """The roles and the slot templates, each template on a declared territory that has an
+    oncall room, naming a declared role; the time zone and the holidays' country known."""
+    roles = tuple(_read(RosterRole, _Section(item, path)) for item, path in _list(r, "roles"))
+    if r.data.get("roles") is None:
+        roles = RostersConfig().roles
+    ids = [x.id for x in roles]
+    for i, role_id in enumerate(ids):
+        if role_id in ids[:i]:
+            raise ConfigError(f"{r._p('roles')}[{i}].id", "an id not used before", role_id)
+    oncall = {t.id for t, _ in network.walk() if any(x.kind == "oncall" for x in t.rooms)}
+    templates = []
+    for item, path in _list(r, "templates"):
+        spec = _read(SlotTemplateSpec, _Section(item, path))
+        if spec.territory not in oncall:
+            raise ConfigError(
+                f"{path}.territory", "a declared territory with an oncall room", spec.territory
+            )
+        if spec.role not in ids:
+            raise ConfigError(f"{path}.role", "one of " + ", ".join(ids), spec.role)
+        if spec.start == spec.end:
+            raise ConfigError(f"{path}.end", "another time than the start", spec.end)
+        templates.append(spec)
+    config = _read(RostersConfig, r, roles=roles, templates=tuple(templates))
+    try:
+        zoneinfo.ZoneInfo(config.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            r._p("timezone"), "a time zone such as Europe/Paris", config.timezone
+        ) from None
+    try:
+        holidays.country_holidays(config.country)
+    except NotImplementedError:
+        raise ConfigError(r._p("country"), "a country code such as FR", config.country) from None
+    return config
 
 
 def _feeds(top: _Section, network: Network) -> tuple[FeedSpec, ...]:

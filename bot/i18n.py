@@ -278,6 +278,130 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Chercher par nom, profession ou territoire, dans toutes les régions",
         "en": "Search by name, profession or territory, across the regions",
     },
+    "cmd.garde.help": {
+        "fr": "Liste de garde : qui est de garde, quand, et mes gardes",
+        "en": "On-call roster: who is on duty, when, and my slots",
+    },
+    "cmd.garde.now.help": {
+        "fr": "Qui est de garde maintenant, ce soir et le week-end prochain",
+        "en": "Who is on duty now, tonight and next weekend",
+    },
+    "cmd.garde.week.help": {
+        "fr": "Les gardes des sept prochains jours",
+        "en": "The slots of the next seven days",
+    },
+    "cmd.garde.day.help": {
+        "fr": "Les gardes d'un jour (12/08, 12/08/2027, demain, samedi)",
+        "en": "The slots of a day (12/08, 12/08/2027, tomorrow, saturday)",
+    },
+    "cmd.garde.mine.help": {
+        "fr": "Mes prochaines gardes",
+        "en": "My next slots",
+    },
+    "meta.day": {
+        "fr": "jour",
+        "en": "day",
+    },
+    "roster.unknown_territory": {
+        "fr": "Aucune liste de garde pour « {territory} ».",
+        "en": "No on-call roster for '{territory}'.",
+    },
+    "roster.none_for_you": {
+        "fr": "Vous n'êtes sur aucune liste de garde.",
+        "en": "You are on no on-call roster.",
+    },
+    "roster.unfilled": {
+        "fr": "à pourvoir",
+        "en": "unfilled",
+    },
+    "roster.now": {
+        "fr": "De garde maintenant :",
+        "en": "On duty now:",
+    },
+    "roster.tonight": {
+        "fr": "Ce soir et cette nuit :",
+        "en": "Tonight:",
+    },
+    "roster.weekend": {
+        "fr": "Le week-end prochain :",
+        "en": "Next weekend:",
+    },
+    "roster.nothing": {
+        "fr": "(aucune garde)",
+        "en": "(no slot)",
+    },
+    "roster.none_mine": {
+        "fr": "Vous n'avez aucune garde à venir.",
+        "en": "You have no slot to come.",
+    },
+    "roster.bad_day": {
+        "fr": "« {value} » n'est pas une date (ex. 12/08, 12/08/2027, demain, samedi).",
+        "en": "'{value}' is not a date (e.g. 12/08, 12/08/2027, tomorrow, saturday).",
+    },
+    "roster.import.empty": {
+        "fr": "Le fichier est vide.",
+        "en": "The file is empty.",
+    },
+    "roster.import.columns": {
+        "fr": "Colonnes manquantes : {missing} (attendu : debut,fin,role,membre ou start,end,role,member).",
+        "en": "Missing columns: {missing} (expected: start,end,role,member or debut,fin,role,membre).",
+    },
+    "roster.import.too_many": {
+        "fr": "Plus de {n} lignes : découpez le fichier.",
+        "en": "More than {n} rows: split the file.",
+    },
+    "roster.import.bad_time": {
+        "fr": "heure illisible « {value} » (attendu AAAA-MM-JJ HH:MM)",
+        "en": "unreadable time '{value}' (expected YYYY-MM-DD HH:MM)",
+    },
+    "roster.import.unknown_role": {
+        "fr": "rôle inconnu « {role} »",
+        "en": "unknown role '{role}'",
+    },
+    "roster.import.unknown_member": {
+        "fr": "« {member} » n'est pas un membre vérifié de ce territoire",
+        "en": "'{member}' is not a vetted member of this territory",
+    },
+    "roster.import.ambiguous_member": {
+        "fr": "plusieurs membres s'appellent « {member} » : donnez l'identifiant Matrix ou le RPPS",
+        "en": "several members are called '{member}': give the Matrix id or the RPPS",
+    },
+    "roster.import.past": {
+        "fr": "date passée",
+        "en": "date in the past",
+    },
+    "roster.import.outside": {
+        "fr": "ce créneau n'est pas dans les modèles de garde",
+        "en": "this slot is not in the roster's templates",
+    },
+    "roster.import.twice": {
+        "fr": "même créneau que la ligne {line}",
+        "en": "same slot as line {line}",
+    },
+    "roster.import.overlap": {
+        "fr": "ce membre est déjà de garde à ce moment (ligne {line})",
+        "en": "this member is already on duty then (line {line})",
+    },
+    "roster.import.overlap_held": {
+        "fr": "ce membre est déjà de garde à ce moment (liste actuelle)",
+        "en": "this member is already on duty then (the current roster)",
+    },
+    "roster.import.line": {
+        "fr": "Ligne {line} : {why}",
+        "en": "Line {line}: {why}",
+    },
+    "roster.import.more": {
+        "fr": "… et {n} autres lignes refusées.",
+        "en": "… and {n} more rows refused.",
+    },
+    "roster.import.done": {
+        "fr": "Liste de garde importée : {n} créneau(x) pourvu(s) ({rows} ligne(s)).",
+        "en": "Roster imported: {n} slot(s) filled ({rows} row(s)).",
+    },
+    "roster.import.refused": {
+        "fr": "Rien n'est appliqué : {bad} ligne(s) sur {rows} refusée(s).",
+        "en": "Nothing applied: {bad} row(s) of {rows} refused.",
+    },
     "meta.number": {"fr": "nombre", "en": "number"},
     "meta.duration": {"fr": "durée", "en": "duration"},
     "meta.user": {"fr": "@utilisateur:serveur", "en": "@user:server"},

@@ -117,7 +117,10 @@ def test_vetting_quorum_defaults_to_two_and_cannot_exceed_the_admins():
 # --- the example file and the declarations agree ---------------------------------------------
 
 # Structures with their own readers, documented in the example by examples rather than defaults.
-DEDICATED = {"network", "federation", "vetting.provisioning", "feeds", "source"}
+DEDICATED = {
+    "network", "federation", "vetting.provisioning", "feeds", "source", "rosters.roles",
+    "rosters.templates",
+}  # fmt: skip
 # Shown in the example file, but not as a key of their own.
 UNDOCUMENTED = {"smtp.password": "named beside password_env, which the file recommends"}
 # Values the example file shows that are examples, not defaults (it says so beside them).

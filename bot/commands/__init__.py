@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "bot.commands.news",
     "bot.commands.directory",
     "bot.commands.jobs",
+    "bot.commands.rosters",
 )
 
 

@@ -592,6 +592,27 @@ async def _v11_recurring_jobs(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v12_rosters(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- On-call rosters: the slots the templates make (UTC instants), who is on each.
+        CREATE TABLE roster_slots (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            territory  TEXT NOT NULL,
+            role       TEXT NOT NULL,
+            start      REAL NOT NULL,
+            "end"      REAL NOT NULL,
+            member     TEXT,
+            updated    REAL NOT NULL,
+            UNIQUE (territory, role, start)
+        );
+        CREATE INDEX roster_slots_time ON roster_slots (territory, start);
+        CREATE INDEX roster_slots_member ON roster_slots (member, start);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -604,4 +625,5 @@ MIGRATIONS: list[Migration] = [
     _v9_nothing_lost,
     _v10_outcomes,
     _v11_recurring_jobs,
+    _v12_rosters,
 ]

@@ -1,0 +1,95 @@
+"""On-call rosters: who is on duty (`!garde`, `!oncall`), in a room of the territory or in a
+direct chat."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+from bot.commands.context import CommandContext
+from bot.commands.registry import ANYWHERE, Rest, Role, command, command_group
+
+
+class Book(Protocol):
+    """The rosters' rules these commands call (``bot.rosters.capability.RosterBook``)."""
+
+    async def where(self, user: str, room_id: str | None) -> list[str]: ...
+
+    async def overview(self, territories: list[str], locale: str) -> str: ...
+
+    async def period(self, territories: list[str], day: dt.date, days: int, locale: str) -> str: ...
+
+    async def mine(self, user: str, locale: str, limit: int = 10) -> str: ...
+
+    def day(self, text: str) -> dt.date: ...
+
+    def today(self) -> dt.date: ...
+
+
+class Uses(Protocol):
+    """What these commands use (``bot.rosters.capability.Rosters``)."""
+
+    @property
+    def book(self) -> Book: ...
+
+
+Ctx = CommandContext[Uses]
+
+command_group(
+    "garde", help="cmd.garde.help", aliases=("oncall",), default="maintenant", fallback="jour"
+)
+
+
+@command(
+    "garde",
+    sub="maintenant",
+    aliases=("now",),
+    role=Role.ANYONE,
+    where=ANYWHERE,
+    help="cmd.garde.now.help",
+)
+async def garde_now(ctx: Ctx) -> None:
+    rosters = await ctx.services.book.where(ctx.sender, ctx.room_id)
+    await ctx.reply(await ctx.services.book.overview(rosters, ctx.locale))
+
+
+@command(
+    "garde",
+    sub="semaine",
+    aliases=("week",),
+    role=Role.ANYONE,
+    where=ANYWHERE,
+    help="cmd.garde.week.help",
+)
+async def garde_week(ctx: Ctx) -> None:
+    rosters = await ctx.services.book.where(ctx.sender, ctx.room_id)
+    await ctx.reply(
+        await ctx.services.book.period(rosters, ctx.services.book.today(), 7, ctx.locale)
+    )
+
+
+@command(
+    "garde",
+    sub="jour",
+    aliases=("day",),
+    role=Role.ANYONE,
+    where=ANYWHERE,
+    help="cmd.garde.day.help",
+    metavars={"when": "meta.day"},
+)
+async def garde_day(ctx: Ctx, when: Rest) -> None:
+    rosters = await ctx.services.book.where(ctx.sender, ctx.room_id)
+    day = ctx.services.book.day(when)
+    await ctx.reply(await ctx.services.book.period(rosters, day, 1, ctx.locale))
+
+
+@command(
+    "garde",
+    sub="moi",
+    aliases=("me", "mine"),
+    role=Role.ANYONE,
+    where=ANYWHERE,
+    help="cmd.garde.mine.help",
+)
+async def garde_mine(ctx: Ctx) -> None:
+    await ctx.reply(await ctx.services.book.mine(ctx.sender, ctx.locale))

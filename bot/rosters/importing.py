@@ -1,0 +1,197 @@
+"""Pure: a roster file read and checked row by row before anything is applied.
+
+A CSV has the columns ``start,end,role,member`` (French ``debut,fin,role,membre`` too), ``,`` or
+``;``, times as ``YYYY-MM-DD HH:MM`` in the region's time zone. A member is named by Matrix id,
+RPPS number or name, matched against the territory's vetted members (none: the slot is to be
+filled, as an export writes it). A row is refused for an
+unknown or ambiguous member, an unknown role, a time that is not a slot of the templates, a
+slot given twice, a member on two slots at once, or a date in the past."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from bot.rosters.model import Slot
+
+HEADERS = {
+    "start": "start", "debut": "start", "début": "start",
+    "end": "end", "fin": "end",
+    "role": "role", "rôle": "role",
+    "member": "member", "membre": "member",
+}  # fmt: skip
+TIME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})$")
+MAX_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: str
+    name: str = ""
+    rpps: str | None = None
+
+
+@dataclass
+class Row:
+    line: int
+    slot: Slot | None = None
+    problems: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (key, params)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class Report:
+    rows: list[Row]
+    problems: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # the whole file
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(r.ok for r in self.rows)
+
+    @property
+    def valid(self) -> list[Slot]:
+        return [r.slot for r in self.rows if r.ok and r.slot is not None]
+
+
+def folded(name: str) -> str:
+    """A name as compared: no case, no accents, hyphens and dots as spaces."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[-.'’]", " ", plain).casefold().split())
+
+
+def instant(text: str, tz: ZoneInfo) -> float:
+    """``2027-08-12 20:00`` in ``tz`` (``24:00``: the next midnight). ValueError if not."""
+    m = TIME_RE.match(text.strip())
+    if not m:
+        raise ValueError(text)
+    year, month, day, hour, minute = map(int, m.groups())
+    if hour > 24 or minute > 59 or (hour == 24 and minute):
+        raise ValueError(text)
+    wall = dt.datetime(year, month, day) + dt.timedelta(hours=hour, minutes=minute)
+    return wall.replace(tzinfo=tz).timestamp()
+
+
+class Members:
+    """The territory's vetted members, found by Matrix id, RPPS or name."""
+
+    def __init__(self, members: Iterable[Member]):
+        self.by_id: dict[str, Member] = {}
+        self.by_rpps: dict[str, Member] = {}
+        self.by_name: dict[str, list[Member]] = {}
+        for m in members:
+            self.by_id[m.user_id] = m
+            if m.rpps:
+                self.by_rpps[m.rpps] = m
+            if m.name:
+                self.by_name.setdefault(folded(m.name), []).append(m)
+
+    def find(self, ref: str) -> tuple[str | None, str | None]:
+        """(user id, None) or (None, why not: a message id)."""
+        ref = ref.strip()
+        if ref.startswith("@"):
+            return (ref, None) if ref in self.by_id else (None, "roster.import.unknown_member")
+        if ref.isdigit():
+            found = self.by_rpps.get(ref)
+            return (found.user_id, None) if found else (None, "roster.import.unknown_member")
+        named = self.by_name.get(folded(ref), [])
+        if len(named) > 1:
+            return None, "roster.import.ambiguous_member"
+        return (named[0].user_id, None) if named else (None, "roster.import.unknown_member")
+
+
+def read_csv(text: str) -> tuple[list[dict[str, str]], list[tuple[str, dict[str, str]]]]:
+    """The rows as {start, end, role, member} (with their line numbers under ``line``), or the
+    file's problems (no header, a missing column, too many rows)."""
+    text = text.lstrip("\ufeff")
+    first = text.splitlines()[0] if text.strip() else ""
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return [], [("roster.import.empty", {})]
+    columns = [HEADERS.get(h.strip().lower()) for h in header]
+    missing = [c for c in ("start", "end", "role", "member") if c not in columns]
+    if missing:
+        return [], [("roster.import.columns", {"missing": ", ".join(missing)})]
+    rows: list[dict[str, str]] = []
+    for cells in reader:
+        if not any(c.strip() for c in cells):
+            continue
+        if len(rows) >= MAX_ROWS:
+            return [], [("roster.import.too_many", {"n": str(MAX_ROWS)})]
+        # A leading apostrophe is how our exports keep a cell from being a formula (``'@x:y``).
+        row = {
+            col: cells[i].strip().removeprefix("'")
+            for i, col in enumerate(columns)
+            if col and i < len(cells)
+        }
+        row["line"] = str(reader.line_num)
+        rows.append(row)
+    return rows, []
+
+
+def check(
+    rows: list[dict[str, str]],
+    *,
+    members: Members,
+    roles: Iterable[str],
+    templates: set[tuple[float, float, str]],
+    held: list[Slot],
+    tz: ZoneInfo,
+    now: float,
+) -> Report:
+    """Each row checked against the members, the roles, the templates' slots, the other rows,
+    the slots members already hold elsewhere (``held``) and the time now."""
+    roles = set(roles)
+    report = Report([])
+    seen: dict[tuple[float, str], int] = {}
+    for raw in rows:
+        row = Row(int(raw["line"]))
+        report.rows.append(row)
+        try:
+            start, end = instant(raw.get("start", ""), tz), instant(raw.get("end", ""), tz)
+        except ValueError:
+            row.problems.append(("roster.import.bad_time", {"value": raw.get("start", "")}))
+            continue
+        role = raw.get("role", "").strip().lower()
+        if role not in roles:
+            row.problems.append(("roster.import.unknown_role", {"role": role or "—"}))
+        named = raw.get("member", "").strip()
+        user, why = members.find(named) if named else (None, None)  # empty: to be filled
+        if why:
+            row.problems.append((why, {"member": named}))
+        if start < now:
+            row.problems.append(("roster.import.past", {}))
+        if (start, end, role) not in templates and role in roles:
+            row.problems.append(("roster.import.outside", {}))
+        if (start, role) in seen:
+            row.problems.append(("roster.import.twice", {"line": str(seen[(start, role)])}))
+        seen.setdefault((start, role), row.line)
+        row.slot = Slot(start, end, role, user)
+    # A member on two slots at once, in the file or with what they hold outside it.
+    mine: dict[str, list[tuple[Slot, int]]] = {}
+    for slot in held:
+        if slot.member and (slot.start, slot.role) not in seen:
+            mine.setdefault(slot.member, []).append((slot, 0))
+    for row in report.rows:
+        if row.slot is None or row.slot.member is None:
+            continue
+        for other, line in mine.get(row.slot.member, []):
+            if other.overlaps(row.slot):
+                if line:
+                    row.problems.append(("roster.import.overlap", {"line": str(line)}))
+                else:  # a slot of theirs the file does not change
+                    row.problems.append(("roster.import.overlap_held", {}))
+                break
+        mine.setdefault(row.slot.member, []).append((row.slot, row.line))
+    return report

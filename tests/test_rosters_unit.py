@@ -1,0 +1,101 @@
+"""On-call rosters without a server: slots from templates (time changes, public holidays),
+and a coordinator's file checked row by row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from bot.rosters.importing import Member, Members, check, folded, instant, read_csv
+from bot.rosters.model import Slot, Template, month_slots, span_text
+
+PARIS = ZoneInfo("Europe/Paris")
+PDSA = [
+    Template(("mon", "tue", "wed", "thu", "fri"), "20:00", "24:00", "poste"),
+    Template(("sat",), "12:00", "24:00", "poste"),
+    Template(("sun", "holiday"), "08:00", "20:00", "poste"),
+    Template(("sun", "holiday"), "20:00", "24:00", "poste"),
+    Template(("sat",), "20:00", "08:00", "mobile"),
+]
+
+
+def hours(slot: Slot) -> float:
+    return (slot.end - slot.start) / 3600
+
+
+def test_a_night_across_the_change_of_time_lasts_as_long_as_it_really_does():
+    october = month_slots(PDSA, 2027, 10, PARIS)
+    night = next(s for s in october if s.role == "mobile" and "30/10" in span_text(s, PARIS, "fr"))
+    assert span_text(night, PARIS, "fr") == "sam. 30/10 20:00 → 31/10 08:00"
+    assert hours(night) == 13  # the clocks go back an hour that night
+    march = month_slots(PDSA, 2027, 3, PARIS)
+    spring = next(s for s in march if s.role == "mobile" and "27/03" in span_text(s, PARIS, "fr"))
+    assert hours(spring) == 11  # and forward in March
+    evening = next(s for s in october if "lun. 04/10" in span_text(s, PARIS, "fr"))
+    assert span_text(evening, PARIS, "fr") == "lun. 04/10 20:00 → 24:00" and hours(evening) == 4
+
+
+def test_a_public_holiday_is_kept_like_a_sunday():
+    may = month_slots(PDSA, 2027, 5, PARIS)
+    first = [span_text(s, PARIS, "fr") for s in may if "01/05" in span_text(s, PARIS, "fr")]
+    assert first == ["sam. 01/05 08:00 → 20:00", "sam. 01/05 20:00 → 24:00"]  # Saturday, 1 May
+    ascension = [s for s in may if "06/05" in span_text(s, PARIS, "fr")]  # a Thursday
+    assert [hours(s) for s in ascension] == [12, 4]
+    plain_thursday = [s for s in may if "13/05" in span_text(s, PARIS, "fr")]
+    assert [hours(s) for s in plain_thursday] == [4]
+
+
+def test_a_roster_file_is_read_with_french_or_english_headers_and_either_separator():
+    rows, problems = read_csv("debut;fin;role;membre\n2027-08-12 20:00;2027-08-12 24:00;poste;x\n")
+    assert problems == [] and rows[0]["start"] == "2027-08-12 20:00" and rows[0]["line"] == "2"
+    _, missing = read_csv("start,end,who\n")
+    assert missing == [("roster.import.columns", {"missing": "role, member"})]
+    assert instant("2027-08-12 24:00", PARIS) == instant("2027-08-13 00:00", PARIS)
+
+
+def test_members_are_found_by_id_rpps_or_name_and_a_shared_name_is_refused():
+    members = Members(
+        [
+            Member("@durand:x", "Corinne Durand-Martin", "10101234564"),
+            Member("@leroy1:x", "Paul Leroy"),
+            Member("@leroy2:x", "Paul Leroy"),
+        ]
+    )
+    assert members.find("@durand:x") == ("@durand:x", None)
+    assert members.find("10101234564") == ("@durand:x", None)
+    assert members.find("corinne durand martin") == ("@durand:x", None)
+    assert folded("Éléonore  D'Aubigné") == "eleonore d aubigne"
+    assert members.find("Paul Leroy") == (None, "roster.import.ambiguous_member")
+    assert members.find("@nobody:x") == (None, "roster.import.unknown_member")
+
+
+def test_every_row_is_checked_before_anything_is_applied():
+    august = month_slots(PDSA, 2027, 8, PARIS)
+    templates = {(s.start, s.end, s.role) for s in august}
+    members = Members([Member("@a:x", "Anne A"), Member("@b:x", "Bruno B")])
+    held = [Slot(instant("2027-08-14 12:00", PARIS), instant("2027-08-15 00:00", PARIS),
+                 "mmg-orange:poste", "@b:x")]  # fmt: skip
+    rows, _ = read_csv(
+        "start,end,role,member\n"
+        "2027-08-12 20:00,2027-08-12 24:00,poste,@a:x\n"  # fine (a Thursday evening)
+        "2027-08-12 20:00,2027-08-12 24:00,poste,Bruno B\n"  # the same slot again
+        "2027-08-14 20:00,2027-08-15 08:00,mobile,Bruno B\n"  # on duty elsewhere then
+        "2027-08-12 08:00,2027-08-12 20:00,poste,@a:x\n"  # not a slot of the templates
+        "2027-08-16 20:00,2027-08-16 24:00,garde,@zz:x\n"  # unknown role and member
+        "2020-01-01 20:00,2020-01-01 24:00,poste,@a:x\n"  # past, and outside
+        "demain,2027-08-16 24:00,poste,@a:x\n"
+    )
+    now = dt.datetime(2027, 8, 1, tzinfo=PARIS).timestamp()
+    report = check(
+        rows, members=members, roles=["poste", "mobile"], templates=templates, held=held,
+        tz=PARIS, now=now,
+    )  # fmt: skip
+    why = {r.line: [key for key, _ in r.problems] for r in report.rows}
+    assert why[2] == []
+    assert why[3] == ["roster.import.twice"]
+    assert why[4] == ["roster.import.overlap_held"]
+    assert why[5] == ["roster.import.outside"]
+    assert why[6] == ["roster.import.unknown_role", "roster.import.unknown_member"]
+    assert why[7] == ["roster.import.past", "roster.import.outside"]
+    assert why[8] == ["roster.import.bad_time"]
+    assert not report.ok and [s.member for s in report.valid] == ["@a:x"]
