@@ -434,6 +434,18 @@ class RostersConfig:
         "Europe/Paris", "the region's time zone: rosters' times and the dates people type"
     )
     country: str = setting("FR", "whose public holidays the templates' `holiday` means")
+    morning_post: str = setting(
+        "07:30", "when the day's roster is posted in the on-call rooms (HH:MM)", pattern=HHMM_RE,
+        what="HH:MM",
+    )  # fmt: skip
+    warn_before: float = setting(
+        72 * 3600.0, "a slot still unfilled this far ahead is announced (again at 24 h)",
+        kind="duration",
+    )  # fmt: skip
+    remind_before: float = setting(
+        24 * 3600.0, "the member on duty is reminded in a direct chat this far ahead",
+        kind="duration",
+    )  # fmt: skip
     roles: tuple[RosterRole, ...] = DEFAULT_ROSTER_ROLES
     templates: tuple[SlotTemplateSpec, ...] = ()
 

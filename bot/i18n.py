@@ -402,6 +402,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Rien n'est appliqué : {bad} ligne(s) sur {rows} refusée(s).",
         "en": "Nothing applied: {bad} row(s) of {rows} refused.",
     },
+    "roster.post.title": {
+        "fr": "Garde du {day} :",
+        "en": "On duty, {day}:",
+    },
+    "roster.warn": {
+        "fr": "Garde à pourvoir ({territory}), dans moins de {hours} h :\n{slot}",
+        "en": "Unfilled slot ({territory}), within {hours} h:\n{slot}",
+    },
+    "roster.warn24": {
+        "fr": "Toujours à pourvoir ({territory}), dans moins de 24 h :\n{slot}",
+        "en": "Still unfilled ({territory}), within 24 h:\n{slot}",
+    },
+    "roster.remind": {
+        "fr": "Rappel : vous êtes de garde\n{slot}",
+        "en": "Reminder: you are on duty\n{slot}",
+    },
+    "roster.emptied": {
+        "fr": "Les gardes à venir de {user} (qui n'est plus membre) sont à pourvoir :\n{slots}",
+        "en": "{user}'s slots to come (no longer a member) are to be filled:\n{slots}",
+    },
     "meta.number": {"fr": "nombre", "en": "number"},
     "meta.duration": {"fr": "durée", "en": "duration"},
     "meta.user": {"fr": "@utilisateur:serveur", "en": "@user:server"},

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -116,3 +117,116 @@ async def test_a_coordinators_roster_is_checked_whole_then_read_with_garde(
     assert reimported.returncode == 0, reimported.stdout  # the same roster, unfilled slots too
     mine, _ = await doctor.command(dm, "!garde moi")
     assert len([line for line in mine.body.splitlines() if line.startswith("•")]) == 2
+
+
+async def test_the_day_is_posted_kept_edited_and_nothing_is_left_uncovered(
+    person, start_bot, tmp_path: Path
+):
+    """On the scheduler's clock, moved forward: the morning post in the on-call room and its
+    edit when the roster changes; an unfilled slot announced at 72 h and 24 h to the
+    coordinator; the member on duty reminded; a revoked member's slots emptied and said."""
+    from nio import JoinResponse
+
+    from tests.test_territories import eventually, room_ids
+
+    sfx = secrets.token_hex(3)
+    admin, coordinator, doctor = await person("admin"), await person("coord"), await person("dr")
+    territory = f"pdsa-{sfx}"
+    agora = await start_bot(
+        [admin.user_id],
+        network=pdsa(sfx, coordinator.user_id),
+        rosters={
+            "morning_post": "07:30",
+            "templates": [
+                {
+                    "territory": territory,
+                    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                    "start": "20:00",
+                    "end": "24:00",
+                    "role": "poste",
+                }
+            ],
+        },
+    )
+    await admin.accept_invite(agora.control.room_id)
+    await vet(agora, doctor.user_id, territory)
+    await agora.settled()
+    await agora.vetting.outcomes.provision(doctor.user_id)  # invited to the territory's space
+    ids = await room_ids(agora)
+    await doctor.accept_invite(ids[territory])
+    assert isinstance(await doctor.client.join(ids[f"{territory}.mmg"]), JoinResponse)
+    days = next_month_days()
+    args = ["--config", str(agora.config_path), "--data-dir", str(agora.data_dir)]
+    roster = tmp_path / "roster.csv"
+    roster.write_text(csv_for([(days[0], "poste", doctor.user_id)]))
+    done = await agora_cli("import-roster", *args, "--territory", territory, str(roster))
+    assert done.returncode == 0, done.stdout
+
+    def evening(day: dt.date) -> float:
+        return dt.datetime.combine(day, dt.time(20)).replace(tzinfo=PARIS).timestamp()
+
+    def move_to(instant: float) -> None:
+        agora.jobs.clock.offset = instant - time.time()
+        agora.jobs.kick()
+
+    # The morning of the doctor's evening: the day posted in the on-call room.
+    move_to(dt.datetime.combine(days[0], dt.time(7, 31)).replace(tzinfo=PARIS).timestamp())
+    post = await doctor.wait_for(
+        lambda: [s for s in doctor.seen if s.body.startswith("Garde du ")], "the morning post", 60
+    )
+    assert doctor.user_id in post[0].body and post[0].encrypted
+    # The roster changes (the evening given to nobody): the post is edited, not posted again.
+    roster.write_text(csv_for([(days[0], "poste", "")]))
+    assert (
+        await agora_cli("import-roster", *args, "--territory", territory, str(roster))
+    ).returncode == 0
+    move_to(dt.datetime.combine(days[0], dt.time(7, 50)).replace(tzinfo=PARIS).timestamp())
+    edited = await doctor.wait_for(
+        lambda: [s for s in doctor.seen
+                 if s.content.get("m.relates_to", {}).get("event_id") == post[0].event_id],
+        "the post edited", 60,
+    )  # fmt: skip
+    assert "à pourvoir" in edited[0].content["m.new_content"]["body"]
+
+    # 60 h before an unfilled evening: the coordinator told; at 20 h: told again.
+    move_to(evening(days[2]) - 60 * 3600)
+    await coordinator.accept_direct_chat(agora.gateway.user_id)
+    await coordinator.wait_for(
+        lambda: [s for s in coordinator.seen if "Garde à pourvoir" in s.body
+                 and f"{days[2]:%d/%m}" in s.body], "the 72 h warning", 60,
+    )  # fmt: skip
+    move_to(evening(days[2]) - 20 * 3600)
+    await coordinator.wait_for(
+        lambda: [s for s in coordinator.seen if "Toujours à pourvoir" in s.body
+                 and f"{days[2]:%d/%m}" in s.body], "the 24 h warning", 60,
+    )  # fmt: skip
+    warned = [
+        s for s in coordinator.seen if "Garde à pourvoir" in s.body and f"{days[2]:%d/%m}" in s.body
+    ]
+    assert len(warned) == 1  # said once, whatever the watch's rounds
+
+    # The doctor's next evening (on the roster again), and the reminder the day before.
+    roster.write_text(csv_for([(days[1], "poste", doctor.user_id)]))
+    assert (
+        await agora_cli("import-roster", *args, "--territory", territory, str(roster))
+    ).returncode == 0
+    move_to(evening(days[1]) - 20 * 3600)
+    await doctor.accept_direct_chat(agora.gateway.user_id)
+    await doctor.wait_for(
+        lambda: [s for s in doctor.seen if "Rappel : vous êtes de garde" in s.body],
+        "the reminder",
+        60,
+    )
+    # Revoked: their slot to come emptied, and the coordinator told.
+    _, reaction = await admin.command(agora.control.room_id, f"!revoke {doctor.user_id} Départ")
+    assert reaction == "✅"
+    await coordinator.wait_for(
+        lambda: [s for s in coordinator.seen if "sont à pourvoir" in s.body
+                 and doctor.user_id in s.body], "the emptied slots", 60,
+    )  # fmt: skip
+
+    async def emptied() -> bool:
+        rows = await agora.rosters.book.slots.slots(territory, 0, 2e10, member=doctor.user_id)
+        return not rows
+
+    await eventually(emptied, "the slots emptied")

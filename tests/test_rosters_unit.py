@@ -99,3 +99,41 @@ def test_every_row_is_checked_before_anything_is_applied():
     assert why[7] == ["roster.import.past", "roster.import.outside"]
     assert why[8] == ["roster.import.bad_time"]
     assert not report.ok and [s.member for s in report.valid] == ["@a:x"]
+
+
+async def test_what_is_said_of_a_slot_is_said_once_until_it_changes_hands(tmp_path):
+    from bot.store import Store
+    from bot.store.rosters import RosterStore
+
+    store = await Store.open(tmp_path / "r.db")
+    slots = RosterStore(store)
+    await slots.fill("t", [("poste", 100.0, 200.0), ("poste", 300.0, 400.0)], [])
+    first, later = await slots.slots("t", 0, 1000)
+
+    async def jobs() -> list[str]:
+        async with store.db.execute("SELECT kind, payload FROM jobs ORDER BY id") as cur:
+            return [f"{kind} {payload}" for kind, payload in await cur.fetchall()]
+
+    assert await slots.notice_once(first.id, "roster.warn", "tell", {"n": 1})
+    assert not await slots.notice_once(first.id, "roster.warn", "tell", {"n": 2})
+    assert await jobs() == ['tell {"n": 1}']  # the notice and its job, once
+    # Given to someone, then taken back: what was said may be said again.
+    await slots.fill("t", [], [("poste", 100.0, 200.0, "@a:x")])
+    await slots.fill("t", [], [("poste", 100.0, 200.0, None)])
+    assert await slots.notice_once(first.id, "roster.warn", "tell", {"n": 3})
+    # The same member put on their slot again changes nothing.
+    await slots.fill("t", [], [("poste", 300.0, 400.0, "@a:x")])
+    assert await slots.notice_once(later.id, "roster.remind", "tell", {"n": 4})
+    await slots.fill("t", [], [("poste", 300.0, 400.0, "@a:x")])
+    assert not await slots.notice_once(later.id, "roster.remind", "tell", {"n": 5})
+
+    # A removed member's slots from a time on: emptied and their notice queued together.
+    emptied = await slots.empty_from(
+        "@a:x", 250.0, lambda rows: [("told", {"ids": [r.id for r in rows]})]
+    )
+    assert [(r.id, r.member) for r in emptied] == [(later.id, "@a:x")]
+    assert (await jobs())[-1] == f'told {{"ids": [{later.id}]}}'
+    assert [r.member for r in await slots.slots("t", 0, 1000)] == [None, None]
+    assert await slots.empty_from("@a:x", 250.0, lambda rows: [("told", {})]) == []
+    assert (await jobs())[-1].startswith('told {"ids"')  # nothing queued for nothing emptied
+    await store.close()

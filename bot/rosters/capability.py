@@ -7,17 +7,23 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import dateparser
 
+from bot import effects
 from bot.capability import Capability, Core
 from bot.config import Config
 from bot.errors import BadArgument, NotFound, PermissionDenied
+from bot.events import MemberRemoved
 from bot.i18n import t
+from bot.matrix.content import edit, notice
 from bot.moderation.policy import animated_by
 from bot.rosters.importing import Member, Members, Report, check, instant, read_csv
-from bot.rosters.model import Slot, Template, local, month_slots, span_text
+from bot.rosters.model import Slot, Template, local, month_slots, span_day, span_text
+from bot.scheduler import Again
 from bot.store import Store
 from bot.store.rosters import RosterStore, SlotRow
 from bot.store.vetting import VettingStore
@@ -28,6 +34,12 @@ log = logging.getLogger(__name__)
 MONTHS_AHEAD = 2  # the current month and the next have their slots made at start
 
 
+DAILY_JOB = "rosters.daily"  # a territory's morning post, every day
+WATCH_JOB = "rosters.watch"  # unfilled slots, reminders, posts kept up to date
+TELL_JOB = "rosters.tell"  # one notice about slots, said where it belongs
+WATCH_EVERY = 900.0
+
+
 class Rosters(Capability):
     name = "rosters"
     commands = ("bot.commands.rosters",)
@@ -35,12 +47,143 @@ class Rosters(Capability):
     def __init__(self, core: Core):
         super().__init__(core)
         self.book = RosterBook(lambda: core.config, core.store, core.clock)
+        self.jobs = {DAILY_JOB: self.daily, WATCH_JOB: self.watch, TELL_JOB: self.tell}
+        self.job_pools = {DAILY_JOB: 1, WATCH_JOB: 1}
+        self.events = {MemberRemoved: self.on_removed}
 
     async def start(self) -> None:
+        """The slots of this month and the next, and the recurring jobs that post and watch
+        them (one of each, whatever the restarts)."""
         await self.book.make_slots()
+        now, store = self.core.clock(), self.core.store
+        for territory in self.book.territories():
+            await store.ensure_job(
+                DAILY_JOB, {"territory": territory}, at=self.book.next_morning(now)
+            )
+        await store.ensure_job(WATCH_JOB, {}, at=now)
+        self.core.wake_jobs()
 
     async def reloaded(self) -> None:
-        await self.book.make_slots()
+        await self.start()
+
+    # --- the day's roster in the on-call rooms ------------------------------------------------
+
+    async def daily(self, payload: dict[str, Any]) -> Again | None:
+        """The recurring job: the day's roster posted at ``rosters.morning_post``."""
+        territory = payload["territory"]
+        if territory not in self.book.territories():
+            return None  # no roster any more: the job ends
+        await self.post_today(territory, fresh=True)
+        return Again(self.book.next_morning(self.core.clock() + 60))
+
+    async def post_today(self, territory: str, *, fresh: bool = False) -> None:
+        """Today's roster in the territory's on-call rooms: posted (``fresh``: the morning's
+        post), else the post already made today edited if the roster changed since."""
+        day = self.book.today()
+        key = f"roster.post:{territory}:{day.isoformat()}"
+        posted: dict[str, list[str]] = await self.core.store.get(key, {})
+        if not posted and not fresh:
+            return
+        text = await self.book.day_text(territory, day, self.config.locale)
+        digest = effects.digest(text)
+        gateway = self.core.gateway
+        for room_id in await self.book.rooms(territory, "oncall"):
+            earlier = posted.get(room_id)
+            if earlier is None:
+                event_id = await gateway.send(
+                    room_id,
+                    notice(text),
+                    txn=effects.stable_key("roster-post", territory, day.isoformat(), room_id),
+                )
+                posted[room_id] = [event_id, digest]
+            elif earlier[1] != digest:
+                await gateway.send(
+                    room_id,
+                    edit(earlier[0], text),
+                    txn=effects.stable_key("roster-edit", earlier[0], digest),
+                )
+                posted[room_id] = [earlier[0], digest]
+            await self.core.store.put(key, posted)
+
+    # --- nothing left uncovered ---------------------------------------------------------------
+
+    async def watch(self, payload: dict[str, Any]) -> Again:
+        """The recurring job: a slot still unfilled ``warn_before`` ahead announced (again 24 h
+        ahead) in the replacements room and to the coordinators; the member on duty reminded
+        ``remind_before`` ahead; today's posts kept up to date. Each said once (noted with the
+        job that says it), and again only if the slot changes hands."""
+        now, config = self.core.clock(), self.config.rosters
+        horizon = now + max(config.warn_before, config.remind_before)
+        locale, slots = self.config.locale, self.book.slots
+        for territory in self.book.territories():
+            await self.post_today(territory)
+            name = self.book.territory_name(territory)
+            for slot in await slots.slots(territory, now, horizon):
+                if slot.start < now:
+                    continue
+                ahead = slot.start - now
+                line = self.book.slot_line(slot, {}, locale, False)
+                if slot.member is None:
+                    for key, within in (
+                        ("roster.warn", config.warn_before),
+                        ("roster.warn24", 86400.0),
+                    ):
+                        if ahead <= within:
+                            hours = round(within / 3600)
+                            text = t(key, locale, territory=name, slot=line, hours=hours)
+                            await slots.notice_once(
+                                slot.id, key, TELL_JOB, _about(f"{key}:{slot.id}", text, territory)
+                            )
+                elif ahead <= config.remind_before:
+                    text = t("roster.remind", locale, slot=line)
+                    key = f"roster.remind:{slot.id}:{slot.member}"
+                    payload = {"key": key, "text": text, "user": slot.member}
+                    await slots.notice_once(slot.id, "roster.remind", TELL_JOB, payload)
+        self.core.wake_jobs()
+        return Again(now + WATCH_EVERY)
+
+    async def tell(self, payload: dict[str, Any]) -> None:
+        """The job that says one notice: to a member (``user``), or about a territory's slots
+        in its replacements room (else its on-call rooms) and to its coordinators. Sent with
+        stable transaction ids, so a retry does not say it twice."""
+        key, text = payload["key"], payload["text"]
+        territory = payload.get("territory")
+        rooms = await self.book.rooms(territory, "replacements", "oncall") if territory else []
+        people = self.book.coordinators(territory) if territory else [payload["user"]]
+        gateway = self.core.gateway
+        for room_id in rooms:
+            await gateway.send(
+                room_id, notice(text), txn=effects.stable_key("roster-tell", key, room_id)
+            )
+        for user_id in people:
+            room_id = await self.core.direct.room_for(user_id)
+            await gateway.send(
+                room_id, notice(text), txn=effects.stable_key("roster-tell", key, user_id)
+            )
+
+    async def on_removed(self, event: MemberRemoved) -> None:
+        """A revoked or forgotten member's slots to come are emptied, and the territories told
+        which ones are now to fill (both in one transaction)."""
+        locale = self.config.locale
+
+        def notices(emptied: list[SlotRow]) -> list[tuple[str, dict[str, Any]]]:
+            jobs = []
+            for territory in sorted({s.territory for s in emptied}):
+                mine = [s for s in emptied if s.territory == territory]
+                lines = "\n".join(
+                    self.book.slot_line(replace(s, member=None), {}, locale, False) for s in mine
+                )
+                text = t("roster.emptied", locale, user=event.user_id, slots=lines)
+                key = f"roster.emptied:{mine[0].id}:{event.user_id}"
+                jobs.append((TELL_JOB, _about(key, text, territory)))
+            return jobs
+
+        await self.book.slots.empty_from(event.user_id, self.core.clock(), notices)
+        self.core.wake_jobs()
+
+
+def _about(key: str, text: str, territory: str) -> dict[str, Any]:
+    return {"key": key, "text": text, "territory": territory}
 
 
 class RosterBook:
@@ -211,10 +354,10 @@ class RosterBook:
         out = []
         for row in await self.slots.slots(None, since, until):
             if row.territory in territories:
-                out.append(self._line(row, names, locale, len(territories) > 1))
+                out.append(self.slot_line(row, names, locale, len(territories) > 1))
         return out
 
-    def _line(self, row: SlotRow, names: dict[str, str], locale: str, where: bool) -> str:
+    def slot_line(self, row: SlotRow, names: dict[str, str], locale: str, where: bool) -> str:
         span = span_text(Slot(row.start, row.end, row.role), self.tz, locale)
         who = (
             f"{names.get(row.member) or row.member} ({row.member})"
@@ -251,8 +394,47 @@ class RosterBook:
         now = self.clock()
         rows = await self.slots.slots(None, now, now + 366 * 86400, member=user)
         names = {user: ""}
-        lines = [self._line(r, names, locale, True) for r in rows[:limit]]
+        lines = [self.slot_line(r, names, locale, True) for r in rows[:limit]]
         return "\n".join(lines) or t("roster.none_mine", locale)
+
+    def next_morning(self, after: float) -> float:
+        """The next ``rosters.morning_post`` time after ``after``."""
+        hours, minutes = map(int, self.config.rosters.morning_post.split(":"))
+        day = local(after, self.tz).date()
+        for offset in (0, 1, 2):
+            wall = dt.datetime.combine(day + dt.timedelta(days=offset), dt.time())
+            at = (wall + dt.timedelta(hours=hours, minutes=minutes)).replace(tzinfo=self.tz)
+            if at.timestamp() > after:
+                return at.timestamp()
+        raise AssertionError("a morning comes within two days")
+
+    async def day_text(self, territory: str, day: dt.date, locale: str) -> str:
+        """The day's roster as the morning post shows it."""
+        title = t("roster.post.title", locale, day=span_day(day, locale))
+        return title + "\n" + await self.period([territory], day, 1, locale)
+
+    async def rooms(self, territory: str, *kinds: str) -> list[str]:
+        """The territory's live rooms of the first of ``kinds`` it has."""
+        found = self.config.network.find(territory)
+        managed = {r.key: r.room_id for r in await self.store.managed_rooms(include_archived=False)}
+        for kind in kinds:
+            keys = [f"{territory}.{r.id}" for r in (found.rooms if found else ()) if r.kind == kind]
+            ids = [managed[k] for k in keys if k in managed]
+            if ids:
+                return ids
+        return []
+
+    def territory_name(self, territory: str) -> str:
+        found = self.config.network.find(territory)
+        return found.name if found is not None else territory
+
+    def coordinators(self, territory: str) -> list[str]:
+        """The territory's animators (else those of the nearest territory above with some)."""
+        for tid in reversed(_lineage(self.config, territory)):
+            found = self.config.network.find(tid)
+            if found is not None and found.animators:
+                return list(found.animators)
+        return []
 
     def today(self) -> dt.date:
         return local(self.clock(), self.tz).date()

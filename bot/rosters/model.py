@@ -113,6 +113,19 @@ def file_times(slot: Slot, tz: ZoneInfo) -> tuple[str, str]:
     return f"{start:%Y-%m-%d %H:%M}", f"{end:%Y-%m-%d %H:%M}"
 
 
+DAY_NAMES = {
+    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def span_day(day: dt.date, locale: str) -> str:
+    """``samedi 12/08`` (``Saturday 08/12``)."""
+    names = DAY_NAMES.get(locale, DAY_NAMES["fr"])
+    return f"{names[day.weekday()]} {day:%d/%m}" if locale == "fr" else (
+        f"{names[day.weekday()]} {day:%m/%d}")  # fmt: skip
+
+
 def span_text(slot: Slot, tz: ZoneInfo, locale: str) -> str:
     """``sam. 12/08 20:00 → 24:00`` (the end's date only when it is not the same night)."""
     start, end = local(slot.start, tz), local(slot.end, tz)

@@ -599,6 +599,17 @@ class Store:
                 await self.add_job(db, *report)
         return cur.rowcount == 1
 
+    async def ensure_job(self, kind: str, payload: dict[str, Any], at: float) -> bool:
+        """A recurring job of ``kind`` with ``payload`` pending from ``at``, unless one is (in
+        one statement: two callers never make two). Whether it was added."""
+        text = json.dumps(payload)
+        cur = await self._write(
+            "INSERT INTO jobs (kind, payload, next_at, created) SELECT ?, ?, ?, ? WHERE NOT "
+            "EXISTS (SELECT 1 FROM jobs WHERE kind = ? AND payload = ? AND status = 'pending')",
+            (kind, text, at, time.time(), kind, text),
+        )
+        return cur.rowcount == 1
+
     async def has_job(self, kind: str, payload: dict[str, Any]) -> bool:
         """Whether a job of ``kind`` with exactly ``payload`` was ever queued (and not pruned)."""
         async with self.db.execute(

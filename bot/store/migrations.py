@@ -613,6 +613,22 @@ async def _v12_rosters(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v13_roster_notices(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- What was said about a slot (uncovered 72 h and 24 h ahead, the member reminded, a
+        -- removed member's slot emptied), once each.
+        CREATE TABLE roster_notices (
+            slot_id  INTEGER NOT NULL REFERENCES roster_slots (id),
+            kind     TEXT NOT NULL,
+            at       REAL NOT NULL,
+            PRIMARY KEY (slot_id, kind)
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -626,4 +642,5 @@ MIGRATIONS: list[Migration] = [
     _v10_outcomes,
     _v11_recurring_jobs,
     _v12_rosters,
+    _v13_roster_notices,
 ]
