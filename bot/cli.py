@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     roster = sub.add_parser(
         "import-roster", help="put members on a territory's on-call slots from a CSV file"
     )
-    roster.add_argument("file", type=Path, help="CSV: start,end,role,member (or debut,fin,…)")
+    roster.add_argument("file", type=Path, help="CSV (start,end,role,member or debut,fin,…) or ICS")
     roster.add_argument("--territory", required=True, help="the territory whose roster it is")
     roster.add_argument(
         "--partial", action="store_true", help="apply the valid rows even if some are refused"
@@ -185,18 +185,19 @@ async def _import_roster(
     """The coordinator's file checked row by row; applied only when no row is wrong (or the
     valid rows, ``partial``). Exit 1 if anything was refused."""
     from bot.errors import UserError
+    from bot.rosters.importing import decoded
 
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"{file}: cannot be read as UTF-8 text ({exc})", file=sys.stderr)
+        text = decoded(file.read_bytes())
+    except (OSError, ValueError) as exc:
+        print(f"{file}: cannot be read as text ({exc})", file=sys.stderr)
         return 2
     book, store = await _roster_book(config_path, data_dir)
     locale = book.config.locale
     try:
         await book.make_slots()
-        report, assigned = await book.import_csv(
-            territory, text, by="agora-bot import-roster", partial=partial
+        report, assigned = await book.import_file(
+            territory, text, name=file.name, by="agora-bot import-roster", partial=partial
         )
     except UserError as exc:
         print(exc.render(locale), file=sys.stderr)
@@ -266,10 +267,12 @@ async def _import_requests(
     from bot.vetting.importer import import_requests
 
     config = load_config(config_path)
+    from bot.rosters.importing import decoded
+
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"{file}: cannot be read as UTF-8 text ({exc})", file=sys.stderr)
+        text = decoded(file.read_bytes())
+    except (OSError, ValueError) as exc:
+        print(f"{file}: cannot be read as text ({exc})", file=sys.stderr)
         return 2
     batch = batch or re.sub(r"[^\w.-]", "-", f"{file.stem}-{datetime.date.today():%Y%m%d}")
     if not re.fullmatch(r"[\w.-]{1,64}", batch):

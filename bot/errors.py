@@ -68,6 +68,18 @@ class MatrixError(AgoraError):
         super().__init__(f"{status} {errcode}: {message}")
 
 
+class FileTooLarge(AgoraError):
+    """A file bigger than the bot will take."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        super().__init__(f"larger than {limit} bytes")
+
+
+class Undecryptable(AgoraError):
+    """An event or a file the bot cannot decrypt (no key, or a key that does not fit)."""
+
+
 class MatrixUnavailable(AgoraError):
     """The homeserver could not be reached after the allowed retries."""
 

@@ -402,6 +402,50 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Rien n'est appliqué : {bad} ligne(s) sur {rows} refusée(s).",
         "en": "Nothing applied: {bad} row(s) of {rows} refused.",
     },
+    "roster.import.bad_ics": {
+        "fr": "Fichier iCalendar (ICS) illisible.",
+        "en": "Unreadable iCalendar (ICS) file.",
+    },
+    "roster.import.not_text": {
+        "fr": "« {name} » n'est ni un CSV ni un ICS lisible.",
+        "en": "'{name}' is neither a readable CSV nor ICS file.",
+    },
+    "roster.import.report": {
+        "fr": "{report}",
+        "en": "{report}",
+    },
+    "roster.not_coordinator": {
+        "fr": "Vous ne coordonnez pas la liste de garde « {territory} ».",
+        "en": "You do not coordinate the '{territory}' on-call roster.",
+    },
+    "roster.not_coordinator_any": {
+        "fr": "Vous ne coordonnez aucune liste de garde.",
+        "en": "You coordinate no on-call roster.",
+    },
+    "roster.which": {
+        "fr": "Précisez la liste : {choices}.",
+        "en": "Name the roster: {choices}.",
+    },
+    "error.file.none": {
+        "fr": "Aucun fichier : envoyez-le avec la commande en légende, ou répondez au message qui le porte par {prefix}garde import.",
+        "en": "No file: send it with the command as its caption, or reply to the message carrying it with {prefix}garde import.",
+    },
+    "error.file.too_large": {
+        "fr": "Le fichier dépasse {limit} ko.",
+        "en": "The file is larger than {limit} kB.",
+    },
+    "error.file.unreadable": {
+        "fr": "Impossible de lire ce fichier (introuvable, ou sa clé de chiffrement n'est pas parvenue au bot).",
+        "en": "This file cannot be read (not found, or its encryption key did not reach the bot).",
+    },
+    "cmd.garde.import.help": {
+        "fr": "Importer la liste de garde d'un fichier CSV ou ICS joint (en légende, ou en réponse au fichier) ; « partiel » : les lignes valides seulement",
+        "en": "Import the roster from an attached CSV or ICS file (as its caption, or replying to the file); 'partial': the valid rows only",
+    },
+    "meta.import": {
+        "fr": "[territoire] [partiel]",
+        "en": "[territory] [partial]",
+    },
     "roster.post.title": {
         "fr": "Garde du {day} :",
         "en": "On duty, {day}:",

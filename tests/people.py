@@ -25,6 +25,7 @@ from nio import (
     RoomMessage,
     RoomRedactResponse,
     RoomSendResponse,
+    UploadResponse,
 )
 from nio.api import Api
 
@@ -261,6 +262,48 @@ class Person:
                 {"msgtype": "m.text", "body": text},
                 ignore_unverified_devices=True,
             )
+
+    async def answer(self, room_id: str, event_id: str, text: str) -> str:
+        """A message replying to another (Element's "reply", without the old quoted fallback)."""
+        async with self._sending:
+            resp = await self.client.room_send(
+                room_id,
+                "m.room.message",
+                {
+                    "msgtype": "m.text",
+                    "body": text,
+                    "m.relates_to": {"m.in_reply_to": {"event_id": event_id}},
+                },
+                ignore_unverified_devices=True,
+            )
+        assert hasattr(resp, "event_id"), resp
+        return resp.event_id
+
+    async def send_file(
+        self, room_id: str, name: str, data: bytes, *, caption: str | None = None
+    ) -> str:
+        """A file as Element sends one in an encrypted room: encrypted before upload, its key
+        in the (encrypted) event; ``caption``: the text sent with it (the spec's captions)."""
+        await self.wait_for(lambda: room_id in self.client.rooms, f"room {room_id} in sync")
+        mimetype = "text/calendar" if name.endswith(".ics") else "text/csv"
+        uploaded, keys = await self.client.upload(
+            lambda *_: data, content_type=mimetype, filename=name, encrypt=True, filesize=len(data)
+        )
+        assert isinstance(uploaded, UploadResponse), uploaded
+        assert keys is not None
+        content: dict[str, Any] = {
+            "msgtype": "m.file",
+            "body": caption or name,
+            "filename": name,
+            "info": {"mimetype": mimetype, "size": len(data)},
+            "file": {**keys, "url": uploaded.content_uri},
+        }
+        async with self._sending:
+            resp = await self.client.room_send(
+                room_id, "m.room.message", content, ignore_unverified_devices=True
+            )
+        assert hasattr(resp, "event_id"), resp
+        return resp.event_id
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         """A reaction as Element sends one in an encrypted room: encrypted, its relation kept

@@ -587,7 +587,7 @@ async def test_a_bot_killed_alone_or_with_its_group_restarts_with_one_homeserver
 
     async def run_until_healthy() -> asyncio.subprocess.Process:
         proc, _ = await _agora_run(
-            tmp_path, hs_port, web_port, network={}, vetting={}, new_session=True
+            tmp_path, hs_port, web_port, network={}, vetting={}, rosters={}, new_session=True
         )
         deadline = time.monotonic() + 180
         while True:

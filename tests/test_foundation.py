@@ -93,13 +93,15 @@ async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_c
         assert oct((data_dir / "credentials.json").stat().st_mode & 0o777) == "0o600"
         assert creds["bot_user_id"] == "@agora:localhost"
         assert creds["homeserver_url"] == f"http://127.0.0.1:{hs_port}"
-        # Admins, and the animators and manager the example network names, got accounts.
+        # Admins, and the animators (the on-call coordinator too) and manager the example
+        # network names, got accounts.
         assert set(creds["users"]) == {
             "@admin:localhost",
             "@admin2:localhost",
             "@directrice:localhost",
             "@animatrice.vaucluse:localhost",
             "@animateur.cpts:localhost",
+            "@coordination.pdsa84:localhost",
         }
         assert creds["registration_shared_secret"]
 
@@ -166,7 +168,9 @@ async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_c
 
 
 async def test_crashed_embedded_synapse_is_reported_and_stops_the_bot(tmp_path: Path):
-    proc, data_dir = await _agora_run(tmp_path, free_port(), free_port(), network={}, vetting={})
+    proc, data_dir = await _agora_run(
+        tmp_path, free_port(), free_port(), network={}, vetting={}, rosters={}
+    )
     try:
         await _wait_file(data_dir / "credentials.json", "control_room_id", proc)
         pid = int((data_dir / "synapse" / "synapse.pid").read_text())

@@ -230,3 +230,91 @@ async def test_the_day_is_posted_kept_edited_and_nothing_is_left_uncovered(
         return not rows
 
     await eventually(emptied, "the slots emptied")
+
+
+def ics_for(events: list[tuple[str, str, str, str | None]]) -> bytes:
+    """An iCalendar file as a coordinator's calendar exports it: one event per slot, times in
+    Europe/Paris, the role as a category, the member as an attendee."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Test//Planning//FR"]
+    for n, (start, end, role, member) in enumerate(events):
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:slot-{n}@test",
+            "DTSTAMP:20261201T000000Z",
+            f"DTSTART;TZID=Europe/Paris:{start}",
+            f"DTEND;TZID=Europe/Paris:{end}",
+            "SUMMARY:Garde",
+            f"CATEGORIES:{role}",
+        ]
+        if member:
+            lines.append(f"ATTENDEE;CN=Dr Test:matrix:u/{member.removeprefix('@')}")
+        lines.append("END:VEVENT")
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+async def test_roster_files_dropped_as_encrypted_attachments(person, start_bot):
+    """A coordinator drops a CSV with `!garde import` as its caption (refused whole: one row is
+    wrong), then an ICS file, imported by replying `!garde import` to it; a night across the
+    change of time (last Sunday of October) lasts its 13 hours."""
+    sfx = secrets.token_hex(3)
+    admin, coordinator, doctor = await person("admin"), await person("coord"), await person("dr")
+    other = await person("autre")
+    territory = f"pdsa-{sfx}"
+    agora = await start_bot(
+        [admin.user_id],
+        network=pdsa(sfx, coordinator.user_id),
+        rosters={
+            "templates": [
+                {"territory": territory, "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                 "start": "20:00", "end": "24:00", "role": "poste"},
+                {"territory": territory, "days": ["sat"], "start": "20:00", "end": "08:00",
+                 "role": "mobile"},
+            ],
+        },
+    )  # fmt: skip
+    await admin.accept_invite(agora.control.room_id)
+    await vet(agora, doctor.user_id, territory)
+    days = next_month_days()
+    dm = await coordinator.dm(agora.gateway.user_id)
+
+    # A CSV sent with the command as its caption: one row is wrong, so nothing is applied.
+    wrong = csv_for([(days[0], "poste", doctor.user_id), (days[1], "poste", "Dr Personne")])
+    sent = await coordinator.send_file(dm, "garde.csv", wrong.encode(), caption="!garde import")
+    answer = await coordinator.reply_to(sent, 60)
+    assert await coordinator.reaction_to(sent) == "❌"
+    assert "Ligne 3 : « Dr Personne » n'est pas un membre vérifié" in answer.body
+    assert not await agora.rosters.book.slots.slots(territory, 0, 2e10, member=doctor.user_id)
+
+    # An ICS file, then a reply to it: applied, the DST night included.
+    ics = ics_for(
+        [
+            (f"{days[0]:%Y%m%d}T200000", f"{days[0] + dt.timedelta(1):%Y%m%d}T000000", "poste",
+             doctor.user_id),
+            ("20271030T200000", "20271031T080000", "Effecteur mobile", doctor.user_id),
+            (f"{days[1]:%Y%m%d}T200000", f"{days[1] + dt.timedelta(1):%Y%m%d}T000000", "poste",
+             None),
+        ]
+    )  # fmt: skip
+    dropped = await coordinator.send_file(dm, "planning.ics", ics)
+    command = await coordinator.answer(dm, dropped, "!garde import")
+    done = await coordinator.reply_to(command, 60)
+    assert await coordinator.reaction_to(command) == "✅", done.body
+    assert "2 créneau(x) pourvu(s)" in done.body
+    night = [
+        s
+        for s in await agora.rosters.book.slots.slots(territory, 0, 2e10, member=doctor.user_id)
+        if s.role == "mobile"
+    ]
+    assert len(night) == 1 and night[0].end - night[0].start == 13 * 3600
+    seen, _ = await admin.command(agora.control.room_id, "!garde 30/10/2027")
+    assert "sam. 30/10 20:00 → 31/10 08:00 — effecteur mobile" in seen.body
+    assert doctor.user_id in seen.body
+
+    # Not the coordinator: refused before the file is even read; no file: said so.
+    other_dm = await other.dm(agora.gateway.user_id)
+    await vet(agora, other.user_id, territory)
+    sent = await other.send_file(other_dm, "garde.csv", wrong.encode(), caption="!garde import")
+    assert await other.reaction_to(sent, 60) == "❌"
+    bare, reaction = await coordinator.command(dm, "!garde import")
+    assert reaction == "❌" and "Aucun fichier" in bare.body

@@ -137,3 +137,58 @@ async def test_what_is_said_of_a_slot_is_said_once_until_it_changes_hands(tmp_pa
     assert await slots.empty_from("@a:x", 250.0, lambda rows: [("told", {})]) == []
     assert (await jobs())[-1].startswith('told {"ids"')  # nothing queued for nothing emptied
     await store.close()
+
+
+def test_an_ics_file_is_read_like_a_csv_its_times_exact_across_the_change_of_time():
+    from bot.rosters.importing import decoded, is_ics, read_ics
+
+    ics = "\r\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//t//t//FR",
+            "BEGIN:VEVENT",
+            "UID:1",
+            "DTSTAMP:20270101T000000Z",
+            "DTSTART;TZID=Europe/Paris:20271030T200000",
+            "DTEND;TZID=Europe/Paris:20271031T080000",
+            "SUMMARY:Effecteur mobile",
+            "ATTENDEE;CN=Claire Martin:mailto:claire@example.org",
+            "END:VEVENT",
+            "BEGIN:VEVENT",
+            "UID:2",
+            "DTSTAMP:20270101T000000Z",
+            "DTSTART:20270812T180000Z",
+            "DTEND:20270812T220000Z",
+            "CATEGORIES:poste",
+            "ATTENDEE:matrix:u/dr:example.org",
+            "END:VEVENT",
+            "BEGIN:VEVENT",
+            "UID:3",
+            "DTSTAMP:20270101T000000Z",
+            "DTSTART;VALUE=DATE:20270813",
+            "DTEND;VALUE=DATE:20270814",
+            "SUMMARY:poste",
+            "RRULE:FREQ=WEEKLY",
+            "END:VEVENT",
+            "END:VCALENDAR",
+        ]
+    )
+    assert is_ics("planning.ICS", "") and is_ics("x", ics) and not is_ics("g.csv", "debut;fin")
+    rows, problems = read_ics(ics, PARIS, {"mobile": "mobile", "effecteur mobile": "mobile",
+                                           "poste": "poste"})  # fmt: skip
+    assert problems == []
+    night, evening, repeated = rows
+    assert night["line"] == "4" and night["role"] == "mobile" and night["member"] == "Claire Martin"
+    assert float(night["end_ts"]) - float(night["start_ts"]) == 13 * 3600
+    assert evening["start"] == "2027-08-12 20:00" and evening["end"] == "2027-08-13 00:00"
+    assert evening["member"] == "@dr:example.org" and evening["role"] == "poste"
+    assert repeated["start"] == "RRULE"  # one event per slot: refused by check as a bad time
+    members = Members([Member("@dr:example.org", "Paul Dr")])
+    report = check(rows[1:], members=members, roles=["poste", "mobile"], templates=set(),
+                   held=[], tz=PARIS, now=0.0)  # fmt: skip
+    assert report.rows[1].problems == [("roster.import.bad_time", {"value": "RRULE"})]
+    assert read_ics("not a calendar", PARIS, {}) == ([], [("roster.import.bad_ics", {})])
+    # A French spreadsheet's CSV (Windows-1252) is read as well as UTF-8.
+    assert decoded("début;fin\n".encode("cp1252")) == "début;fin\n"
+    assert decoded("\ufeffdébut".encode()) == "début"

@@ -143,3 +143,49 @@ async def test_a_gap_read_back_comes_in_order_and_its_state_is_not_taken_twice()
     assert [e.event_id for e in info.timeline.events] == ["$e1", "$e2", "$e3"]
     assert info.state == []
     assert asked == ["p1", "p0"]
+
+
+def _message(content: dict) -> object:
+    from nio import Event
+
+    return Event.parse_event(
+        {
+            "type": "m.room.message",
+            "event_id": "$e",
+            "sender": "@coord:x",
+            "origin_server_ts": 1,
+            "content": content,
+        }
+    )
+
+
+def test_a_file_is_a_command_by_its_caption_and_a_reply_names_what_it_answers():
+    from bot.matrix.sync import acted_on
+    from bot.store import InboxRow
+
+    def row(content: dict) -> InboxRow | None:
+        found = acted_on(_message(content), "!r", "@bot:x", "!", frozenset())
+        assert found is None or isinstance(found, InboxRow)
+        return found
+
+    clear = {"msgtype": "m.file", "url": "mxc://x/abc", "info": {"size": 12}}
+    captioned = row({**clear, "body": "!garde import", "filename": "garde.csv"})
+    assert captioned is not None and captioned.body == "!garde import"
+    assert captioned.attachment == {
+        "name": "garde.csv", "mimetype": "", "size": 12, "url": "mxc://x/abc"
+    }  # fmt: skip
+    assert row({**clear, "body": "garde.csv", "filename": "garde.csv"}) is None  # no caption
+    assert row({**clear, "body": "garde.csv"}) is None  # an older client: the name only
+    assert row({**clear, "body": "voici le planning", "filename": "g.csv"}) is None  # chat
+    assert row({"msgtype": "m.file", "body": "!garde import", "filename": "g.csv"}) is None
+
+    reply = row(
+        {
+            "msgtype": "m.text",
+            "body": "> <@coord:x> garde.csv\n\n!garde import",
+            "m.relates_to": {"m.in_reply_to": {"event_id": "$file"}},
+        }
+    )
+    assert reply is not None and reply.body == "!garde import" and reply.reply_to == "$file"
+    edit = {"msgtype": "m.text", "body": "!ping", "m.relates_to": {"rel_type": "m.replace"}}
+    assert row(edit) is None

@@ -5,10 +5,11 @@ the store or the whole application."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from bot import effects
-from bot.matrix.content import edit, notice
+from bot.errors import BadArgument, FileTooLarge, MatrixError, Undecryptable
+from bot.matrix.content import MEDIA_TYPES, attached, edit, notice
 
 if TYPE_CHECKING:
     from bot.commands.registry import Registry, Role
@@ -48,12 +49,37 @@ class CommandContext(Generic[S]):
     # Where a long command's progress message is remembered (a re-run edits it).
     store: Store = field(repr=False)
     origin_ts: int = 0  # when the homeserver received the command (ms)
+    reply_to: str | None = None  # the event the command answers
+    attachment: dict[str, Any] | None = field(default=None, repr=False)  # a captioned file
     replies: list[str] = field(default_factory=list)
 
     async def reply(self, text: str) -> str:
         event_id = await self.gateway.send(self.room_id, notice(text, reply_to=self.event_id))
         self.replies.append(event_id)
         return event_id
+
+    async def attached_file(self, max_bytes: int) -> tuple[str, bytes]:
+        """The file the command was sent with (as its caption), else the one it answers (a
+        reply to the message that carries it): its name and content, decrypted. A clear
+        error when there is none, it is too large or it cannot be read."""
+        found = self.attachment
+        if found is None and self.reply_to:
+            try:
+                _, content = await self.gateway.event(self.room_id, self.reply_to)
+            except (MatrixError, Undecryptable) as exc:
+                raise BadArgument("error.file.unreadable") from exc
+            found = attached(content) if content.get("msgtype") in MEDIA_TYPES else None
+        if found is None:
+            raise BadArgument("error.file.none", prefix=self.prefix)
+        if isinstance(found.get("size"), int) and found["size"] > max_bytes:
+            raise BadArgument("error.file.too_large", limit=max_bytes // 1000)
+        try:
+            data = await self.gateway.download(found, max_bytes)
+        except FileTooLarge as exc:
+            raise BadArgument("error.file.too_large", limit=max_bytes // 1000) from exc
+        except (MatrixError, Undecryptable) as exc:
+            raise BadArgument("error.file.unreadable") from exc
+        return str(found.get("name") or ""), data
 
     async def react(self, key: str) -> None:
         await self.gateway.react(self.room_id, self.event_id, key)

@@ -151,6 +151,8 @@ class Dispatcher:
             gateway=self.gateway,
             store=self.store,
             origin_ts=row.origin_ts,
+            reply_to=row.reply_to,
+            attachment=row.attachment,
         )
         detail = ""
         try:

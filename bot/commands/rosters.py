@@ -8,6 +8,10 @@ from typing import Protocol
 
 from bot.commands.context import CommandContext
 from bot.commands.registry import ANYWHERE, Rest, Role, command, command_group
+from bot.errors import BadArgument
+
+MAX_FILE = 5_000_000  # bytes: a department's year of slots is well under 2 MB
+PARTIAL = frozenset({"partiel", "partielle", "partial", "--partial", "--partiel"})
 
 
 class Book(Protocol):
@@ -31,6 +35,10 @@ class Uses(Protocol):
 
     @property
     def book(self) -> Book: ...
+
+    async def import_dropped(
+        self, user: str, room_id: str, named: str | None, file: tuple[str, bytes], partial: bool
+    ) -> tuple[bool, str]: ...
 
 
 Ctx = CommandContext[Uses]
@@ -93,3 +101,25 @@ async def garde_day(ctx: Ctx, when: Rest) -> None:
 )
 async def garde_mine(ctx: Ctx) -> None:
     await ctx.reply(await ctx.services.book.mine(ctx.sender, ctx.locale))
+
+
+@command(
+    "garde",
+    sub="import",
+    aliases=("importer",),
+    role=Role.ANIMATOR,
+    where=ANYWHERE,
+    help="cmd.garde.import.help",
+    metavars={"options": "meta.import"},
+)
+async def garde_import(ctx: Ctx, options: Rest = "") -> None:
+    words = options.split()
+    partial = any(w.lower() in PARTIAL for w in words)
+    named = [w for w in words if w.lower() not in PARTIAL]
+    file = await ctx.attached_file(MAX_FILE)
+    applied, report = await ctx.services.import_dropped(
+        ctx.sender, ctx.room_id, named[0] if named else None, file, partial
+    )
+    if not applied:
+        raise BadArgument("roster.import.report", report=report)
+    await ctx.reply(report)

@@ -1,4 +1,5 @@
-"""Event contents the bot sends (the layer every service may use; commands build on it)."""
+"""Event contents the bot sends, and what it reads from those it is sent (the layer every
+service may use; commands build on it)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,27 @@ def replacement(event_id: str, content: dict[str, Any]) -> dict[str, Any]:
 def edit(event_id: str, text: str) -> dict[str, Any]:
     """One of the bot's notices replaced by ``text``."""
     return replacement(event_id, notice(text))
+
+
+MEDIA_TYPES = frozenset({"m.file", "m.image", "m.audio", "m.video"})
+
+
+def attached(content: dict[str, Any]) -> dict[str, Any] | None:
+    """What a media event carries, as a command's attachment: its name, type and size, and
+    its ``url`` (a clear file) or ``file`` (an encrypted one: where, and how to decrypt it).
+    None if it carries neither."""
+    raw_info = content.get("info")
+    info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
+    name = content.get("filename") or content.get("body") or ""
+    found: dict[str, Any] = {
+        "name": name if isinstance(name, str) else "",
+        "mimetype": info.get("mimetype") if isinstance(info.get("mimetype"), str) else "",
+        "size": info.get("size") if isinstance(info.get("size"), int) else None,
+    }
+    if isinstance(content.get("file"), dict) and isinstance(content["file"].get("url"), str):
+        found["file"] = content["file"]
+    elif isinstance(content.get("url"), str):
+        found["url"] = content["url"]
+    else:
+        return None
+    return found

@@ -22,11 +22,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
-from nio import AsyncClient, AsyncClientConfig, ErrorResponse, Response
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    EncryptionError,
+    ErrorResponse,
+    MegolmEvent,
+    Response,
+)
+from nio.crypto import decrypt_attachment
 from nio.exceptions import LocalProtocolError
 
 from bot import effects
-from bot.errors import MatrixError, MatrixUnavailable
+from bot.errors import FileTooLarge, MatrixError, MatrixUnavailable, Undecryptable
 from bot.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -511,6 +519,81 @@ class Gateway:
             content,
         )
         return data.get("event_id", "")
+
+    async def event(self, room_id: str, event_id: str) -> tuple[str, dict[str, Any]]:
+        """One event of a room, as (sender, content), decrypted if it was encrypted (with the
+        room key the bot holds). ``MatrixError`` if the homeserver will not give it,
+        ``Undecryptable`` if the bot cannot read it."""
+        source = await self.raw(
+            "GET",
+            f"/_matrix/client/v3/rooms/{path_part(room_id)}/event/{path_part(event_id)}",
+            what="GET an event",
+        )
+        sender = source.get("sender", "")
+        if source.get("type") != "m.room.encrypted":
+            return sender, source.get("content") or {}
+        encrypted = MegolmEvent.from_dict(source)
+        if not isinstance(encrypted, MegolmEvent):
+            raise Undecryptable(event_id)
+        encrypted.room_id = room_id
+        try:
+            clear = self.client.decrypt_event(encrypted)
+        except (EncryptionError, KeyError, ValueError) as exc:
+            raise Undecryptable(event_id) from exc
+        if isinstance(clear, MegolmEvent):
+            raise Undecryptable(event_id)
+        return sender, clear.source.get("content") or {}
+
+    async def download(self, attachment: dict[str, Any], max_bytes: int) -> bytes:
+        """A file from the content repository (authenticated media), at most ``max_bytes``, and
+        decrypted when it was sent encrypted (its hash checked). ``FileTooLarge`` beyond the
+        limit, ``MatrixError`` if the homeserver will not give it, ``Undecryptable`` if it
+        does not decrypt."""
+        encrypted = attachment.get("file")
+        mxc = encrypted["url"] if encrypted else attachment.get("url", "")
+        server, _, media_id = str(mxc).removeprefix("mxc://").partition("/")
+        if not str(mxc).startswith("mxc://") or not server or not media_id or "/" in media_id:
+            raise MatrixError(None, "AGORA_BAD_MXC", "not a content URI")
+        url = f"/_matrix/client/v1/media/download/{path_part(server)}/{path_part(media_id)}"
+        headers = {"Authorization": f"Bearer {self.client.access_token}"}
+
+        async def once() -> tuple[int | None, Any, Any]:
+            transport = await self.client.send("GET", url, None, headers)
+            try:
+                if transport.status >= 400:
+                    try:
+                        payload = await transport.json(content_type=None)
+                    except (json.JSONDecodeError, aiohttp.ContentTypeError):
+                        payload = {}
+                    payload = payload if isinstance(payload, dict) else {}
+                    error = MatrixError(
+                        transport.status,
+                        payload.get("errcode"),
+                        payload.get("error", ""),
+                        payload.get("retry_after_ms"),
+                    )
+                    return transport.status, transport.headers, error
+                data = await transport.content.read(max_bytes + 1)
+                while len(data) <= max_bytes and (more := await transport.content.read(65536)):
+                    data += more
+            finally:
+                transport.release()
+            return transport.status, transport.headers, data
+
+        data: bytes = await self._retrying("GET media", once)
+        if len(data) > max_bytes:
+            raise FileTooLarge(max_bytes)
+        if not encrypted:
+            return data
+        try:
+            return decrypt_attachment(
+                data,
+                encrypted["key"]["k"],
+                encrypted["hashes"]["sha256"],
+                encrypted["iv"],
+            )
+        except (EncryptionError, KeyError, TypeError, ValueError) as exc:
+            raise Undecryptable(mxc) from exc
 
     async def query_keys(self, user_ids: list[str]) -> dict[str, Any]:
         return await self.raw(

@@ -22,13 +22,16 @@ from nio import (
     InviteMemberEvent,
     MegolmEvent,
     ReactionEvent,
+    RoomEncryptedMedia,
     RoomKeyEvent,
     RoomMemberEvent,
+    RoomMessageMedia,
     RoomMessageText,
     SyncResponse,
 )
 
 from bot.errors import AgoraError
+from bot.matrix.content import attached
 from bot.matrix.gateway import Gateway
 from bot.metrics import Metrics
 from bot.store import InboxRow, Store
@@ -323,6 +326,20 @@ def redacted_by(source: dict[str, Any]) -> str | None:
     return redacts if isinstance(redacts, str) else None
 
 
+def without_reply_fallback(body: str) -> str:
+    """A reply's text without the quote older clients put before it (``> <@x> …`` lines, then
+    an empty line)."""
+    lines = body.splitlines()
+    if not lines or not lines[0].startswith("> "):
+        return body
+    quoted = 0
+    while quoted < len(lines) and lines[quoted].startswith(">"):
+        quoted += 1
+    if quoted < len(lines) and not lines[quoted].strip():
+        return "\n".join(lines[quoted + 1 :])
+    return body
+
+
 def acted_on(
     ev: Event,
     room_id: str,
@@ -338,11 +355,25 @@ def acted_on(
     redacts = redacted_by(ev.source)
     if redacts is not None:
         return Redaction(room_id, ev.event_id, ev.sender, redacts)
-    if isinstance(ev, RoomMessageText):
+    if isinstance(ev, (RoomMessageText, RoomMessageMedia, RoomEncryptedMedia)):
         content = ev.source.get("content", {})
-        if content.get("m.relates_to", {}).get("rel_type") == "m.replace":
+        relation = content.get("m.relates_to") or {}
+        if not isinstance(relation, dict) or relation.get("rel_type") == "m.replace":
             return None  # an edit is not a new command
-        body = ev.body.strip()
+        attachment = None
+        if isinstance(ev, RoomMessageText):
+            body = without_reply_fallback(ev.body).strip()
+        else:
+            # A file is a command only by its caption: a ``filename`` beside a different
+            # ``body`` (the spec's media captions).
+            attachment, body = attached(content), content.get("body")
+            if attachment is None or not isinstance(body, str) or body == attachment["name"]:
+                return None
+            body = body.strip()
+            if not body.startswith(prefix):
+                return None
+        reply = relation.get("m.in_reply_to") or {}
+        reply_to = reply.get("event_id") if isinstance(reply, dict) else None
         # Commands anywhere; plain answers only in direct chats (guided dialogues).
         if (body.startswith(prefix) and len(body) > len(prefix)) or (
             room_id in conversations and body
@@ -355,6 +386,8 @@ def acted_on(
                 bool(getattr(ev, "decrypted", False)),
                 ev.server_timestamp,
                 *origin(ev, room_id),
+                reply_to=reply_to if isinstance(reply_to, str) else None,
+                attachment=attachment,
             )
     elif isinstance(ev, ReactionEvent):
         return Reaction(

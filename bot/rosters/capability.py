@@ -21,7 +21,18 @@ from bot.events import MemberRemoved
 from bot.i18n import t
 from bot.matrix.content import edit, notice
 from bot.moderation.policy import animated_by
-from bot.rosters.importing import Member, Members, Report, check, instant, read_csv
+from bot.rosters.importing import (
+    Member,
+    Members,
+    Report,
+    check,
+    decoded,
+    folded,
+    instant,
+    is_ics,
+    read_csv,
+    read_ics,
+)
 from bot.rosters.model import Slot, Template, local, month_slots, span_day, span_text
 from bot.scheduler import Again
 from bot.store import Store
@@ -104,6 +115,27 @@ class Rosters(Capability):
                 )
                 posted[room_id] = [earlier[0], digest]
             await self.core.store.put(key, posted)
+
+    # --- a coordinator's file, dropped in a room ---------------------------------------------
+
+    async def import_dropped(
+        self, user: str, room_id: str, named: str | None, file: tuple[str, bytes], partial: bool
+    ) -> tuple[bool, str]:
+        """A CSV or ICS file a coordinator sent with ``!garde import``, checked and applied like
+        ``agora-bot import-roster``; today's post follows at once. (Whether anything was
+        applied, the row-by-row answer.)"""
+        territory = await self.book.coordinated(user, room_id, named)
+        name, data = file
+        try:
+            text = decoded(data)
+        except ValueError as exc:
+            raise BadArgument("roster.import.not_text", name=name[:80] or "—") from exc
+        report, assigned = await self.book.import_file(
+            territory, text, name=name, by=user, partial=partial
+        )
+        if report.applied:
+            await self.post_today(territory)
+        return report.applied, self.book.report_text(report, assigned, self.config.locale)
 
     # --- nothing left uncovered ---------------------------------------------------------------
 
@@ -255,14 +287,22 @@ class RosterBook:
                 out.append(Member(info.user_id, row.get("name") or "", row.get("rpps")))
         return out
 
-    async def import_csv(
-        self, territory: str, text: str, *, by: str, partial: bool = False
+    async def import_file(
+        self, territory: str, text: str, *, name: str = "", by: str, partial: bool = False
     ) -> tuple[Report, int]:
-        """Check every row; apply them all when none is wrong (``partial``: the valid ones).
-        Returns the report and how many slots were assigned."""
+        """Check every row of a CSV or ICS file (``name``, else its text, tells which); apply
+        them all when none is wrong (``partial``: the valid ones). Returns the report and how
+        many slots were assigned."""
         if territory not in self.territories():
             raise NotFound("roster.unknown_territory", territory=territory)
-        rows, problems = read_csv(text)
+        if is_ics(name, text):
+            roles: dict[str, str] = {}
+            for role in self.config.rosters.roles:
+                for label in (role.id, role.fr, role.en):
+                    roles[folded(label)] = role.id
+            rows, problems = read_ics(text, self.tz, roles)
+        else:
+            rows, problems = read_csv(text)
         if problems:
             return Report([], problems), 0
         tz = self.tz
@@ -306,6 +346,7 @@ class RosterBook:
             [(s.role, s.start, s.end, s.member) for s in report.valid],
         )
         await self.store.audit(by, "roster.import", "ok", detail=f"{territory}: {assigned} slot(s)")
+        report.applied = True
         return report, assigned
 
     def report_text(self, report: Report, assigned: int, locale: str) -> str:
@@ -317,13 +358,39 @@ class RosterBook:
             lines.append(t("roster.import.line", locale, line=row.line, why=why))
         if len(bad) > 50:
             lines.append(t("roster.import.more", locale, n=len(bad) - 50))
-        if assigned:
+        if report.applied:
             lines.insert(0, t("roster.import.done", locale, n=assigned, rows=len(report.rows)))
         elif not report.problems:
             lines.insert(0, t("roster.import.refused", locale, bad=len(bad), rows=len(report.rows)))
         return "\n".join(lines)
 
     # --- reading it -----------------------------------------------------------------------------
+
+    async def coordinated(self, user: str, room_id: str | None, named: str | None) -> str:
+        """The roster a coordinator's import is for: the one named, else the room's, else the
+        only one they coordinate (an animator of the territory or above, or an admin)."""
+        rosters = self.territories()
+        if named is not None and named not in rosters:
+            raise NotFound("roster.unknown_territory", territory=named)
+        animated = {x.id for x in animated_by(user, self.config.network, self.config.admins)}
+        if named is not None:
+            if named not in animated:
+                raise PermissionDenied("roster.not_coordinator", territory=named)
+            return named
+        if room_id is not None and (key := await self.store.managed_key(room_id)):
+            near = [
+                t for t in reversed(_lineage(self.config, key.split(".", 1)[0])) if t in rosters
+            ]
+            if near:
+                if near[0] not in animated:
+                    raise PermissionDenied("roster.not_coordinator", territory=near[0])
+                return near[0]
+        mine = [tid for tid in rosters if tid in animated]
+        if not mine:
+            raise PermissionDenied("roster.not_coordinator_any")
+        if len(mine) > 1:
+            raise BadArgument("roster.which", choices=", ".join(mine))
+        return mine[0]
 
     async def where(self, user: str, room_id: str | None) -> list[str]:
         """The rosters a `!garde` asks about: the room's territory's (or the nearest one above

@@ -1,7 +1,9 @@
 """Pure: a roster file read and checked row by row before anything is applied.
 
 A CSV has the columns ``start,end,role,member`` (French ``debut,fin,role,membre`` too), ``,`` or
-``;``, times as ``YYYY-MM-DD HH:MM`` in the region's time zone. A member is named by Matrix id,
+``;``, times as ``YYYY-MM-DD HH:MM`` in the region's time zone. An ICS file has one event per
+slot: its start and end, the role in CATEGORIES (else SUMMARY) by id or name, the member as an
+ATTENDEE (a ``matrix:u/…`` address, else its CN: a name or an RPPS number), none when unfilled. A member is named by Matrix id,
 RPPS number or name, matched against the territory's vetted members (none: the slot is to be
 filled, as an export writes it). A row is refused for an
 unknown or ambiguous member, an unknown role, a time that is not a slot of the templates, a
@@ -17,6 +19,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
+
+import icalendar
 
 from bot.rosters.model import Slot
 
@@ -52,6 +56,7 @@ class Row:
 class Report:
     rows: list[Row]
     problems: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # the whole file
+    applied: bool = False  # the valid rows were put on the roster
 
     @property
     def ok(self) -> bool:
@@ -140,6 +145,76 @@ def read_csv(text: str) -> tuple[list[dict[str, str]], list[tuple[str, dict[str,
     return rows, []
 
 
+def decoded(data: bytes) -> str:
+    """A file's text: UTF-8 (with or without its mark), else Windows-1252 (what a French
+    spreadsheet saves as CSV). ValueError if it is neither (a binary file)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="strict")  # ValueError too when not text
+        if "\x00" in text:
+            raise ValueError("binary") from None
+        return text
+
+
+def is_ics(name: str, text: str) -> bool:
+    return name.lower().endswith((".ics", ".ical")) or text.lstrip().startswith("BEGIN:VCALENDAR")
+
+
+def read_ics(
+    text: str, tz: ZoneInfo, roles: dict[str, str]
+) -> tuple[list[dict[str, str]], list[tuple[str, dict[str, str]]]]:
+    """The events as rows like a CSV's (``line``: where the event begins), their times in
+    ``tz``; ``roles``: folded role ids and names → role id. Or the file's problems."""
+    try:
+        calendar = icalendar.Calendar.from_ical(text)
+    except ValueError:
+        return [], [("roster.import.bad_ics", {})]
+    begins = [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == "BEGIN:VEVENT"]
+    rows: list[dict[str, str]] = []
+    for number, event in enumerate(calendar.walk("VEVENT")):
+        if len(rows) >= MAX_ROWS:
+            return [], [("roster.import.too_many", {"n": str(MAX_ROWS)})]
+        line = begins[number] if number < len(begins) else number + 1
+        row = {"line": str(line), "start": "", "end": "", "role": "", "member": ""}
+        start, end = event.get("DTSTART"), event.get("DTEND")
+        if "RRULE" in event:
+            row["start"] = "RRULE"  # one event per slot: a repeated one is refused by its time
+        elif start is not None and end is not None:
+            row["start"], row["end"] = _wall(start.dt, tz), _wall(end.dt, tz)
+            for key, value in (("start_ts", start.dt), ("end_ts", end.dt)):
+                if isinstance(value, dt.datetime) and value.tzinfo is not None:
+                    row[key] = repr(value.timestamp())  # exact, even in the repeated hour
+        categories = event.get("CATEGORIES")
+        named = [str(c) for c in (categories.cats if hasattr(categories, "cats") else [])]
+        for candidate in [*named, str(event.get("SUMMARY", ""))]:
+            if folded(candidate) in roles:
+                row["role"] = roles[folded(candidate)]
+                break
+        else:
+            row["role"] = named[0] if named else str(event.get("SUMMARY", ""))
+        attendees = event.get("ATTENDEE")
+        attendee = attendees[0] if isinstance(attendees, list) and attendees else attendees
+        if attendee is not None:
+            address = str(attendee)
+            if address.lower().startswith("matrix:u/"):
+                row["member"] = "@" + address[len("matrix:u/") :].split("?")[0]
+            else:
+                row["member"] = str(attendee.params.get("CN", "")) or address
+        rows.append(row)
+    return rows, []
+
+
+def _wall(value: object, tz: ZoneInfo) -> str:
+    """An iCalendar time as the region's wall clock (a floating time is taken as it is; a
+    whole day is no slot's time)."""
+    if not isinstance(value, dt.datetime):
+        return str(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(tz)
+    return f"{value:%Y-%m-%d %H:%M}"
+
+
 def check(
     rows: list[dict[str, str]],
     *,
@@ -159,7 +234,10 @@ def check(
         row = Row(int(raw["line"]))
         report.rows.append(row)
         try:
-            start, end = instant(raw.get("start", ""), tz), instant(raw.get("end", ""), tz)
+            start = (
+                float(raw["start_ts"]) if "start_ts" in raw else instant(raw.get("start", ""), tz)
+            )
+            end = float(raw["end_ts"]) if "end_ts" in raw else instant(raw.get("end", ""), tz)
         except ValueError:
             row.problems.append(("roster.import.bad_time", {"value": raw.get("start", "")}))
             continue

@@ -52,6 +52,10 @@ class InboxRow:
     megolm_session: str | None = None
     megolm_index: int | None = None
     attempts: int = 0  # runs cut short by the homeserver's absence
+    reply_to: str | None = None  # the event a command answers (a file to import, say)
+    # A file sent with the command as its caption: name, mimetype, size and its ``url`` or
+    # encrypted ``file`` (with its key). Dropped once the command is handled.
+    attachment: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -270,7 +274,8 @@ class Store:
                 # event id (a replay: the unique index on its Megolm position refuses it).
                 "INSERT OR IGNORE INTO inbox (event_id, room_id, sender, body, encrypted, "
                 "origin_ts, received_at, device_curve, device_ed, megolm_session, "
-                "megolm_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "megolm_index, reply_to, attachment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, ?)",
                 [
                     (
                         r.event_id,
@@ -284,6 +289,8 @@ class Store:
                         r.device_ed,
                         r.megolm_session,
                         r.megolm_index,
+                        r.reply_to,
+                        json.dumps(r.attachment) if r.attachment is not None else None,
                     )
                     for r in rows
                 ],
@@ -291,8 +298,8 @@ class Store:
             added = db.total_changes - before
             # A command withdrawn (redacted) before it was run is not run.
             await db.executemany(
-                "UPDATE inbox SET status = 'done', outcome = ?, done_at = ?, body = '' "
-                "WHERE event_id = ? AND room_id = ? AND status = 'pending' AND attempts = 0",
+                "UPDATE inbox SET status = 'done', outcome = ?, done_at = ?, body = '', "
+                "attachment = NULL WHERE event_id = ? AND room_id = ? AND status = 'pending' AND attempts = 0",
                 [
                     (REDACTED, now, fields["redacts"], room)
                     for kind, room, _, fields in events
@@ -306,12 +313,29 @@ class Store:
     async def pending_events(self, limit: int = 100) -> list[InboxRow]:
         async with self.db.execute(
             "SELECT event_id, room_id, sender, body, encrypted, origin_ts, device_curve, "
-            "device_ed, megolm_session, megolm_index, attempts FROM inbox "
+            "device_ed, megolm_session, megolm_index, attempts, reply_to, attachment FROM inbox "
             "WHERE status = 'pending' AND next_at <= ? ORDER BY origin_ts, received_at LIMIT ?",
             (time.time(), limit),
         ) as cur:
             rows = await cur.fetchall()
-        return [InboxRow(r[0], r[1], r[2], r[3], bool(r[4]), *r[5:]) for r in rows]
+        return [
+            InboxRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                bool(r[4]),
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                reply_to=r[11],
+                attachment=json.loads(r[12]) if r[12] else None,
+            )
+            for r in rows
+        ]
 
     async def retry_command(self, event_id: str, delay: float) -> None:
         """A command cut short by the homeserver's absence: run again after ``delay``."""
@@ -332,8 +356,8 @@ class Store:
         now, or after ``keep_command_text`` seconds when an operator keeps it for a while."""
         body = "body" if self.keep_command_text > 0 else "''"
         await self._write(
-            f"UPDATE inbox SET status = 'done', outcome = ?, done_at = ?, body = {body} "
-            "WHERE event_id = ?",
+            f"UPDATE inbox SET status = 'done', outcome = ?, done_at = ?, body = {body}, "
+            "attachment = NULL WHERE event_id = ?",
             (outcome, time.time(), event_id),
         )
 

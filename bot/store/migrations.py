@@ -629,6 +629,18 @@ async def _v13_roster_notices(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v14_inbox_files(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- A command answering another event (a reply), and a file sent with a command as its
+        -- caption (kept until the command is handled, then dropped).
+        ALTER TABLE inbox ADD COLUMN reply_to TEXT;
+        ALTER TABLE inbox ADD COLUMN attachment TEXT;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -643,4 +655,5 @@ MIGRATIONS: list[Migration] = [
     _v11_recurring_jobs,
     _v12_rosters,
     _v13_roster_notices,
+    _v14_inbox_files,
 ]

@@ -87,7 +87,8 @@ class RosterStore:
         assigned: Iterable[tuple[str, float, float, str | None]],
     ) -> int:
         """In one transaction: the templates' slots (role, start, end) made if missing, then
-        the members put on theirs (role, start, end, member). How many were assigned."""
+        the members put on theirs (role, start, end, member; None: left unfilled). How many
+        were given a member."""
         now, count = time.time(), 0
         async with self.store.transaction() as db:
             await db.executemany(
@@ -110,5 +111,5 @@ class RosterStore:
                     "updated = excluded.updated",
                     (territory, role, start, end, member, now),
                 )
-                count += cur.rowcount
+                count += cur.rowcount if member is not None else 0
         return count

@@ -330,7 +330,9 @@ class VettingStore:
                 (user_id,),
             )
             erased = cur.rowcount
-            await db.execute("UPDATE inbox SET body = '' WHERE sender = ?", (user_id,))
+            await db.execute(
+                "UPDATE inbox SET body = '', attachment = NULL WHERE sender = ?", (user_id,)
+            )
             await db.execute(
                 "UPDATE audit SET detail = '' WHERE actor = ? OR instr(detail, ?) > 0",
                 (user_id, user_id),
