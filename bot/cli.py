@@ -14,7 +14,7 @@ from bot.config import ConfigError, load_config, settings_reference
 from bot.exports import csv_text, write_private
 
 if TYPE_CHECKING:
-    from bot.rosters.capability import RosterBook
+    from bot.rosters.book import RosterBook
     from bot.store import Store
 
 
@@ -171,7 +171,7 @@ async def _export_members(config_path: Path, data_dir: Path, output: Path | None
 async def _roster_book(config_path: Path, data_dir: Path) -> tuple[RosterBook, Store]:
     import time
 
-    from bot.rosters.capability import RosterBook
+    from bot.rosters.book import RosterBook
     from bot.store import Store
 
     config = load_config(config_path)

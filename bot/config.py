@@ -446,6 +446,9 @@ class RostersConfig:
         24 * 3600.0, "the member on duty is reminded in a direct chat this far ahead",
         kind="duration",
     )  # fmt: skip
+    swaps_need_coordinator: bool = setting(
+        True, "a swap or a slot taken counts only once the territory's coordinator approves"
+    )
     roles: tuple[RosterRole, ...] = DEFAULT_ROSTER_ROLES
     templates: tuple[SlotTemplateSpec, ...] = ()
 

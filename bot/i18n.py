@@ -446,6 +446,206 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "[territoire] [partiel]",
         "en": "[territory] [partial]",
     },
+    "roster.swap.no_when": {
+        "fr": "Précisez la garde (ex. 12/08 ou 12/08 20h).",
+        "en": "Name the slot (e.g. 12/08 or 12/08 20h).",
+    },
+    "roster.swap.no_slot": {
+        "fr": "Aucune garde à vous le « {when} ».",
+        "en": "You have no slot on '{when}'.",
+    },
+    "roster.swap.which_slot": {
+        "fr": "Vous avez plusieurs gardes ce jour-là ; précisez l'heure (ex. 12/08 20h) :\n{slots}",
+        "en": "You have several slots that day; add the time (e.g. 12/08 20h):\n{slots}",
+    },
+    "roster.swap.begun": {
+        "fr": "Cette garde a déjà commencé.",
+        "en": "This slot has already begun.",
+    },
+    "roster.swap.self": {
+        "fr": "Vous ne pouvez pas vous céder une garde à vous-même.",
+        "en": "You cannot hand a slot to yourself.",
+    },
+    "roster.swap.other_roster": {
+        "fr": "Les deux gardes doivent être sur la même liste.",
+        "en": "Both slots must be on the same roster.",
+    },
+    "roster.swap.not_on_roster": {
+        "fr": "{user} n'est pas sur la liste de garde « {territory} ».",
+        "en": "{user} is not on the '{territory}' on-call roster.",
+    },
+    "roster.swap.busy": {
+        "fr": "{user} est déjà de garde à ce moment : {slot}.",
+        "en": "{user} is already on duty then: {slot}.",
+    },
+    "roster.swap.proposed": {
+        "fr": "{by} vous propose de prendre sa garde ({territory}) :\n{slot}\nPour accepter : ✅ sur ce message, ou {prefix}garde accepter {n}.",
+        "en": "{by} offers you their slot ({territory}):\n{slot}\nTo accept: ✅ on this message, or {prefix}garde accepter {n}.",
+    },
+    "roster.swap.proposed_return": {
+        "fr": "{by} vous propose un échange ({territory}) : vous prenez sa garde\n{slot}\net {by} prend la vôtre\n{theirs}\nPour accepter : ✅ sur ce message, ou {prefix}garde accepter {n}.",
+        "en": "{by} offers you an exchange ({territory}): you take their slot\n{slot}\nand {by} takes yours\n{theirs}\nTo accept: ✅ on this message, or {prefix}garde accepter {n}.",
+    },
+    "roster.swap.sent": {
+        "fr": "Proposition n°{n} envoyée à {user} : {slot}.",
+        "en": "Offer #{n} sent to {user}: {slot}.",
+    },
+    "roster.release.offered": {
+        "fr": "Garde à reprendre n°{n} ({territory}) :\n{slot}\nlibérée par {by}. Pour la prendre : {prefix}garde prendre {n}, ou ✅ sur ce message.",
+        "en": "Slot to take #{n} ({territory}):\n{slot}\nreleased by {by}. To take it: {prefix}garde prendre {n}, or ✅ on this message.",
+    },
+    "roster.release.sent": {
+        "fr": "Garde n°{n} proposée dans le salon des remplacements : {slot}. Vous la gardez tant que personne ne l'a reprise.",
+        "en": "Slot #{n} offered in the replacements room: {slot}. It stays yours until someone takes it.",
+    },
+    "roster.offer.unknown": {
+        "fr": "Aucune proposition n°{n}.",
+        "en": "No offer #{n}.",
+    },
+    "roster.offer.already": {
+        "fr": "Cette garde est déjà proposée.",
+        "en": "This slot is already offered.",
+    },
+    "roster.offer.closed_n": {
+        "fr": "La proposition n°{n} n'est plus ouverte ({status}).",
+        "en": "Offer #{n} is no longer open ({status}).",
+    },
+    "roster.offer.taken": {
+        "fr": "La garde n°{n} a déjà été reprise.",
+        "en": "Slot #{n} has already been taken.",
+    },
+    "roster.offer.not_for_you": {
+        "fr": "La proposition n°{n} ne vous est pas adressée.",
+        "en": "Offer #{n} is not for you.",
+    },
+    "roster.offer.not_yours": {
+        "fr": "La proposition n°{n} n'est pas la vôtre.",
+        "en": "Offer #{n} is not yours.",
+    },
+    "roster.offer.not_accepted": {
+        "fr": "La proposition n°{n} n'a pas encore été acceptée.",
+        "en": "Offer #{n} has not been accepted yet.",
+    },
+    "roster.offer.to_approve": {
+        "fr": "À valider — n°{n} ({territory}) : la garde\n{slot}\npasse de {by} à {to}.\nPour valider : ✅ sur ce message, ou {prefix}garde valider {n} ; sinon {prefix}garde refuser {n} [raison].",
+        "en": "To approve — #{n} ({territory}): the slot\n{slot}\ngoes from {by} to {to}.\nTo approve: ✅ on this message, or {prefix}garde valider {n}; otherwise {prefix}garde refuser {n} [reason].",
+    },
+    "roster.offer.to_approve_return": {
+        "fr": "À valider — échange n°{n} ({territory}) : la garde\n{slot}\npasse de {by} à {to}, et la garde\n{theirs}\nde {to} à {by}.\nPour valider : ✅ sur ce message, ou {prefix}garde valider {n} ; sinon {prefix}garde refuser {n} [raison].",
+        "en": "To approve — exchange #{n} ({territory}): the slot\n{slot}\ngoes from {by} to {to}, and the slot\n{theirs}\nfrom {to} to {by}.\nTo approve: ✅ on this message, or {prefix}garde valider {n}; otherwise {prefix}garde refuser {n} [reason].",
+    },
+    "roster.offer.waiting": {
+        "fr": "{to} accepte la proposition n°{n} ; en attente de la validation de la coordination.",
+        "en": "{to} accepts offer #{n}; waiting for the coordinator's approval.",
+    },
+    "roster.offer.accepted": {
+        "fr": "C'est noté (n°{n}) : la coordination doit encore valider.",
+        "en": "Noted (#{n}): the coordinator still has to approve.",
+    },
+    "roster.offer.done": {
+        "fr": "C'est fait (n°{n}) : la liste de garde est à jour.",
+        "en": "Done (#{n}): the roster is up to date.",
+    },
+    "roster.offer.refused": {
+        "fr": "La coordination refuse la proposition n°{n} : {reason}",
+        "en": "The coordinator refuses offer #{n}: {reason}",
+    },
+    "roster.offer.refused_done": {
+        "fr": "Proposition n°{n} refusée ; les intéressés sont prévenus.",
+        "en": "Offer #{n} refused; those concerned are told.",
+    },
+    "roster.offer.cancelled": {
+        "fr": "{by} retire la proposition n°{n}.",
+        "en": "{by} withdraws offer #{n}.",
+    },
+    "roster.offer.cancelled_done": {
+        "fr": "Proposition n°{n} retirée.",
+        "en": "Offer #{n} withdrawn.",
+    },
+    "roster.offer.failed": {
+        "fr": "La proposition n°{n} ne peut plus aboutir : {why}",
+        "en": "Offer #{n} can no longer go through: {why}",
+    },
+    "roster.offer.closed": {
+        "fr": "elle est close",
+        "en": "it is closed",
+    },
+    "roster.offer.stale": {
+        "fr": "la garde a changé de main ou a commencé entre-temps",
+        "en": "the slot changed hands or began in the meantime",
+    },
+    "roster.offer.overlap": {
+        "fr": "l'un des deux est déjà de garde à ce moment",
+        "en": "one of the two is already on duty then",
+    },
+    "roster.offer.status.proposed": {
+        "fr": "proposée",
+        "en": "proposed",
+    },
+    "roster.offer.status.accepted": {
+        "fr": "acceptée, à valider",
+        "en": "accepted, to approve",
+    },
+    "roster.offer.status.done": {
+        "fr": "faite",
+        "en": "done",
+    },
+    "roster.offer.status.refused": {
+        "fr": "refusée",
+        "en": "refused",
+    },
+    "roster.offer.status.cancelled": {
+        "fr": "retirée",
+        "en": "withdrawn",
+    },
+    "roster.offer.status.expired": {
+        "fr": "expirée",
+        "en": "expired",
+    },
+    "roster.topic.on_duty": {
+        "fr": "De garde : {who}",
+        "en": "On duty: {who}",
+    },
+    "roster.topic.nobody": {
+        "fr": "De garde : personne en ce moment",
+        "en": "On duty: nobody right now",
+    },
+    "cmd.garde.swap.help": {
+        "fr": "Proposer sa garde à un·e collègue, avec la sienne en échange ou non (@collègue 12/08 [contre 15/08])",
+        "en": "Offer your slot to a colleague, with theirs in return or not (@colleague 12/08 [for 15/08])",
+    },
+    "cmd.garde.release.help": {
+        "fr": "Libérer une de ses gardes dans le salon des remplacements",
+        "en": "Release one of your slots in the replacements room",
+    },
+    "cmd.garde.accept.help": {
+        "fr": "Accepter la garde qu'un·e collègue vous propose",
+        "en": "Accept the slot a colleague offers you",
+    },
+    "cmd.garde.take.help": {
+        "fr": "Prendre une garde libérée",
+        "en": "Take a released slot",
+    },
+    "cmd.garde.approve.help": {
+        "fr": "Valider un échange ou une reprise (coordination)",
+        "en": "Approve a swap or a slot taken (coordinator)",
+    },
+    "cmd.garde.refuse.help": {
+        "fr": "Refuser un échange ou une reprise (coordination)",
+        "en": "Refuse a swap or a slot taken (coordinator)",
+    },
+    "cmd.garde.cancel.help": {
+        "fr": "Retirer une de ses propositions",
+        "en": "Withdraw one of your offers",
+    },
+    "meta.slot": {
+        "fr": "garde",
+        "en": "slot",
+    },
+    "meta.swap": {
+        "fr": "garde [contre garde]",
+        "en": "slot [for slot]",
+    },
     "roster.post.title": {
         "fr": "Garde du {day} :",
         "en": "On duty, {day}:",

@@ -39,6 +39,7 @@ from bot.commands import load_commands
 from bot.commands.registry import CommandGroup, Role, Where
 from bot.i18n import MESSAGES, t, tp
 from bot.news.alerts import LEVELS
+from bot.store.rosters import OFFER_STATUSES
 from bot.vetting.dialogue import STEPS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -286,6 +287,7 @@ def computed_families() -> dict[str, set[str]]:
         'f"vetting.status.{…status}"': {
             f"vetting.status.{s}" for s in _schema_values(("requests", "requests_v8"), "status")
         },
+        'f"roster.offer.status.{status}"': {f"roster.offer.status.{s}" for s in OFFER_STATUSES},
         'f"group.visibility.{g.visibility}"': {
             f"group.visibility.{v}" for v in _schema_values(("groups",), "visibility")
         },

@@ -318,3 +318,133 @@ async def test_roster_files_dropped_as_encrypted_attachments(person, start_bot):
     assert await other.reaction_to(sent, 60) == "❌"
     bare, reaction = await coordinator.command(dm, "!garde import")
     assert reaction == "❌" and "Aucun fichier" in bare.body
+
+
+async def test_a_swap_and_a_released_slot_go_through_the_coordinator(person, start_bot):
+    """A doctor offers an exchange to a colleague, who accepts with ✅; the coordinator approves
+    with a command. Then a slot released and taken, approved with ✅ on the coordinator's card.
+    The roster follows each time, the on-call room's topic names who is on duty, and the
+    reconciler leaves that line alone."""
+    from tests.test_territories import eventually, room_ids
+
+    sfx = secrets.token_hex(3)
+    admin, coordinator = await person("admin"), await person("coord")
+    first, second = await person("dra"), await person("drb")
+    territory = f"pdsa-{sfx}"
+    agora = await start_bot(
+        [admin.user_id],
+        network=pdsa(sfx, coordinator.user_id),
+        rosters={
+            "templates": [
+                {"territory": territory, "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                 "start": "20:00", "end": "24:00", "role": "poste"},
+            ],
+        },
+    )  # fmt: skip
+    await admin.accept_invite(agora.control.room_id)
+    for doctor in (first, second):
+        await vet(agora, doctor.user_id, territory)
+    await agora.settled()
+    days = next_month_days()
+    args = ["--config", str(agora.config_path), "--data-dir", str(agora.data_dir)]
+    roster = Path(agora.data_dir) / "roster.csv"
+    roster.write_text(
+        csv_for([(days[0], "poste", first.user_id), (days[1], "poste", second.user_id)])
+    )
+    assert (
+        await agora_cli("import-roster", *args, "--territory", territory, str(roster))
+    ).returncode == 0
+    a_dm = await first.dm(agora.gateway.user_id)
+
+    async def holder(day: dt.date) -> str | None:
+        start = dt.datetime.combine(day, dt.time(20)).replace(tzinfo=PARIS).timestamp()
+        rows = await agora.rosters.book.slots.slots(territory, start, start + 1)
+        return rows[0].member
+
+    # An exchange: refused when the colleague is not on the roster, then proposed.
+    wrong, reaction = await first.command(a_dm, f"!garde echanger {admin.user_id} {days[0]:%d/%m}")
+    assert reaction == "❌" and "n'est pas sur la liste de garde" in wrong.body
+    sent, reaction = await first.command(
+        a_dm, f"!garde echanger {second.user_id} {days[0]:%d/%m} 20h contre {days[1]:%d/%m}"
+    )
+    assert reaction == "✅" and "Proposition n°" in sent.body, sent.body
+    await second.accept_direct_chat(agora.gateway.user_id)
+    proposal = (
+        await second.wait_for(
+            lambda: [s for s in second.seen if "vous propose un échange" in s.body], "proposal", 60
+        )
+    )[0]
+    await second.react(proposal.room_id, proposal.event_id, "✅")
+    await coordinator.accept_direct_chat(agora.gateway.user_id)
+    card = (
+        await coordinator.wait_for(
+            lambda: [s for s in coordinator.seen if s.body.startswith("À valider — échange")],
+            "the coordinator's card",
+            60,
+        )
+    )[0]
+    number = card.body.split("n°", 1)[1].split(" ", 1)[0]
+    assert await holder(days[0]) == first.user_id  # nothing moves before the approval
+    # Only the coordinator approves.
+    refused, reaction = await second.command(proposal.room_id, f"!garde valider {number}")
+    assert reaction == "❌" and "réservée aux animateurs" in refused.body
+    done, reaction = await coordinator.command(card.room_id, f"!garde valider {number}")
+    assert reaction == "✅" and "C'est fait" in done.body
+    assert await holder(days[0]) == second.user_id and await holder(days[1]) == first.user_id
+    await first.wait_for(
+        lambda: [s for s in first.seen if f"C'est fait (n°{number})" in s.body], "told", 60
+    )
+
+    # A release: offered in the replacements room, taken, approved with ✅ on the card.
+    released, reaction = await first.command(a_dm, f"!garde liberer {days[1]:%d/%m}")
+    assert reaction == "✅" and "proposée dans le salon des remplacements" in released.body
+    ids = await room_ids(agora)
+    replacements = ids[f"{territory}.remplacants"]
+
+    async def posted() -> bool:
+        events = await agora.gateway.raw(
+            "GET", f"/_matrix/client/v3/rooms/{replacements}/messages", query={"dir": "b"}
+        )
+        return any(e.get("type") == "m.room.encrypted" for e in events.get("chunk", []))
+
+    await eventually(posted, "the release posted in the replacements room")
+    offer = (await agora.rosters.book.slots.offers([territory]))[0]
+    taken, reaction = await second.command(proposal.room_id, f"!garde prendre {offer.id}")
+    assert reaction == "✅" and "la coordination doit encore valider" in taken.body, taken.body
+    again, reaction = await first.command(a_dm, f"!garde prendre {offer.id}")
+    assert reaction == "❌" and "à vous-même" in again.body  # one's own slot
+    card = (
+        await coordinator.wait_for(
+            lambda: [s for s in coordinator.seen if s.body.startswith(f"À valider — n°{offer.id}")],
+            "the second card",
+            60,
+        )
+    )[0]
+    await coordinator.react(card.room_id, card.event_id, "✅")
+    await eventually(lambda: _is(holder(days[1]), second.user_id), "the slot taken")
+    await first.wait_for(
+        lambda: [s for s in first.seen if f"C'est fait (n°{offer.id})" in s.body], "told", 60
+    )
+    rows = await agora.store.audit_entries(limit=100)
+    assert {"roster.swap", "roster.release", "roster.offer"} <= {r["action"] for r in rows}
+
+    # During the evening: the on-call room's topic names who is on duty; the reconciler
+    # finds nothing to change in it.
+    start = dt.datetime.combine(days[0], dt.time(20, 30)).replace(tzinfo=PARIS).timestamp()
+    agora.jobs.clock.offset = start - time.time()
+    agora.jobs.kick()
+    oncall = ids[f"{territory}.mmg"]
+
+    async def topic() -> str:
+        return ((await agora.gateway.get_state(oncall, "m.room.topic")) or {}).get("topic", "")
+
+    async def names_on_duty() -> bool:
+        return second.user_id in await topic()
+
+    await eventually(names_on_duty, "the topic naming who is on duty")
+    assert (await topic()).startswith("🩺 De garde : ")
+    assert (await agora.territories.reconciler.reconcile(dry_run=True)).actions == []
+
+
+async def _is(value, expected) -> bool:
+    return (await value) == expected

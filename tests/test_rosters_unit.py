@@ -4,6 +4,7 @@ and a coordinator's file checked row by row."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from zoneinfo import ZoneInfo
 
 from bot.rosters.importing import Member, Members, check, folded, instant, read_csv
@@ -192,3 +193,52 @@ def test_an_ics_file_is_read_like_a_csv_its_times_exact_across_the_change_of_tim
     # A French spreadsheet's CSV (Windows-1252) is read as well as UTF-8.
     assert decoded("début;fin\n".encode("cp1252")) == "début;fin\n"
     assert decoded("\ufeffdébut".encode()) == "début"
+
+
+async def test_an_offer_is_carried_out_whole_or_not_at_all(tmp_path):
+    from bot.store import Store
+    from bot.store.rosters import RosterStore
+
+    store = await Store.open(tmp_path / "o.db")
+    slots = RosterStore(store)
+    made = [("poste", 100.0, 200.0), ("poste", 300.0, 400.0), ("mobile", 150.0, 250.0)]
+    await slots.fill("t", made, [("poste", 100.0, 200.0, "@a:x"), ("poste", 300.0, 400.0, "@b:x")])
+    mine, _mobile, theirs = await slots.slots("t", 0, 1000)  # by start: 100, 150, 300
+
+    def said(offer):
+        return [("tell", {"done": offer.id})]
+
+    # An exchange: both slots move together, and the offer is done.
+    n = await slots.open_offer("t", "swap", mine.id, "@a:x", "@b:x", theirs.id, lambda n: [])
+    assert n is not None
+    assert (
+        await slots.open_offer("t", "release", theirs.id, "@b:x", None, None, lambda n: []) is None
+    )
+    assert await slots.apply_offer(n, 0.0, said) == "done"
+    assert [(s.id, s.member) for s in await slots.slots("t", 0, 1000) if s.member] == [
+        (mine.id, "@b:x"), (theirs.id, "@a:x")
+    ]  # fmt: skip
+    assert await slots.apply_offer(n, 0.0, said) == "roster.offer.closed"  # done once
+
+    # A release taken by someone on duty then: refused, nothing changed.
+    await slots.fill("t", [], [("mobile", 150.0, 250.0, "@c:x")])
+    n = await slots.open_offer("t", "release", mine.id, "@b:x", None, None, lambda n: [])
+    assert await slots.move_offer(n, ("proposed",), "accepted", to="@c:x")
+    assert not await slots.move_offer(n, ("proposed",), "accepted", to="@d:x")  # first taker
+    assert await slots.apply_offer(n, 0.0, said) == "roster.offer.overlap"
+    assert (await slots.slot(mine.id)).member == "@b:x"
+    # The slot begun, or changed hands by an import: stale.
+    assert await slots.apply_offer(n, 120.0, said) == "roster.offer.stale"
+    await slots.fill("t", [], [("poste", 100.0, 200.0, "@e:x")])
+    assert await slots.apply_offer(n, 0.0, said) == "roster.offer.stale"
+    # Begun offers expire; a member gone has theirs cancelled; closed ones are pruned.
+    assert await slots.close_offers(before=120.0) == 1
+    assert (await slots.offer(n)).status == "expired"
+    m = await slots.open_offer("t", "release", theirs.id, "@a:x", None, None, lambda n: [])
+    assert (
+        await slots.close_offers(member="@a:x") == 1
+        and (await slots.offer(m)).status == "cancelled"
+    )
+    assert await slots.prune_offers(older_than=time.time() + 1) == 3
+    assert await slots.offers() == []
+    await store.close()

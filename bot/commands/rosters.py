@@ -7,7 +7,15 @@ import datetime as dt
 from typing import Protocol
 
 from bot.commands.context import CommandContext
-from bot.commands.registry import ANYWHERE, Rest, Role, command, command_group
+from bot.commands.registry import (
+    ANYWHERE,
+    Number,
+    Rest,
+    Role,
+    UserId,
+    command,
+    command_group,
+)
 from bot.errors import BadArgument
 
 MAX_FILE = 5_000_000  # bytes: a department's year of slots is well under 2 MB
@@ -15,7 +23,7 @@ PARTIAL = frozenset({"partiel", "partielle", "partial", "--partial", "--partiel"
 
 
 class Book(Protocol):
-    """The rosters' rules these commands call (``bot.rosters.capability.RosterBook``)."""
+    """The rosters' rules these commands call (``bot.rosters.book.RosterBook``)."""
 
     async def where(self, user: str, room_id: str | None) -> list[str]: ...
 
@@ -30,11 +38,32 @@ class Book(Protocol):
     def today(self) -> dt.date: ...
 
 
+class Offers(Protocol):
+    """Swaps and releases (``bot.rosters.swaps.Swaps``)."""
+
+    async def propose(self, user: str, colleague: str, what: str) -> str: ...
+
+    async def release(self, user: str, what: str) -> str: ...
+
+    async def accept(self, user: str, n: int) -> str: ...
+
+    async def take(self, user: str, n: int) -> str: ...
+
+    async def approve(self, coordinator: str, n: int) -> str: ...
+
+    async def refuse(self, coordinator: str, n: int, reason: str) -> str: ...
+
+    async def cancel(self, user: str, n: int) -> str: ...
+
+
 class Uses(Protocol):
     """What these commands use (``bot.rosters.capability.Rosters``)."""
 
     @property
     def book(self) -> Book: ...
+
+    @property
+    def swaps(self) -> Offers: ...
 
     async def import_dropped(
         self, user: str, room_id: str, named: str | None, file: tuple[str, bytes], partial: bool
@@ -123,3 +152,90 @@ async def garde_import(ctx: Ctx, options: Rest = "") -> None:
     if not applied:
         raise BadArgument("roster.import.report", report=report)
     await ctx.reply(report)
+
+
+@command(
+    "garde",
+    sub="echanger",
+    aliases=("échanger", "swap", "ceder", "céder"),
+    role=Role.ANYONE,
+    where=ANYWHERE,
+    help="cmd.garde.swap.help",
+    metavars={"what": "meta.swap"},
+)
+async def garde_swap(ctx: Ctx, colleague: UserId, what: Rest) -> None:
+    await ctx.reply(await ctx.services.swaps.propose(ctx.sender, colleague, what))
+
+
+@command(
+    "garde",
+    sub="liberer",
+    aliases=("libérer", "release"),
+    role=Role.ANYONE,
+    where=ANYWHERE,
+    help="cmd.garde.release.help",
+    metavars={"what": "meta.slot"},
+)
+async def garde_release(ctx: Ctx, what: Rest) -> None:
+    await ctx.reply(await ctx.services.swaps.release(ctx.sender, what))
+
+
+@command(
+    "garde",
+    sub="accepter",
+    aliases=("accept",),
+    role=Role.ANYONE,
+    where=ANYWHERE,
+    help="cmd.garde.accept.help",
+)
+async def garde_accept(ctx: Ctx, n: Number) -> None:
+    await ctx.reply(await ctx.services.swaps.accept(ctx.sender, n))
+
+
+@command(
+    "garde",
+    sub="prendre",
+    aliases=("take",),
+    role=Role.ANYONE,
+    where=ANYWHERE,
+    help="cmd.garde.take.help",
+)
+async def garde_take(ctx: Ctx, n: Number) -> None:
+    await ctx.reply(await ctx.services.swaps.take(ctx.sender, n))
+
+
+@command(
+    "garde",
+    sub="valider",
+    aliases=("approve",),
+    role=Role.ANIMATOR,
+    where=ANYWHERE,
+    help="cmd.garde.approve.help",
+)
+async def garde_approve(ctx: Ctx, n: Number) -> None:
+    await ctx.reply(await ctx.services.swaps.approve(ctx.sender, n))
+
+
+@command(
+    "garde",
+    sub="refuser",
+    aliases=("refuse",),
+    role=Role.ANIMATOR,
+    where=ANYWHERE,
+    help="cmd.garde.refuse.help",
+    metavars={"reason": "meta.reason"},
+)
+async def garde_refuse(ctx: Ctx, n: Number, reason: Rest = "") -> None:
+    await ctx.reply(await ctx.services.swaps.refuse(ctx.sender, n, reason))
+
+
+@command(
+    "garde",
+    sub="annuler",
+    aliases=("cancel", "retirer"),
+    role=Role.ANYONE,
+    where=ANYWHERE,
+    help="cmd.garde.cancel.help",
+)
+async def garde_cancel(ctx: Ctx, n: Number) -> None:
+    await ctx.reply(await ctx.services.swaps.cancel(ctx.sender, n))

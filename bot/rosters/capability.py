@@ -1,54 +1,38 @@
 """On-call rosters (listes de garde) as a capability: the slots the templates make for each
-territory with an oncall room, a coordinator's file imported (checked row by row first),
-and who is on duty, read with `!garde`."""
+territory with an oncall room (the rules are in ``book``), a coordinator's file dropped in a
+room, the morning post and the topic naming who is on duty, warnings and reminders so nothing
+is left uncovered, swaps and releases (``swaps``), and a removed member's slots emptied."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
-from zoneinfo import ZoneInfo
-
-import dateparser
 
 from bot import effects
 from bot.capability import Capability, Core
-from bot.config import Config
-from bot.errors import BadArgument, NotFound, PermissionDenied
+from bot.errors import BadArgument, PermissionDenied, UserError
 from bot.events import MemberRemoved
 from bot.i18n import t
 from bot.matrix.content import edit, notice
-from bot.moderation.policy import animated_by
+from bot.matrix.sync import Reaction
+from bot.rosters.book import RosterBook
 from bot.rosters.importing import (
-    Member,
-    Members,
-    Report,
-    check,
     decoded,
-    folded,
-    instant,
-    is_ics,
-    read_csv,
-    read_ics,
 )
-from bot.rosters.model import Slot, Template, local, month_slots, span_day, span_text
+from bot.rosters.swaps import Swaps
 from bot.scheduler import Again
-from bot.store import Store
-from bot.store.rosters import RosterStore, SlotRow
-from bot.store.vetting import VettingStore
-from bot.vetting.provisioning import entitlement
+from bot.store.rosters import SlotRow
+from bot.territories.model import DUTY_MARK
 
 log = logging.getLogger(__name__)
-
-MONTHS_AHEAD = 2  # the current month and the next have their slots made at start
 
 
 DAILY_JOB = "rosters.daily"  # a territory's morning post, every day
 WATCH_JOB = "rosters.watch"  # unfilled slots, reminders, posts kept up to date
 TELL_JOB = "rosters.tell"  # one notice about slots, said where it belongs
 WATCH_EVERY = 900.0
+YES = frozenset({"✅", "✔", "👍", "☑"})  # a ✅ on an offer's message: yes
 
 
 class Rosters(Capability):
@@ -58,9 +42,10 @@ class Rosters(Capability):
     def __init__(self, core: Core):
         super().__init__(core)
         self.book = RosterBook(lambda: core.config, core.store, core.clock)
+        self.swaps = Swaps(core, self.book, TELL_JOB, self.changed)
         self.jobs = {DAILY_JOB: self.daily, WATCH_JOB: self.watch, TELL_JOB: self.tell}
         self.job_pools = {DAILY_JOB: 1, WATCH_JOB: 1}
-        self.events = {MemberRemoved: self.on_removed}
+        self.events = {MemberRemoved: self.on_removed, Reaction: self.on_reaction}
 
     async def start(self) -> None:
         """The slots of this month and the next, and the recurring jobs that post and watch
@@ -147,8 +132,10 @@ class Rosters(Capability):
         now, config = self.core.clock(), self.config.rosters
         horizon = now + max(config.warn_before, config.remind_before)
         locale, slots = self.config.locale, self.book.slots
+        await self.swaps.tidy()
         for territory in self.book.territories():
             await self.post_today(territory)
+            await self.show_on_duty(territory)
             name = self.book.territory_name(territory)
             for slot in await slots.slots(territory, now, horizon):
                 if slot.start < now:
@@ -172,26 +159,108 @@ class Rosters(Capability):
                     payload = {"key": key, "text": text, "user": slot.member}
                     await slots.notice_once(slot.id, "roster.remind", TELL_JOB, payload)
         self.core.wake_jobs()
-        return Again(now + WATCH_EVERY)
+        # Next round: in a quarter of an hour, or when a slot begins or ends if sooner (the
+        # topic says who is on duty from the first minute).
+        soon = await slots.slots(None, now, now + WATCH_EVERY)
+        edges = [x for s in soon for x in (s.start, s.end) if now < x < now + WATCH_EVERY]
+        return Again(min(edges, default=now + WATCH_EVERY - 1) + 1)
 
     async def tell(self, payload: dict[str, Any]) -> None:
         """The job that says one notice: to a member (``user``), or about a territory's slots
-        in its replacements room (else its on-call rooms) and to its coordinators. Sent with
-        stable transaction ids, so a retry does not say it twice."""
+        in its replacements room (else its on-call rooms) and to its coordinators (``only``:
+        ``rooms`` or ``coordinators``). Sent with stable transaction ids, so a retry does not
+        say it twice; a message about an offer (``offer``, ``role``) is remembered, for the ✅
+        on it."""
         key, text = payload["key"], payload["text"]
-        territory = payload.get("territory")
-        rooms = await self.book.rooms(territory, "replacements", "oncall") if territory else []
-        people = self.book.coordinators(territory) if territory else [payload["user"]]
+        territory, only = payload.get("territory"), payload.get("only")
+        rooms: list[str] = []
+        people: list[str] = [payload["user"]] if payload.get("user") else []
+        if territory:
+            if only != "coordinators":
+                rooms = await self.book.rooms(territory, "replacements", "oncall")
+            if only != "rooms":
+                people = self.book.coordinators(territory)
         gateway = self.core.gateway
+        sent = []
         for room_id in rooms:
-            await gateway.send(
-                room_id, notice(text), txn=effects.stable_key("roster-tell", key, room_id)
+            sent.append(
+                await gateway.send(
+                    room_id, notice(text), txn=effects.stable_key("roster-tell", key, room_id)
+                )
             )
         for user_id in people:
             room_id = await self.core.direct.room_for(user_id)
-            await gateway.send(
-                room_id, notice(text), txn=effects.stable_key("roster-tell", key, user_id)
+            sent.append(
+                await gateway.send(
+                    room_id, notice(text), txn=effects.stable_key("roster-tell", key, user_id)
+                )
             )
+        if payload.get("offer"):
+            for event_id in sent:
+                await self.book.slots.note_offer_event(event_id, payload["offer"], payload["role"])
+
+    async def changed(self, territory: str) -> None:
+        """A territory's roster changed: today's post and the on-call rooms' topics follow."""
+        await self.post_today(territory)
+        await self.show_on_duty(territory)
+
+    async def show_on_duty(self, territory: str) -> None:
+        """The on-call rooms' topic names who is on duty now, after the declared topic (the
+        reconciler leaves this line alone)."""
+        found = self.config.network.find(territory)
+        if found is None:
+            return
+        line = DUTY_MARK + await self.book.on_duty_text(territory, self.config.locale)
+        for spec in found.rooms:
+            if spec.kind != "oncall":
+                continue
+            room_id = await self.core.store.managed_room_id(f"{territory}.{spec.id}")
+            if room_id is None:
+                continue
+            topic = f"{spec.topic}\n{line}" if spec.topic else line
+            key = f"roster.topic:{room_id}"
+            if await self.core.store.get(key) == topic:
+                continue
+            await self.core.gateway.put_state(room_id, "m.room.topic", {"topic": topic})
+            await self.core.store.put(key, topic)
+
+    async def on_reaction(self, r: Reaction) -> bool:
+        """A ✅ on a message about an offer: the colleague accepts, someone takes a released
+        slot, the coordinator approves (from a device their identity signed)."""
+        if r.key.replace("\ufe0f", "") not in YES or r.sender == self.core.gateway.user_id:
+            return False
+        found = await self.book.slots.offer_of_event(r.relates_to)
+        if found is None:
+            return False
+        offer, role = found
+        core, locale = self.core, self.config.locale
+        if not r.encrypted:
+            return True  # rosters' rooms and direct chats are encrypted: a forgery at best
+        if (
+            r.device_curve
+            and r.megolm_session
+            and r.megolm_index is not None
+            and not await core.store.first_sight(
+                r.device_curve, r.megolm_session, r.megolm_index, r.event_id
+            )
+        ):
+            return True  # the same ciphertext posted again: a replay decides nothing
+        try:
+            if role == "coordinator":
+                reason = await core.trust.check(r.sender, r.device_curve, r.device_ed)
+                if reason is not None:
+                    raise PermissionDenied(
+                        reason, prefix=self.config.commands.prefix, user=r.sender
+                    )
+                text = await self.swaps.approve(r.sender, offer.id)
+            elif role == "colleague":
+                text = await self.swaps.accept(r.sender, offer.id)
+            else:
+                text = await self.swaps.take(r.sender, offer.id)
+        except UserError as exc:
+            text = exc.render(locale)
+        await core.tell(r.sender, text)
+        return True
 
     async def on_removed(self, event: MemberRemoved) -> None:
         """A revoked or forgotten member's slots to come are emptied, and the territories told
@@ -211,330 +280,9 @@ class Rosters(Capability):
             return jobs
 
         await self.book.slots.empty_from(event.user_id, self.core.clock(), notices)
+        await self.book.slots.close_offers(member=event.user_id)
         self.core.wake_jobs()
 
 
 def _about(key: str, text: str, territory: str) -> dict[str, Any]:
     return {"key": key, "text": text, "territory": territory}
-
-
-class RosterBook:
-    """The rosters' rules, for the bot and the command line alike."""
-
-    def __init__(self, config: Callable[[], Config], store: Store, clock: Callable[[], float]):
-        self._config = config
-        self.store = store
-        self.clock = clock
-        self.slots = RosterStore(store)
-        self.members = VettingStore(store)
-
-    @property
-    def config(self) -> Config:
-        return self._config()
-
-    # --- what the config declares -------------------------------------------------------------
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.config.rosters.timezone)
-
-    def territories(self) -> list[str]:
-        """The territories that have a roster (slot templates), in the config's order."""
-        return list(dict.fromkeys(s.territory for s in self.config.rosters.templates))
-
-    def templates(self, territory: str) -> list[Template]:
-        return [
-            Template(s.days, s.start, s.end, s.role)
-            for s in self.config.rosters.templates
-            if s.territory == territory
-        ]
-
-    def template_slots(self, territory: str, months: set[tuple[int, int]]) -> list[Slot]:
-        templates, country = self.templates(territory), self.config.rosters.country
-        return [
-            s for y, m in sorted(months) for s in month_slots(templates, y, m, self.tz, country)
-        ]
-
-    def role_name(self, role: str, locale: str) -> str:
-        found = self.config.rosters.role(role)
-        return role if found is None else (found.en if locale == "en" else found.fr)
-
-    # --- making the slots ---------------------------------------------------------------------
-
-    async def make_slots(self) -> None:
-        """This month's and the next's empty slots exist, so `!garde` shows what is unfilled."""
-        now = local(self.clock(), self.tz)
-        months = {_add_months(now.year, now.month, n) for n in range(MONTHS_AHEAD)}
-        for territory in self.territories():
-            made = self.template_slots(territory, months)
-            await self.slots.fill(territory, [(s.role, s.start, s.end) for s in made], [])
-
-    # --- importing a coordinator's file -------------------------------------------------------
-
-    async def eligible(self, territory: str) -> list[Member]:
-        """The vetted members who may be on the territory's roster: those its oncall rooms
-        are open to."""
-        found = self.config.network.find(territory)
-        if found is None:
-            raise NotFound("roster.unknown_territory", territory=territory)
-        keys = [f"{territory}.{r.id}" for r in found.rooms if r.kind == "oncall"]
-        rules = self.config.vetting.provisioning
-        named = {m["user_id"]: m for m in await self.members.members()}
-        out = []
-        for info in await self.members.member_infos():
-            if any(entitlement(info, self.config.network, rules).allows(k) for k in keys):
-                row = named.get(info.user_id, {})
-                out.append(Member(info.user_id, row.get("name") or "", row.get("rpps")))
-        return out
-
-    async def import_file(
-        self, territory: str, text: str, *, name: str = "", by: str, partial: bool = False
-    ) -> tuple[Report, int]:
-        """Check every row of a CSV or ICS file (``name``, else its text, tells which); apply
-        them all when none is wrong (``partial``: the valid ones). Returns the report and how
-        many slots were assigned."""
-        if territory not in self.territories():
-            raise NotFound("roster.unknown_territory", territory=territory)
-        if is_ics(name, text):
-            roles: dict[str, str] = {}
-            for role in self.config.rosters.roles:
-                for label in (role.id, role.fr, role.en):
-                    roles[folded(label)] = role.id
-            rows, problems = read_ics(text, self.tz, roles)
-        else:
-            rows, problems = read_csv(text)
-        if problems:
-            return Report([], problems), 0
-        tz = self.tz
-        months: set[tuple[int, int]] = set()
-        for raw in rows:
-            try:
-                start = local(instant(raw.get("start", ""), tz), tz)
-                months.add((start.year, start.month))
-            except ValueError:
-                continue  # refused by ``check`` with its line
-        made = self.template_slots(territory, months)
-        times = [s.start for s in made] or [0.0]
-        around = await self.slots.slots(None, min(times) - 86400, max(times) + 86400)
-        # What members already hold (another territory's slot keeps its own name: the file
-        # does not change it).
-        held = [
-            Slot(
-                r.start,
-                r.end,
-                r.role if r.territory == territory else f"{r.territory}:{r.role}",
-                r.member,
-            )
-            for r in around
-            if r.member
-        ]
-        report = check(
-            rows,
-            members=Members(await self.eligible(territory)),
-            roles=[r.id for r in self.config.rosters.roles],
-            templates={(s.start, s.end, s.role) for s in made},
-            held=held,
-            tz=tz,
-            now=self.clock(),
-        )
-        if not report.ok and not (partial and report.valid):
-            await self.store.audit(by, "roster.import", "refused", detail=territory)
-            return report, 0
-        assigned = await self.slots.fill(
-            territory,
-            [(s.role, s.start, s.end) for s in made],
-            [(s.role, s.start, s.end, s.member) for s in report.valid],
-        )
-        await self.store.audit(by, "roster.import", "ok", detail=f"{territory}: {assigned} slot(s)")
-        report.applied = True
-        return report, assigned
-
-    def report_text(self, report: Report, assigned: int, locale: str) -> str:
-        """The row-by-row answer to an import: what was wrong where, and what was done."""
-        lines = [t(key, locale, **params) for key, params in report.problems]
-        bad = [r for r in report.rows if not r.ok]
-        for row in bad[:50]:
-            why = "; ".join(t(key, locale, **params) for key, params in row.problems)
-            lines.append(t("roster.import.line", locale, line=row.line, why=why))
-        if len(bad) > 50:
-            lines.append(t("roster.import.more", locale, n=len(bad) - 50))
-        if report.applied:
-            lines.insert(0, t("roster.import.done", locale, n=assigned, rows=len(report.rows)))
-        elif not report.problems:
-            lines.insert(0, t("roster.import.refused", locale, bad=len(bad), rows=len(report.rows)))
-        return "\n".join(lines)
-
-    # --- reading it -----------------------------------------------------------------------------
-
-    async def coordinated(self, user: str, room_id: str | None, named: str | None) -> str:
-        """The roster a coordinator's import is for: the one named, else the room's, else the
-        only one they coordinate (an animator of the territory or above, or an admin)."""
-        rosters = self.territories()
-        if named is not None and named not in rosters:
-            raise NotFound("roster.unknown_territory", territory=named)
-        animated = {x.id for x in animated_by(user, self.config.network, self.config.admins)}
-        if named is not None:
-            if named not in animated:
-                raise PermissionDenied("roster.not_coordinator", territory=named)
-            return named
-        if room_id is not None and (key := await self.store.managed_key(room_id)):
-            near = [
-                t for t in reversed(_lineage(self.config, key.split(".", 1)[0])) if t in rosters
-            ]
-            if near:
-                if near[0] not in animated:
-                    raise PermissionDenied("roster.not_coordinator", territory=near[0])
-                return near[0]
-        mine = [tid for tid in rosters if tid in animated]
-        if not mine:
-            raise PermissionDenied("roster.not_coordinator_any")
-        if len(mine) > 1:
-            raise BadArgument("roster.which", choices=", ".join(mine))
-        return mine[0]
-
-    async def where(self, user: str, room_id: str | None) -> list[str]:
-        """The rosters a `!garde` asks about: the room's territory's (or the nearest one above
-        it), else those the person may be on, animates or (admins) all."""
-        rosters = self.territories()
-        if room_id is not None:
-            key = await self.store.managed_key(room_id)
-            if key is not None:
-                lineage = _lineage(self.config, key.split(".", 1)[0])
-                near = [tid for tid in reversed(lineage) if tid in rosters]
-                if near:
-                    return near[:1]
-        if user in self.config.admins:
-            return rosters
-        animated = {x.id for x in animated_by(user, self.config.network, self.config.admins)}
-        mine = [tid for tid in rosters if tid in animated]
-        for tid in rosters:
-            if tid not in mine and user in {m.user_id for m in await self.eligible(tid)}:
-                mine.append(tid)
-        if not mine:
-            raise PermissionDenied("roster.none_for_you")
-        return mine
-
-    async def lines(
-        self, territories: list[str], since: float, until: float, locale: str
-    ) -> list[str]:
-        names = {m["user_id"]: m["name"] for m in await self.members.members()}
-        out = []
-        for row in await self.slots.slots(None, since, until):
-            if row.territory in territories:
-                out.append(self.slot_line(row, names, locale, len(territories) > 1))
-        return out
-
-    def slot_line(self, row: SlotRow, names: dict[str, str], locale: str, where: bool) -> str:
-        span = span_text(Slot(row.start, row.end, row.role), self.tz, locale)
-        who = (
-            f"{names.get(row.member) or row.member} ({row.member})"
-            if row.member and names.get(row.member)
-            else row.member or t("roster.unfilled", locale)
-        )
-        place = f" [{row.territory}]" if where else ""
-        return f"• {span} — {self.role_name(row.role, locale)} : {who}{place}"
-
-    async def overview(self, territories: list[str], locale: str) -> str:
-        """Who is on duty now, tonight, and next weekend."""
-        now = self.clock()
-        today = local(now, self.tz).date()
-        evening = _at(today, 18, self.tz)
-        morning = _at(today + dt.timedelta(days=1), 8, self.tz)
-        saturday = today + dt.timedelta(days=(5 - today.weekday()) % 7 or 7)
-        weekend = (_at(saturday, 0, self.tz), _at(saturday + dt.timedelta(days=2), 0, self.tz))
-        parts = []
-        for key, since, until in (
-            ("roster.now", now, now + 1),
-            ("roster.tonight", max(now + 1, evening), morning),
-            ("roster.weekend", *weekend),
-        ):
-            lines = await self.lines(territories, since, until, locale)
-            parts.append(t(key, locale) + "\n" + ("\n".join(lines) or t("roster.nothing", locale)))
-        return "\n\n".join(parts)
-
-    async def period(self, territories: list[str], day: dt.date, days: int, locale: str) -> str:
-        since, until = _at(day, 0, self.tz), _at(day + dt.timedelta(days=days), 0, self.tz)
-        lines = await self.lines(territories, since, until, locale)
-        return "\n".join(lines) or t("roster.nothing", locale)
-
-    async def mine(self, user: str, locale: str, limit: int = 10) -> str:
-        now = self.clock()
-        rows = await self.slots.slots(None, now, now + 366 * 86400, member=user)
-        names = {user: ""}
-        lines = [self.slot_line(r, names, locale, True) for r in rows[:limit]]
-        return "\n".join(lines) or t("roster.none_mine", locale)
-
-    def next_morning(self, after: float) -> float:
-        """The next ``rosters.morning_post`` time after ``after``."""
-        hours, minutes = map(int, self.config.rosters.morning_post.split(":"))
-        day = local(after, self.tz).date()
-        for offset in (0, 1, 2):
-            wall = dt.datetime.combine(day + dt.timedelta(days=offset), dt.time())
-            at = (wall + dt.timedelta(hours=hours, minutes=minutes)).replace(tzinfo=self.tz)
-            if at.timestamp() > after:
-                return at.timestamp()
-        raise AssertionError("a morning comes within two days")
-
-    async def day_text(self, territory: str, day: dt.date, locale: str) -> str:
-        """The day's roster as the morning post shows it."""
-        title = t("roster.post.title", locale, day=span_day(day, locale))
-        return title + "\n" + await self.period([territory], day, 1, locale)
-
-    async def rooms(self, territory: str, *kinds: str) -> list[str]:
-        """The territory's live rooms of the first of ``kinds`` it has."""
-        found = self.config.network.find(territory)
-        managed = {r.key: r.room_id for r in await self.store.managed_rooms(include_archived=False)}
-        for kind in kinds:
-            keys = [f"{territory}.{r.id}" for r in (found.rooms if found else ()) if r.kind == kind]
-            ids = [managed[k] for k in keys if k in managed]
-            if ids:
-                return ids
-        return []
-
-    def territory_name(self, territory: str) -> str:
-        found = self.config.network.find(territory)
-        return found.name if found is not None else territory
-
-    def coordinators(self, territory: str) -> list[str]:
-        """The territory's animators (else those of the nearest territory above with some)."""
-        for tid in reversed(_lineage(self.config, territory)):
-            found = self.config.network.find(tid)
-            if found is not None and found.animators:
-                return list(found.animators)
-        return []
-
-    def today(self) -> dt.date:
-        return local(self.clock(), self.tz).date()
-
-    def day(self, text: str) -> dt.date:
-        """A day as people type it (``12/08``, ``12/08/2027``, ``demain``, ``samedi``,
-        ``tomorrow``), the next one when the year or week is not said."""
-        now = local(self.clock(), self.tz)
-        found = dateparser.parse(
-            text,
-            languages=["fr", "en"],
-            settings={
-                "DATE_ORDER": "DMY",
-                "PREFER_DATES_FROM": "future",
-                "RELATIVE_BASE": now.replace(tzinfo=None),
-            },
-        )
-        if found is None:
-            raise BadArgument("roster.bad_day", value=text[:40])
-        return found.date()
-
-
-def _at(day: dt.date, hour: int, tz: ZoneInfo) -> float:
-    return dt.datetime.combine(day, dt.time(hour)).replace(tzinfo=tz).timestamp()
-
-
-def _add_months(year: int, month: int, n: int) -> tuple[int, int]:
-    index = year * 12 + month - 1 + n
-    return index // 12, index % 12 + 1
-
-
-def _lineage(config: Config, territory: str) -> list[str]:
-    for found, ancestors in config.network.walk():
-        if found.id == territory:
-            return [*(a.id for a in ancestors), found.id]
-    return []

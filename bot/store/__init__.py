@@ -515,6 +515,13 @@ class Store:
             "UPDATE managed_rooms SET archived = 1, updated = ? WHERE key = ?", (time.time(), key)
         )
 
+    async def managed_room_id(self, key: str) -> str | None:
+        async with self.db.execute(
+            "SELECT room_id FROM managed_rooms WHERE key = ? AND archived = 0", (key,)
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
     async def managed_key(self, room_id: str) -> str | None:
         async with self.db.execute(
             "SELECT key FROM managed_rooms WHERE room_id = ? AND archived = 0", (room_id,)

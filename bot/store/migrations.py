@@ -641,6 +641,37 @@ async def _v14_inbox_files(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v15_roster_offers(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- A slot offered: to a colleague (swap, with their slot in return or not) or to anyone
+        -- in the territory (release). proposed → accepted (waiting for the coordinator) →
+        -- done; or refused, cancelled, expired.
+        CREATE TABLE roster_offers (
+            id            INTEGER PRIMARY KEY,
+            territory     TEXT NOT NULL,
+            kind          TEXT NOT NULL CHECK (kind IN ('swap', 'release')),
+            slot_id       INTEGER NOT NULL REFERENCES roster_slots (id),
+            by_member     TEXT NOT NULL,
+            to_member     TEXT,
+            their_slot_id INTEGER REFERENCES roster_slots (id),
+            status        TEXT NOT NULL,
+            created       REAL NOT NULL,
+            updated       REAL NOT NULL
+        );
+        CREATE INDEX roster_offers_open ON roster_offers (status, slot_id);
+        -- The messages about an offer a ✅ acts on: the colleague's proposal, the coordinator's
+        -- card, the release posted in the replacements room.
+        CREATE TABLE roster_offer_events (
+            event_id  TEXT PRIMARY KEY,
+            offer_id  INTEGER NOT NULL REFERENCES roster_offers (id) ON DELETE CASCADE,
+            role      TEXT NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -656,4 +687,5 @@ MIGRATIONS: list[Migration] = [
     _v12_rosters,
     _v13_roster_notices,
     _v14_inbox_files,
+    _v15_roster_offers,
 ]

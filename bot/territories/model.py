@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from bot.matrix.ids import server_of
 
 ROOM_KINDS = ("community", "announcements", "oncall", "replacements", "group", "managerial")
+# An on-call room's topic is the declared one, then a line from this mark on that the rosters
+# keep up to date (who is on duty now); the reconciler compares only what comes before it.
+DUTY_MARK = "🩺 "
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 ROOM_ID_RE = re.compile(r"^![A-Za-z0-9._~\-+/=]+(:[A-Za-z0-9.\-]+(:\d{1,5})?)?$")
 ALIAS_RE = re.compile(r"^#[^:\s]+:[A-Za-z0-9.\-]+(:\d{1,5})?$")

@@ -17,6 +17,7 @@ from bot.territories.desired import (
     power_levels,
     server_acl,
 )
+from bot.territories.model import DUTY_MARK
 
 ARCHIVED_PREFIX = "[Archivé] "
 # The top-level power-level settings the planner owns (besides `users` and `events`).
@@ -324,7 +325,10 @@ def _diff(
             {"name": d.name},
             ("plan.rename", (a.get("m.room.name") or {}).get("name", ""), d.name),
         )
-    if (a.get("m.room.topic") or {}).get("topic", "") != d.topic:
+    topic = (a.get("m.room.topic") or {}).get("topic", "")
+    if d.kind == "oncall":  # the line naming who is on duty is the rosters' own
+        topic = topic.split(DUTY_MARK, 1)[0].rstrip("\n")
+    if topic != d.topic:
         state("m.room.topic", {"topic": d.topic}, ("plan.topic", d.name))
     if not a.get("m.room.encryption"):
         state("m.room.encryption", {"algorithm": ENCRYPTION_ALGORITHM}, ("plan.encrypt", d.name))
