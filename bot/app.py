@@ -154,7 +154,9 @@ class Agora:
         await self.runtime.leave_strays()
         if self.accounts:
             self.accounts.write_credentials(session.user_id, control.room_id)
-        self.web = WebServer(self, self.config.web, join=self.vetting, news=self.news)
+        self.web = WebServer(
+            self, self.config.web, join=self.vetting, news=self.news, calendars=self.rosters
+        )
         await self.web.start()
         self._apply()  # the web server's real port in links
         tasks = self.tasks

@@ -638,6 +638,50 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Retirer une de ses propositions",
         "en": "Withdraw one of your offers",
     },
+    "cmd.garde.calendar.help": {
+        "fr": "Recevoir le lien de son agenda de gardes (nouveau : en changer ; revoquer : le désactiver)",
+        "en": "Get the link of your on-call calendar (new: change it; revoke: disable it)",
+    },
+    "meta.calendar_action": {
+        "fr": "nouveau|revoquer",
+        "en": "new|revoke",
+    },
+    "roster.calendar.made": {
+        "fr": "📅 Votre agenda de gardes, à ajouter dans votre application d'agenda (abonnement par URL) :\n{mine}\n\nLes listes de garde que vous pouvez consulter :\n{feeds}\n\nCe lien est personnel : ne le partagez pas. « {prefix}garde calendrier nouveau » en donne un autre (l'ancien ne marche plus), « {prefix}garde calendrier revoquer » le désactive.",
+        "en": "📅 Your on-call calendar, to add to your calendar application (subscribe by URL):\n{mine}\n\nThe rosters you may read:\n{feeds}\n\nThis link is personal: do not share it. “{prefix}garde calendrier new” gives another one (the old one stops working), “{prefix}garde calendrier revoke” disables it.",
+    },
+    "roster.calendar.exists": {
+        "fr": "Vous avez déjà un lien d'agenda (créé le {since}). Il n'est pas conservé en clair, il ne peut donc pas être réaffiché : « {prefix}garde calendrier nouveau » en crée un autre et désactive l'ancien.",
+        "en": "You already have a calendar link (made on {since}). It is not kept in clear, so it cannot be shown again: “{prefix}garde calendrier new” makes another one and disables the old one.",
+    },
+    "roster.calendar.revoked": {
+        "fr": "Votre lien d'agenda est désactivé.",
+        "en": "Your calendar link is disabled.",
+    },
+    "roster.calendar.none": {
+        "fr": "Vous n'avez pas de lien d'agenda.",
+        "en": "You have no calendar link.",
+    },
+    "roster.calendar.bad_action": {
+        "fr": "« {value} » : attendu « nouveau » ou « revoquer ».",
+        "en": "“{value}”: expected “new” or “revoke”.",
+    },
+    "roster.ics.mine_title": {
+        "fr": "Mes gardes",
+        "en": "My on-call duty",
+    },
+    "roster.ics.mine": {
+        "fr": "Garde {role} — {territory}",
+        "en": "On call: {role} — {territory}",
+    },
+    "roster.ics.title": {
+        "fr": "Garde — {territory}",
+        "en": "On call — {territory}",
+    },
+    "roster.ics.slot": {
+        "fr": "{role} : {who}",
+        "en": "{role}: {who}",
+    },
     "meta.slot": {
         "fr": "garde",
         "en": "slot",

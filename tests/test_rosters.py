@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
+from icalendar import Calendar
 
 from tests.conftest import agora_cli, vet
 
@@ -355,6 +357,22 @@ async def test_a_swap_and_a_released_slot_go_through_the_coordinator(person, sta
         await agora_cli("import-roster", *args, "--territory", territory, str(roster))
     ).returncode == 0
     a_dm = await first.dm(agora.gateway.user_id)
+    b_dm = await second.dm(agora.gateway.user_id)
+
+    # Calendars: a private link each (only in a direct chat: the link is a secret), the
+    # territory's roster beside it.
+    links = {}
+    for doctor, room in ((first, a_dm), (second, b_dm)):
+        answer, reaction = await doctor.command(room, "!garde calendrier")
+        assert reaction == "✅" and "/calendrier/" in answer.body, answer.body
+        links[doctor.user_id] = [w for w in answer.body.split() if "/calendrier/" in w]
+    mine_a, roster_a = links[first.user_id]
+    assert mine_a.endswith(".ics") and roster_a.endswith(f"/{territory}.ics")
+    assert await calendar_holder(mine_a, days[0]) == "mine"
+    assert await calendar_holder(links[second.user_id][0], days[0]) is None
+    assert await calendar_holder(roster_a, days[0]) == first.user_id
+    again, _ = await first.command(a_dm, "!garde calendrier")
+    assert "déjà un lien" in again.body and "/calendrier/" not in again.body
 
     async def holder(day: dt.date) -> str | None:
         start = dt.datetime.combine(day, dt.time(20)).replace(tzinfo=PARIS).timestamp()
@@ -368,7 +386,6 @@ async def test_a_swap_and_a_released_slot_go_through_the_coordinator(person, sta
         a_dm, f"!garde echanger {second.user_id} {days[0]:%d/%m} 20h contre {days[1]:%d/%m}"
     )
     assert reaction == "✅" and "Proposition n°" in sent.body, sent.body
-    await second.accept_direct_chat(agora.gateway.user_id)
     proposal = (
         await second.wait_for(
             lambda: [s for s in second.seen if "vous propose un échange" in s.body], "proposal", 60
@@ -394,6 +411,18 @@ async def test_a_swap_and_a_released_slot_go_through_the_coordinator(person, sta
     await first.wait_for(
         lambda: [s for s in first.seen if f"C'est fait (n°{number})" in s.body], "told", 60
     )
+    # ... and the calendars follow.
+    assert await calendar_holder(mine_a, days[0]) is None
+    assert await calendar_holder(mine_a, days[1]) == "mine"
+    assert await calendar_holder(links[second.user_id][0], days[0]) == "mine"
+    assert await calendar_holder(roster_a, days[0]) == second.user_id
+    # A new link replaces the old; a revoked one is gone; both answer like no page at all.
+    renewed, _ = await first.command(a_dm, "!garde calendrier nouveau")
+    new_mine = [w for w in renewed.body.split() if "/calendrier/" in w][0]
+    assert new_mine != mine_a and await calendar_status(mine_a) == 404
+    assert await calendar_holder(new_mine, days[1]) == "mine"
+    revoked, _ = await first.command(a_dm, "!garde calendrier revoquer")
+    assert "désactivé" in revoked.body and await calendar_status(new_mine) == 404
 
     # A release: offered in the replacements room, taken, approved with ✅ on the card.
     released, reaction = await first.command(a_dm, f"!garde liberer {days[1]:%d/%m}")
@@ -444,6 +473,26 @@ async def test_a_swap_and_a_released_slot_go_through_the_coordinator(person, sta
     await eventually(names_on_duty, "the topic naming who is on duty")
     assert (await topic()).startswith("🩺 De garde : ")
     assert (await agora.territories.reconciler.reconcile(dry_run=True)).actions == []
+
+
+async def calendar_status(url: str) -> int:
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        return resp.status
+
+
+async def calendar_holder(url: str, day: dt.date) -> str | None:
+    """Who the feed at ``url`` says is on duty the evening of ``day``: "mine" in a member's own
+    feed, the member's id in a territory's (our test members have no names), None when the
+    feed has no such slot."""
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        assert resp.status == 200 and resp.content_type == "text/calendar"
+        calendar = Calendar.from_ical(await resp.read())
+    start = dt.datetime.combine(day, dt.time(20)).replace(tzinfo=PARIS)
+    for event in calendar.walk("VEVENT"):
+        if event.decoded("dtstart") == start:
+            summary = str(event["summary"])
+            return "mine" if summary.startswith("Garde ") else summary.split(" : ", 1)[1]
+    return None
 
 
 async def _is(value, expected) -> bool:

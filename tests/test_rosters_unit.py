@@ -242,3 +242,27 @@ async def test_an_offer_is_carried_out_whole_or_not_at_all(tmp_path):
     assert await slots.prune_offers(older_than=time.time() + 1) == 3
     assert await slots.offers() == []
     await store.close()
+
+
+def test_a_calendar_feed_has_one_stable_event_per_slot_at_the_real_instants():
+    from icalendar import Calendar
+
+    from bot.rosters.calendars import feed
+    from bot.store.rosters import SlotRow
+
+    # The night of the change of time (last Sunday of October 2027): 20:00 → 08:00 is 13 h.
+    start = dt.datetime(2027, 10, 30, 20, tzinfo=PARIS).timestamp()
+    end = dt.datetime(2027, 10, 31, 8, tzinfo=PARIS).timestamp()
+    slots = [
+        SlotRow(7, "pdsa84", "mobile", start, end, "@a:x"),
+        SlotRow(8, "pdsa84", "poste", end, end + 3600, None),
+    ]
+    data = feed("Mes gardes", slots, lambda s: f"Garde {s.role}", domain="agora.example", now=start)
+    calendar = Calendar.from_ical(data)
+    assert str(calendar["x-wr-calname"]) == "Mes gardes"
+    events = calendar.walk("VEVENT")
+    assert [str(e["uid"]) for e in events] == ["garde-7@agora.example", "garde-8@agora.example"]
+    first = events[0]
+    assert (first.decoded("dtend") - first.decoded("dtstart")) == dt.timedelta(hours=13)
+    assert first.decoded("dtstart") == dt.datetime(2027, 10, 30, 18, tzinfo=dt.UTC)
+    assert str(first["summary"]) == "Garde mobile"

@@ -13,6 +13,8 @@ from bot.commands.registry import (
     Rest,
     Role,
     UserId,
+    Where,
+    Word,
     command,
     command_group,
 )
@@ -69,8 +71,14 @@ class Uses(Protocol):
         self, user: str, room_id: str, named: str | None, file: tuple[str, bytes], partial: bool
     ) -> tuple[bool, str]: ...
 
+    async def calendar_link(self, user: str, renew: bool) -> str: ...
+
+    async def calendar_revoke(self, user: str) -> str: ...
+
 
 Ctx = CommandContext[Uses]
+RENEW = frozenset({"nouveau", "nouvelle", "new", "renouveler", "renew"})
+REVOKE = frozenset({"revoquer", "révoquer", "supprimer", "revoke", "delete"})
 
 command_group(
     "garde", help="cmd.garde.help", aliases=("oncall",), default="maintenant", fallback="jour"
@@ -239,3 +247,22 @@ async def garde_refuse(ctx: Ctx, n: Number, reason: Rest = "") -> None:
 )
 async def garde_cancel(ctx: Ctx, n: Number) -> None:
     await ctx.reply(await ctx.services.swaps.cancel(ctx.sender, n))
+
+
+@command(
+    "garde",
+    sub="calendrier",
+    aliases=("calendar", "agenda"),
+    role=Role.ANYONE,
+    where=Where.DM,  # the link is a secret: only in one's own direct chat
+    help="cmd.garde.calendar.help",
+    metavars={"action": "meta.calendar_action"},
+)
+async def garde_calendar(ctx: Ctx, action: Word = "") -> None:
+    word = action.lower()
+    if word in REVOKE:
+        await ctx.reply(await ctx.services.calendar_revoke(ctx.sender))
+    elif word in RENEW or not word:
+        await ctx.reply(await ctx.services.calendar_link(ctx.sender, renew=bool(word)))
+    else:
+        raise BadArgument("roster.calendar.bad_action", value=action[:30])

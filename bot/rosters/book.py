@@ -229,6 +229,15 @@ class RosterBook:
             raise PermissionDenied("roster.none_for_you")
         return mine
 
+    async def names(self) -> dict[str, str]:
+        """Members' names as they gave them, by Matrix id."""
+        return {m["user_id"]: m["name"] for m in await self.members.members()}
+
+    def day_name(self, ts: float, locale: str) -> str:
+        """``12/08/2027`` (``2027-08-12``)."""
+        day = local(ts, self.tz).date()
+        return f"{day:%d/%m/%Y}" if locale == "fr" else day.isoformat()
+
     async def lines(
         self, territories: list[str], since: float, until: float, locale: str
     ) -> list[str]:

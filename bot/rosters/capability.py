@@ -5,7 +5,9 @@ is left uncovered, swaps and releases (``swaps``), and a removed member's slots 
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 from dataclasses import replace
 from typing import Any
 
@@ -15,7 +17,9 @@ from bot.errors import BadArgument, PermissionDenied, UserError
 from bot.events import MemberRemoved
 from bot.i18n import t
 from bot.matrix.content import edit, notice
+from bot.matrix.ids import server_of
 from bot.matrix.sync import Reaction
+from bot.rosters import calendars
 from bot.rosters.book import RosterBook
 from bot.rosters.importing import (
     decoded,
@@ -32,6 +36,7 @@ DAILY_JOB = "rosters.daily"  # a territory's morning post, every day
 WATCH_JOB = "rosters.watch"  # unfilled slots, reminders, posts kept up to date
 TELL_JOB = "rosters.tell"  # one notice about slots, said where it belongs
 WATCH_EVERY = 900.0
+FEED_SPAN = (31 * 86400.0, 400 * 86400.0)  # a feed's slots: a month back, a year ahead
 YES = frozenset({"✅", "✔", "👍", "☑"})  # a ✅ on an offer's message: yes
 
 
@@ -121,6 +126,84 @@ class Rosters(Capability):
         if report.applied:
             await self.post_today(territory)
         return report.applied, self.book.report_text(report, assigned, self.config.locale)
+
+    # --- calendars ----------------------------------------------------------------------------
+
+    async def calendar_link(self, user: str, renew: bool) -> str:
+        """The member's calendar links (their slots; each roster they may read), made at the
+        first ask or when ``renew`` (the old one stops working). Only a digest is kept, so a
+        link is shown once."""
+        rosters = await self.book.where(user, None)
+        locale = self.config.locale
+        since = await self.book.slots.calendar_since(user)
+        if since is not None and not renew:
+            day = self.book.day_name(since, locale)
+            return t("roster.calendar.exists", locale, since=day, prefix=self.prefix)
+        token = secrets.token_urlsafe(24)
+        await self.book.slots.new_calendar_link(user, _digest(token))
+        await self.core.store.audit(user, "roster.calendar", "renewed" if since else "made")
+        base = f"{self.config.web.public_url.rstrip('/')}/calendrier/{token}"
+        feeds = "\n".join(
+            f"• {self.book.territory_name(tid)} : {base}/{tid}.ics" for tid in rosters
+        )
+        return t(
+            "roster.calendar.made", locale, mine=f"{base}.ics", feeds=feeds, prefix=self.prefix
+        )
+
+    async def calendar_revoke(self, user: str) -> str:
+        done = await self.book.slots.drop_calendar_link(user)
+        if done:
+            await self.core.store.audit(user, "roster.calendar", "revoked")
+        return t("roster.calendar.revoked" if done else "roster.calendar.none", self.config.locale)
+
+    async def calendar(self, token: str, territory: str | None) -> bytes | None:
+        """A feed asked for on the web: the link's member's slots, or (``territory``) that
+        roster if they may still read it. None when the link is unknown, revoked or the roster
+        is not theirs (all alike to the asker)."""
+        user = await self.book.slots.calendar_owner(_digest(token))
+        if user is None:
+            return None
+        locale, now = self.config.locale, self.core.clock()
+        since, until = now - FEED_SPAN[0], now + FEED_SPAN[1]
+        domain = server_of(self.core.gateway.user_id)
+        if territory is None:
+            rows = await self.book.slots.slots(None, since, until, member=user)
+            return calendars.feed(
+                t("roster.ics.mine_title", locale),
+                rows,
+                lambda s: t(
+                    "roster.ics.mine",
+                    locale,
+                    role=self.book.role_name(s.role, locale),
+                    territory=self.book.territory_name(s.territory),
+                ),
+                domain=domain,
+                now=now,
+            )
+        try:
+            allowed = await self.book.where(user, None)
+        except PermissionDenied:
+            return None
+        if territory not in allowed:
+            return None
+        names = await self.book.names()
+        rows = await self.book.slots.slots(territory, since, until)
+        return calendars.feed(
+            t("roster.ics.title", locale, territory=self.book.territory_name(territory)),
+            rows,
+            lambda s: t(
+                "roster.ics.slot",
+                locale,
+                role=self.book.role_name(s.role, locale),
+                who=(names.get(s.member) or s.member) if s.member else t("roster.unfilled", locale),
+            ),
+            domain=domain,
+            now=now,
+        )
+
+    @property
+    def prefix(self) -> str:
+        return self.config.commands.prefix
 
     # --- nothing left uncovered ---------------------------------------------------------------
 
@@ -280,8 +363,13 @@ class Rosters(Capability):
             return jobs
 
         await self.book.slots.empty_from(event.user_id, self.core.clock(), notices)
+        await self.book.slots.drop_calendar_link(event.user_id)
         await self.book.slots.close_offers(member=event.user_id)
         self.core.wake_jobs()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _about(key: str, text: str, territory: str) -> dict[str, Any]:

@@ -672,6 +672,21 @@ async def _v15_roster_offers(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v16_calendar_links(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- A member's calendar link: their slots, and the rosters they may read. Only a digest
+        -- of the link's secret is kept; a new link replaces the old one.
+        CREATE TABLE calendar_links (
+            digest   TEXT PRIMARY KEY,
+            user_id  TEXT NOT NULL UNIQUE,
+            created  REAL NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -688,4 +703,5 @@ MIGRATIONS: list[Migration] = [
     _v13_roster_notices,
     _v14_inbox_files,
     _v15_roster_offers,
+    _v16_calendar_links,
 ]

@@ -317,3 +317,33 @@ class RosterStore:
             (*OPEN, older_than),
         )
         return cur.rowcount
+
+    # --- calendar links -----------------------------------------------------------------------
+
+    async def calendar_since(self, user_id: str) -> float | None:
+        """When the member's calendar link was made (None: they have none)."""
+        async with self.store.db.execute(
+            "SELECT created FROM calendar_links WHERE user_id = ?", (user_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def new_calendar_link(self, user_id: str, digest: str) -> None:
+        """The member's link is now the one whose secret has this digest (the old one dies)."""
+        async with self.store.transaction() as db:
+            await db.execute("DELETE FROM calendar_links WHERE user_id = ?", (user_id,))
+            await db.execute(
+                "INSERT INTO calendar_links (digest, user_id, created) VALUES (?, ?, ?)",
+                (digest, user_id, time.time()),
+            )
+
+    async def drop_calendar_link(self, user_id: str) -> bool:
+        cur = await self.store._write("DELETE FROM calendar_links WHERE user_id = ?", (user_id,))
+        return cur.rowcount > 0
+
+    async def calendar_owner(self, digest: str) -> str | None:
+        async with self.store.db.execute(
+            "SELECT user_id FROM calendar_links WHERE digest = ?", (digest,)
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None

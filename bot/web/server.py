@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.config import Config, WebConfig
 from bot.metrics import Metrics
+from bot.web.calendars import CalendarPages, CalendarServices
 from bot.web.join import JoinPages, JoinServices
 from bot.web.news import NewsPages, NewsServices
 
@@ -26,6 +27,7 @@ def make_app(
     web_config: WebConfig,
     join: JoinServices | None = None,
     news: NewsServices | None = None,
+    calendars: CalendarServices | None = None,
 ) -> web.Application:
     routes = web.RouteTableDef()
 
@@ -52,6 +54,8 @@ def make_app(
         JoinPages(join).add_routes(app)
     if news is not None:
         NewsPages(news).add_routes(app)
+    if calendars is not None:
+        CalendarPages(calendars).add_routes(app)
     return app
 
 
@@ -72,9 +76,11 @@ class WebServer:
         web_config: WebConfig,
         join: JoinServices | None = None,
         news: NewsServices | None = None,
+        calendars: CalendarServices | None = None,
     ):
         self.config = web_config
-        self.runner = web.AppRunner(make_app(bot, web_config, join, news), access_log=None)
+        app = make_app(bot, web_config, join, news, calendars)
+        self.runner = web.AppRunner(app, access_log=None)
         self.port: int | None = None
 
     async def start(self) -> None:
