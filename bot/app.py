@@ -13,6 +13,7 @@ from typing import Any
 
 from nio import AsyncClient
 
+from bot.absences.capability import Absences
 from bot.capability import Capability, Core
 from bot.commands import load_commands
 from bot.commands.dispatcher import Dispatcher
@@ -100,11 +101,12 @@ class Agora:
         self.animation = Animation(core, self.vetting, self.territories)
         self.news = News(core)
         self.rosters = Rosters(core)
+        self.absences = Absences(core, self.vetting)
         # In this order an invitation to a room the config adopts is taken before it could
         # pass for a direct chat, as it was.
         self.capabilities = [
             self.territories, self.runtime, self.moderation, self.federation,
-            self.vetting, self.animation, self.news, self.rosters,
+            self.vetting, self.animation, self.news, self.rosters, self.absences,
         ]  # fmt: skip
         core.plug(self.capabilities)
         core.router.add(Invite, self.runtime.decline)  # an invitation nobody wanted

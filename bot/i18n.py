@@ -682,6 +682,198 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "{role} : {who}",
         "en": "{role}: {who}",
     },
+    "cmd.absence.help": {
+        "fr": "Absences et remplacements",
+        "en": "Absences and replacements",
+    },
+    "cmd.absence.declare.help": {
+        "fr": "Annoncer une absence : du 12/08 au 26/08 [remplacé·e par @x] [note]",
+        "en": "Announce an absence: from 12/08 to 26/08 [replaced by @x] [note]",
+    },
+    "cmd.absence.mine.help": {
+        "fr": "Ses absences et remplacements en cours et à venir",
+        "en": "Your absences and replacements, current and coming",
+    },
+    "cmd.absence.end.help": {
+        "fr": "Terminer son absence maintenant (ou l'annuler si elle n'a pas commencé)",
+        "en": "End your absence now (or cancel it if it has not begun)",
+    },
+    "cmd.absence.extend.help": {
+        "fr": "Prolonger son absence jusqu'à une date",
+        "en": "Extend your absence until a date",
+    },
+    "cmd.absence.endorse.help": {
+        "fr": "Présenter aux admins le·la remplaçant·e non vérifié·e d'une absence",
+        "en": "Put the unvetted replacement of an absence to the admins",
+    },
+    "cmd.absences.help": {
+        "fr": "Les absences en cours et à venir du territoire",
+        "en": "The territory's current and coming absences",
+    },
+    "meta.absence": {
+        "fr": "du … au … [remplacé·e par @x] [note]",
+        "en": "from … to … [replaced by @x] [note]",
+    },
+    "meta.absence_number": {
+        "fr": "n°",
+        "en": "#",
+    },
+    "meta.absence_until": {
+        "fr": "[n°] date",
+        "en": "[#] date",
+    },
+    "absence.card": {
+        "fr": "🗓️ Absence n°{n} — {who} : du {first} au {last}, {replaced}{note} ({status})",
+        "en": "🗓️ Absence #{n} — {who}: from {first} to {last}, {replaced}{note} ({status})",
+    },
+    "absence.card.replaced": {
+        "fr": "remplacé·e par {who}",
+        "en": "replaced by {who}",
+    },
+    "absence.card.not_replaced": {
+        "fr": "sans remplaçant·e",
+        "en": "no replacement",
+    },
+    "absence.status.waiting": {
+        "fr": "remplaçant·e en cours de vérification",
+        "en": "replacement being vetted",
+    },
+    "absence.status.planned": {
+        "fr": "à venir",
+        "en": "coming",
+    },
+    "absence.status.active": {
+        "fr": "en cours",
+        "en": "current",
+    },
+    "absence.status.ended": {
+        "fr": "terminée",
+        "en": "over",
+    },
+    "absence.status.cancelled": {
+        "fr": "annulée",
+        "en": "cancelled",
+    },
+    "absence.declared": {
+        "fr": "C'est noté, la communauté est prévenue :\n{card}",
+        "en": "Noted, the community is told:\n{card}",
+    },
+    "absence.declared_waiting": {
+        "fr": "C'est noté :\n{card}\nVotre remplaçant·e n'est pas encore membre vérifié·e : la coordination est prévenue pour présenter sa demande aux admins. Son accès sera limité à la période.",
+        "en": "Noted:\n{card}\nYour replacement is not a vetted member yet: the coordination is told, to put their request to the admins. Their access will be limited to the period.",
+    },
+    "absence.ended": {
+        "fr": "Absence n°{n} terminée. Les salons prêtés à votre remplaçant·e lui sont retirés.",
+        "en": "Absence #{n} over. The rooms lent to your replacement are taken back.",
+    },
+    "absence.cancelled": {
+        "fr": "Absence n°{n} annulée.",
+        "en": "Absence #{n} cancelled.",
+    },
+    "absence.extended": {
+        "fr": "Absence n°{n} prolongée jusqu'au {last} inclus.",
+        "en": "Absence #{n} extended until {last} included.",
+    },
+    "absence.endorsed": {
+        "fr": "Demande n°{request} déposée pour le·la remplaçant·e de l'absence n°{n}, avec votre parrainage : les admins la valident dans le salon de contrôle. Son accès sera limité à la période.",
+        "en": "Request #{request} filed for the replacement of absence #{n}, endorsed by you: the admins decide in the control room. Their access will be limited to the period.",
+    },
+    "absence.none": {
+        "fr": "Aucune absence en cours ou à venir.",
+        "en": "No current or coming absence.",
+    },
+    "absence.none_mine": {
+        "fr": "Vous n'avez pas d'absence en cours ou à venir.",
+        "en": "You have no current or coming absence.",
+    },
+    "absence.not_member": {
+        "fr": "Seuls les membres vérifiés annoncent une absence.",
+        "en": "Only vetted members announce an absence.",
+    },
+    "absence.syntax": {
+        "fr": "Écrivez par exemple « du 12/08 au 26/08 remplacé·e par @dr.x:exemple.fr congés » ou « le 14/08 ».",
+        "en": "Write for example “from 12/08 to 26/08 replaced by @dr.x:example.org leave” or “on 14/08”.",
+    },
+    "absence.bad_day": {
+        "fr": "« {value} » n'est pas une date (par exemple 12/08, 12/08/2027, demain, lundi).",
+        "en": "“{value}” is not a date (for example 12/08, 12/08/2027, tomorrow, monday).",
+    },
+    "absence.backwards": {
+        "fr": "La fin de l'absence est avant son début.",
+        "en": "The absence ends before it begins.",
+    },
+    "absence.past": {
+        "fr": "Cette absence est déjà passée.",
+        "en": "This absence is already over.",
+    },
+    "absence.too_long": {
+        "fr": "Une absence dure au plus {days} jours.",
+        "en": "An absence lasts {days} days at most.",
+    },
+    "absence.self": {
+        "fr": "Vous ne pouvez pas être votre propre remplaçant·e.",
+        "en": "You cannot be your own replacement.",
+    },
+    "absence.overlaps": {
+        "fr": "Vous avez déjà une absence à ces dates (n°{n}) : « !absence prolonger » la modifie.",
+        "en": "You already have an absence on these dates (#{n}): “!absence prolonger” changes it.",
+    },
+    "absence.over": {
+        "fr": "L'absence n°{n} est déjà terminée.",
+        "en": "Absence #{n} is already over.",
+    },
+    "absence.not_later": {
+        "fr": "La nouvelle date doit être après la fin actuelle de l'absence n°{n}.",
+        "en": "The new date must be after the current end of absence #{n}.",
+    },
+    "absence.not_yours": {
+        "fr": "Vous n'avez pas d'absence n°{n} en cours ou à venir.",
+        "en": "You have no current or coming absence #{n}.",
+    },
+    "absence.which": {
+        "fr": "Vous avez plusieurs absences : précisez laquelle ({choices}).",
+        "en": "You have several absences: say which ({choices}).",
+    },
+    "absence.bad_number": {
+        "fr": "« {value} » : attendu un numéro d'absence, par exemple n°12.",
+        "en": "“{value}”: expected an absence number, for example #12.",
+    },
+    "absence.unknown_territory": {
+        "fr": "Territoire inconnu : {territory}.",
+        "en": "Unknown territory: {territory}.",
+    },
+    "absence.no_territory": {
+        "fr": "Dites-le dans un salon de votre territoire : je ne sais pas de quel territoire vous êtes.",
+        "en": "Say it in a room of your territory: I do not know which territory you belong to.",
+    },
+    "absence.no_room": {
+        "fr": "Le territoire {territory} n'a pas de salon de remplacements ni de communauté.",
+        "en": "Territory {territory} has no replacements or community room.",
+    },
+    "absence.no_waiting": {
+        "fr": "L'absence n°{n} n'attend pas de remplaçant·e à présenter.",
+        "en": "Absence #{n} is not waiting for a replacement to be put forward.",
+    },
+    "absence.not_coordinator": {
+        "fr": "Seuls les animateurs de {territory} (ou au-dessus) présentent un·e remplaçant·e.",
+        "en": "Only the animators of {territory} (or above) put a replacement forward.",
+    },
+    "absence.kick_reason": {
+        "fr": "Fin du remplacement",
+        "en": "Replacement over",
+    },
+    "absence.tell.begin": {
+        "fr": "Vous remplacez {who} ({territory}) jusqu'au {until} inclus. Vous avez accès à ces salons pendant le remplacement :\n{rooms}",
+        "en": "You replace {who} ({territory}) until {until} included. You have these rooms during the replacement:\n{rooms}",
+    },
+    "absence.tell.end": {
+        "fr": "Le remplacement de {who} ({territory}) est terminé : l'accès aux salons prêtés pour la période est retiré. Merci !",
+        "en": "The replacement of {who} ({territory}) is over: the rooms lent for the period are taken back. Thank you!",
+    },
+    "absence.tell.waiting": {
+        "fr": 'À faire — {card}\nLe·la remplaçant·e n\'est pas membre vérifié·e. Pour présenter sa demande aux admins (son accès sera limité à la période) : {prefix}absence parrainer {n} nom="…" profession=… rpps=…',
+        "en": 'To do — {card}\nThe replacement is not a vetted member. To put their request to the admins (their access limited to the period): {prefix}absence parrainer {n} nom="…" profession=… rpps=…',
+    },
     "meta.slot": {
         "fr": "garde",
         "en": "slot",

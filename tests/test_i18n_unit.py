@@ -39,6 +39,7 @@ from bot.commands import load_commands
 from bot.commands.registry import CommandGroup, Role, Where
 from bot.i18n import MESSAGES, t, tp
 from bot.news.alerts import LEVELS
+from bot.store.absences import STATUSES as ABSENCE_STATUSES
 from bot.store.rosters import OFFER_STATUSES
 from bot.vetting.dialogue import STEPS
 
@@ -288,6 +289,8 @@ def computed_families() -> dict[str, set[str]]:
             f"vetting.status.{s}" for s in _schema_values(("requests", "requests_v8"), "status")
         },
         'f"roster.offer.status.{status}"': {f"roster.offer.status.{s}" for s in OFFER_STATUSES},
+        'f"absence.status.{row.status}"': {f"absence.status.{s}" for s in ABSENCE_STATUSES},
+        'f"absence.tell.{what}"': {"absence.tell.begin", "absence.tell.end"},
         'f"group.visibility.{g.visibility}"': {
             f"group.visibility.{v}" for v in _schema_values(("groups",), "visibility")
         },

@@ -418,7 +418,7 @@ async def test_a_swap_and_a_released_slot_go_through_the_coordinator(person, sta
     assert await calendar_holder(roster_a, days[0]) == second.user_id
     # A new link replaces the old; a revoked one is gone; both answer like no page at all.
     renewed, _ = await first.command(a_dm, "!garde calendrier nouveau")
-    new_mine = [w for w in renewed.body.split() if "/calendrier/" in w][0]
+    new_mine = next(w for w in renewed.body.split() if "/calendrier/" in w)
     assert new_mine != mine_a and await calendar_status(mine_a) == 404
     assert await calendar_holder(new_mine, days[1]) == "mine"
     revoked, _ = await first.command(a_dm, "!garde calendrier revoquer")

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "bot.commands.directory",
     "bot.commands.jobs",
     "bot.commands.rosters",
+    "bot.commands.absences",
 )
 
 

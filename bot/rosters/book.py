@@ -7,9 +7,8 @@ import datetime as dt
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-import dateparser
-
 from bot.config import Config
+from bot.dates import parse_day
 from bot.errors import BadArgument, NotFound, PermissionDenied
 from bot.i18n import t
 from bot.moderation.policy import animated_by
@@ -347,19 +346,10 @@ class RosterBook:
     def day(self, text: str) -> dt.date:
         """A day as people type it (``12/08``, ``12/08/2027``, ``demain``, ``samedi``,
         ``tomorrow``), the next one when the year or week is not said."""
-        now = local(self.clock(), self.tz)
-        found = dateparser.parse(
-            text,
-            languages=["fr", "en"],
-            settings={
-                "DATE_ORDER": "DMY",
-                "PREFER_DATES_FROM": "future",
-                "RELATIVE_BASE": now.replace(tzinfo=None),
-            },
-        )
+        found = parse_day(text, self.tz, self.clock())
         if found is None:
             raise BadArgument("roster.bad_day", value=text[:40])
-        return found.date()
+        return found
 
 
 def _at(day: dt.date, hour: int, tz: ZoneInfo) -> float:

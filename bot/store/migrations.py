@@ -687,6 +687,36 @@ async def _v16_calendar_links(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v17_absences(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- A member's absence in a territory, with who replaces them. waiting (the replacement
+        -- is not vetted yet) → planned → active (the replacement has ``rooms``) → ended; or
+        -- cancelled. ``rooms``: the room keys lent to the replacement while it is active.
+        CREATE TABLE absences (
+            id           INTEGER PRIMARY KEY,
+            territory    TEXT NOT NULL,
+            member       TEXT NOT NULL,
+            replacement  TEXT,
+            start        REAL NOT NULL,
+            "end"        REAL NOT NULL,
+            note         TEXT NOT NULL DEFAULT '',
+            rooms        TEXT NOT NULL DEFAULT '',
+            status       TEXT NOT NULL,
+            request_id   INTEGER REFERENCES requests (id),
+            created      REAL NOT NULL,
+            updated      REAL NOT NULL
+        );
+        CREATE INDEX absences_member ON absences (member, status);
+        CREATE INDEX absences_replacement ON absences (replacement, status);
+        -- A request filed for a replacement: the member it makes has no territory of their
+        -- own, only the rooms their absences lend them.
+        ALTER TABLE requests ADD COLUMN replacement_for INTEGER;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -704,4 +734,5 @@ MIGRATIONS: list[Migration] = [
     _v14_inbox_files,
     _v15_roster_offers,
     _v16_calendar_links,
+    _v17_absences,
 ]

@@ -352,9 +352,12 @@ class VettingStore:
 
     # --- members as provisioning sees them ---------------------------------------------------
 
+    # Grants: what animators gave, and the rooms lent by the absences a member replaces now.
     _MEMBER_INFO = (
         "SELECT m.user_id, m.territory, COALESCE(r.profession, ''), "
-        "(SELECT group_concat(g.key, ' ') FROM grants g WHERE g.user_id = m.user_id) "
+        "COALESCE((SELECT group_concat(g.key, ' ') FROM grants g WHERE g.user_id = m.user_id), "
+        "'') || ' ' || COALESCE((SELECT group_concat(a.rooms, ' ') FROM absences a "
+        "WHERE a.replacement = m.user_id AND a.status = 'active'), '') "
         "FROM members m LEFT JOIN requests r ON r.id = m.request_id WHERE m.status = 'active'"
     )
 
@@ -372,6 +375,20 @@ class VettingStore:
     async def member_infos(self) -> list[MemberInfo]:
         async with self.store.db.execute(self._MEMBER_INFO + " ORDER BY m.user_id") as cur:
             return [self._info(tuple(r)) for r in await cur.fetchall()]
+
+    async def mark_replacement(self, request_id: int, absence_id: int) -> None:
+        await self.store._write(
+            "UPDATE requests SET replacement_for = ? WHERE id = ?", (absence_id, request_id)
+        )
+
+    async def replacement_for(self, request_id: int) -> int | None:
+        """The absence a request was filed for (its member then has no territory of their
+        own), else None."""
+        async with self.store.db.execute(
+            "SELECT replacement_for FROM requests WHERE id = ?", (request_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
 
     async def add_grant(self, user_id: str, key: str, source: str, by: str) -> bool:
         """False if the member already had it."""

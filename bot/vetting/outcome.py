@@ -46,7 +46,10 @@ class Outcomes(Part):
         run again (member upsert; invites and joins of someone already there are no-ops)."""
         request = await self.ledger.get(int(payload["request_id"]))
         if request.status == "approved" and request.user_id:
-            await self.requests.add_member(request.user_id, request.id, request.territory)
+            # A replacement's request: no territory of their own, only what absences lend.
+            lent = await self.requests.replacement_for(request.id) is not None
+            home = "" if lent else request.territory
+            await self.requests.add_member(request.user_id, request.id, home)
             await self.provision(request.user_id)
             await self.store.audit(
                 self.gateway.user_id,
