@@ -29,6 +29,7 @@ from bot.matrix.gateway import Gateway
 from bot.matrix.sync import Batch, Invite, SyncLoop
 from bot.metrics import Metrics
 from bot.moderation.capability import Moderation
+from bot.newcomers.capability import Newcomers
 from bot.news.capability import News
 from bot.rosters.capability import Rosters
 from bot.runtime import GAVE_UP_JOB, Runtime, version
@@ -102,11 +103,13 @@ class Agora:
         self.news = News(core)
         self.rosters = Rosters(core)
         self.absences = Absences(core, self.vetting)
+        self.newcomers = Newcomers(core, self.animation)
         # In this order an invitation to a room the config adopts is taken before it could
         # pass for a direct chat, as it was.
         self.capabilities = [
             self.territories, self.runtime, self.moderation, self.federation,
             self.vetting, self.animation, self.news, self.rosters, self.absences,
+            self.newcomers,
         ]  # fmt: skip
         core.plug(self.capabilities)
         core.router.add(Invite, self.runtime.decline)  # an invitation nobody wanted

@@ -36,6 +36,7 @@ from bot.territories.model import (
     ID_RE,
     MAX_NAME,
     MAX_TOPIC,
+    MAX_WELCOME,
     ROOM_ID_RE,
     ROOM_KINDS,
     FederationConfig,
@@ -1051,6 +1052,7 @@ def _territory(data: Any, path: str, seen: set[str], inherited: tuple[str, ...] 
         animators=_user_list(t, "animators"),
         rooms=tuple(rooms),
         territories=children,
+        welcome=_text(t, "welcome", MAX_WELCOME, Territory.welcome).strip(),
     )
     t.done()
     return territory

@@ -874,6 +874,82 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": 'À faire — {card}\nLe·la remplaçant·e n\'est pas membre vérifié·e. Pour présenter sa demande aux admins (son accès sera limité à la période) : {prefix}absence parrainer {n} nom="…" profession=… rpps=…',
         "en": 'To do — {card}\nThe replacement is not a vetted member. To put their request to the admins (their access limited to the period): {prefix}absence parrainer {n} nom="…" profession=… rpps=…',
     },
+    "cmd.accueil.help": {
+        "fr": "Accueillir un·e nouveau·elle membre",
+        "en": "Welcome a new member",
+    },
+    "cmd.accueil.member.help": {
+        "fr": "Envoyer à un membre admis l'accueil du territoire (règles, salons, coordination)",
+        "en": "Send an admitted member the territory's welcome (rules, rooms, coordination)",
+    },
+    "cmd.accueil.yes.help": {
+        "fr": "Accepter d'être présenté·e dans le salon de la communauté (commune facultative)",
+        "en": "Agree to be introduced in the community room (town optional)",
+    },
+    "cmd.accueil.no.help": {
+        "fr": "Ne pas être présenté·e dans le salon de la communauté",
+        "en": "Not be introduced in the community room",
+    },
+    "meta.town": {
+        "fr": "commune",
+        "en": "town",
+    },
+    "welcome.not_member": {
+        "fr": "{user} n'est pas membre de « {territory} » : admettez-le·la d'abord (!admit).",
+        "en": "{user} is not a member of “{territory}”: admit them first (!admit).",
+    },
+    "welcome.already": {
+        "fr": "{user} a déjà été accueilli·e dans « {territory} ».",
+        "en": "{user} was already welcomed in “{territory}”.",
+    },
+    "welcome.sent": {
+        "fr": "Message d'accueil de « {territory} » envoyé à {user}.",
+        "en": "Welcome to “{territory}” sent to {user}.",
+    },
+    "welcome.nothing_to_answer": {
+        "fr": "Vous n'avez pas de message d'accueil en attente de réponse.",
+        "en": "You have no welcome waiting for an answer.",
+    },
+    "welcome.answered": {
+        "fr": "Vous avez déjà répondu.",
+        "en": "You have already answered.",
+    },
+    "welcome.bad_town": {
+        "fr": "Une commune tient en {limit} caractères, sans symboles.",
+        "en": "A town is at most {limit} characters, without symbols.",
+    },
+    "welcome.yes": {
+        "fr": "Merci ! Vous serez présenté·e dans la communauté de « {territory} ».",
+        "en": "Thank you! You will be introduced in the community of “{territory}”.",
+    },
+    "welcome.no": {
+        "fr": "Entendu : vous ne serez pas présenté·e dans « {territory} ».",
+        "en": "Understood: you will not be introduced in “{territory}”.",
+    },
+    "welcome.message": {
+        "fr": "👋 Bienvenue dans « {territory} » !\n\n{rules}\n\nVos salons :\n{rooms}\n\nCoordination : {coordinators}",
+        "en": "👋 Welcome to “{territory}”!\n\n{rules}\n\nYour rooms:\n{rooms}\n\nCoordination: {coordinators}",
+    },
+    "welcome.no_rules": {
+        "fr": "Échanges entre professionnels, dans le respect du secret médical : pas de données de patients identifiables.",
+        "en": "Exchanges between professionals, respecting medical secrecy: no identifiable patient data.",
+    },
+    "welcome.ask": {
+        "fr": "Souhaitez-vous être présenté·e aux membres dans « {room} » (nom, profession, commune) ? Répondez ✅ à ce message, ou « {prefix}accueil oui [votre commune] » ; « {prefix}accueil non » sinon.",
+        "en": "Would you like to be introduced to the members in “{room}” (name, profession, town)? React ✅ to this message, or “{prefix}accueil oui [your town]”; “{prefix}accueil non” otherwise.",
+    },
+    "welcome.introduction": {
+        "fr": "👋 {name}, {profession}, arrive à {town}. Bienvenue !",
+        "en": "👋 {name}, {profession}, joins in {town}. Welcome!",
+    },
+    "welcome.digest": {
+        "fr": "Arrivées de la semaine dans « {territory} » ({n}) :\n{lines}",
+        "en": "This week's arrivals in “{territory}” ({n}):\n{lines}",
+    },
+    "welcome.unknown_territory": {
+        "fr": "Territoire inconnu : {territory}.",
+        "en": "Unknown territory: {territory}.",
+    },
     "meta.slot": {
         "fr": "garde",
         "en": "slot",

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "bot.commands.jobs",
     "bot.commands.rosters",
     "bot.commands.absences",
+    "bot.commands.newcomers",
 )
 
 

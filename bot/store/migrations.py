@@ -717,6 +717,29 @@ async def _v17_absences(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v18_welcomes(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- A newcomer welcomed by an animator (`!accueil`): the direct message with the
+        -- territory's rules, and whether they want to be introduced (NULL: not answered) in
+        -- its community room, with the town they chose to give.
+        CREATE TABLE welcomes (
+            user_id      TEXT NOT NULL,
+            territory    TEXT NOT NULL,
+            welcomed_by  TEXT NOT NULL,
+            at           REAL NOT NULL,
+            prompt_event TEXT,
+            introduce    INTEGER,
+            town         TEXT NOT NULL DEFAULT '',
+            answered     REAL,
+            PRIMARY KEY (user_id, territory)
+        );
+        CREATE INDEX welcomes_prompt ON welcomes (prompt_event);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -735,4 +758,5 @@ MIGRATIONS: list[Migration] = [
     _v15_roster_offers,
     _v16_calendar_links,
     _v17_absences,
+    _v18_welcomes,
 ]

@@ -22,6 +22,7 @@ ROOM_ID_RE = re.compile(r"^![A-Za-z0-9._~\-+/=]+(:[A-Za-z0-9.\-]+(:\d{1,5})?)?$"
 ALIAS_RE = re.compile(r"^#[^:\s]+:[A-Za-z0-9.\-]+(:\d{1,5})?$")
 MAX_NAME = 120
 MAX_TOPIC = 1000
+MAX_WELCOME = 4000  # a territory's welcome text (its rules)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Territory:
     # Shared with peer regions: its space, and (by inheritance, applied when the config is
     # read) its rooms and the territories below it.
     shared_with: tuple[str, ...] = ()
+    # What a newcomer welcomed with `!accueil` is told first: the territory's rules, its ways.
+    welcome: str = ""
 
 
 @dataclass(frozen=True)
