@@ -950,6 +950,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Territoire inconnu : {territory}.",
         "en": "Unknown territory: {territory}.",
     },
+    "absence.not_yours_to_read": {
+        "fr": "Seuls les membres du territoire, ses animateurs et les admins voient ses absences.",
+        "en": "Only the territory's members, its animators and the admins see its absences.",
+    },
     "meta.slot": {
         "fr": "garde",
         "en": "slot",

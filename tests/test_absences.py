@@ -160,6 +160,10 @@ async def test_a_replacement_not_vetted_comes_through_the_coordinator_and_two_ad
     )  # fmt: skip
     assert reaction == "✅" and "pas encore membre vérifié" in answer.body, answer.body
     n = int(re.search(r"Absence n°(\d+)", answer.body).group(1))
+    # Someone who is not of the territory reads none of its absences.
+    outside = await newcomer.dm(agora.gateway.user_id)
+    hidden, reaction = await newcomer.command(outside, f"!absences cpts-{sfx}")
+    assert reaction == "❌" and "Seuls les membres du territoire" in hidden.body
 
     # The coordinator is asked, and puts the request to the admins.
     coordination = await coordinator.accept_direct_chat(agora.gateway.user_id)

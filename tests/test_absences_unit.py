@@ -65,3 +65,15 @@ def test_what_is_not_an_absence_is_named(text, key):
     with pytest.raises(BadArgument) as caught:
         read(text, day)
     assert caught.value.key == key
+
+
+def test_a_date_without_its_year_typed_on_that_day_or_just_after_is_this_years():
+    august = dt.datetime(2027, 8, 20, 10, tzinfo=PARIS).timestamp()
+    assert parse_day("20/08", PARIS, august) == dt.date(2027, 8, 20)
+    assert parse_day("18/08", PARIS, august) == dt.date(2027, 8, 18)  # announced late
+    assert parse_day("22/08", PARIS, august) == dt.date(2027, 8, 22)
+    assert parse_day("01/03", PARIS, august) == dt.date(2028, 3, 1)  # long past: next year
+    assert parse_day("20/08/2028", PARIS, august) == dt.date(2028, 8, 20)
+    assert parse_day("samedi", PARIS, august) == dt.date(2027, 8, 21)
+    said = read("du 18/08 au 22/08", lambda s: parse_day(s, PARIS, august))
+    assert (said.first, said.last) == (dt.date(2027, 8, 18), dt.date(2027, 8, 22))

@@ -13,6 +13,7 @@ own, only what absences lend.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from typing import Any
@@ -60,6 +61,9 @@ class Absences(Capability):
             TELL_JOB: self.tell,
         }
         self.events = {MemberProvisioned: self.on_provisioned, MemberRemoved: self.on_removed}
+        # Every change of an absence's state reads it, decides, and moves it: one at a time
+        # (its jobs may come due together after a stop, a command may cross a job).
+        self.lock = asyncio.Lock()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -86,9 +90,6 @@ class Absences(Capability):
         who = said.replacement
         if who == user:
             raise BadArgument("absence.self")
-        for other in await self.absences.of_member(user):
-            if other.start < end and start < other.end:
-                raise Conflict("absence.overlaps", n=other.id)
         jobs: Jobs = [(CARD_JOB, {}, None), (END_JOB, {"end": end}, end)]
         status = "planned"
         if who is not None and not await self._vetted(who):
@@ -96,7 +97,11 @@ class Absences(Capability):
             jobs.append((TELL_JOB, {"what": "waiting"}, None))
         elif who is not None:
             jobs.append((BEGIN_JOB, {}, max(start, now)))
-        row = await self.absences.add(territory, user, who, start, end, said.note, status, jobs)
+        async with self.lock:
+            for other in await self.absences.of_member(user):
+                if other.start < end and start < other.end:
+                    raise Conflict("absence.overlaps", n=other.id)
+            row = await self.absences.add(territory, user, who, start, end, said.note, status, jobs)
         await self.core.store.audit(user, "absence.declare", "ok", detail=f"n°{row.id}")
         self.core.wake_jobs()
         key = "absence.declared_waiting" if status == "waiting" else "absence.declared"
@@ -104,8 +109,13 @@ class Absences(Capability):
 
     async def finish(self, user: str, n: int | None, locale: str) -> str:
         """``!absence fin``: an absence ended now (or cancelled, if it had not begun); the
-        replacement's rooms taken back by its end job, at once."""
-        row = await self._mine(user, n)
+        replacement's rooms taken back by its end job, at once. The absent member's own, or
+        (by number) one of a territory its coordinators or an admin look after."""
+        async with self.lock:
+            return await self._finish(user, n, locale)
+
+    async def _finish(self, user: str, n: int | None, locale: str) -> str:
+        row = await self._mine(user, n, others=True)
         now = self.core.clock()
         begun = row.start <= now
         ended = await self.absences.move(
@@ -125,6 +135,10 @@ class Absences(Capability):
     async def extend(self, user: str, n: int | None, when: str, locale: str) -> str:
         """``!absence prolonger <date>``: the last day moved later; the replacement keeps the
         rooms until then (the old end's job finds the absence not over, and does nothing)."""
+        async with self.lock:
+            return await self._extend(user, n, when, locale)
+
+    async def _extend(self, user: str, n: int | None, when: str, locale: str) -> str:
         row = await self._mine(user, n)
         now = self.core.clock()
         last = parse_day(when, self.tz, now)
@@ -154,15 +168,19 @@ class Absences(Capability):
 
     async def listing(self, user: str, room_id: str, named: str | None, locale: str) -> str:
         """``!absences [territoire]``: those of a territory (and below it) now and to come."""
+        admin = user in self.config.admins
+        top: str | None
         if named:
             found = self.config.network.find(named.lower())
             if found is None:
                 raise NotFound("absence.unknown_territory", territory=named[:40])
             top = found.id
-        elif user in self.config.admins and await self.core.store.managed_key(room_id) is None:
+        elif admin and await self.core.store.managed_key(room_id) is None:
             top = None
         else:
             top = await self.territory_of(user, room_id)
+        if not admin and not await self._may_read(user, top):
+            raise PermissionDenied("absence.not_yours_to_read")
         ids = (
             [x.id for x in self.config.network.subtree(top)]
             if top
@@ -194,8 +212,9 @@ class Absences(Capability):
         if problems:
             raise BadArgument("error.text", text=render_problems(problems, locale))
         values["territory"] = row.territory
-        request, _ = await self.vetting.intake.endorse(values, coordinator, row.replacement, locale)
-        await self.members.mark_replacement(request.id, row.id)
+        request, _ = await self.vetting.intake.endorse(
+            values, coordinator, row.replacement, locale, replacement_for=row.id
+        )
         await self.absences.link_request(row.id, request.id)
         await self.core.store.audit(
             coordinator, "absence.endorse", "ok", detail=f"n°{row.id} #{request.id}"
@@ -207,10 +226,19 @@ class Absences(Capability):
     async def begin(self, payload: dict[str, Any]) -> None:
         """The absence's start: the replacement lent the absent member's rooms of the
         territory (once: the status moves with the notices), then invited to them."""
-        row = await self.absences.get(int(payload["absence"]))
+        async with self.lock:
+            row = await self._begin(int(payload["absence"]))
+        # Outside the lock: provisioning tells the capabilities (this one too) of the member.
+        if row is not None and row.status == "active" and row.replacement:
+            await self.vetting.outcomes.provision(row.replacement)  # invites: safe again
+        self.core.wake_jobs()
+
+    async def _begin(self, absence_id: int) -> AbsenceRow | None:
+        row = await self.absences.get(absence_id)
         if row is None or row.replacement is None:
-            return
-        if row.status == "planned":
+            return None
+        now = self.core.clock()
+        if row.status == "planned" and now + 1 >= row.start and now < row.end:
             rooms = await self.lent_rooms(row)
             await self.absences.move(
                 row.id,
@@ -220,14 +248,18 @@ class Absences(Capability):
                 rooms=rooms,
             )
             row = await self.absences.get(row.id) or row
-        if row.status == "active" and row.replacement:
-            await self.vetting.outcomes.provision(row.replacement)  # invites: safe again
-        self.core.wake_jobs()
+        return row
 
     async def end(self, payload: dict[str, Any]) -> None:
         """The absence's end (or an early end, a cancellation): over, and the rooms lent taken
         back from the replacement unless they may be there on their own."""
-        row = await self.absences.get(int(payload["absence"]))
+        async with self.lock:
+            await self._end(int(payload["absence"]))
+            await self.absences.prune(self.core.clock() - KEEP)
+        self.core.wake_jobs()
+
+    async def _end(self, absence_id: int) -> None:
+        row = await self.absences.get(absence_id)
         if row is None:
             return
         now = self.core.clock()
@@ -237,12 +269,16 @@ class Absences(Capability):
             jobs: Jobs = [(CARD_JOB, {}, None)]
             if row.status == "active":
                 jobs.append((TELL_JOB, {"what": "end"}, None))
-            await self.absences.move(row.id, frm=(row.status,), to="ended", jobs=jobs)
+            moved = await self.absences.move(
+                row.id, frm=(row.status,), to="ended", jobs=jobs, ended_by=now + 1
+            )
             row = await self.absences.get(row.id) or row
+            if not moved and row.open:
+                return  # changed meanwhile (extended): its own end job will come
         if row.replacement and row.rooms and row.status in ("ended", "cancelled"):
             await self.take_back(row)
-        await self.absences.prune(now - KEEP)
-        self.core.wake_jobs()
+        if row.request_id is not None and not row.open:
+            await self._drop_request(row.request_id)
 
     async def take_back(self, row: AbsenceRow) -> int:
         """The replacement out of the rooms (and spaces) the absence lent, where nothing else
@@ -347,29 +383,52 @@ class Absences(Capability):
         queued, at once if begun)."""
         if await self.members.member_info(event.user_id) is None:
             return
-        now = self.core.clock()
-        for row in await self.absences.waiting_for(event.user_id):
-            await self.absences.move(
-                row.id,
-                frm=("waiting",),
-                to="planned",
-                jobs=[(BEGIN_JOB, {}, max(row.start, now)), (CARD_JOB, {}, None)],
-            )
+        async with self.lock:
+            now = self.core.clock()
+            for row in await self.absences.waiting_for(event.user_id):
+                await self.absences.move(
+                    row.id,
+                    frm=("waiting",),
+                    to="planned",
+                    jobs=[(BEGIN_JOB, {}, max(row.start, now)), (CARD_JOB, {}, None)],
+                )
         self.core.wake_jobs()
 
     async def on_removed(self, event: MemberRemoved) -> None:
-        """A revoked or forgotten member: their absences cancelled, and those where they
-        replace someone ended (the rooms taken back by the end job)."""
-        for row in await self.absences.involving(event.user_id):
-            await self.absences.move(
-                row.id,
-                frm=OPEN,
-                to="cancelled",
-                jobs=[(END_JOB, {"end": row.end}, None), (CARD_JOB, {}, None)],
-            )
-        if event.why == "forgotten":
-            await self.absences.forget_notes(event.user_id)
+        """A revoked or forgotten member: their own absences cancelled (their replacement told,
+        the rooms taken back by the end job); where they replace someone, the absence goes on
+        without a replacement (revocation took them out of every room already)."""
+        user = event.user_id
+        async with self.lock:
+            for row in await self.absences.involving(user):
+                if row.member == user:
+                    jobs: Jobs = [(END_JOB, {"end": row.end}, None), (CARD_JOB, {}, None)]
+                    if row.status == "active":
+                        jobs.append((TELL_JOB, {"what": "end"}, None))
+                    await self.absences.move(row.id, frm=OPEN, to="cancelled", jobs=jobs)
+                else:
+                    await self.absences.move(
+                        row.id,
+                        frm=OPEN,
+                        to="planned" if row.status == "waiting" else row.status,
+                        jobs=[(CARD_JOB, {}, None)],
+                        replacement=None,
+                        rooms=[],
+                    )
+                    if row.request_id is not None:
+                        await self._drop_request(row.request_id)
+            if event.why == "forgotten":
+                await self.absences.forget(user)
         self.core.wake_jobs()
+
+    async def _drop_request(self, request_id: int) -> None:
+        """The request filed for a replacement who is no longer needed, closed if it waits
+        (the admins' card says so)."""
+        if await self.vetting.requests.close_request(request_id, "cancelled", "absence"):
+            await self.core.store.audit(
+                self.core.gateway.user_id, "absence.request_dropped", "ok", detail=f"#{request_id}"
+            )
+            await self.vetting.cards.show(await self.vetting.ledger.get(request_id))
 
     # --- what an absence concerns --------------------------------------------------------------
 
@@ -393,7 +452,7 @@ class Absences(Capability):
     async def lent_rooms(self, row: AbsenceRow) -> list[str]:
         """The absent member's rooms of the territory (and below it), private groups and
         managerial rooms apart (their own member lists decide)."""
-        member = await self.members.member_info(row.member)
+        member = await self.members.member_info(row.member, own=True)  # not what is lent them
         if member is None:
             return []
         ent = entitlement(member, self.config.network, self.config.vetting.provisioning)
@@ -445,10 +504,16 @@ class Absences(Capability):
             status=t(f"absence.status.{row.status}", locale),
         )
 
-    async def _mine(self, user: str, n: int | None) -> AbsenceRow:
+    async def _mine(self, user: str, n: int | None, *, others: bool = False) -> AbsenceRow:
+        """The absence a command is about: the sender's (the only one, or number ``n``); with
+        ``others``, number ``n`` of a territory they coordinate (or any, for an admin)."""
         rows = await self.absences.of_member(user)
         if n is not None:
             rows = [r for r in rows if r.id == n]
+            if not rows and others:
+                found = await self.absences.get(n)
+                if found is not None and found.open and self._coordinates(user, found.territory):
+                    return found
             if not rows:
                 raise NotFound("absence.not_yours", n=n)
         if not rows:
@@ -456,6 +521,25 @@ class Absences(Capability):
         if len(rows) > 1:
             raise BadArgument("absence.which", choices=", ".join(f"n°{r.id}" for r in rows))
         return rows[0]
+
+    def _coordinates(self, user: str, territory: str) -> bool:
+        if user in self.config.admins:
+            return True
+        animated = animated_by(user, self.config.network, self.config.admins)
+        return territory in {x.id for x in animated}
+
+    async def _may_read(self, user: str, territory: str | None) -> bool:
+        """Members of the territory (on their own or as a replacement there), its animators
+        and the admins read its absences."""
+        if territory is None:
+            return user in self.config.admins
+        if self._coordinates(user, territory):
+            return True
+        member = await self.members.member_info(user)
+        if member is None:
+            return False
+        ent = entitlement(member, self.config.network, self.config.vetting.provisioning)
+        return ent.allows(territory)
 
     async def _vetted(self, user: str) -> bool:
         member = await self.members.member_info(user)

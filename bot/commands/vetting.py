@@ -210,7 +210,7 @@ async def info(ctx: Ctx, who: Word) -> None:
     else:
         request = await vetting.ledger.get(RequestIdArg.parse(who, ctx))
     text = await vetting.cards.text(request)
-    if request.user_id and await vetting.requests.member_territory(request.user_id):
+    if request.user_id and await vetting.requests.is_member(request.user_id):
         text += "\n" + t(
             "vetting.member_rooms",
             ctx.locale,

@@ -5,8 +5,12 @@ is left uncovered, swaps and releases (``swaps``), and a removed member's slots 
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import hashlib
+import hmac
 import logging
+import os
 import secrets
 from dataclasses import replace
 from typing import Any
@@ -135,13 +139,15 @@ class Rosters(Capability):
         link is shown once."""
         rosters = await self.book.where(user, None)
         locale = self.config.locale
+        token = self._calendar_token(user)
+        rerun = await self.book.slots.calendar_owner(_digest(token)) == user
         since = await self.book.slots.calendar_since(user)
-        if since is not None and not renew:
+        if since is not None and not renew and not rerun:
             day = self.book.day_name(since, locale)
             return t("roster.calendar.exists", locale, since=day, prefix=self.prefix)
-        token = secrets.token_urlsafe(24)
-        await self.book.slots.new_calendar_link(user, _digest(token))
-        await self.core.store.audit(user, "roster.calendar", "renewed" if since else "made")
+        if not rerun:
+            await self.book.slots.new_calendar_link(user, _digest(token))
+            await self.core.store.audit(user, "roster.calendar", "renewed" if since else "made")
         base = f"{self.config.web.public_url.rstrip('/')}/calendrier/{token}"
         feeds = "\n".join(
             f"• {self.book.territory_name(tid)} : {base}/{tid}.ics" for tid in rosters
@@ -149,6 +155,25 @@ class Rosters(Capability):
         return t(
             "roster.calendar.made", locale, mine=f"{base}.ics", feeds=feeds, prefix=self.prefix
         )
+
+    def _calendar_token(self, user: str) -> str:
+        """A link's secret: derived from the command that asks for it (with a key kept in the
+        data directory, apart from the database), so that the command run again after a crash
+        shows the same link it made; random without one."""
+        event = effects.current_event()
+        if event is None:
+            return secrets.token_urlsafe(24)
+        path = self.core.data_dir / "calendar.key"
+        if not path.exists():  # made whole, then put in place (a second maker loses)
+            fresh = path.with_name(f"calendar.key.{secrets.token_hex(4)}")
+            fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_bytes(32))
+            with contextlib.suppress(FileExistsError):
+                os.link(fresh, path)
+            fresh.unlink()
+        mac = hmac.new(path.read_bytes(), f"calendar\x1f{user}\x1f{event}".encode(), "sha256")
+        return base64.urlsafe_b64encode(mac.digest()[:24]).decode().rstrip("=")
 
     async def calendar_revoke(self, user: str) -> str:
         done = await self.book.slots.drop_calendar_link(user)

@@ -118,28 +118,40 @@ class AbsenceStore:
             return [_row(r) for r in await cur.fetchall()]
 
     async def link_request(self, absence_id: int, request_id: int) -> None:
+        """The request filed for the absence's replacement (``!absence parrainer``)."""
         await self.store._write(
             "UPDATE absences SET request_id = ?, updated = ? WHERE id = ?",
             (request_id, time.time(), absence_id),
         )
 
     async def move(
-        self, absence_id: int, *, frm: tuple[str, ...], to: str, jobs: Jobs, **changes: Any
+        self,
+        absence_id: int,
+        *,
+        frm: tuple[str, ...],
+        to: str,
+        jobs: Jobs,
+        ended_by: float | None = None,
+        **changes: Any,
     ) -> bool:
-        """The absence moved to status ``to`` (only from one of ``frm``), with ``changes``
-        (``end``, ``rooms``, ``note``), and ``jobs`` queued, in one transaction. False when it
-        was not in one of ``frm`` (done already, by a run before a crash or someone else)."""
+        """The absence moved to status ``to`` (only from one of ``frm``, and, with
+        ``ended_by``, only if it ends by then), with ``changes`` (``end``, ``rooms``,
+        ``replacement``, ``note``), and ``jobs`` queued, in one transaction. False when it
+        was not so (done already, by a run before a crash, or changed meanwhile)."""
         sets = ["status = ?", "updated = ?"]
         params: list[Any] = [to, time.time()]
         for column, value in changes.items():
-            assert column in ("end", "rooms", "note")
+            assert column in ("end", "rooms", "replacement", "note")
             sets.append(f'"{column}" = ?')
             params.append(" ".join(value) if column == "rooms" else value)
         marks = ", ".join("?" for _ in frm)
+        where = f"id = ? AND status IN ({marks})"
+        keys: list[Any] = [absence_id, *frm]
+        if ended_by is not None:
+            where, keys = where + ' AND "end" <= ?', [*keys, ended_by]
         async with self.store.transaction() as db:
             cur = await db.execute(
-                f"UPDATE absences SET {', '.join(sets)} WHERE id = ? AND status IN ({marks})",
-                (*params, absence_id, *frm),
+                f"UPDATE absences SET {', '.join(sets)} WHERE {where}", (*params, *keys)
             )
             if cur.rowcount != 1:
                 return False
@@ -147,14 +159,30 @@ class AbsenceStore:
                 await Store.add_job(db, kind, {**payload, "absence": absence_id}, at=at)
         return True
 
-    async def prune(self, older_than: float) -> int:
-        """Absences over for a while forgotten (who was away when is personal)."""
-        cur = await self.store._write(
-            "DELETE FROM absences WHERE status IN ('ended', 'cancelled') AND updated < ?",
-            (older_than,),
-        )
-        return cur.rowcount
+    async def prune(self, older_than: float) -> list[int]:
+        """Absences over for a while forgotten (who was away when is personal), with what
+        was kept of their card. Their ids."""
+        async with self.store.transaction() as db:
+            async with db.execute(
+                "SELECT id FROM absences WHERE status IN ('ended', 'cancelled') AND updated < ?",
+                (older_than,),
+            ) as cur:
+                ids = [r[0] for r in await cur.fetchall()]
+            await db.executemany("DELETE FROM absences WHERE id = ?", [(i,) for i in ids])
+            await db.executemany(
+                "DELETE FROM kv WHERE key = ?", [(f"absence.card:{i}",) for i in ids]
+            )
+        return ids
 
-    async def forget_notes(self, user: str) -> None:
-        """A forgotten member's notes erased (the rows go with ``prune``)."""
-        await self.store._write("UPDATE absences SET note = '' WHERE member = ?", (user,))
+    async def forget(self, user: str) -> None:
+        """A forgotten person's absences over erased now, and the notes of the others (which
+        their end job closes, then ``prune`` erases)."""
+        async with self.store.transaction() as db:
+            await db.execute(
+                "DELETE FROM absences WHERE (member = ? OR replacement = ?) "
+                "AND status IN ('ended', 'cancelled') AND id NOT IN "
+                "(SELECT CAST(json_extract(payload, '$.absence') AS INTEGER) FROM jobs "
+                "WHERE kind LIKE 'absences.%' AND status = 'pending')",
+                (user, user),
+            )
+            await db.execute("UPDATE absences SET note = '' WHERE member = ?", (user,))

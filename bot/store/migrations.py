@@ -695,7 +695,7 @@ async def _v17_absences(db: aiosqlite.Connection) -> None:
         -- is not vetted yet) → planned → active (the replacement has ``rooms``) → ended; or
         -- cancelled. ``rooms``: the room keys lent to the replacement while it is active.
         CREATE TABLE absences (
-            id           INTEGER PRIMARY KEY,
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: jobs name it
             territory    TEXT NOT NULL,
             member       TEXT NOT NULL,
             replacement  TEXT,

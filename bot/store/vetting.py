@@ -102,13 +102,15 @@ class VettingStore:
         batch: str | None = None,
         status: str = "pending",
         db: aiosqlite.Connection | None = None,
+        replacement_for: int | None = None,
     ) -> int:
         """A new request (``pending``, or ``unconfirmed`` until its email is confirmed);
         inside the caller's transaction when ``db`` is given."""
         sql = (
             "INSERT INTO requests (source, user_id, dm_room, name, profession, territory, "
             "email, structure, rpps, adeli, submitted_by, created, status_hash, locale, batch, "
-            "status, source_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "status, source_event, replacement_for) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         params = (
             source,
@@ -128,6 +130,7 @@ class VettingStore:
             batch,
             status,
             effects.current_event(),  # the command that filed it, recognised on a re-run
+            replacement_for,  # an absence's replacement: a member of no territory of their own
         )
         cur = await (db.execute(sql, params) if db is not None else self.store._write(sql, params))
         return cur.lastrowid or 0
@@ -266,7 +269,13 @@ class VettingStore:
             (user_id, request_id, territory, time.time()),
         )
 
+    async def is_member(self, user_id: str) -> bool:
+        """Whether ``user_id`` is a vetted member (a replacement's member has no territory)."""
+        return await self.member_territory(user_id) is not None
+
     async def member_territory(self, user_id: str) -> str | None:
+        """An active member's home territory ('' for a replacement's: none of their own);
+        None for someone who is not a member."""
         async with self.store.db.execute(
             "SELECT territory FROM members WHERE user_id = ? AND status = 'active'", (user_id,)
         ) as cur:
@@ -357,7 +366,8 @@ class VettingStore:
         "SELECT m.user_id, m.territory, COALESCE(r.profession, ''), "
         "COALESCE((SELECT group_concat(g.key, ' ') FROM grants g WHERE g.user_id = m.user_id), "
         "'') || ' ' || COALESCE((SELECT group_concat(a.rooms, ' ') FROM absences a "
-        "WHERE a.replacement = m.user_id AND a.status = 'active'), '') "
+        "WHERE a.replacement = m.user_id AND a.status = 'active' "
+        "AND a.\"end\" > CAST(strftime('%s', 'now') AS REAL)), '') "
         "FROM members m LEFT JOIN requests r ON r.id = m.request_id WHERE m.status = 'active'"
     )
 
@@ -365,21 +375,24 @@ class VettingStore:
     def _info(row: tuple) -> MemberInfo:
         return MemberInfo(row[0], row[1], row[2], frozenset((row[3] or "").split()))
 
-    async def member_info(self, user_id: str) -> MemberInfo | None:
-        async with self.store.db.execute(
-            self._MEMBER_INFO + " AND m.user_id = ?", (user_id,)
-        ) as cur:
+    # Without what absences lend: what a member has on their own.
+    _OWN_INFO = (
+        "SELECT m.user_id, m.territory, COALESCE(r.profession, ''), "
+        "(SELECT group_concat(g.key, ' ') FROM grants g WHERE g.user_id = m.user_id) "
+        "FROM members m LEFT JOIN requests r ON r.id = m.request_id WHERE m.status = 'active'"
+    )
+
+    async def member_info(self, user_id: str, *, own: bool = False) -> MemberInfo | None:
+        """A member's territory, profession and grants (``own``: leaving out the rooms their
+        current replacements lend them)."""
+        sql = self._OWN_INFO if own else self._MEMBER_INFO
+        async with self.store.db.execute(sql + " AND m.user_id = ?", (user_id,)) as cur:
             row = await cur.fetchone()
         return self._info(tuple(row)) if row else None
 
     async def member_infos(self) -> list[MemberInfo]:
         async with self.store.db.execute(self._MEMBER_INFO + " ORDER BY m.user_id") as cur:
             return [self._info(tuple(r)) for r in await cur.fetchall()]
-
-    async def mark_replacement(self, request_id: int, absence_id: int) -> None:
-        await self.store._write(
-            "UPDATE requests SET replacement_for = ? WHERE id = ?", (absence_id, request_id)
-        )
 
     async def replacement_for(self, request_id: int) -> int | None:
         """The absence a request was filed for (its member then has no territory of their

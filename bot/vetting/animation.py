@@ -103,7 +103,7 @@ class Animation(Capability):
         # Run again after a crash, an endorsement stays one (its request may have been
         # approved meanwhile: that must not make this an admission of a member).
         filed = await self.vetting.intake.filed_by_this_event()
-        if filed is None and await self.members.member_territory(user):
+        if filed is None and await self.members.is_member(user):
             await self.members.add_grant(user, place.id, "admit", animator)
             await self.vetting.outcomes.provision(user)
             rooms = await self.vetting.outcomes.rooms_text(user)
@@ -220,7 +220,7 @@ class Animation(Capability):
 
     async def invite_to_group(self, animator: str, ref: str, user: str) -> Group:
         group = await self.find_group(animator, ref)
-        if not await self.members.member_territory(user):
+        if not await self.members.is_member(user):
             raise PermissionDenied("group.not_vetted", user=user)
         room_id = await self._room_of(group.key, group.name)
         await self.members.add_grant(user, group.key, "group", animator)
@@ -326,7 +326,7 @@ class Animation(Capability):
     async def team_add(self, manager: str, user: str, ref: str | None) -> RoomSpec:
         territory, spec = self.team_room(manager, ref)
         key = f"{territory.id}.{spec.id}"
-        if not await self.members.member_territory(user):
+        if not await self.members.is_member(user):
             raise PermissionDenied("group.not_vetted", user=user)
         room_id = await self._room_of(key, spec.name)
         await self.members.add_grant(user, key, "team", manager)

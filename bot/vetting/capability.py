@@ -83,7 +83,7 @@ class Vetting(Capability):
         """`!forget`: someone who is not a member, with nothing pending, erased (their
         requests, conversation, notes; their directory entry withdrawn). How many requests
         were erased."""
-        if await self.requests.member_territory(user_id):
+        if await self.requests.is_member(user_id):
             raise Conflict("forget.member", user=user_id)
         if await self.requests.requests(status="pending", user_id=user_id):
             raise Conflict("forget.pending", user=user_id)

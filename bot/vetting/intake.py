@@ -113,6 +113,7 @@ class Intake(Part):
         status_hash: str | None = None,
         locale: str | None = None,
         endorsed_by: str | None = None,
+        replacement_for: int | None = None,
     ) -> RequestRow:
         """Store a validated request and post its card (with the animator's endorsement on it
         from the first version)."""
@@ -124,6 +125,7 @@ class Intake(Part):
             submitted_by=submitted_by,
             status_hash=status_hash,
             locale=locale,
+            replacement_for=replacement_for,
         )
         await self.store.audit(
             submitted_by,
@@ -207,7 +209,12 @@ class Intake(Part):
             )
 
     async def endorse(
-        self, values: dict[str, str], animator: str, user_id: str, locale: str
+        self,
+        values: dict[str, str],
+        animator: str,
+        user_id: str,
+        locale: str,
+        replacement_for: int | None = None,
     ) -> tuple[RequestRow, Standing]:
         """`!admit` of someone not vetted yet: a request filed by the animator, whose
         endorsement counts as one approval when ``vetting.animator_endorsement_counts``."""
@@ -222,6 +229,7 @@ class Intake(Part):
             dm_room=None,
             submitted_by=animator,
             endorsed_by=None if animator in self.config.admins else animator,
+            replacement_for=replacement_for,
         )
         return request, await self.decisions.settle(request, "")
 

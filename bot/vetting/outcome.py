@@ -75,9 +75,7 @@ class Outcomes(Part):
         locale = request.locale or self.config.locale
         if request.user_id is None:
             return
-        if request.status == "approved" and not await self.requests.member_territory(
-            request.user_id
-        ):
+        if request.status == "approved" and not await self.requests.is_member(request.user_id):
             return  # revoked (or forgotten) meanwhile: not welcomed any more
         waiting_until = await self.requests.reg_expires(request.id) or 0.0
         if time.time() < waiting_until and not await self.core.direct.has_device(request.user_id):
