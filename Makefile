@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python bench/broadcast.py
 	$(BIN)/python bench/ban_propagation.py
 	$(BIN)/python bench/feed_isolation.py
+	$(BIN)/python bench/rosters.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info tests/js/node_modules

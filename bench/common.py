@@ -12,13 +12,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def round_trip(person: Any, room_id: str, settle: float = 0.0) -> float:
-    """`!ping` until its reply is decrypted. A person does not type the next command in the
-    same millisecond: `settle` lets the bot finish its follow-up work (the ✅ reaction, the
-    audit row) so that the figure is the latency of one command, not the queueing of many."""
+async def round_trip(
+    person: Any, room_id: str, settle: float = 0.0, command: str = "!ping"
+) -> float:
+    """`!ping` (or another ``command``) until its reply is decrypted. A person does not type
+    the next command in the same millisecond: `settle` lets the bot finish its follow-up work
+    (the ✅ reaction, the audit row) so that the figure is the latency of one command, not the
+    queueing of many."""
     await asyncio.sleep(settle)
     start = time.perf_counter()
-    event_id = await person.say(room_id, "!ping")
+    event_id = await person.say(room_id, command)
     await person.reply_to(event_id)
     return time.perf_counter() - start
 
