@@ -266,3 +266,26 @@ def test_a_calendar_feed_has_one_stable_event_per_slot_at_the_real_instants():
     assert (first.decoded("dtend") - first.decoded("dtstart")) == dt.timedelta(hours=13)
     assert first.decoded("dtstart") == dt.datetime(2027, 10, 30, 18, tzinfo=dt.UTC)
     assert str(first["summary"]) == "Garde mobile"
+
+
+async def test_a_big_file_is_checked_in_a_worker_process_as_it_would_be_here():
+    from bot.rosters.book import OFFLOAD_ABOVE, offload
+    from bot.rosters.importing import Member, Rules, prepare, verify
+
+    rules = Rules("Europe/Paris", "FR", ("poste", "mobile"), (), tuple(PDSA))
+    lines = ["debut;fin;role;membre"]
+    day = dt.date(2031, 3, 3)  # a Monday, in the future
+    for n in range(40):
+        d = day + dt.timedelta(days=7 * n)
+        lines.append(f"{d:%Y-%m-%d} 20:00;{d:%Y-%m-%d} 24:00;poste;@a:x")
+    lines.append(f"{day:%Y-%m-%d} 20:00;{day:%Y-%m-%d} 24:00;poste;@b:x")  # given twice
+    text = "\n".join(lines) + "\n"
+    members = [Member("@a:x", "", None), Member("@b:x", "", None)]
+    here = prepare(rules, text, "f.csv")
+    there = await offload(OFFLOAD_ABOVE, prepare, rules, text, "f.csv")
+    assert there == here and len(here[0]) == 41 and not here[1]
+    report = await offload(
+        OFFLOAD_ABOVE, verify, rules, "pdsa", here[0], members, here[2], [], time.time()
+    )
+    assert [r.line for r in report.rows if not r.ok] == [42]
+    assert report.rows[-1].problems == [("roster.import.twice", {"line": "2"})]

@@ -3,8 +3,15 @@ templates, files checked and applied, what `!garde` and the morning post show.""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
@@ -14,14 +21,11 @@ from bot.i18n import t
 from bot.moderation.policy import animated_by
 from bot.rosters.importing import (
     Member,
-    Members,
     Report,
-    check,
+    Rules,
     folded,
-    instant,
-    is_ics,
-    read_csv,
-    read_ics,
+    prepare,
+    verify,
 )
 from bot.rosters.model import Slot, Template, local, month_slots, span_day, span_text
 from bot.store import Store
@@ -29,6 +33,8 @@ from bot.store.rosters import RosterStore, SlotRow
 from bot.store.vetting import VettingStore
 from bot.vetting.provisioning import entitlement
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 MONTHS_AHEAD = 2  # the current month and the next have their slots made at start
 
 
@@ -91,7 +97,7 @@ class RosterBook:
         found = self.config.network.find(territory)
         if found is None:
             raise NotFound("roster.unknown_territory", territory=territory)
-        keys = [f"{territory}.{r.id}" for r in found.rooms if r.kind == "oncall"]
+        keys = self._oncall_keys(territory)
         rules = self.config.vetting.provisioning
         named = {m["user_id"]: m for m in await self.members.members()}
         out = []
@@ -101,6 +107,10 @@ class RosterBook:
                 out.append(Member(info.user_id, row.get("name") or "", row.get("rpps")))
         return out
 
+    def _oncall_keys(self, territory: str) -> list[str]:
+        found = self.config.network.find(territory)
+        return [f"{territory}.{r.id}" for r in (found.rooms if found else ()) if r.kind == "oncall"]
+
     async def import_file(
         self, territory: str, text: str, *, name: str = "", by: str, partial: bool = False
     ) -> tuple[Report, int]:
@@ -109,47 +119,19 @@ class RosterBook:
         many slots were assigned."""
         if territory not in self.territories():
             raise NotFound("roster.unknown_territory", territory=territory)
-        if is_ics(name, text):
-            roles: dict[str, str] = {}
-            for role in self.config.rosters.roles:
-                for label in (role.id, role.fr, role.en):
-                    roles[folded(label)] = role.id
-            rows, problems = read_ics(text, self.tz, roles)
-        else:
-            rows, problems = read_csv(text)
+        # A big file is read and checked in a worker process: a year of a territory is a
+        # tenth of a second of Python that would hold every other command up.
+        rules = self.rules(territory)
+        rows, problems, made = await offload(len(text), prepare, rules, text, name)
         if problems:
             return Report([], problems), 0
-        tz = self.tz
-        months: set[tuple[int, int]] = set()
-        for raw in rows:
-            try:
-                start = local(instant(raw.get("start", ""), tz), tz)
-                months.add((start.year, start.month))
-            except ValueError:
-                continue  # refused by ``check`` with its line
-        made = self.template_slots(territory, months)
         times = [s.start for s in made] or [0.0]
-        around = await self.slots.slots(None, min(times) - 86400, max(times) + 86400)
-        # What members already hold (another territory's slot keeps its own name: the file
-        # does not change it).
-        held = [
-            Slot(
-                r.start,
-                r.end,
-                r.role if r.territory == territory else f"{r.territory}:{r.role}",
-                r.member,
-            )
-            for r in around
-            if r.member
-        ]
-        report = check(
-            rows,
-            members=Members(await self.eligible(territory)),
-            roles=[r.id for r in self.config.rosters.roles],
-            templates={(s.start, s.end, s.role) for s in made},
-            held=held,
-            tz=tz,
-            now=self.clock(),
+        members = await self.eligible(territory)
+        around = await self.slots.held_by(
+            [m.user_id for m in members], min(times) - 86400, max(times) + 86400
+        )
+        report = await offload(
+            len(text), verify, rules, territory, rows, members, made, around, self.clock()
         )
         if not report.ok and not (partial and report.valid):
             await self.store.audit(by, "roster.import", "refused", detail=territory)
@@ -162,6 +144,17 @@ class RosterBook:
         await self.store.audit(by, "roster.import", "ok", detail=f"{territory}: {assigned} slot(s)")
         report.applied = True
         return report, assigned
+
+    def rules(self, territory: str) -> Rules:
+        config = self.config.rosters
+        labels = {folded(x): r.id for r in config.roles for x in (r.id, r.fr, r.en)}
+        return Rules(
+            tz=config.timezone,
+            country=config.country,
+            role_ids=tuple(r.id for r in config.roles),
+            role_labels=tuple(labels.items()),
+            templates=tuple(self.templates(territory)),
+        )
 
     def report_text(self, report: Report, assigned: int, locale: str) -> str:
         """The row-by-row answer to an import: what was wrong where, and what was done."""
@@ -221,9 +214,12 @@ class RosterBook:
             return rosters
         animated = {x.id for x in animated_by(user, self.config.network, self.config.admins)}
         mine = [tid for tid in rosters if tid in animated]
-        for tid in rosters:
-            if tid not in mine and user in {m.user_id for m in await self.eligible(tid)}:
-                mine.append(tid)
+        info = await self.members.member_info(user)
+        if info is not None:
+            given = entitlement(info, self.config.network, self.config.vetting.provisioning)
+            for tid in rosters:
+                if tid not in mine and any(given.allows(k) for k in self._oncall_keys(tid)):
+                    mine.append(tid)
         if not mine:
             raise PermissionDenied("roster.none_for_you")
         return mine
@@ -350,6 +346,34 @@ class RosterBook:
         if found is None:
             raise BadArgument("roster.bad_day", value=text[:40])
         return found
+
+
+_pool: ProcessPoolExecutor | None = None
+OFFLOAD_ABOVE = 32_000  # bytes of file: below, the work is too small to send elsewhere
+
+
+async def offload(size: int, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in the worker process for a big file (started at the first one, and
+    again if it died), else here."""
+    global _pool
+    if size < OFFLOAD_ABOVE:
+        return fn(*args)
+    if _pool is None:
+        _pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_modest
+        )
+    try:
+        return await asyncio.get_running_loop().run_in_executor(_pool, fn, *args)
+    except BrokenProcessPool:
+        _pool = None
+        log.warning("the roster worker process died; this file is checked in the bot")
+        return await asyncio.to_thread(fn, *args)
+
+
+def _modest() -> None:
+    """The worker gives way to the bot and the homeserver: checking a file can wait a little,
+    a command should not."""
+    os.nice(10)
 
 
 def _at(day: dt.date, hour: int, tz: ZoneInfo) -> float:

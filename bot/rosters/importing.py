@@ -11,6 +11,7 @@ slot given twice, a member on two slots at once, or a date in the past."""
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import io
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from bot.rosters.model import Slot
+from bot.rosters.model import Slot, Template, month_slots
 
 HEADERS = {
     "start": "start", "debut": "start", "début": "start",
@@ -215,6 +216,31 @@ def _wall(value: object, tz: ZoneInfo) -> str:
     return f"{value:%Y-%m-%d %H:%M}"
 
 
+class _Held:
+    """One member's slots, by start: which one a new slot overlaps, in the order they came
+    (what they hold first, then the file's lines), in logarithmic time."""
+
+    def __init__(self) -> None:
+        self.starts: list[float] = []
+        self.slots: list[tuple[float, int, Slot, int]] = []  # start, order, slot, line
+        self.longest = 0.0
+
+    def add(self, slot: Slot, line: int) -> None:
+        entry = (slot.start, len(self.slots), slot, line)
+        at = bisect.bisect_right(self.starts, slot.start)
+        self.starts.insert(at, slot.start)
+        self.slots.insert(at, entry)
+        self.longest = max(self.longest, slot.end - slot.start)
+
+    def first_overlap(self, slot: Slot) -> int | None:
+        """The line of the first slot (in the order they came) that ``slot`` overlaps (0:
+        one held outside the file), or None."""
+        lo = bisect.bisect_right(self.starts, slot.start - self.longest)
+        hi = bisect.bisect_left(self.starts, slot.end)
+        found = [e for e in self.slots[lo:hi] if e[2].overlaps(slot)]
+        return min(found, key=lambda e: e[1])[3] if found else None
+
+
 def check(
     rows: list[dict[str, str]],
     *,
@@ -256,20 +282,92 @@ def check(
             row.problems.append(("roster.import.twice", {"line": str(seen[(start, role)])}))
         seen.setdefault((start, role), row.line)
         row.slot = Slot(start, end, role, user)
-    # A member on two slots at once, in the file or with what they hold outside it.
-    mine: dict[str, list[tuple[Slot, int]]] = {}
+    # A member on two slots at once, in the file or with what they hold outside it: each
+    # member's slots kept by start, so only those that could overlap are looked at.
+    mine: dict[str, _Held] = {}
     for slot in held:
         if slot.member and (slot.start, slot.role) not in seen:
-            mine.setdefault(slot.member, []).append((slot, 0))
+            mine.setdefault(slot.member, _Held()).add(slot, 0)
     for row in report.rows:
         if row.slot is None or row.slot.member is None:
             continue
-        for other, line in mine.get(row.slot.member, []):
-            if other.overlaps(row.slot):
-                if line:
-                    row.problems.append(("roster.import.overlap", {"line": str(line)}))
-                else:  # a slot of theirs the file does not change
-                    row.problems.append(("roster.import.overlap_held", {}))
-                break
-        mine.setdefault(row.slot.member, []).append((row.slot, row.line))
+        theirs = mine.setdefault(row.slot.member, _Held())
+        clash = theirs.first_overlap(row.slot)
+        if clash is not None:
+            if clash:
+                row.problems.append(("roster.import.overlap", {"line": str(clash)}))
+            else:  # a slot of theirs the file does not change
+                row.problems.append(("roster.import.overlap_held", {}))
+        theirs.add(row.slot, row.line)
     return report
+
+
+# --- a whole file, read and checked (in a worker process for a big one) -------------------------
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What reading and checking a territory's file needs, and nothing that cannot be sent to
+    a worker process."""
+
+    tz: str
+    country: str
+    role_ids: tuple[str, ...]
+    role_labels: tuple[tuple[str, str], ...]  # (folded label, role id), for ICS files
+    templates: tuple[Template, ...]
+
+
+Problems = list[tuple[str, dict[str, str]]]
+
+
+def prepare(
+    rules: Rules, text: str, name: str
+) -> tuple[list[dict[str, str]], Problems, list[Slot]]:
+    """The file's rows (or what makes it unreadable), and the templates' slots of the months
+    its rows fall in."""
+    tz = ZoneInfo(rules.tz)
+    if is_ics(name, text):
+        rows, problems = read_ics(text, tz, dict(rules.role_labels))
+    else:
+        rows, problems = read_csv(text)
+    if problems:
+        return rows, problems, []
+    months: set[tuple[int, int]] = set()
+    for raw in rows:
+        try:
+            start = dt.datetime.fromtimestamp(instant(raw.get("start", ""), tz), tz)
+            months.add((start.year, start.month))
+        except ValueError:
+            continue  # refused by ``check`` with its line
+    made = [
+        s for y, m in sorted(months) for s in month_slots(rules.templates, y, m, tz, rules.country)
+    ]
+    return rows, problems, made
+
+
+def verify(
+    rules: Rules,
+    territory: str,
+    rows: list[dict[str, str]],
+    members: list[Member],
+    made: list[Slot],
+    around: list[tuple[str, str, float, float, str | None]],
+    now: float,
+) -> Report:
+    """``check`` with the slots members hold around the file's months (territory, role,
+    start, end, member): another territory's slot keeps its own name, the file does not
+    change it."""
+    held = [
+        Slot(start, end, role if where == territory else f"{where}:{role}", member)
+        for where, role, start, end, member in around
+        if member
+    ]
+    return check(
+        rows,
+        members=Members(members),
+        roles=rules.role_ids,
+        templates={(s.start, s.end, s.role) for s in made},
+        held=held,
+        tz=ZoneInfo(rules.tz),
+        now=now,
+    )

@@ -60,6 +60,23 @@ class RosterStore:
         async with self.store.db.execute(sql + " ORDER BY start, role", params) as cur:
             return [SlotRow(*r) for r in await cur.fetchall()]
 
+    async def held_by(
+        self, members: list[str], since: float, until: float
+    ) -> list[tuple[str, str, float, float, str]]:
+        """The slots these members hold that overlap [since, until): (territory, role, start,
+        end, member)."""
+        out: list[tuple[str, str, float, float, str]] = []
+        for at in range(0, len(members), 500):  # SQLite's limit on parameters
+            chunk = members[at : at + 500]
+            marks = ", ".join("?" for _ in chunk)
+            async with self.store.db.execute(
+                f'SELECT territory, role, start, "end", member FROM roster_slots '
+                f'WHERE member IN ({marks}) AND start < ? AND "end" > ?',
+                (*chunk, until, since),
+            ) as cur:
+                out.extend(tuple(r) for r in await cur.fetchall())
+        return out
+
     async def notice_once(self, slot_id: int, kind: str, job: str, payload: dict[str, Any]) -> bool:
         """The first time ``kind`` is said of a slot: noted, with the job that says it, in one
         transaction (a crash loses neither). False when it was said already."""
@@ -108,29 +125,29 @@ class RosterStore:
         """In one transaction: the templates' slots (role, start, end) made if missing, then
         the members put on theirs (role, start, end, member; None: left unfilled). How many
         were given a member."""
-        now, count = time.time(), 0
+        now = time.time()
         async with self.store.transaction() as db:
             await db.executemany(
                 'INSERT OR IGNORE INTO roster_slots (territory, role, start, "end", updated) '
                 "VALUES (?, ?, ?, ?, ?)",
                 [(territory, role, start, end, now) for role, start, end in made],
             )
-            for role, start, end, member in assigned:
-                # A slot given to someone else is new to them: what was said of it (its
-                # warnings, the reminder) may be said again.
-                await db.execute(
-                    "DELETE FROM roster_notices WHERE slot_id IN (SELECT id FROM roster_slots "
-                    "WHERE territory = ? AND role = ? AND start = ? AND member IS NOT ?)",
-                    (territory, role, start, member),
-                )
-                cur = await db.execute(
-                    'INSERT INTO roster_slots (territory, role, start, "end", member, updated) '
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (territory, role, start) DO UPDATE "
-                    'SET member = excluded.member, "end" = excluded."end", '
-                    "updated = excluded.updated",
-                    (territory, role, start, end, member, now),
-                )
-                count += cur.rowcount if member is not None else 0
+            rows = list(assigned)
+            # A slot given to someone else is new to them: what was said of it (its warnings,
+            # the reminder) may be said again.
+            await db.executemany(
+                "DELETE FROM roster_notices WHERE slot_id IN (SELECT id FROM roster_slots "
+                "WHERE territory = ? AND role = ? AND start = ? AND member IS NOT ?)",
+                [(territory, role, start, member) for role, start, end, member in rows],
+            )
+            await db.executemany(
+                'INSERT INTO roster_slots (territory, role, start, "end", member, updated) '
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (territory, role, start) DO UPDATE "
+                'SET member = excluded.member, "end" = excluded."end", '
+                "updated = excluded.updated",
+                [(territory, role, start, end, member, now) for role, start, end, member in rows],
+            )
+            count = sum(1 for *_, member in rows if member is not None)
         return count
 
     async def slot(self, slot_id: int) -> SlotRow | None:
