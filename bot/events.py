@@ -22,6 +22,15 @@ class MemberRemoved:
 
 
 @dataclass(frozen=True)
+class MemberWithdrawn:
+    """An animator took a member out of a territory (and those below it): what was given or
+    lent to them there ends."""
+
+    user_id: str
+    territory: str
+
+
+@dataclass(frozen=True)
 class NetworkReconciled:
     """The network was reconciled with its declaration (``full``: all of it, at start or
     after a reload; else only rooms that drifted or changed)."""

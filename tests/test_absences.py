@@ -207,3 +207,38 @@ async def test_a_replacement_not_vetted_comes_through_the_coordinator_and_two_ad
     await eventually(out, "the replacement taken out", 60)
     info = await agora.vetting.requests.member_info(newcomer.user_id)
     assert info is not None and not info.grants
+
+
+async def test_an_animator_taking_a_replacement_out_ends_the_lending(person, start_bot):
+    sfx = secrets.token_hex(3)
+    admin, coordinator = await person("admin"), await person("coord")
+    absent, replacement = await person("absente"), await person("remplacant")
+    agora = await start_bot([admin.user_id], network=region(sfx, coordinator.user_id))
+    await admin.accept_invite(agora.control.room_id)
+    await vet(agora, absent.user_id, f"cpts-{sfx}")
+    await vet(agora, replacement.user_id, f"var-{sfx}")
+    await agora.settled()
+    ids = await room_ids(agora)
+    dm = await absent.dm(agora.gateway.user_id)
+    today = dt.datetime.now(PARIS).date()
+    answer, reaction = await absent.command(
+        dm, f"!absence du {today:%d/%m/%Y} au {today + dt.timedelta(days=5):%d/%m/%Y} "
+        f"remplacé par {replacement.user_id}",
+    )  # fmt: skip
+    assert reaction == "✅", answer.body
+    n = int(re.search(r"Absence n°(\d+)", answer.body).group(1))
+
+    async def lent() -> bool:
+        info = await agora.vetting.requests.member_info(replacement.user_id)
+        return f"cpts-{sfx}.communaute" in info.grants
+
+    await eventually(lent, "the rooms lent", 60)
+    await replacement.accept_invite(ids[f"cpts-{sfx}"])
+    done, reaction = await coordinator.command(
+        await coordinator.dm(agora.gateway.user_id), f"!remove {replacement.user_id}"
+    )
+    assert reaction == "✅", done.body
+    assert not await lent()
+    row = await agora.absences.absences.get(n)
+    assert row.status == "active" and row.replacement is None  # the absence goes on
+    assert await membership(agora, ids[f"cpts-{sfx}"], replacement.user_id) == "leave"

@@ -289,3 +289,15 @@ async def test_a_big_file_is_checked_in_a_worker_process_as_it_would_be_here():
     )
     assert [r.line for r in report.rows if not r.ok] == [42]
     assert report.rows[-1].problems == [("roster.import.twice", {"line": "2"})]
+
+
+def test_who_coordinates_a_territory_is_found_going_up():
+    from bot.territories.model import Network, RoomSpec, Territory
+
+    cpts = Territory("cpts", "CPTS", rooms=(RoomSpec("echanges", "Échanges", "community"),))
+    dep = Territory("dep", "Vaucluse", animators=("@anim:x",), territories=(cpts,))
+    network = Network((Territory("sud", "Sud", territories=(dep,)),))
+    assert [t.id for t in network.lineage("cpts")] == ["sud", "dep", "cpts"]
+    assert network.coordinators("cpts") == ("@anim:x",) and network.coordinators("sud") == ()
+    assert network.name_of("cpts.echanges") == "Échanges" and network.name_of("dep") == "Vaucluse"
+    assert network.name_of("cpts.nope") == "cpts.nope" and network.lineage("nope") == []

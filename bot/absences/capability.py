@@ -24,7 +24,7 @@ from bot.absences.wording import read
 from bot.capability import Capability, Core
 from bot.dates import day_start, parse_day
 from bot.errors import BadArgument, Conflict, NotFound, PermissionDenied
-from bot.events import MemberProvisioned, MemberRemoved
+from bot.events import MemberProvisioned, MemberRemoved, MemberWithdrawn
 from bot.i18n import t
 from bot.matrix.content import edit, notice
 from bot.moderation.policy import animated_by, may_be_in
@@ -60,7 +60,11 @@ class Absences(Capability):
             CARD_JOB: self.card,
             TELL_JOB: self.tell,
         }
-        self.events = {MemberProvisioned: self.on_provisioned, MemberRemoved: self.on_removed}
+        self.events = {
+            MemberProvisioned: self.on_provisioned,
+            MemberRemoved: self.on_removed,
+            MemberWithdrawn: self.on_withdrawn,
+        }
         # Every change of an absence's state reads it, decides, and moves it: one at a time
         # (its jobs may come due together after a stop, a command may cross a job).
         self.lock = asyncio.Lock()
@@ -359,12 +363,12 @@ class Absences(Capability):
             if row.replacement is None:
                 return
             people = [row.replacement]
-            rooms = "\n".join(f"• {self._room_name(k)}" for k in row.rooms) or "—"
+            rooms = "\n".join(f"• {self.config.network.name_of(k)}" for k in row.rooms) or "—"
             text = t(
                 f"absence.tell.{what}",
                 locale,
                 who=_who(row.member, names),
-                territory=self._territory_name(row.territory),
+                territory=self.config.network.name_of(row.territory),
                 until=self._day(row.end - 1, locale),
                 rooms=rooms,
             )
@@ -407,19 +411,34 @@ class Absences(Capability):
                         jobs.append((TELL_JOB, {"what": "end"}, None))
                     await self.absences.move(row.id, frm=OPEN, to="cancelled", jobs=jobs)
                 else:
-                    await self.absences.move(
-                        row.id,
-                        frm=OPEN,
-                        to="planned" if row.status == "waiting" else row.status,
-                        jobs=[(CARD_JOB, {}, None)],
-                        replacement=None,
-                        rooms=[],
-                    )
-                    if row.request_id is not None:
-                        await self._drop_request(row.request_id)
+                    await self._without_replacement(row)
             if event.why == "forgotten":
                 await self.absences.forget(user)
         self.core.wake_jobs()
+
+    async def on_withdrawn(self, event: MemberWithdrawn) -> None:
+        """An animator took a replacement out of the territory: the absences there go on
+        without them (what they were lent is not lent any more)."""
+        there = {t.id for t in self.config.network.subtree(event.territory)}
+        async with self.lock:
+            for row in await self.absences.involving(event.user_id):
+                if row.replacement == event.user_id and row.territory in there:
+                    await self._without_replacement(row)
+        self.core.wake_jobs()
+
+    async def _without_replacement(self, row: AbsenceRow) -> None:
+        """The absence goes on, its replacement gone (revoked, or taken out by an animator,
+        which took them out of the rooms already); a request filed for them closed."""
+        await self.absences.move(
+            row.id,
+            frm=OPEN,
+            to="planned" if row.status == "waiting" else row.status,
+            jobs=[(CARD_JOB, {}, None)],
+            replacement=None,
+            rooms=[],
+        )
+        if row.request_id is not None:
+            await self._drop_request(row.request_id)
 
     async def _drop_request(self, request_id: int) -> None:
         """The request filed for a replacement who is no longer needed, closed if it waits
@@ -442,11 +461,9 @@ class Absences(Capability):
             start = await self.members.member_territory(user) or None
         if start is None:
             raise PermissionDenied("absence.no_territory")
-        for found, ancestors in self.config.network.walk():
-            if found.id == start:
-                for place in (found, *reversed(ancestors)):
-                    if any(r.kind in CARD_KINDS for r in place.rooms):
-                        return place.id
+        for place in reversed(self.config.network.lineage(start)):
+            if any(r.kind in CARD_KINDS for r in place.rooms):
+                return place.id
         raise NotFound("absence.no_room", territory=start)
 
     async def lent_rooms(self, row: AbsenceRow) -> list[str]:
@@ -476,14 +493,9 @@ class Absences(Capability):
         return []
 
     def coordinators(self, territory: str) -> list[str]:
-        """The territory's animators, else those of the nearest territory above with some,
-        else the admins."""
-        for found, ancestors in self.config.network.walk():
-            if found.id == territory:
-                for place in (found, *reversed(ancestors)):
-                    if place.animators:
-                        return list(place.animators)
-        return list(self.config.admins)
+        """The territory's coordinators (its animators or the nearest above), else the
+        admins."""
+        return list(self.config.network.coordinators(territory) or self.config.admins)
 
     def card_text(self, row: AbsenceRow, names: dict[str, str], locale: str) -> str:
         replaced = (
@@ -554,16 +566,6 @@ class Absences(Capability):
     def _day(self, ts: float, locale: str) -> str:
         day = dt.datetime.fromtimestamp(ts, self.tz).date()
         return f"{day:%d/%m/%Y}" if locale == "fr" else day.isoformat()
-
-    def _territory_name(self, territory: str) -> str:
-        found = self.config.network.find(territory)
-        return found.name if found else territory
-
-    def _room_name(self, key: str) -> str:
-        tid, _, rid = key.partition(".")
-        found = self.config.network.find(tid)
-        room = next((r for r in found.rooms if r.id == rid), None) if found else None
-        return room.name if room else key
 
 
 def _who(user: str | None, names: dict[str, str]) -> str:

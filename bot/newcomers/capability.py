@@ -116,7 +116,7 @@ class Newcomers(Capability):
         if row is None:
             return  # forgotten meanwhile
         place, locale = self._territory(territory), self.config.locale
-        coordinators = ", ".join(self.coordinators(place)) or "—"
+        coordinators = ", ".join(self.config.network.coordinators(place.id)) or "—"
         community = self._community_names(place)
         text = t(
             "welcome.message",
@@ -233,14 +233,6 @@ class Newcomers(Capability):
                 if key.split(".", 1)[0] in keys and ent.allows(key):
                     lines.append(f"• {room.name} — https://matrix.to/#/%23{key}:{server}")
         return "\n".join(lines)
-
-    def coordinators(self, place: Territory) -> list[str]:
-        for found, ancestors in self.config.network.walk():
-            if found.id == place.id:
-                for above in (found, *reversed(ancestors)):
-                    if above.animators:
-                        return list(above.animators)
-        return []
 
     def profession(self, profession: str, locale: str) -> str:
         found = next((p for p in DEFAULT_PROFESSIONS if p.id == profession), None)

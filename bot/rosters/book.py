@@ -325,16 +325,11 @@ class RosterBook:
         return t("roster.topic.on_duty", locale, who=who)
 
     def territory_name(self, territory: str) -> str:
-        found = self.config.network.find(territory)
-        return found.name if found is not None else territory
+        return self.config.network.name_of(territory)
 
     def coordinators(self, territory: str) -> list[str]:
         """The territory's animators (else those of the nearest territory above with some)."""
-        for tid in reversed(_lineage(self.config, territory)):
-            found = self.config.network.find(tid)
-            if found is not None and found.animators:
-                return list(found.animators)
-        return []
+        return list(self.config.network.coordinators(territory))
 
     def today(self) -> dt.date:
         return local(self.clock(), self.tz).date()
@@ -386,7 +381,4 @@ def _add_months(year: int, month: int, n: int) -> tuple[int, int]:
 
 
 def _lineage(config: Config, territory: str) -> list[str]:
-    for found, ancestors in config.network.walk():
-        if found.id == territory:
-            return [*(a.id for a in ancestors), found.id]
-    return []
+    return [t.id for t in config.network.lineage(territory)]

@@ -104,6 +104,30 @@ class Network:
         spec = next((r for r in t.rooms if r.id == room_id), None)
         return (t, spec) if spec else None
 
+    def lineage(self, territory_id: str) -> list[Territory]:
+        """The territory and those above it, the top first (empty for an unknown id)."""
+        for t, ancestors in self.walk():
+            if t.id == territory_id:
+                return [*ancestors, t]
+        return []
+
+    def coordinators(self, territory_id: str) -> tuple[str, ...]:
+        """Who coordinates a territory: its animators, else those of the nearest territory
+        above it that has some."""
+        for t in reversed(self.lineage(territory_id)):
+            if t.animators:
+                return t.animators
+        return ()
+
+    def name_of(self, key: str) -> str:
+        """A space's (territory id) or room's (``territory.room``) name, else the key."""
+        territory_id, _, room_id = key.partition(".")
+        if not room_id:
+            found = self.find(territory_id)
+            return found.name if found else key
+        room = self.room(key)
+        return room[1].name if room else key
+
     def private_keys(self) -> frozenset[str]:
         return frozenset(f"{t.id}.{r.id}" for t, _ in self.walk() for r in t.rooms if r.private)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.capability import Capability, Core
 from bot.errors import BadArgument, Conflict, NotFound, PermissionDenied
+from bot.events import MemberWithdrawn
 from bot.i18n import t
 from bot.moderation.policy import animated_by, is_staff
 from bot.store.vetting import RequestRow, VettingStore
@@ -149,6 +150,7 @@ class Animation(Capability):
         await self.store.audit(
             animator, "animate.remove", "ok", detail=f"{user} ← {place.id}: {removed}"
         )
+        await self.core.publish(MemberWithdrawn(user, place.id))
         return place, removed
 
     # --- working groups --------------------------------------------------------------------------

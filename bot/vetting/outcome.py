@@ -155,13 +155,7 @@ class Outcomes(Part):
         )
 
     def _room_name(self, key: str) -> str:
-        tid, _, rid = key.partition(".")
-        territory = self.config.network.find(tid)
-        if territory is None:
-            return key
-        if not rid:
-            return territory.name
-        return next((r.name for r in territory.rooms if r.id == rid), key)
+        return self.config.network.name_of(key)
 
     async def registration_token(self, request: RequestRow) -> str:
         """The single-use token of an approved web request, made once. Its value is chosen and
