@@ -56,11 +56,20 @@ def _parser() -> argparse.ArgumentParser:
     roster.add_argument(
         "--partial", action="store_true", help="apply the valid rows even if some are refused"
     )
+    directory = sub.add_parser(
+        "import-directory",
+        help="load the national directory of health professionals (the Annuaire Santé "
+        "extraction, pipe-separated) for vetting to consult",
+    )
+    directory.add_argument("file", type=Path, help="the extraction (PS_LibreAcces_Personne_…)")
+    directory.add_argument(
+        "--date", help="the extraction's date, YYYY-MM-DD (default: from the file's name)"
+    )
     out = sub.add_parser("export-roster", help="write a territory's roster of a month as CSV")
     out.add_argument("--territory", required=True, help="the territory whose roster it is")
     out.add_argument("--month", help="YYYY-MM (default: this month)")
     out.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
-    for p in (run, plan, apply, export, imp, roster, out):
+    for p in (run, plan, apply, export, imp, roster, out, directory):
         p.add_argument("--config", "-c", type=Path, required=True)
         p.add_argument("--data-dir", type=Path, default=Path("./data"))
         p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -208,6 +217,52 @@ async def _import_roster(
     return 0 if report.ok else 1
 
 
+async def _import_directory(config_path: Path, data_dir: Path, file: Path, date: str | None) -> int:
+    """The extraction streamed into the store (the previous copy replaced only at the end,
+    so a failure changes nothing); a report of the rows read, kept and refused."""
+    import datetime
+
+    from bot.rpps.extraction import Tally, Unreadable, date_of, people
+    from bot.store import Store
+    from bot.store.rpps import RppsStore
+
+    load_config(config_path)  # the data directory's config must be a valid one
+    if date is not None:
+        try:
+            day = datetime.date.fromisoformat(date)
+        except ValueError:
+            print(f"--date {date}: expected YYYY-MM-DD", file=sys.stderr)
+            return 2
+    else:
+        found = date_of(file.name)
+        if found is None:
+            found = datetime.date.fromtimestamp(file.stat().st_mtime) if file.exists() else None
+        day = found or datetime.date.today()
+    tally = Tally()
+    store = await Store.open(data_dir / "agora.db")
+    try:
+        with open(file, encoding="utf-8-sig", newline="") as lines:
+            count = await RppsStore(store).load(
+                people(lines, tally),
+                date=day.isoformat(),
+                progress=lambda n: print(f"… {n} lines kept", file=sys.stderr),
+            )
+    except (OSError, UnicodeDecodeError, Unreadable) as exc:
+        print(f"{file}: nothing loaded, the directory is as it was ({exc})", file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
+    print(
+        f"{file.name} (directory of {day.isoformat()}): {tally.read} lines read, "
+        f"{tally.kept} kept ({count} people), {tally.skipped} not RPPS, {tally.refused} refused"
+    )
+    for line, why in tally.first_refused:
+        print(f"  line {line}: {why}")
+    if tally.refused > len(tally.first_refused):
+        print(f"  … and {tally.refused - len(tally.first_refused)} more")
+    return 0
+
+
 async def _export_roster(
     config_path: Path, data_dir: Path, territory: str, month: str | None, output: Path | None
 ) -> int:
@@ -331,6 +386,12 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(
                 _import_requests(args.config, args.data_dir, args.file, args.batch, args.links)
             )
+        except ConfigError as exc:
+            print(f"{args.config}: {exc}", file=sys.stderr)
+            return 2
+    if args.command == "import-directory":
+        try:
+            return asyncio.run(_import_directory(args.config, args.data_dir, args.file, args.date))
         except ConfigError as exc:
             print(f"{args.config}: {exc}", file=sys.stderr)
             return 2

@@ -267,6 +267,12 @@ class VettingConfig:
         kind="subset",
         choices=PROFESSION_IDS,
     )
+    directory_check: str = setting(
+        "show",
+        "each request's RPPS number looked up in the loaded national directory, its verdict "
+        "on the card (off: not consulted)",
+        choices=("off", "show"),
+    )
     provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
 
 

@@ -954,6 +954,34 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Seuls les membres du territoire, ses animateurs et les admins voient ses absences.",
         "en": "Only the territory's members, its animators and the admins see its absences.",
     },
+    "vetting.card.rpps_entry": {
+        "fr": "{last} {first}, {profession}, {places} (annuaire du {date})",
+        "en": "{last} {first}, {profession}, {places} (directory of {date})",
+    },
+    "vetting.card.rpps_found": {
+        "fr": "✅ RPPS trouvé : {entry}",
+        "en": "✅ RPPS found: {entry}",
+    },
+    "vetting.card.rpps_mismatch": {
+        "fr": "⚠️ RPPS trouvé, mais {what} : {entry}",
+        "en": "⚠️ RPPS found, but {what}: {entry}",
+    },
+    "vetting.card.rpps_other_name": {
+        "fr": "nom différent",
+        "en": "another name",
+    },
+    "vetting.card.rpps_other_profession": {
+        "fr": "profession différente",
+        "en": "another profession",
+    },
+    "vetting.card.rpps_absent": {
+        "fr": "⚠️ RPPS absent de l'annuaire (annuaire du {date})",
+        "en": "⚠️ RPPS not in the directory (directory of {date})",
+    },
+    "vetting.card.rpps_not_consulted": {
+        "fr": "Annuaire non consulté (numéro ADELI)",
+        "en": "Directory not consulted (ADELI number)",
+    },
     "meta.slot": {
         "fr": "garde",
         "en": "slot",

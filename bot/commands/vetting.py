@@ -209,7 +209,7 @@ async def info(ctx: Ctx, who: Word) -> None:
         request = found[0]
     else:
         request = await vetting.ledger.get(RequestIdArg.parse(who, ctx))
-    text = await vetting.cards.text(request)
+    text = await vetting.cards.text(request, detail=True)
     if request.user_id and await vetting.requests.is_member(request.user_id):
         text += "\n" + t(
             "vetting.member_rooms",

@@ -740,6 +740,29 @@ async def _v18_welcomes(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v19_rpps_directory(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- The national directory of health professionals, as last loaded: only what vetting
+        -- needs. A load fills rpps_*_next, then takes their place in one transaction.
+        CREATE TABLE rpps_people (
+            rpps              TEXT PRIMARY KEY,
+            last_name         TEXT NOT NULL,
+            first_name        TEXT NOT NULL,
+            profession        TEXT NOT NULL,
+            profession_label  TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE rpps_places (
+            rpps        TEXT NOT NULL,
+            department  TEXT NOT NULL,
+            commune     TEXT NOT NULL,
+            PRIMARY KEY (rpps, department, commune)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -759,4 +782,5 @@ MIGRATIONS: list[Migration] = [
     _v16_calendar_links,
     _v17_absences,
     _v18_welcomes,
+    _v19_rpps_directory,
 ]

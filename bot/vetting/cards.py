@@ -6,6 +6,8 @@ from bot import effects
 from bot.capability import Core
 from bot.i18n import t
 from bot.matrix.content import edit, notice
+from bot.rpps.matching import judge
+from bot.store.rpps import RppsStore
 from bot.store.vetting import RequestRow
 from bot.vetting.form import DEFAULT_PROFESSIONS
 from bot.vetting.ledger import Ledger, Part, as_data
@@ -17,8 +19,11 @@ class Cards(Part):
     def __init__(self, core: Core, ledger: Ledger):
         super().__init__(core)
         self.ledger = ledger
+        self.directory = RppsStore(core.store)
 
-    async def text(self, request: RequestRow) -> str:
+    async def text(self, request: RequestRow, detail: bool = False) -> str:
+        """The request's card (``detail``: with every place of practice the directory
+        lists, as ``!info`` shows it)."""
         loc = self.config.locale
         result = await self.ledger.standing_of(request)
         profession = next(
@@ -51,6 +56,7 @@ class Cards(Part):
                 user=request.user_id or "—",
             ),
         ]
+        lines.extend(await self.directory_lines(request, detail))
         duplicates = await self.requests.duplicates(
             as_data(request), request.user_id, exclude=request.id
         )
@@ -87,6 +93,49 @@ class Cards(Part):
         elif request.reason:
             lines.append(t("vetting.card.reason", loc, reason=request.reason))
         return "\n".join(lines)
+
+    async def directory_lines(self, request: RequestRow, detail: bool) -> list[str]:
+        """The national directory's verdict on one line (nothing when it is not consulted)."""
+        loc = self.config.locale
+        if self.config.vetting.directory_check == "off":
+            return []
+        loaded = await self.directory.loaded()
+        if loaded is None:
+            return []
+        date = loaded["date"]
+        if not request.rpps:
+            return [t("vetting.card.rpps_not_consulted", loc)] if request.adeli else []
+        verdict = judge(request.name, request.profession, await self.directory.entry(request.rpps))
+        if verdict.entry is None:
+            return [t("vetting.card.rpps_absent", loc, date=date)]
+        e = verdict.entry
+        places = ", ".join(dict.fromkeys(c or d for d, c in e.places)) or "—"
+        if len(places) > 80 and not detail:
+            places = places[:77] + "…"
+        said = t(
+            "vetting.card.rpps_entry",
+            loc,
+            last=e.last_name.upper(),
+            first=e.first_name,
+            profession=e.profession_label.lower() or e.profession,
+            places=places,
+            date=date,
+        )
+        if verdict.ok:
+            lines = [t("vetting.card.rpps_found", loc, entry=said)]
+        else:
+            wrong = [
+                t(key, loc)
+                for ok, key in (
+                    (verdict.name_ok, "vetting.card.rpps_other_name"),
+                    (verdict.profession_ok, "vetting.card.rpps_other_profession"),
+                )
+                if not ok
+            ]
+            lines = [t("vetting.card.rpps_mismatch", loc, what=", ".join(wrong), entry=said)]
+        if detail:
+            lines.extend(f"  • {c} ({d})" for d, c in e.places)
+        return lines
 
     async def show(self, request: RequestRow) -> None:
         """Post the card once; afterwards edit it in place. Imported requests get none (one

@@ -1,0 +1,69 @@
+"""The national directory against a real Synapse: a synthetic extraction loaded with
+`agora-bot import-directory` while the bot runs, then each request's card tells what the
+directory says of its RPPS number; a malformed file changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import agora_cli
+from tests.rpps_files import extraction, line
+from tests.test_vetting import file_request, join_line, request_number, two_admins
+
+pytestmark = pytest.mark.integration
+
+
+async def test_each_card_says_what_the_directory_says(person, start_bot, tmp_path):
+    agora, first, _, sfx = await two_admins(person, start_bot)
+    args = ["--config", str(agora.config_path), "--data-dir", str(agora.data_dir)]
+    good = tmp_path / "PS_LibreAcces_Personne_activite_202611300812.txt"
+    good.write_text(
+        extraction(
+            line("10101234564", "DURAND", "Corinne", "60"),
+            line("10101234564", "DURAND", "Corinne", "60", "AVIGNON", "84000", "84007"),
+            line("10000000017", "LEFÈVRE", "Hélène", "10"),
+            line("", "ADELI", "Seul", "60", kind="0"),
+            "8|trop|court",
+        ),
+        encoding="utf-8",
+    )
+    loaded = await agora_cli("import-directory", *args, str(good))
+    assert loaded.returncode == 0, loaded.stderr
+    assert "(directory of 2026-11-30): 5 lines read, 3 kept (2 people), 1 not RPPS" in loaded.stdout
+    assert "1 refused" in loaded.stdout and "line 6:" in loaded.stdout
+
+    # A malformed file: refused whole, the directory as it was.
+    bad = tmp_path / "annuaire.txt"
+    bad.write_text("Identifiant PP|Prénom\n1|2\n", encoding="utf-8")
+    refused = await agora_cli("import-directory", *args, str(bad))
+    assert refused.returncode == 1 and "nothing loaded" in refused.stderr
+
+    nurse = await person("infirmiere")
+    _, number, card = await file_request(agora, nurse, first, sfx)
+    assert (
+        "✅ RPPS trouvé : DURAND Corinne, infirmier, Avignon, Carpentras (annuaire du 2026-11-30)"
+        in card.body
+    ), card.body
+
+    # A physician who says she is a nurse; a number the directory does not have.
+    for who, rpps, name, expected in (
+        ("medecin", "10000000017", '"Helene Lefevre"', "⚠️ RPPS trouvé, mais profession"),
+        ("absente", "10000000025", '"Marie Curie"', "⚠️ RPPS absent de l'annuaire"),
+    ):
+        applicant = await person(who)
+        dm = await applicant.dm(agora.gateway.user_id)
+        reply, reaction = await applicant.command(
+            dm, join_line(sfx, nom=name, rpps=rpps, email=f"{who}.{sfx}@example.org")
+        )
+        assert reaction == "✅", reply.body
+        n = request_number(reply.body)
+        shown = await first.wait_for(
+            lambda n=n: [
+                s for s in first.seen if s.body.startswith(f"Demande #{n} —") and "RPPS" in s.body
+            ],
+            "the card",
+        )
+        assert expected in shown[-1].body, shown[-1].body
+
+    info, reaction = await first.command(agora.control.room_id, f"!info {number}")
+    assert reaction == "✅" and "• Avignon (84)" in info.body and "• Carpentras (84)" in info.body

@@ -1,0 +1,110 @@
+"""The national directory without a server: the extraction read by its header's names, a
+request judged against an entry, a load that fails changing nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.rpps.extraction import Tally, Unreadable, date_of, department_of, people
+from bot.rpps.matching import judge, same_person
+from bot.store import Store
+from bot.store.rpps import Entry, RppsStore
+from tests.rpps_files import HEADER, extraction, line
+
+
+def test_the_extraction_is_read_by_column_names_and_bad_lines_are_named():
+    text = extraction(
+        line("10101234564", "DURAND", "Corinne", "60"),
+        line("10101234564", "DURAND", "Corinne", "60", "AVIGNON", "84000", "84007"),
+        line("", "ADELI", "Seul", "60", kind="0"),
+        line("1234", "COURT", "Numéro", "10"),
+        "8|too|few",
+        line("10000000001", "", "Sans Nom", "10"),
+    )
+    tally = Tally()
+    rows = list(people(text.splitlines(), tally))
+    assert [(p.rpps, p.commune, p.department) for p in rows] == [
+        ("10101234564", "Carpentras", "84"),
+        ("10101234564", "Avignon", "84"),
+    ]
+    assert (tally.read, tally.kept, tally.skipped, tally.refused) == (6, 2, 1, 3)
+    assert [n for n, _ in tally.first_refused] == [5, 6, 7]
+    # Columns in another order, and others added: found by name.
+    names = HEADER.split("|")
+    order = list(reversed(range(len(names))))
+    cells = line("10101234564", "DURAND", "Corinne", "60").split("|")
+    shuffled = "|".join(names[i] for i in order) + "|Nouvelle colonne\n"
+    shuffled += "|".join(cells[i] for i in order) + "|x\n"
+    (again,) = list(people(shuffled.splitlines(), Tally()))
+    assert again == rows[0]
+
+
+def test_what_is_not_an_extraction_is_refused_whole():
+    with pytest.raises(Unreadable, match="Nom d'exercice"):
+        list(people(["Identifiant PP|Prénom d'exercice|Code profession", "1|2|3"], Tally()))
+    with pytest.raises(Unreadable):
+        list(people([], Tally()))
+
+
+def test_dates_and_departments():
+    assert str(date_of("PS_LibreAcces_Personne_activite_202611300812.txt")) == "2026-11-30"
+    assert date_of("annuaire.txt") is None
+    assert department_of("20000", "") == "2A" and department_of("", "2B033") == "2B"
+    assert department_of("97400", "97411") == "974" and department_of("84200", "") == "84"
+
+
+@pytest.mark.parametrize(
+    ("given", "ok"),
+    [
+        ("Corinne Durand", True),
+        ("DURAND Corinne", True),
+        ("Dr Corinne Durand", True),
+        ("Corinne Durand-Martin", True),  # her usage name, compound
+        ("corinne durand", True),
+        ("Corine Durand", False),
+        ("Corinne Dupont", False),
+    ],
+)
+def test_names_are_compared_without_case_accents_or_hyphens(given, ok):
+    assert same_person(given, "DURAND", "Corinne") is ok
+
+
+def test_accents_and_compound_names_in_the_directory():
+    assert same_person("Hélène Lefèvre", "LEFEVRE", "Helene")
+    assert same_person("Jean-Paul Martin", "MARTIN-DUPONT", "Jean-Paul")
+    assert same_person("Jean Paul Dupont", "MARTIN-DUPONT", "Jean-Paul")
+    assert not same_person("Paul Dupont", "MARTIN-DUPONT", "Jean-Paul")
+
+
+def test_a_request_is_judged_on_name_and_profession():
+    entry = Entry("10101234564", "DURAND", "Corinne", "60", "Infirmier", (("84", "Carpentras"),))
+    assert judge("Corinne Durand", "infirmier", entry).ok
+    wrong = judge("Corinne Durand", "medecin", entry)
+    assert wrong.found and wrong.name_ok and not wrong.profession_ok
+    assert not judge("Corinne Durand", "infirmier", None).found
+
+
+async def test_a_load_that_fails_changes_nothing_and_a_good_one_replaces_the_whole(tmp_path):
+    store = await Store.open(tmp_path / "agora.db")
+    directory = RppsStore(store)
+    try:
+        first = extraction(line("10101234564", "DURAND", "Corinne", "60"))
+        assert await directory.load(people(first.splitlines(), Tally()), date="2026-11-30") == 1
+        broken = extraction(line("10000000001", "MARTIN", "Paul", "10")).splitlines()
+
+        def cut_short():
+            yield from people(broken, Tally())
+            raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+        with pytest.raises(UnicodeDecodeError):
+            await directory.load(cut_short(), date="2026-12-01")
+        assert (await directory.loaded())["date"] == "2026-11-30"
+        assert (await directory.entry("10101234564")).last_name == "DURAND"
+        assert await directory.entry("10000000001") is None
+        second = extraction(line("10000000001", "MARTIN", "Paul", "10"))
+        await directory.load(people(second.splitlines(), Tally()), date="2026-12-02")
+        assert await directory.entry("10101234564") is None  # gone from the new copy
+        assert (await directory.entry("10000000001")).places == (("84", "Carpentras"),)
+        assert (await directory.loaded())["people"] == 1
+    finally:
+        await store.close()
