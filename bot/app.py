@@ -32,6 +32,7 @@ from bot.moderation.capability import Moderation
 from bot.newcomers.capability import Newcomers
 from bot.news.capability import News
 from bot.rosters.capability import Rosters
+from bot.rpps.capability import Directory
 from bot.runtime import GAVE_UP_JOB, Runtime, version
 from bot.store import Store
 from bot.tasks import Tasks
@@ -104,12 +105,13 @@ class Agora:
         self.rosters = Rosters(core)
         self.absences = Absences(core, self.vetting)
         self.newcomers = Newcomers(core, self.animation)
+        self.directory = Directory(core)
         # In this order an invitation to a room the config adopts is taken before it could
         # pass for a direct chat, as it was.
         self.capabilities = [
             self.territories, self.runtime, self.moderation, self.federation,
             self.vetting, self.animation, self.news, self.rosters, self.absences,
-            self.newcomers,
+            self.newcomers, self.directory,
         ]  # fmt: skip
         core.plug(self.capabilities)
         core.router.add(Invite, self.runtime.decline)  # an invitation nobody wanted

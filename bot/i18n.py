@@ -982,6 +982,46 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Annuaire non consulté (numéro ADELI)",
         "en": "Directory not consulted (ADELI number)",
     },
+    "cmd.rpps.help": {
+        "fr": "L'annuaire national des professionnels de santé (RPPS)",
+        "en": "The national directory of health professionals (RPPS)",
+    },
+    "cmd.rpps.status.help": {
+        "fr": "Quel annuaire est chargé",
+        "en": "Which directory is loaded",
+    },
+    "cmd.rpps.gaps.help": {
+        "fr": "Les membres que l'annuaire ne confirme plus",
+        "en": "The members the directory no longer bears out",
+    },
+    "rpps.none_loaded": {
+        "fr": "Aucun annuaire n'est chargé (agora-bot import-directory).",
+        "en": "No directory is loaded (agora-bot import-directory).",
+    },
+    "rpps.status": {
+        "fr": "Annuaire du {date} chargé : {people} professionnel(s).",
+        "en": "Directory of {date} loaded: {people} professional(s).",
+    },
+    "rpps.gaps.none": {
+        "fr": "L'annuaire du {date} confirme tous les membres qui ont un numéro RPPS.",
+        "en": "The directory of {date} bears out every member with an RPPS number.",
+    },
+    "rpps.gaps.all": {
+        "fr": "Annuaire du {date} — {n} membre(s) à regarder :\n{lines}",
+        "en": "Directory of {date} — {n} member(s) to look at:\n{lines}",
+    },
+    "rpps.gaps.new": {
+        "fr": "🔎 Annuaire du {date} chargé — {n} membre(s) à regarder (personne n'est retiré sans vous : {prefix}revoke) :\n{lines}",
+        "en": "🔎 Directory of {date} loaded — {n} member(s) to look at (nobody is removed without you: {prefix}revoke):\n{lines}",
+    },
+    "rpps.gap.left": {
+        "fr": "n'est plus dans l'annuaire (retraite, radiation…)",
+        "en": "no longer in the directory (retired, struck off…)",
+    },
+    "rpps.gap.profession": {
+        "fr": "dans l'annuaire comme {profession}",
+        "en": "in the directory as {profession}",
+    },
     "meta.slot": {
         "fr": "garde",
         "en": "slot",

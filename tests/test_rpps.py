@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_each_card_says_what_the_directory_says(person, start_bot, tmp_path):
-    agora, first, _, sfx = await two_admins(person, start_bot)
+    agora, first, second, sfx = await two_admins(person, start_bot)
     args = ["--config", str(agora.config_path), "--data-dir", str(agora.data_dir)]
     good = tmp_path / "PS_LibreAcces_Personne_activite_202611300812.txt"
     good.write_text(
@@ -67,3 +67,33 @@ async def test_each_card_says_what_the_directory_says(person, start_bot, tmp_pat
 
     info, reaction = await first.command(agora.control.room_id, f"!info {number}")
     assert reaction == "✅" and "• Avignon (84)" in info.body and "• Carpentras (84)" in info.body
+
+    # She is admitted; the next directory no longer has her number: listed once in the
+    # control room, nobody removed; !rpps ecarts shows it again.
+    for admin in (first, second):
+        _, reaction = await admin.command(agora.control.room_id, f"!approve {number}")
+        assert reaction == "✅"
+    await agora.settled()
+    later = tmp_path / "PS_LibreAcces_Personne_activite_202612010800.txt"
+    later.write_text(extraction(line("10000000017", "LEFÈVRE", "Hélène", "10")), encoding="utf-8")
+    assert (await agora_cli("import-directory", *args, str(later))).returncode == 0
+    agora.jobs.clock.offset = 301
+    agora.jobs.kick()
+    listed = await first.wait_for(
+        lambda: [s for s in first.seen if s.body.startswith("🔎 Annuaire du 2026-12-01 chargé")],
+        "the members the new directory does not bear out",
+        60,
+    )
+    assert "1 membre(s)" in listed[0].body and nurse.user_id in listed[0].body
+    assert "n'est plus dans l'annuaire" in listed[0].body
+    assert await agora.vetting.requests.is_member(nurse.user_id)  # admins decide
+    again, reaction = await first.command(agora.control.room_id, "!rpps ecarts")
+    assert (
+        reaction == "✅" and nurse.user_id in again.body and "Annuaire du 2026-12-01" in again.body
+    )
+    status, _ = await first.command(agora.control.room_id, "!rpps")
+    assert "Annuaire du 2026-12-01 chargé : 1 professionnel(s)" in status.body
+    agora.jobs.clock.offset = 602
+    agora.jobs.kick()
+    await agora.settled()
+    assert len([s for s in first.seen if s.body.startswith("🔎 Annuaire")]) == 1  # once

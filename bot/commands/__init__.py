@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "bot.commands.rosters",
     "bot.commands.absences",
     "bot.commands.newcomers",
+    "bot.commands.rpps",
 )
 
 

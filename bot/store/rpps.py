@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from bot.store import Store
 
-LOADED_KEY = "rpps.loaded"
+LOADED_KEY = "directory:loaded"
 CHUNK = 5_000  # rows a transaction: the write lock is never held long
 
 
@@ -145,3 +145,17 @@ class RppsStore:
         ) as cur:
             places = tuple((r[0], r[1]) for r in await cur.fetchall())
         return Entry(row[0], row[1], row[2], row[3], row[4], places)
+
+    async def members_against(self) -> list[tuple[str, str, str, str, str | None, str]]:
+        """Every active member with an RPPS number, beside what the directory in place says:
+        (user id, name, profession, RPPS, the directory's profession code or None when the
+        number is not there, its label)."""
+        async with self.store.db.execute(
+            "SELECT m.user_id, r.name, r.profession, r.rpps, p.profession, "
+            "COALESCE(p.profession_label, '') FROM members m "
+            "JOIN requests r ON r.id = m.request_id "
+            "LEFT JOIN rpps_people p ON p.rpps = r.rpps "
+            "WHERE m.status = 'active' AND r.rpps IS NOT NULL AND r.rpps != '' "
+            "ORDER BY r.name, m.user_id"
+        ) as cur:
+            return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in await cur.fetchall()]
