@@ -221,8 +221,10 @@ async def _import_directory(config_path: Path, data_dir: Path, file: Path, date:
     """The extraction streamed into the store (the previous copy replaced only at the end,
     so a failure changes nothing); a report of the rows read, kept and refused."""
     import datetime
+    import zipfile
+    import zlib
 
-    from bot.rpps.extraction import Tally, Unreadable, date_of, people
+    from bot.rpps.extraction import Tally, Unreadable, date_of, open_extraction, people
     from bot.store import Store
     from bot.store.rpps import RppsStore
 
@@ -233,21 +235,26 @@ async def _import_directory(config_path: Path, data_dir: Path, file: Path, date:
         except ValueError:
             print(f"--date {date}: expected YYYY-MM-DD", file=sys.stderr)
             return 2
-    else:
-        found = date_of(file.name)
+    try:
+        text, inner = open_extraction(file)
+    except (OSError, Unreadable, zipfile.BadZipFile) as exc:
+        print(f"{file}: nothing loaded, the directory is as it was ({exc})", file=sys.stderr)
+        return 1
+    if date is None:
+        found = date_of(inner) or date_of(file.name)
         if found is None:
-            found = datetime.date.fromtimestamp(file.stat().st_mtime) if file.exists() else None
-        day = found or datetime.date.today()
+            found = datetime.date.fromtimestamp(file.stat().st_mtime)
+        day = found
     tally = Tally()
     store = await Store.open(data_dir / "agora.db")
     try:
-        with open(file, encoding="utf-8-sig", newline="") as lines:
+        with text as lines:
             count = await RppsStore(store).load(
                 people(lines, tally),
                 date=day.isoformat(),
                 progress=lambda n: print(f"… {n} lines kept", file=sys.stderr),
             )
-    except (OSError, UnicodeDecodeError, Unreadable) as exc:
+    except (OSError, UnicodeDecodeError, Unreadable, zipfile.BadZipFile, zlib.error) as exc:
         print(f"{file}: nothing loaded, the directory is as it was ({exc})", file=sys.stderr)
         return 1
     finally:

@@ -380,6 +380,24 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DirectoryConfig:
+    url: str = setting(
+        "",
+        "where the bot downloads the national directory's extraction (.txt or .zip) from, "
+        "with conditional requests (none: loaded by hand with agora-bot import-directory)",
+        kind="url",
+    )
+    refresh: float = setting(86400.0, "how often the download is tried again", kind="duration")
+    max_bytes: int = setting(
+        3_000_000_000, "a bigger download is refused as it streams", lo=1_000, hi=20_000_000_000
+    )
+    timeout: float = setting(3600.0, "a download that takes longer fails", kind="duration")
+    allowed_hosts: tuple[str, ...] = setting(
+        (), "hosts it may be downloaded from although they are not public", kind="hosts"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class HooksConfig:
     max_age: float = setting(
         300.0, "a signed request older (or newer) than this is refused", kind="duration"
@@ -483,6 +501,7 @@ class Config:
     feeds: tuple[FeedSpec, ...] = ()
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     hooks: HooksConfig = field(default_factory=HooksConfig)
+    directory: DirectoryConfig = field(default_factory=DirectoryConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     moderation: ModerationConfig = field(default_factory=ModerationConfig)
     jobs: JobsConfig = field(default_factory=JobsConfig)

@@ -1022,6 +1022,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "dans l'annuaire comme {profession}",
         "en": "in the directory as {profession}",
     },
+    "rpps.download_failed": {
+        "fr": "⚠️ Annuaire RPPS : le téléchargement ou le chargement a échoué, l'annuaire en place est gardé ({why}).",
+        "en": "⚠️ RPPS directory: the download or the load failed; the directory in place is kept ({why}).",
+    },
     "meta.slot": {
         "fr": "garde",
         "en": "slot",

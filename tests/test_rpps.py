@@ -4,10 +4,16 @@ directory says of its RPPS number; a malformed file changes nothing."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+from pathlib import Path
+
 import pytest
 
-from tests.conftest import agora_cli
+from tests.conftest import agora_cli, free_port
+from tests.feedserver import FeedServer
 from tests.rpps_files import extraction, line
+from tests.test_territories import eventually
 from tests.test_vetting import file_request, join_line, request_number, two_admins
 
 pytestmark = pytest.mark.integration
@@ -97,3 +103,65 @@ async def test_each_card_says_what_the_directory_says(person, start_bot, tmp_pat
     agora.jobs.kick()
     await agora.settled()
     assert len([s for s in first.seen if s.body.startswith("🔎 Annuaire")]) == 1  # once
+
+
+async def test_the_directory_is_downloaded_as_it_changes_and_a_failure_said_once(
+    person, start_bot, tmp_path
+):
+    """From a local server (a zip, as the agency publishes it): loaded; asked again with its
+    ETag, not loaded twice; a server error keeps the directory and is said once."""
+    server = FeedServer()
+    runner = await server.start(free_port())
+    try:
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(
+                "PS_LibreAcces_Personne_activite_202611300812.txt",
+                extraction(line("10101234564", "DURAND", "Corinne", "60")),
+            )
+        server.documents["/extraction.zip"] = (archive.getvalue(), "application/zip")
+        admin = await person("admin")
+        agora = await start_bot(
+            [admin.user_id],
+            directory={
+                "url": f"{server.url}/extraction.zip",
+                "refresh": "1h",
+                "allowed_hosts": ["127.0.0.1"],
+            },
+        )
+        await admin.accept_invite(agora.control.room_id)
+
+        async def loaded() -> bool:
+            return (await agora.directory.directory.loaded() or {}).get("date") == "2026-11-30"
+
+        await eventually(loaded, "the directory downloaded and loaded", 60)
+        assert (await agora.directory.directory.entry("10101234564")).last_name == "DURAND"
+        assert not (Path(agora.data_dir) / "directory.download").exists()  # not kept
+
+        # An hour later: the same file, answered 304 (nothing loaded again).
+        first_load = (await agora.directory.directory.loaded())["at"]
+        agora.jobs.clock.offset = 3601
+        agora.jobs.kick()
+        await eventually(
+            lambda: _true(server.not_modified.get("/extraction.zip") == 1), "a 304", 60
+        )
+        assert (await agora.directory.directory.loaded())["at"] == first_load
+
+        # Then the server fails, twice: the directory stays, the control room is told once.
+        server.failing["/extraction.zip"] = 500
+        for hours in (2, 3):
+            agora.jobs.clock.offset = hours * 3600 + 1
+            agora.jobs.kick()
+            await eventually(
+                lambda h=hours: _true(server.hits.get("/extraction.zip") == h + 1), "a try", 60
+            )
+        await agora.settled()
+        told = [s for s in admin.seen if "Annuaire RPPS : le téléchargement" in s.body]
+        assert len(told) == 1 and "500" in told[0].body, [s.body for s in told]
+        assert (await agora.directory.directory.entry("10101234564")) is not None
+    finally:
+        await runner.cleanup()
+
+
+async def _true(value: bool) -> bool:
+    return value

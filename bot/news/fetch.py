@@ -17,7 +17,7 @@ import ipaddress
 import socket
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -150,7 +150,10 @@ async def fetch(
     max_bytes: int,
     max_redirects: int,
     allowed_hosts: Collection[str] = (),
+    into: BinaryIO | None = None,
 ) -> Fetched:
+    """A conditional GET of ``url`` (``into``: the body written to that file as it comes,
+    for a large one, instead of kept in memory)."""
     headers = {
         "User-Agent": USER_AGENT,
         "Accept": "application/rss+xml, application/atom+xml, "
@@ -170,7 +173,7 @@ async def fetch(
                 if resp.status in REDIRECTS and resp.headers.get("Location"):
                     url = urljoin(url, resp.headers["Location"])
                     continue
-                return await _read(resp, etag, last_modified, max_bytes)
+                return await _read(resp, etag, last_modified, max_bytes, into)
         raise FetchError("redirects", n=max_redirects)
     except TimeoutError:
         raise FetchError("timeout", seconds=round(timeout)) from None
@@ -184,7 +187,11 @@ async def fetch(
 
 
 async def _read(
-    resp: aiohttp.ClientResponse, etag: str | None, last_modified: str | None, max_bytes: int
+    resp: aiohttp.ClientResponse,
+    etag: str | None,
+    last_modified: str | None,
+    max_bytes: int,
+    into: BinaryIO | None = None,
 ) -> Fetched:
     if resp.status == 304:
         return Fetched(304, etag=etag, last_modified=last_modified)
@@ -198,7 +205,10 @@ async def _read(
         size += len(chunk)
         if size > max_bytes:
             raise FetchError("too_large", n=max_bytes)
-        chunks.append(chunk)
+        if into is not None:
+            into.write(chunk)
+        else:
+            chunks.append(chunk)
     return Fetched(
         200,
         b"".join(chunks),

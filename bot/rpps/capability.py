@@ -7,13 +7,19 @@ is removed: admins decide (``!revoke``). ``!rpps ecarts`` shows the list again."
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import email.utils
 import logging
+import sys
+from pathlib import Path
 from typing import Any
 
 from bot import effects
 from bot.capability import Capability, Core
 from bot.i18n import t
 from bot.matrix.content import notice
+from bot.news import fetch
 from bot.rpps.matching import PROFESSION_CODES
 from bot.scheduler import Again
 from bot.store.rpps import RppsStore
@@ -21,8 +27,15 @@ from bot.store.rpps import RppsStore
 log = logging.getLogger(__name__)
 
 WATCH_JOB = "rpps.watch"
+REFRESH_JOB = "rpps.refresh"  # the extraction downloaded and loaded, every directory.refresh
 WATCH_EVERY = 300.0
 TOLD_KEY = "directory:told"  # the gaps already listed: {"load": <at>, "gaps": [...]}
+DOWNLOAD_KEY = "directory:download"  # the last download's ETag and Last-Modified
+FAILED_KEY = "directory:failed"  # the failure last reported (said once until it changes)
+
+
+class LoadFailed(Exception):
+    """Loading a downloaded extraction failed (the child's last words)."""
 
 
 class Directory(Capability):
@@ -32,12 +45,95 @@ class Directory(Capability):
     def __init__(self, core: Core):
         super().__init__(core)
         self.directory = RppsStore(core.store)
-        self.jobs = {WATCH_JOB: self.watch}
-        self.job_pools = {WATCH_JOB: 1}
+        self.jobs = {WATCH_JOB: self.watch, REFRESH_JOB: self.refresh}
+        self.job_pools = {WATCH_JOB: 1, REFRESH_JOB: 1}
 
     async def start(self) -> None:
-        await self.core.store.ensure_job(WATCH_JOB, {}, at=self.core.clock())
+        now, store = self.core.clock(), self.core.store
+        await store.ensure_job(WATCH_JOB, {}, at=now)
+        if self.config.directory.url:
+            await store.ensure_job(REFRESH_JOB, {}, at=now)
         self.core.wake_jobs()
+
+    async def reloaded(self) -> None:
+        await self.start()
+
+    # --- downloading it -------------------------------------------------------------------------
+
+    async def refresh(self, payload: dict[str, Any]) -> Again | None:
+        """The recurring job: the extraction at ``directory.url`` downloaded if it changed (a
+        conditional request, public addresses only, streamed to a file of the data directory
+        and never kept), then loaded the way ``agora-bot import-directory`` does, in a child
+        process (the bot's own work goes on). A failure keeps the directory in place and is
+        reported once in the control room."""
+        config = self.config.directory
+        if not config.url:
+            return None  # turned off: the job ends (a reload that sets it starts it again)
+        state: dict[str, Any] = await self.core.store.get(DOWNLOAD_KEY, {})
+        partial = self.core.data_dir / "directory.download"
+        try:
+            async with fetch.session(config.allowed_hosts) as http:
+                with open(partial, "wb") as sink:
+                    got = await fetch.fetch(
+                        http,
+                        config.url,
+                        etag=state.get("etag"),
+                        last_modified=state.get("last_modified"),
+                        timeout=config.timeout,
+                        max_bytes=config.max_bytes,
+                        max_redirects=3,
+                        allowed_hosts=config.allowed_hosts,
+                        into=sink,
+                    )
+            if got.status == 200:
+                await self.load_file(partial, got.last_modified)
+                await self.core.store.put(
+                    DOWNLOAD_KEY, {"etag": got.etag, "last_modified": got.last_modified}
+                )
+            await self.failed(None)
+        except fetch.FetchError as exc:
+            await self.failed(exc.render(self.config.locale))
+        except LoadFailed as exc:
+            await self.failed(str(exc))
+        finally:
+            partial.unlink(missing_ok=True)
+        await self.watch({})  # what the new copy says of the members, now
+        return Again(self.core.clock() + config.refresh)
+
+    async def load_file(self, path: Path, last_modified: str | None) -> None:
+        """``agora-bot import-directory`` on a downloaded file, in a child process."""
+        source = self.core.file_config.source
+        if source is None:
+            raise LoadFailed("no configuration file to load it with")
+        args = [sys.executable, "-m", "bot", "import-directory", "--config", str(source)]
+        args += ["--data-dir", str(self.core.data_dir), str(path)]
+        if last_modified:
+            with contextlib.suppress(TypeError, ValueError):
+                day = email.utils.parsedate_to_datetime(last_modified).date()
+                args += ["--date", day.isoformat()]
+        child = await asyncio.create_subprocess_exec(
+            *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await child.communicate()
+        if child.returncode != 0:
+            lines = err.decode(errors="replace").strip().splitlines()
+            raise LoadFailed(lines[-1][:300] if lines else f"exit {child.returncode}")
+        log.info("directory loaded: %s", out.decode(errors="replace").splitlines()[:1])
+
+    async def failed(self, why: str | None) -> None:
+        """A download or load that failed said once in the control room (again only if the
+        reason changes); a success forgets it."""
+        before = await self.core.store.get(FAILED_KEY)
+        if why is None:
+            if before is not None:
+                await self.core.store.put(FAILED_KEY, None)
+            return
+        if why == before:
+            return
+        await self.core.control.announce("rpps.download_failed", {"why": why})
+        await self.core.store.put(FAILED_KEY, why)
+
+    # --- what it says of the members ------------------------------------------------------------
 
     async def gaps(self) -> list[tuple[str, str, str, str]]:
         """(user id, name, RPPS, what: ``left`` or ``profession:<label>``) for each member the

@@ -7,10 +7,14 @@ kept: the RPPS number, names, profession, and the places' communes and departmen
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
 # The columns read, by the names the header gives them (compared folded: case, accents and
 # punctuation aside), with other names they have had.
@@ -154,3 +158,19 @@ def date_of(name: str) -> dt.date | None:
         return dt.date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
     except ValueError:
         return None
+
+
+def open_extraction(path: Path) -> tuple[IO[str], str]:
+    """The extraction's lines as text, and the name that dates it: the file itself, or in a
+    zip the member that is the people's activity file (``…Personne_activite…``, else the only
+    text file), read as it is unpacked."""
+    if zipfile.is_zipfile(path):
+        archive = zipfile.ZipFile(path)
+        names = [n for n in archive.namelist() if n.lower().endswith((".txt", ".csv"))]
+        chosen = [n for n in names if "personne_activite" in n.lower()] or names
+        if len(chosen) != 1:
+            archive.close()
+            raise Unreadable(f"{path.name}: no single extraction in the archive ({len(names)})")
+        raw = archive.open(chosen[0])
+        return io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""), chosen[0]
+    return open(path, encoding="utf-8-sig", newline=""), path.name
