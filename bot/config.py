@@ -270,8 +270,9 @@ class VettingConfig:
     directory_check: str = setting(
         "show",
         "each request's RPPS number looked up in the loaded national directory, its verdict "
-        "on the card (off: not consulted)",
-        choices=("off", "show"),
+        "on the card (off: not consulted; require: a request it does not bear out refused at "
+        "once, admins may still admit it with !approve <n> --sans-annuaire <reason>)",
+        choices=("off", "show", "require"),
     )
     provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
 

@@ -1026,6 +1026,46 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "⚠️ Annuaire RPPS : le téléchargement ou le chargement a échoué, l'annuaire en place est gardé ({why}).",
         "en": "⚠️ RPPS directory: the download or the load failed; the directory in place is kept ({why}).",
     },
+    "vetting.card.rpps_none_loaded": {
+        "fr": "⚠️ Annuaire RPPS exigé mais aucun n'est chargé : numéro non vérifié",
+        "en": "⚠️ RPPS directory required but none is loaded: number not checked",
+    },
+    "vetting.card.override": {
+        "fr": "Refusée par l'annuaire : {prefix}approve {id} --sans-annuaire <raison> pour l'admettre quand même",
+        "en": "Refused by the directory: {prefix}approve {id} --sans-annuaire <reason> to admit them anyway",
+    },
+    "vetting.directory_refused": {
+        "fr": "La demande #{id} a été refusée par l'annuaire RPPS : « {prefix}approve {id} --sans-annuaire <raison> » pour l'admettre quand même.",
+        "en": "Request #{id} was refused by the RPPS directory: “{prefix}approve {id} --sans-annuaire <reason>” to admit them anyway.",
+    },
+    "vetting.override_reason_required": {
+        "fr": "Admettre sans l'annuaire demande une raison : --sans-annuaire <raison>.",
+        "en": "Admitting without the directory needs a reason: --sans-annuaire <reason>.",
+    },
+    "vetting.override_one_at_a_time": {
+        "fr": "--sans-annuaire s'emploie pour une demande à la fois.",
+        "en": "--sans-annuaire is for one request at a time.",
+    },
+    "vetting.directory.reason": {
+        "fr": "annuaire RPPS : {what}",
+        "en": "RPPS directory: {what}",
+    },
+    "vetting.directory.what.absent": {
+        "fr": "numéro absent de l'annuaire",
+        "en": "number not in the directory",
+    },
+    "vetting.directory.what.name": {
+        "fr": "nom différent",
+        "en": "another name",
+    },
+    "vetting.directory.what.profession": {
+        "fr": "profession différente",
+        "en": "another profession",
+    },
+    "vetting.applicant.directory_refused": {
+        "fr": "Votre demande #{id} n'a pas pu être acceptée : l'annuaire national des professionnels de santé (RPPS) ne la confirme pas ({what}). Vérifiez votre numéro RPPS, votre nom et votre profession ; si c'est une erreur, écrivez à un·e admin : {admins}.",
+        "en": "Your request #{id} could not be accepted: the national directory of health professionals (RPPS) does not bear it out ({what}). Check your RPPS number, name and profession; if this is a mistake, write to an admin: {admins}.",
+    },
     "meta.slot": {
         "fr": "garde",
         "en": "slot",

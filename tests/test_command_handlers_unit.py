@@ -108,7 +108,14 @@ def vetting(**answers: Any) -> SimpleNamespace:
 async def test_approve_one_request_decides_it_and_says_where_it_stands():
     services = vetting()
     sent = await run("!approve #12 vu au téléphone", services)
-    assert services.decisions.calls == [("decide", (12, ADMIN, "approve", "vu au téléphone"), {})]
+    assert services.decisions.calls == [
+        ("decide", (12, ADMIN, "approve", "vu au téléphone"), {"without_directory": False})
+    ]
+    services.decisions.calls.clear()
+    await run("!approve #12 --sans-annuaire vu au téléphone", services)
+    assert services.decisions.calls == [
+        ("decide", (12, ADMIN, "approve", "vu au téléphone"), {"without_directory": True})
+    ]
     assert "#12" in sent[0] and "acceptée" in sent[0]
 
 

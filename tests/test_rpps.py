@@ -5,6 +5,7 @@ directory says of its RPPS number; a malformed file changes nothing."""
 from __future__ import annotations
 
 import io
+import secrets
 import zipfile
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from tests.conftest import agora_cli, free_port
 from tests.feedserver import FeedServer
 from tests.rpps_files import extraction, line
 from tests.test_territories import eventually
-from tests.test_vetting import file_request, join_line, request_number, two_admins
+from tests.test_vetting import file_request, join_line, network, request_number, two_admins
 
 pytestmark = pytest.mark.integration
 
@@ -165,3 +166,58 @@ async def test_the_directory_is_downloaded_as_it_changes_and_a_failure_said_once
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_with_require_a_request_the_directory_does_not_bear_out_is_refused_at_once(
+    person, start_bot, tmp_path
+):
+    """Refused at once and told why; an admin may still admit with --sans-annuaire and a
+    reason (audited), and the quorum then decides as for anyone."""
+    sfx = secrets.token_hex(3)
+    first, second = await person("admin"), await person("admin")
+    agora = await start_bot(
+        [first.user_id, second.user_id],
+        network=network(sfx),
+        vetting={"directory_check": "require"},
+    )
+    for admin in (first, second):
+        await admin.accept_invite(agora.control.room_id)
+    await agora.settled()
+    args = ["--config", str(agora.config_path), "--data-dir", str(agora.data_dir)]
+    extract = tmp_path / "PS_LibreAcces_Personne_activite_202611300812.txt"
+    extract.write_text(extraction(line("10101234564", "DURAND", "Corinne", "60")))
+    assert (await agora_cli("import-directory", *args, str(extract))).returncode == 0
+
+    # Borne out: waits for the admins as always.
+    nurse = await person("infirmiere")
+    _, number, card = await file_request(agora, nurse, first, sfx)
+    assert (await agora.vetting.get(number)).status == "pending" and "✅ RPPS trouvé" in card.body
+
+    # Not in the directory: refused at once, told why and whom to write to.
+    stranger = await person("inconnue")
+    dm = await stranger.dm(agora.gateway.user_id)
+    reply, reaction = await stranger.command(
+        dm, join_line(sfx, nom='"Marie Curie"', rpps="10000000025", email=f"m.{sfx}@example.org")
+    )
+    assert reaction == "✅"
+    n = request_number(reply.body)
+    told = await stranger.wait_for(
+        lambda: [s for s in stranger.seen if "n'a pas pu être acceptée" in s.body], "told", 60
+    )
+    assert "numéro absent de l'annuaire" in told[0].body and first.user_id in told[0].body
+    assert (await agora.vetting.get(n)).status == "rejected"
+    plain, reaction = await first.command(agora.control.room_id, f"!approve {n}")
+    assert reaction == "❌" and "--sans-annuaire" in plain.body
+    bare, reaction = await first.command(agora.control.room_id, f"!approve {n} --sans-annuaire")
+    assert reaction == "❌" and "demande une raison" in bare.body
+    over, reaction = await first.command(
+        agora.control.room_id, f"!approve {n} --sans-annuaire diplôme vu, inscription en cours"
+    )
+    assert reaction == "✅" and "(1/2)" in over.body, over.body
+    done, reaction = await second.command(agora.control.room_id, f"!approve {n}")
+    assert reaction == "✅" and "acceptée" in done.body
+    await stranger.wait_for(
+        lambda: [s for s in stranger.seen if "Bonne nouvelle" in s.body], "the good news", 60
+    )
+    actions = {r["action"] for r in await agora.store.audit_entries(limit=100)}
+    assert {"vetting.directory_refused", "vetting.directory_override"} <= actions

@@ -18,7 +18,7 @@ from bot.commands.registry import (
     command_group,
 )
 from bot.config import Config
-from bot.errors import NotFound
+from bot.errors import BadArgument, NotFound
 from bot.i18n import t
 from bot.store.vetting import VettingStore
 from bot.vetting.cards import Cards
@@ -130,8 +130,12 @@ async def requests(ctx: Ctx) -> None:
     await ctx.reply("\n".join(lines))
 
 
-async def _decide(ctx: Ctx, request: int, decision: str, note: str) -> None:
-    result = await ctx.services.decisions.decide(request, ctx.sender, decision, note)
+async def _decide(
+    ctx: Ctx, request: int, decision: str, note: str, without_directory: bool = False
+) -> None:
+    result = await ctx.services.decisions.decide(
+        request, ctx.sender, decision, note, without_directory=without_directory
+    )
     key = {"approved": "vetting.now_approved", "rejected": "vetting.now_rejected"}.get(
         result.status, "vetting.recorded"
     )
@@ -147,11 +151,16 @@ async def _decide(ctx: Ctx, request: int, decision: str, note: str) -> None:
     help="cmd.approve.help",
     aliases=("valider",),
     metavars={"note": "meta.note"},
+    options={"sans_annuaire": ("without-directory",)},
 )
-async def approve(ctx: Ctx, request: RequestSelection, note: Rest = "") -> None:
+async def approve(
+    ctx: Ctx, request: RequestSelection, note: Rest = "", *, sans_annuaire: bool = False
+) -> None:
     if request.single is not None:
-        await _decide(ctx, request.single, "approve", note)
+        await _decide(ctx, request.single, "approve", note, sans_annuaire)
         return
+    if sans_annuaire:
+        raise BadArgument("vetting.override_one_at_a_time")
     decisions = ctx.services.decisions
     ids = await decisions.selection(request.first, request.last, request.batch)
     what = f"import:{request.batch}" if request.batch else f"#{request.first}-#{request.last}"

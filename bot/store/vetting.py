@@ -244,6 +244,15 @@ class VettingStore:
         ) as cur:
             return [Decision(*r) for r in await cur.fetchall()]
 
+    async def reopen(self, request_id: int) -> bool:
+        """A request the directory refused, open again (an admin admits it without it)."""
+        cur = await self.store._write(
+            "UPDATE requests SET status = 'pending', reason = NULL, decided = NULL "
+            "WHERE id = ? AND status = 'rejected'",
+            (request_id,),
+        )
+        return cur.rowcount == 1
+
     async def close_request(
         self, request_id: int, status: str, reason: str | None = None, *, then: str | None = None
     ) -> bool:

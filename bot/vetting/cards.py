@@ -6,13 +6,21 @@ from bot import effects
 from bot.capability import Core
 from bot.i18n import t
 from bot.matrix.content import edit, notice
-from bot.rpps.matching import judge
+from bot.rpps.matching import Verdict, judge
 from bot.store.rpps import RppsStore
 from bot.store.vetting import RequestRow
 from bot.vetting.form import DEFAULT_PROFESSIONS
 from bot.vetting.ledger import Ledger, Part, as_data
 
-ENDORSEMENT = "endorsement"  # the note of an animator's approval when they file a request
+ENDORSEMENT = "endorsement"
+
+
+def refused_key(request_id: int) -> str:
+    """Where a request the directory refused (``require``) keeps what did not match."""
+    return f"directory:refused:{request_id}"
+
+
+# the note of an animator's approval when they file a request
 
 
 class Cards(Part):
@@ -92,7 +100,26 @@ class Cards(Part):
             )
         elif request.reason:
             lines.append(t("vetting.card.reason", loc, reason=request.reason))
+            if await self.store.get(refused_key(request.id)) is not None:
+                lines.append(
+                    t(
+                        "vetting.card.override",
+                        loc,
+                        id=request.id,
+                        prefix=self.config.commands.prefix,
+                    )
+                )
         return "\n".join(lines)
+
+    async def verdict(self, request: RequestRow) -> Verdict | None:
+        """What the loaded directory says of the request's RPPS number (None: not consulted:
+        no directory, no RPPS number, or ``directory_check: off``)."""
+        if self.config.vetting.directory_check == "off" or not request.rpps:
+            return None
+        if await self.directory.loaded() is None:
+            return None
+        entry = await self.directory.entry(request.rpps)
+        return judge(request.name, request.profession, entry)
 
     async def directory_lines(self, request: RequestRow, detail: bool) -> list[str]:
         """The national directory's verdict on one line (nothing when it is not consulted)."""
@@ -101,11 +128,14 @@ class Cards(Part):
             return []
         loaded = await self.directory.loaded()
         if loaded is None:
+            if self.config.vetting.directory_check == "require":
+                return [t("vetting.card.rpps_none_loaded", loc)]
             return []
         date = loaded["date"]
         if not request.rpps:
             return [t("vetting.card.rpps_not_consulted", loc)] if request.adeli else []
-        verdict = judge(request.name, request.profession, await self.directory.entry(request.rpps))
+        verdict = await self.verdict(request)
+        assert verdict is not None
         if verdict.entry is None:
             return [t("vetting.card.rpps_absent", loc, date=date)]
         e = verdict.entry

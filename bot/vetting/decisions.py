@@ -14,7 +14,7 @@ from bot.errors import BadArgument, Conflict, PermissionDenied, UserError
 from bot.i18n import t
 from bot.matrix.content import notice
 from bot.store.vetting import RequestRow
-from bot.vetting.cards import Cards
+from bot.vetting.cards import Cards, refused_key
 from bot.vetting.ledger import Ledger, Part
 from bot.vetting.quorum import Standing, may_decide
 
@@ -30,17 +30,50 @@ class BulkResult:
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
+def directory_what(what: list[str], locale: str) -> str:
+    """What the directory did not bear out, in words."""
+    return ", ".join(t(f"vetting.directory.what.{w}", locale) for w in what)
+
+
 class Decisions(Part):
     def __init__(self, core: Core, ledger: Ledger, cards: Cards):
         super().__init__(core)
         self.ledger = ledger
         self.cards = cards
 
-    async def decide(self, request_id: int, admin: str, decision: str, note: str) -> Standing:
+    async def decide(
+        self,
+        request_id: int,
+        admin: str,
+        decision: str,
+        note: str,
+        *,
+        without_directory: bool = False,
+    ) -> Standing:
+        """An admin's approval or rejection. ``without_directory``: an approval of a request
+        the national directory refused (``vetting.directory_check: require``), with a reason:
+        it is open again, and this approval counts like any."""
         request = await self.ledger.get(request_id)
         event_id = effects.current_event()
         if event_id and await self.requests.decided_by_event(request.id, event_id):
             return await self.settle(request, note)  # run again: the first run's outcome
+        refused = await self.store.get(refused_key(request.id))
+        if request.status == "rejected" and refused is not None:
+            if decision != "approve" or not without_directory:
+                raise Conflict(
+                    "vetting.directory_refused", id=request.id, prefix=self.config.commands.prefix
+                )
+            if not note.strip():
+                raise BadArgument("vetting.override_reason_required")
+            refusal = may_decide(admin, request.submitted_by, request.user_id)
+            if refusal:
+                raise PermissionDenied(refusal)
+            await self.requests.reopen(request.id)
+            await self.store.put(refused_key(request.id), None)
+            await self.store.audit(
+                admin, "vetting.directory_override", "ok", detail=f"#{request.id} {note.strip()}"
+            )
+            request = await self.ledger.get(request_id)
         if request.status != "pending":
             raise Conflict("vetting.already_decided", id=str(request_id), status=request.status)
         refusal = may_decide(admin, request.submitted_by, request.user_id)
@@ -94,6 +127,33 @@ class Decisions(Part):
                 last = time.monotonic()
                 await progress(done)
         return result
+
+    async def directory_gate(self, request: RequestRow) -> RequestRow:
+        """With ``vetting.directory_check: require``, a new request the loaded directory does
+        not bear out (its RPPS number absent, another name or profession) refused at once;
+        the applicant is told why, in their language, and whom to write to."""
+        if self.config.vetting.directory_check != "require" or request.status != "pending":
+            return request
+        verdict = await self.cards.verdict(request)
+        if verdict is None or verdict.ok:
+            return request
+        what = (
+            ["absent"]
+            if not verdict.found
+            else [k for ok, k in ((verdict.name_ok, "name"), (verdict.profession_ok, "profession"))
+                  if not ok]
+        )  # fmt: skip
+        loc = self.config.locale
+        reason = t("vetting.directory.reason", loc, what=directory_what(what, loc))
+        await self.store.put(refused_key(request.id), what)
+        await self.requests.close_request(request.id, "rejected", reason, then=CONCLUDE_JOB)
+        await self.store.audit(
+            self.gateway.user_id, "vetting.directory_refused", "ok", detail=f"#{request.id}"
+        )
+        self.wake_jobs()
+        refused = await self.ledger.get(request.id)
+        await self.cards.show(refused)
+        return refused
 
     async def settle(self, request: RequestRow, note: str, *, card: bool = True) -> Standing:
         """Close the request if its decisions now reach an outcome; edit its card."""

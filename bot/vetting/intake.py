@@ -139,7 +139,7 @@ class Intake(Part):
             await self.requests.record_decision(request_id, endorsed_by, "approve", ENDORSEMENT)
             await self.store.audit(endorsed_by, "vetting.endorse", "ok", detail=f"#{request_id}")
         await self.cards.show(await self.ledger.get(request_id))
-        return await self.ledger.get(request_id)
+        return await self.decisions.directory_gate(await self.ledger.get(request_id))
 
     async def file_from_web(
         self, data: JoinRequestData, *, status_hash: str, locale: str

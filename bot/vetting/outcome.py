@@ -22,7 +22,8 @@ from bot.i18n import t
 from bot.mail import Mailer
 from bot.matrix.content import notice
 from bot.store.vetting import RequestRow
-from bot.vetting.decisions import CONCLUDE_JOB
+from bot.vetting.cards import refused_key
+from bot.vetting.decisions import CONCLUDE_JOB, directory_what
 from bot.vetting.ledger import Ledger, Part
 from bot.vetting.provisioning import deliveries, entitlement
 
@@ -64,9 +65,12 @@ class Outcomes(Part):
             return
         # Once: this job run again after a crash (its follow-up written, itself not yet
         # marked done) finds the follow-up there, and the applicant is told once.
-        if request.user_id and not await self.store.has_job(TELL_JOB, {"request_id": request.id}):
+        # (By outcome: a request the directory refused, then admitted by the admins, is told
+        # both times.)
+        told = {"request_id": request.id, "status": request.status}
+        if request.user_id and not await self.store.has_job(TELL_JOB, told):
             async with self.store.transaction() as db:
-                await self.store.add_job(db, TELL_JOB, {"request_id": request.id})
+                await self.store.add_job(db, TELL_JOB, told)
             self.wake_jobs()
 
     async def tell_outcome(self, payload: dict) -> None:
@@ -95,6 +99,14 @@ class Outcomes(Part):
                 message += "\n" + t("vetting.applicant.rooms", locale, rooms=given)
             message += "\n" + t(
                 "vetting.applicant.directory", locale, prefix=self.config.commands.prefix
+            )
+        elif (what := await self.store.get(refused_key(request.id))) is not None:
+            message = t(
+                "vetting.applicant.directory_refused",
+                locale,
+                id=request.id,
+                what=directory_what(what, locale),
+                admins=", ".join(self.config.admins) or "—",
             )
         else:
             message = t(
