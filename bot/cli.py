@@ -350,6 +350,8 @@ async def _import_requests(
         await store.close()
     for line, why in report.refused:
         print(f"line {line}: {why}", file=sys.stderr)
+    for line, why in report.unconfirmed:
+        print(f"line {line}: recorded, but {why}")
     if report.links:
         links = links or file.with_suffix(".links.csv")
         write_private(links, csv_text(["request", "name", "email", "status_url"], report.links))

@@ -991,6 +991,21 @@ def _user_list(section: _Section, key: str) -> tuple[str, ...]:
     return section.read(key, _user_ids, {}, ())
 
 
+DEPARTMENT_RE = re.compile(r"^(?:\d{2}|2[AB]|97\d)$")
+COMMUNE_RE = re.compile(r"^[^\x00-\x1f<>]{1,80}$")
+
+
+def _departments(section: _Section) -> tuple[str, ...]:
+    """Department codes, written as strings or numbers (``84``, ``"2A"``, ``974``)."""
+    out = []
+    for item, path in _list(section, "departments"):
+        code = f"{item:02d}" if isinstance(item, int) and not isinstance(item, bool) else item
+        if not isinstance(code, str) or not DEPARTMENT_RE.match(code.upper()):
+            raise ConfigError(path, "a department code such as 84, 2A or 974", item)
+        out.append(code.upper())
+    return tuple(dict.fromkeys(out))
+
+
 def _str_list(section: _Section, key: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
     out = []
     for item, path in _list(section, key):
@@ -1079,6 +1094,8 @@ def _territory(data: Any, path: str, seen: set[str], inherited: tuple[str, ...] 
         rooms=tuple(rooms),
         territories=children,
         welcome=_text(t, "welcome", MAX_WELCOME, Territory.welcome).strip(),
+        departments=_departments(t),
+        communes=_str_list(t, "communes", COMMUNE_RE, "a commune's name"),
     )
     t.done()
     return territory

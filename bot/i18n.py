@@ -1066,6 +1066,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Votre demande #{id} n'a pas pu être acceptée : l'annuaire national des professionnels de santé (RPPS) ne la confirme pas ({what}). Vérifiez votre numéro RPPS, votre nom et votre profession ; si c'est une erreur, écrivez à un·e admin : {admins}.",
         "en": "Your request #{id} could not be accepted: the national directory of health professionals (RPPS) does not bear it out ({what}). Check your RPPS number, name and profession; if this is a mistake, write to an admin: {admins}.",
     },
+    "vetting.card.rpps_territory": {
+        "fr": "📍 Exerce dans « {territory} » selon l'annuaire (demandé : {asked})",
+        "en": "📍 Practises in “{territory}” according to the directory (asked: {asked})",
+    },
     "meta.slot": {
         "fr": "garde",
         "en": "slot",

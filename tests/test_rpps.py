@@ -175,9 +175,12 @@ async def test_with_require_a_request_the_directory_does_not_bear_out_is_refused
     reason (audited), and the quorum then decides as for anyone."""
     sfx = secrets.token_hex(3)
     first, second = await person("admin"), await person("admin")
+    places = network(sfx)
+    places["territories"][0]["departments"] = [84]
+    places["territories"].append({"id": f"var-{sfx}", "name": "Var", "departments": ["83"]})
     agora = await start_bot(
         [first.user_id, second.user_id],
-        network=network(sfx),
+        network=places,
         vetting={"directory_check": "require"},
     )
     for admin in (first, second):
@@ -185,7 +188,13 @@ async def test_with_require_a_request_the_directory_does_not_bear_out_is_refused
     await agora.settled()
     args = ["--config", str(agora.config_path), "--data-dir", str(agora.data_dir)]
     extract = tmp_path / "PS_LibreAcces_Personne_activite_202611300812.txt"
-    extract.write_text(extraction(line("10101234564", "DURAND", "Corinne", "60")))
+    extract.write_text(
+        extraction(
+            line("10101234564", "DURAND", "Corinne", "60"),
+            line("10000000041", "PERSONNE", "Jean", "10"),
+            line("10000000009", "LISTE", "Ana", "10"),
+        )
+    )
     assert (await agora_cli("import-directory", *args, str(extract))).returncode == 0
 
     # Borne out: waits for the admins as always.
@@ -221,3 +230,37 @@ async def test_with_require_a_request_the_directory_does_not_bear_out_is_refused
     )
     actions = {r["action"] for r in await agora.store.audit_entries(limit=100)}
     assert {"vetting.directory_refused", "vetting.directory_override"} <= actions
+
+    # Someone practising in Vaucluse who asks for the Var: the card suggests Vaucluse.
+    elsewhere = await person("ailleurs")
+    reply, reaction = await elsewhere.command(
+        await elsewhere.dm(agora.gateway.user_id),
+        join_line(
+            sfx,
+            nom='"Jean Personne"',
+            profession="medecin",
+            rpps="10000000041",
+            territoire=f"var-{sfx}",
+            email=f"jp0.{sfx}@example.org",
+        ),
+    )
+    assert reaction == "✅", reply.body
+    m = request_number(reply.body)
+    shown = await first.wait_for(
+        lambda: [s for s in first.seen if s.body.startswith(f"Demande #{m} —") and "📍" in s.body],
+        "the card suggesting a territory",
+    )
+    assert "📍 Exerce dans « Vaucluse » selon l'annuaire (demandé : Var)" in shown[-1].body
+    assert (await agora.vetting.get(m)).status == "pending"
+
+    # An imported list: the rows the directory does not bear out are refused with their line.
+    listing = tmp_path / "membres.csv"
+    listing.write_text(
+        "nom;profession;rpps;territoire;email\n"
+        f"Ana Liste;medecin;10000000009;vaucluse-{sfx};al.{sfx}@ex.org\n"
+        f"Paul Personne;medecin;10000000033;vaucluse-{sfx};pp.{sfx}@ex.org\n",
+        encoding="utf-8",
+    )
+    imported = await agora_cli("import-requests", *args, str(listing), "--batch", "liste")
+    assert "1 request(s) recorded" in imported.stdout and "1 row(s) refused" in imported.stdout
+    assert "line 3: annuaire RPPS : numéro absent de l'annuaire" in imported.stderr

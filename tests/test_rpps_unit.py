@@ -108,3 +108,20 @@ async def test_a_load_that_fails_changes_nothing_and_a_good_one_replaces_the_who
         assert (await directory.loaded())["people"] == 1
     finally:
         await store.close()
+
+
+def test_the_territory_where_they_practise_is_suggested_when_another_was_asked():
+    from bot.rpps.matching import suggested
+    from bot.territories.model import Network, Territory
+
+    cpts = Territory("cpts", "CPTS du Grand Avignon", communes=("Avignon", "Le Pontet"))
+    vaucluse = Territory("vaucluse", "Vaucluse", departments=("84",), territories=(cpts,))
+    var = Territory("var", "Var", departments=("83",))
+    network = Network((Territory("sud", "Sud", territories=(vaucluse, var)),))
+    in_avignon = (("84", "Avignon"),)
+    assert suggested(network, "var", in_avignon).id == "cpts"  # the most specific
+    assert suggested(network, "var", (("84", "Carpentras"),)).id == "vaucluse"
+    assert suggested(network, "cpts", in_avignon) is None
+    assert suggested(network, "vaucluse", in_avignon) is None  # above it: not another one
+    assert suggested(network, "sud", (("84", "Carpentras"),)) is None
+    assert suggested(network, "var", (("13", "Marseille"),)) is None  # nowhere declared

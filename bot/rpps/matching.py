@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.rpps.extraction import fold
 from bot.store.rpps import Entry
+from bot.territories.model import Network, Territory
 
 # The directory's profession codes ("Code profession") for the professions Agora offers.
 PROFESSION_CODES: dict[str, str] = {
@@ -34,6 +35,15 @@ class Verdict:
     def ok(self) -> bool:
         return self.found and self.name_ok and self.profession_ok
 
+    @property
+    def mismatches(self) -> list[str]:
+        """What the directory does not bear out: ``absent``, or ``name`` and ``profession``."""
+        if not self.found:
+            return ["absent"]
+        return [
+            k for ok, k in ((self.name_ok, "name"), (self.profession_ok, "profession")) if not ok
+        ]
+
 
 def same_person(given: str, last_name: str, first_name: str) -> bool:
     """Whether the name a person gave (``Corinne Durand-Martin``, ``Dr DURAND Corinne``) is
@@ -55,3 +65,24 @@ def judge(name: str, profession: str, entry: Entry | None) -> Verdict:
         name_ok=same_person(name, entry.last_name, entry.first_name),
         profession_ok=PROFESSION_CODES.get(entry.profession) == profession,
     )
+
+
+def suggested(
+    network: Network, asked: str, places: tuple[tuple[str, str], ...]
+) -> Territory | None:
+    """The most specific territory whose communes or departments hold one of the places of
+    practice, when the territory asked is neither it, nor inside it, nor above it."""
+    communes = {fold(c) for _, c in places if c}
+    departments = {d for d, _ in places if d}
+    best: Territory | None = None
+    depth = -1
+    for territory, ancestors in network.walk():
+        hit = bool(departments & set(territory.departments)) or bool(
+            communes & {fold(c) for c in territory.communes}
+        )
+        if hit and len(ancestors) > depth:
+            best, depth = territory, len(ancestors)
+    if best is None:
+        return None
+    related = {t.id for t in network.subtree(best.id)} | {t.id for t in network.lineage(best.id)}
+    return None if asked in related else best

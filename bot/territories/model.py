@@ -70,6 +70,10 @@ class Territory:
     shared_with: tuple[str, ...] = ()
     # What a newcomer welcomed with `!accueil` is told first: the territory's rules, its ways.
     welcome: str = ""
+    # Where it is: department codes (84, 2A, 974) and communes (names), which the national
+    # directory's places of practice are matched against to suggest a territory.
+    departments: tuple[str, ...] = ()
+    communes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from bot import effects
 from bot.capability import Core
 from bot.i18n import t
 from bot.matrix.content import edit, notice
-from bot.rpps.matching import Verdict, judge
+from bot.rpps.matching import Verdict, judge, suggested
 from bot.store.rpps import RppsStore
 from bot.store.vetting import RequestRow
 from bot.vetting.form import DEFAULT_PROFESSIONS
@@ -163,6 +163,16 @@ class Cards(Part):
                 if not ok
             ]
             lines = [t("vetting.card.rpps_mismatch", loc, what=", ".join(wrong), entry=said)]
+        better = suggested(self.config.network, request.territory, e.places)
+        if better is not None:
+            lines.append(
+                t(
+                    "vetting.card.rpps_territory",
+                    loc,
+                    territory=better.name,
+                    asked=self.ledger.territory_name(request.territory),
+                )
+            )
         if detail:
             lines.extend(f"  • {c} ({d})" for d, c in e.places)
         return lines

@@ -137,12 +137,7 @@ class Decisions(Part):
         verdict = await self.cards.verdict(request)
         if verdict is None or verdict.ok:
             return request
-        what = (
-            ["absent"]
-            if not verdict.found
-            else [k for ok, k in ((verdict.name_ok, "name"), (verdict.profession_ok, "profession"))
-                  if not ok]
-        )  # fmt: skip
+        what = verdict.mismatches
         loc = self.config.locale
         reason = t("vetting.directory.reason", loc, what=directory_what(what, loc))
         await self.store.put(refused_key(request.id), what)

@@ -17,8 +17,11 @@ from bot.config import Config
 from bot.errors import Conflict
 from bot.i18n import t
 from bot.matrix.ids import USER_ID_RE
+from bot.rpps.matching import judge
 from bot.store import Store
+from bot.store.rpps import RppsStore
 from bot.store.vetting import VettingStore
+from bot.vetting.decisions import directory_what
 from bot.vetting.form import (
     KEY_ALIASES,
     FormProblems,
@@ -40,6 +43,8 @@ class ImportReport:
     ids: list[int] = field(default_factory=list)
     refused: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
     links: list[dict[str, str]] = field(default_factory=list)
+    # Rows recorded that the national directory does not bear out (``show``): (line, what).
+    unconfirmed: list[tuple[int, str]] = field(default_factory=list)
 
 
 def read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
@@ -76,6 +81,8 @@ async def import_requests(
         raise Conflict("import.too_many", n=MAX_ROWS)
     accepted: list[tuple[int, JoinRequestData, str | None]] = []
     seen: dict[str, int] = {}
+    check = config.vetting.directory_check
+    directory = RppsStore(store) if check != "off" and await RppsStore(store).loaded() else None
     for line, values in rows:
         unknown = sorted(set(values) - set(KEY_ALIASES.values()) - {"matrix_id"})
         matrix_id = values.pop("matrix_id", None)
@@ -108,9 +115,19 @@ async def import_requests(
                         list=", ".join(f"#{i} ({f})" for i, f in dupes),
                     )
                 )
+        doubt = None
+        if data is not None and data.rpps and directory is not None:
+            verdict = judge(data.name, data.profession, await directory.entry(data.rpps))
+            if not verdict.ok:
+                missing = directory_what(verdict.mismatches, locale)
+                doubt = t("vetting.directory.reason", locale, what=missing)
+                if check == "require":
+                    problems.append(doubt)
         if problems or data is None:
             report.refused.append((line, " | ".join(problems)))
             continue
+        if doubt:
+            report.unconfirmed.append((line, doubt))
         for value in (data.email, data.rpps, matrix_id):
             if value:
                 seen[value] = line
