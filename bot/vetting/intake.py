@@ -198,7 +198,8 @@ class Intake(Part):
             return ("already", request) if request.status != "expired" else ("unknown", None)
         await self.store.audit("web", "vetting.email_confirmed", "ok", detail=f"#{request.id}")
         await self.cards.show(await self.ledger.get(request.id))
-        return "confirmed", await self.ledger.get(request.id)
+        # Confirmed, it is a request like any: the directory may refuse it (``require``).
+        return "confirmed", await self.decisions.directory_gate(await self.ledger.get(request.id))
 
     async def expire(self, payload: dict) -> None:
         """A web request whose address was never confirmed: closed and forgotten."""
