@@ -65,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     directory.add_argument(
         "--date", help="the extraction's date, YYYY-MM-DD (default: from the file's name)"
     )
+    directory.add_argument(
+        "--date-if-unknown", help="the date to use when the file's name gives none (YYYY-MM-DD)"
+    )
+    directory.add_argument(
+        "--force",
+        action="store_true",
+        help="load it even if it has less than half the people of the directory in place",
+    )
     out = sub.add_parser("export-roster", help="write a territory's roster of a month as CSV")
     out.add_argument("--territory", required=True, help="the territory whose roster it is")
     out.add_argument("--month", help="YYYY-MM (default: this month)")
@@ -217,48 +225,80 @@ async def _import_roster(
     return 0 if report.ok else 1
 
 
-async def _import_directory(config_path: Path, data_dir: Path, file: Path, date: str | None) -> int:
+async def _import_directory(
+    config_path: Path,
+    data_dir: Path,
+    file: Path,
+    date: str | None,
+    fallback: str | None = None,
+    force: bool = False,
+) -> int:
     """The extraction streamed into the store (the previous copy replaced only at the end,
     so a failure changes nothing); a report of the rows read, kept and refused."""
     import datetime
+    import fcntl
     import zipfile
     import zlib
 
     from bot.rpps.extraction import Tally, Unreadable, date_of, open_extraction, people
     from bot.store import Store
-    from bot.store.rpps import RppsStore
+    from bot.store.rpps import RppsStore, TooFew
 
     load_config(config_path)  # the data directory's config must be a valid one
-    if date is not None:
-        try:
-            day = datetime.date.fromisoformat(date)
-        except ValueError:
-            print(f"--date {date}: expected YYYY-MM-DD", file=sys.stderr)
-            return 2
+    given: dict[str, datetime.date] = {}
+    for option, value in (("--date", date), ("--date-if-unknown", fallback)):
+        if value is not None:
+            try:
+                given[option] = datetime.date.fromisoformat(value)
+            except ValueError:
+                print(f"{option} {value}: expected YYYY-MM-DD", file=sys.stderr)
+                return 2
+    # One load at a time, whoever starts it (an operator, the bot's download): two would
+    # write the same copy.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(data_dir / "directory.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("another load of the directory is under way; nothing done", file=sys.stderr)
+        lock.close()
+        return 1
     try:
         text, inner = open_extraction(file)
     except (OSError, Unreadable, zipfile.BadZipFile) as exc:
         print(f"{file}: nothing loaded, the directory is as it was ({exc})", file=sys.stderr)
         return 1
-    if date is None:
-        found = date_of(inner) or date_of(file.name)
-        if found is None:
-            found = datetime.date.fromtimestamp(file.stat().st_mtime)
-        day = found
+    day = (
+        given.get("--date")
+        or date_of(inner)
+        or date_of(file.name)
+        or given.get("--date-if-unknown")
+        or datetime.date.fromtimestamp(file.stat().st_mtime)
+    )
     tally = Tally()
     store = await Store.open(data_dir / "agora.db")
     try:
+        directory = RppsStore(store)
+        before = (await directory.loaded() or {}).get("people", 0)
         with text as lines:
-            count = await RppsStore(store).load(
+            count = await directory.load(
                 people(lines, tally),
                 date=day.isoformat(),
-                progress=lambda n: print(f"… {n} lines kept", file=sys.stderr),
+                progress=lambda n: print(f"… {n} lines kept", flush=True),
+                at_least=1 if force else max(1, before // 2),
             )
     except (OSError, UnicodeDecodeError, Unreadable, zipfile.BadZipFile, zlib.error) as exc:
         print(f"{file}: nothing loaded, the directory is as it was ({exc})", file=sys.stderr)
         return 1
+    except TooFew as exc:
+        print(
+            f"{file}: nothing loaded, the directory is as it was ({exc}; --force to load it)",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         await store.close()
+        lock.close()
     print(
         f"{file.name} (directory of {day.isoformat()}): {tally.read} lines read, "
         f"{tally.kept} kept ({count} people), {tally.skipped} not RPPS, {tally.refused} refused"
@@ -400,7 +440,16 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.command == "import-directory":
         try:
-            return asyncio.run(_import_directory(args.config, args.data_dir, args.file, args.date))
+            return asyncio.run(
+                _import_directory(
+                    args.config,
+                    args.data_dir,
+                    args.file,
+                    args.date,
+                    args.date_if_unknown,
+                    args.force,
+                )
+            )
         except ConfigError as exc:
             print(f"{args.config}: {exc}", file=sys.stderr)
             return 2

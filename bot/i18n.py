@@ -1070,6 +1070,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "📍 Exerce dans « {territory} » selon l'annuaire (demandé : {asked})",
         "en": "📍 Practises in “{territory}” according to the directory (asked: {asked})",
     },
+    "vetting.directory_not_borne_out": {
+        "fr": "L'annuaire RPPS ne confirme pas la demande #{id} : « {prefix}approve {id} --sans-annuaire <raison> » pour l'admettre quand même.",
+        "en": "The RPPS directory does not bear out request #{id}: “{prefix}approve {id} --sans-annuaire <reason>” to admit them anyway.",
+    },
+    "rpps.gaps.more": {
+        "fr": "… et {n} autre(s) : {prefix}rpps ecarts",
+        "en": "… and {n} more: {prefix}rpps ecarts",
+    },
     "meta.slot": {
         "fr": "garde",
         "en": "slot",

@@ -63,7 +63,14 @@ PREFIXED_ARGS = {"FetchError": "feed.error."}  # rendered as t(f"feed.error.{key
 KEY_NAMES = {"key", "metavar", "name_key", "topic_key", "label_key"}
 DECORATORS = {"command", "command_group", "group"}  # help=, metavars= of the registry
 # Calls whose string arguments are dotted names but not message ids.
-NOT_KEYS_CALLS = {"audit", "earlier_outcome", "keep_outcome", "keep_outcome_now", "once"}
+NOT_KEYS_CALLS = {
+    "audit",
+    "audit_in",
+    "earlier_outcome",
+    "keep_outcome",
+    "keep_outcome_now",
+    "once",
+}
 NOT_KEYS_STORE = {"get", "put"}  # store.get("control.admins")
 NOT_KEYS_NAMES = {"ConfigError", "_render"}  # a configuration path, a template file
 

@@ -4,6 +4,7 @@ directory says of its RPPS number; a malformed file changes nothing."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import secrets
 import zipfile
@@ -44,6 +45,15 @@ async def test_each_card_says_what_the_directory_says(person, start_bot, tmp_pat
     bad.write_text("Identifiant PP|Prénom\n1|2\n", encoding="utf-8")
     refused = await agora_cli("import-directory", *args, str(bad))
     assert refused.returncode == 1 and "nothing loaded" in refused.stderr
+    # A file with its header and no one, or a load while another is under way: the same.
+    empty = tmp_path / "PS_LibreAcces_Personne_activite_202612010000.txt"
+    empty.write_text(extraction(), encoding="utf-8")
+    nobody = await agora_cli("import-directory", *args, str(empty))
+    assert nobody.returncode == 1 and "0 people" in nobody.stderr and "--force" in nobody.stderr
+    with open(Path(agora.data_dir) / "directory.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        busy = await agora_cli("import-directory", *args, str(good))
+    assert busy.returncode == 1 and "another load" in busy.stderr
 
     nurse = await person("infirmiere")
     _, number, card = await file_request(agora, nurse, first, sfx)
@@ -187,6 +197,14 @@ async def test_with_require_a_request_the_directory_does_not_bear_out_is_refused
         await admin.accept_invite(agora.control.room_id)
     await agora.settled()
     args = ["--config", str(agora.config_path), "--data-dir", str(agora.data_dir)]
+    # Filed before any directory was loaded: not refused then, but not approved without it.
+    early = await person("avant")
+    reply, reaction = await early.command(
+        await early.dm(agora.gateway.user_id),
+        join_line(sfx, nom='"Ella Tôt"', rpps="10000000033", email=f"et.{sfx}@example.org"),
+    )
+    assert reaction == "✅", reply.body
+    early_n = request_number(reply.body)
     extract = tmp_path / "PS_LibreAcces_Personne_activite_202611300812.txt"
     extract.write_text(
         extraction(
@@ -196,6 +214,9 @@ async def test_with_require_a_request_the_directory_does_not_bear_out_is_refused
         )
     )
     assert (await agora_cli("import-directory", *args, str(extract))).returncode == 0
+
+    blocked, reaction = await first.command(agora.control.room_id, f"!approve {early_n}")
+    assert reaction == "❌" and "ne confirme pas la demande" in blocked.body, blocked.body
 
     # Borne out: waits for the admins as always.
     nurse = await person("infirmiere")
@@ -223,7 +244,12 @@ async def test_with_require_a_request_the_directory_does_not_bear_out_is_refused
         agora.control.room_id, f"!approve {n} --sans-annuaire diplôme vu, inscription en cours"
     )
     assert reaction == "✅" and "(1/2)" in over.body, over.body
-    done, reaction = await second.command(agora.control.room_id, f"!approve {n}")
+    # Each admin who approves it says so: the second too.
+    plain, reaction = await second.command(agora.control.room_id, f"!approve {n}")
+    assert reaction == "❌" and "ne confirme pas" in plain.body
+    done, reaction = await second.command(
+        agora.control.room_id, f"!approve {n} --sans-annuaire rappelée, attestation reçue"
+    )
     assert reaction == "✅" and "acceptée" in done.body
     await stranger.wait_for(
         lambda: [s for s in stranger.seen if "Bonne nouvelle" in s.body], "the good news", 60
@@ -258,7 +284,7 @@ async def test_with_require_a_request_the_directory_does_not_bear_out_is_refused
     listing.write_text(
         "nom;profession;rpps;territoire;email\n"
         f"Ana Liste;medecin;10000000009;vaucluse-{sfx};al.{sfx}@ex.org\n"
-        f"Paul Personne;medecin;10000000033;vaucluse-{sfx};pp.{sfx}@ex.org\n",
+        f"Paul Personne;medecin;10000000058;vaucluse-{sfx};pp.{sfx}@ex.org\n",
         encoding="utf-8",
     )
     imported = await agora_cli("import-requests", *args, str(listing), "--batch", "liste")

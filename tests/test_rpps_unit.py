@@ -125,3 +125,28 @@ def test_the_territory_where_they_practise_is_suggested_when_another_was_asked()
     assert suggested(network, "vaucluse", in_avignon) is None  # above it: not another one
     assert suggested(network, "sud", (("84", "Carpentras"),)) is None
     assert suggested(network, "var", (("13", "Marseille"),)) is None  # nowhere declared
+
+
+def test_particles_apostrophes_and_ligatures_in_names():
+    assert not same_person("Anne Le Roux", "LE GALL", "Anne")
+    assert not same_person("Marie de Vries", "DE LA FONTAINE", "Marie")
+    assert same_person("Marie de la Fontaine", "DE LA FONTAINE", "Marie")
+    assert same_person("Awa Ndiaye", "N'DIAYE", "Awa") and same_person(
+        "Awa N'Diaye", "NDIAYE", "Awa"
+    )
+    assert same_person("Jean Cœur", "COEUR", "Jean") and same_person("Jean Coeur", "CŒUR", "Jean")
+    assert same_person("Paul Le Du", "LE DU", "Paul") and not same_person(
+        "Paul Le", "LE DU", "Paul"
+    )
+
+
+def test_a_commune_counts_only_in_its_departments():
+    from bot.rpps.matching import suggested
+    from bot.territories.model import Network, Territory
+
+    cpts = Territory("cpts", "CPTS du Grand Avignon", communes=("Le Pontet",))
+    vaucluse = Territory("vaucluse", "Vaucluse", departments=("84",), territories=(cpts,))
+    var = Territory("var", "Var", departments=("83",))
+    network = Network((vaucluse, var))
+    assert suggested(network, "var", (("84", "Le Pontet"),)).id == "cpts"
+    assert suggested(network, "var", (("73", "Le Pontet"),)) is None  # the one in Savoie

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 WATCH_JOB = "rpps.watch"
 REFRESH_JOB = "rpps.refresh"  # the extraction downloaded and loaded, every directory.refresh
 WATCH_EVERY = 300.0
+NOTICE_LINES = 50  # members named in the notice after a load (the rest: !rpps ecarts)
+LIST_LINES = 200  # in !rpps ecarts (a Matrix event is 64 KB at most)
 TOLD_KEY = "directory:told"  # the gaps already listed: {"load": <at>, "gaps": [...]}
 DOWNLOAD_KEY = "directory:download"  # the last download's ETag and Last-Modified
 FAILED_KEY = "directory:failed"  # the failure last reported (said once until it changes)
@@ -70,6 +72,8 @@ class Directory(Capability):
         if not config.url:
             return None  # turned off: the job ends (a reload that sets it starts it again)
         state: dict[str, Any] = await self.core.store.get(DOWNLOAD_KEY, {})
+        if state.get("url") != config.url:
+            state = {}  # another address: its validators are not this one's
         partial = self.core.data_dir / "directory.download"
         try:
             async with fetch.session(config.allowed_hosts) as http:
@@ -88,7 +92,8 @@ class Directory(Capability):
             if got.status == 200:
                 await self.load_file(partial, got.last_modified)
                 await self.core.store.put(
-                    DOWNLOAD_KEY, {"etag": got.etag, "last_modified": got.last_modified}
+                    DOWNLOAD_KEY,
+                    {"url": config.url, "etag": got.etag, "last_modified": got.last_modified},
                 )
             await self.failed(None)
         except fetch.FetchError as exc:
@@ -97,7 +102,10 @@ class Directory(Capability):
             await self.failed(str(exc))
         finally:
             partial.unlink(missing_ok=True)
-        await self.watch({})  # what the new copy says of the members, now
+        try:
+            await self.watch({})  # what the new copy says of the members, now
+        except Exception:
+            log.exception("listing the directory's gaps after a download")
         return Again(self.core.clock() + config.refresh)
 
     async def load_file(self, path: Path, last_modified: str | None) -> None:
@@ -107,15 +115,23 @@ class Directory(Capability):
             raise LoadFailed("no configuration file to load it with")
         args = [sys.executable, "-m", "bot", "import-directory", "--config", str(source)]
         args += ["--data-dir", str(self.core.data_dir), str(path)]
-        if last_modified:
+        if last_modified:  # the extraction's own name says its date better, if it does
             with contextlib.suppress(TypeError, ValueError):
                 day = email.utils.parsedate_to_datetime(last_modified).date()
-                args += ["--date", day.isoformat()]
+                args += ["--date-if-unknown", day.isoformat()]
         child = await asyncio.create_subprocess_exec(
             *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )
-        out, err = await child.communicate()
+        try:
+            out, err = await child.communicate()
+        except BaseException:  # the bot stops: the load stops with it (the lock goes too)
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
+            await asyncio.shield(child.wait())
+            raise
         if child.returncode != 0:
+            if child.returncode is not None and child.returncode < 0:
+                raise LoadFailed(f"the load was stopped by signal {-child.returncode}")
             lines = err.decode(errors="replace").strip().splitlines()
             raise LoadFailed(lines[-1][:300] if lines else f"exit {child.returncode}")
         log.info("directory loaded: %s", out.decode(errors="replace").splitlines()[:1])
@@ -162,7 +178,7 @@ class Directory(Capability):
                     self.config.locale,
                     date=loaded["date"],
                     n=len(new),
-                    lines=self.lines(new),
+                    lines=self.lines(new, NOTICE_LINES),
                     prefix=self.config.commands.prefix,
                 )
                 await self.core.gateway.send(
@@ -173,15 +189,20 @@ class Directory(Capability):
             )
         return Again(self.core.clock() + WATCH_EVERY)
 
-    def lines(self, gaps: list[tuple[str, str, str, str]]) -> str:
+    def lines(self, gaps: list[tuple[str, str, str, str]], most: int) -> str:
+        """One line a member, ``most`` at the most (a message has a size limit)."""
         locale = self.config.locale
         out = []
-        for user, name, rpps, what in gaps:
+        for user, name, rpps, what in gaps[:most]:
             if what == "left":
                 why = t("rpps.gap.left", locale)
             else:
                 why = t("rpps.gap.profession", locale, profession=what.split(":", 1)[1])
             out.append(f"• {name} ({user}) — RPPS {rpps} : {why}")
+        if len(gaps) > most:
+            out.append(
+                t("rpps.gaps.more", locale, n=len(gaps) - most, prefix=self.config.commands.prefix)
+            )
         return "\n".join(out)
 
     async def status(self, locale: str) -> str:
@@ -197,4 +218,5 @@ class Directory(Capability):
         gaps = await self.gaps()
         if not gaps:
             return t("rpps.gaps.none", locale, date=loaded["date"])
-        return t("rpps.gaps.all", locale, date=loaded["date"], n=len(gaps), lines=self.lines(gaps))
+        lines = self.lines(gaps, LIST_LINES)
+        return t("rpps.gaps.all", locale, date=loaded["date"], n=len(gaps), lines=lines)

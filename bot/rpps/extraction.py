@@ -67,9 +67,14 @@ class Unreadable(ValueError):
     """The file is not an extraction (no header naming the columns needed)."""
 
 
+LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+APOSTROPHES = re.compile(r"[’'`´]")
+
+
 def fold(text: str) -> str:
-    """Lower case, without accents, punctuation as spaces, spaces collapsed."""
-    plain = unicodedata.normalize("NFKD", text)
+    """Lower case, without accents or ligatures, apostrophes dropped (N'DIAYE is ndiaye),
+    other punctuation as spaces, spaces collapsed."""
+    plain = unicodedata.normalize("NFKD", APOSTROPHES.sub("", text.translate(LIGATURES)))
     plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
     return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
 

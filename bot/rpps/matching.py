@@ -45,16 +45,27 @@ class Verdict:
         ]
 
 
+# Words of a name that say nothing alone (LE GALL and LE ROUX share only "le").
+PARTICLES = frozenset(
+    {"de", "du", "des", "la", "le", "les", "d", "l", "van", "von", "der", "den", "ben", "bin",
+     "el", "al", "da", "di", "do", "dos", "das", "del", "della", "y", "mc", "mac", "st", "ste"}
+)  # fmt: skip
+
+
 def same_person(given: str, last_name: str, first_name: str) -> bool:
     """Whether the name a person gave (``Corinne Durand-Martin``, ``Dr DURAND Corinne``) is
-    the directory's: every word of the first name's first part there, and at least one word of
-    the last name (a married or usage name may be only part of a compound one)."""
+    the directory's: the first word of the first name there, and at least one word of the
+    last name that is not a particle (a married or usage name may be only part of a compound
+    one; a name of particles only counts whole)."""
     words = set(fold(given).split())
     first = fold(first_name).split()
-    last = [w for w in fold(last_name).split() if len(w) > 1]
+    last = fold(last_name).split()
+    telling = [w for w in last if w not in PARTICLES and len(w) > 1]
     if not first or not last:
         return False
-    return first[0] in words and any(w in words for w in last)
+    if not telling:
+        return first[0] in words and all(w in words for w in last)
+    return first[0] in words and any(w in words for w in telling)
 
 
 def judge(name: str, profession: str, entry: Entry | None) -> Verdict:
@@ -72,11 +83,14 @@ def suggested(
 ) -> Territory | None:
     """The most specific territory whose communes or departments hold one of the places of
     practice, when the territory asked is neither it, nor inside it, nor above it."""
-    communes = {fold(c) for _, c in places if c}
     departments = {d for d, _ in places if d}
     best: Territory | None = None
     depth = -1
     for territory, ancestors in network.walk():
+        # A commune's name is not unique (Le Pontet, Saint-Denis): it counts only in the
+        # departments declared here or above, when some are.
+        around = {d for t in (*ancestors, territory) for d in t.departments}
+        communes = {fold(c) for d, c in places if c and (not around or d in around)}
         hit = bool(departments & set(territory.departments)) or bool(
             communes & {fold(c) for c in territory.communes}
         )

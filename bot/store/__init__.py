@@ -430,6 +430,16 @@ class Store:
             (time.time(), actor, room_id, event_id, action, detail, outcome),
         )
 
+    @staticmethod
+    async def audit_in(
+        db: aiosqlite.Connection, actor: str, action: str, outcome: str, *, detail: str = ""
+    ) -> None:
+        """An audit row written inside the caller's transaction, with the change it records."""
+        await db.execute(
+            "INSERT INTO audit (at, actor, action, detail, outcome) VALUES (?, ?, ?, ?, ?)",
+            (time.time(), actor, action, detail, outcome),
+        )
+
     async def audit_entries(self, limit: int = 50) -> list[dict[str, Any]]:
         async with self.db.execute(
             "SELECT at, actor, room_id, event_id, action, detail, outcome FROM audit "

@@ -16,6 +16,10 @@ LOADED_KEY = "directory:loaded"
 CHUNK = 5_000  # rows a transaction: the write lock is never held long
 
 
+class TooFew(ValueError):
+    """A new copy with fewer people than asked: it does not replace the one in place."""
+
+
 class PersonRow(Protocol):
     """A line of the extraction (``bot.rpps.extraction.Person``)."""
 
@@ -55,10 +59,13 @@ class RppsStore:
         *,
         date: str,
         progress: Callable[[int], None] | None = None,
+        at_least: int = 1,
     ) -> int:
         """The directory replaced by ``people``: written aside a few thousand rows at a time,
         then put in place of the old one in one transaction. If anything fails on the way
-        (a malformed file, a full disk), the old one stays as it was. How many people."""
+        (a malformed file, a full disk, fewer than ``at_least`` people), the old one stays as
+        it was. How many people. One load at a time (the caller holds the data directory's
+        lock)."""
         async with self.store.transaction() as tx:
             await self._drop_next(tx)
             await tx.execute(
@@ -86,6 +93,8 @@ class RppsStore:
                 async with tx.execute("SELECT COUNT(*) FROM rpps_people_next") as cur:
                     counted = await cur.fetchone()
                 people_count = counted[0] if counted else 0
+                if people_count < at_least:  # an empty or cut file: it replaces nothing
+                    raise TooFew(f"{people_count} people, at least {at_least} expected")
                 await tx.execute("DROP TABLE rpps_people")
                 await tx.execute("DROP TABLE rpps_places")
                 await tx.execute("ALTER TABLE rpps_people_next RENAME TO rpps_people")

@@ -14,6 +14,11 @@ from bot import effects
 from bot.store import Store
 
 
+def refused_key(request_id: int) -> str:
+    """Where a request the directory refused (``require``) keeps what did not match."""
+    return f"directory:refused:{request_id}"
+
+
 class RequestData(Protocol):
     """What a request holds once validated (``bot.vetting.form.JoinRequestData``)."""
 
@@ -244,14 +249,44 @@ class VettingStore:
         ) as cur:
             return [Decision(*r) for r in await cur.fetchall()]
 
-    async def reopen(self, request_id: int) -> bool:
-        """A request the directory refused, open again (an admin admits it without it)."""
-        cur = await self.store._write(
-            "UPDATE requests SET status = 'pending', reason = NULL, decided = NULL "
-            "WHERE id = ? AND status = 'rejected'",
-            (request_id,),
-        )
-        return cur.rowcount == 1
+    async def refuse_by_directory(
+        self, request_id: int, reason: str, what: list[str], by: str, *, then: str
+    ) -> bool:
+        """A pending request the national directory does not bear out, refused: its status,
+        what did not match, the job that tells the outcome and the audit row, in one
+        transaction. False when it was no longer pending."""
+        now = time.time()
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                "UPDATE requests SET status = 'rejected', reason = ?, decided = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (reason, now, request_id),
+            )
+            if cur.rowcount != 1:
+                return False
+            await db.execute(Store._PUT, (refused_key(request_id), json.dumps(what)))
+            await self.store.add_job(db, then, {"request_id": request_id})
+            await Store.audit_in(db, by, "vetting.directory_refused", "ok", detail=f"#{request_id}")
+        return True
+
+    async def reopen_refused(self, request_id: int, admin: str, note: str) -> bool:
+        """A request the directory refused, open again because an admin admits it without
+        the directory (with their reason, audited), in one transaction."""
+        key = refused_key(request_id)
+        async with self.store.transaction() as db:
+            cur = await db.execute(
+                "UPDATE requests SET status = 'pending', reason = NULL, decided = NULL "
+                "WHERE id = ? AND status = 'rejected' AND EXISTS "
+                "(SELECT 1 FROM kv WHERE key = ? AND value != 'null')",
+                (request_id, key),
+            )
+            if cur.rowcount != 1:
+                return False
+            await db.execute("DELETE FROM kv WHERE key = ?", (key,))
+            await Store.audit_in(
+                db, admin, "vetting.directory_override", "ok", detail=f"#{request_id} {note}"
+            )
+        return True
 
     async def close_request(
         self, request_id: int, status: str, reason: str | None = None, *, then: str | None = None

@@ -8,16 +8,11 @@ from bot.i18n import t
 from bot.matrix.content import edit, notice
 from bot.rpps.matching import Verdict, judge, suggested
 from bot.store.rpps import RppsStore
-from bot.store.vetting import RequestRow
+from bot.store.vetting import RequestRow, refused_key
 from bot.vetting.form import DEFAULT_PROFESSIONS
 from bot.vetting.ledger import Ledger, Part, as_data
 
 ENDORSEMENT = "endorsement"
-
-
-def refused_key(request_id: int) -> str:
-    """Where a request the directory refused (``require``) keeps what did not match."""
-    return f"directory:refused:{request_id}"
 
 
 # the note of an animator's approval when they file a request

@@ -13,8 +13,8 @@ from bot.capability import Core
 from bot.errors import BadArgument, Conflict, PermissionDenied, UserError
 from bot.i18n import t
 from bot.matrix.content import notice
-from bot.store.vetting import RequestRow
-from bot.vetting.cards import Cards, refused_key
+from bot.store.vetting import RequestRow, refused_key
+from bot.vetting.cards import Cards
 from bot.vetting.ledger import Ledger, Part
 from bot.vetting.quorum import Standing, may_decide
 
@@ -57,25 +57,32 @@ class Decisions(Part):
         event_id = effects.current_event()
         if event_id and await self.requests.decided_by_event(request.id, event_id):
             return await self.settle(request, note)  # run again: the first run's outcome
+        prefix = self.config.commands.prefix
         refused = await self.store.get(refused_key(request.id))
         if request.status == "rejected" and refused is not None:
             if decision != "approve" or not without_directory:
-                raise Conflict(
-                    "vetting.directory_refused", id=request.id, prefix=self.config.commands.prefix
-                )
+                raise Conflict("vetting.directory_refused", id=request.id, prefix=prefix)
             if not note.strip():
                 raise BadArgument("vetting.override_reason_required")
             refusal = may_decide(admin, request.submitted_by, request.user_id)
             if refusal:
                 raise PermissionDenied(refusal)
-            await self.requests.reopen(request.id)
-            await self.store.put(refused_key(request.id), None)
-            await self.store.audit(
-                admin, "vetting.directory_override", "ok", detail=f"#{request.id} {note.strip()}"
-            )
+            await self.requests.reopen_refused(request.id, admin, note.strip())
             request = await self.ledger.get(request_id)
         if request.status != "pending":
             raise Conflict("vetting.already_decided", id=str(request_id), status=request.status)
+        if decision == "approve" and self.config.vetting.directory_check == "require":
+            # Whatever way an approval comes (✅, a bulk approval, a request filed before the
+            # directory was loaded), one the directory does not bear out needs the override.
+            verdict = await self.cards.verdict(request)
+            if verdict is not None and not verdict.ok:
+                if not without_directory:
+                    raise Conflict("vetting.directory_not_borne_out", id=request.id, prefix=prefix)
+                if not note.strip():
+                    raise BadArgument("vetting.override_reason_required")
+                await self.store.audit(
+                    admin, "vetting.directory_override", "ok", detail=f"#{request.id} {note}"
+                )
         refusal = may_decide(admin, request.submitted_by, request.user_id)
         if refusal:
             raise PermissionDenied(refusal)
@@ -140,15 +147,11 @@ class Decisions(Part):
         what = verdict.mismatches
         loc = self.config.locale
         reason = t("vetting.directory.reason", loc, what=directory_what(what, loc))
-        await self.store.put(refused_key(request.id), what)
-        await self.requests.close_request(request.id, "rejected", reason, then=CONCLUDE_JOB)
-        await self.store.audit(
-            self.gateway.user_id, "vetting.directory_refused", "ok", detail=f"#{request.id}"
-        )
-        self.wake_jobs()
-        refused = await self.ledger.get(request.id)
-        await self.cards.show(refused)
-        return refused
+        if await self.requests.refuse_by_directory(
+            request.id, reason, what, self.gateway.user_id, then=CONCLUDE_JOB
+        ):
+            self.wake_jobs()
+        return await self.ledger.get(request.id)
 
     async def settle(self, request: RequestRow, note: str, *, card: bool = True) -> Standing:
         """Close the request if its decisions now reach an outcome; edit its card."""

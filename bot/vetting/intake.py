@@ -85,6 +85,7 @@ class Intake(Part):
         event_id = effects.current_event()
         request = await self.requests.request_by_source(event_id) if event_id else None
         if request is not None:
+            request = await self.decisions.directory_gate(request)
             await self.cards.show(request)
         return request
 
@@ -138,8 +139,11 @@ class Intake(Part):
             # Shown on the card; an approval only when the config says so (``voters``).
             await self.requests.record_decision(request_id, endorsed_by, "approve", ENDORSEMENT)
             await self.store.audit(endorsed_by, "vetting.endorse", "ok", detail=f"#{request_id}")
-        await self.cards.show(await self.ledger.get(request_id))
-        return await self.decisions.directory_gate(await self.ledger.get(request_id))
+        # The directory first (``require`` may refuse it at once): no admin sees a card they
+        # could approve before it is checked.
+        request = await self.decisions.directory_gate(await self.ledger.get(request_id))
+        await self.cards.show(request)
+        return request
 
     async def file_from_web(
         self, data: JoinRequestData, *, status_hash: str, locale: str
@@ -197,9 +201,10 @@ class Intake(Part):
         if not await self.requests.confirm_email(request.id):
             return ("already", request) if request.status != "expired" else ("unknown", None)
         await self.store.audit("web", "vetting.email_confirmed", "ok", detail=f"#{request.id}")
-        await self.cards.show(await self.ledger.get(request.id))
         # Confirmed, it is a request like any: the directory may refuse it (``require``).
-        return "confirmed", await self.decisions.directory_gate(await self.ledger.get(request.id))
+        checked = await self.decisions.directory_gate(await self.ledger.get(request.id))
+        await self.cards.show(checked)
+        return "confirmed", checked
 
     async def expire(self, payload: dict) -> None:
         """A web request whose address was never confirmed: closed and forgotten."""

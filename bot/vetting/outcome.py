@@ -21,8 +21,7 @@ from bot.homeserver.admin import (
 from bot.i18n import t
 from bot.mail import Mailer
 from bot.matrix.content import notice
-from bot.store.vetting import RequestRow
-from bot.vetting.cards import refused_key
+from bot.store.vetting import RequestRow, refused_key
 from bot.vetting.decisions import CONCLUDE_JOB, directory_what
 from bot.vetting.ledger import Ledger, Part
 from bot.vetting.provisioning import deliveries, entitlement
@@ -46,6 +45,8 @@ class Outcomes(Part):
         applicant (apart, so that opening direct chats never slows provisioning down). Safe to
         run again (member upsert; invites and joins of someone already there are no-ops)."""
         request = await self.ledger.get(int(payload["request_id"]))
+        if request.status not in ("approved", "rejected"):
+            return  # opened again meanwhile (admitted without the directory): not an outcome
         if request.status == "approved" and request.user_id:
             # A replacement's request: no territory of their own, only what absences lend.
             lent = await self.requests.replacement_for(request.id) is not None
@@ -65,9 +66,10 @@ class Outcomes(Part):
             return
         # Once: this job run again after a crash (its follow-up written, itself not yet
         # marked done) finds the follow-up there, and the applicant is told once.
-        # (By outcome: a request the directory refused, then admitted by the admins, is told
+        # (By outcome: a request the directory refused, then decided by the admins, is told
         # both times.)
-        told = {"request_id": request.id, "status": request.status}
+        by = "directory" if await self.store.get(refused_key(request.id)) else "admins"
+        told = {"request_id": request.id, "status": request.status, "by": by}
         if request.user_id and not await self.store.has_job(TELL_JOB, told):
             async with self.store.transaction() as db:
                 await self.store.add_job(db, TELL_JOB, told)
@@ -79,6 +81,8 @@ class Outcomes(Part):
         locale = request.locale or self.config.locale
         if request.user_id is None:
             return
+        if payload.get("status", request.status) != request.status:
+            return  # its outcome changed since (opened again): the new one is told
         if request.status == "approved" and not await self.requests.is_member(request.user_id):
             return  # revoked (or forgotten) meanwhile: not welcomed any more
         waiting_until = await self.requests.reg_expires(request.id) or 0.0
