@@ -240,7 +240,14 @@ async def _import_directory(
     import zipfile
     import zlib
 
-    from bot.rpps.extraction import Tally, Unreadable, date_of, open_extraction, people
+    from bot.rpps.extraction import (
+        Tally,
+        Unreadable,
+        bounded_lines,
+        date_of,
+        open_extraction,
+        people,
+    )
     from bot.store import Store
     from bot.store.rpps import RppsStore, TooFew
 
@@ -282,7 +289,7 @@ async def _import_directory(
         before = (await directory.loaded() or {}).get("people", 0)
         with text as lines:
             count = await directory.load(
-                people(lines, tally),
+                people(bounded_lines(lines), tally),
                 date=day.isoformat(),
                 progress=lambda n: print(f"… {n} lines kept", flush=True),
                 at_least=1 if force else max(1, before // 2),

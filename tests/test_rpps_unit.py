@@ -150,3 +150,17 @@ def test_a_commune_counts_only_in_its_departments():
     network = Network((vaucluse, var))
     assert suggested(network, "var", (("84", "Le Pontet"),)).id == "cpts"
     assert suggested(network, "var", (("73", "Le Pontet"),)) is None  # the one in Savoie
+
+
+def test_an_overlong_line_is_refused_without_being_held_whole():
+    import io
+
+    from bot.rpps.extraction import bounded_lines
+
+    text = extraction(line("10101234564", "DURAND", "Corinne", "60"))
+    text += "8|" + "x" * 50_000 + "\n" + line("10000000017", "LEFEVRE", "Helene", "10") + "\n"
+    tally = Tally()
+    rows = list(people(bounded_lines(io.StringIO(text), limit=4000), tally))
+    assert [p.rpps for p in rows] == ["10101234564", "10000000017"]
+    assert tally.refused == 1 and "more than" in tally.first_refused[0][1]
+    assert tally.first_refused[0][0] == 3

@@ -107,6 +107,24 @@ def department_of(postcode: str, commune_code: str) -> str:
     return code[:2]
 
 
+MAX_LINE = 8192  # characters: a published line is well under 1,000
+
+
+def bounded_lines(text: IO[str], limit: int = MAX_LINE) -> Iterator[str]:
+    """The lines of ``text``, each read with at most ``limit`` characters in memory: a longer
+    one (a file that is not an extraction) is given as one overlong line, its rest skipped."""
+    while True:
+        line = text.readline(limit)
+        if not line:
+            return
+        if len(line) == limit and not line.endswith("\n"):
+            while (rest := text.readline(limit)) and not rest.endswith("\n"):
+                pass
+            yield line[:100] + "\x00overlong"
+            continue
+        yield line
+
+
 def people(lines: Iterable[str], tally: Tally) -> Iterator[Person]:
     """Each line of an extraction as a person at a place; lines that are not an RPPS identity
     skipped, malformed ones refused with their number (``tally``)."""
@@ -120,6 +138,9 @@ def people(lines: Iterable[str], tally: Tally) -> Iterator[Person]:
         if not line.strip():
             continue
         tally.read += 1
+        if line.endswith("\x00overlong"):
+            tally.refuse(number, f"a line of more than {MAX_LINE} characters")
+            continue
         cells = line.rstrip("\r\n").split("|")
         if len(cells) < width:
             tally.refuse(number, f"{len(cells)} columns, {width} expected")

@@ -390,6 +390,8 @@ class VettingStore:
                 "UPDATE audit SET detail = '' WHERE actor = ? OR instr(detail, ?) > 0",
                 (user_id, user_id),
             )
+            # A refusal by the directory is forgotten too: nobody reopens an erased request.
+            await db.executemany("DELETE FROM kv WHERE key = ?", [(refused_key(i),) for i in ids])
             for request_id in ids:  # "#12 …": the notes of decisions on their requests
                 await db.execute(
                     "UPDATE audit SET detail = ? WHERE detail LIKE ?",
