@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -260,6 +262,9 @@ async def _import_directory(
             except ValueError:
                 print(f"{option} {value}: expected YYYY-MM-DD", file=sys.stderr)
                 return 2
+    # The load gives way to the bot and the homeserver on the same machine.
+    with contextlib.suppress(OSError):
+        os.nice(10)
     # One load at a time, whoever starts it (an operator, the bot's download): two would
     # write the same copy.
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import secrets
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
@@ -94,6 +95,15 @@ class DueJob:
         return f"job:{self.id}" if not self.runs else f"job:{self.id}.{self.runs}"
 
 
+BUSY_PATIENCE = 60.0  # seconds a write waits for another process's write lock
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED: another writer, or a read of ours still under way."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 class Store:
     """One connection shared by the bot's tasks. A transaction holds ``_lock`` from BEGIN to
     COMMIT and every other write takes it too, so no task's statement ever lands inside (and
@@ -109,17 +119,33 @@ class Store:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self._patiently("BEGIN IMMEDIATE")
             try:
                 yield self.db
             except BaseException:
                 await self.db.execute("ROLLBACK")
                 raise
-            await self.db.execute("COMMIT")
+            await self._patiently("COMMIT")
 
     async def _write(self, sql: str, params: tuple | list = ()) -> aiosqlite.Cursor:
         async with self._lock:
-            return await self.db.execute(sql, params)
+            return await self._patiently(sql, params)
+
+    async def _patiently(self, sql: str, params: tuple | list = ()) -> aiosqlite.Cursor:
+        """A statement that takes the write lock, tried again while another process holds it
+        (``agora-bot import-directory``, a backup). SQLite's own wait (``busy_timeout``) is
+        skipped when this connection has a read under way in another task, which answers
+        "database is locked" at once: so the bot waits here instead of failing."""
+        delay, waited = 0.01, 0.0
+        while True:
+            try:
+                return await self.db.execute(sql, params)
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or waited >= BUSY_PATIENCE:
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.5)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
