@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python bench/ban_propagation.py
 	$(BIN)/python bench/feed_isolation.py
 	$(BIN)/python bench/rosters.py
+	$(BIN)/python bench/directory.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info tests/js/node_modules
