@@ -359,7 +359,7 @@ class LoadProbe:
         self.parse.append(time.perf_counter() - started)
 
     def wrap(self, store: RppsStore) -> None:
-        write = store._write_next
+        write = store._stage
 
         async def timed(rows: list[Any]) -> int:
             started = time.perf_counter()
@@ -369,7 +369,7 @@ class LoadProbe:
                 self.last_write_end = time.perf_counter()
                 self.write.append(self.last_write_end - started)
 
-        store._write_next = timed  # type: ignore[method-assign]
+        store._stage = timed  # type: ignore[method-assign]
 
 
 @dataclass
