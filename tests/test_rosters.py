@@ -36,6 +36,17 @@ def pdsa(sfx: str, coordinator: str) -> dict:
     }
 
 
+def every_evening(territory: str) -> dict:
+    """A slot template: every evening, 20:00 to midnight, a posted doctor."""
+    return {
+        "territory": territory,
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "start": "20:00",
+        "end": "24:00",
+        "role": "poste",
+    }
+
+
 def next_month_days() -> list[dt.date]:
     """Three evenings in the coming month (the future, and months the bot makes)."""
     today = dt.datetime.now(PARIS).date()
@@ -59,17 +70,7 @@ async def test_a_coordinators_roster_is_checked_whole_then_read_with_garde(
     agora = await start_bot(
         [admin.user_id],
         network=pdsa(sfx, coordinator.user_id),
-        rosters={
-            "templates": [
-                {
-                    "territory": territory,
-                    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                    "start": "20:00",
-                    "end": "24:00",
-                    "role": "poste",
-                }
-            ]
-        },
+        rosters={"templates": [every_evening(territory)]},
     )
     await admin.accept_invite(agora.control.room_id)
     await vet(agora, doctor.user_id, territory)
@@ -137,18 +138,7 @@ async def test_the_day_is_posted_kept_edited_and_nothing_is_left_uncovered(
     agora = await start_bot(
         [admin.user_id],
         network=pdsa(sfx, coordinator.user_id),
-        rosters={
-            "morning_post": "07:30",
-            "templates": [
-                {
-                    "territory": territory,
-                    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                    "start": "20:00",
-                    "end": "24:00",
-                    "role": "poste",
-                }
-            ],
-        },
+        rosters={"morning_post": "07:30", "templates": [every_evening(territory)]},
     )
     await admin.accept_invite(agora.control.room_id)
     await vet(agora, doctor.user_id, territory)
@@ -268,8 +258,7 @@ async def test_roster_files_dropped_as_encrypted_attachments(person, start_bot):
         network=pdsa(sfx, coordinator.user_id),
         rosters={
             "templates": [
-                {"territory": territory, "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                 "start": "20:00", "end": "24:00", "role": "poste"},
+                every_evening(territory),
                 {"territory": territory, "days": ["sat"], "start": "20:00", "end": "08:00",
                  "role": "mobile"},
             ],
@@ -338,8 +327,7 @@ async def test_a_swap_and_a_released_slot_go_through_the_coordinator(person, sta
         network=pdsa(sfx, coordinator.user_id),
         rosters={
             "templates": [
-                {"territory": territory, "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                 "start": "20:00", "end": "24:00", "role": "poste"},
+                every_evening(territory),
             ],
         },
     )  # fmt: skip
