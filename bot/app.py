@@ -214,7 +214,11 @@ class Agora:
         self.dispatcher.wake.set()
 
     async def settled(self, timeout: float = 120.0) -> None:
-        """Wait until the network keeper has nothing left to reconcile."""
+        """Wait until a reload just asked for has reached every capability (its tasks), then
+        until the network keeper has nothing left to reconcile."""
+        reloading = [t for t in self.tasks.background if t.get_name().endswith(".reloaded")]
+        if reloading:
+            await asyncio.wait(reloading, timeout=timeout)
         await self.territories.settled(timeout)
 
     def reload(self) -> list[str]:
