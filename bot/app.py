@@ -214,11 +214,7 @@ class Agora:
         self.dispatcher.wake.set()
 
     async def settled(self, timeout: float = 120.0) -> None:
-        """Wait until a reload just asked for has reached every capability (its tasks), then
-        until the network keeper has nothing left to reconcile."""
-        reloading = [t for t in self.tasks.background if t.get_name().endswith(".reloaded")]
-        if reloading:
-            await asyncio.wait(reloading, timeout=timeout)
+        """Wait until the network keeper has nothing left to reconcile."""
         await self.territories.settled(timeout)
 
     def reload(self) -> list[str]:
@@ -231,6 +227,9 @@ class Agora:
         later = changes_needing_restart(self.file_config, new)
         self.file_config = new
         self._apply()
+        # The network is reconciled again: asked now, so that whoever waits for the keeper
+        # from here on waits for that too (the capabilities' own work follows as tasks).
+        self.territories.keeper.request_full()
         for c in self.capabilities:  # tasks: reload is called from sync code (a command)
             self.tasks.spawn(c.reloaded(), f"{c.name}.reloaded")
         return later
