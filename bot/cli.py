@@ -250,7 +250,6 @@ async def _import_directory(
         open_extraction,
         people,
     )
-    from bot.store import Store
     from bot.store.rpps import RppsStore, TooFew
 
     load_config(config_path)  # the data directory's config must be a valid one
@@ -288,9 +287,8 @@ async def _import_directory(
         or datetime.date.fromtimestamp(file.stat().st_mtime)
     )
     tally = Tally()
-    store = await Store.open(data_dir / "agora.db")
-    try:
-        directory = RppsStore(store)
+    try:  # the bot's own database is not opened: the directory is a file of its own
+        directory = RppsStore(data_dir)
         before = (await directory.loaded() or {}).get("people", 0)
         with text as lines:
             count = await directory.load(
@@ -309,7 +307,6 @@ async def _import_directory(
         )
         return 1
     finally:
-        await store.close()
         lock.close()
     print(
         f"{file.name} (directory of {day.isoformat()}): {tally.read} lines read, "
@@ -378,6 +375,7 @@ async def _import_requests(
 
     from bot.errors import UserError
     from bot.store import Store
+    from bot.store.rpps import RppsStore
     from bot.vetting.importer import import_requests
 
     config = load_config(config_path)
@@ -394,7 +392,9 @@ async def _import_requests(
         return 2
     store = await Store.open(data_dir / "agora.db")
     try:
-        report = await import_requests(config, store, text, batch, config.locale)
+        report = await import_requests(
+            config, store, text, batch, config.locale, RppsStore(data_dir)
+        )
     except UserError as exc:
         print(exc.render(config.locale), file=sys.stderr)
         return 1

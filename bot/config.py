@@ -62,6 +62,7 @@ USER_ID_RE = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d{1,5})?$")
 LOCALPART_RE = re.compile(r"^[a-z0-9._=\-/+]+$")
 SERVER_NAME_RE = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$")
 EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+CONTACT_RE = re.compile(r"^(?:[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+|https://[^\s<>\"]+)$")
 # Characters neither alphanumeric nor spaces (\w is the alphanumerics and _).
 PREFIX_RE = re.compile(r"^(?:[^\w\s]|_){1,3}\Z")
 
@@ -273,6 +274,13 @@ class VettingConfig:
         "on the card (off: not consulted; require: a request it does not bear out refused at "
         "once, admins may still admit it with !approve <n> --sans-annuaire <reason>)",
         choices=("off", "show", "require"),
+    )
+    contact: str | None = setting(
+        None,
+        "how applicants whose request is refused reach the admins: an email address or an "
+        "https:// page; none: the admins' Matrix IDs",
+        pattern=CONTACT_RE,
+        what="an email address or an https:// address",
     )
     provisioning: ProvisioningConfig = field(default_factory=ProvisioningConfig)
 
@@ -515,6 +523,11 @@ class Config:
     @property
     def bot_user_id(self) -> str:
         return f"@{self.bot.localpart}:{self.homeserver.server_name}"
+
+    @property
+    def admin_contact(self) -> str:
+        """How an applicant reaches the admins: ``vetting.contact``, else their Matrix IDs."""
+        return self.vetting.contact or ", ".join(self.admins) or "—"
 
 
 def changes_needing_restart(old: Config, new: Config) -> list[str]:

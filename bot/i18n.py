@@ -1063,8 +1063,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "another profession",
     },
     "vetting.applicant.directory_refused": {
-        "fr": "Votre demande #{id} n'a pas pu être acceptée : l'annuaire national des professionnels de santé (RPPS) ne la confirme pas ({what}). Vérifiez votre numéro RPPS, votre nom et votre profession ; si c'est une erreur, écrivez à un·e admin : {admins}.",
-        "en": "Your request #{id} could not be accepted: the national directory of health professionals (RPPS) does not bear it out ({what}). Check your RPPS number, name and profession; if this is a mistake, write to an admin: {admins}.",
+        "fr": "Votre demande #{id} n'a pas pu être acceptée : l'annuaire national des professionnels de santé (RPPS) ne la confirme pas ({what}). Vérifiez votre numéro RPPS, votre nom et votre profession ; si c'est une erreur, écrivez aux admins : {contact}.",
+        "en": "Your request #{id} could not be accepted: the national directory of health professionals (RPPS) does not bear it out ({what}). Check your RPPS number, name and profession; if this is a mistake, write to the admins: {contact}.",
     },
     "vetting.card.rpps_territory": {
         "fr": "📍 Exerce dans « {territory} » selon l'annuaire (demandé : {asked})",
@@ -1077,6 +1077,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "rpps.gaps.more": {
         "fr": "… et {n} autre(s) : {prefix}rpps ecarts",
         "en": "… and {n} more: {prefix}rpps ecarts",
+    },
+    "web.confirm.refused": {
+        "fr": "Adresse confirmée.",
+        "en": "Address confirmed.",
     },
     "meta.slot": {
         "fr": "garde",

@@ -5,9 +5,12 @@ directory says of its RPPS number; a malformed file changes nothing."""
 from __future__ import annotations
 
 import fcntl
+import html
 import io
+import re
 import secrets
 import zipfile
+from email import message_from_bytes
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ from tests.feedserver import FeedServer
 from tests.rpps_files import extraction, line
 from tests.test_territories import eventually
 from tests.test_vetting import file_request, join_line, network, request_number, two_admins
+from tests.test_web_join import browser, confirm, confirmation_link, form_fields, open_form
 
 pytestmark = pytest.mark.integration
 
@@ -192,7 +196,7 @@ async def test_with_require_a_request_the_directory_does_not_bear_out_is_refused
     agora = await start_bot(
         [first.user_id, second.user_id],
         network=places,
-        vetting={"directory_check": "require"},
+        vetting={"directory_check": "require", "contact": "annuaire@ars-sud.example"},
     )
     for admin in (first, second):
         await admin.accept_invite(agora.control.room_id)
@@ -235,7 +239,8 @@ async def test_with_require_a_request_the_directory_does_not_bear_out_is_refused
     told = await stranger.wait_for(
         lambda: [s for s in stranger.seen if "n'a pas pu être acceptée" in s.body], "told", 60
     )
-    assert "numéro absent de l'annuaire" in told[0].body and first.user_id in told[0].body
+    assert "numéro absent de l'annuaire" in told[0].body
+    assert "écrivez aux admins : annuaire@ars-sud.example" in told[0].body
     assert (await agora.vetting.get(n)).status == "rejected"
     plain, reaction = await first.command(agora.control.room_id, f"!approve {n}")
     assert reaction == "❌" and "--sans-annuaire" in plain.body
@@ -291,3 +296,30 @@ async def test_with_require_a_request_the_directory_does_not_bear_out_is_refused
     imported = await agora_cli("import-requests", *args, str(listing), "--batch", "liste")
     assert "1 request(s) recorded" in imported.stdout and "1 row(s) refused" in imported.stdout
     assert "line 3: annuaire RPPS : numéro absent de l'annuaire" in imported.stderr
+
+    # The web form, in English: refused once the address is confirmed, said on the page that
+    # confirms it and on the status page, in the applicant's language, with whom to write to.
+    base = f"http://127.0.0.1:{agora.web.port}"
+    async with browser() as http:
+        csrf = await open_form(http, base, lang="en")
+        fields = form_fields(sfx, rpps="10000000009", email=f"web.{sfx}@example.org", csrf=csrf)
+        async with http.post(f"{base}/join?lang=en", data=fields, allow_redirects=False) as resp:
+            assert resp.status == 303
+            status_url = base + resp.headers["Location"]
+        mail_dir = agora.data_dir / "mail"
+
+        async def written() -> list:
+            found = sorted(mail_dir.glob("*.eml")) if mail_dir.exists() else []
+            return [f for f in found if fields["email"] in f.read_text()]
+
+        mail = message_from_bytes((await eventually(written, "the mail"))[0].read_bytes())
+        confirmed = await confirm(http, confirmation_link(mail.get_payload(decode=True).decode()))
+        assert "Address confirmed. Your request #" in confirmed, confirmed
+        assert "(another name, another profession)" in confirmed
+        assert "write to the admins: annuaire@ars-sud.example" in confirmed
+        async with http.get(status_url) as resp:
+            page = html.unescape(await resp.text())
+        assert "does not bear it out (another name, another profession)" in page, page
+        assert "sent to the admins" not in page
+    number = int(re.search(r"request #(\d+)", confirmed).group(1))
+    assert (await agora.vetting.get(number)).status == "rejected"

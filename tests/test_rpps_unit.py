@@ -7,7 +7,6 @@ import pytest
 
 from bot.rpps.extraction import Tally, Unreadable, date_of, department_of, people
 from bot.rpps.matching import judge, same_person
-from bot.store import Store
 from bot.store.rpps import Entry, RppsStore
 from tests.rpps_files import HEADER, extraction, line
 
@@ -85,27 +84,53 @@ def test_a_request_is_judged_on_name_and_profession():
 
 
 async def test_a_load_that_fails_changes_nothing_and_a_good_one_replaces_the_whole(tmp_path):
+    directory = RppsStore(tmp_path)
+    assert await directory.loaded() is None and await directory.entry("10101234564") is None
+    first = extraction(line("10101234564", "DURAND", "Corinne", "60"))
+    assert await directory.load(people(first.splitlines(), Tally()), date="2026-11-30") == 1
+    broken = extraction(line("10000000001", "MARTIN", "Paul", "10")).splitlines()
+
+    def cut_short():
+        yield from people(broken, Tally())
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    with pytest.raises(UnicodeDecodeError):
+        await directory.load(cut_short(), date="2026-12-01")
+    assert (await directory.loaded())["date"] == "2026-11-30"
+    assert (await directory.entry("10101234564")).last_name == "DURAND"
+    assert await directory.entry("10000000001") is None
+    second = extraction(line("10000000001", "MARTIN", "Paul", "10"))
+    await directory.load(people(second.splitlines(), Tally()), date="2026-12-02")
+    assert await directory.entry("10101234564") is None  # gone from the new copy
+    assert (await directory.entry("10000000001")).places == (("84", "Carpentras"),)
+    assert (await directory.loaded())["people"] == 1
+    assert not (tmp_path / "directory.next.db").exists()  # nothing left behind
+
+
+async def test_a_load_never_touches_the_bots_database_and_a_reader_keeps_its_copy(tmp_path):
+    from bot.store import Store
+    from bot.store.rpps import TooFew
+
     store = await Store.open(tmp_path / "agora.db")
-    directory = RppsStore(store)
     try:
+        before = (tmp_path / "agora.db").stat().st_mtime_ns
+        directory = RppsStore(tmp_path)
         first = extraction(line("10101234564", "DURAND", "Corinne", "60"))
-        assert await directory.load(people(first.splitlines(), Tally()), date="2026-11-30") == 1
-        broken = extraction(line("10000000001", "MARTIN", "Paul", "10")).splitlines()
-
-        def cut_short():
-            yield from people(broken, Tally())
-            raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
-
-        with pytest.raises(UnicodeDecodeError):
-            await directory.load(cut_short(), date="2026-12-01")
-        assert (await directory.loaded())["date"] == "2026-11-30"
-        assert (await directory.entry("10101234564")).last_name == "DURAND"
-        assert await directory.entry("10000000001") is None
-        second = extraction(line("10000000001", "MARTIN", "Paul", "10"))
-        await directory.load(people(second.splitlines(), Tally()), date="2026-12-02")
-        assert await directory.entry("10101234564") is None  # gone from the new copy
-        assert (await directory.entry("10000000001")).places == (("84", "Carpentras"),)
-        assert (await directory.loaded())["people"] == 1
+        await directory.load(people(first.splitlines(), Tally()), date="2026-11-30")
+        async with directory._reading() as reading:  # a lookup under way during a load
+            second = extraction(line("10000000001", "MARTIN", "Paul", "10"))
+            await directory.load(people(second.splitlines(), Tally()), date="2026-12-02")
+            async with reading.execute("SELECT rpps FROM people") as cur:
+                assert [r[0] for r in await cur.fetchall()] == ["10101234564"]
+        assert (await directory.loaded())["date"] == "2026-12-02"
+        with pytest.raises(TooFew):  # fewer than asked: the copy in place stays
+            await directory.load(people(HEADER.splitlines(), Tally()), date="2026-12-03")
+        assert (await directory.loaded())["date"] == "2026-12-02"
+        assert (tmp_path / "agora.db").stat().st_mtime_ns == before
+        async with store.db.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'rpps%'"
+        ) as cur:
+            assert (await cur.fetchone())[0] == 0
     finally:
         await store.close()
 

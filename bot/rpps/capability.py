@@ -46,7 +46,7 @@ class Directory(Capability):
 
     def __init__(self, core: Core):
         super().__init__(core)
-        self.directory = RppsStore(core.store)
+        self.directory = RppsStore(core.data_dir)
         self.jobs = {WATCH_JOB: self.watch, REFRESH_JOB: self.refresh}
         self.job_pools = {WATCH_JOB: 1, REFRESH_JOB: 1}
 
@@ -155,7 +155,9 @@ class Directory(Capability):
         """(user id, name, RPPS, what: ``left`` or ``profession:<label>``) for each member the
         directory in place does not bear out."""
         out = []
-        for user, name, profession, rpps, code, label in await self.directory.members_against():
+        for user, name, profession, rpps, code, label in await self.directory.members_against(
+            self.core.store
+        ):
             if code is None:
                 out.append((user, name, rpps, "left"))
             elif PROFESSION_CODES.get(code) != profession:

@@ -763,6 +763,23 @@ async def _v19_rpps_directory(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v20_directory_apart(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- The directory moved to a file of its own (directory.db, see bot.store.rpps): its
+        -- million lines rewritten at each load no longer lock or grow this database. The
+        -- next load (or download) fills the new file.
+        DROP TABLE IF EXISTS rpps_people;
+        DROP TABLE IF EXISTS rpps_places;
+        DROP TABLE IF EXISTS rpps_stage;
+        DROP TABLE IF EXISTS rpps_people_next;
+        DROP TABLE IF EXISTS rpps_places_next;
+        DELETE FROM kv WHERE key = 'directory:loaded';
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -783,4 +800,5 @@ MIGRATIONS: list[Migration] = [
     _v17_absences,
     _v18_welcomes,
     _v19_rpps_directory,
+    _v20_directory_apart,
 ]

@@ -1,20 +1,47 @@
 """The national directory of health professionals, as last loaded (SQL only; reading the
-extraction and judging a request are in ``bot.rpps``)."""
+extraction and judging a request are in ``bot.rpps``).
+
+The directory is public data, a million lines rewritten whole at each load: it lives in a
+file of its own beside the bot's database (``directory.db`` in the data directory), never
+in it. A load builds a new file from nothing and puts it in place with one rename, so the
+bot's database is never locked by a load, a failed load leaves the file in place as it was,
+and a reader sees either the old copy or the new one, whole."""
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
+import itertools
+import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
+
+import aiosqlite
 
 from bot.store import Store
 
-LOADED_KEY = "directory:loaded"
-CHUNK = 5_000  # rows a transaction: the write lock is never held long
+CHUNK = 5_000  # lines staged at a time
+IN_BATCH = 500  # numbers looked up in one query (SQLite's limit on parameters is higher)
+SCHEMA = """
+CREATE TABLE people (
+    rpps              TEXT PRIMARY KEY,
+    last_name         TEXT NOT NULL,
+    first_name        TEXT NOT NULL,
+    profession        TEXT NOT NULL,
+    profession_label  TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE places (
+    rpps        TEXT NOT NULL,
+    department  TEXT NOT NULL,
+    commune     TEXT NOT NULL,
+    PRIMARY KEY (rpps, department, commune)
+) WITHOUT ROWID;
+CREATE TABLE loaded (date TEXT NOT NULL, at REAL NOT NULL, people INTEGER NOT NULL);
+"""
 
 
 class TooFew(ValueError):
@@ -51,8 +78,12 @@ class Entry:
 
 
 class RppsStore:
-    def __init__(self, store: Store):
-        self.store = store
+    """The directory of the data directory ``data_dir``."""
+
+    def __init__(self, data_dir: Path):
+        self.path = Path(data_dir) / "directory.db"
+
+    # --- loading it -----------------------------------------------------------------------------
 
     async def load(
         self,
@@ -62,159 +93,179 @@ class RppsStore:
         progress: Callable[[int], None] | None = None,
         at_least: int = 1,
     ) -> int:
-        """The directory replaced by ``people``, in three steps that each hold the write lock
-        only briefly: the lines appended as they come to a staging table (a few thousand a
-        transaction), indexed, then copied in RPPS order into a new copy (so each
-        transaction writes neighbouring pages, not pages all over the index), which takes
-        the old one's place in one transaction. If anything fails on the way (a malformed
-        file, a full disk, fewer than ``at_least`` people), the old one stays as it was. How
-        many people. One load at a time (the caller holds the data directory's lock)."""
-        async with self.store.transaction() as tx:
-            await self._drop_next(tx)
-            await tx.execute(
-                "CREATE TABLE rpps_stage (rpps TEXT NOT NULL, last_name TEXT NOT NULL, "
-                "first_name TEXT NOT NULL, profession TEXT NOT NULL, "
-                "profession_label TEXT NOT NULL, department TEXT NOT NULL, "
-                "commune TEXT NOT NULL)"
-            )
-            await tx.execute(
-                "CREATE TABLE rpps_people_next (rpps TEXT PRIMARY KEY, last_name TEXT NOT NULL, "
-                "first_name TEXT NOT NULL, profession TEXT NOT NULL, "
-                "profession_label TEXT NOT NULL) WITHOUT ROWID"
-            )
-            await tx.execute(
-                "CREATE TABLE rpps_places_next (rpps TEXT NOT NULL, department TEXT NOT NULL, "
-                "commune TEXT NOT NULL, PRIMARY KEY (rpps, department, commune)) WITHOUT ROWID"
-            )
-        try:
-            rows: list[Any] = []
-            count = 0
-            for person in people:
-                rows.append(person)
-                if len(rows) >= CHUNK:
-                    count += await self._stage(rows)
-                    rows = []
-                    if progress:
-                        progress(count)
-                    await asyncio.sleep(0)  # the bot's other work goes on between chunks
-            count += await self._stage(rows)
-            async with self.store.transaction() as tx:
-                await tx.execute("CREATE INDEX rpps_stage_rpps ON rpps_stage (rpps)")
-            people_count = await self._copy_in_order()
-            if people_count < at_least:  # an empty or cut file: it replaces nothing
-                raise TooFew(f"{people_count} people, at least {at_least} expected")
-            await self._swap(date, people_count)
-            return people_count
-        except BaseException:
-            async with self.store.transaction() as tx:
-                await self._drop_next(tx)
-            raise
-        finally:
-            async with self.store.transaction() as tx:
-                await tx.execute("DROP TABLE IF EXISTS rpps_stage")
+        """The directory replaced by ``people``: a new file built beside the one in place
+        (in a worker thread: the caller's loop goes on), then renamed over it. If anything
+        fails on the way (a malformed file, a full disk, fewer than ``at_least`` people),
+        the one in place stays as it was. How many people. One load at a time (the caller
+        holds the data directory's lock)."""
+        return await asyncio.to_thread(self._build, people, date, progress, at_least)
 
-    async def _stage(self, rows: list[Any]) -> int:
-        if not rows:
-            return 0
-        async with self.store.transaction() as tx:
-            await tx.executemany(
-                "INSERT INTO rpps_stage VALUES (?, ?, ?, ?, ?, ?, ?)",
+    def _build(
+        self,
+        people: Iterable[PersonRow],
+        date: str,
+        progress: Callable[[int], None] | None,
+        at_least: int,
+    ) -> int:
+        building = self.path.parent / "directory.next.db"  # removed if the load fails
+        building.unlink(missing_ok=True)
+        try:
+            db = sqlite3.connect(building, isolation_level=None)
+            try:
+                count = self._fill(db, people, date, progress, at_least)
+            finally:
+                db.close()
+            os.chmod(building, 0o600)
+            with open(building, "rb+") as done:
+                os.fsync(done.fileno())  # on disk before it takes the old one's place
+            os.replace(building, self.path)
+            with contextlib.suppress(OSError):  # the rename itself made durable
+                fd = os.open(self.path.parent, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            return count
+        except BaseException:
+            building.unlink(missing_ok=True)
+            raise
+
+    @staticmethod
+    def _fill(
+        db: sqlite3.Connection,
+        people: Iterable[PersonRow],
+        date: str,
+        progress: Callable[[int], None] | None,
+        at_least: int,
+    ) -> int:
+        # A file nobody reads until it is whole and renamed: no journal, no syncs on the way
+        # (a crash leaves a file that the next load removes). Sorting spills to temporary
+        # files, so memory stays bounded whatever the size of the extraction.
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("PRAGMA cache_size=-16000")  # 16 MB
+        db.execute("PRAGMA temp_store=FILE")
+        db.executescript(SCHEMA)
+        db.execute(
+            "CREATE TEMP TABLE stage (rpps TEXT NOT NULL, last_name TEXT NOT NULL, "
+            "first_name TEXT NOT NULL, profession TEXT NOT NULL, profession_label TEXT NOT NULL, "
+            "department TEXT NOT NULL, commune TEXT NOT NULL)"
+        )
+        db.execute("BEGIN")
+        staged = 0
+        lines = iter(people)
+        while chunk := list(itertools.islice(lines, CHUNK)):
+            db.executemany(
+                "INSERT INTO temp.stage VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (p.rpps, p.last_name, p.first_name, p.profession, p.profession_label,
                      p.department, p.commune)
-                    for p in rows
+                    for p in chunk
                 ],
             )  # fmt: skip
-        return len(rows)
+            staged += len(chunk)
+            if progress:
+                progress(staged)
+        # In RPPS order, so the new tables are written page after page; a person's first
+        # line gives their names and profession.
+        count = db.execute(
+            "INSERT OR IGNORE INTO people SELECT rpps, last_name, first_name, profession, "
+            "profession_label FROM temp.stage ORDER BY rpps, rowid"
+        ).rowcount
+        if count < at_least:  # an empty or cut file: it replaces nothing
+            raise TooFew(f"{count} people, at least {at_least} expected")
+        db.execute(
+            "INSERT OR IGNORE INTO places SELECT rpps, department, commune FROM temp.stage "
+            "WHERE department != '' OR commune != '' ORDER BY rpps, department, commune"
+        )
+        db.execute("INSERT INTO loaded VALUES (?, ?, ?)", (date, time.time(), count))
+        db.execute("COMMIT")
+        db.execute("DROP TABLE temp.stage")
+        return count
 
-    async def _copy_in_order(self) -> int:
-        """The staged lines copied into the new copy, CHUNK people at a time in RPPS order;
-        a person's first line gives their names and profession. How many people."""
-        after, people = "", 0
-        while True:
-            async with self.store.db.execute(
-                "SELECT rpps FROM (SELECT DISTINCT rpps FROM rpps_stage WHERE rpps > ? "
-                "ORDER BY rpps LIMIT ?) ORDER BY rpps DESC LIMIT 1",
-                (after, CHUNK),
-            ) as cur:
-                found = await cur.fetchone()
-            if found is None:
-                return people
-            upto = found[0]
-            async with self.store.transaction() as tx:
-                cur = await tx.execute(
-                    "INSERT OR IGNORE INTO rpps_people_next SELECT rpps, last_name, first_name, "
-                    "profession, profession_label FROM rpps_stage WHERE rpps > ? AND rpps <= ? "
-                    "ORDER BY rpps, rowid",
-                    (after, upto),
-                )
-                people += cur.rowcount
-                await tx.execute(
-                    "INSERT OR IGNORE INTO rpps_places_next SELECT rpps, department, commune "
-                    "FROM rpps_stage WHERE rpps > ? AND rpps <= ? "
-                    "AND (department != '' OR commune != '') ORDER BY rpps",
-                    (after, upto),
-                )
-            after = upto
-            await asyncio.sleep(0)
+    # --- reading it -----------------------------------------------------------------------------
 
-    async def _swap(self, date: str, people: int) -> None:
-        """The new copy in place of the old, in one transaction; tried again while a read of
-        the old one is under way (SQLite will not drop a table being read)."""
-        for attempt in range(100):
-            try:
-                async with self.store.transaction() as tx:
-                    await tx.execute("DROP TABLE rpps_people")
-                    await tx.execute("DROP TABLE rpps_places")
-                    await tx.execute("ALTER TABLE rpps_people_next RENAME TO rpps_people")
-                    await tx.execute("ALTER TABLE rpps_places_next RENAME TO rpps_places")
-                    loaded = {"date": date, "at": time.time(), "people": people}
-                    await tx.execute(Store._PUT, (LOADED_KEY, json.dumps(loaded)))
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc).lower() or attempt == 99:
-                    raise
-                await asyncio.sleep(0.1)
-
-    @staticmethod
-    async def _drop_next(tx: Any) -> None:
-        await tx.execute("DROP TABLE IF EXISTS rpps_stage")
-        await tx.execute("DROP TABLE IF EXISTS rpps_people_next")
-        await tx.execute("DROP TABLE IF EXISTS rpps_places_next")
+    @contextlib.asynccontextmanager
+    async def _reading(self) -> AsyncIterator[aiosqlite.Connection | None]:
+        """The copy in place, read only (None when none was ever loaded). A load renames a
+        new file over it: this connection goes on reading the copy it opened."""
+        try:
+            db = await aiosqlite.connect(f"file:{self.path}?mode=ro", uri=True)
+        except sqlite3.OperationalError:
+            if self.path.exists():
+                raise
+            yield None
+            return
+        try:
+            yield db
+        finally:
+            await db.close()
 
     async def loaded(self) -> dict[str, Any] | None:
         """The directory in place: its date, when it was loaded, how many people; None when
         none was ever loaded."""
-        found: dict[str, Any] | None = await self.store.get(LOADED_KEY)
-        return found
+        async with self._reading() as db:
+            if db is None:
+                return None
+            async with db.execute("SELECT date, at, people FROM loaded") as cur:
+                row = await cur.fetchone()
+        return None if row is None else {"date": row[0], "at": row[1], "people": row[2]}
 
     async def entry(self, rpps: str) -> Entry | None:
-        async with self.store.db.execute(
-            "SELECT rpps, last_name, first_name, profession, profession_label FROM rpps_people "
-            "WHERE rpps = ?",
-            (rpps,),
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            return None
-        async with self.store.db.execute(
-            "SELECT department, commune FROM rpps_places WHERE rpps = ? ORDER BY department, "
-            "commune",
-            (rpps,),
-        ) as cur:
-            places = tuple((r[0], r[1]) for r in await cur.fetchall())
+        async with self._reading() as db:
+            if db is None:
+                return None
+            async with db.execute(
+                "SELECT rpps, last_name, first_name, profession, profession_label FROM people "
+                "WHERE rpps = ?",
+                (rpps,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            async with db.execute(
+                "SELECT department, commune FROM places WHERE rpps = ? "
+                "ORDER BY department, commune",
+                (rpps,),
+            ) as cur:
+                places = tuple((r[0], r[1]) for r in await cur.fetchall())
         return Entry(row[0], row[1], row[2], row[3], row[4], places)
 
-    async def members_against(self) -> list[tuple[str, str, str, str, str | None, str]]:
-        """Every active member with an RPPS number, beside what the directory in place says:
-        (user id, name, profession, RPPS, the directory's profession code or None when the
-        number is not there, its label)."""
-        async with self.store.db.execute(
-            "SELECT m.user_id, r.name, r.profession, r.rpps, p.profession, "
-            "COALESCE(p.profession_label, '') FROM members m "
+    async def professions(self, numbers: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """The directory's profession (code, label) of each of ``numbers`` it lists."""
+        wanted = sorted(set(numbers))
+        out: dict[str, tuple[str, str]] = {}
+        async with self._reading() as db:
+            if db is None:
+                return out
+            for start in range(0, len(wanted), IN_BATCH):
+                batch = wanted[start : start + IN_BATCH]
+                marks = ",".join("?" * len(batch))
+                async with db.execute(
+                    "SELECT rpps, profession, profession_label FROM people "
+                    f"WHERE rpps IN ({marks})",
+                    batch,
+                ) as cur:
+                    for row in await cur.fetchall():
+                        out[row[0]] = (row[1], row[2])
+        return out
+
+    async def members_against(
+        self, store: Store
+    ) -> list[tuple[str, str, str, str, str | None, str]]:
+        """Every active member of ``store`` with an RPPS number, beside what the directory in
+        place says: (user id, name, profession, RPPS, the directory's profession code or
+        None when the number is not there, its label)."""
+        async with store.db.execute(
+            "SELECT m.user_id, r.name, r.profession, r.rpps FROM members m "
             "JOIN requests r ON r.id = m.request_id "
-            "LEFT JOIN rpps_people p ON p.rpps = r.rpps "
             "WHERE m.status = 'active' AND r.rpps IS NOT NULL AND r.rpps != '' "
             "ORDER BY r.name, m.user_id"
         ) as cur:
-            return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in await cur.fetchall()]
+            members = [(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
+        listed = await self.professions(m[3] for m in members)
+        out: list[tuple[str, str, str, str, str | None, str]] = []
+        for user, name, profession, rpps in members:
+            code, label = listed.get(rpps, (None, ""))
+            out.append((user, name, profession, rpps, code, label))
+        return out

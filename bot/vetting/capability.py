@@ -18,9 +18,9 @@ from bot.mail import Mailer
 from bot.matrix.content import notice
 from bot.matrix.ids import host_of
 from bot.matrix.sync import Reaction, Redaction
-from bot.store.vetting import RequestRow, VettingStore
+from bot.store.vetting import RequestRow, VettingStore, refused_key
 from bot.vetting.cards import Cards
-from bot.vetting.decisions import CONCLUDE_JOB, Decisions
+from bot.vetting.decisions import CONCLUDE_JOB, Decisions, directory_what
 from bot.vetting.intake import CONFIRM_MAIL_JOB, EXPIRE_JOB, Intake
 from bot.vetting.ledger import Ledger
 from bot.vetting.links import hash_token, web_secret
@@ -169,6 +169,20 @@ class Vetting(Capability):
 
     async def count_web_post(self, client: str, limit: int) -> bool:
         return await self.core.store.count_post(client, limit)
+
+    async def directory_refusal(self, request: RequestRow, locale: str) -> str | None:
+        """Why the national directory refused ``request`` and whom to write to, in
+        ``locale``; None when it did not refuse it."""
+        what = await self.core.store.get(refused_key(request.id))
+        if request.status != "rejected" or not what:
+            return None
+        return t(
+            "vetting.applicant.directory_refused",
+            locale,
+            id=request.id,
+            what=directory_what(what, locale),
+            contact=self.config.admin_contact,
+        )
 
     async def web_request(self, status_hash: str) -> tuple[RequestRow, int, int] | None:
         row = await self.requests.request_by_status_hash(status_hash)

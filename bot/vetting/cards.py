@@ -22,7 +22,7 @@ class Cards(Part):
     def __init__(self, core: Core, ledger: Ledger):
         super().__init__(core)
         self.ledger = ledger
-        self.directory = RppsStore(core.store)
+        self.directory = RppsStore(core.data_dir)
 
     async def text(self, request: RequestRow, detail: bool = False) -> str:
         """The request's card (``detail``: with every place of practice the directory

@@ -70,8 +70,15 @@ def read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
 
 
 async def import_requests(
-    config: Config, store: Store, text: str, batch: str, locale: str = "fr"
+    config: Config,
+    store: Store,
+    text: str,
+    batch: str,
+    locale: str = "fr",
+    directory: RppsStore | None = None,
 ) -> ImportReport:
+    """The CSV's requests filed (each checked against ``directory`` when one is loaded and
+    ``vetting.directory_check`` is not off)."""
     requests = VettingStore(store)
     if await requests.batch_exists(batch):
         raise Conflict("import.batch_exists", batch=batch)
@@ -82,7 +89,8 @@ async def import_requests(
     accepted: list[tuple[int, JoinRequestData, str | None]] = []
     seen: dict[str, int] = {}
     check = config.vetting.directory_check
-    directory = RppsStore(store) if check != "off" and await RppsStore(store).loaded() else None
+    if check == "off" or directory is None or await directory.loaded() is None:
+        directory = None
     for line, values in rows:
         unknown = sorted(set(values) - set(KEY_ALIASES.values()) - {"matrix_id"})
         matrix_id = values.pop("matrix_id", None)

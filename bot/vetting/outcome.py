@@ -110,7 +110,7 @@ class Outcomes(Part):
                 locale,
                 id=request.id,
                 what=directory_what(what, locale),
-                admins=", ".join(self.config.admins) or "—",
+                contact=self.config.admin_contact,
             )
         else:
             message = t(

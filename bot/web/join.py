@@ -66,6 +66,8 @@ class JoinServices(Protocol):
 
     async def web_request(self, status_hash: str) -> tuple[RequestRow, int, int] | None: ...
 
+    async def directory_refusal(self, request: RequestRow, locale: str) -> str | None: ...
+
     async def web_request_to_confirm(self, token: str) -> RequestRow | None: ...
 
     async def confirm_web_request(self, token: str) -> tuple[str, RequestRow | None]: ...
@@ -193,16 +195,19 @@ class JoinPages:
         raise web.HTTPSeeOther(f"{STATUS_PATH}{token}?lang={locale}", headers=SECURITY_HEADERS)
 
     async def status(self, request: web.Request) -> web.Response:
-        locale = _locale(request, self.services.config.locale)
         found = await self.services.web_request(hash_token(request.match_info["token"]))
         if found is None:
+            locale = _locale(request, self.services.config.locale)
             return self._message(locale, "web.error.unknown_status", 404)
         row, approvals, required = found
+        # Unless asked otherwise, in the language the applicant filled the form in.
+        locale = _locale(request, row.locale or self.services.config.locale)
         return _render(
             "status.html",
             locale,
             title=t("web.status.title", locale, id=row.id),
             request=row,
+            refusal=await self.services.directory_refusal(row, locale),
             approvals=approvals,
             required=required,
             homeserver=self.services.config.homeserver.public_url,
@@ -242,9 +247,15 @@ class JoinPages:
         sent = str(form.get("csrf", ""))
         if not nonce or not hmac.compare_digest(sent, await self._csrf(nonce)):
             return self._message(locale, "web.error.csrf", 403)
-        outcome, _ = await self.services.confirm_web_request(request.match_info["token"])
+        outcome, row = await self.services.confirm_web_request(request.match_info["token"])
         if outcome == "unknown":
             return self._message(locale, "web.confirm.unknown", 404)
+        refusal = None if row is None else await self.services.directory_refusal(row, locale)
+        if refusal is not None:  # confirmed, and refused at once by the directory
+            text = t("web.confirm.refused", locale) + " " + refusal
+            return _render(
+                "message.html", locale, 200, title=t("web.confirm.title", locale), message=text
+            )
         key = "web.confirm.done" if outcome == "confirmed" else "web.confirm.already"
         return self._message(locale, key, 200, "web.confirm.title")
 
