@@ -1082,6 +1082,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Adresse confirmée.",
         "en": "Address confirmed.",
     },
+    "vetting.directory.what.rpps_missing": {
+        "fr": "pas de numéro RPPS, alors que votre profession est dans l'annuaire",
+        "en": "no RPPS number, though your profession is in the directory",
+    },
+    "vetting.card.rpps_missing": {
+        "fr": "⚠️ Pas de numéro RPPS : cette profession est dans l'annuaire (annuaire du {date})",
+        "en": "⚠️ No RPPS number: this profession is in the directory (directory of {date})",
+    },
     "meta.slot": {
         "fr": "garde",
         "en": "slot",

@@ -299,7 +299,7 @@ def computed_families() -> dict[str, set[str]]:
         'f"absence.status.{row.status}"': {f"absence.status.{s}" for s in ABSENCE_STATUSES},
         'f"absence.tell.{what}"': {"absence.tell.begin", "absence.tell.end"},
         'f"vetting.directory.what.{w}"': {
-            f"vetting.directory.what.{w}" for w in ("absent", "name", "profession")
+            f"vetting.directory.what.{w}" for w in ("absent", "name", "profession", "rpps_missing")
         },
         'f"group.visibility.{g.visibility}"': {
             f"group.visibility.{v}" for v in _schema_values(("groups",), "visibility")

@@ -288,14 +288,21 @@ async def test_with_require_a_request_the_directory_does_not_bear_out_is_refused
     # An imported list: the rows the directory does not bear out are refused with their line.
     listing = tmp_path / "membres.csv"
     listing.write_text(
-        "nom;profession;rpps;territoire;email\n"
-        f"Ana Liste;medecin;10000000009;vaucluse-{sfx};al.{sfx}@ex.org\n"
-        f"Paul Personne;medecin;10000000058;vaucluse-{sfx};pp.{sfx}@ex.org\n",
+        "nom;profession;rpps;adeli;territoire;email\n"
+        f"Ana Liste;medecin;10000000009;;vaucluse-{sfx};al.{sfx}@ex.org\n"
+        f"Paul Personne;medecin;10000000058;;vaucluse-{sfx};pp.{sfx}@ex.org\n"
+        # A nurse with an ADELI number only: nurses are in the directory, the RPPS is asked.
+        f"Inès Soin;infirmier;;841234567;vaucluse-{sfx};is.{sfx}@ex.org\n"
+        # A psychomotor therapist: ADELI only, the directory is not consulted.
+        f"Paul Psy;psychomotricien;;841234568;vaucluse-{sfx};ps.{sfx}@ex.org\n",
         encoding="utf-8",
     )
     imported = await agora_cli("import-requests", *args, str(listing), "--batch", "liste")
-    assert "1 request(s) recorded" in imported.stdout and "1 row(s) refused" in imported.stdout
+    assert "2 request(s) recorded" in imported.stdout and "2 row(s) refused" in imported.stdout
     assert "line 3: annuaire RPPS : numéro absent de l'annuaire" in imported.stderr
+    assert "line 4: annuaire RPPS : pas de numéro RPPS, alors que votre profession" in (
+        imported.stderr
+    )
 
     # The web form, in English: refused once the address is confirmed, said on the page that
     # confirms it and on the status page, in the applicant's language, with whom to write to.

@@ -83,6 +83,15 @@ def test_a_request_is_judged_on_name_and_profession():
     assert not judge("Corinne Durand", "infirmier", None).found
 
 
+def test_a_profession_of_the_directory_without_an_rpps_number_is_not_borne_out():
+    from bot.rpps.matching import without_rpps
+
+    nurse = without_rpps("infirmier")  # nurses are all in the directory now
+    assert nurse is not None and not nurse.ok and nurse.mismatches == ["rpps_missing"]
+    assert without_rpps("psychomotricien") is None  # ADELI only: not consulted
+    assert without_rpps("agent-ars") is None  # no number asked
+
+
 async def test_a_load_that_fails_changes_nothing_and_a_good_one_replaces_the_whole(tmp_path):
     directory = RppsStore(tmp_path)
     assert await directory.loaded() is None and await directory.entry("10101234564") is None

@@ -19,6 +19,9 @@ PROFESSION_CODES: dict[str, str] = {
     "60": "infirmier",
     "70": "masseur-kinesitherapeute",
 }
+# The professions whose every member is in the directory: their requests give an RPPS
+# number to be checked (an ADELI number alone would go round the check).
+IN_DIRECTORY = frozenset(PROFESSION_CODES.values())
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class Verdict:
     entry: Entry | None
     name_ok: bool = False
     profession_ok: bool = False
+    rpps_missing: bool = False  # a profession of the directory, asked without an RPPS number
 
     @property
     def found(self) -> bool:
@@ -37,7 +41,10 @@ class Verdict:
 
     @property
     def mismatches(self) -> list[str]:
-        """What the directory does not bear out: ``absent``, or ``name`` and ``profession``."""
+        """What the directory does not bear out: ``rpps_missing``, ``absent``, or ``name``
+        and ``profession``."""
+        if self.rpps_missing:
+            return ["rpps_missing"]
         if not self.found:
             return ["absent"]
         return [
@@ -69,6 +76,7 @@ def same_person(given: str, last_name: str, first_name: str) -> bool:
 
 
 def judge(name: str, profession: str, entry: Entry | None) -> Verdict:
+    """``entry``: the directory's for the RPPS number given (None: not there)."""
     if entry is None:
         return Verdict(None)
     return Verdict(
@@ -76,6 +84,12 @@ def judge(name: str, profession: str, entry: Entry | None) -> Verdict:
         name_ok=same_person(name, entry.last_name, entry.first_name),
         profession_ok=PROFESSION_CODES.get(entry.profession) == profession,
     )
+
+
+def without_rpps(profession: str) -> Verdict | None:
+    """A request without an RPPS number: refused under ``require`` when its profession is
+    one the directory lists (None: an ADELI-only profession, or none needed, not consulted)."""
+    return Verdict(None, rpps_missing=True) if profession in IN_DIRECTORY else None
 
 
 def suggested(

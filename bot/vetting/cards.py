@@ -6,7 +6,7 @@ from bot import effects
 from bot.capability import Core
 from bot.i18n import t
 from bot.matrix.content import edit, notice
-from bot.rpps.matching import Verdict, judge, suggested
+from bot.rpps.matching import Verdict, judge, suggested, without_rpps
 from bot.store.rpps import RppsStore
 from bot.store.vetting import RequestRow, refused_key
 from bot.vetting.form import DEFAULT_PROFESSIONS
@@ -109,10 +109,12 @@ class Cards(Part):
     async def verdict(self, request: RequestRow) -> Verdict | None:
         """What the loaded directory says of the request's RPPS number (None: not consulted:
         no directory, no RPPS number, or ``directory_check: off``)."""
-        if self.config.vetting.directory_check == "off" or not request.rpps:
+        if self.config.vetting.directory_check == "off":
             return None
         if await self.directory.loaded() is None:
             return None
+        if not request.rpps:
+            return without_rpps(request.profession)
         entry = await self.directory.entry(request.rpps)
         return judge(request.name, request.profession, entry)
 
@@ -128,6 +130,8 @@ class Cards(Part):
             return []
         date = loaded["date"]
         if not request.rpps:
+            if without_rpps(request.profession) is not None:
+                return [t("vetting.card.rpps_missing", loc, date=date)]
             return [t("vetting.card.rpps_not_consulted", loc)] if request.adeli else []
         verdict = await self.verdict(request)
         assert verdict is not None

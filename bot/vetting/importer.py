@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.errors import Conflict
 from bot.i18n import t
 from bot.matrix.ids import USER_ID_RE
-from bot.rpps.matching import judge
+from bot.rpps.matching import Verdict, judge, without_rpps
 from bot.store import Store
 from bot.store.rpps import RppsStore
 from bot.store.vetting import VettingStore
@@ -124,9 +124,13 @@ async def import_requests(
                     )
                 )
         doubt = None
-        if data is not None and data.rpps and directory is not None:
-            verdict = judge(data.name, data.profession, await directory.entry(data.rpps))
-            if not verdict.ok:
+        if data is not None and directory is not None:
+            verdict: Verdict | None
+            if data.rpps:
+                verdict = judge(data.name, data.profession, await directory.entry(data.rpps))
+            else:
+                verdict = without_rpps(data.profession)
+            if verdict is not None and not verdict.ok:
                 missing = directory_what(verdict.mismatches, locale)
                 doubt = t("vetting.directory.reason", locale, what=missing)
                 if check == "require":
