@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= config.example.yaml
 DATA   ?= ./data
 
-.PHONY: install install-test-client run test lint bench clean
+.PHONY: install install-test-client run test lint bench translations clean
 
 $(BIN)/agora-bot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: install install-test-client
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The gettext catalogues (bot/locale) brought up to date with the code: new message ids added
+# (their text to write, listed), the English catalogue in step with the French one.
+translations: install
+	$(BIN)/python tools/translations.py
 
 bench: install
 	$(BIN)/python bench/command_latency.py

@@ -37,7 +37,7 @@ import pytest
 
 from bot.commands import load_commands
 from bot.commands.registry import CommandGroup, Role, Where
-from bot.i18n import MESSAGES, t, tp
+from bot.i18n import MESSAGES, PLURAL, t, tp
 from bot.news.alerts import LEVELS
 from bot.store.absences import STATUSES as ABSENCE_STATUSES
 from bot.store.rosters import OFFER_STATUSES
@@ -351,7 +351,10 @@ def used_keys() -> dict[str, set[str]]:
     return used
 
 
-def placeholders(text: str) -> set[str]:
+def placeholders(text: str | tuple[str, ...]) -> set[str]:
+    """The names a message's text takes (every plural form's, for a message that has them)."""
+    if isinstance(text, tuple):
+        return set().union(*(placeholders(form) for form in text))
     return {
         re.split(r"[.\[]", name, maxsplit=1)[0]
         for _, name, _, _ in string.Formatter().parse(text)
@@ -394,7 +397,7 @@ def test_every_used_key_exists_in_both_languages():
         for key, where in used_keys().items()
         if key not in MESSAGES or any(not MESSAGES[key].get(loc) for loc in LOCALES)
     }
-    assert not missing, f"message ids used but missing from bot/i18n.py (or a language): {missing}"
+    assert not missing, f"message ids used but missing from the catalogues (bot/locale): {missing}"
 
 
 def test_every_message_has_exactly_french_and_english():
@@ -425,6 +428,43 @@ def test_every_message_renders(key):
         # Nothing left unformatted (t() skips format() when given no values, so an escaped
         # {{ would show as typed).
         assert "{" not in text and "}" not in text, f"{key} ({loc}): {text!r}"
+
+
+def test_plural_forms_take_the_same_placeholders_and_are_chosen_by_n():
+    for key in PLURAL:
+        for loc in LOCALES:
+            forms = MESSAGES[key][loc]
+            assert isinstance(forms, tuple) and len(forms) == 2, (key, loc)
+            assert "n" in placeholders(forms), f"{key}: plural forms are chosen by {{n}}"
+            assert len({frozenset(placeholders(f)) for f in forms}) == 1, (key, loc, forms)
+    # French: 0 and 1 are singular; English: only 1.
+    assert t("members.title", "fr", n=0) == "0 membre :"
+    assert t("members.title", "fr", n=1) == "1 membre :"
+    assert t("members.title", "fr", n=2) == "2 membres :"
+    assert t("members.title", "en", n=0) == "0 members:"
+    assert t("members.title", "en", n=1) == "1 member:"
+
+
+def test_the_catalogues_are_up_to_date_with_the_code():
+    """What ``make translations`` would change: nothing (ids the code uses are in the French
+    catalogue, the English one follows it, the template is current)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "translations.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_english_falls_back_to_french_and_an_unknown_id_to_itself():
+    from bot.i18n import _TRANSLATIONS
+
+    assert _TRANSLATIONS["en"]._fallback is _TRANSLATIONS["fr"]  # type: ignore[attr-defined]
+    assert t("no.such.message", "en") == "no.such.message"
+    assert t("error.generic", "de") == t("error.generic", "fr")  # an unknown language: French
 
 
 def test_every_message_is_used():

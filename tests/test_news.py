@@ -204,7 +204,7 @@ async def test_alerts_are_acknowledged_by_reaction_or_command_and_reminded_once(
         agora.control.room_id,
         f"!alert vaucluse-{sfx} --level critical Canicule niveau 4 : ouvrez les salles rafraîchies",
     )
-    assert reaction == "✅" and "diffusée dans 3 salon(s)" in answer.body
+    assert reaction == "✅" and "diffusée dans 3 salons" in answer.body
     number = int(answer.body.split("#")[1].split()[0])
     alert = await first.wait_for(
         lambda: [s for s in first.seen if s.room_id == community and "ALERTE" in s.body],

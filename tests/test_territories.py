@@ -436,6 +436,6 @@ async def test_reconcile_command_shows_the_plan_then_applies_it_with_progress(
         ],
         "the progress message to be edited with the result",
     )
-    assert "1 changement(s) appliqué(s)" in edits[-1].content["m.new_content"]["body"]
+    assert "1 changement appliqué" in edits[-1].content["m.new_content"]["body"]
     assert await admin.reaction_to(event_id) == "✅"
     assert (await state_of(agora, community)).get("m.room.name")["name"] == "Vaucluse · Agora"

@@ -139,7 +139,7 @@ async def test_two_admins_admit_a_nurse_who_lands_in_the_encrypted_rooms(region,
     assert any(e["action"] == "vetting.provision" for e in await agora.store.audit_entries())
 
     listed, _ = await first.command(control, f"!members vaucluse-{sfx}")
-    assert "1 membre(s)" in listed.body and f"{nurse.user_id} — Corinne Durand" in listed.body
+    assert "1 membre :" in listed.body and f"{nurse.user_id} — Corinne Durand" in listed.body
     out = agora.data_dir.parent / "members.csv"
     exported = await agora_cli(
         "export-members",
