@@ -122,6 +122,11 @@ class Core:
         for capability in self.capabilities:
             capability.configure(config)
 
+    async def language(self, user_id: str) -> str:
+        """The language to write to ``user_id`` in: theirs (``!langue``, else their request's),
+        else the region's."""
+        return await self.store.language_of(user_id) or self.config.locale
+
     @property
     def clock(self) -> Clock:
         return self.jobs.clock

@@ -347,38 +347,42 @@ class Absences(Capability):
         row = await self.absences.get(int(payload["absence"]))
         if row is None:
             return
-        what, locale = payload["what"], self.config.locale
+        what = payload["what"]
         names = await self._names()
         people: list[str]
         if what == "waiting":
             people = self.coordinators(row.territory)
-            text = t(
-                "absence.tell.waiting",
-                locale,
-                n=row.id,
-                card=self.card_text(row, names, locale),
-                prefix=self.config.commands.prefix,
-            )
+        elif row.replacement is None:
+            return
         else:
-            if row.replacement is None:
-                return
             people = [row.replacement]
-            rooms = "\n".join(f"• {self.config.network.name_of(k)}" for k in row.rooms) or "—"
-            text = t(
-                f"absence.tell.{what}",
-                locale,
-                who=_who(row.member, names),
-                territory=self.config.network.name_of(row.territory),
-                until=self._day(row.end - 1, locale),
-                rooms=rooms,
-            )
-        for user in people:
+        for user in people:  # each in their own language
+            text = self._tell_text(row, what, names, await self.core.language(user))
             room_id = await self.core.direct.room_for(user)
             await self.core.gateway.send(
                 room_id,
                 notice(text),
                 txn=effects.stable_key("absence-tell", str(row.id), what, user),
             )
+
+    def _tell_text(self, row: AbsenceRow, what: str, names: dict[str, str], locale: str) -> str:
+        if what == "waiting":
+            return t(
+                "absence.tell.waiting",
+                locale,
+                n=row.id,
+                card=self.card_text(row, names, locale),
+                prefix=self.config.commands.prefix,
+            )
+        rooms = "\n".join(f"• {self.config.network.name_of(k)}" for k in row.rooms) or "—"
+        return t(
+            f"absence.tell.{what}",
+            locale,
+            who=_who(row.member, names),
+            territory=self.config.network.name_of(row.territory),
+            until=self._day(row.end - 1, locale),
+            rooms=rooms,
+        )
 
     # --- events --------------------------------------------------------------------------------
 

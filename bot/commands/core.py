@@ -6,10 +6,10 @@ import time
 from typing import Any, Protocol
 
 from bot.commands.context import CommandContext
-from bot.commands.registry import ANYWHERE, CommandName, Role, Where, command
+from bot.commands.registry import ANYWHERE, CommandName, Role, Where, Word, command
 from bot.config import ConfigError
 from bot.errors import BadArgument
-from bot.i18n import format_duration, t
+from bot.i18n import LOCALES, format_duration, t
 
 
 class Uses(Protocol):
@@ -27,6 +27,28 @@ Ctx = CommandContext[Uses]
 async def ping(ctx: Ctx) -> None:
     elapsed = max(0, int(time.time() * 1000) - ctx.origin_ts)
     await ctx.reply(t("cmd.ping.reply", ctx.locale, ms=elapsed))
+
+
+@command(
+    "langue",
+    role=Role.ANYONE,
+    where=ANYWHERE,
+    help="cmd.language.help",
+    aliases=("language",),
+    metavars={"choice": "meta.language"},
+)
+async def language(ctx: Ctx, choice: Word | None = None) -> None:
+    """Each person's language: every answer and notice to them in it from now on."""
+    if choice is None:
+        await ctx.reply(
+            t("cmd.language.current", ctx.locale, choices=", ".join(LOCALES), prefix=ctx.prefix)
+        )
+        return
+    chosen = choice.lower()
+    if chosen not in LOCALES:
+        raise BadArgument("cmd.language.unknown", value=choice[:20], choices=", ".join(LOCALES))
+    await ctx.store.set_language(ctx.sender, chosen)
+    await ctx.reply(t("cmd.language.set", chosen))
 
 
 @command("help", role=Role.ANYONE, where=ANYWHERE, help="cmd.help.help", aliases=("aide",))

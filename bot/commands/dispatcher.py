@@ -142,7 +142,8 @@ class Dispatcher:
             sender=row.sender,
             room_id=row.room_id,
             event_id=row.event_id,
-            locale=self.config.locale,
+            # Answered in the sender's language (what all admins read stays the region's).
+            locale=await self.store.language_of(row.sender) or self.config.locale,
             prefix=prefix,
             role=role,
             room_kind=place.value,

@@ -68,7 +68,7 @@ class Revocation:
 
     async def run(self, payload: dict[str, Any]) -> None:
         user_id, reason = payload["user_id"], payload["reason"]
-        loc = self.core.config.locale
+        loc = await self.core.language(user_id)
         local = is_local(user_id, self.core.config.homeserver.server_name)
         if not await self.store.get(f"revoke.told:{user_id}"):
             try:

@@ -115,7 +115,7 @@ class Newcomers(Capability):
         row = await self.welcomes.get(user, territory)
         if row is None:
             return  # forgotten meanwhile
-        place, locale = self._territory(territory), self.config.locale
+        place, locale = self._territory(territory), await self.core.language(user)
         coordinators = ", ".join(self.config.network.coordinators(place.id)) or "—"
         community = self._community_names(place)
         text = t(
@@ -210,7 +210,7 @@ class Newcomers(Capability):
             return False
         if row.introduce is not None:
             return True
-        text = await self._answer(row, True, "", self.config.locale)
+        text = await self._answer(row, True, "", await self.core.language(r.sender))
         await self.core.tell(r.sender, text)
         return True
 

@@ -208,6 +208,27 @@ class Store:
                 if rebuilds:
                     await self.db.execute("PRAGMA foreign_keys=ON")
 
+    # --- each person's language ----------------------------------------------------------------
+
+    async def language_of(self, user_id: str) -> str | None:
+        """The language ``user_id`` chose (``!langue``), else the one of their latest join
+        request (the conversation's or the web form's); None when neither says."""
+        async with self.db.execute(
+            "SELECT locale FROM languages WHERE user_id = ? UNION ALL "
+            "SELECT * FROM (SELECT locale FROM requests WHERE user_id = ? AND locale IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1)",
+            (user_id, user_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def set_language(self, user_id: str, locale: str) -> None:
+        await self._write(
+            "INSERT INTO languages (user_id, locale, chosen) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET locale = excluded.locale, chosen = excluded.chosen",
+            (user_id, locale, time.time()),
+        )
+
     # --- key/value ---------------------------------------------------------------------------
 
     async def get(self, key: str, default: Any = None) -> Any:

@@ -780,6 +780,22 @@ async def _v20_directory_apart(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v21_languages(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- The language each person chose (!langue / !language): every answer and notice to
+        -- them in it. Without a row, their latest request's language, else the region's.
+        CREATE TABLE languages (
+            user_id  TEXT PRIMARY KEY,
+            locale   TEXT NOT NULL CHECK (locale IN ('fr', 'en')),
+            chosen   REAL NOT NULL
+        );
+        CREATE INDEX requests_user ON requests (user_id);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -801,4 +817,5 @@ MIGRATIONS: list[Migration] = [
     _v18_welcomes,
     _v19_rpps_directory,
     _v20_directory_apart,
+    _v21_languages,
 ]

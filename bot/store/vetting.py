@@ -398,6 +398,7 @@ class VettingStore:
                     (f"#{request_id}", f"#{request_id} %"),
                 )
             await db.execute("DELETE FROM dialogues WHERE user_id = ?", (user_id,))
+            await db.execute("DELETE FROM languages WHERE user_id = ?", (user_id,))
             await db.execute(
                 "UPDATE decisions SET note = '' WHERE request_id IN "
                 "(SELECT id FROM requests WHERE user_id = ?)",

@@ -78,9 +78,10 @@ class Outcomes(Part):
     async def tell_outcome(self, payload: dict) -> None:
         """The applicant told of the outcome, in their direct chat (opened if there is none)."""
         request = await self.ledger.get(int(payload["request_id"]))
-        locale = request.locale or self.config.locale
         if request.user_id is None:
             return
+        # Their language: the one they chose since (!langue), else the request's.
+        locale = await self.store.language_of(request.user_id) or self.config.locale
         if payload.get("status", request.status) != request.status:
             return  # its outcome changed since (opened again): the new one is told
         if request.status == "approved" and not await self.requests.is_member(request.user_id):
