@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bot.config import Config
+from bot.matrix import markup
 from bot.matrix.content import notice
 from bot.matrix.direct import DirectChats
 from bot.matrix.gateway import Gateway
@@ -97,6 +98,7 @@ class Core:
         )
         jobs = JobRunner(store, {})
         direct = DirectChats(gateway, store)
+        markup.COMMAND_PREFIX = config.commands.prefix  # commands shown as code
         return cls(
             config, config, gateway, store, jobs, control, direct, trust, metrics, Router(),
             data_dir,
@@ -115,6 +117,7 @@ class Core:
     def reconfigure(self, config: Config) -> None:
         """A new effective config, for the core and every capability, at once."""
         self.config = config
+        markup.COMMAND_PREFIX = config.commands.prefix
         for holder in (self.control, self.trust):
             holder.config = config
         self.jobs.configure(config.jobs)

@@ -1,5 +1,5 @@
 """Days as people type them (``12/08``, ``12/08/2027``, ``demain``, ``samedi``, ``tomorrow``), in
-French or English, read in the region's time zone."""
+French or English, read in the region's time zone (written for a reader: ``bot.i18n``)."""
 
 from __future__ import annotations
 

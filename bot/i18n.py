@@ -13,11 +13,14 @@ uses and keeps the English catalogue in step with the French one.
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext
 import io
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_datetime
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -25,6 +28,8 @@ from babel.messages.pofile import read_po
 DEFAULT_LOCALE = "fr"
 LOCALES = ("fr", "en")
 DOMAIN = "agora"
+# The Babel locale a language is written with: British English writes day/month/year and 24 h.
+BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 LOCALE_DIR = Path(__file__).parent / "locale"
 
 
@@ -106,3 +111,30 @@ def format_duration(seconds: float, locale: str = DEFAULT_LOCALE) -> str:
     )
     parts = [f"{v} {u}" for v, u in zip((days, hours, minutes, secs), unit, strict=True) if v]
     return " ".join(parts[:2]) or f"0 {unit[3]}"
+
+
+# --- dates and times, for a reader: in their language, where the region is ---------------------
+
+
+def _babel(locale: str) -> str:
+    return BABEL_LOCALES.get(locale, BABEL_LOCALES["fr"])
+
+
+def when(ts: float, locale: str, tz: ZoneInfo) -> str:
+    """An instant, to the minute, where the region is: ``06/12/2026 14:30``."""
+    return format_datetime(
+        dt.datetime.fromtimestamp(ts, tz), "short", tzinfo=tz, locale=_babel(locale)
+    )
+
+
+def short_when(ts: float, locale: str, tz: ZoneInfo) -> str:
+    """An instant of the last or next few days, without its year: ``06/12 14:30``."""
+    moment = dt.datetime.fromtimestamp(ts, tz)
+    return f"{format_date(moment.date(), 'dd/MM', locale=_babel(locale))} {moment:%H:%M}"
+
+
+def day_text(day: dt.date | float, locale: str, tz: ZoneInfo | None = None) -> str:
+    """A day: ``12/08/2027`` (an instant: its day where the region is)."""
+    if not isinstance(day, dt.date):
+        day = dt.datetime.fromtimestamp(day, tz).date()
+    return format_date(day, "short", locale=_babel(locale))

@@ -598,3 +598,27 @@ def test_registered_commands_have_their_messages():
         if isinstance(group, CommandGroup):
             keys.add(group.help)
     assert "" not in keys and not sorted(k for k in keys if k not in MESSAGES)
+
+
+def test_dates_are_written_where_the_region_is_in_the_readers_language(monkeypatch):
+    """Whatever the server's own zone: Paris in summer (UTC+2) and winter (UTC+1)."""
+    import datetime as dt
+    import time
+    from zoneinfo import ZoneInfo
+
+    from bot.i18n import day_text, short_when, when
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        paris = ZoneInfo("Europe/Paris")
+        summer = dt.datetime(2026, 7, 14, 22, 30, tzinfo=dt.UTC).timestamp()
+        winter = dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC).timestamp()
+        assert when(summer, "fr", paris) == "15/07/2026 00:30"  # already the next day there
+        assert when(winter, "fr", paris) == "01/01/2027 00:30"
+        assert when(summer, "en", paris) == "15/07/2026, 00:30"  # day/month, 24 h
+        assert short_when(summer, "fr", paris) == "15/07 00:30"
+        assert day_text(summer, "fr", paris) == day_text(dt.date(2026, 7, 15), "en") == "15/07/2026"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

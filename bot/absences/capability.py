@@ -25,7 +25,7 @@ from bot.capability import Capability, Core
 from bot.dates import day_start, parse_day
 from bot.errors import BadArgument, Conflict, NotFound, PermissionDenied
 from bot.events import MemberProvisioned, MemberRemoved, MemberWithdrawn
-from bot.i18n import t
+from bot.i18n import day_text, t
 from bot.matrix.content import edit, notice
 from bot.moderation.policy import animated_by, may_be_in
 from bot.store.absences import OPEN, AbsenceRow, AbsenceStore, Jobs
@@ -568,8 +568,7 @@ class Absences(Capability):
         return day + dt.timedelta(days=1)
 
     def _day(self, ts: float, locale: str) -> str:
-        day = dt.datetime.fromtimestamp(ts, self.tz).date()
-        return f"{day:%d/%m/%Y}" if locale == "fr" else day.isoformat()
+        return day_text(ts, locale, self.tz)
 
 
 def _who(user: str | None, names: dict[str, str]) -> str:

@@ -4,8 +4,8 @@ in the control room."""
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, ClassVar, Protocol
+from zoneinfo import ZoneInfo
 
 from bot.commands.context import CommandContext
 from bot.commands.registry import (
@@ -23,7 +23,7 @@ from bot.commands.registry import (
 )
 from bot.config import Config
 from bot.errors import BadArgument
-from bot.i18n import t
+from bot.i18n import short_when, t
 from bot.news.alerts import LEVELS, Alerts
 from bot.news.audience import territories_of
 from bot.news.feeds import Feeds
@@ -77,10 +77,8 @@ class LevelArg(Arg):
 Level = Annotated[str, LevelArg]
 
 
-def _when(ts: float | None, locale: str) -> str:
-    if not ts:
-        return "—"
-    return time.strftime("%d/%m %H:%M" if locale == "fr" else "%m-%d %H:%M", time.localtime(ts))
+def _when(ts: float | None, locale: str, config: Config) -> str:
+    return short_when(ts, locale, ZoneInfo(config.rosters.timezone)) if ts else "—"
 
 
 command_group("feed", help="cmd.feed.help", aliases=("flux",), default="list")
@@ -156,10 +154,10 @@ async def feed_list(ctx: Ctx) -> None:
                 url=f.url,
                 target=", ".join(f.rooms) + f" @ {f.territory}",
                 every=round(f.every / 60),
-                last=_when(f.last_fetch, ctx.locale),
+                last=_when(f.last_fetch, ctx.locale, ctx.services.config),
                 error=f.last_error or "—",
                 errors=f.errors,
-                next=_when(f.next_at, ctx.locale),
+                next=_when(f.next_at, ctx.locale, ctx.services.config),
                 origin=f.origin,
             )
         )

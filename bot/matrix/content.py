@@ -3,8 +3,9 @@ service may use; commands build on it)."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
+
+from bot.matrix.markup import formatted
 
 # Every room the bot makes is end-to-end encrypted with this.
 ENCRYPTION_ALGORITHM = "m.megolm.v1.aes-sha2"
@@ -16,13 +17,15 @@ ENCRYPTION = {
 
 
 def notice(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
-    """An m.notice with a plain body and the same text as escaped HTML (nothing a user typed is
-    ever rendered as markup)."""
+    """An m.notice with a plain body and its Matrix HTML (``bot.matrix.markup``: people as
+    pills, commands as code, lists as lists; nothing a person typed is ever rendered as
+    markup). Pills notify nobody: ``m.mentions`` is empty."""
+    body, formatted_body = formatted(text)
     content: dict[str, Any] = {
         "msgtype": "m.notice",
-        "body": text,
+        "body": body,
         "format": "org.matrix.custom.html",
-        "formatted_body": html.escape(text).replace("\n", "<br>"),
+        "formatted_body": formatted_body,
         "m.mentions": {},
     }
     if reply_to:

@@ -8,14 +8,14 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.capability import Capability, Core
 from bot.effects import detached
 from bot.errors import AgoraError, BadArgument, MatrixError, NotFound, PermissionDenied
 from bot.events import NetworkReconciled
-from bot.i18n import t
+from bot.i18n import short_when, t
 from bot.matrix.sync import Invite, Left, Membership, PolicyEvents
 from bot.moderation.bans import PolicyRule
 from bot.moderation.enforcement import Enforcer
@@ -209,7 +209,9 @@ class Moderation(Capability):
                     ref=ref,
                     n=len(rules),
                     state=t("policy.reachable" if room_id else "policy.unreachable", locale),
-                    last=time.strftime("%d/%m %H:%M", time.localtime(last)) if last else "—",
+                    last=short_when(last, locale, ZoneInfo(self.config.rosters.timezone))
+                    if last
+                    else "—",
                 )
             )
         return "\n".join(lines)

@@ -11,13 +11,14 @@ import hashlib
 import html
 import json
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import feedparser
 
+from bot.i18n import when
 from bot.news.render import Item, text_of
 
 
@@ -30,12 +31,10 @@ class Entry:
     published: float | None  # epoch seconds
     digest: str  # of what a reader sees: an edit when it changes
 
-    def item(self, source: str, locale: str) -> Item:
-        when = ""
-        if self.published:
-            fmt = "%d/%m/%Y %H:%M" if locale == "fr" else "%Y-%m-%d %H:%M"
-            when = time.strftime(fmt, time.gmtime(self.published)) + " UTC"
-        return Item(self.title, self.link, self.summary_html, source, when)
+    def item(self, source: str, locale: str, tz: ZoneInfo) -> Item:
+        """As relayed: its date where the region is, in the readers' language."""
+        said = when(self.published, locale, tz) if self.published else ""
+        return Item(self.title, self.link, self.summary_html, source, said)
 
     def matches(self, keyword: str | None) -> bool:
         if not keyword:

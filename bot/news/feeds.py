@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
@@ -257,7 +258,9 @@ class Feeds:
         for entry in reversed(plan.post):  # oldest first, so rooms read in order
             message = f"feed:{feed.id}:{_short(entry.key)}"
             ordered.append(message)
-            content = item_content(entry.item(source, loc))
+            content = item_content(
+                entry.item(source, loc, ZoneInfo(self.core.config.rosters.timezone))
+            )
             await BroadcastStore.publish(db, message, content, rooms, job=False)
             await FeedStore.add_entry(db, feed.id, entry.key, entry.digest, message, now)
             if feed.public:
@@ -266,7 +269,11 @@ class Feeds:
         for entry in plan.skip:
             await FeedStore.add_entry(db, feed.id, entry.key, entry.digest, None, now)
         for entry, message in plan.changed:
-            await BroadcastStore.revise(db, message, item_content(entry.item(source, loc)))
+            await BroadcastStore.revise(
+                db,
+                message,
+                item_content(entry.item(source, loc, ZoneInfo(self.core.config.rosters.timezone))),
+            )
             await FeedStore.set_digest(db, feed.id, entry.key, entry.digest)
             if feed.public:
                 item = _public(message, feed, entry, source, now)

@@ -17,46 +17,10 @@ from typing import Any
 
 import nh3
 
+from bot.matrix.markup import sanitise
+
 TITLE_LIMIT = 200
 SUMMARY_LIMIT = 600
-
-# The spec's recommended allow-list for HTML in events (client-server API, m.room.message).
-ALLOWED_TAGS = {
-    "font", "del", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "p", "a", "ul", "ol",
-    "sup", "sub", "li", "b", "i", "u", "strong", "em", "s", "code", "hr", "br", "div",
-    "table", "thead", "tbody", "tr", "th", "td", "caption", "pre", "span", "details",
-    "summary", "img",
-}  # fmt: skip
-ALLOWED_ATTRIBUTES = {
-    "font": {"color", "data-mx-bg-color", "data-mx-color"},
-    "span": {"data-mx-bg-color", "data-mx-color", "data-mx-spoiler"},
-    "a": {"href", "target"},
-    "ol": {"start"},
-    "code": {"class"},
-    "img": {"width", "height", "alt", "title", "src"},
-}
-URL_SCHEMES = {"https", "http", "mailto", "mxc"}
-
-
-def sanitise(fragment: str) -> str:
-    """HTML from a feed or a person, reduced to what Matrix clients may render."""
-    return nh3.clean(
-        fragment,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        clean_content_tags={"script", "style"},
-        link_rel=None,
-        attribute_filter=_only_mxc_images,
-    )
-
-
-def _only_mxc_images(tag: str, attribute: str, value: str) -> str | None:
-    """Images only from the homeserver's media (``mxc:``): a remote image would tell its host
-    who reads the room."""
-    if tag == "img" and attribute == "src" and not value.startswith("mxc://"):
-        return None
-    return value
 
 
 def text_of(fragment: str) -> str:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Config
 from bot.dates import parse_day
 from bot.errors import BadArgument, NotFound, PermissionDenied
-from bot.i18n import t
+from bot.i18n import day_text, t
 from bot.moderation.policy import animated_by
 from bot.rosters.importing import (
     Member,
@@ -229,9 +229,8 @@ class RosterBook:
         return {m["user_id"]: m["name"] for m in await self.members.members()}
 
     def day_name(self, ts: float, locale: str) -> str:
-        """``12/08/2027`` (``2027-08-12``)."""
-        day = local(ts, self.tz).date()
-        return f"{day:%d/%m/%Y}" if locale == "fr" else day.isoformat()
+        """``12/08/2027``, where the region is."""
+        return day_text(ts, locale, self.tz)
 
     async def lines(
         self, territories: list[str], since: float, until: float, locale: str

@@ -13,11 +13,13 @@ import json
 import time
 import xml.etree.ElementTree as ET
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bot.config import Config
 from bot.errors import UserError
+from bot.i18n import day_text
 from bot.news.hooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, problem
 from bot.web.join import _locale, _render
 
@@ -88,6 +90,7 @@ class NewsPages:
         name = request.match_info["name"]
         territory, _, fmt = name.partition(".")
         locale = _locale(request, self.services.config.locale)
+        tz = ZoneInfo(self.services.config.rosters.timezone)
         found = self.services.config.network.find(territory)
         if found is None or fmt not in ("", "rss", "json"):
             raise web.HTTPNotFound(text="no such territory")
@@ -128,7 +131,7 @@ class NewsPages:
             title=found.name,
             territory=territory,
             items=[
-                {**i, "when": _human(i["published"], locale), "link": _safe(i["link"])}
+                {**i, "when": _human(i["published"], locale, tz), "link": _safe(i["link"])}
                 for i in items
             ],
         )
@@ -145,8 +148,8 @@ def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-def _human(ts: float, locale: str) -> str:
-    return time.strftime("%d/%m/%Y" if locale == "fr" else "%Y-%m-%d", time.gmtime(ts))
+def _human(ts: float, locale: str, tz: ZoneInfo) -> str:
+    return day_text(ts, locale, tz)
 
 
 def _rss(title: str, link: str, locale: str, items: list[dict[str, Any]]) -> bytes:
