@@ -103,3 +103,26 @@ def test_a_command_name_cannot_be_registered_twice():
         @reg.command("invite", help="cmd.ping.help")
         async def again(ctx):
             pass
+
+
+async def test_a_long_command_shows_the_bot_typing_and_a_quick_one_sends_nothing(monkeypatch):
+    import asyncio
+
+    from bot.commands import dispatcher
+
+    class Recorder:  # what the gateway was asked, nothing more
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, bool]] = []
+
+        async def typing(self, room_id: str, on: bool, timeout_ms: int = 30_000) -> None:
+            self.calls.append((room_id, on))
+
+    monkeypatch.setattr(dispatcher, "TYPING_AFTER", 0.05)
+    quick = Recorder()
+    async with dispatcher.typing_while_long(quick, "!r:x"):  # type: ignore[arg-type]
+        pass
+    assert quick.calls == []
+    slow = Recorder()
+    async with dispatcher.typing_while_long(slow, "!r:x"):  # type: ignore[arg-type]
+        await asyncio.sleep(0.2)
+    assert slow.calls == [("!r:x", True), ("!r:x", False)]

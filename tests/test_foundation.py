@@ -294,6 +294,12 @@ async def test_help_is_generated_from_the_registry(network):
     reply, _ = await network.admin.command(network.control, "!help")
     for usage in ("!ping", "!help [commande]", "!status"):
         assert usage in reply.body
+    # What an admin may do in the control room, grouped, usages as code, examples given.
+    assert reply.body.startswith("Ce que vous pouvez faire ici (salon de contrôle)")
+    assert "\nAdministrateurs\n" in reply.body and "\nPour tous les membres\n" in reply.body
+    html = reply.content["formatted_body"]
+    assert "<strong>Administrateurs</strong>" in html and "<code>!status</code>" in html
+    assert "ex. <code>!approve 12</code>" in html
     detail, reaction = await network.admin.command(network.control, "!help status")
     assert "Réservée à : administrateurs" in detail.body and reaction == "✅"
     bad, reaction = await network.admin.command(network.control, "!help nimportequoi")

@@ -268,6 +268,9 @@ def computed_families() -> dict[str, set[str]]:
     return {
         # registry.Role.label_key; help and the README
         'f"role.{self.name.lower()}"': {r.label_key for r in Role},
+        "f'help.group.{level.name.lower()}'": {
+            f"help.group.{r.name.lower()}" for r in Role if r is not Role.ANYONE
+        },
         # dispatcher._check: a lower role than needed (admin has its own literal)
         'f"refused.{needed.name.lower()}_only"': {
             f"refused.{r.name.lower()}_only" for r in Role if r > Role.ANYONE

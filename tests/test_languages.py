@@ -8,7 +8,7 @@ import secrets
 
 import pytest
 
-from tests.test_territories import seated_member
+from tests.test_territories import eventually, seated_member
 from tests.test_vetting import join_line, request_number
 
 pytestmark = pytest.mark.integration
@@ -26,10 +26,21 @@ async def test_each_person_is_answered_and_told_in_their_own_language(person, st
     assert reaction == "❌" and "Langue inconnue : « klingon »" in bad.body and "fr, en" in bad.body
     chosen, reaction = await member.command(dm, "!language en")
     assert reaction == "✅" and chosen.body == "Noted: I will answer you in English from now on."
+
+    async def marked_read() -> bool:  # a handled command gets the bot's read receipt
+        receipt = member.client.rooms[dm].read_receipts.get(agora.gateway.user_id)
+        return receipt is not None and receipt.event_id == chosen.reply_to
+
+    await eventually(marked_read, "the bot's read receipt on the command")
     unknown, reaction = await member.command(dm, "!nosuchcommand")
     assert reaction == "❌" and "Unknown command" in unknown.body, unknown.body
     helped, _ = await member.command(dm, "!help ping")
     assert "Check that the bot answers" in helped.body, helped.body
+    # What a member may do in a direct chat: nothing of the admins'.
+    overview, _ = await member.command(dm, "!help")
+    assert overview.body.startswith("What you can do here (direct chat)"), overview.body
+    assert "For every member" in overview.body and "!ack <alert>" in overview.body
+    assert "Admins" not in overview.body and "!approve" not in overview.body
 
     # An admin who reads English: their own answers in the control room are English …
     said, reaction = await admin.command(control, "!language en")

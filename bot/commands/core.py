@@ -56,7 +56,9 @@ async def help_(ctx: Ctx, name: CommandName | None = None) -> None:
     if name:
         await ctx.reply(ctx.registry.describe(name, ctx.locale, ctx.prefix))
     else:
-        await ctx.reply(ctx.registry.help_text(ctx.locale, ctx.prefix, ctx.role))
+        where = Where(ctx.room_kind) if ctx.room_kind else None
+        server = ctx.sender.split(":", 1)[1] if ":" in ctx.sender else ""
+        await ctx.reply(ctx.registry.help_text(ctx.locale, ctx.prefix, ctx.role, where, server))
 
 
 @command(

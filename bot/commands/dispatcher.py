@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.commands.context import CommandContext
@@ -45,6 +45,35 @@ class Unencrypted(Exception):
 OK, REFUSED, FAILED, IGNORED, RETRYING = "ok", "refused", "failed", "ignored", "retrying"
 RETRY_CHECK = 5.0  # seconds between looks for commands due again
 COMMAND_OUTAGE_ATTEMPTS = 300  # about a day at the longest backoff; then it fails
+TYPING_AFTER = 1.0  # seconds a command runs before the bot shows it is typing
+TYPING_FOR = 30.0  # each typing notice lasts this long (renewed while the command runs)
+
+
+@contextlib.asynccontextmanager
+async def typing_while_long(gateway: Gateway, room_id: str) -> AsyncIterator[None]:
+    """A command that takes more than ``TYPING_AFTER`` shows the bot typing until it ends
+    (quick ones send nothing: no cost to them)."""
+    shown = False
+
+    async def show() -> None:
+        nonlocal shown
+        await asyncio.sleep(TYPING_AFTER)
+        while True:
+            with contextlib.suppress(AgoraError):
+                await gateway.typing(room_id, True, int(TYPING_FOR * 1000))
+                shown = True
+            await asyncio.sleep(TYPING_FOR * 0.8)
+
+    task = asyncio.create_task(show())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if shown:
+            with contextlib.suppress(AgoraError):
+                await gateway.typing(room_id, False)
 
 
 class Dispatcher:
@@ -63,6 +92,7 @@ class Dispatcher:
         trust: DeviceTrust | None = None,
     ):
         self.trust = trust
+        self._background: set[asyncio.Task[None]] = set()
         self._config = config  # the config as it is now (a reload changes it)
         self.registry = registry
         self.gateway = gateway
@@ -185,7 +215,8 @@ class Dispatcher:
             if place is Where.CONTROL_ROOM or cmd.role.privileged:
                 await self._check_device(row)
             args = cmd.parse_args(rest, ctx)
-            await cmd.handler(ctx, **args)
+            async with typing_while_long(self.gateway, row.room_id):
+                await cmd.handler(ctx, **args)
             outcome = OK
         except Unencrypted:
             return await self._ignore_unencrypted(row, name)
@@ -224,7 +255,21 @@ class Dispatcher:
         )
         await self.store.finish_event(row.event_id, outcome)
         self.metrics.commands.labels(outcome=outcome).inc()
+        self._in_background(self.gateway.read_receipt(row.room_id, row.event_id))
         return outcome
+
+    def _in_background(self, work: Awaitable[None]) -> None:
+        """Work the next command need not wait for (a read receipt); its failure is logged."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception as exc:  # a receipt is a courtesy: never the command's outcome
+                log.debug("background work failed: %r", exc)
+
+        task = asyncio.create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _plain(self, row: InboxRow, place: Where) -> str:
         """A plain message in a direct chat: an answer in a guided conversation, if any."""

@@ -22,6 +22,7 @@ from bot.durations import parse_duration
 from bot.errors import BadArgument, UserError
 from bot.i18n import t
 from bot.matrix.ids import USER_ID_RE
+from bot.matrix.markup import Markdown, escape
 
 
 class Parsing(Protocol):
@@ -70,6 +71,11 @@ class Arg:
     greedy: ClassVar[bool] = False  # takes the rest of the line, as typed
 
     @classmethod
+    def sample(cls, server: str) -> str | None:
+        """A value to show in an example (None: no example says more than the usage)."""
+        return None
+
+    @classmethod
     def parse(cls, raw: str, ctx: Parsing) -> Any:
         return raw
 
@@ -108,6 +114,10 @@ class UserIdArg(Arg):
     metavar = "meta.user"
 
     @classmethod
+    def sample(cls, server: str) -> str | None:
+        return f"@dr.martin:{server}"
+
+    @classmethod
     def parse(cls, raw: str, ctx: Parsing) -> str:
         if not USER_ID_RE.match(raw):
             raise BadArgument("arg.user_id", value=raw)
@@ -125,6 +135,10 @@ class NumberArg(Arg):
     digits: ClassVar[int] = 12
 
     @classmethod
+    def sample(cls, server: str) -> str | None:
+        return "12"
+
+    @classmethod
     def parse(cls, raw: str, ctx: Parsing) -> int:
         if not re.fullmatch(rf"#?\d{{1,{cls.digits}}}", raw):
             raise BadArgument(cls.refusal, value=raw)
@@ -138,6 +152,10 @@ class DurationArg(Arg):
     """`15m`, `2h`, `1h30m`, `90s`, `1d`, or seconds: a number of seconds."""
 
     metavar = "meta.duration"
+
+    @classmethod
+    def sample(cls, server: str) -> str | None:
+        return "2h"
 
     @classmethod
     def parse(cls, raw: str, ctx: Parsing) -> float:
@@ -178,6 +196,10 @@ class RequestSelectionArg(Arg):
     """`12`, `#12`, a range `12-340` or an import batch `import:<name>`."""
 
     metavar = "meta.request_selection"
+
+    @classmethod
+    def sample(cls, server: str) -> str | None:
+        return "12"
 
     @classmethod
     def parse(cls, raw: str, ctx: Parsing) -> Selection:
@@ -294,6 +316,19 @@ class Command:
 
     def _meta(self, p: Param, locale: str) -> str:
         return t(self.metavars.get(p.name) or p.arg.metavar, locale)
+
+    def example(self, prefix: str, server: str = "") -> str | None:
+        """The command with a sample value for each required argument, when each has one
+        (numbers, people, durations); None otherwise (a free text says nothing as an example)."""
+        parts = [prefix + self.name]
+        for p in self.params:
+            if not p.required or p.option or p.is_flag:
+                continue
+            sample = p.arg.sample(server or "sud.example")
+            if sample is None:
+                return None
+            parts.append(sample)
+        return " ".join(parts) if len(parts) > 1 else None
 
     def usage(self, prefix: str, locale: str) -> str:
         parts = [prefix + self.name]
@@ -573,13 +608,37 @@ class Registry:
 
         return register
 
-    def help_text(self, locale: str, prefix: str, role: Role) -> str:
-        lines = [t("help.title", locale)]
+    def help_text(
+        self, locale: str, prefix: str, role: Role, where: Where | None = None, server: str = ""
+    ) -> Markdown:
+        """What someone of ``role`` may do ``where`` they ask (everywhere: None), grouped by
+        the role each command needs, each with its usage and, where its arguments allow one,
+        an example (Markdown: usages and examples as code)."""
+        groups: dict[Role, list[str]] = {}
         for cmd in self:
-            if cmd.role <= role:
-                lines.append(f"• {cmd.usage(prefix, locale)} — {t(cmd.help, locale)}")
-        lines.append(t("help.footer", locale, prefix=prefix))
-        return "\n".join(lines)
+            if cmd.role > role or (where is not None and where not in cmd.where):
+                continue
+            line = f"- `{cmd.usage(prefix, locale)}` — {escape(t(cmd.help, locale))}"
+            example = cmd.example(prefix, server)
+            if example:
+                line += " " + t("help.example", locale, example=f"`{example}`")
+            groups.setdefault(Role.MEMBER if cmd.role is Role.ANYONE else cmd.role, []).append(line)
+        place = t(f"where.{where.value}", locale) if where else ""
+        lines = [
+            escape(t("help.title_here", locale, role=t(role.label_key, locale), where=place))
+            if where
+            else escape(t("help.title", locale)),
+            "",
+        ]
+        for level in sorted(groups):
+            lines.append(f"**{escape(t(f'help.group.{level.name.lower()}', locale))}**")
+            lines.append("")
+            lines.extend(groups[level])
+            lines.append("")
+        if not groups:
+            lines.extend([escape(t("help.nothing_here", locale)), ""])
+        lines.append(escape(t("help.footer", locale, prefix=prefix)))
+        return Markdown("\n".join(lines))
 
     def describe(self, name: str, locale: str, prefix: str) -> str:
         cmd = self.get(name)

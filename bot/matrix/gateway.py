@@ -446,6 +446,18 @@ class Gateway:
 
         return sum(await asyncio.gather(*(one(r) for r in room_ids)))
 
+    async def typing(self, room_id: str, on: bool, timeout_ms: int = 30_000) -> None:
+        """The bot shown typing in ``room_id`` (for ``timeout_ms`` at most), or no longer."""
+        await self.call("typing", lambda: self.client.room_typing(room_id, on, timeout_ms))
+
+    async def read_receipt(self, room_id: str, event_id: str) -> None:
+        """``event_id`` (and what came before it) marked read by the bot: an unthreaded
+        receipt, which every client shows."""
+        await self.call(
+            "receipt",
+            lambda: self.client.update_receipt_marker(room_id, event_id, thread_id=None),
+        )
+
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         """An annotation; the same one sent again (a re-run) is not an error."""
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
