@@ -20,6 +20,7 @@ from bot.commands.registry import (
 from bot.config import Config
 from bot.errors import BadArgument, NotFound
 from bot.i18n import t
+from bot.matrix.markup import Markdown, escape
 from bot.store.vetting import VettingStore
 from bot.vetting.cards import Cards
 from bot.vetting.decisions import Decisions
@@ -218,13 +219,14 @@ async def info(ctx: Ctx, who: Word) -> None:
         request = found[0]
     else:
         request = await vetting.ledger.get(RequestIdArg.parse(who, ctx))
-    text = await vetting.cards.text(request, detail=True)
+    text: str = await vetting.cards.text(request, detail=True)
     if request.user_id and await vetting.requests.is_member(request.user_id):
-        text += "\n" + t(
+        rooms = t(
             "vetting.member_rooms",
             ctx.locale,
             rooms=await vetting.outcomes.rooms_text(request.user_id),
         )
+        text = Markdown(text + "\n" + escape(rooms))
     await ctx.reply(text)
 
 

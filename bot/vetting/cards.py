@@ -6,6 +6,7 @@ from bot import effects
 from bot.capability import Core
 from bot.i18n import t
 from bot.matrix.content import edit, notice
+from bot.matrix.markup import Markdown, escape
 from bot.rpps.matching import Verdict, judge, suggested, without_rpps
 from bot.store.rpps import RppsStore
 from bot.store.vetting import RequestRow, refused_key
@@ -18,13 +19,20 @@ ENDORSEMENT = "endorsement"
 # the note of an animator's approval when they file a request
 
 
+def block(lines: list[str]) -> Markdown:
+    """A card as Element shows it: its first line in bold, one line each after it (every
+    line as written: nothing in it is read as markup)."""
+    head, *rest = lines
+    return Markdown("\n".join([f"**{escape(head)}**", *(escape(line) for line in rest)]))
+
+
 class Cards(Part):
     def __init__(self, core: Core, ledger: Ledger):
         super().__init__(core)
         self.ledger = ledger
         self.directory = RppsStore(core.data_dir)
 
-    async def text(self, request: RequestRow, detail: bool = False) -> str:
+    async def text(self, request: RequestRow, detail: bool = False) -> Markdown:
         """The request's card (``detail``: with every place of practice the directory
         lists, as ``!info`` shows it)."""
         loc = self.config.locale
@@ -104,7 +112,7 @@ class Cards(Part):
                         prefix=self.config.commands.prefix,
                     )
                 )
-        return "\n".join(lines)
+        return block(lines)
 
     async def verdict(self, request: RequestRow) -> Verdict | None:
         """What the loaded directory says of the request's RPPS number (None: not consulted:
