@@ -50,11 +50,14 @@ class CommandContext(Generic[S]):
     store: Store = field(repr=False)
     origin_ts: int = 0  # when the homeserver received the command (ms)
     reply_to: str | None = None  # the event the command answers
+    thread: str | None = None  # the thread it was typed in: answered there
     attachment: dict[str, Any] | None = field(default=None, repr=False)  # a captioned file
     replies: list[str] = field(default_factory=list)
 
     async def reply(self, text: str) -> str:
-        event_id = await self.gateway.send(self.room_id, notice(text, reply_to=self.event_id))
+        event_id = await self.gateway.send(
+            self.room_id, notice(text, reply_to=self.event_id, thread=self.thread)
+        )
         self.replies.append(event_id)
         return event_id
 
@@ -95,7 +98,7 @@ class CommandContext(Generic[S]):
             return progress
         event_id = await self.gateway.send(
             self.room_id,
-            notice(text, reply_to=self.event_id),
+            notice(text, reply_to=self.event_id, thread=self.thread),
             txn=effects.stable_key("progress", self.event_id),
         )
         self.replies.append(event_id)

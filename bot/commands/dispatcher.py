@@ -183,6 +183,7 @@ class Dispatcher:
             store=self.store,
             origin_ts=row.origin_ts,
             reply_to=row.reply_to,
+            thread=row.thread,
             attachment=row.attachment,
         )
         detail = ""

@@ -204,6 +204,21 @@ async def reject(ctx: Ctx, request: RequestId, reason: Rest) -> None:
 
 
 @command(
+    "question",
+    role=Role.ADMIN,
+    where=Where.CONTROL_ROOM,
+    help="cmd.question.help",
+    aliases=("ask",),
+    metavars={"text": "meta.question"},
+)
+async def question(ctx: Ctx, request: RequestId, text: Rest) -> None:
+    if not text.strip():
+        raise BadArgument("vetting.ask.empty", prefix=ctx.prefix)
+    asked = await ctx.services.decisions.ask(request, ctx.sender, text.strip())
+    await ctx.reply(t("vetting.ask.sent", ctx.locale, id=asked.id, user=asked.user_id))
+
+
+@command(
     "info",
     role=Role.ADMIN,
     where=Where.CONTROL_ROOM,

@@ -16,7 +16,7 @@ ENCRYPTION = {
 }
 
 
-def notice(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
+def notice(text: str, *, reply_to: str | None = None, thread: str | None = None) -> dict[str, Any]:
     """An m.notice with a plain body and its Matrix HTML (``bot.matrix.markup``: people as
     pills, commands as code, lists as lists; nothing a person typed is ever rendered as
     markup). Pills notify nobody: ``m.mentions`` is empty."""
@@ -28,7 +28,16 @@ def notice(text: str, *, reply_to: str | None = None) -> dict[str, Any]:
         "formatted_body": formatted_body,
         "m.mentions": {},
     }
-    if reply_to:
+    if thread:
+        # In the thread of ``thread`` (answering ``reply_to`` there); clients without threads
+        # show it as a reply.
+        content["m.relates_to"] = {
+            "rel_type": "m.thread",
+            "event_id": thread,
+            "is_falling_back": reply_to is None,
+            "m.in_reply_to": {"event_id": reply_to or thread},
+        }
+    elif reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
     return content
 

@@ -453,9 +453,12 @@ class Gateway:
     async def read_receipt(self, room_id: str, event_id: str) -> None:
         """``event_id`` (and what came before it) marked read by the bot: an unthreaded
         receipt, which every client shows."""
-        await self.call(
-            "receipt",
-            lambda: self.client.update_receipt_marker(room_id, event_id, thread_id=None),
+        # Raw: nio sends a thread_id always ("main" by default, a threaded receipt).
+        await self.raw(
+            "POST",
+            f"/_matrix/client/v3/rooms/{path_part(room_id)}/receipt/m.read/{path_part(event_id)}",
+            {},
+            what="receipt",
         )
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:

@@ -374,6 +374,9 @@ def acted_on(
                 return None
         reply = relation.get("m.in_reply_to") or {}
         reply_to = reply.get("event_id") if isinstance(reply, dict) else None
+        thread = relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
+        if thread is not None and relation.get("is_falling_back") and reply_to == thread:
+            reply_to = None  # the thread's fallback, not a reply to its root
         # Commands anywhere; plain answers only in direct chats (guided dialogues).
         if (body.startswith(prefix) and len(body) > len(prefix)) or (
             room_id in conversations and body
@@ -388,6 +391,7 @@ def acted_on(
                 *origin(ev, room_id),
                 reply_to=reply_to if isinstance(reply_to, str) else None,
                 attachment=attachment,
+                thread=thread if isinstance(thread, str) else None,
             )
     elif isinstance(ev, ReactionEvent):
         return Reaction(

@@ -54,6 +54,7 @@ class InboxRow:
     megolm_index: int | None = None
     attempts: int = 0  # runs cut short by the homeserver's absence
     reply_to: str | None = None  # the event a command answers (a file to import, say)
+    thread: str | None = None  # the root of the thread it was typed in (answered there)
     # A file sent with the command as its caption: name, mimetype, size and its ``url`` or
     # encrypted ``file`` (with its key). Dropped once the command is handled.
     attachment: dict[str, Any] | None = None
@@ -321,8 +322,8 @@ class Store:
                 # event id (a replay: the unique index on its Megolm position refuses it).
                 "INSERT OR IGNORE INTO inbox (event_id, room_id, sender, body, encrypted, "
                 "origin_ts, received_at, device_curve, device_ed, megolm_session, "
-                "megolm_index, reply_to, attachment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?)",
+                "megolm_index, reply_to, attachment, thread) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, ?, ?, ?, ?)",
                 [
                     (
                         r.event_id,
@@ -338,6 +339,7 @@ class Store:
                         r.megolm_index,
                         r.reply_to,
                         json.dumps(r.attachment) if r.attachment is not None else None,
+                        r.thread,
                     )
                     for r in rows
                 ],
@@ -360,8 +362,9 @@ class Store:
     async def pending_events(self, limit: int = 100) -> list[InboxRow]:
         async with self.db.execute(
             "SELECT event_id, room_id, sender, body, encrypted, origin_ts, device_curve, "
-            "device_ed, megolm_session, megolm_index, attempts, reply_to, attachment FROM inbox "
-            "WHERE status = 'pending' AND next_at <= ? ORDER BY origin_ts, received_at LIMIT ?",
+            "device_ed, megolm_session, megolm_index, attempts, reply_to, attachment, thread "
+            "FROM inbox WHERE status = 'pending' AND next_at <= ? "
+            "ORDER BY origin_ts, received_at LIMIT ?",
             (time.time(), limit),
         ) as cur:
             rows = await cur.fetchall()
@@ -380,6 +383,7 @@ class Store:
                 r[10],
                 reply_to=r[11],
                 attachment=json.loads(r[12]) if r[12] else None,
+                thread=r[13],
             )
             for r in rows
         ]

@@ -796,6 +796,16 @@ async def _v21_languages(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v22_threads(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- The thread a command was typed in (its root event): the answer goes there too.
+        ALTER TABLE inbox ADD COLUMN thread TEXT;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -818,4 +828,5 @@ MIGRATIONS: list[Migration] = [
     _v19_rpps_directory,
     _v20_directory_apart,
     _v21_languages,
+    _v22_threads,
 ]

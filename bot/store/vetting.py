@@ -14,6 +14,12 @@ from bot import effects
 from bot.store import Store
 
 
+def asked_key(user_id: str) -> str:
+    """Where the request an applicant was asked a question about is kept (their next words
+    in their direct chat go to its card's thread)."""
+    return f"vetting:asked:{user_id}"
+
+
 def refused_key(request_id: int) -> str:
     """Where a request the directory refused (``require``) keeps what did not match."""
     return f"directory:refused:{request_id}"
@@ -399,6 +405,7 @@ class VettingStore:
                 )
             await db.execute("DELETE FROM dialogues WHERE user_id = ?", (user_id,))
             await db.execute("DELETE FROM languages WHERE user_id = ?", (user_id,))
+            await db.execute("DELETE FROM kv WHERE key = ?", (asked_key(user_id),))
             await db.execute(
                 "UPDATE decisions SET note = '' WHERE request_id IN "
                 "(SELECT id FROM requests WHERE user_id = ?)",

@@ -95,8 +95,12 @@ class Vetting(Capability):
         return erased
 
     async def converse(self, sender: str, room_id: str, text: str) -> str | None:
-        """A plain message in a direct chat: the next step of the person's conversation."""
-        return await self.intake.converse(sender, room_id, text)
+        """A plain message in a direct chat: the next step of the person's conversation, else
+        their answer to an admin's question about their request."""
+        said = await self.intake.converse(sender, room_id, text)
+        if said is None:
+            said = await self.decisions.answered(sender, text)
+        return said
 
     # --- events in the control room -----------------------------------------------------------
 

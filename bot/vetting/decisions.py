@@ -13,7 +13,7 @@ from bot.capability import Core
 from bot.errors import BadArgument, Conflict, PermissionDenied, UserError
 from bot.i18n import t
 from bot.matrix.content import notice
-from bot.store.vetting import RequestRow, refused_key
+from bot.store.vetting import RequestRow, asked_key, refused_key
 from bot.vetting.cards import Cards
 from bot.vetting.ledger import Ledger, Part
 from bot.vetting.quorum import Standing, may_decide
@@ -165,6 +165,47 @@ class Decisions(Part):
             await self.cards.show(await self.ledger.get(request.id))
         return result
 
+    async def ask(self, request_id: int, admin: str, question: str) -> RequestRow:
+        """An admin's question to an applicant, relayed to their direct chat in their
+        language; its record and the answers go to the card's thread (the card stays the
+        summary). The applicant's next messages there, while the request is pending, are
+        relayed back."""
+        request = await self.ledger.get(request_id)
+        if request.status != "pending":
+            raise Conflict("vetting.already_decided", id=str(request_id), status=request.status)
+        if request.user_id is None:
+            raise Conflict("vetting.ask.no_account", id=request_id)
+        locale = await self.core.language(request.user_id)
+        text = t("vetting.ask.to_applicant", locale, id=request_id, question=question)
+        await self.core.tell(request.user_id, text)
+        await self.store.put(asked_key(request.user_id), {"request": request_id})
+        await self.store.audit(admin, "vetting.ask", "ok", detail=f"#{request_id}")
+        if self.control.room_id and request.card_event:
+            said = t(
+                "vetting.ask.asked",
+                self.config.locale,
+                admin=admin,
+                user=request.user_id,
+                question=question,
+            )
+            await self.gateway.send(self.control.room_id, notice(said, thread=request.card_event))
+        return request
+
+    async def answered(self, user_id: str, text: str) -> str | None:
+        """A plain message from an applicant who was asked a question: relayed to the card's
+        thread; what to tell them (None: no question open, the message is not for the admins)."""
+        asked = await self.store.get(asked_key(user_id))
+        if not asked:
+            return None
+        request = await self.requests.request(int(asked["request"]))
+        if request is None or request.status != "pending" or request.user_id != user_id:
+            await self.store.put(asked_key(user_id), None)
+            return None
+        if self.control.room_id and request.card_event:
+            said = t("vetting.ask.answer", self.config.locale, user=user_id, text=text[:2000])
+            await self.gateway.send(self.control.room_id, notice(said, thread=request.card_event))
+        return t("vetting.ask.relayed", await self.core.language(user_id), id=request.id)
+
     async def on_reaction(self, admin: str, card_event: str, key: str) -> None:
         """An admin's ✅ on a card approves, ❌ asks for the reason (a rejection needs one)."""
         request = await self.requests.request_by_card(card_event)
@@ -194,7 +235,8 @@ class Decisions(Part):
                 return
         except UserError as exc:
             text = exc.render(loc)
-        await self.gateway.send(self.control.room_id, notice(text, reply_to=card_event))
+        # In the card's thread: the discussion of a request stays there, the card its summary.
+        await self.gateway.send(self.control.room_id, notice(text, thread=card_event))
 
     async def on_redaction(self, sender: str, redacts: str) -> None:
         """Something withdrawn in the control room: an admin's own ✅ (their approval goes
@@ -229,7 +271,7 @@ class Decisions(Part):
                     prefix=prefix,
                 )
             await self.gateway.send(
-                self.control.room_id, notice(text, reply_to=request.card_event or None)
+                self.control.room_id, notice(text, thread=request.card_event or None)
             )
             return
         carded = await self.requests.request_by_card(redacts)
