@@ -2605,6 +2605,98 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Relire le fichier de configuration puis aligner le réseau",
         "en": "Re-read the configuration file, then reconcile the network",
     },
+    # --- the month's report (`!rapport`, bot/reports): kept together -------------------------
+    "cmd.report.help": {
+        "fr": "Le rapport du mois en image (membres, demandes d'adhésion, alertes) et en CSV",
+        "en": "The month's report as a picture (members, join requests, alerts) and as CSV",
+    },
+    "meta.month": {"fr": "mois", "en": "month"},
+    "report.bad_month": {
+        "fr": "« {value} » n'est pas un mois : écrivez par exemple 2026-11, novembre ou "
+        "novembre 2026.",
+        "en": "'{value}' is not a month: write for example 2026-11, November or November 2026.",
+    },
+    "report.future_month": {
+        "fr": "{month} n'a pas encore commencé : pas de rapport.",
+        "en": "{month} has not begun yet: no report.",
+    },
+    "report.failed": {
+        "fr": "Le rapport n'a pas pu être dessiné ; réessayez plus tard (détails dans le "
+        "journal du bot).",
+        "en": "The report could not be drawn; try again later (details in the bot's log).",
+    },
+    "report.sent": {
+        "fr": "📊 Rapport de {month} ci-dessus, en image et en CSV : {members} membre(s), "
+        "{received} demande(s) reçue(s), {alerts} alerte(s).",
+        "en": "📊 The report for {month} is above, as a picture and as CSV: {members} "
+        "member(s), {received} request(s) received, {alerts} alert(s).",
+    },
+    "report.file": {"fr": "rapport", "en": "report"},
+    "report.title": {"fr": "Agora — rapport de {month}", "en": "Agora — report for {month}"},
+    "report.subtitle": {
+        "fr": "{members} membre(s) · {received} demande(s) reçue(s) · {alerts} alerte(s)",
+        "en": "{members} member(s) · {received} request(s) received · {alerts} alert(s)",
+    },
+    "report.members_by_territory": {
+        "fr": "Membres par territoire",
+        "en": "Members by territory",
+    },
+    "report.members_by_profession": {
+        "fr": "Membres par profession",
+        "en": "Members by profession",
+    },
+    "report.no_members": {"fr": "Aucun membre", "en": "No members"},
+    "report.no_territory": {"fr": "(sans territoire)", "en": "(no territory)"},
+    "report.no_profession": {"fr": "(non renseignée)", "en": "(not given)"},
+    "report.everywhere": {"fr": "toute la région", "en": "the whole region"},
+    "report.requests": {"fr": "Demandes d'adhésion du mois", "en": "Join requests this month"},
+    "report.received": {"fr": "reçues", "en": "received"},
+    "report.approved": {"fr": "acceptées", "en": "approved"},
+    "report.rejected": {"fr": "refusées", "en": "rejected"},
+    "report.median_delay": {
+        "fr": "délai médian de décision : {delay}",
+        "en": "median time to a decision: {delay}",
+    },
+    "report.no_decision": {
+        "fr": "aucune décision ce mois-ci",
+        "en": "no decision this month",
+    },
+    "report.alerts": {
+        "fr": "Alertes : destinataires ayant accusé réception",
+        "en": "Alerts: recipients who acknowledged",
+    },
+    "report.alerts_total": {
+        "fr": "{acknowledged} accusé(s) pour {recipients} destinataire(s)",
+        "en": "{acknowledged} acknowledgement(s) for {recipients} recipient(s)",
+    },
+    "report.no_alerts": {"fr": "Aucune alerte ce mois-ci", "en": "No alerts this month"},
+    "report.level.info": {"fr": "information", "en": "information"},
+    "report.level.warning": {"fr": "vigilance", "en": "warning"},
+    "report.level.critical": {"fr": "critique", "en": "critical"},
+    "report.csv.section": {"fr": "rubrique", "en": "section"},
+    "report.csv.item": {"fr": "élément", "en": "item"},
+    "report.csv.value": {"fr": "valeur", "en": "value"},
+    "report.csv.month": {"fr": "Mois", "en": "Month"},
+    "report.csv.members": {"fr": "Membres", "en": "Members"},
+    "report.csv.total": {"fr": "total", "en": "total"},
+    "report.csv.requests": {"fr": "Demandes d'adhésion", "en": "Join requests"},
+    "report.csv.median_hours": {
+        "fr": "délai médian de décision (heures)",
+        "en": "median time to a decision (hours)",
+    },
+    "report.csv.alerts": {"fr": "Alertes", "en": "Alerts"},
+    "report.csv.alert": {"fr": "Alerte #{id}", "en": "Alert #{id}"},
+    "report.csv.sent": {"fr": "envoyées", "en": "sent"},
+    "report.csv.recipients": {"fr": "destinataires", "en": "recipients"},
+    "report.csv.acknowledged": {"fr": "accusés de réception", "en": "acknowledgements"},
+    "report.csv.rate": {
+        "fr": "taux d'accusé de réception (%)",
+        "en": "acknowledgement rate (%)",
+    },
+    "report.csv.territory": {"fr": "territoire", "en": "territory"},
+    "report.csv.level": {"fr": "niveau", "en": "level"},
+    "report.csv.date": {"fr": "date", "en": "date"},
+    # --- end of the month's report ----------------------------------------------------------
 }
 
 
