@@ -8,7 +8,9 @@ The object API (``Figure`` with an Agg canvas) is used, not ``pyplot``: no globa
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -49,6 +51,14 @@ def size(png: bytes) -> tuple[int, int]:
         raise ValueError("not a PNG")
     width, height = struct.unpack(">II", png[16:24])
     return width, height
+
+
+def prepare_worker(config_dir: str) -> None:
+    """In the worker, before matplotlib is imported (the worker imports this module only)."""
+    os.environ["MPLBACKEND"] = "Agg"
+    os.environ["MPLCONFIGDIR"] = config_dir
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)  # the homeserver and the bot's loop first, on a small machine
 
 
 def draw(chart: Chart) -> bytes:

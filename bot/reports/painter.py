@@ -14,24 +14,15 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from bot.errors import UserError
-from bot.reports.chart import Chart, draw
+from bot.reports.chart import Chart, draw, prepare_worker
 
 log = logging.getLogger(__name__)
 TIME_LIMIT = 120.0  # seconds a picture may take (the first one builds the font cache)
-
-
-def _prepare(config_dir: str) -> None:
-    """In the worker, before matplotlib is imported."""
-    os.environ["MPLBACKEND"] = "Agg"
-    os.environ["MPLCONFIGDIR"] = config_dir
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(10)  # the homeserver and the bot's loop first, on a small machine
 
 
 class Painter:
@@ -48,7 +39,7 @@ class Painter:
             pool = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_prepare,
+                initializer=prepare_worker,
                 initargs=(str(self.config_dir),),
             )
             finished = False
