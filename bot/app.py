@@ -31,6 +31,7 @@ from bot.metrics import Metrics
 from bot.moderation.capability import Moderation
 from bot.newcomers.capability import Newcomers
 from bot.news.capability import News
+from bot.reports.capability import Reports
 from bot.rosters.capability import Rosters
 from bot.rpps.capability import Directory
 from bot.runtime import GAVE_UP_JOB, Runtime, version
@@ -106,12 +107,13 @@ class Agora:
         self.absences = Absences(core, self.vetting)
         self.newcomers = Newcomers(core, self.animation)
         self.directory = Directory(core)
+        self.reports = Reports(core)
         # In this order an invitation to a room the config adopts is taken before it could
         # pass for a direct chat, as it was.
         self.capabilities = [
             self.territories, self.runtime, self.moderation, self.federation,
             self.vetting, self.animation, self.news, self.rosters, self.absences,
-            self.newcomers, self.directory,
+            self.newcomers, self.directory, self.reports,
         ]  # fmt: skip
         core.plug(self.capabilities)
         core.router.add(Invite, self.runtime.decline)  # an invitation nobody wanted

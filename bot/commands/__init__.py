@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "bot.commands.absences",
     "bot.commands.newcomers",
     "bot.commands.rpps",
+    "bot.commands.reports",
 )
 
 

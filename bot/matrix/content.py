@@ -87,3 +87,31 @@ def attached(content: dict[str, Any]) -> dict[str, Any] | None:
     else:
         return None
     return found
+
+
+def media(
+    msgtype: str,
+    name: str,
+    info: dict[str, Any],
+    *,
+    url: str | None = None,
+    file: dict[str, Any] | None = None,
+    reply_to: str | None = None,
+) -> dict[str, Any]:
+    """A media message (``m.image``, ``m.file``…): in the clear (``url``) or encrypted
+    (``file``: where the ciphertext is, its key, IV and hash). Its body is the file's name
+    (a body that differs would be a caption)."""
+    content: dict[str, Any] = {
+        "msgtype": msgtype,
+        "body": name,
+        "filename": name,
+        "info": info,
+        "m.mentions": {},
+    }
+    if file is not None:
+        content["file"] = file
+    else:
+        content["url"] = url
+    if reply_to:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+    return content

@@ -1,0 +1,1 @@
+"""Reports as pictures: the month's overview of the network, for the admins (`!rapport`)."""
