@@ -69,3 +69,42 @@ async def test_element_like_client_sees_spaces_and_decrypts_the_bot(synapse, sta
     reply = seen["reply"]
     assert reply["encrypted"] and not reply["decryption_failure"]
     assert reply["body"].startswith("pong")
+
+
+async def test_element_renders_the_bots_html_decrypted_and_sanitised(synapse, start_bot):
+    """What Element shows of the bot's answers: the HTML body, decrypted, with the help grouped
+    and its usages as code, the answer in the member's chosen language, nothing unsafe."""
+    from tests.element import ElementClient
+
+    sfx = secrets.token_hex(3)
+    admin_id, password = await register(synapse, "admin")
+    agora = await start_bot([admin_id], network=tree(sfx))
+    await agora.settled()
+    ids = await room_ids(agora)
+    community = ids[f"vaucluse-{sfx}.communaute"]
+    async with await ElementClient.login(synapse.url, admin_id, password) as element:
+        for key in (f"sud-{sfx}", f"vaucluse-{sfx}", f"vaucluse-{sfx}.communaute"):
+            await element.join(ids[key])
+        asked = await element.send(community, "!help")
+        helped = await element.wait_for_event(
+            community, sender=agora.gateway.user_id, reply_to=asked, timeout=60
+        )
+        assert helped["encrypted"] and not helped["decryptionFailure"]
+        content = helped["content"]
+        assert content["format"] == "org.matrix.custom.html"
+        html = content["formatted_body"]
+        assert "<strong>" in html and "<ul>" in html and "<code>!ping</code>" in html, html
+        assert "<script" not in html and "onclick" not in html
+        assert helped["body"].startswith("Ce que vous pouvez faire ici (salons gérés)")
+        assert "`" not in helped["body"] and "**" not in helped["body"]  # plain: no markup
+
+        chose = await element.send(community, "!language en")
+        answer = await element.wait_for_event(
+            community, sender=agora.gateway.user_id, reply_to=chose, timeout=60
+        )
+        assert answer["body"] == "Noted: I will answer you in English from now on."
+        asked = await element.send(community, "!langue")
+        current = await element.wait_for_event(
+            community, sender=agora.gateway.user_id, reply_to=asked, timeout=60
+        )
+        assert "To change: <code>!language</code> fr" in current["content"]["formatted_body"]
