@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import gettext
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -92,6 +93,12 @@ def _text(key: str, locale: str, n: Any) -> str:
 def t(key: str, locale: str = DEFAULT_LOCALE, **params: Any) -> str:
     text = _text(key, locale, params.get("n"))
     return text.format(**params) if params else text
+
+
+def in_each_language(render: Callable[[str], str]) -> dict[str, str]:
+    """A text written in every language (a notice queued now, read later by each person in
+    theirs)."""
+    return {locale: render(locale) for locale in LOCALES}
 
 
 def tp(key: str, locale: str, *args: Any) -> str:

@@ -367,6 +367,9 @@ async def test_a_swap_and_a_released_slot_go_through_the_coordinator(person, sta
         rows = await agora.rosters.book.slots.slots(territory, start, start + 1)
         return rows[0].member
 
+    # The colleague reads English: what is said to them alone is in English.
+    _, reaction = await second.command(b_dm, "!language en")
+    assert reaction == "✅"
     # An exchange: refused when the colleague is not on the roster, then proposed.
     wrong, reaction = await first.command(a_dm, f"!garde echanger {admin.user_id} {days[0]:%d/%m}")
     assert reaction == "❌" and "n'est pas sur la liste de garde" in wrong.body
@@ -376,7 +379,7 @@ async def test_a_swap_and_a_released_slot_go_through_the_coordinator(person, sta
     assert reaction == "✅" and "Proposition n°" in sent.body, sent.body
     proposal = (
         await second.wait_for(
-            lambda: [s for s in second.seen if "vous propose un échange" in s.body], "proposal", 60
+            lambda: [s for s in second.seen if "offers you an exchange" in s.body], "proposal", 60
         )
     )[0]
     await second.react(proposal.room_id, proposal.event_id, "✅")
@@ -392,7 +395,7 @@ async def test_a_swap_and_a_released_slot_go_through_the_coordinator(person, sta
     assert await holder(days[0]) == first.user_id  # nothing moves before the approval
     # Only the coordinator approves.
     refused, reaction = await second.command(proposal.room_id, f"!garde valider {number}")
-    assert reaction == "❌" and "réservée aux animateurs" in refused.body
+    assert reaction == "❌" and "reserved for animators" in refused.body
     done, reaction = await coordinator.command(card.room_id, f"!garde valider {number}")
     assert reaction == "✅" and "C'est fait" in done.body
     assert await holder(days[0]) == second.user_id and await holder(days[1]) == first.user_id
@@ -427,7 +430,7 @@ async def test_a_swap_and_a_released_slot_go_through_the_coordinator(person, sta
     await eventually(posted, "the release posted in the replacements room")
     offer = (await agora.rosters.book.slots.offers([territory]))[0]
     taken, reaction = await second.command(proposal.room_id, f"!garde prendre {offer.id}")
-    assert reaction == "✅" and "la coordination doit encore valider" in taken.body, taken.body
+    assert reaction == "✅" and "the coordinator still has to approve" in taken.body, taken.body
     again, reaction = await first.command(a_dm, f"!garde prendre {offer.id}")
     assert reaction == "❌" and "à vous-même" in again.body  # one's own slot
     card = (

@@ -19,7 +19,7 @@ from bot import effects
 from bot.capability import Capability, Core
 from bot.errors import BadArgument, PermissionDenied, UserError
 from bot.events import MemberRemoved
-from bot.i18n import t
+from bot.i18n import LOCALES, in_each_language, t
 from bot.matrix.content import edit, notice
 from bot.matrix.ids import server_of
 from bot.matrix.sync import Reaction
@@ -129,7 +129,8 @@ class Rosters(Capability):
         )
         if report.applied:
             await self.post_today(territory)
-        return report.applied, self.book.report_text(report, assigned, self.config.locale)
+        locale = await self.core.language(user)
+        return report.applied, self.book.report_text(report, assigned, locale)
 
     # --- calendars ----------------------------------------------------------------------------
 
@@ -138,7 +139,7 @@ class Rosters(Capability):
         first ask or when ``renew`` (the old one stops working). Only a digest is kept, so a
         link is shown once."""
         rosters = await self.book.where(user, None)
-        locale = self.config.locale
+        locale = await self.core.language(user)
         token = self._calendar_token(user)
         rerun = await self.book.slots.calendar_owner(_digest(token)) == user
         since = await self.book.slots.calendar_since(user)
@@ -179,7 +180,8 @@ class Rosters(Capability):
         done = await self.book.slots.drop_calendar_link(user)
         if done:
             await self.core.store.audit(user, "roster.calendar", "revoked")
-        return t("roster.calendar.revoked" if done else "roster.calendar.none", self.config.locale)
+        locale = await self.core.language(user)
+        return t("roster.calendar.revoked" if done else "roster.calendar.none", locale)
 
     async def calendar(self, token: str, territory: str | None) -> bytes | None:
         """A feed asked for on the web: the link's member's slots, or (``territory``) that
@@ -239,7 +241,7 @@ class Rosters(Capability):
         job that says it), and again only if the slot changes hands."""
         now, config = self.core.clock(), self.config.rosters
         horizon = now + max(config.warn_before, config.remind_before)
-        locale, slots = self.config.locale, self.book.slots
+        slots = self.book.slots
         await self.swaps.tidy()
         for territory in self.book.territories():
             await self.post_today(territory)
@@ -249,7 +251,10 @@ class Rosters(Capability):
                 if slot.start < now:
                     continue
                 ahead = slot.start - now
-                line = self.book.slot_line(slot, {}, locale, False)
+
+                def line(loc: str, slot: SlotRow = slot) -> str:
+                    return self.book.slot_line(slot, {}, loc, False)
+
                 if slot.member is None:
                     for key, within in (
                         ("roster.warn", config.warn_before),
@@ -257,14 +262,17 @@ class Rosters(Capability):
                     ):
                         if ahead <= within:
                             hours = round(within / 3600)
-                            text = t(key, locale, territory=name, slot=line, hours=hours)
+                            texts = {
+                                loc: t(key, loc, territory=name, slot=line(loc), hours=hours)
+                                for loc in LOCALES
+                            }
                             await slots.notice_once(
-                                slot.id, key, TELL_JOB, _about(f"{key}:{slot.id}", text, territory)
+                                slot.id, key, TELL_JOB, _about(f"{key}:{slot.id}", texts, territory)
                             )
                 elif ahead <= config.remind_before:
-                    text = t("roster.remind", locale, slot=line)
+                    texts = {loc: t("roster.remind", loc, slot=line(loc)) for loc in LOCALES}
                     key = f"roster.remind:{slot.id}:{slot.member}"
-                    payload = {"key": key, "text": text, "user": slot.member}
+                    payload = {"key": key, "texts": texts, "user": slot.member}
                     await slots.notice_once(slot.id, "roster.remind", TELL_JOB, payload)
         self.core.wake_jobs()
         # Next round: in a quarter of an hour, or when a slot begins or ends if sooner (the
@@ -279,7 +287,9 @@ class Rosters(Capability):
         ``rooms`` or ``coordinators``). Sent with stable transaction ids, so a retry does not
         say it twice; a message about an offer (``offer``, ``role``) is remembered, for the ✅
         on it."""
-        key, text = payload["key"], payload["text"]
+        key = payload["key"]
+        texts: dict[str, str] = payload.get("texts") or {}
+        region = texts.get(self.config.locale) or payload.get("text") or ""
         territory, only = payload.get("territory"), payload.get("only")
         rooms: list[str] = []
         people: list[str] = [payload["user"]] if payload.get("user") else []
@@ -293,11 +303,12 @@ class Rosters(Capability):
         for room_id in rooms:
             sent.append(
                 await gateway.send(
-                    room_id, notice(text), txn=effects.stable_key("roster-tell", key, room_id)
+                    room_id, notice(region), txn=effects.stable_key("roster-tell", key, room_id)
                 )
             )
         for user_id in people:
             room_id = await self.core.direct.room_for(user_id)
+            text = texts.get(await self.core.language(user_id)) or region  # theirs
             sent.append(
                 await gateway.send(
                     room_id, notice(text), txn=effects.stable_key("roster-tell", key, user_id)
@@ -373,18 +384,20 @@ class Rosters(Capability):
     async def on_removed(self, event: MemberRemoved) -> None:
         """A revoked or forgotten member's slots to come are emptied, and the territories told
         which ones are now to fill (both in one transaction)."""
-        locale = self.config.locale
 
         def notices(emptied: list[SlotRow]) -> list[tuple[str, dict[str, Any]]]:
             jobs = []
             for territory in sorted({s.territory for s in emptied}):
                 mine = [s for s in emptied if s.territory == territory]
-                lines = "\n".join(
-                    self.book.slot_line(replace(s, member=None), {}, locale, False) for s in mine
-                )
-                text = t("roster.emptied", locale, user=event.user_id, slots=lines)
+
+                def text(loc: str, mine: list[SlotRow] = mine) -> str:
+                    lines = "\n".join(
+                        self.book.slot_line(replace(s, member=None), {}, loc, False) for s in mine
+                    )
+                    return t("roster.emptied", loc, user=event.user_id, slots=lines)
+
                 key = f"roster.emptied:{mine[0].id}:{event.user_id}"
-                jobs.append((TELL_JOB, _about(key, text, territory)))
+                jobs.append((TELL_JOB, _about(key, in_each_language(text), territory)))
             return jobs
 
         await self.book.slots.empty_from(event.user_id, self.core.clock(), notices)
@@ -397,5 +410,5 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _about(key: str, text: str, territory: str) -> dict[str, Any]:
-    return {"key": key, "text": text, "territory": territory}
+def _about(key: str, texts: dict[str, str], territory: str) -> dict[str, Any]:
+    return {"key": key, "texts": texts, "territory": territory}

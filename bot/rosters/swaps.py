@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import BadArgument, Conflict, NotFound, PermissionDenied
-from bot.i18n import t
+from bot.i18n import in_each_language, t
 from bot.moderation.policy import animated_by
 from bot.rosters.model import local
 from bot.store.rosters import OPEN, Jobs, OfferRow, SlotRow
@@ -101,10 +101,10 @@ class Swaps:
             if other.id not in besides and other.id != slot.id:
                 raise Conflict("roster.swap.busy", user=user, slot=self._line(other))
 
-    def _line(self, slot: SlotRow | None) -> str:
+    def _line(self, slot: SlotRow | None, locale: str | None = None) -> str:
         if slot is None:
             return "—"
-        return self.book.slot_line(slot, {}, self.locale, False).removeprefix("• ")
+        return self.book.slot_line(slot, {}, locale or self.locale, False).removeprefix("• ")
 
     # --- offering -----------------------------------------------------------------------------
 
@@ -126,16 +126,19 @@ class Swaps:
 
         def jobs(n: int) -> Jobs:
             key = "roster.swap.proposed_return" if theirs else "roster.swap.proposed"
-            text = t(
-                key,
-                self.locale,
-                by=user,
-                slot=self._line(mine),
-                theirs=self._line(theirs),
-                territory=name,
-                n=n,
-                prefix=self.prefix,
-            )
+
+            def text(loc: str) -> str:
+                return t(
+                    key,
+                    loc,
+                    by=user,
+                    slot=self._line(mine, loc),
+                    theirs=self._line(theirs, loc),
+                    territory=name,
+                    n=n,
+                    prefix=self.prefix,
+                )
+
             return [
                 self._tell(f"offer:{n}:colleague", text, user=colleague, offer=n, role="colleague")
             ]
@@ -147,7 +150,8 @@ class Swaps:
             raise Conflict("roster.offer.already")
         await self.core.store.audit(user, "roster.swap", "proposed", detail=f"#{n} → {colleague}")
         self.core.wake_jobs()
-        return t("roster.swap.sent", self.locale, n=n, user=colleague, slot=self._line(mine))
+        loc = await self.core.language(user)
+        return t("roster.swap.sent", loc, n=n, user=colleague, slot=self._line(mine, loc))
 
     async def release(self, user: str, what: str) -> str:
         """``!garde liberer <my slot>``: offered in the territory's replacements room."""
@@ -155,15 +159,17 @@ class Swaps:
         name = self.book.territory_name(mine.territory)
 
         def jobs(n: int) -> Jobs:
-            text = t(
-                "roster.release.offered",
-                self.locale,
-                by=user,
-                slot=self._line(mine),
-                territory=name,
-                n=n,
-                prefix=self.prefix,
-            )
+            def text(loc: str) -> str:
+                return t(
+                    "roster.release.offered",
+                    loc,
+                    by=user,
+                    slot=self._line(mine, loc),
+                    territory=name,
+                    n=n,
+                    prefix=self.prefix,
+                )
+
             return [
                 self._tell(
                     f"offer:{n}:release", text, territory=mine.territory, only="rooms",
@@ -176,7 +182,8 @@ class Swaps:
             raise Conflict("roster.offer.already")
         await self.core.store.audit(user, "roster.release", "offered", detail=f"#{n}")
         self.core.wake_jobs()
-        return t("roster.release.sent", self.locale, n=n, slot=self._line(mine))
+        loc = await self.core.language(user)
+        return t("roster.release.sent", loc, n=n, slot=self._line(mine, loc))
 
     # --- answering ----------------------------------------------------------------------------
 
@@ -222,18 +229,23 @@ class Swaps:
         name = self.book.territory_name(offer.territory)
         theirs = await self.slots.slot(offer.their_slot_id) if offer.their_slot_id else None
         key = "roster.offer.to_approve_return" if theirs else "roster.offer.to_approve"
-        card = t(
-            key,
-            self.locale,
-            n=offer.id,
-            territory=name,
-            slot=self._line(slot),
-            by=offer.by_member,
-            to=user,
-            theirs=self._line(theirs),
-            prefix=self.prefix,
-        )
-        waiting = t("roster.offer.waiting", self.locale, n=offer.id, to=user)
+
+        def card(loc: str) -> str:
+            return t(
+                key,
+                loc,
+                n=offer.id,
+                territory=name,
+                slot=self._line(slot, loc),
+                by=offer.by_member,
+                to=user,
+                theirs=self._line(theirs, loc),
+                prefix=self.prefix,
+            )
+
+        def waiting(loc: str) -> str:
+            return t("roster.offer.waiting", loc, n=offer.id, to=user)
+
         jobs = [
             self._tell(
                 f"offer:{offer.id}:card", card, territory=offer.territory, only="coordinators",
@@ -245,7 +257,7 @@ class Swaps:
             raise Conflict("roster.offer.taken", n=offer.id)
         await self.core.store.audit(user, f"roster.{offer.kind}", "accepted", detail=f"#{offer.id}")
         self.core.wake_jobs()
-        return t("roster.offer.accepted", self.locale, n=offer.id)
+        return t("roster.offer.accepted", await self.core.language(user), n=offer.id)
 
     async def approve(self, coordinator: str, n: int) -> str:
         """The coordinator's approval (``!garde valider n`` or ✅ on the card)."""
@@ -258,27 +270,33 @@ class Swaps:
     async def refuse(self, coordinator: str, n: int, reason: str) -> str:
         offer = await self._open(n)
         self._coordinates(coordinator, offer)
-        text = t("roster.offer.refused", self.locale, n=n, reason=reason or "—")
+
+        def text(loc: str) -> str:
+            return t("roster.offer.refused", loc, n=n, reason=reason or "—")
+
         people = [p for p in (offer.by_member, offer.to_member) if p]
         jobs = [self._tell(f"offer:{n}:refused:{p}", text, user=p) for p in people]
         if not await self.slots.move_offer(n, OPEN, "refused", jobs):
             raise Conflict("roster.offer.closed_n", n=n, status=self._status("done"))
         await self.core.store.audit(coordinator, "roster.offer", "refused", detail=f"#{n}")
         self.core.wake_jobs()
-        return t("roster.offer.refused_done", self.locale, n=n)
+        return t("roster.offer.refused_done", await self.core.language(coordinator), n=n)
 
     async def cancel(self, user: str, n: int) -> str:
         offer = await self._open(n)
         if offer.by_member != user:
             raise PermissionDenied("roster.offer.not_yours", n=n)
-        text = t("roster.offer.cancelled", self.locale, n=n, by=user)
+
+        def text(loc: str) -> str:
+            return t("roster.offer.cancelled", loc, n=n, by=user)
+
         jobs = [self._tell(f"offer:{n}:cancelled", text, user=offer.to_member)] if (
             offer.to_member) else []  # fmt: skip
         if not await self.slots.move_offer(n, OPEN, "cancelled", jobs):
             raise Conflict("roster.offer.closed_n", n=n, status=self._status("done"))
         await self.core.store.audit(user, "roster.offer", "cancelled", detail=f"#{n}")
         self.core.wake_jobs()
-        return t("roster.offer.cancelled_done", self.locale, n=n)
+        return t("roster.offer.cancelled_done", await self.core.language(user), n=n)
 
     def _coordinates(self, user: str, offer: OfferRow) -> None:
         animated = {
@@ -293,7 +311,9 @@ class Swaps:
         """The offer carried out (the slots move), everyone told; today's post follows."""
 
         def jobs(offer: OfferRow) -> Jobs:
-            text = t("roster.offer.done", self.locale, n=n)
+            def text(loc: str) -> str:
+                return t("roster.offer.done", loc, n=n)
+
             people = [p for p in (offer.by_member, offer.to_member) if p]
             return [self._tell(f"offer:{n}:done:{p}", text, user=p) for p in people]
 
@@ -304,7 +324,10 @@ class Swaps:
             offer = await self.slots.offer(n)
             why = t(outcome, self.locale)
             if offer is not None and offer.status in OPEN:
-                text = t("roster.offer.failed", self.locale, n=n, why=why)
+
+                def text(loc: str) -> str:
+                    return t("roster.offer.failed", loc, n=n, why=t(outcome, loc))
+
                 people = [p for p in (offer.by_member, offer.to_member) if p and p != by]
                 tell = [self._tell(f"offer:{n}:failed:{p}", text, user=p) for p in people]
                 await self.slots.move_offer(n, OPEN, "cancelled", tell)
@@ -315,7 +338,7 @@ class Swaps:
         self.core.wake_jobs()
         if offer is not None:
             await self.changed(offer.territory)
-        return t("roster.offer.done", self.locale, n=n)
+        return t("roster.offer.done", await self.core.language(by), n=n)
 
     # --- housekeeping -------------------------------------------------------------------------
 
@@ -325,5 +348,9 @@ class Swaps:
         await self.slots.close_offers(before=now)
         await self.slots.prune_offers(now - KEEP_CLOSED)
 
-    def _tell(self, key: str, text: str, **where: Any) -> tuple[str, dict[str, Any]]:
-        return self.tell_job, {"key": key, "text": text, **where}
+    def _tell(
+        self, key: str, text: Callable[[str], str], **where: Any
+    ) -> tuple[str, dict[str, Any]]:
+        """A notice job, written in each language (each person reads theirs; rooms the
+        region's)."""
+        return self.tell_job, {"key": key, "texts": in_each_language(text), **where}
