@@ -1426,6 +1426,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The request is not recorded:",
     },
     "web.join.submit": {"fr": "Envoyer la demande", "en": "Send the request"},
+    # read out before each field's problem, and first in the title of a refused form
+    "web.join.error": {"fr": "Erreur :", "en": "Error:"},
+    "web.nav.language": {"fr": "Langue", "en": "Language"},
     "web.join.privacy": {
         "fr": "Ces informations servent uniquement à vérifier votre demande ; elles sont "
         "effacées sur demande après un refus ou un départ (RGPD).",
