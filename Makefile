@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= config.example.yaml
 DATA   ?= ./data
 
-.PHONY: install install-test-client run test lint bench translations clean
+.PHONY: install install-test-client install-browser run test lint bench translations screenshots clean
 
 $(BIN)/agora-bot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,14 +21,31 @@ $(JS_CLIENT): tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# Headless Chromium for the web pages' browser tests (Playwright drives it; it never downloads
+# a browser of its own). Debian's package, installed when missing; CHROMIUM=… names another.
+CHROMIUM ?= /usr/bin/chromium
+export AGORA_CHROMIUM := $(CHROMIUM)
+
 install: $(BIN)/agora-bot
 
 install-test-client: $(JS_CLIENT)
 
+install-browser:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; \
+	elif [ "$(CHROMIUM)" != /usr/bin/chromium ]; then \
+		echo "CHROMIUM=$(CHROMIUM) is not an executable: the browser tests need Chromium"; exit 1; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "Chromium is missing and installing it needs root: run 'apt-get install chromium' as root, or 'make test CHROMIUM=/path/to/chromium'"; exit 1; \
+	elif ! command -v apt-get >/dev/null; then \
+		echo "Chromium is missing and there is no apt-get here: install Chromium, then 'make test CHROMIUM=/path/to/chromium'"; exit 1; \
+	fi; \
+	echo "Installing Debian's chromium for the browser tests"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+
 run: install
 	$(BIN)/agora-bot run --config $(CONFIG) --data-dir $(DATA)
 
-test: install install-test-client
+test: install install-test-client install-browser
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
@@ -52,6 +69,11 @@ bench: install
 	$(BIN)/python bench/feed_isolation.py
 	$(BIN)/python bench/rosters.py
 	$(BIN)/python bench/directory.py
+
+# docs/screenshots/*.png: the join form (blank, with errors), a status page and a news page, as
+# the browser tests see them (a real Synapse and bot, started by the tests' fixtures).
+screenshots: install install-test-client install-browser
+	AGORA_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_web_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info tests/js/node_modules

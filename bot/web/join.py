@@ -4,7 +4,9 @@ each request's private status page `GET /join/status/<token>`.
 - CSRF: a random nonce in a cookie (HttpOnly, SameSite=Strict) and its HMAC in the form; a
   post whose two do not match is refused and nothing is read from it.
 - Validation is the one `!join` uses; a refused form comes back with every problem naming its
-  field and the values kept (escaped: HTML typed in a field is shown as text).
+  field and the values kept (escaped: HTML typed in a field is shown as text). The problems are
+  listed in a summary that takes the focus and links to each field, and shown again at each
+  field, which names them (``aria-describedby``) and is marked ``aria-invalid``.
 - The status link carries an unguessable token; the store keeps only its hash.
 - Posts are limited per client (``MAX_POSTS_PER_HOUR``), against a flood of fake requests: the
   client's address as the trusted reverse proxy gives it (``bot.web.clients``), counted in the
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any, Protocol
 
@@ -28,6 +31,7 @@ from bot.store.vetting import RequestRow
 from bot.vetting.form import (
     FIELDS,
     LIMITS,
+    FieldProblem,
     FormProblems,
     offered,
     render_problems,
@@ -105,6 +109,29 @@ def masked(email: str) -> str:
     return f"{local[:1]}•••@{domain}" if domain else "•••"
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A refused form's problems as the page shows them."""
+
+    summary: list[tuple[str | None, str]]  # (the field its line links to, or None; the line)
+    at_field: dict[str, list[str]]  # a field → its own messages, shown next to it
+
+
+def shown(problems: list[FieldProblem], locale: str) -> Shown:
+    """Each problem once in the summary, linked to its (first) field, in the form's order, and
+    at every field it names: "rpps/adeli" (an identifier is required) at both."""
+    summary: list[tuple[str | None, str]] = []
+    at_field: dict[str, list[str]] = {}
+    for p in problems:
+        fields = [f for f in p.field.split("/") if f in FIELDS]
+        summary.append((fields[0] if fields else None, render_problems([p], locale)))
+        text = t(p.key, locale, **p.params)
+        for f in fields:
+            at_field.setdefault(f, []).append(text[:1].upper() + text[1:])
+    summary.sort(key=lambda line: FIELDS.index(line[0]) if line[0] else len(FIELDS))
+    return Shown(summary, at_field)
+
+
 class JoinPages:
     def __init__(self, services: JoinServices):
         self.services = services
@@ -132,18 +159,23 @@ class JoinPages:
         locale: str,
         *,
         values: dict[str, str] | None = None,
-        problems: list[str] | None = None,
+        problems: Shown | None = None,
         status: int = 200,
     ) -> web.Response:
         nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        problems = problems or Shown([], {})
+        title = t("web.join.title", locale)
+        if problems.summary:  # said first in the window's title, read before anything else
+            title = t("web.join.error", locale) + " " + title
         resp = _render(
             "join.html",
             locale,
             status,
-            title=t("web.join.title", locale),
+            title=title,
             csrf=await self._csrf(nonce),
             values={f: (values or {}).get(f, "") for f in FIELDS},
-            problems=problems or [],
+            problems=problems.summary,
+            errors=problems.at_field,
             professions=offered(self.services.config.vetting.professions),
             territories=self._territories(),
             limits=LIMITS,
@@ -183,15 +215,14 @@ class JoinPages:
             config = self.services.config
             validate(values, config.network, offered(config.vetting.professions))
         except FormProblems as exc:
-            lines = render_problems(exc.problems, locale).split("\n")
-            return await self._form(request, locale, values=values, problems=lines, status=400)
+            problems = shown(exc.problems, locale)
+            return await self._form(request, locale, values=values, problems=problems, status=400)
         token, digest = new_status_token()
         try:
             await self.services.file_web_request(values, digest, locale)
         except UserError as exc:
-            return await self._form(
-                request, locale, values=values, problems=[exc.render(locale)], status=409
-            )
+            problems = Shown([(None, exc.render(locale))], {})
+            return await self._form(request, locale, values=values, problems=problems, status=409)
         raise web.HTTPSeeOther(f"{STATUS_PATH}{token}?lang={locale}", headers=SECURITY_HEADERS)
 
     async def status(self, request: web.Request) -> web.Response:
