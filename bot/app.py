@@ -33,11 +33,12 @@ from bot.newcomers.capability import Newcomers
 from bot.news.capability import News
 from bot.rosters.capability import Rosters
 from bot.rpps.capability import Directory
-from bot.runtime import GAVE_UP_JOB, Runtime, version
+from bot.runtime import GAVE_UP_JOB, Runtime
 from bot.store import Store
 from bot.tasks import Tasks
 from bot.territories.capability import Territories
 from bot.territories.planner import WATCHED_STATE
+from bot.version import version
 from bot.vetting.animation import Animation
 from bot.vetting.capability import Vetting
 from bot.web.server import WebServer, with_real_port
