@@ -140,12 +140,13 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _run(config: Config, data_dir: Path) -> int:
     from bot.app import Agora  # imported late: check-config stays light
+    from bot.systemd import Notifier
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    agora = Agora(config, data_dir)
+    agora = Agora(config, data_dir, Notifier.from_environment())
     try:
         await agora.start()
     except BaseException:
