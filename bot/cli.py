@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     command("run", "start the bot (and the embedded homeserver if configured)")
     command("plan", "show what apply would change on the homeserver")
     command("apply", "make the homeserver match the network configuration")
+    command(
+        "doctor",
+        "check that the homeserver offers what Agora needs, and say what to fix (exit 1 if "
+        "something must be)",
+    )
     check = command(
         "check-config",
         "validate a configuration file and exit",
@@ -533,6 +538,10 @@ async def _command(args: argparse.Namespace, config: Config) -> int:
             return await _run(config, data_dir)
         case "plan" | "apply":
             return await _plan_or_apply(config, data_dir, args.command == "apply")
+        case "doctor":
+            from bot.homeserver.doctor import doctor
+
+            return await doctor(config, data_dir)
         case "export-members":
             return await _export_members(data_dir, args.output)
         case "import-requests":

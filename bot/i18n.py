@@ -2605,6 +2605,238 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Relire le fichier de configuration puis aligner le réseau",
         "en": "Re-read the configuration file, then reconcile the network",
     },
+    # --- agora-bot doctor (the operator's checks of the homeserver); kept together ---------
+    "doctor.title": {
+        "fr": "Agora doctor : {user} sur {url}",
+        "en": "Agora doctor: {user} on {url}",
+    },
+    "doctor.reachable.ok": {
+        "fr": "Serveur joignable : {software}, Matrix jusqu'à v{matrix}",
+        "en": "Homeserver reachable: {software}, Matrix up to v{matrix}",
+    },
+    "doctor.reachable.fail": {
+        "fr": "Serveur injoignable à {url} : {error}",
+        "en": "Homeserver unreachable at {url}: {error}",
+    },
+    "doctor.reachable.fix": {
+        "fr": "Vérifiez homeserver.url, et que Synapse tourne et écoute à cette adresse.",
+        "en": "Check homeserver.url, and that Synapse runs and listens at that address.",
+    },
+    "doctor.reachable.fix_embedded": {
+        "fr": "Le serveur intégré ne tourne qu'avec le bot : lancez agora-bot run, puis "
+        "relancez agora-bot doctor.",
+        "en": "The embedded homeserver runs only with the bot: start agora-bot run, then run "
+        "agora-bot doctor again.",
+    },
+    "doctor.software.not_synapse": {
+        "fr": "Pas d'API d'administration Synapse à {url} (/_synapse/admin/v1/server_version) : "
+        "Agora a besoin de Synapse et de son API d'administration.",
+        "en": "No Synapse admin API at {url} (/_synapse/admin/v1/server_version): Agora needs "
+        "Synapse and its admin API.",
+    },
+    "doctor.software.fix": {
+        "fr": "Faites pointer homeserver.url vers l'écoute de Synapse lui-même (par exemple "
+        "http://127.0.0.1:8008), pas vers un mandataire inverse qui masque /_synapse/admin.",
+        "en": "Point homeserver.url at Synapse's own listener (for example "
+        "http://127.0.0.1:8008), not at a reverse proxy that hides /_synapse/admin.",
+    },
+    "doctor.software.old": {
+        "fr": "Synapse {version} : Agora demande {minimum} ou plus récent.",
+        "en": "Synapse {version}: Agora needs {minimum} or newer.",
+    },
+    "doctor.versions.old": {
+        "fr": "Le serveur ne parle que Matrix {versions} : Agora demande v1.2 ou plus récent.",
+        "en": "The homeserver speaks only Matrix {versions}: Agora needs v1.2 or newer.",
+    },
+    "doctor.software.upgrade": {"fr": "Mettez Synapse à jour.", "en": "Upgrade Synapse."},
+    "doctor.login.how.session": {
+        "fr": "la session enregistrée du bot",
+        "en": "the bot's saved session",
+    },
+    "doctor.login.how.token": {"fr": "le jeton d'accès", "en": "the access token"},
+    "doctor.login.how.password": {"fr": "le mot de passe", "en": "the password"},
+    "doctor.login.ok": {
+        "fr": "Le bot se connecte : {user}, appareil {device} ({how})",
+        "en": "The bot logs in: {user}, device {device} ({how})",
+    },
+    "doctor.login.refused": {
+        "fr": "Le serveur refuse la connexion du bot avec {how} : {error}",
+        "en": "The homeserver refuses the bot's login with {how}: {error}",
+    },
+    "doctor.login.fix": {
+        "fr": "Vérifiez le mot de passe ou le jeton du bot ; une session révoquée se supprime "
+        "({path}) : le bot se connecte alors de nouveau avec son mot de passe.",
+        "en": "Check the bot's password or token; a revoked session is deleted ({path}): the "
+        "bot then logs in again with its password.",
+    },
+    "doctor.login.none": {
+        "fr": "Rien pour connecter le bot : ni session ({path}), ni jeton, ni mot de passe.",
+        "en": "Nothing to log the bot in with: no session ({path}), no token, no password.",
+    },
+    "doctor.login.none_fix": {
+        "fr": "Donnez homeserver.password_file (ou AGORA_BOT_PASSWORD), ou "
+        "homeserver.access_token_file (ou AGORA_ACCESS_TOKEN).",
+        "en": "Give homeserver.password_file (or AGORA_BOT_PASSWORD), or "
+        "homeserver.access_token_file (or AGORA_ACCESS_TOKEN).",
+    },
+    "doctor.login.other_user": {
+        "fr": "Cette connexion est celle de {found}, pas du bot {user}.",
+        "en": "This login is {found}'s, not the bot's ({user}).",
+    },
+    "doctor.login.other_user_fix": {
+        "fr": "Vérifiez bot.localpart et homeserver.server_name, ou le jeton donné.",
+        "en": "Check bot.localpart and homeserver.server_name, or the token given.",
+    },
+    "doctor.admin.ok": {
+        "fr": "Le bot est administrateur du serveur.",
+        "en": "The bot is a server admin.",
+    },
+    "doctor.admin.no": {
+        "fr": "Le bot n'est pas administrateur du serveur : jetons d'inscription des candidats, "
+        "ajout direct dans les salons et désactivation de comptes lui sont refusés.",
+        "en": "The bot is not a server admin: applicants' registration tokens, force-join and "
+        "deactivation are refused to it.",
+    },
+    "doctor.admin.fix": {
+        "fr": "Avec le jeton d'un administrateur : curl -X PUT -H \"Authorization: Bearer "
+        "$ADMIN_TOKEN\" -d '{body}' {url}/_synapse/admin/v2/users/{user}",
+        "en": 'With an admin\'s token: curl -X PUT -H "Authorization: Bearer $ADMIN_TOKEN" '
+        "-d '{body}' {url}/_synapse/admin/v2/users/{user}",
+    },
+    "doctor.module.ok": {
+        "fr": "Le module Synapse d'Agora répond : les comptes créés avec un jeton sont reliés "
+        "aux demandes.",
+        "en": "Agora's Synapse module answers: accounts registered with a token are linked to "
+        "their requests.",
+    },
+    "doctor.module.no": {
+        "fr": "Le module Synapse d'Agora ne répond pas ({path}) : les comptes créés avec un "
+        "jeton ne seront pas reliés aux demandes ni équipés.",
+        "en": "Agora's Synapse module does not answer ({path}): accounts registered with a "
+        "token will be neither linked to their requests nor provisioned.",
+    },
+    "doctor.module.fix": {
+        "fr": "Ajoutez bot.homeserver.registration_link.RegistrationLink à modules: dans "
+        "homeserver.yaml, installez agora-bot dans l'environnement Python de Synapse et "
+        "redémarrez-le (deploy/README.md) ; un mandataire inverse doit laisser passer "
+        "/_synapse/client.",
+        "en": "Add bot.homeserver.registration_link.RegistrationLink to modules: in "
+        "homeserver.yaml, install agora-bot into Synapse's Python environment and restart it "
+        "(deploy/README.md); a reverse proxy must pass /_synapse/client on.",
+    },
+    "doctor.registration.ok": {
+        "fr": "Inscription sur jeton seulement.",
+        "en": "Registration by token only.",
+    },
+    "doctor.registration.open": {
+        "fr": "L'inscription est ouverte sans jeton : n'importe qui peut se créer un compte.",
+        "en": "Registration is open without a token: anyone can make an account.",
+    },
+    "doctor.registration.open_fix": {
+        "fr": "Dans homeserver.yaml : registration_requires_token: true.",
+        "en": "In homeserver.yaml: registration_requires_token: true.",
+    },
+    "doctor.registration.closed": {
+        "fr": "L'inscription est fermée ({error}) : les candidats du formulaire web ne pourront "
+        "pas créer leur compte avec leur jeton.",
+        "en": "Registration is closed ({error}): web applicants will not be able to register "
+        "with their token.",
+    },
+    "doctor.registration.closed_fix": {
+        "fr": "Dans homeserver.yaml : enable_registration: true et "
+        "registration_requires_token: true.",
+        "en": "In homeserver.yaml: enable_registration: true and "
+        "registration_requires_token: true.",
+    },
+    "doctor.ratelimit.ok": {
+        "fr": "Le bot est exempté des limites de débit.",
+        "en": "The bot is exempt from rate limits.",
+    },
+    "doctor.ratelimit.no": {
+        "fr": "Le bot est soumis aux limites de débit : ses envois et invitations en nombre "
+        "seront ralentis.",
+        "en": "The bot is rate-limited: its posts and invitations in bulk will be slowed down.",
+    },
+    "doctor.ratelimit.fix": {
+        "fr": 'curl -X POST -H "Authorization: Bearer $ADMIN_TOKEN" -d '
+        "'{body}' "
+        "{url}/_synapse/admin/v1/users/{user}/override_ratelimit",
+        "en": 'curl -X POST -H "Authorization: Bearer $ADMIN_TOKEN" -d '
+        "'{body}' "
+        "{url}/_synapse/admin/v1/users/{user}/override_ratelimit",
+    },
+    "doctor.ratelimit.unknown": {
+        "fr": "Exemption des limites de débit non vérifiée : le bot n'est pas administrateur.",
+        "en": "Rate-limit exemption not checked: the bot is not a server admin.",
+    },
+    "doctor.federation.ok": {
+        "fr": "Fédération avec {server} : joignable ({bot} répond).",
+        "en": "Federation with {server}: reachable ({bot} answers).",
+    },
+    "doctor.federation.fail": {
+        "fr": "Fédération avec {server} : injoignable depuis ce serveur ({error}).",
+        "en": "Federation with {server}: unreachable from this homeserver ({error}).",
+    },
+    "doctor.federation.fix": {
+        "fr": "Vérifiez federation_domain_whitelist des deux côtés, le DNS et le certificat de "
+        "{server}, et que son port de fédération est ouvert.",
+        "en": "Check federation_domain_whitelist on both sides, {server}'s DNS and "
+        "certificate, and that its federation port is open.",
+    },
+    "doctor.federation.no_bot": {
+        "fr": "{server} répond, mais {bot} n'y existe pas.",
+        "en": "{server} answers, but {bot} does not exist there.",
+    },
+    "doctor.federation.no_bot_fix": {
+        "fr": "Vérifiez federation.peer_bots.",
+        "en": "Check federation.peer_bots.",
+    },
+    "doctor.federation.unverified": {
+        "fr": "Le serveur ne vérifie pas les certificats des régions voisines : pour des essais "
+        "locaux seulement.",
+        "en": "The homeserver does not verify the peer regions' certificates: for local trials "
+        "only.",
+    },
+    "doctor.federation.verify": {
+        "fr": "Entre régions réelles : homeserver.federation.verify_certificates: true.",
+        "en": "Between real regions: homeserver.federation.verify_certificates: true.",
+    },
+    "doctor.tls.ok": {
+        "fr": "Certificat de {where} valide jusqu'au {date} ({days} jours).",
+        "en": "Certificate of {where} valid until {date} ({days} days).",
+    },
+    "doctor.tls.soon": {
+        "fr": "Le certificat de {where} expire le {date}, dans {days} jours.",
+        "en": "The certificate of {where} expires on {date}, in {days} days.",
+    },
+    "doctor.tls.expired": {
+        "fr": "Le certificat de {where} a expiré le {date}.",
+        "en": "The certificate of {where} expired on {date}.",
+    },
+    "doctor.tls.renew": {
+        "fr": "Renouvelez-le (certbot renew, ou auprès de votre autorité de certification).",
+        "en": "Renew it (certbot renew, or with your certificate authority).",
+    },
+    "doctor.tls.invalid": {
+        "fr": "Certificat de {where} refusé : {error}",
+        "en": "Certificate of {where} refused: {error}",
+    },
+    "doctor.tls.invalid_fix": {
+        "fr": "Installez un certificat valide pour ce nom, émis par une autorité reconnue, avec "
+        "sa chaîne complète.",
+        "en": "Install a valid certificate for this name, from a recognised authority, with its "
+        "full chain.",
+    },
+    "doctor.tls.unreachable": {
+        "fr": "{where} injoignable d'ici ({error}) : certificat non vérifié.",
+        "en": "{where} unreachable from here ({error}): certificate not checked.",
+    },
+    "doctor.result.ok": {
+        "fr": "Tout ce dont Agora a besoin est en place.",
+        "en": "Everything Agora needs is in place.",
+    },
+    "doctor.result.fail": {"fr": "Points à corriger : {n}.", "en": "To fix: {n}."},
+    "doctor.result.warn": {"fr": "Avertissements : {n}.", "en": "Warnings: {n}."},
 }
 
 
