@@ -409,8 +409,13 @@ def _version(text: str) -> tuple[int, ...]:
 
 
 def _error(status: int, data: dict[str, Any]) -> str:
-    what = data.get("errcode") or data.get("error") or ""
-    return f"HTTP {status}" + (f" {what}" if what else "") if status else str(data.get("error"))
+    """``HTTP 403 M_FORBIDDEN: Federation denied with x.`` (or what the connection said)."""
+    if not status:
+        return str(data.get("error"))
+    code, said = data.get("errcode"), data.get("error")
+    return (
+        f"HTTP {status}" + (f" {code}" if code else "") + (f": {said.rstrip('.')}" if said else "")
+    )
 
 
 def report(checkup: Checkup) -> tuple[str, int]:
