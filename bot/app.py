@@ -22,7 +22,7 @@ from bot.federation.capability import Federation
 from bot.files import watch
 from bot.homeserver.accounts import bot_session
 from bot.homeserver.embedded import EmbeddedSynapse
-from bot.housekeeping import housekeeping
+from bot.housekeeping import housekeeping, work_metrics
 from bot.matrix.crosssigning import ensure_cross_signed
 from bot.matrix.events import EventDrain
 from bot.matrix.gateway import Gateway
@@ -34,11 +34,13 @@ from bot.news.capability import News
 from bot.reports.capability import Reports
 from bot.rosters.capability import Rosters
 from bot.rpps.capability import Directory
-from bot.runtime import GAVE_UP_JOB, Runtime, version
+from bot.runtime import GAVE_UP_JOB, Runtime
 from bot.store import Store
+from bot.systemd import Notifier
 from bot.tasks import Tasks
 from bot.territories.capability import Territories
 from bot.territories.planner import WATCHED_STATE
+from bot.version import version
 from bot.vetting.animation import Animation
 from bot.vetting.capability import Vetting
 from bot.web.server import WebServer, with_real_port
@@ -47,8 +49,9 @@ log = logging.getLogger(__name__)
 
 
 class Agora:
-    def __init__(self, config: Config, data_dir: str | Path):
+    def __init__(self, config: Config, data_dir: str | Path, notifier: Notifier | None = None):
         self.file_config = config
+        self.notifier = notifier or Notifier(None)  # systemd's, when it supervises the bot
         self.data_dir = Path(data_dir).resolve()
         self.metrics = Metrics()
         self.synapse: EmbeddedSynapse | None = None
@@ -68,11 +71,15 @@ class Agora:
         return self.synapse.url if self.synapse else self.file_config.homeserver.url
 
     async def start(self) -> None:
+        notifier = self.notifier
+        if notifier.watchdog:  # fed from the start: a long start-up is no stall
+            self.tasks.loop(notifier.keep_alive(), "watchdog")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)
         self.store = store = await Store.open(self.data_dir / "agora.db")
         hs = self.file_config.homeserver
         if hs.embedded:
+            notifier.status("starting the embedded homeserver")
             self.synapse = EmbeddedSynapse.for_config(self.file_config, self.data_dir)
             await self.synapse.start()
         session, self.accounts = await bot_session(self.file_config, self.data_dir, self.synapse)
@@ -89,6 +96,7 @@ class Agora:
         control, trust, self.jobs = core.control, core.trust, core.jobs
         self.control, self.trust = control, trust
         self.jobs.report_kind = GAVE_UP_JOB  # a job given up is reported by a job
+        self.metrics.refresh_with(lambda: work_metrics(store, self.jobs, self.metrics))
         direct = core.direct
         self.runtime = Runtime(
             core,
@@ -147,6 +155,7 @@ class Agora:
         )
         self._apply()
         # Full-state sync first: nio needs room state before it can encrypt anything.
+        notifier.status("first sync with the homeserver")
         await self.sync.once()
         await self.sync.crypto_housekeeping()
         await ensure_cross_signed(gateway, self.data_dir / "cross-signing.json", session.password)
@@ -196,6 +205,8 @@ class Agora:
             session.device_id,
             self.homeserver_url,
         )
+        # Synced, the control room ready, every capability started, the web server up.
+        notifier.ready(f"running as {session.user_id} on {self.homeserver_url}")
 
     def _apply(self) -> None:
         """The file's config, with the working groups (and the web server's real port in its
@@ -261,6 +272,7 @@ class Agora:
         return code
 
     async def stop(self) -> None:
+        self.notifier.stopping()
         await self.tasks.cancel()
         for capability in reversed(self.capabilities):
             with contextlib.suppress(Exception):
@@ -274,4 +286,5 @@ class Agora:
             await self.store.close()
         if self.synapse:
             await self.synapse.stop()
+        self.notifier.close()
         self.stopped.set()

@@ -1,4 +1,5 @@
-"""``agora-bot``: run the bot, or check a configuration file without starting anything."""
+"""``agora-bot``: run the bot, check its homeserver and configuration, and the operators' other
+tools (plan and apply the network, import and export members, rosters, the directory)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, load_config, settings_reference
+from bot.config import Config, ConfigError, load_config, settings_reference
 from bot.exports import csv_text, write_private
+from bot.logs import LEVELS, LoggingConfigError
+from bot.logs import configure as configure_logging
+from bot.version import version
 
 if TYPE_CHECKING:
     from bot.rosters.book import RosterBook
@@ -21,22 +25,76 @@ if TYPE_CHECKING:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="agora-bot", description="Agora Matrix bot")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="start the bot (and the embedded homeserver if configured)")
-    plan = sub.add_parser("plan", help="show what apply would change on the homeserver")
-    apply = sub.add_parser("apply", help="make the homeserver match the network configuration")
-    check = sub.add_parser("check-config", help="validate a configuration file and exit")
-    check.add_argument("file", type=Path)
-    commands = sub.add_parser("commands", help="print the command reference (Markdown)")
-    settings = sub.add_parser("settings", help="print the settings reference (Markdown)")
-    for p in (check, commands, settings):  # accepted everywhere, so scripts can pass it uniformly
-        p.add_argument("--data-dir", type=Path, default=Path("./data"))
-    export = sub.add_parser("export-members", help="write the verified members as CSV")
-    export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
-    imp = sub.add_parser(
-        "import-requests", help="turn a member list (CSV) into join requests for the admins"
+    parser = argparse.ArgumentParser(
+        prog="agora-bot",
+        description="Agora: a Matrix bot for regional health-professional networks.",
+        epilog="agora-bot <command> --help tells more of each command.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"agora-bot {version()}", help="print the version"
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="<command>", help="what to do, one of:"
+    )
+
+    def command(
+        name: str, help: str, *, config: bool = True, config_help: str | None = None
+    ) -> argparse.ArgumentParser:
+        """A subcommand with the options every one takes (``--config`` required where the
+        command reads the configuration, accepted elsewhere so scripts can pass it
+        uniformly)."""
+        p = sub.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".")
+        p.add_argument(
+            "--config",
+            "-c",
+            type=Path,
+            required=config,
+            metavar="FILE",
+            help=config_help or "the configuration file (YAML)",
+        )
+        p.add_argument(
+            "--data-dir",
+            type=Path,
+            default=Path("./data"),
+            metavar="DIR",
+            help="the bot's data directory: its store, session and keys (default: ./data)",
+        )
+        p.add_argument(
+            "--log-level",
+            type=str.upper,
+            choices=LEVELS,
+            metavar="LEVEL",
+            help=f"the least severe messages logged, one of {', '.join(LEVELS)} "
+            f"(default: {'INFO for run' if name == 'run' else 'WARNING'}, or the config's "
+            "logging: mapping)",
+        )
+        return p
+
+    command("run", "start the bot (and the embedded homeserver if configured)")
+    command("plan", "show what apply would change on the homeserver")
+    command("apply", "make the homeserver match the network configuration")
+    command(
+        "doctor",
+        "check that the homeserver offers what Agora needs, and say what to fix (exit 1 if "
+        "something must be)",
+    )
+    check = command(
+        "check-config",
+        "validate a configuration file and exit",
+        config=False,
+        config_help="the configuration file (YAML) to check",
+    )
+    check.add_argument(
+        "file", type=Path, nargs="?", help="the file to check (deprecated: use --config FILE)"
+    )
+    unused = "accepted, and unused by this command"
+    command("commands", "print the command reference (Markdown)", config=False, config_help=unused)
+    command("settings", "print the settings reference (Markdown)", config=False, config_help=unused)
+    export = command("export-members", "write the verified members as CSV")
+    export.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="file to write (default: stdout)"
+    )
+    imp = command("import-requests", "turn a member list (CSV) into join requests for the admins")
     imp.add_argument(
         "file",
         type=Path,
@@ -47,20 +105,21 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--links",
         type=Path,
+        metavar="FILE",
         help="where to write the private status links of rows without a Matrix id "
         "(default: <file>.links.csv)",
     )
-    roster = sub.add_parser(
-        "import-roster", help="put members on a territory's on-call slots from a CSV file"
+    roster = command(
+        "import-roster", "put members on a territory's on-call slots from a CSV or ICS file"
     )
     roster.add_argument("file", type=Path, help="CSV (start,end,role,member or debut,fin,…) or ICS")
     roster.add_argument("--territory", required=True, help="the territory whose roster it is")
     roster.add_argument(
         "--partial", action="store_true", help="apply the valid rows even if some are refused"
     )
-    directory = sub.add_parser(
+    directory = command(
         "import-directory",
-        help="load the national directory of health professionals (the Annuaire Santé "
+        "load the national directory of health professionals (the Annuaire Santé "
         "extraction, pipe-separated) for vetting to consult",
     )
     directory.add_argument("file", type=Path, help="the extraction (PS_LibreAcces_Personne_…)")
@@ -75,26 +134,24 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="load it even if it has less than half the people of the directory in place",
     )
-    out = sub.add_parser("export-roster", help="write a territory's roster of a month as CSV")
+    out = command("export-roster", "write a territory's roster of a month as CSV")
     out.add_argument("--territory", required=True, help="the territory whose roster it is")
     out.add_argument("--month", help="YYYY-MM (default: this month)")
-    out.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
-    for p in (run, plan, apply, export, imp, roster, out, directory):
-        p.add_argument("--config", "-c", type=Path, required=True)
-        p.add_argument("--data-dir", type=Path, default=Path("./data"))
-        p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    out.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="file to write (default: stdout)"
+    )
     return parser
 
 
-async def _run(config_path: Path, data_dir: Path) -> int:
+async def _run(config: Config, data_dir: Path) -> int:
     from bot.app import Agora  # imported late: check-config stays light
+    from bot.systemd import Notifier
 
-    config = load_config(config_path)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    agora = Agora(config, data_dir)
+    agora = Agora(config, data_dir, Notifier.from_environment())
     try:
         await agora.start()
     except BaseException:
@@ -103,7 +160,7 @@ async def _run(config_path: Path, data_dir: Path) -> int:
     return await agora.run_until_stopped(stop)
 
 
-async def _plan_or_apply(config_path: Path, data_dir: Path, apply: bool) -> int:
+async def _plan_or_apply(config: Config, data_dir: Path, apply: bool) -> int:
     """Plan or apply with the bot's own session, without E2EE (structure needs none): this works
     beside a running bot, which sees the changes as its own."""
     import json
@@ -115,12 +172,11 @@ async def _plan_or_apply(config_path: Path, data_dir: Path, apply: bool) -> int:
     from bot.territories.reconciler import Reconciler
     from bot.territories.render import render_plan
 
-    config = load_config(config_path)
     session_path = data_dir / "bot-session.json"
     if not session_path.exists():
         print(
             f"{session_path} does not exist: start the bot once (agora-bot run --config "
-            f"{config_path} --data-dir {data_dir}) so that it creates its session.",
+            f"{config.source} --data-dir {data_dir}) so that it creates its session.",
             file=sys.stderr,
         )
         return 1
@@ -156,11 +212,10 @@ async def _plan_or_apply(config_path: Path, data_dir: Path, apply: bool) -> int:
         await client.close()
 
 
-async def _export_members(config_path: Path, data_dir: Path, output: Path | None) -> int:
+async def _export_members(data_dir: Path, output: Path | None) -> int:
     from bot.store import Store
     from bot.store.vetting import VettingStore
 
-    load_config(config_path)  # a bad config is refused here too
     store = await Store.open(data_dir / "agora.db")
     try:
         members = await VettingStore(store).members()
@@ -187,19 +242,18 @@ async def _export_members(config_path: Path, data_dir: Path, output: Path | None
     return 0
 
 
-async def _roster_book(config_path: Path, data_dir: Path) -> tuple[RosterBook, Store]:
+async def _roster_book(config: Config, data_dir: Path) -> tuple[RosterBook, Store]:
     import time
 
     from bot.rosters.book import RosterBook
     from bot.store import Store
 
-    config = load_config(config_path)
     store = await Store.open(data_dir / "agora.db")
     return RosterBook(lambda: config, store, time.time), store
 
 
 async def _import_roster(
-    config_path: Path, data_dir: Path, file: Path, territory: str, partial: bool
+    config: Config, data_dir: Path, file: Path, territory: str, partial: bool
 ) -> int:
     """The coordinator's file checked row by row; applied only when no row is wrong (or the
     valid rows, ``partial``). Exit 1 if anything was refused."""
@@ -211,7 +265,7 @@ async def _import_roster(
     except (OSError, ValueError) as exc:
         print(f"{file}: cannot be read as text ({exc})", file=sys.stderr)
         return 2
-    book, store = await _roster_book(config_path, data_dir)
+    book, store = await _roster_book(config, data_dir)
     locale = book.config.locale
     try:
         await book.make_slots()
@@ -228,7 +282,6 @@ async def _import_roster(
 
 
 async def _import_directory(
-    config_path: Path,
     data_dir: Path,
     file: Path,
     date: str | None,
@@ -252,7 +305,6 @@ async def _import_directory(
     )
     from bot.store.rpps import RppsStore, TooFew
 
-    load_config(config_path)  # the data directory's config must be a valid one
     given: dict[str, datetime.date] = {}
     for option, value in (("--date", date), ("--date-if-unknown", fallback)):
         if value is not None:
@@ -320,14 +372,14 @@ async def _import_directory(
 
 
 async def _export_roster(
-    config_path: Path, data_dir: Path, territory: str, month: str | None, output: Path | None
+    config: Config, data_dir: Path, territory: str, month: str | None, output: Path | None
 ) -> int:
     import datetime
     import re
 
     from bot.rosters.model import Slot, file_times
 
-    book, store = await _roster_book(config_path, data_dir)
+    book, store = await _roster_book(config, data_dir)
     try:
         today = datetime.date.today()
         year, number = (today.year, today.month)
@@ -368,18 +420,16 @@ async def _export_roster(
 
 
 async def _import_requests(
-    config_path: Path, data_dir: Path, file: Path, batch: str | None, links: Path | None
+    config: Config, data_dir: Path, file: Path, batch: str | None, links: Path | None
 ) -> int:
     import datetime
     import re
 
     from bot.errors import UserError
+    from bot.rosters.importing import decoded
     from bot.store import Store
     from bot.store.rpps import RppsStore
     from bot.vetting.importer import import_requests
-
-    config = load_config(config_path)
-    from bot.rosters.importing import decoded
 
     try:
         text = decoded(file.read_bytes())
@@ -419,6 +469,37 @@ async def _import_requests(
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    path: Path | None = args.config
+    if args.command == "check-config":
+        if args.file is not None and path is not None:
+            print("check-config: give the file once, with --config FILE", file=sys.stderr)
+            return 2
+        if args.file is not None:
+            print(
+                "check-config FILE is deprecated and will go: use check-config --config FILE",
+                file=sys.stderr,
+            )
+            path = args.file
+        if path is None:
+            print("check-config: which file? --config FILE", file=sys.stderr)
+            return 2
+    config = None
+    if path is not None and args.command not in ("commands", "settings"):
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            print(f"{path}: {exc}", file=sys.stderr)
+            return 2
+    try:
+        configure_logging(
+            args.log_level,
+            default="INFO" if args.command == "run" else "WARNING",
+            log_format=config.log_format if config else "text",
+            mapping=config.logging if config else None,
+        )
+    except LoggingConfigError as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 2
     if args.command == "commands":
         from bot.commands import load_commands
         from bot.commands.registry import markdown_reference
@@ -428,84 +509,52 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "settings":
         print(settings_reference())
         return 0
+    assert config is not None  # every other command requires --config
     if args.command == "check-config":
-        try:
-            config = load_config(args.file)
-        except ConfigError as exc:
-            print(f"{args.file}: {exc}", file=sys.stderr)
-            return 2
-        print(f"{args.file}: OK ({config.bot_user_id}, {len(config.admins)} admin(s))")
+        print(f"{path}: OK ({config.bot_user_id}, {len(config.admins)} admin(s))")
         return 0
-    if args.command == "export-members":
-        try:
-            return asyncio.run(_export_members(args.config, args.data_dir, args.output))
-        except ConfigError as exc:
-            print(f"{args.config}: {exc}", file=sys.stderr)
-            return 2
-    if args.command == "import-requests":
-        try:
-            return asyncio.run(
-                _import_requests(args.config, args.data_dir, args.file, args.batch, args.links)
-            )
-        except ConfigError as exc:
-            print(f"{args.config}: {exc}", file=sys.stderr)
-            return 2
-    if args.command == "import-directory":
-        try:
-            return asyncio.run(
-                _import_directory(
-                    args.config,
-                    args.data_dir,
-                    args.file,
-                    args.date,
-                    args.date_if_unknown,
-                    args.force,
-                )
-            )
-        except ConfigError as exc:
-            print(f"{args.config}: {exc}", file=sys.stderr)
-            return 2
-    if args.command in ("import-roster", "export-roster"):
-        try:
-            if args.command == "import-roster":
-                return asyncio.run(
-                    _import_roster(
-                        args.config, args.data_dir, args.file, args.territory, args.partial
-                    )
-                )
-            return asyncio.run(
-                _export_roster(args.config, args.data_dir, args.territory, args.month, args.output)
-            )
-        except ConfigError as exc:
-            print(f"{args.config}: {exc}", file=sys.stderr)
-            return 2
-    if args.command in ("plan", "apply"):
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-        try:
-            return asyncio.run(_plan_or_apply(args.config, args.data_dir, args.command == "apply"))
-        except ConfigError as exc:
-            print(f"{args.config}: {exc}", file=sys.stderr)
-            return 2
-        except Exception as exc:
-            from bot.errors import AgoraError
+    try:
+        return asyncio.run(_command(args, config))
+    except ConfigError as exc:  # a file the config names (a secret) changed meanwhile
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from bot.errors import AgoraError
 
-            if not isinstance(exc, AgoraError):
-                raise
+        if args.command == "run":  # start-up failures: one readable line, details in the log
+            logging.getLogger("agora").critical("start-up failed: %s", exc, exc_info=True)
+            return 1
+        if args.command in ("plan", "apply") and isinstance(exc, AgoraError):
             print(f"{args.command} failed: {exc}", file=sys.stderr)
             return 1
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("peewee", "nio.responses", "nio.rooms", "nio.crypto.log", "nio.client"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
-        return asyncio.run(_run(args.config, args.data_dir))
-    except ConfigError as exc:
-        print(f"{args.config}: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # start-up failures: one readable line, details in the log
-        logging.getLogger("agora").critical("start-up failed: %s", exc, exc_info=True)
-        return 1
+        raise
+
+
+async def _command(args: argparse.Namespace, config: Config) -> int:
+    """The subcommand that needs the configuration, in the event loop."""
+    data_dir: Path = args.data_dir
+    match args.command:
+        case "run":
+            return await _run(config, data_dir)
+        case "plan" | "apply":
+            return await _plan_or_apply(config, data_dir, args.command == "apply")
+        case "doctor":
+            from bot.homeserver.doctor import doctor
+
+            return await doctor(config, data_dir)
+        case "export-members":
+            return await _export_members(data_dir, args.output)
+        case "import-requests":
+            return await _import_requests(config, data_dir, args.file, args.batch, args.links)
+        case "import-directory":
+            return await _import_directory(
+                data_dir, args.file, args.date, args.date_if_unknown, args.force
+            )
+        case "import-roster":
+            return await _import_roster(config, data_dir, args.file, args.territory, args.partial)
+        case "export-roster":
+            return await _export_roster(config, data_dir, args.territory, args.month, args.output)
+    raise AssertionError(args.command)
 
 
 if __name__ == "__main__":

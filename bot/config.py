@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 ROOM_REF_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}(\.[a-z0-9][a-z0-9-]{0,47})?$")
 ENV_ACCESS_TOKEN = "AGORA_ACCESS_TOKEN"
 ENV_PASSWORD = "AGORA_BOT_PASSWORD"
+# Where systemd's LoadCredential= puts the service's secrets: a relative *_file is read there.
+ENV_CREDENTIALS = "CREDENTIALS_DIRECTORY"
 
 LOCALES = ("fr", "en")
 PROFESSION_IDS = tuple(p.id for p in DEFAULT_PROFESSIONS)
@@ -168,7 +170,15 @@ class HomeserverConfig:
     password: str | None = setting(
         None, f"embedded: false only; or {ENV_PASSWORD}; to log in again", restart=True, secret=True
     )
-    password_file: str | None = setting(None, "a file holding the password instead", restart=True)
+    password_file: str | None = setting(
+        None,
+        "a file holding the password instead (relative: in $CREDENTIALS_DIRECTORY, systemd's "
+        "LoadCredential=, else beside the config file)",
+        restart=True,
+    )
+    access_token_file: str | None = setting(
+        None, "a file holding the access token instead (relative: as password_file)", restart=True
+    )
     synapse: dict[str, Any] = setting(
         {},
         "extra Synapse settings merged into the generated homeserver.yaml (embedded only)",
@@ -240,6 +250,16 @@ class WebConfig:
     )
     trusted_proxies: tuple[str, ...] = setting(
         (), "reverse proxies whose X-Forwarded-For names the client", kind="networks"
+    )
+    metrics_port: int | None = setting(
+        None,
+        "serve /metrics on a listener of its own at this port (0: a free one), and no longer "
+        "on web.port; none: on web.port",
+        hi=65535,
+        restart=True,
+    )
+    metrics_host: str = setting(
+        "127.0.0.1", "the address of that listener (loopback unless told)", restart=True
     )
 
 
@@ -333,6 +353,9 @@ class SmtpConfig:
     username: str | None = setting(None, "the login, when the server asks for one")
     password: str | None = setting(None, "its password (prefer password_env)", secret=True)
     password_env: str | None = setting(None, "the environment variable holding the password")
+    password_file: str | None = setting(
+        None, "a file holding the password (relative: as homeserver.password_file)"
+    )
     sender: str = setting(
         REQUIRED,
         "the From address",
@@ -501,6 +524,20 @@ class Config:
         what="a list of Matrix user ids",
     )
     locale: str = setting("fr", "the language of the bot's answers", choices=LOCALES)
+    log_format: str = setting(
+        "text",
+        "the log on stderr: text, or json (one object a line: time, level, logger, message, "
+        "exception)",
+        choices=("text", "json"),
+        restart=True,
+    )
+    logging: dict[str, Any] = setting(
+        {},
+        "a logging.config.dictConfig mapping (version: 1) used instead of log_format; "
+        "--log-level still sets the root level",
+        what="a logging.config.dictConfig mapping",
+        restart=True,
+    )
     commands: CommandsConfig = field(default_factory=CommandsConfig)
     web: WebConfig = field(default_factory=WebConfig)
     network: Network = field(default_factory=Network)
@@ -788,7 +825,7 @@ def parse_config(
 ) -> Config:
     env = dict(os.environ) if env is None else env
     top = _Section(data, "")
-    homeserver = _homeserver(top.section("homeserver"), env)
+    homeserver = _homeserver(top.section("homeserver"), env, source)
     network = _network(top.section("network"))
     federation = _federation(top.section("federation"))
     v = top.section("vetting")
@@ -805,8 +842,9 @@ def parse_config(
         vetting=vetting,
         feeds=_feeds(top, network),
         rosters=_rosters(top.section("rosters"), network),
-        hooks=_hooks(top.section("hooks"), env),
-        smtp=_smtp(top, env),
+        hooks=_hooks(top.section("hooks"), env, source),
+        smtp=_smtp(top, env, source),
+        logging=_logging(top),
         source=source,
     )
     # The default quorum is 2, or fewer when there are fewer admins (a quorum above the number
@@ -846,15 +884,40 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
 # --- sections with rules across their keys --------------------------------------------------------
 
 
-def _homeserver(hs: _Section, env: Mapping[str, str]) -> HomeserverConfig:
+def secret_path(name: str, env: Mapping[str, str], source: Path | None) -> Path:
+    """Where a ``*_file`` setting's secret is: an absolute path as it is; a relative one in
+    ``$CREDENTIALS_DIRECTORY`` (systemd's ``LoadCredential=``) when the service has one, else
+    beside the config file (so that an operator's ``agora-bot plan`` finds it too)."""
+    path = Path(name).expanduser()
+    if path.is_absolute():
+        return path
+    if env.get(ENV_CREDENTIALS):
+        return Path(env[ENV_CREDENTIALS]) / path
+    return (source.parent if source is not None else Path.cwd()) / path
+
+
+def _secret_file(
+    section: _Section, key: str, env: Mapping[str, str], source: Path | None
+) -> str | None:
+    """The secret in the file ``key`` names (none when the key is not given)."""
+    name = section.data.get(key)
+    if name is None:
+        return None
+    path = secret_path(str(name), env, source)
+    try:
+        return path.read_text().strip() or None
+    except OSError as exc:
+        raise ConfigError(section._p(key), "a readable file", str(path)) from exc
+
+
+def _homeserver(hs: _Section, env: Mapping[str, str], source: Path | None) -> HomeserverConfig:
     h = _read(HomeserverConfig, hs)
     access_token = env.get(ENV_ACCESS_TOKEN) or h.access_token
     password = env.get(ENV_PASSWORD) or h.password
-    if h.password_file and not password:
-        try:
-            password = Path(h.password_file).expanduser().read_text().strip() or None
-        except OSError as exc:
-            raise ConfigError(hs._p("password_file"), "a readable file", h.password_file) from exc
+    if not access_token:
+        access_token = _secret_file(hs, "access_token_file", env, source)
+    if not password:
+        password = _secret_file(hs, "password_file", env, source)
     if h.embedded:
         if urlparse(h.url).hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ConfigError(
@@ -874,6 +937,15 @@ def _homeserver(hs: _Section, env: Mapping[str, str]) -> HomeserverConfig:
     return dataclasses.replace(
         h, access_token=access_token, password=password, public_url=h.public_url or h.url
     )
+
+
+def _logging(top: _Section) -> dict[str, Any]:
+    """A dictConfig mapping as Python reads it (its own checks run when it is applied)."""
+    mapping = top.read("logging", _mapping, {"what": "a logging.config.dictConfig mapping"}, {})
+    if mapping and mapping.get("version") != 1:
+        raise ConfigError("logging.version", "1 (a logging.config.dictConfig mapping)",
+                          mapping.get("version"))  # fmt: skip
+    return mapping
 
 
 def _web(w: _Section) -> WebConfig:
@@ -897,11 +969,13 @@ def _vetting(v: _Section, network: Network) -> VettingConfig:
     return vetting
 
 
-def _smtp(top: _Section, env: Mapping[str, str]) -> SmtpConfig | None:
+def _smtp(top: _Section, env: Mapping[str, str], source: Path | None) -> SmtpConfig | None:
     if top.raw("smtp", None) is None:
         return None
     m = top.section("smtp")
     smtp = _read(SmtpConfig, m)
+    if smtp.password_file:
+        smtp = dataclasses.replace(smtp, password=_secret_file(m, "password_file", env, source))
     if smtp.password_env:
         password = env.get(smtp.password_env)
         if not password:
@@ -912,23 +986,28 @@ def _smtp(top: _Section, env: Mapping[str, str]) -> SmtpConfig | None:
     return smtp
 
 
-def _hooks(h: _Section, env: Mapping[str, str]) -> HooksConfig:
+def _hooks(h: _Section, env: Mapping[str, str], source: Path | None) -> HooksConfig:
     return _read(
         HooksConfig,
         h,
-        news=_hook_secret(h.section("news"), env),
-        alert=_hook_secret(h.section("alert"), env),
+        news=_hook_secret(h.section("news"), env, source),
+        alert=_hook_secret(h.section("alert"), env, source),
     )
 
 
-def _hook_secret(s: _Section, env: Mapping[str, str]) -> str | None:
-    """A webhook's secret: from the environment variable ``secret_env`` names, or ``secret``."""
+def _hook_secret(s: _Section, env: Mapping[str, str], source: Path | None) -> str | None:
+    """A webhook's secret: from the environment variable ``secret_env`` names, the file
+    ``secret_file`` names (relative: as homeserver.password_file), or ``secret``."""
     name = s.str("secret_env", None)
+    s.str("secret_file", None)
     written = s.str("secret", None)
-    secret = (env.get(name) if name else None) or written
+    secret = (
+        (env.get(name) if name else None) or _secret_file(s, "secret_file", env, source) or written
+    )
     if s.data and not secret:
         raise ConfigError(
-            s._p("secret"), "a secret of at least 32 characters (or secret_env naming one)"
+            s._p("secret"),
+            "a secret of at least 32 characters (or secret_env or secret_file naming one)",
         )
     if secret and len(secret) < 32:
         raise ConfigError(s._p("secret"), "at least 32 characters", "…")

@@ -7,11 +7,21 @@ import logging
 from collections.abc import Callable
 
 from bot.config import Config
-from bot.metrics import Metrics
+from bot.metrics import JOB_STATES, Metrics
 from bot.scheduler import JobRunner
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+
+async def work_metrics(store: Store, jobs: JobRunner, metrics: Metrics) -> None:
+    """The durable work as the store has it: jobs by state, events not handled yet."""
+    counts = await jobs.counts()
+    for state in JOB_STATES:
+        metrics.jobs.labels(state=state).set(
+            counts.get("pending" if state == "waiting" else state, 0)
+        )
+    metrics.backlog.set(await store.backlog())
 
 
 async def housekeeping(
@@ -23,12 +33,7 @@ async def housekeeping(
 ) -> None:
     while True:
         try:
-            counts = await jobs.counts()
-            for state in ("pending", "retrying", "failed"):
-                metrics.jobs.labels(state="waiting" if state == "pending" else state).set(
-                    counts.get(state, 0)
-                )
-            metrics.backlog.set(await store.backlog())
+            await work_metrics(store, jobs, metrics)
             now = config()
             pruned = await store.prune(now.jobs.keep_done, now.hooks.max_age)
             if pruned:

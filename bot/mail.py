@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import time
 from datetime import UTC, datetime
@@ -65,7 +66,9 @@ class Mailer:
                 timeout=s.timeout,
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise MailError(f"mail to the SMTP server {s.host}:{s.port} failed: {exc}") from exc
+            # The server's answer may quote the address; this goes to the log and the jobs.
+            why = re.sub(re.escape(to), "<recipient>", str(exc), flags=re.IGNORECASE)
+            raise MailError(f"mail to the SMTP server {s.host}:{s.port} failed: {why}") from None
         return f"{s.host}:{s.port}"
 
     def _write(self, msg: EmailMessage) -> str:

@@ -4,7 +4,6 @@ before they ran, work given up, its status, and invitations nobody else wanted."
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import logging
 import time
 from collections.abc import Callable
@@ -20,17 +19,11 @@ from bot.matrix.gateway import path_part
 from bot.matrix.sync import Invite, Membership, Redaction, Unreadable
 from bot.matrix.unreadable import Unreadables
 from bot.store import REDACTED
+from bot.version import version
 
 log = logging.getLogger(__name__)
 
 GAVE_UP_JOB = "jobs.gave_up"
-
-
-def version() -> str:
-    try:
-        return importlib.metadata.version("agora-bot")
-    except importlib.metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 class Runtime(Capability):

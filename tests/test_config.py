@@ -270,6 +270,41 @@ def test_a_secret_in_the_environment_wins_over_the_file():
     assert "e" * 32 not in repr(config)
 
 
+def test_secret_files_are_read_from_systemds_credentials_directory(tmp_path: Path):
+    """Under systemd's LoadCredential=, a relative *_file names a file of
+    $CREDENTIALS_DIRECTORY; elsewhere (an operator's `agora-bot plan`), one beside the config."""
+    creds, etc = tmp_path / "credentials", tmp_path / "etc"
+    creds.mkdir()
+    etc.mkdir()
+    for where, tag in ((creds, "c"), (etc, "e")):
+        (where / "bot-password").write_text(f"{tag}-password\n")
+        (where / "access-token").write_text(f"{tag}-token")
+        (where / "smtp-password").write_text(f"{tag}-smtp")
+        (where / "hook-alert").write_text(tag * 40)
+    data = with_change("homeserver.embedded", False)
+    data["homeserver"].update(
+        url="https://matrix.ars-sud.example",
+        password_file="bot-password",
+        access_token_file="access-token",
+    )
+    data["hooks"]["alert"] = {"secret_file": "hook-alert"}
+    data["smtp"] = {"host": "smtp.example", "from": "agora@example.org"}
+    data["smtp"]["password_file"] = "smtp-password"
+    given = parse_config(data, source=etc / "agora.yaml", env={"CREDENTIALS_DIRECTORY": str(creds)})
+    assert (given.homeserver.password, given.homeserver.access_token) == ("c-password", "c-token")
+    assert (given.smtp.password, given.hooks.alert) == ("c-smtp", "c" * 40)
+    beside = parse_config(data, source=etc / "agora.yaml", env={})
+    assert (beside.homeserver.password, beside.smtp.password) == ("e-password", "e-smtp")
+    data["homeserver"]["password_file"] = str(creds / "bot-password")  # absolute: as it is
+    assert parse_config(data, source=etc / "agora.yaml", env={}).homeserver.password == (
+        "c-password"
+    )
+    data["homeserver"]["password_file"] = "missing"
+    with pytest.raises(ConfigError, match=r"^homeserver\.password_file: expected a readable"):
+        parse_config(data, source=etc / "agora.yaml", env={"CREDENTIALS_DIRECTORY": str(creds)})
+    assert "c-password" not in repr(given) and "c-smtp" not in repr(given)
+
+
 # --- what a running bot applies, and what waits for a restart --------------------------------
 
 

@@ -9,12 +9,17 @@ itself but its SHA-256 (``token_id``), so that the bot's lookup
 carries a token. Durable, in Synapse's own database, and nothing to reach from Synapse to the
 bot.
 
-It imports nothing from Agora or matrix-nio: it runs inside Synapse's process.
+It also answers ``GET /_synapse/client/agora/registration_link`` (``PROBE_PATH``), so that
+``agora-bot doctor`` can tell it is loaded.
+
+It imports nothing from Agora or matrix-nio: it runs inside Synapse's process (Twisted only
+there, when Synapse loads it).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from typing import Any
 
@@ -22,6 +27,8 @@ log = logging.getLogger(__name__)
 
 TOKEN_PROVIDER = "agora-registration-token"
 REGISTRATION_TOKEN = "m.login.registration_token"
+PROBE_PATH = "/_synapse/client/agora/registration_link"
+MODULE_NAME = "agora-registration-link"
 
 
 def token_id(token: str) -> str:
@@ -37,6 +44,7 @@ class RegistrationLink:
             get_username_for_registration=self._username_for_registration
         )
         api.register_account_validity_callbacks(on_user_registration=self._registered)
+        api.register_web_resource(PROBE_PATH, _probe())
 
     @staticmethod
     def parse_config(config: dict[str, Any] | None) -> dict[str, Any]:
@@ -59,3 +67,17 @@ class RegistrationLink:
             await self.api.record_user_external_id(TOKEN_PROVIDER, token_id(token), user_id)
         except Exception:  # never fail a registration over this; the bot can be told by hand
             log.exception("could not record the registration token of %s", user_id)
+
+
+def _probe() -> Any:
+    """The resource that says the module is loaded (and nothing else)."""
+    from twisted.web.resource import Resource  # Synapse's: only where Synapse loads this
+
+    class Probe(Resource):
+        isLeaf = True
+
+        def render_GET(self, request: Any) -> bytes:
+            request.setHeader(b"Content-Type", b"application/json")
+            return json.dumps({"module": MODULE_NAME, "provider": TOKEN_PROVIDER}).encode()
+
+    return Probe()

@@ -36,7 +36,7 @@ class Moderation(Capability):
 
     def __init__(self, core: Core):
         super().__init__(core)
-        self.enforcer = Enforcer(core.config, core.gateway, core.store, core.control)
+        self.enforcer = Enforcer(core.config, core.gateway, core.store, core.control, core.metrics)
         self.policy = PolicyRoom(core.config, core.gateway, core.store)
         self.bans = BanRules(
             core.config, core.gateway, core.store, self.policy, self.enforcer, core.control

@@ -15,6 +15,7 @@ from bot.federation.shared import KIND as SHARED_PEER
 from bot.i18n import t
 from bot.matrix.content import notice
 from bot.matrix.gateway import Gateway
+from bot.metrics import Metrics
 from bot.moderation.bans import PolicyRule, Shield, ban_for
 from bot.moderation.control_room import ControlRoom
 from bot.moderation.policy import may_be_in, may_be_in_peer_room
@@ -28,8 +29,16 @@ SWEEP_CONCURRENCY = 8  # rooms looked at once when a new ban rule arrives
 
 
 class Enforcer:
-    def __init__(self, config: Config, gateway: Gateway, store: Store, control: ControlRoom):
+    def __init__(
+        self,
+        config: Config,
+        gateway: Gateway,
+        store: Store,
+        control: ControlRoom,
+        metrics: Metrics | None = None,
+    ):
         self.config = config
+        self.metrics = metrics
         self.gateway = gateway
         self.store = store
         self.members = VettingStore(store)
@@ -83,6 +92,10 @@ class Enforcer:
                 detail=f"{user}: {exc}",
             )
             return False
+        if self.metrics is not None:
+            self.metrics.enforcement_removals.labels(
+                reason="banned" if banned else "not_allowed"
+            ).inc()
         await self.store.audit(
             self.gateway.user_id,
             "enforce.remove",

@@ -197,6 +197,7 @@ class Feeds:
             if parsed is not None and parsed.problem:
                 raise FetchError("not_a_feed")
         except FetchError as exc:
+            self.core.metrics.feed_failures.labels(reason=exc.key).inc()
             await self._failed(feed, exc.render(self.core.config.locale), now)
             return
         async with self.core.store.transaction() as db:
