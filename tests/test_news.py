@@ -200,6 +200,7 @@ async def test_alerts_are_acknowledged_by_reaction_or_command_and_reminded_once(
         await vet(agora, someone.user_id, f"vaucluse-{sfx}")
     community = ids[f"vaucluse-{sfx}.communaute"]
 
+    await agora.store.set_language(third.user_id, "en")  # as `!language en` would
     answer, reaction = await admin.command(
         agora.control.room_id,
         f"!alert vaucluse-{sfx} --level critical Canicule niveau 4 : ouvrez les salles rafraîchies",
@@ -235,7 +236,8 @@ async def test_alerts_are_acknowledged_by_reaction_or_command_and_reminded_once(
 
     await third.accept_direct_chat(agora.gateway.user_id)
     reminder = await third.wait_for(
-        lambda: [s for s in third.seen if f"Rappel — alerte #{number}" in s.body], "the reminder"
+        lambda: [s for s in third.seen if f"Reminder — alert #{number}" in s.body],
+        "the reminder, in the member's language",
     )
     assert reminder[0].encrypted
     await asyncio.sleep(2)

@@ -143,16 +143,16 @@ class Alerts:
             return
         config, gateway = self.core.config, self.core.gateway
         done = await self.acked(alert.id)
-        text = t(
-            "alert.reminder",
-            config.locale,
-            id=alert.id,
-            text=alert.text,
-            prefix=config.commands.prefix,
-        )
         for members in (await self.recipients(alert)).values():
             for user in members:
                 if user not in done:
+                    text = t(  # in each member's language
+                        "alert.reminder",
+                        await self.core.language(user),
+                        id=alert.id,
+                        text=alert.text,
+                        prefix=config.commands.prefix,
+                    )
                     room = await self.core.direct.room_for(user)
                     key = hashlib.sha256(f"{alert.id}:{user}".encode()).hexdigest()[:24]
                     await gateway.send(room, notice(text), txn=f"agora.remind.{key}")

@@ -352,7 +352,7 @@ class Rosters(Capability):
         if found is None:
             return False
         offer, role = found
-        core, locale = self.core, self.config.locale
+        core = self.core
         if not r.encrypted:
             return True  # rosters' rooms and direct chats are encrypted: a forgery at best
         if (
@@ -377,7 +377,7 @@ class Rosters(Capability):
             else:
                 text = await self.swaps.take(r.sender, offer.id)
         except UserError as exc:
-            text = exc.render(locale)
+            text = exc.render(await core.language(r.sender))
         await core.tell(r.sender, text)
         return True
 

@@ -109,9 +109,10 @@ class Animation(Capability):
             await self.vetting.outcomes.provision(user)
             rooms = await self.vetting.outcomes.rooms_text(user)
             await self.store.audit(animator, "animate.admit", "ok", detail=f"{user} → {place.id}")
+            theirs = await self.core.language(user)
             await self.core.tell(
                 user,
-                t("animate.admitted_told", locale, territory=place.name, who=animator, rooms=rooms),
+                t("animate.admitted_told", theirs, territory=place.name, who=animator, rooms=rooms),
             )
             return Admitted(True, place, rooms)
         if not values:

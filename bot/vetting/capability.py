@@ -140,11 +140,13 @@ class Vetting(Capability):
             await core.store.audit(
                 r.sender, "vetting.reaction", "refused", room_id=r.room_id, detail=reason
             )
-            text = t(reason, self.config.locale, prefix=self.config.commands.prefix, user=r.sender)
+            prefix = self.config.commands.prefix
+            text = t(reason, self.config.locale, prefix=prefix, user=r.sender)
             with contextlib.suppress(AgoraError):
                 await core.gateway.send(r.room_id, notice(text, reply_to=r.relates_to))
+            theirs = t(reason, await core.language(r.sender), prefix=prefix, user=r.sender)
             with contextlib.suppress(AgoraError):
-                await core.tell(r.sender, text)
+                await core.tell(r.sender, theirs)
             return True
         await self.decisions.on_reaction(r.sender, r.relates_to, r.key)
         return True
