@@ -217,28 +217,30 @@ class Gateway:
         data = json.dumps(body) if body is not None else None
 
         async def once() -> tuple[int | None, Any, Any]:
-            transport = await self.client.send(method, url, data, headers)
-            try:
-                payload = await transport.json(content_type=None)
-            except (json.JSONDecodeError, aiohttp.ContentTypeError):
-                payload = {}
-            finally:
-                transport.release()
-            if transport.status >= 400:
-                payload = payload if isinstance(payload, dict) else {}
-                return (
-                    transport.status,
-                    transport.headers,
-                    MatrixError(
-                        transport.status,
-                        payload.get("errcode"),
-                        payload.get("error", ""),
-                        payload.get("retry_after_ms"),
-                    ),
-                )
-            return transport.status, transport.headers, payload
+            return await self._answer(await self.client.send(method, url, data, headers))
 
         return await self._retrying(what, once)
+
+    @staticmethod
+    async def _answer(transport: aiohttp.ClientResponse) -> tuple[int, Any, Any]:
+        """An HTTP answer as ``_retrying`` takes it: its status, its headers, and its JSON
+        body or the ``MatrixError`` it says."""
+        try:
+            payload = await transport.json(content_type=None)
+        except (json.JSONDecodeError, aiohttp.ContentTypeError):
+            payload = {}
+        finally:
+            transport.release()
+        if transport.status >= 400:
+            payload = payload if isinstance(payload, dict) else {}
+            error = MatrixError(
+                transport.status,
+                payload.get("errcode"),
+                payload.get("error", ""),
+                payload.get("retry_after_ms"),
+            )
+            return transport.status, transport.headers, error
+        return transport.status, transport.headers, payload
 
     # --- the calls the bot makes ------------------------------------------------------------
 
@@ -315,26 +317,16 @@ class Gateway:
         }
 
         async def once() -> tuple[int | None, Any, Any]:
-            transport = await self.client.send("POST", path, data, headers)
-            try:
-                payload = await transport.json(content_type=None)
-            except (json.JSONDecodeError, aiohttp.ContentTypeError):
-                payload = {}
-            finally:
-                transport.release()
-            payload = payload if isinstance(payload, dict) else {}
-            if transport.status >= 400 or not isinstance(payload.get("content_uri"), str):
-                return (
-                    transport.status,
-                    transport.headers,
-                    MatrixError(
-                        transport.status,
-                        payload.get("errcode") or "AGORA_UPLOAD",
-                        payload.get("error", "no content_uri in the answer"),
-                        payload.get("retry_after_ms"),
-                    ),
-                )
-            return transport.status, transport.headers, payload["content_uri"]
+            status, answered, payload = await self._answer(
+                await self.client.send("POST", path, data, headers)
+            )
+            if isinstance(payload, MatrixError):
+                return status, answered, payload
+            uri = payload.get("content_uri") if isinstance(payload, dict) else None
+            if not isinstance(uri, str):
+                error = MatrixError(status, "AGORA_UPLOAD", "no content_uri in the answer", None)
+                return status, answered, error
+            return status, answered, uri
 
         return await self._retrying(f"upload {len(data)} bytes", once)
 
