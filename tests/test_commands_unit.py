@@ -126,3 +126,19 @@ async def test_a_long_command_shows_the_bot_typing_and_a_quick_one_sends_nothing
     async with dispatcher.typing_while_long(slow, "!r:x"):  # type: ignore[arg-type]
         await asyncio.sleep(0.2)
     assert slow.calls == [("!r:x", True), ("!r:x", False)]
+
+
+def test_every_command_with_arguments_shows_an_example_that_parses():
+    """`!help` gives each command that takes arguments an example; each one is a valid use."""
+    from bot.commands import load_commands
+
+    registry = load_commands()
+    ctx = SimpleNamespace(prefix="!", locale="fr", registry=registry)
+    for cmd in registry:
+        needs = any(p.required and not p.option and not p.is_flag for p in cmd.params)
+        example = cmd.example("!", "sud.example")
+        if not needs:
+            continue
+        assert example, f"!{cmd.name}: no example in its help"
+        assert example.startswith(f"!{cmd.name} ")
+        cmd.parse_args(example.removeprefix(f"!{cmd.name} "), ctx)  # raises if not valid

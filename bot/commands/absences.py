@@ -55,6 +55,7 @@ def numbered(text: str) -> tuple[int | None, str]:
 @command(
     "absence",
     sub="declarer",
+    example="du 12/08 au 26/08 remplacé·e par @dr.martin:{server} congés",
     aliases=("déclarer", "declare"),
     role=Role.ANYONE,
     where=ANYWHERE,
@@ -96,6 +97,7 @@ async def absence_end(ctx: Ctx, which: Rest = "") -> None:
 @command(
     "absence",
     sub="prolonger",
+    example="30/08",
     aliases=("extend", "prolonge"),
     role=Role.ANYONE,
     where=ANYWHERE,
@@ -110,6 +112,7 @@ async def absence_extend(ctx: Ctx, when: Rest) -> None:
 @command(
     "absence",
     sub="parrainer",
+    example='3 nom="Paul Martin" profession=medecin rpps=10101234564 territoire=vaucluse email=p.martin@example.org',
     aliases=("endorse", "presenter", "présenter"),
     role=Role.ANIMATOR,
     where=ANYWHERE,

@@ -104,6 +104,7 @@ command_group("group", help="cmd.group.help", aliases=("groupe",))
 @command(
     "group",
     sub="create",
+    example='"Soins palliatifs" vaucluse --private',
     aliases=("creer", "créer"),
     role=Role.ANIMATOR,
     where=PLACES,
@@ -136,6 +137,7 @@ async def group_create(
 @command(
     "group",
     sub="invite",
+    example="soins-palliatifs @dr.martin:{server}",
     aliases=("inviter",),
     role=Role.ANIMATOR,
     where=PLACES,
@@ -179,6 +181,7 @@ async def group_list(ctx: Ctx) -> None:
 @command(
     "group",
     sub="members",
+    example="soins-palliatifs",
     aliases=("membres",),
     role=Role.ANIMATOR,
     where=PLACES,
@@ -202,6 +205,7 @@ async def group_members(ctx: Ctx, group: Word) -> None:
 @command(
     "group",
     sub="remove",
+    example="soins-palliatifs @dr.martin:{server}",
     aliases=("retirer",),
     role=Role.ANIMATOR,
     where=PLACES,
@@ -216,6 +220,7 @@ async def group_remove(ctx: Ctx, group: Word, user: UserId) -> None:
 @command(
     "group",
     sub="leave",
+    example="soins-palliatifs",
     aliases=("quitter",),
     role=Role.ANYONE,
     where=Where.DM,
@@ -230,6 +235,7 @@ async def group_leave(ctx: Ctx, group: Word) -> None:
 @command(
     "group",
     sub="archive",
+    example="soins-palliatifs --dry-run",
     aliases=("archiver",),
     role=Role.ANIMATOR,
     where=PLACES,

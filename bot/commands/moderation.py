@@ -39,6 +39,7 @@ Ctx = CommandContext[Uses]
 
 @command(
     "revoke",
+    example="@dr.martin:{server} Radiation du tableau de l'Ordre",
     role=Role.ADMIN,
     where=Where.CONTROL_ROOM,
     help="cmd.revoke.help",
@@ -120,6 +121,7 @@ async def policy_list(ctx: Ctx) -> None:
 @command(
     "policy",
     sub="ban",
+    example="@spam:exemple.org Spam répété",
     aliases=("bannir",),
     role=Role.ADMIN,
     where=Where.CONTROL_ROOM,
@@ -147,6 +149,7 @@ async def policy_ban(ctx: Ctx, entity: Word, reason: Rest) -> None:
 @command(
     "policy",
     sub="unban",
+    example="@spam:exemple.org",
     aliases=("lever",),
     role=Role.ADMIN,
     where=Where.CONTROL_ROOM,

@@ -87,6 +87,7 @@ command_group("feed", help="cmd.feed.help", aliases=("flux",), default="list")
 @command(
     "feed",
     sub="add",
+    example="https://www.ars.sante.fr/rss.xml vaucluse --every 1h",
     aliases=("ajouter",),
     role=Role.ANIMATOR,
     where=PLACES,
@@ -171,6 +172,7 @@ async def feeds(ctx: Ctx) -> None:
 
 @command(
     "news",
+    example="vaucluse Réunion des CPTS jeudi 18h",
     role=Role.ANIMATOR,
     where=PLACES,
     help="cmd.news.help",
@@ -188,6 +190,7 @@ command_group("alert", help="cmd.alert.help", aliases=("alerte",), fallback="sen
 @command(
     "alert",
     sub="send",
+    example="vaucluse --level vigilance Canicule : plan niveau 3",
     aliases=("envoyer",),
     role=Role.ANIMATOR,
     where=PLACES,

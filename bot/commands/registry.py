@@ -313,13 +313,17 @@ class Command:
     params: tuple[Param, ...]
     aliases: tuple[str, ...] = ()
     metavars: dict[str, str] = field(default_factory=dict)
+    sample: str | None = None  # its arguments in an example, as written (``help``)
 
     def _meta(self, p: Param, locale: str) -> str:
         return t(self.metavars.get(p.name) or p.arg.metavar, locale)
 
     def example(self, prefix: str, server: str = "") -> str | None:
-        """The command with a sample value for each required argument, when each has one
-        (numbers, people, durations); None otherwise (a free text says nothing as an example)."""
+        """The command with its declared example arguments, else a sample value for each
+        required argument when each has one (numbers, people, durations); None otherwise."""
+        if self.sample:
+            server = server or "sud.example"
+            return f"{prefix}{self.name} {self.sample.replace('{server}', server)}"
         parts = [prefix + self.name]
         for p in self.params:
             if not p.required or p.option or p.is_flag:
@@ -558,6 +562,7 @@ class Registry:
         metavars: dict[str, str] | None = None,
         options: dict[str, tuple[str, ...]] | None = None,
         sub: str | None = None,
+        example: str | None = None,
     ) -> Callable[[Handler], Handler]:
         """``sub``: a subcommand of the group ``name`` (declared with ``group``); its
         ``aliases`` are then other words for the subcommand. A keyword-only parameter is an
@@ -589,7 +594,15 @@ class Registry:
             if sub is None:
                 self.add(
                     Command(
-                        name, fn, role, places, help, tuple(params), aliases, dict(metavars or {})
+                        name,
+                        fn,
+                        role,
+                        places,
+                        help,
+                        tuple(params),
+                        aliases,
+                        dict(metavars or {}),
+                        example,
                     )
                 )
                 return fn
@@ -600,7 +613,15 @@ class Registry:
                 if key in parent.subcommands or key in parent.sub_aliases:
                     raise ValueError(f"subcommand {name} {key!r} registered twice")
             parent.subcommands[sub] = Command(
-                f"{name} {sub}", fn, role, places, help, tuple(params), (), dict(metavars or {})
+                f"{name} {sub}",
+                fn,
+                role,
+                places,
+                help,
+                tuple(params),
+                (),
+                dict(metavars or {}),
+                example,
             )
             for alias in aliases:
                 parent.sub_aliases[alias] = sub

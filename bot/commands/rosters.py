@@ -116,6 +116,7 @@ async def garde_week(ctx: Ctx) -> None:
 @command(
     "garde",
     sub="jour",
+    example="samedi",
     aliases=("day",),
     role=Role.ANYONE,
     where=ANYWHERE,
@@ -165,6 +166,7 @@ async def garde_import(ctx: Ctx, options: Rest = "") -> None:
 @command(
     "garde",
     sub="echanger",
+    example="@dr.martin:{server} 12/08 20h contre 15/08",
     aliases=("échanger", "swap", "ceder", "céder"),
     role=Role.ANYONE,
     where=ANYWHERE,
@@ -178,6 +180,7 @@ async def garde_swap(ctx: Ctx, colleague: UserId, what: Rest) -> None:
 @command(
     "garde",
     sub="liberer",
+    example="12/08",
     aliases=("libérer", "release"),
     role=Role.ANYONE,
     where=ANYWHERE,

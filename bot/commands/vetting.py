@@ -193,6 +193,7 @@ async def approve(
 
 @command(
     "reject",
+    example="12 RPPS introuvable",
     role=Role.ADMIN,
     where=Where.CONTROL_ROOM,
     help="cmd.reject.help",
@@ -205,6 +206,7 @@ async def reject(ctx: Ctx, request: RequestId, reason: Rest) -> None:
 
 @command(
     "question",
+    example="12 Dans quelle structure exercez-vous ?",
     role=Role.ADMIN,
     where=Where.CONTROL_ROOM,
     help="cmd.question.help",
@@ -220,6 +222,7 @@ async def question(ctx: Ctx, request: RequestId, text: Rest) -> None:
 
 @command(
     "info",
+    example="12",
     role=Role.ADMIN,
     where=Where.CONTROL_ROOM,
     help="cmd.info.help",
