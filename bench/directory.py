@@ -1,6 +1,6 @@
 """The national directory of health professionals (issue 15): a million-line extraction loaded
 while an admin asks `!ping` in the encrypted control room, on the same Synapse, in the same run;
-the loading process's resident memory; what a request's lookup costs.
+the resident memory of the loading process and of the bot; what a request's lookup costs.
 
     python bench/directory.py [--rows 1000000] [--block 20] [--settle 0.1] [--lookups 10000]
 
@@ -11,31 +11,44 @@ the loading process's resident memory; what a request's lookup costs.
   two lines together), and 20,000 ADELI lines (identifier type 0), one in fifty. Names made of
   syllables, communes made up in 101 departments (Corsica and overseas included), professions
   médecin / infirmier / pharmacien / sage-femme / others.
+- Where it goes (`bot.store.rpps`): a file of its own, `directory.db` in the bot's data
+  directory, never the bot's database (`agora.db`, checked to hold no directory table). A load
+  builds `directory.next.db` from nothing in a worker thread (no journal; the lines staged in a
+  temporary table, then read back in RPPS order and written to the tables a chunk at a time,
+  each chunk flushed to disk before the next) and renames it over `directory.db`; readers open
+  the file read-only at each call.
 - Loaded four times, each replacing the previous copy (as a monthly refresh does):
   (a) `agora-bot import-directory` as a child process (`python -m bot import-directory --config
-  … --data-dir …`) against the running bot's data directory; the child's peak resident memory
-  is its own (`VmHWM`), the bot's (this process's) resident memory, both sampled every 20 ms;
-  (b) inside the running bot: `RppsStore(agora.store).load(people(file, Tally()), date=…)` as a
-  task on the bot's event loop; this process's peak resident memory (`VmHWM`, reset just before
-  through `/proc/self/clear_refs`) against what it was before. Synapse is a separate process:
-  this process is the bot, plus the admin's matrix-nio client. Each (a), then (b), once with
-  nothing else asked of the bot (*quiet*: the load's time), once beside the pings.
+  … --data-dir …`) against the running bot's data directory: what an operator runs, and what
+  the bot's own download runs. The child's peak resident memory is its own (`VmHWM`), the bot's
+  (this process's) resident memory, both sampled every 20 ms from a thread; the child's CPU time
+  from wait4; the end of its staging is the time of its last `… N lines kept` line.
+  (b) in the bot's process: `RppsStore(agora.data_dir).load(people(file, Tally()), date=…)`,
+  the build in a worker thread of the bot's process (which iterates the lines, so the parsing is
+  in that thread too) while the bot's event loop goes on. No path of the bot loads this way; it
+  is measured as the alternative: this process's peak resident memory (`VmHWM`, reset just
+  before through `/proc/self/clear_refs`) against what it was before, its CPU time, and what the
+  worker thread (sharing the GIL) costs the loop and the pings. Synapse is a separate process:
+  this process is the bot, plus the admin's matrix-nio client.
+  Each (a), then (b), once with nothing else asked of the bot (*quiet*: the load's time), once
+  beside the pings.
 - The pings: the admin's `!ping` in the encrypted control room until its decrypted reply,
   `--settle` idle before each: a block of `--block` with nothing loaded (*idle*) before and after
-  each load, and as many as each load lasts (*during*: a ping begun before its end counts).
+  each load, and as many as each load lasts (*during*: a ping begun before its end counts), each
+  also counted under the phase of the load it began in (*staging* the lines, or *sorting*:
+  writing the tables in RPPS order, the sync and the rename).
 - Diagnosis: the event loop's lag (a 10 ms timer's lateness) in each condition; how long the
-  bot's own writes waited for the write lock (the store's lock, then SQLite's, which another
-  process's transaction holds); any write of the bot refused (`database is locked`, with the
-  SQLite error and how long it had waited); in (b), how long the parsing of each chunk held the
-  event loop (the extraction is read by a generator the load iterates on the loop) and how long
-  each chunk's transaction held the write lock. A loop of the bot that dies (under `agora-bot
-  run` the bot would exit) is reported and the bot restarted on its data directory, as its
-  supervisor would; a ping without a reply in 10 s is counted lost; a load refused is reported
-  (the previous copy stays).
-- The lookups: `RppsStore.entry(rpps)` + `judge(name, profession, entry)` for `--lookups`
-  numbers, half in the directory, half not, in random order, on the idle bot.
+  bot's own writes waited for the write lock (the store's lock, then SQLite's: no load takes
+  either now, so what is left is the bot's own tasks); any write of the bot refused (`database
+  is locked`, with the SQLite error and how long it had waited). A loop of the bot that dies
+  (under `agora-bot run` the bot would exit) is reported and the bot restarted on its data
+  directory, as its supervisor would; a ping without a reply in 10 s is counted lost; a load
+  refused is reported (the previous copy stays). After each load, the people counted in
+  `directory.db` (`RppsStore(data_dir).loaded()`) must be the file's.
+- The lookups: `RppsStore(data_dir).entry(rpps)` + `judge(name, profession, entry)` for
+  `--lookups` numbers, half in the directory, half not, in random order, on the idle bot.
 
-About 3½–4 minutes with the defaults on 2 cores (the file: about 7 s to write, 133 MB).
+About 3 minutes with the defaults on 2 cores (the file: 7–14 s to write, 133 MB).
 """
 
 from __future__ import annotations
@@ -54,8 +67,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +80,7 @@ from bot.config import parse_config  # noqa: E402
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
 from bot.rpps.extraction import Tally, people  # noqa: E402
 from bot.rpps.matching import PROFESSION_CODES, judge  # noqa: E402
-from bot.store import rpps as rpps_module  # noqa: E402
-from bot.store.rpps import RppsStore  # noqa: E402
+from bot.store.rpps import RppsStore, TooFew  # noqa: E402
 from tests.conftest import bot_config, free_port, register  # noqa: E402
 from tests.people import Person  # noqa: E402
 from tests.rpps_files import HEADER, line  # noqa: E402
@@ -279,13 +290,13 @@ class LoopLag:
 class WriteWait:
     """How long each of the bot's own writes waited for the write lock: the store's lock
     (another task's transaction), then SQLite's (`BEGIN IMMEDIATE`, or the statement itself
-    outside a transaction: another process's transaction, SQLite's busy handler sleeping
-    meanwhile up to busy_timeout, 5 s). The directory's own load is left out. A write refused
-    (`database is locked`) is kept with its SQLite error name and how long it had waited."""
+    outside a transaction, retried by the store while another process holds it). The
+    directory's load takes neither (it writes a file of its own), so what is left is the bot's
+    own contention. A write refused (`database is locked`) is kept with its SQLite error name
+    and how long it had waited."""
 
     def __init__(self) -> None:
         self.condition: str | None = None
-        self.load_task: asyncio.Task | None = None
         self.waits: dict[str, list[float]] = {}
         self.refused: list[tuple[str | None, str, float, str]] = []
 
@@ -294,8 +305,6 @@ class WriteWait:
         transaction, write = store.transaction, store._write
 
         def note(started: float, what: str, exc: BaseException | None = None) -> None:
-            if asyncio.current_task() is self.load_task:
-                return
             waited = time.perf_counter() - started
             if exc is not None:
                 name = getattr(exc, "sqlite_errorname", type(exc).__name__)
@@ -336,138 +345,123 @@ def dead_loops(agora: Agora) -> list[str]:
 
 
 @dataclass
-class LoadProbe:
-    """In (b): each chunk's parsing on the event loop, and each chunk's transaction."""
-
-    parse: list[float] = field(default_factory=list)
-    write: list[float] = field(default_factory=list)
-    last_write_end: float = 0.0
-
-    def rows(self, rows: Iterator[Any]) -> Iterator[Any]:
-        """The people, timing each stretch of ``CHUNK`` rows read on the loop in one go."""
-        chunk = rpps_module.CHUNK
-        started, n = time.perf_counter(), 0
-        for row in rows:
-            n += 1
-            if n == chunk:
-                self.parse.append(time.perf_counter() - started)
-                n = 0
-                yield row
-                started = time.perf_counter()
-            else:
-                yield row
-        self.parse.append(time.perf_counter() - started)
-
-    def wrap(self, store: RppsStore) -> None:
-        write = store._stage
-
-        async def timed(rows: list[Any]) -> int:
-            started = time.perf_counter()
-            try:
-                return await write(rows)
-            finally:
-                self.last_write_end = time.perf_counter()
-                self.write.append(self.last_write_end - started)
-
-        store._stage = timed  # type: ignore[method-assign]
-
-
-@dataclass
 class Load:
     kind: str  # "cli" or "bot"
+    started: float  # perf_counter at its start
     seconds: float
     count: int
     peak_kb: int  # the loading process's peak resident memory
     before_kb: int = 0  # in (b): this process before the load
     after_kb: int = 0
     cpu: float = 0.0
-    swap: float = 0.0  # in (b): from the last chunk's commit to the new copy in place
-    probe: LoadProbe | None = None
+    staged: float = 0.0  # seconds from its start to the last line staged
     report: str = ""
     failed: str = ""  # the load's error, when it was refused (the old copy then stays)
 
+    @property
+    def staged_at(self) -> float:
+        return self.started + self.staged
+
 
 def cli_load(data_dir: Path, config: Path, extraction: Extraction, sampler: Sampler) -> Load:
-    """`agora-bot import-directory` as a child process. Its peak memory is its VmHWM as last
-    sampled (at most 20 ms before its end): not wait4's ru_maxrss, which counts the pages the
-    child shared with this process between fork and exec."""
-    logs = data_dir.parent / "import-directory"
+    """`agora-bot import-directory` as a child process (in a thread of the bench: it reads the
+    child's progress lines as they come). Its peak memory is its VmHWM as last sampled (at most
+    20 ms before its end): not wait4's ru_maxrss, which counts the pages the child shared with
+    this process between fork and exec."""
+    errors = data_dir.parent / "import-directory.err"
     command = [sys.executable, "-m", "bot", "import-directory", "--config", str(config)]
     command += ["--data-dir", str(data_dir), str(extraction.path)]
-    with open(f"{logs}.out", "w") as out, open(f"{logs}.err", "w") as err:
-        started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT)
+    report: list[str] = []
+    with open(errors, "w") as err:
+        started = staged_at = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, cwd=ROOT, text=True)
         sampler.child, sampler.child_peak = child.pid, 0
+        assert child.stdout is not None
+        for row in child.stdout:
+            if row.startswith("…"):
+                staged_at = time.perf_counter()
+            elif row.strip():
+                report.append(row.strip())
         _, status, usage = os.wait4(child.pid, 0)
         took = time.perf_counter() - started
         sampler.child = None
         child.returncode = os.waitstatus_to_exitcode(status)
-    report = Path(f"{logs}.out").read_text().strip()
     if child.returncode != 0:
-        raise RuntimeError(
-            f"import-directory: {child.returncode}\n{Path(f'{logs}.err').read_text()}"
-        )
+        raise RuntimeError(f"import-directory: {child.returncode}\n{errors.read_text()}")
     return Load(
         "cli",
+        started,
         took,
         extraction.people,
         sampler.child_peak,
         cpu=usage.ru_utime + usage.ru_stime,
-        report=report,
+        staged=staged_at - started,
+        report="\n".join(report),
     )
 
 
-async def bot_load(agora: Agora, extraction: Extraction, waits: WriteWait) -> Load:
-    """The load inside the bot, on its event loop; this process's peak from VmHWM."""
+async def bot_load(agora: Agora, extraction: Extraction) -> Load:
+    """The load in the bot's process (a worker thread of it); this process's peak from VmHWM."""
     import gc
 
     gc.collect()
     before = memory()["VmRSS"]
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # VmHWM back to the current VmRSS
-    probe = LoadProbe()
-    store = RppsStore(agora.store)
-    probe.wrap(store)
     tally = Tally()
     cpu, started = time.process_time(), time.perf_counter()
+    staged_at = started
     failed = ""
+
+    def staged(_: int) -> None:  # called from the worker thread after each chunk
+        nonlocal staged_at
+        staged_at = time.perf_counter()
+
     with open(extraction.path, encoding="utf-8-sig", newline="") as lines:
-        waits.load_task = asyncio.create_task(
-            store.load(probe.rows(people(lines, tally)), date=DATE)
-        )
         try:
-            count = await waits.load_task
-        except sqlite3.OperationalError as exc:
+            count = await RppsStore(agora.data_dir).load(
+                people(lines, tally), date=DATE, progress=staged
+            )
+        except (sqlite3.Error, OSError, TooFew) as exc:
             count = 0
-            name = getattr(exc, "sqlite_errorname", "")
-            failed = f"{exc} ({name}), {time.perf_counter() - started:.1f} s in"
+            failed = f"{exc!r}, {time.perf_counter() - started:.1f} s in"
     took = time.perf_counter() - started
     peak = memory()["VmHWM"]
     gc.collect()
     return Load(
         "bot",
+        started,
         took,
         count,
         peak,
         before,
         memory()["VmRSS"],
         time.process_time() - cpu,
-        time.perf_counter() - probe.last_write_end,
-        probe,
+        staged_at - started,
         f"{tally.read} lines read, {tally.kept} kept ({count} people), {tally.skipped} not "
         f"RPPS, {tally.refused} refused",
         failed,
     )
 
 
-async def count_people(agora: Agora) -> int:
-    async with agora.store.db.execute("SELECT COUNT(*) FROM rpps_people") as cur:
-        return (await cur.fetchone())[0]
+async def count_people(data_dir: Path) -> int:
+    """The people of the copy in place, as its load counted them."""
+    loaded = await RppsStore(data_dir).loaded()
+    assert loaded is not None, "no directory in place"
+    return int(loaded["people"])
 
 
-async def lookups(agora: Agora, sample: list[tuple[str, str, str, bool]]) -> dict[str, Any]:
+async def directory_tables_in_bot_db(agora: Agora) -> list[str]:
+    """Tables of the bot's own database that belong to the directory (there should be none)."""
+    async with agora.store.db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rpps%'"
+    ) as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def lookups(data_dir: Path, sample: list[tuple[str, str, str, bool]]) -> dict[str, Any]:
     """µs per `entry` + `judge`, present and absent numbers; and that each verdict is right."""
-    store = RppsStore(agora.store)
+    store = RppsStore(data_dir)
     took: dict[bool, list[float]] = {True: [], False: []}
     wrong = 0
     for number, name, profession, present in sample:
@@ -489,32 +483,32 @@ async def lookups(agora: Agora, sample: list[tuple[str, str, str, bool]]) -> dic
     }
 
 
-async def ping(admin: Person, room: str, settle: float) -> float | None:
-    """A round trip, None if no reply came within PING_TIMEOUT seconds."""
+async def ping(admin: Person, room: str, settle: float) -> tuple[float, float | None]:
+    """When it was sent, and its round trip (None if no reply came within PING_TIMEOUT s)."""
     await asyncio.sleep(settle)
     started = time.perf_counter()
     event_id = await admin.say(room, "!ping")
     try:
         await admin.reply_to(event_id, timeout=PING_TIMEOUT)
     except AssertionError:
-        return None
-    return time.perf_counter() - started
+        return started, None
+    return started, time.perf_counter() - started
 
 
 async def pings(
-    admin: Person, room: str, settle: float, agora: Agora, times: list[float], lost: list[str],
-    label: str, count: int | None = None, beside: asyncio.Future | None = None,
+    admin: Person, room: str, settle: float, agora: Agora, times: list[tuple[float, float]],
+    lost: list[str], label: str, count: int | None = None, beside: asyncio.Future | None = None,
 ) -> None:  # fmt: skip
     """``count`` pings, or as many as ``beside`` lasts (a ping begun before its end counts as
-    during it); stopped when a loop of the bot died."""
+    during it), each as (when sent, round trip); stopped when a loop of the bot died."""
     n = 0
     while (beside is None and n < (count or 0)) or (beside is not None and not beside.done()):
-        took = await ping(admin, room, settle)
+        sent, took = await ping(admin, room, settle)
         n += 1
         if took is None:
             lost.append(label)
         else:
-            times.append(took)
+            times.append((sent, took))
         if dead_loops(agora):
             return
 
@@ -524,7 +518,7 @@ async def main(rows: int, block: int, settle: float, n_lookups: int) -> None:
     logging.getLogger("nio.crypto.log").setLevel(logging.ERROR)  # the first ping's key sharing
     sampler = Sampler()
     lag = LoopLag()
-    times: dict[str, list[float]] = {"idle": [], "cli": [], "bot": []}
+    times: dict[str, list[tuple[float, float]]] = {"idle": [], "cli": [], "bot": []}
     loads: dict[str, Load] = {}
     lost: list[str] = []  # pings without a reply, by condition
     deaths: list[tuple[str, str]] = []  # (condition, the bot's loops that died and why)
@@ -582,9 +576,9 @@ async def main(rows: int, block: int, settle: float, n_lookups: int) -> None:
                 cli_load, data_dir, config_file, extraction, sampler
             )
             agora = await survived("cli quiet")
-            assert await count_people(agora) == extraction.people
+            assert await count_people(data_dir) == extraction.people
             condition("bot quiet")
-            loads["bot quiet"] = await bot_load(agora, extraction, waits)
+            loads["bot quiet"] = await bot_load(agora, extraction)
             agora = await survived("bot quiet")
             assert loads["bot quiet"].failed or loads["bot quiet"].count == extraction.people
             # Beside the pings: idle, (a), idle, (b), idle.
@@ -600,13 +594,17 @@ async def main(rows: int, block: int, settle: float, n_lookups: int) -> None:
                         asyncio.to_thread(cli_load, data_dir, config_file, extraction, sampler)
                     )
                 else:
-                    task = asyncio.ensure_future(bot_load(agora, extraction, waits))
+                    task = asyncio.ensure_future(bot_load(agora, extraction))
                 await pings(admin, control, settle, agora, times[kind], lost, kind, beside=task)
                 loads[kind] = await task
                 agora = await survived(kind)
-                assert loads[kind].failed or await count_people(agora) == extraction.people
+                assert loads[kind].failed or await count_people(data_dir) == extraction.people
             condition(None)
-            found = await lookups(agora, extraction.sample)
+            in_bot_db = await directory_tables_in_bot_db(agora)
+            directory = RppsStore(data_dir).path
+            directory_size = directory.stat().st_size
+            leftover = [p.name for p in data_dir.glob("directory*.db") if p != directory]
+            found = await lookups(data_dir, extraction.sample)
         finally:
             sampler.stop()
             if lag_task:
@@ -630,7 +628,14 @@ async def main(rows: int, block: int, settle: float, n_lookups: int) -> None:
     )
     print(f"  the load's report: {loads['cli quiet'].report.splitlines()[0]}")
     print(f"  in the bot (b):    {loads['bot quiet'].report}")
-    print("  load                  time    lines/s   CPU    peak RSS of the loading process")
+    print(
+        f"  {directory.name}: {directory_size / 1e6:.0f} MB; other copies left behind: "
+        f"{leftover or 'none'}; directory tables in the bot's agora.db: {in_bot_db or 'none'}"
+    )
+    print(
+        "  load          time    lines/s   CPU    staging + sorting      peak RSS of the "
+        "loading process"
+    )
     for name, load in loads.items():
         kind = "(a) agora-bot import-directory" if load.kind == "cli" else "(b) in the bot"
         extra = (
@@ -639,41 +644,40 @@ async def main(rows: int, block: int, settle: float, n_lookups: int) -> None:
             else f"bot {mb(load.peak_kb)} (before {mb(load.before_kb).strip()}, "
             f"+{mb(load.peak_kb - load.before_kb).strip()}; after {mb(load.after_kb).strip()})"
         )
-        label = f"{name:9}"
         print(
-            f"  {label} {load.seconds:6.1f} s  {extraction.lines / load.seconds:9,.0f}  "
-            f"{load.cpu:5.1f} s  {extra}   {kind}{'  FAILED at the swap' if load.failed else ''}"
+            f"  {name:9} {load.seconds:6.1f} s  {extraction.lines / load.seconds:9,.0f}  "
+            f"{load.cpu:5.1f} s  {load.staged:5.1f} s + {load.seconds - load.staged:5.1f} s  "
+            f"{extra}   {kind}{'  FAILED' if load.failed else ''}"
         )
-    for phase in ("cli quiet", "cli"):
+    for phase in ("idle", "cli quiet", "cli", "bot quiet", "bot"):
         own = sampler.own.get(phase, [0])
         print(
-            f"  the bot's (this process's) RSS during {phase + ':':10} max {mb(max(own))}, "
+            f"  the bot's (this process's) RSS, {phase + ':':10} max {mb(max(own))}, "
             f"median {mb(statistics.median(own))}"
-        )
-    for name in ("bot quiet", "bot"):
-        load = loads[name]
-        assert load.probe is not None
-        parse, write = load.probe.parse, load.probe.write
-        print(
-            f"  (b) {name + ':':10} {len(write)} chunks of {rpps_module.CHUNK:,}: parsing on the "
-            f"event loop {sum(parse):5.1f} s (per chunk p50 {ms(percentile(parse, 0.5)).strip()}, "
-            f"max {ms(max(parse)).strip()}); transactions (write lock held) {sum(write):5.1f} s "
-            f"(p50 {ms(percentile(write, 0.5)).strip()}, max {ms(max(write)).strip()}); "
-            f"the swap {ms(load.swap).strip()}"
         )
     print(
         f"  !ping in the encrypted control room, {settle * 1000:.0f} ms idle before each; idle "
         f"blocks of {block} before and after each load"
     )
     labels = {"idle": "idle", "cli": "during (a)", "bot": "during (b)"}
-    for name, values in times.items():
+    rounds = {name: [took for _, took in values] for name, values in times.items()}
+    for name, values in rounds.items():
         print(
             f"  {labels[name]:11} n {len(values):4}  p50 {ms(percentile(values, 0.5))}  "
             f"p95 {ms(percentile(values, 0.95))}  max {ms(max(values))}"
         )
-    idle = times["idle"]
+        if name in loads:
+            staged_at = loads[name].staged_at
+            for part, inside in (("staging", True), ("sorting", False)):
+                these = [took for sent, took in times[name] if (sent < staged_at) == inside]
+                if these:
+                    print(
+                        f"    {part:9} n {len(these):4}  p50 {ms(percentile(these, 0.5))}  "
+                        f"p95 {ms(percentile(these, 0.95))}  max {ms(max(these))}"
+                    )
+    idle = rounds["idle"]
     for name in ("cli", "bot"):
-        values = times[name]
+        values = rounds[name]
         print(
             f"  {labels[name]} / idle: p50 {percentile(values, 0.5) / percentile(idle, 0.5):.2f}x"
             f"  p95 {percentile(values, 0.95) / percentile(idle, 0.95):.2f}x  max / idle p50 "
