@@ -91,6 +91,22 @@ def structure_client(homeserver_url: str, user_id: str, access_token: str) -> As
     return client
 
 
+async def _json_of(transport: aiohttp.ClientResponse) -> Any:
+    """An HTTP answer's JSON body ({} when it has none)."""
+    try:
+        return await transport.json(content_type=None)
+    except (json.JSONDecodeError, aiohttp.ContentTypeError):
+        return {}
+
+
+def _error_of(status: int, payload: Any) -> MatrixError:
+    """The error a homeserver's refusal says (its errcode, message and wait)."""
+    payload = payload if isinstance(payload, dict) else {}
+    return MatrixError(
+        status, payload.get("errcode"), payload.get("error", ""), payload.get("retry_after_ms")
+    )
+
+
 class Gateway:
     @classmethod
     def restore(
@@ -226,20 +242,11 @@ class Gateway:
         """An HTTP answer as ``_retrying`` takes it: its status, its headers, and its JSON
         body or the ``MatrixError`` it says."""
         try:
-            payload = await transport.json(content_type=None)
-        except (json.JSONDecodeError, aiohttp.ContentTypeError):
-            payload = {}
+            payload = await _json_of(transport)
         finally:
             transport.release()
         if transport.status >= 400:
-            payload = payload if isinstance(payload, dict) else {}
-            error = MatrixError(
-                transport.status,
-                payload.get("errcode"),
-                payload.get("error", ""),
-                payload.get("retry_after_ms"),
-            )
-            return transport.status, transport.headers, error
+            return transport.status, transport.headers, _error_of(transport.status, payload)
         return transport.status, transport.headers, payload
 
     # --- the calls the bot makes ------------------------------------------------------------
@@ -633,17 +640,7 @@ class Gateway:
             transport = await self.client.send("GET", url, None, headers)
             try:
                 if transport.status >= 400:
-                    try:
-                        payload = await transport.json(content_type=None)
-                    except (json.JSONDecodeError, aiohttp.ContentTypeError):
-                        payload = {}
-                    payload = payload if isinstance(payload, dict) else {}
-                    error = MatrixError(
-                        transport.status,
-                        payload.get("errcode"),
-                        payload.get("error", ""),
-                        payload.get("retry_after_ms"),
-                    )
+                    error = _error_of(transport.status, await _json_of(transport))
                     return transport.status, transport.headers, error
                 data = await transport.content.read(max_bytes + 1)
                 while len(data) <= max_bytes and (more := await transport.content.read(65536)):
