@@ -330,6 +330,8 @@ class Dispatcher:
                 prefix=self.config.commands.prefix,
                 user=row.sender,
             )
+        # Verified: the answer's room key must reach this very device.
+        await self.gateway.know_device(row.sender, row.device_curve)
 
     async def _ignore_unencrypted(self, row: InboxRow, name: str) -> str:
         """An unencrypted event in the control room is not acted on; the room is told once per

@@ -510,6 +510,18 @@ class Gateway:
 
         return sum(await asyncio.gather(*(one(r) for r in room_ids)))
 
+    async def know_device(self, user_id: str, curve: str | None) -> None:
+        """The device that sent an event (its Curve25519 key) made known to the E2EE store, its
+        keys fetched now if the store has not seen it yet: the answer's room key then reaches
+        it (a device created just before its first message may not have come through the
+        sync's device lists yet)."""
+        if not curve or self.client.olm is None:
+            return
+        if self.client.device_store.device_from_sender_key(user_id, curve) is not None:
+            return
+        self.client.olm.users_for_key_query.add(user_id)
+        await self.call("query keys", self.client.keys_query)
+
     async def typing(self, room_id: str, on: bool, timeout_ms: int = 30_000) -> None:
         """The bot shown typing in ``room_id`` (for ``timeout_ms`` at most), or no longer."""
         await self.call("typing", lambda: self.client.room_typing(room_id, on, timeout_ms))
