@@ -452,6 +452,17 @@ class Gateway:
             (found := device(u, d)) is None or not allowed(u, found)
             for u, d in session.users_shared_with
         ) or any((found := device(u, d)) is not None and allowed(u, found) for u, d in refused)
+        # A device the policy accepts that came after the session was shared (an admin's new
+        # session): nio shares a session once, so only a new one reaches it.
+        users = {u for u, _ in (*session.users_shared_with, *refused)}
+        stale = stale or any(
+            d.id != self.device_id
+            and (u, d.id) not in session.users_shared_with
+            and (u, d.id) not in refused
+            and allowed(u, d)
+            for u in users
+            for d in olm.device_store.active_user_devices(u)
+        )
         if stale:
             olm.outbound_group_sessions.pop(room_id, None)
             self._refused.pop((room_id, session.id), None)
