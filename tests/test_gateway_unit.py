@@ -1,5 +1,6 @@
 """The gateway's error policy against a real HTTP server on loopback (no mocks of nio)."""
 
+import contextlib
 import time
 
 import pytest
@@ -9,6 +10,25 @@ from nio import AsyncClient
 from bot.errors import MatrixError
 from bot.matrix.gateway import Gateway, client_config
 from bot.metrics import Metrics
+
+
+@contextlib.asynccontextmanager
+async def local_gateway(handler, method: str = "*", path: str = "/{tail:.*}"):
+    """A gateway whose homeserver is ``handler`` on loopback (a real HTTP server, real nio)."""
+    app = web.Application()
+    app.router.add_route(method, path, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    client = AsyncClient(f"http://127.0.0.1:{port}", "@agora:x", "DEV", config=client_config("k"))
+    client.access_token = "t"
+    try:
+        yield Gateway(client, Metrics(), max_retries=2, max_backoff=0.05)
+    finally:
+        await client.close()
+        await runner.cleanup()
 
 
 @pytest.fixture
@@ -21,19 +41,8 @@ async def server():
         calls["times"].append(time.monotonic())
         return answers.pop(0)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    client = AsyncClient(f"http://127.0.0.1:{port}", "@agora:x", "DEV", config=client_config("k"))
-    client.access_token = "t"
-    gateway = Gateway(client, Metrics(), max_retries=2, max_backoff=0.05)
-    yield gateway, answers, calls
-    await client.close()
-    await runner.cleanup()
+    async with local_gateway(handler) as gateway:
+        yield gateway, answers, calls
 
 
 def limited(retry_after: str | None = None, body_ms: int | None = None) -> web.Response:

@@ -13,12 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
-from nio import AsyncClient
 
 from bot.dates import month_bounds, month_label, parse_month
 from bot.errors import BadArgument, MatrixError, UserError
-from bot.matrix.gateway import Gateway, client_config
-from bot.metrics import Metrics
 from bot.reports.capability import asked_month
 from bot.reports.chart import PNG_SIGNATURE, size
 from bot.reports.figures import Figures, figures
@@ -27,6 +24,7 @@ from bot.reports.painter import Painter
 from bot.store import Store
 from bot.store.reports import ReportStore
 from bot.territories.model import Network, Territory
+from tests.test_gateway_unit import local_gateway
 
 PARIS = ZoneInfo("Europe/Paris")
 NETWORK = Network(
@@ -341,18 +339,8 @@ async def media_server():
         received.append((request.path_qs, request.headers["Content-Type"], await request.read()))
         return answers.pop(0)
 
-    app = web.Application()
-    app.router.add_route("POST", "/_matrix/media/v3/upload", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    client = AsyncClient(f"http://127.0.0.1:{port}", "@agora:x", "DEV", config=client_config("k"))
-    client.access_token = "t"
-    yield Gateway(client, Metrics(), max_retries=2, max_backoff=0.05), answers, received
-    await client.close()
-    await runner.cleanup()
+    async with local_gateway(handler, "POST", "/_matrix/media/v3/upload") as gateway:
+        yield gateway, answers, received
 
 
 async def test_an_upload_waits_out_a_429_and_sends_the_same_bytes_again(media_server):
