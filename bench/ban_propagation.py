@@ -7,8 +7,11 @@ latency of a plain message from A to B in the same run.
 
 - Ban: from A's bot writing the rule (`PolicyRoom.ban`, what `!policy ban` does) until B's
   audit log records the user's removal from the last of the `--rooms` rooms.
-- Baseline: a message sent by a user of A into a room shared with a user of B, until B's
-  client receives it (federation delivery, what any propagation pays at least).
+- Baseline: what any propagation pays at least, measured in the same run: the federation
+  delivery of a message sent by a user of A into a room shared with a user of B, until B's
+  client receives it, plus a plain script on B kicking another member out of the same rooms
+  (raw `/kick` requests with the bot's token, as many at a time as the bot's sweep). Each ban
+  is compared with the sum of one sample of each (the i-th message + the i-th user's kicks).
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import aiohttp  # noqa: E402
+
+from bot.moderation.enforcement import SWEEP_CONCURRENCY  # noqa: E402
 from bot.store.vetting import VettingStore  # noqa: E402
 from tests.conftest import free_port, register  # noqa: E402
 from tests.people import Person  # noqa: E402
@@ -94,15 +100,15 @@ async def main(rooms: int, bans: int) -> None:
             managed = [r.room_id for r in await region_b.store.managed_rooms() if not r.is_space]
             assert len(managed) == rooms
             print(f"setting up {bans} members in {rooms} rooms of B…", file=sys.stderr)
-            targets = []
-            for i in range(bans):
+            targets, raw_targets = [], []
+            for i in range(2 * bans):
                 user, _ = await register(b, f"membre{i}")
                 await VettingStore(region_b.store).add_member(user, None, "occitanie")
                 for room_id in managed:
                     await region_b.gateway.raw(
                         "POST", f"/_synapse/admin/v1/join/{quote(room_id)}", {"user_id": user}
                     )
-                targets.append(user)
+                (targets if i % 2 == 0 else raw_targets).append(user)
             await asyncio.sleep(2)
 
             # Baseline: a plain message from a user of A to a user of B, over federation.
@@ -124,6 +130,23 @@ async def main(rooms: int, bans: int) -> None:
                     lambda eid=event_id: [s for s in reader.seen if s.event_id == eid], "it"
                 )
                 raw_times.append(time.perf_counter() - start)
+
+            # Baseline's second part: a plain script on B kicks a member out of the same rooms.
+            token = region_b.gateway.client.access_token
+            kick_times = []
+            async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+                slots = asyncio.Semaphore(SWEEP_CONCURRENCY)
+
+                async def kick(room_id: str, user: str) -> None:
+                    async with slots:
+                        url = f"{b.url}/_matrix/client/v3/rooms/{quote(room_id)}/kick"
+                        async with http.post(url, json={"user_id": user, "reason": "bench"}) as r:
+                            assert r.status == 200, await r.text()
+
+                for user in raw_targets:
+                    start = time.perf_counter()
+                    await asyncio.gather(*(kick(room_id, user) for room_id in managed))
+                    kick_times.append(time.perf_counter() - start)
 
             # Bans: A publishes, B removes the user from every room.
             ban_times = []
@@ -158,11 +181,24 @@ async def main(rooms: int, bans: int) -> None:
     )
     print(
         f"  plain message A → B (federation)       p50 {statistics.median(raw_times) * 1000:7.0f} ms"
-        f"  p95 {p95(raw_times) * 1000:7.0f} ms  <- baseline"
+        f"  p95 {p95(raw_times) * 1000:7.0f} ms"
+    )
+    print(
+        f"  {rooms} raw kicks on B                     p50 {statistics.median(kick_times) * 1000:7.0f} ms"
+        f"  p95 {p95(kick_times) * 1000:7.0f} ms"
+    )
+    floor = [m + k for m, k in zip(raw_times, kick_times, strict=True)]
+    print(
+        f"  federation + raw kicks                  p50 {statistics.median(floor) * 1000:7.0f} ms"
+        f"  p95 {p95(floor) * 1000:7.0f} ms  <- baseline"
     )
     print(
         f"  ban in A → out of {rooms} rooms in B      p50 {statistics.median(ban_times) * 1000:7.0f} ms"
         f"  p95 {p95(ban_times) * 1000:7.0f} ms"
+    )
+    print(
+        f"  ratio ban / baseline  p50 {statistics.median(ban_times) / statistics.median(floor):.2f}x"
+        f"  p95 {p95(ban_times) / p95(floor):.2f}x  (target ≤ 1.2x)"
     )
 
 

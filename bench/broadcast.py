@@ -72,6 +72,8 @@ async def main(rooms: int, members: int, entries: int) -> None:
                     # The baseline's sender is an admin too, so that enforcement lets it in.
                     "admins": [admin_id, raw_id],
                     "web": {"port": 0},
+                    # The bench's feed server listens on loopback, refused to feeds otherwise.
+                    "news": {"allowed_feed_hosts": ["127.0.0.1"]},
                     "network": {
                         "territories": [
                             {

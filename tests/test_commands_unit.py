@@ -1,5 +1,6 @@
 """The command framework without a server: tokenizer, typed arguments, usage, permissions."""
 
+import asyncio
 from types import SimpleNamespace
 
 import pytest
@@ -142,3 +143,23 @@ def test_every_command_with_arguments_shows_an_example_that_parses():
         assert example, f"!{cmd.name}: no example in its help"
         assert example.startswith(f"!{cmd.name} ")
         cmd.parse_args(example.removeprefix(f"!{cmd.name} "), ctx)  # raises if not valid
+
+
+async def test_commands_in_quick_succession_share_one_read_receipt_on_the_latest():
+    from bot.commands.dispatcher import ReadReceipts
+
+    sent: list[tuple[str, str]] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    async def send(room_id: str, event_id: str) -> None:
+        sent.append((room_id, event_id))
+
+    receipts = ReadReceipts(send, lambda work: tasks.append(asyncio.ensure_future(work)), 0.05)
+    for event_id in ("$1", "$2", "$3"):
+        receipts.handled("!a", event_id)
+    receipts.handled("!b", "$9")
+    await asyncio.gather(*tasks)
+    assert sorted(sent) == [("!a", "$3"), ("!b", "$9")]
+    receipts.handled("!a", "$4")  # a later command: a receipt of its own
+    await asyncio.gather(*tasks)
+    assert sent[-1] == ("!a", "$4") and receipts.unread == {}

@@ -47,6 +47,10 @@ RETRY_CHECK = 5.0  # seconds between looks for commands due again
 COMMAND_OUTAGE_ATTEMPTS = 300  # about a day at the longest backoff; then it fails
 TYPING_AFTER = 1.0  # seconds a command runs before the bot shows it is typing
 TYPING_FOR = 30.0  # each typing notice lasts this long (renewed while the command runs)
+# A room's read receipt waits this long after a handled command and then marks the latest one
+# read: commands in quick succession share one receipt. Synapse writes each receipt in the same
+# database as the room's events, so one per command delayed the next command of a busy room.
+RECEIPT_AFTER = 1.0
 
 
 @contextlib.asynccontextmanager
@@ -76,6 +80,37 @@ async def typing_while_long(gateway: Gateway, room_id: str) -> AsyncIterator[Non
                 await gateway.typing(room_id, False)
 
 
+class ReadReceipts:
+    """The bot's read receipts on the commands it handled: a room's receipt waits
+    ``RECEIPT_AFTER`` and then marks the latest handled command read (a receipt marks what came
+    before it too), so commands in quick succession share one. A courtesy: one lost in a crash
+    is not sent again."""
+
+    def __init__(
+        self,
+        send: Callable[[str, str], Awaitable[None]],
+        in_background: Callable[[Awaitable[None]], None],
+        after: float = RECEIPT_AFTER,
+    ):
+        self.send = send
+        self.in_background = in_background
+        self.after = after
+        self.unread: dict[str, str] = {}  # room → its latest handled event not yet marked read
+
+    def handled(self, room_id: str, event_id: str) -> None:
+        waiting = room_id in self.unread
+        self.unread[room_id] = event_id
+        if not waiting:
+            self.in_background(self._later(room_id))
+
+    async def _later(self, room_id: str) -> None:
+        try:
+            await asyncio.sleep(self.after)
+        finally:
+            latest = self.unread.pop(room_id)
+        await self.send(room_id, latest)
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -93,6 +128,7 @@ class Dispatcher:
     ):
         self.trust = trust
         self._background: set[asyncio.Task[None]] = set()
+        self.receipts = ReadReceipts(gateway.read_receipt, self._in_background)
         self._config = config  # the config as it is now (a reload changes it)
         self.registry = registry
         self.gateway = gateway
@@ -256,7 +292,7 @@ class Dispatcher:
         )
         await self.store.finish_event(row.event_id, outcome)
         self.metrics.commands.labels(outcome=outcome).inc()
-        self._in_background(self.gateway.read_receipt(row.room_id, row.event_id))
+        self.receipts.handled(row.room_id, row.event_id)
         return outcome
 
     def _in_background(self, work: Awaitable[None]) -> None:

@@ -35,7 +35,7 @@ from nio.crypto.attachments import encrypt_attachment
 from nio.exceptions import LocalProtocolError
 
 from bot import effects
-from bot.errors import FileTooLarge, MatrixError, MatrixUnavailable, Undecryptable
+from bot.errors import AgoraError, FileTooLarge, MatrixError, MatrixUnavailable, Undecryptable
 from bot.matrix.content import media
 from bot.metrics import Metrics
 
@@ -532,6 +532,28 @@ class Gateway:
             return
         self.client.olm.users_for_key_query.add(user_id)
         await self.call("query keys", self.client.keys_query)
+
+    async def prepare_encryption(self, room_ids: list[str]) -> None:
+        """Before sending into many encrypted rooms at once: every member's devices known and
+        an Olm session claimed for each device that has none, in one request for all the rooms
+        (rooms sent to concurrently would each claim for the members they share, and use up
+        their one-time keys twice). Best effort: a send does what is left itself."""
+        client = self.client
+        if client.olm is None:
+            return
+        rooms = [client.rooms[r] for r in room_ids if r in client.rooms]
+        rooms = [room for room in rooms if room.encrypted and room.members_synced]
+        users = sorted({user for room in rooms for user in room.users})
+        if not users:
+            return
+        try:
+            if client.should_query_keys:
+                await self.call("query keys", client.keys_query)
+            missing = client.olm.get_missing_sessions(users)
+            if missing:
+                await self.call("claim one-time keys", lambda: client.keys_claim(missing))
+        except AgoraError as exc:
+            log.info("could not prepare the rooms' encryption ahead: %s", exc)
 
     async def typing(self, room_id: str, on: bool, timeout_ms: int = 30_000) -> None:
         """The bot shown typing in ``room_id`` (for ``timeout_ms`` at most), or no longer."""

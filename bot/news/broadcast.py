@@ -9,7 +9,8 @@ homeserver with the event it already stored: a restart mid-broadcast reaches the
 reached, once, and no room twice.
 
 Sends are paced (``pace_per_second`` across all rooms, a token bucket) below the homeserver's
-rate limits; a 429 is honoured by the gateway anyway.
+rate limits; a 429 is honoured by the gateway anyway. A few rooms are sent to at once
+(``concurrency``): each room's Megolm session is shared independently of the others.
 """
 
 from __future__ import annotations
@@ -62,10 +63,13 @@ class Broadcaster:
     """Sends what the store says each room is missing (``BroadcastStore.publish`` and
     ``revise`` queue it, inside the transaction of the change that calls for it)."""
 
-    def __init__(self, gateway: Gateway, store: Store, pace_per_second: float):
+    def __init__(
+        self, gateway: Gateway, store: Store, pace_per_second: float, concurrency: int = 4
+    ):
         self.gateway = gateway
         self.messages = BroadcastStore(store)
         self.pacer = Pacer(pace_per_second)
+        self.concurrency = concurrency
 
     def set_pace(self, per_second: float) -> None:
         """A reloaded ``news.pace_per_second`` takes effect at the next send."""
@@ -83,22 +87,32 @@ class Broadcaster:
         if current is None:
             return
         content, version = current
-        failed = []
-        for room_id, first_event in await self.messages.behind(message, version):
-            await self.pacer.wait()
-            body = replacement(first_event, content) if first_event else content
-            try:
-                event_id = await self.gateway.send(
-                    room_id, body, txn=txn_id(message, room_id, version)
-                )
-            except MatrixError as exc:
-                if exc.status in (403, 404):  # the bot is no longer there: not retried
-                    log.warning("%s not delivered to %s: %s", message, room_id, exc)
-                    await self.messages.undeliverable(message, room_id, version, str(exc))
-                    continue
-                failed.append((room_id, exc))
-                continue
-            await self.messages.delivered(message, room_id, version, event_id)
+        behind = await self.messages.behind(message, version)
+        # Rooms are independent: a few at a time, so that one room's Megolm session is shared
+        # while another's message is encrypted or stored. The Olm sessions every room needs
+        # are claimed first, in one request (rooms sharing members would claim twice).
+        await self.gateway.prepare_encryption([room_id for room_id, _ in behind])
+        failed: list[tuple[str, MatrixError]] = []
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def one(room_id: str, first_event: str | None) -> None:
+            async with slots:
+                await self.pacer.wait()
+                body = replacement(first_event, content) if first_event else content
+                try:
+                    event_id = await self.gateway.send(
+                        room_id, body, txn=txn_id(message, room_id, version)
+                    )
+                except MatrixError as exc:
+                    if exc.status in (403, 404):  # the bot is no longer there: not retried
+                        log.warning("%s not delivered to %s: %s", message, room_id, exc)
+                        await self.messages.undeliverable(message, room_id, version, str(exc))
+                        return
+                    failed.append((room_id, exc))
+                    return
+                await self.messages.delivered(message, room_id, version, event_id)
+
+        await asyncio.gather(*(one(room_id, first) for room_id, first in behind))
         if failed:  # the job runner retries with backoff: the rooms done stay done
             _, first = failed[0]
             raise MatrixError(first.status, first.errcode, f"{len(failed)} room(s) left: {first}")
