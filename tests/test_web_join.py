@@ -257,7 +257,7 @@ async def test_an_account_recorded_under_the_raw_token_by_an_earlier_module_is_l
 ):
     """The module's first builds recorded the token itself as the account's external id;
     such an account (made before the upgrade) is still found, asked once under the token."""
-    from bot.homeserver.registration_link import TOKEN_PROVIDER
+    from agora_synapse.protocol import TOKEN_PROVIDER
     from bot.vetting.form import JoinRequestData
 
     agora, _, _, sfx, _ = web_region

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from bot.errors import MatrixError
-from bot.homeserver.registration_link import TOKEN_PROVIDER, token_id
+from bot.homeserver.module_protocol import TOKEN_PROVIDER, token_id
 from bot.matrix.gateway import path_part
 
 

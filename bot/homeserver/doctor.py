@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 import aiohttp
 
 from bot.config import Config
-from bot.homeserver.registration_link import MODULE_NAME, PROBE_PATH, REGISTRATION_TOKEN
+from bot.homeserver.module_protocol import MODULE_NAME, PROBE_PATH, REGISTRATION_TOKEN
 from bot.i18n import t
 from bot.matrix.gateway import path_part
 from bot.matrix.login import saved_session

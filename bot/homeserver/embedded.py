@@ -147,10 +147,8 @@ class EmbeddedSynapse:
             # token the bot gives once their web request is approved (MSC3231).
             "enable_registration": True,
             "registration_requires_token": True,
-            # Tells the bot which account each token registered (bot/homeserver/registration_link).
-            "modules": [
-                {"module": "bot.homeserver.registration_link.RegistrationLink", "config": {}}
-            ],
+            # Tells the bot which account each token registered (agora_synapse).
+            "modules": [{"module": "agora_synapse.AgoraModule", "config": {}}],
             "trusted_key_servers": [],
             "suppress_key_server_warning": True,
             "url_preview_enabled": False,
