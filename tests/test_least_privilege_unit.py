@@ -1,9 +1,10 @@
 """Agora's Synapse module without a homeserver: what it checks (its config, the secret, tokens,
 users, which rooms the bot manages), that it agrees with the bot's copy of its protocol, that
-its pure part needs neither Synapse nor the bot."""
+its pure part needs neither Synapse nor the bot; and which privileges the bot's config picks."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -124,6 +125,55 @@ def test_the_bot_manages_a_room_it_is_in_with_the_power_to_invite_and_kick():
     assert protocol.manages(True, 50, {})  # the spec's defaults: invite 0, kick 50
     assert not protocol.manages(True, 0, None)
     assert not protocol.manages(True, 49, {"kick": "fifty"})  # unreadable: the default
+
+
+def test_the_config_picks_the_privileges_and_where_their_secret_is(tmp_path: Path):
+    from bot.config import parse_config as agora_config
+    from bot.homeserver.admin import AdminPrivileges
+    from bot.homeserver.module_client import ModulePrivileges
+    from bot.homeserver.privileges import embedded_module_secret, privileges_for
+
+    external = {
+        "homeserver": {
+            "embedded": False,
+            "url": "https://matrix.example.org",
+            "server_name": "example.org",
+            "password": "pw",
+            "module_secret": SECRET,
+        }
+    }
+    module = privileges_for(agora_config(external, env={}), None, tmp_path)
+    assert isinstance(module, ModulePrivileges) and module._secret() == SECRET
+    external["homeserver"] |= {"privileges": "admin", "module_secret": None}
+    admin = privileges_for(agora_config(external, env={}), None, tmp_path)
+    assert isinstance(admin, AdminPrivileges)
+    embedded = agora_config({"homeserver": {"server_name": "localhost"}}, env={})
+    made = privileges_for(embedded, None, tmp_path)
+    (tmp_path / "synapse").mkdir()
+    (tmp_path / "synapse" / "secrets.json").write_text(json.dumps({"agora_module_secret": "e"}))
+    assert made._secret() == "e" == embedded_module_secret(tmp_path)  # read when first used
+
+
+def test_an_embedded_homeserver_gets_the_module_with_a_secret_kept_in_its_secrets(tmp_path: Path):
+    from bot.homeserver.embedded import EmbeddedSynapse
+
+    older = tmp_path / "synapse"
+    older.mkdir()
+    kept = {
+        n: f"old-{n}" for n in ("registration_shared_secret", "macaroon_secret_key", "form_secret")
+    }
+    (older / "secrets.json").write_text(json.dumps(kept))  # a data directory from before
+    hs = EmbeddedSynapse(tmp_path, "localhost", 8008, bot_user="@agora:localhost")
+    secrets = hs.secrets()
+    assert {k: secrets[k] for k in kept} == kept and len(secrets["agora_module_secret"]) >= 32
+    assert hs.secrets() == secrets  # made once
+    (module,) = hs.homeserver_config()["modules"]
+    assert module == {
+        "module": "agora_synapse.AgoraModule",
+        "config": {"secret": secrets["agora_module_secret"], "bot_user": "@agora:localhost"},
+    }
+    assert parse_config(module["config"]).bot_user == "@agora:localhost"  # as Synapse reads it
+    assert EmbeddedSynapse(tmp_path, "localhost", 8008).module_config() == {}  # records only
 
 
 def test_the_deprecated_name_still_loads_the_module_as_older_homeserver_yaml_files_give_it():
