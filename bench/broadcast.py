@@ -67,6 +67,7 @@ async def main(rooms: int, members: int, entries: int) -> None:
                         "url": hs.url,
                         "server_name": hs.server_name,
                         "password": bot_pw,
+                        "privileges": "admin",  # a server-admin bot: the admin API
                     },
                     "bot": {"localpart": bot_id[1:].split(":")[0]},
                     # The baseline's sender is an admin too, so that enforcement lets it in.

@@ -178,6 +178,7 @@ async def main(members: int) -> None:
                         "url": hs.url,
                         "server_name": hs.server_name,
                         "password": bot_pw,
+                        "privileges": "admin",  # force-joins through the admin API
                     },
                     "bot": {"localpart": bot_id[1:].split(":")[0]},
                     "admins": [a.user_id for a in admins],

@@ -87,6 +87,7 @@ def config_for(hs: EmbeddedSynapse, bot: str, password: str, admin: str, net: di
                 "url": hs.url,
                 "server_name": hs.server_name,
                 "password": password,
+                "module_secret": hs.secrets()["agora_module_secret"],  # unused: no force-join
             },
             "bot": {"localpart": bot[1:].split(":")[0]},
             "admins": [admin],

@@ -511,7 +511,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     assert config is not None  # every other command requires --config
     if args.command == "check-config":
+        from bot.homeserver.privileges import describe
+
         print(f"{path}: OK ({config.bot_user_id}, {len(config.admins)} admin(s))")
+        print(describe(config))  # which privileges the bot runs with
         return 0
     try:
         return asyncio.run(_command(args, config))

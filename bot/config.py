@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 ROOM_REF_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}(\.[a-z0-9][a-z0-9-]{0,47})?$")
 ENV_ACCESS_TOKEN = "AGORA_ACCESS_TOKEN"
 ENV_PASSWORD = "AGORA_BOT_PASSWORD"
+ENV_MODULE_SECRET = "AGORA_MODULE_SECRET"
+PRIVILEGES = ("module", "admin")
 # Where systemd's LoadCredential= puts the service's secrets: a relative *_file is read there.
 ENV_CREDENTIALS = "CREDENTIALS_DIRECTORY"
 
@@ -178,6 +180,27 @@ class HomeserverConfig:
     )
     access_token_file: str | None = setting(
         None, "a file holding the access token instead (relative: as password_file)", restart=True
+    )
+    privileges: str = setting(
+        "module",
+        "how the bot does what an ordinary user cannot (registration tokens, force-join, "
+        "deactivation, its rate limits): module (Agora's Synapse module, behind a shared "
+        "secret) or admin (Synapse's admin API: a server-admin bot, whose token could reset any "
+        "password; deploy/README.md)",
+        choices=PRIVILEGES,
+        restart=True,
+    )
+    module_secret: str | None = setting(
+        None,
+        f"embedded: false, privileges: module: the module's shared secret (prefer "
+        f"module_secret_file, or {ENV_MODULE_SECRET}); embedded: made and kept by Agora",
+        restart=True,
+        secret=True,
+    )
+    module_secret_file: str | None = setting(
+        None,
+        "a file holding the module's secret instead (relative: as password_file)",
+        restart=True,
     )
     synapse: dict[str, Any] = setting(
         {},
@@ -934,9 +957,47 @@ def _homeserver(hs: _Section, env: Mapping[str, str], source: Path | None) -> Ho
         )
     elif h.federation is not None:
         raise ConfigError(hs._p("federation"), "nothing when homeserver.embedded is false")
+    module_secret = _module_secret(hs, h, env, source)
     return dataclasses.replace(
-        h, access_token=access_token, password=password, public_url=h.public_url or h.url
+        h,
+        access_token=access_token,
+        password=password,
+        module_secret=module_secret,
+        public_url=h.public_url or h.url,
     )
+
+
+def _module_secret(
+    hs: _Section, h: HomeserverConfig, env: Mapping[str, str], source: Path | None
+) -> str | None:
+    """The shared secret of Agora's Synapse module: from the environment, the file, or the
+    YAML; an embedded homeserver's is Agora's own (none here), and admin privileges need none."""
+    given = [k for k in ("module_secret", "module_secret_file") if hs.data.get(k) is not None]
+    if h.embedded or h.privileges != "module":
+        if given:
+            raise ConfigError(
+                hs._p(given[0]),
+                "nothing when homeserver.embedded is true (its module's secret is made and kept "
+                "in <data-dir>/synapse/secrets.json)"
+                if h.embedded
+                else "nothing when homeserver.privileges is admin",
+            )
+        return None
+    secret = (
+        env.get(ENV_MODULE_SECRET)
+        or _secret_file(hs, "module_secret_file", env, source)
+        or h.module_secret
+    )
+    if not secret:
+        raise ConfigError(
+            hs._p("module_secret_file"),
+            "the shared secret of Agora's Synapse module (a file, or the "
+            f"{ENV_MODULE_SECRET} environment variable) when homeserver.privileges is module "
+            "(the default); or homeserver.privileges: admin (deploy/README.md)",
+        )
+    if len(secret) < 32:
+        raise ConfigError(hs._p("module_secret"), "at least 32 characters", "…")
+    return secret
 
 
 def _logging(top: _Section) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse
 from tests.people import Person
 
 SERVER_NAME = "localhost"
+# The bots the tests make (``register(hs, "agora")``): those Agora's Synapse module serves.
+BOT_PATTERN = r"@agora-[0-9a-f]{6}:.+"
 
 
 @dataclass
@@ -57,7 +59,11 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedSynapse]:
     hs = EmbeddedSynapse(
-        tmp_path_factory.mktemp("synapse"), SERVER_NAME, free_port(), extra=RELAXED_RATE_LIMITS
+        tmp_path_factory.mktemp("synapse"),
+        SERVER_NAME,
+        free_port(),
+        extra=RELAXED_RATE_LIMITS,
+        bot_user_pattern=BOT_PATTERN,
     )
     await hs.start()
     yield hs
@@ -77,6 +83,25 @@ async def register(hs: EmbeddedSynapse, name: str, *, admin: bool = False) -> tu
             admin=admin,
         )
     return f"@{localpart}:{hs.server_name}", password
+
+
+_ROOT: dict[str, str] = {}  # homeserver URL → a server admin's access token
+
+
+async def server_admin_call(
+    hs: EmbeddedSynapse, method: str, path: str, body: Any = None
+) -> tuple[int, dict[str, Any]]:
+    """A request as a server admin of the test homeserver (an operator's, not the bot's: the
+    bot is none), made once per homeserver. Returns (status, JSON body)."""
+    async with aiohttp.ClientSession() as http:
+        if hs.url not in _ROOT:
+            user_id, password = await register(hs, "root", admin=True)
+            login = {"type": "m.login.password", "user": user_id, "password": password}
+            async with http.post(hs.url + "/_matrix/client/v3/login", json=login) as resp:
+                _ROOT[hs.url] = (await resp.json())["access_token"]
+        headers = {"Authorization": f"Bearer {_ROOT[hs.url]}"}
+        async with http.request(method, hs.url + path, json=body, headers=headers) as resp:
+            return resp.status, await resp.json()
 
 
 @pytest.fixture
@@ -99,14 +124,24 @@ async def person(synapse: EmbeddedSynapse, tmp_path: Path):
 
 
 def bot_config(
-    hs: EmbeddedSynapse, localpart: str, password: str, admins: list[str], **extra: Any
+    hs: EmbeddedSynapse,
+    localpart: str,
+    password: str,
+    admins: list[str],
+    *,
+    privileges: str = "module",
+    **extra: Any,
 ) -> dict[str, Any]:
+    """``privileges``: module (an ordinary user, with the module's secret) or admin (the
+    admin API: the bot's account must be a server admin)."""
     return {
         "homeserver": {
             "embedded": False,
             "url": hs.url,
             "server_name": hs.server_name,
             "password": password,
+            "privileges": privileges,
+            **({"module_secret": module_secret(hs)} if privileges == "module" else {}),
         },
         "bot": {"localpart": localpart},
         "admins": admins,
@@ -115,6 +150,11 @@ def bot_config(
         # The tests' feed servers listen on loopback, which feeds may not reach otherwise.
         "news": {"allowed_feed_hosts": ["127.0.0.1"], **extra.get("news", {})},
     }
+
+
+def module_secret(hs: EmbeddedSynapse) -> str:
+    """The secret of Agora's module on a test homeserver."""
+    return hs.secrets()["agora_module_secret"]
 
 
 @dataclass
@@ -135,9 +175,12 @@ async def start_bot(synapse: EmbeddedSynapse, tmp_path: Path):
         account: BotAccount | None = None,
         data_dir: Path | None = None,
         server_admin: bool = False,
+        privileges: str = "module",
         **extra: Any,
     ) -> Agora:
-        if account is None:  # server_admin: for what needs Synapse's admin API
+        """``privileges: admin`` (the admin API) needs ``server_admin``; module (the
+        default): an ordinary user, through Agora's Synapse module."""
+        if account is None:
             user_id, password = await register(synapse, "agora", admin=server_admin)
             account = BotAccount(user_id[1:].split(":")[0], password)
         data_dir = data_dir or tmp_path / account.localpart
@@ -145,7 +188,14 @@ async def start_bot(synapse: EmbeddedSynapse, tmp_path: Path):
         config_path = data_dir.parent / f"{account.localpart}.yaml"
         config_path.write_text(
             yaml.safe_dump(
-                bot_config(synapse, account.localpart, account.password, admins, **extra),
+                bot_config(
+                    synapse,
+                    account.localpart,
+                    account.password,
+                    admins,
+                    privileges=privileges,
+                    **extra,
+                ),
                 allow_unicode=True,
             )
         )

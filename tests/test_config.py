@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from bot.config import (
+    ENV_MODULE_SECRET,
     ENV_PASSWORD,
     REQUIRED,
     Config,
@@ -83,9 +84,10 @@ def test_external_homeserver_needs_a_secret_which_may_come_from_the_environment(
     data["homeserver"]["url"] = "https://matrix.ars-sud.example"
     with pytest.raises(ConfigError, match=r"homeserver\.access_token: expected an access token"):
         parse_config(data, env={})
-    config = parse_config(data, env={ENV_PASSWORD: "s3cret"})
+    config = parse_config(data, env={ENV_PASSWORD: "s3cret", ENV_MODULE_SECRET: "m" * 32})
     assert config.homeserver.password == "s3cret"
     assert "s3cret" not in repr(config)  # secrets never end up in logs
+    assert "m" * 32 not in repr(config)
 
 
 def test_the_bot_cannot_be_its_own_admin():
@@ -262,8 +264,12 @@ def test_rules_and_shared_rooms_name_only_the_regions_professions():
 
 def test_a_secret_in_the_environment_wins_over_the_file():
     data = with_change("homeserver.embedded", False)
-    data["homeserver"].update(url="https://matrix.ars-sud.example", password="in-the-file")
+    data["homeserver"].update(
+        url="https://matrix.ars-sud.example", password="in-the-file", module_secret="f" * 32
+    )
     assert parse_config(data, env={ENV_PASSWORD: "from-env"}).homeserver.password == "from-env"
+    env = {ENV_MODULE_SECRET: "e" * 32}
+    assert parse_config(data, env=env).homeserver.module_secret == "e" * 32
     data["hooks"]["news"] = {"secret_env": "HOOK_NEWS", "secret": "w" * 32}
     config = parse_config(data, env={"HOOK_NEWS": "e" * 32})
     assert (config.hooks.secret("news"), config.hooks.secret("alert")) == ("e" * 32, None)
@@ -281,17 +287,20 @@ def test_secret_files_are_read_from_systemds_credentials_directory(tmp_path: Pat
         (where / "access-token").write_text(f"{tag}-token")
         (where / "smtp-password").write_text(f"{tag}-smtp")
         (where / "hook-alert").write_text(tag * 40)
+        (where / "module-secret").write_text(tag * 32 + "\n")
     data = with_change("homeserver.embedded", False)
     data["homeserver"].update(
         url="https://matrix.ars-sud.example",
         password_file="bot-password",
         access_token_file="access-token",
+        module_secret_file="module-secret",
     )
     data["hooks"]["alert"] = {"secret_file": "hook-alert"}
     data["smtp"] = {"host": "smtp.example", "from": "agora@example.org"}
     data["smtp"]["password_file"] = "smtp-password"
     given = parse_config(data, source=etc / "agora.yaml", env={"CREDENTIALS_DIRECTORY": str(creds)})
     assert (given.homeserver.password, given.homeserver.access_token) == ("c-password", "c-token")
+    assert given.homeserver.module_secret == "c" * 32
     assert (given.smtp.password, given.hooks.alert) == ("c-smtp", "c" * 40)
     beside = parse_config(data, source=etc / "agora.yaml", env={})
     assert (beside.homeserver.password, beside.smtp.password) == ("e-password", "e-smtp")
@@ -311,7 +320,9 @@ def test_secret_files_are_read_from_systemds_credentials_directory(tmp_path: Pat
 def restart_after(*changes: tuple[str, typing.Any], embedded: bool = True) -> list[str]:
     base = with_change("homeserver.embedded", embedded)
     if not embedded:
-        base["homeserver"].update(url="https://matrix.ars-sud.example", password="pw")
+        base["homeserver"].update(
+            url="https://matrix.ars-sud.example", password="pw", module_secret="m" * 32
+        )
     data = base
     for path, value in changes:
         data = with_change(path, value, data)
@@ -363,3 +374,30 @@ def test_federation_peers_need_a_restart_only_with_the_embedded_homeserver():
     peers = ("federation.allowed_servers", ["matrix.ars-occitanie.example"])
     assert restart_after(peers) == ["federation.allowed_servers"]
     assert restart_after(peers, embedded=False) == []
+
+
+# --- the bot's privileges on its homeserver ----------------------------------------------------
+
+
+def test_module_privileges_are_the_default_and_need_the_modules_secret_on_an_external_server():
+    assert parse_config(EXAMPLE, env={}).homeserver.privileges == "module"  # embedded: its own
+    data = with_change("homeserver.embedded", False)
+    data["homeserver"].update(url="https://matrix.ars-sud.example", password="pw")
+    with pytest.raises(ConfigError, match=r"^homeserver\.module_secret_file: expected the shared"):
+        parse_config(data, env={})
+    with pytest.raises(ConfigError, match=r"^homeserver\.module_secret: expected at least 32"):
+        parse_config(data, env={ENV_MODULE_SECRET: "short"})
+    data["homeserver"]["privileges"] = "admin"  # the admin API: no secret
+    assert parse_config(data, env={}).homeserver.privileges == "admin"
+    data["homeserver"]["module_secret"] = "m" * 32
+    with pytest.raises(ConfigError, match=r"^homeserver\.module_secret: expected nothing when"):
+        parse_config(data, env={})
+    data["homeserver"]["privileges"] = "root"
+    with pytest.raises(ConfigError, match=r"^homeserver\.privileges: expected one of module"):
+        parse_config(data, env={})
+
+
+def test_an_embedded_homeserver_makes_the_modules_secret_itself():
+    data = with_change("homeserver.module_secret_file", "module-secret")
+    with pytest.raises(ConfigError, match=r"^homeserver\.module_secret_file: expected nothing"):
+        parse_config(data, env={})

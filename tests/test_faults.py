@@ -30,7 +30,7 @@ import yaml
 from nio import JoinResponse
 
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse
-from tests.conftest import agora_cli, free_port, register
+from tests.conftest import BOT_PATTERN, agora_cli, free_port, module_secret, register
 from tests.people import Person
 
 CYCLES = int(os.environ.get("AGORA_FAULT_CYCLES", "10"))
@@ -53,6 +53,7 @@ async def hs(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Embedded
         "localhost",
         free_port(),
         extra=RELAXED_RATE_LIMITS,
+        bot_user_pattern=BOT_PATTERN,
     )
     await server.start()
     yield server
@@ -84,6 +85,7 @@ class BotProcess:
                 "url": self.hs.url,
                 "server_name": self.hs.server_name,
                 "password": password,
+                "module_secret": module_secret(self.hs),
             },
             "bot": {"localpart": user_id[1:].split(":")[0]},
             "admins": self.admins,

@@ -17,7 +17,7 @@ from bot.app import Agora
 from bot.config import load_config
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse, FederationListener
 from bot.moderation.bans import ban_for
-from tests.conftest import free_port, register
+from tests.conftest import BOT_PATTERN, free_port, module_secret, register
 from tests.people import Person
 from tests.test_enforcement import gone
 from tests.test_territories import eventually, room_ids
@@ -47,6 +47,7 @@ def _homeserver(tmp: Path, ip: str, peers: list[str], fed_port: int) -> Embedded
             port=fed_port, bind=ip, verify_certificates=False, allow_loopback=True
         ),
         peers=tuple(peers),
+        bot_user_pattern=BOT_PATTERN,
     )
 
 
@@ -66,7 +67,7 @@ async def regions(tmp_path_factory):
         await hs.start()
     out = []
     for name, hs in (("sud", a), ("occitanie", b)):
-        out.append(Region(name, hs, await register(hs, "agora", admin=True)))
+        out.append(Region(name, hs, await register(hs, "agora")))  # no server admin
     yield (*out, c)
     for hs in (a, b, c):
         await hs.stop()
@@ -80,6 +81,7 @@ async def start_region(region: Region, tmp: Path, admins: list[str], **extra) ->
             "url": region.hs.url,
             "server_name": region.server,
             "password": password,
+            "module_secret": module_secret(region.hs),
         },
         "bot": {"localpart": user_id[1:].split(":")[0]},
         "admins": admins,
@@ -451,15 +453,16 @@ async def test_a_peers_list_cannot_empty_this_region(regions, cast):
     await region_b.settled()
     ids = await room_ids(region_b)
     community = ids[f"gard-{sfx}.communaute"]
-    from bot.homeserver.admin import force_join
+    from bot.homeserver.privileges import privileges_for
     from bot.store.vetting import VettingStore
 
     nurses = []
+    privileges = privileges_for(region_b.config, region_b.gateway, region_b.data_dir)
     for i in range(15):
         user_id, _ = await register(occitanie.hs, f"infirm{sfx}x{i}")
         await VettingStore(region_b.store).add_member(user_id, None, f"gard-{sfx}")
-        await force_join(region_b.gateway, ids[f"gard-{sfx}"], user_id)
-        await force_join(region_b.gateway, community, user_id)
+        await privileges.join(ids[f"gard-{sfx}"], user_id)
+        await privileges.join(community, user_id)
         nurses.append(user_id)
 
     async def following() -> bool:

@@ -26,6 +26,7 @@ def config(network, federation=None):
                 "url": "https://sud.example",
                 "server_name": SUD,
                 "password": "x",
+                "module_secret": "m" * 32,
             },
             "admins": [ADMIN],
             "network": network,

@@ -132,6 +132,20 @@ async def test_run_starts_embedded_homeserver_writes_credentials_and_encrypted_c
         ):
             assert resp.status == 200
 
+        # A new data directory's bot is an ordinary user: the admin API refuses its token
+        # (what it needs goes through Agora's Synapse module, its secret kept by the homeserver).
+        token = json.loads((data_dir / "bot-session.json").read_text())["access_token"]
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                f"http://127.0.0.1:{hs_port}/_synapse/admin/v2/users",
+                headers={"Authorization": f"Bearer {token}"},
+            ) as resp,
+        ):
+            assert resp.status == 403
+        secrets_file = json.loads((data_dir / "synapse" / "secrets.json").read_text())
+        assert len(secrets_file["agora_module_secret"]) >= 32
+
         # The example network is applied by the running bot: `plan` beside it ends up empty.
         deadline = time.monotonic() + 120
         while True:

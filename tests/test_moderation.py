@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 
+import aiohttp
 import pytest
 from nio import JoinError
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 async def test_a_revoked_member_is_out_of_every_room_and_cannot_come_back(person, start_bot):
     sfx = secrets.token_hex(3)
-    agora, admin, member, ids = await seated_member(person, start_bot, sfx, server_admin=True)
+    agora, admin, member, ids = await seated_member(person, start_bot, sfx)
     control = agora.control.room_id
     dept, community = ids[f"vaucluse-{sfx}"], ids[f"vaucluse-{sfx}.communaute"]
     # A pending invitation elsewhere, to be withdrawn.
@@ -70,15 +71,31 @@ async def test_a_revoked_member_is_out_of_every_room_and_cannot_come_back(person
 
 async def test_deactivate_closes_a_local_account(person, start_bot):
     sfx = secrets.token_hex(3)
-    agora, admin, member, _ = await seated_member(person, start_bot, sfx, server_admin=True)
+    agora, admin, member, _ = await seated_member(person, start_bot, sfx)  # no server admin
     answer, reaction = await admin.command(
         agora.control.room_id, f"!revoke {member.user_id} Compte compromis --deactivate"
     )
     assert reaction == "✅" and "Révocation" in answer.body
 
     async def deactivated():
-        data = await agora.gateway.raw("GET", f"/_synapse/admin/v2/users/{member.user_id}")
-        return data.get("deactivated")
+        """The account is closed: the member's session is gone and their password no longer
+        logs them in (a deactivation removes both)."""
+        url = member.client.homeserver
+        async with aiohttp.ClientSession() as http:
+            async with http.get(
+                url + "/_matrix/client/v3/account/whoami",
+                headers={"Authorization": f"Bearer {member.client.access_token}"},
+            ) as resp:
+                session_gone = resp.status == 401
+            async with http.post(
+                url + "/_matrix/client/v3/login",
+                json={
+                    "type": "m.login.password",
+                    "identifier": {"type": "m.id.user", "user": member.user_id},
+                    "password": member.password,
+                },
+            ) as resp:
+                return session_gone and resp.status == 403
 
     await eventually(deactivated, "the account to be deactivated")
     remote, reaction = await admin.command(

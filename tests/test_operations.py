@@ -22,7 +22,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.news.hooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from bot.version import version
-from tests.conftest import agora_cli, bot_config, free_port, register
+from tests.conftest import (
+    agora_cli,
+    bot_config,
+    free_port,
+    module_secret,
+    register,
+    server_admin_call,
+)
 from tests.test_territories import eventually, seated_member
 
 pytestmark = pytest.mark.integration
@@ -214,19 +221,10 @@ async def test_under_systemd_the_bot_says_ready_feeds_the_watchdog_and_says_it_s
 # --- agora-bot doctor -------------------------------------------------------------------------
 
 
-async def admin_call(synapse, token: str, method: str, path: str, body=None) -> dict:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.request(
-            method, synapse.url + path, json=body, headers={"Authorization": f"Bearer {token}"}
-        ) as resp,
-    ):
-        assert resp.status == 200, await resp.text()
-        return await resp.json()
-
-
 async def test_doctor_says_what_to_fix_then_that_all_is_in_place(synapse, tmp_path: Path):
-    user_id, password = await register(synapse, "agora")  # not a server admin yet
+    """Module mode (the default): the bot is no server admin, the module answers its secret;
+    what is left to fix is said, then that all is in place."""
+    user_id, password = await register(synapse, "agora")
     localpart = user_id[1:].split(":")[0]
     config = bot_config(synapse, localpart, password, [])
     config["federation"] = {"peer_bots": ["@agora:region-voisine.invalid"]}
@@ -239,52 +237,96 @@ async def test_doctor_says_what_to_fix_then_that_all_is_in_place(synapse, tmp_pa
     assert first.returncode == 1, first.stdout + first.stderr
     out = first.stdout
     assert "✅ Serveur joignable : Synapse" in out
+    assert "✅ Privilèges : le module Synapse d'Agora" in out
     assert f"✅ Le bot se connecte : {user_id}" in out
-    assert "❌ Le bot n'est pas administrateur du serveur" in out
-    assert "/_synapse/admin/v2/users/" in out  # how to fix it
-    assert "✅ Le module Synapse d'Agora répond" in out
+    assert "✅ Le bot n'est pas administrateur du serveur" in out
+    assert "✅ Le module Synapse d'Agora (version 1.0.0) répond au secret du bot" in out
     assert "✅ Inscription sur jeton seulement." in out
-    assert "non vérifiée : le bot n'est pas administrateur" in out
+    assert "❌ Le bot est soumis aux limites de débit" in out
     assert "❌ Fédération avec region-voisine.invalid : injoignable" in out
     assert "Points à corriger : 2." in out
 
-    # An operator fixes what it said, with an admin's token.
-    root_id, root_password = await register(synapse, "root", admin=True)
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(
-            synapse.url + "/_matrix/client/v3/login",
-            json={
-                "type": "m.login.password",
-                "user": root_id[1:].split(":")[0],
-                "password": root_password,
-            },
-        ) as resp,
-    ):
-        root = (await resp.json())["access_token"]
-    await admin_call(synapse, root, "PUT", f"/_synapse/admin/v2/users/{user_id}", {"admin": True})
-    second = await agora_cli(*args)
-    assert second.returncode == 1
-    assert "❌ Le bot est soumis aux limites de débit" in second.stdout
-    assert "override_ratelimit" in second.stdout
-    await admin_call(
-        synapse,
-        root,
-        "POST",
-        f"/_synapse/admin/v1/users/{user_id}/override_ratelimit",
-        {"messages_per_second": 0, "burst_count": 0},
-    )
+    # A secret that is not the module's: refused, and said.
+    wrong = dict(config, homeserver=dict(config["homeserver"], module_secret="w" * 40))
+    path.write_text(yaml.safe_dump(wrong))
+    refused = await agora_cli(*args)
+    assert "❌ Le module Synapse d'Agora refuse le secret du bot" in refused.stdout
+    assert "module_secret_file" in refused.stdout  # how to fix it
+
+    # What the bot asks at its start on an embedded homeserver: its rate limits lifted.
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            synapse.url + "/_synapse/client/agora/v1/ratelimit/exempt",
+            json={"bot": user_id},
+            headers={"X-Agora-Secret": module_secret(synapse)},
+        ) as resp:
+            assert resp.status == 200
     config["federation"] = {}
     config["locale"] = "en"
     path.write_text(yaml.safe_dump(config))
     third = await agora_cli(*args)
     print(third.stdout)
     assert third.returncode == 0, third.stdout
-    assert "✅ The bot is a server admin." in third.stdout
+    assert "✅ The bot is not a server admin: the admin API refuses it." in third.stdout
     assert "✅ The bot is exempt from rate limits." in third.stdout
     assert "Everything Agora needs is in place." in third.stdout
+    assert "Warnings" not in third.stdout
     # It logged in with the password for its checks, and left no device of its own behind
     # (the one registration made stays).
-    devices = await admin_call(synapse, root, "GET", f"/_synapse/admin/v2/users/{user_id}/devices")
+    status, devices = await server_admin_call(
+        synapse, "GET", f"/_synapse/admin/v2/users/{user_id}/devices"
+    )
+    assert status == 200
     assert "AGORA_DOCTOR" not in {d["device_id"] for d in devices["devices"]}
     assert len(devices["devices"]) == 1
+
+
+async def test_doctor_warns_of_admin_privileges_and_of_an_admin_bot_in_module_mode(
+    synapse, tmp_path: Path
+):
+    user_id, password = await register(synapse, "agora")
+    localpart = user_id[1:].split(":")[0]
+    config = bot_config(synapse, localpart, password, [], privileges="admin", locale="en")
+    path = tmp_path / "agora.yaml"
+    path.write_text(yaml.safe_dump(config))
+    args = ("doctor", "--config", str(path), "--data-dir", str(tmp_path / "data"))
+    checked = await agora_cli("check-config", "--config", str(path))
+    assert "Privileges: Synapse's admin API" in checked.stdout
+
+    first = await agora_cli(*args)
+    print(first.stdout)
+    assert first.returncode == 1
+    assert "⚠️  Privileges: Synapse's admin API" in first.stdout
+    assert "could reset any password" in first.stdout
+    assert "❌ The bot is not a server admin" in first.stdout
+    assert "/_synapse/admin/v2/users/" in first.stdout  # how to fix it
+
+    # The operator makes it one (and exempts it): admin mode is in place, with its warning.
+    for method, where, body in (
+        ("PUT", f"/_synapse/admin/v2/users/{user_id}", {"admin": True}),
+        (
+            "POST",
+            f"/_synapse/admin/v1/users/{user_id}/override_ratelimit",
+            {"messages_per_second": 0, "burst_count": 0},
+        ),
+    ):
+        status, _ = await server_admin_call(synapse, method, where, body)
+        assert status == 200
+    second = await agora_cli(*args)
+    print(second.stdout)
+    assert second.returncode == 0, second.stdout
+    assert "✅ The bot is a server admin." in second.stdout
+    assert "✅ The bot is exempt from rate limits." in second.stdout
+    assert "Warnings: 1." in second.stdout
+
+    # Back to module mode with that admin bot (an older embedded bot's case): it works, and
+    # the doctor says the right is needless.
+    module = bot_config(synapse, localpart, password, [], locale="en")
+    path.write_text(yaml.safe_dump(module))
+    third = await agora_cli(*args)
+    print(third.stdout)
+    assert third.returncode == 0, third.stdout
+    assert "⚠️  The bot is a server admin, which module mode does not need" in third.stdout
+    assert '{"admin": false}' in third.stdout  # how to take it back
+    checked = await agora_cli("check-config", "--config", str(path))
+    assert "Privileges: Agora's Synapse module" in checked.stdout

@@ -17,6 +17,7 @@ def config(network, allowed=()):
                 "url": "https://sud.example",
                 "server_name": SERVER,
                 "password": "x",
+                "module_secret": "m" * 32,
             },
             "admins": [ADMIN],
             "network": network,

@@ -1,6 +1,6 @@
 """Provisioning of vetted members against a real Synapse: the rooms the rules give, joined
-through the admin API (force_join) or invited to the spaces, and re-provisioning when the rules
-change."""
+through Agora's Synapse module (force_join; the bot is no server admin) or invited to the
+spaces, and re-provisioning when the rules change."""
 
 from __future__ import annotations
 
@@ -92,7 +92,6 @@ async def start(start_bot, admins, sfx: str, **provisioning: Any):
     first, second = admins
     agora = await start_bot(
         [first.user_id, second.user_id],
-        server_admin=True,
         network=tree(sfx),
         vetting={"provisioning": {"rules": rules(sfx), **provisioning}},
     )

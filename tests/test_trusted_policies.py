@@ -97,7 +97,7 @@ async def test_many_small_rules_from_a_peer_add_up_and_a_strangers_withdrawal_li
     """Eleven one-person rules from a peer's bot within the hour are a sweep of eleven: the
     eleventh waits for !confirm. Someone else than that bot withdrawing a rule in its list
     lifts nothing here."""
-    from bot.homeserver.admin import force_join
+    from bot.homeserver.privileges import privileges_for
 
     sfx = secrets.token_hex(3)
     bot_a, password_a = await register(synapse, "agora")
@@ -107,7 +107,6 @@ async def test_many_small_rules_from_a_peer_add_up_and_a_strangers_withdrawal_li
     region_b = await start_bot(
         [admin_b.user_id],
         network=tree(sfx),
-        server_admin=True,
         federation={"trusted_policy_rooms": [alias_a], "peer_bots": [bot_a]},
     )
     await admin_b.accept_invite(region_b.control.room_id)
@@ -119,11 +118,12 @@ async def test_many_small_rules_from_a_peer_add_up_and_a_strangers_withdrawal_li
     ids = await room_ids(region_b)
     community = ids[f"vaucluse-{sfx}.communaute"]
     members = []
+    privileges = privileges_for(region_b.config, region_b.gateway, region_b.data_dir)
     for i in range(11):
         user_id, _ = await register(synapse, f"m{i}")
         await vet(region_b, user_id, f"vaucluse-{sfx}")
-        await force_join(region_b.gateway, ids[f"vaucluse-{sfx}"], user_id)
-        await force_join(region_b.gateway, community, user_id)
+        await privileges.join(ids[f"vaucluse-{sfx}"], user_id)
+        await privileges.join(community, user_id)
         members.append(user_id)
 
     async def following() -> bool:

@@ -132,7 +132,6 @@ async def region(person, start_bot, mailbox):
     agora = await start_bot(
         [first.user_id, second.user_id],
         network=network(sfx),
-        server_admin=True,  # registration tokens
         smtp={"host": "127.0.0.1", "port": mailbox.port, "security": "none", "from": "a@b.example"},
     )
     for admin in (first, second):

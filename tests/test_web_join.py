@@ -1,6 +1,7 @@
 """The web join form against a real Synapse: a person with no Matrix account asks on the web,
 two admins approve, the status page gives a single-use registration token, and the account
-registered with it in a real client is linked to the request and provisioned."""
+registered with it in a real client is linked to the request and provisioned. The bot is no
+server admin: tokens and links go through Agora's Synapse module."""
 
 from __future__ import annotations
 
@@ -16,8 +17,7 @@ import aiohttp
 import pytest
 from aiosmtpd.controller import Controller
 
-from bot.errors import MatrixError
-from tests.conftest import free_port
+from tests.conftest import free_port, server_admin_call
 from tests.test_territories import eventually, room_ids
 from tests.test_vetting import network, request_number
 
@@ -118,7 +118,6 @@ async def web_region(person, start_bot, mailbox):
     agora = await start_bot(
         [first.user_id, second.user_id],
         network=network(sfx),
-        server_admin=True,
         smtp={
             "host": "127.0.0.1",
             "port": mailbox.port,
@@ -217,20 +216,23 @@ async def test_a_web_applicant_gets_a_token_registers_and_is_provisioned(
         token = await eventually(
             lambda: _different(token_shown, first_token), "the new token on the status page"
         )
-        with pytest.raises(MatrixError) as gone:  # the old one is withdrawn
-            await agora.gateway.raw("GET", f"/_synapse/admin/v1/registration_tokens/{first_token}")
-        assert gone.value.status == 404
+        privileges = agora.vetting.outcomes.privileges
+        assert await privileges.registration_tokens([first_token]) == {}  # the old one is gone
         mails = await eventually(
             lambda: _true([m for m in mailbox.to(address) if "nouveau jeton" in m.get_content()]),
             "the mail about the new token",
         )
         assert token not in mails[0].get_content()  # only on the status page
-        info = await agora.gateway.raw("GET", f"/_synapse/admin/v1/registration_tokens/{token}")
-        assert info["uses_allowed"] == 1 and info["completed"] == 0
+        info = (await privileges.registration_tokens([token]))[token]
+        assert (info.uses_allowed, info.completed) == (1, 0)
         refused, reaction = await first.command(agora.control.room_id, "!token renew 9999")
         assert reaction == "❌" and "9999" in refused.body
 
         username, password = f"nadia-{sfx}", secrets.token_urlsafe(12)
+        withdrawn = await register_with_token(
+            agora.config.homeserver.url, username, password, first_token
+        )
+        assert "user_id" not in withdrawn  # the old token opens nothing any more
         made = await register_with_token(agora.config.homeserver.url, username, password, token)
         user_id = made["user_id"]
         again = await register_with_token(
@@ -253,11 +255,11 @@ async def test_a_web_applicant_gets_a_token_registers_and_is_provisioned(
 
 
 async def test_an_account_recorded_under_the_raw_token_by_an_earlier_module_is_linked(
-    web_region,
+    web_region, synapse
 ):
     """The module's first builds recorded the token itself as the account's external id;
     such an account (made before the upgrade) is still found, asked once under the token."""
-    from bot.homeserver.registration_link import TOKEN_PROVIDER
+    from agora_synapse.protocol import TOKEN_PROVIDER
     from bot.vetting.form import JoinRequestData
 
     agora, _, _, sfx, _ = web_region
@@ -280,12 +282,15 @@ async def test_an_account_recorded_under_the_raw_token_by_an_earlier_module_is_l
         agora.config.homeserver.url, f"ana-{sfx}", secrets.token_urlsafe(12), token
     )
     user_id = made["user_id"]
-    # What the earlier module wrote: the token itself, not its hash.
-    await agora.gateway.raw(
+    # What the earlier module wrote: the token itself, not its hash (set here by a server
+    # admin: the bot is none).
+    status, _ = await server_admin_call(
+        synapse,
         "PUT",
         f"/_synapse/admin/v2/users/{user_id}",
         {"external_ids": [{"auth_provider": TOKEN_PROVIDER, "external_id": token}]},
     )
+    assert status == 200
     assert await agora.vetting.outcomes.link_registrations() == 1
     assert (await agora.vetting.get(number)).user_id == user_id
 

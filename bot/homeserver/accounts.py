@@ -1,7 +1,8 @@
 """The accounts an embedded homeserver gets from the bot: the bot's own (its password kept
-beside the homeserver's registration secret, which could make any account anyway), and the
-people the config names (admins, animators, managers), registered once with random passwords
-written to ``credentials.json`` for the operator."""
+beside the homeserver's registration secret, which could make any account anyway; a server
+admin only with ``homeserver.privileges: admin``), and the people the config names (admins,
+animators, managers), registered once with random passwords written to ``credentials.json``
+for the operator."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from bot.config import Config
 from bot.files import write_private
 from bot.homeserver.admin import register_with_shared_secret
 from bot.homeserver.embedded import EmbeddedSynapse
-from bot.matrix.gateway import Gateway, path_part
+from bot.homeserver.privileges import privileges_for
+from bot.matrix.gateway import Gateway
 from bot.matrix.ids import localpart, server_of
 from bot.matrix.login import Session, restore_or_log_in, saved_session
 
@@ -29,6 +31,7 @@ class EmbeddedAccounts:
     def __init__(self, synapse: EmbeddedSynapse, config: Config, data_dir: Path):
         self.synapse = synapse
         self.config = config
+        self.data_dir = data_dir
         self.credentials_path = data_dir / "credentials.json"
         self.users: dict[str, str] = self._read().get("users", {})
 
@@ -43,8 +46,10 @@ class EmbeddedAccounts:
 
     async def ensure_bot(self, first_start: bool, older: str | None) -> str:
         """The bot's password: kept from before (``older``: one an older session file held),
-        or, at a first start, made and the account registered with it. A first start cut
-        short after the password is written finds the same one again."""
+        or, at a first start, made and the account registered with it (a server admin only
+        with ``homeserver.privileges: admin``; a bot made one before stays one, and
+        ``agora-bot doctor`` says so). A first start cut short after the password is written
+        finds the same one again."""
         password = self.bot_password()
         if password is None and older:
             write_private(self._password_path, older)
@@ -59,7 +64,7 @@ class EmbeddedAccounts:
                     self.synapse.secrets()["registration_shared_secret"],
                     self.config.bot.localpart,
                     password,
-                    admin=True,
+                    admin=self.config.homeserver.privileges == "admin",
                     displayname=self.config.bot.display_name,
                 )
         assert password is not None, "an embedded homeserver's bot has a password"
@@ -87,12 +92,7 @@ class EmbeddedAccounts:
                         person,
                         self.credentials_path,
                     )
-        await gateway.raw(
-            "POST",
-            f"/_synapse/admin/v1/users/{path_part(gateway.user_id)}/override_ratelimit",
-            {"messages_per_second": 0, "burst_count": 0},
-            what="lift the bot's rate limits",
-        )
+        await privileges_for(self.config, gateway, self.data_dir).exempt_from_rate_limits()
 
     def _named_people(self) -> list[str]:
         people = list(self.config.admins)

@@ -1,16 +1,20 @@
-"""Synapse's admin API: shared-secret registration, force-join, deactivation, registration
-tokens and the accounts registered with them."""
+"""Synapse's admin API: shared-secret registration (an embedded homeserver's accounts), and,
+with ``homeserver.privileges: admin``, what the bot otherwise asks Agora's Synapse module for
+(force-join, deactivation, registration tokens and the accounts registered with them, its rate
+limits): ``AdminPrivileges``. The bot's account must then be a server admin, whose token could
+reset any password on the homeserver (deploy/README.md)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Collection
 from typing import Any, Protocol
 
 import aiohttp
 
 from bot.errors import MatrixError
-from bot.homeserver.registration_link import TOKEN_PROVIDER, token_id
+from bot.homeserver.module_protocol import TOKEN_PROVIDER, TokenRecord, token_id
 from bot.matrix.gateway import path_part
 
 
@@ -58,11 +62,13 @@ async def register_with_shared_secret(
 
 
 # --- Synapse admin API calls the bot makes as a server admin ---------------------------------
-# (the bot's account must be a Synapse admin for these: it is on the embedded homeserver; see
-# deploy/README.md for a production one)
+# (homeserver.privileges: admin; the bot's account must be a Synapse admin for these)
 
 
 class AdminApi(Protocol):
+    @property
+    def user_id(self) -> str: ...
+
     async def raw(
         self,
         method: str,
@@ -150,3 +156,65 @@ async def user_registered_with(
             return None
         raise
     return data.get("user_id")
+
+
+async def renew_registration_token(gateway: AdminApi, token: str, expires_at_ms: int) -> bool:
+    """A token's new expiry; False when there is no such token."""
+    try:
+        await gateway.raw(
+            "PUT",
+            f"/_synapse/admin/v1/registration_tokens/{path_part(token)}",
+            {"expiry_time": expires_at_ms},
+            what="renew a registration token",
+        )
+    except MatrixError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
+
+
+async def exempt_from_rate_limits(gateway: AdminApi) -> None:
+    await gateway.raw(
+        "POST",
+        f"/_synapse/admin/v1/users/{path_part(gateway.user_id)}/override_ratelimit",
+        {"messages_per_second": 0, "burst_count": 0},
+        what="lift the bot's rate limits",
+    )
+
+
+class AdminPrivileges:
+    """``bot.homeserver.privileges.Privileges`` through Synapse's admin API."""
+
+    mode = "admin"
+
+    def __init__(self, gateway: AdminApi):
+        self.gateway = gateway
+
+    async def join(self, room_id: str, user_id: str) -> None:
+        await force_join(self.gateway, room_id, user_id)
+
+    async def deactivate(self, user_id: str) -> None:
+        await deactivate(self.gateway, user_id)
+
+    async def exempt_from_rate_limits(self) -> None:
+        await exempt_from_rate_limits(self.gateway)
+
+    async def new_registration_token(self, token: str, expires_at_ms: int) -> None:
+        await new_registration_token(self.gateway, token, expires_at_ms)
+
+    async def renew_registration_token(self, token: str, expires_at_ms: int) -> bool:
+        return await renew_registration_token(self.gateway, token, expires_at_ms)
+
+    async def delete_registration_token(self, token: str) -> None:
+        await delete_registration_token(self.gateway, token)
+
+    async def registration_tokens(self, tokens: Collection[str]) -> dict[str, TokenRecord]:
+        """One request lists every token of the homeserver; those asked about are kept."""
+        if not tokens:
+            return {}
+        every = await registration_tokens(self.gateway)
+        return {t: TokenRecord.of(every[t]) for t in tokens if t in every}
+
+    async def registered_with(self, token: str, *, legacy: bool = False) -> str | None:
+        return await user_registered_with(self.gateway, token, legacy=legacy)

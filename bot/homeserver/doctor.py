@@ -3,12 +3,15 @@ bot, and what to fix, in the operator's language (``locale``). Exit 1 if somethi
 fixed, 0 otherwise (warnings included).
 
 Checked, in order (a check that needs what an earlier one lacked is skipped):
-the homeserver answers (its Matrix versions, and Synapse's admin API with its version); the
-bot logs in (its saved session, its token, or its password: a device made for the check is
-logged out after it); it is a server admin; Agora's Synapse module answers; registration
-takes tokens only; the bot is exempt from rate limits; the peer regions' bots are reachable
-over federation; the certificates of the https addresses (and of the embedded federation
-listener) are valid and not about to expire.
+the homeserver answers (its Matrix versions, and Synapse's version); which privileges the bot
+runs with (``homeserver.privileges``: Agora's Synapse module, or the admin API, a warning);
+the bot logs in (its saved session, its token, or its password: a device made for the check is
+logged out after it); it is a server admin in admin mode, and is not one in module mode (a
+warning: an older bot made as one keeps working); Agora's Synapse module answers, and in module
+mode answers the bot's secret and serves this bot; registration takes tokens only; the bot is
+exempt from rate limits; the peer regions' bots are reachable over federation; the
+certificates of the https addresses (and of the embedded federation listener) are valid and
+not about to expire.
 
 Read-only: nothing is changed on the homeserver (but the check's own device, removed again).
 """
@@ -28,8 +31,15 @@ from urllib.parse import urlparse
 
 import aiohttp
 
-from bot.config import Config
-from bot.homeserver.registration_link import MODULE_NAME, PROBE_PATH, REGISTRATION_TOKEN
+from bot.config import Config, ConfigError
+from bot.homeserver.module_protocol import (
+    API_PATH,
+    MODULE_NAME,
+    PROBE_PATH,
+    REGISTRATION_TOKEN,
+    SECRET_HEADER,
+)
+from bot.homeserver.privileges import describe, embedded_module_secret
 from bot.i18n import t
 from bot.matrix.gateway import path_part
 from bot.matrix.login import saved_session
@@ -65,6 +75,8 @@ class Checkup:
         self.findings: list[Finding] = []
         self.token: str | None = None
         self.own_device = False  # logged in for the check: logged out after it
+        self.module_mode = config.homeserver.privileges == "module"
+        self.module_status: dict[str, Any] | None = None  # what the module said of the bot
 
     def ok(self, text: str) -> None:
         self.findings.append(Finding(OK, text))
@@ -76,10 +88,18 @@ class Checkup:
         self.findings.append(Finding(FAIL, text, fix))
 
     async def call(
-        self, method: str, path: str, body: Any = None, *, base: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        base: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """(status, JSON body or {}) of one request, with the bot's token when there is one."""
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = ({"Authorization": f"Bearer {self.token}"} if self.token else {}) | (
+            headers or {}
+        )
         try:
             async with self.http.request(
                 method,
@@ -101,6 +121,7 @@ class Checkup:
     async def run(self) -> None:
         if not await self.reachable():
             return
+        self.privileges()
         if await self.log_in():
             try:
                 admin = await self.admin()
@@ -160,6 +181,13 @@ class Checkup:
         else:
             self.ok(t("doctor.reachable.ok", loc, software=f"Synapse {software}", matrix=newest))
         return True
+
+    def privileges(self) -> None:
+        """Which privileges the bot runs with: admin ones are a warning."""
+        if self.module_mode:
+            self.ok(describe(self.config))
+        else:
+            self.warn(describe(self.config), t("doctor.privileges.admin_fix", self.loc))
 
     async def log_in(self) -> bool:
         loc, hs = self.loc, self.config.homeserver
@@ -225,11 +253,29 @@ class Checkup:
         self.token = None
 
     async def admin(self) -> bool:
+        """Whether the bot is a server admin: needed in admin mode, needless (a warning) in
+        module mode, where the admin API refuses a bot that is not one."""
         loc = self.loc
         status, data = await self.call(
             "GET", f"/_synapse/admin/v1/users/{path_part(self.user)}/admin"
         )
-        if status == 200 and data.get("admin") is True:
+        admin = status == 200 and data.get("admin") is True
+        if self.module_mode:
+            if admin:
+                self.warn(
+                    t("doctor.admin.needless", loc),
+                    t(
+                        "doctor.admin.needless_fix",
+                        loc,
+                        url=self.url,
+                        user=path_part(self.user),
+                        body='{"admin": false}',
+                    ),
+                )
+            else:
+                self.ok(t("doctor.admin.not_admin", loc))
+            return admin
+        if admin:
             self.ok(t("doctor.admin.ok", loc))
             return True
         self.fail(
@@ -245,15 +291,58 @@ class Checkup:
         return False
 
     async def module(self) -> None:
+        """The module is loaded (its probe answers); in module mode, it takes the bot's secret
+        and serves this bot."""
         loc = self.loc
         try:
             status, data = await self.call("GET", PROBE_PATH)
         except Unreachable:
             status, data = 0, {}
-        if status == 200 and data.get("module") == MODULE_NAME:
-            self.ok(t("doctor.module.ok", loc))
-        else:
+        if status != 200 or data.get("module") != MODULE_NAME:
             self.fail(t("doctor.module.no", loc, path=PROBE_PATH), t("doctor.module.fix", loc))
+            return
+        if not self.module_mode:
+            self.ok(t("doctor.module.ok", loc))
+            return
+        try:
+            secret = self.module_secret()
+        except ConfigError as exc:
+            self.fail(
+                t("doctor.module.no_secret", loc, error=exc), t("doctor.module.no_secret_fix", loc)
+            )
+            return
+        try:
+            status, data = await self.call(
+                "POST",
+                f"{API_PATH}/status",
+                {"bot": self.user},
+                headers={SECRET_HEADER: secret},
+            )
+        except Unreachable as exc:
+            status, data = 0, {"error": str(exc)}
+        if status == 200 and data.get("bot") is True:
+            self.module_status = data
+            self.ok(t("doctor.module.secret_ok", loc, version=data.get("version", "?")))
+        elif status == 200:
+            self.fail(
+                t("doctor.module.other_bot", loc, user=self.user),
+                t("doctor.module.other_bot_fix", loc, user=self.user),
+            )
+        elif status == 401:
+            self.fail(t("doctor.module.secret_refused", loc), t("doctor.module.secret_fix", loc))
+        else:
+            self.fail(
+                t("doctor.module.old", loc, error=_error(status, data)),
+                t("doctor.module.fix", loc),
+            )
+
+    def module_secret(self) -> str:
+        """The secret the bot gives the module (an embedded homeserver's own, or the config's)."""
+        hs = self.config.homeserver
+        if hs.embedded:
+            return embedded_module_secret(self.data_dir)
+        assert hs.module_secret is not None, "the config requires it in module mode"
+        return hs.module_secret
 
     async def registration(self) -> None:
         """An empty registration asks the homeserver which ways in it offers (nothing is
@@ -277,6 +366,14 @@ class Checkup:
 
     async def rate_limits(self, admin: bool) -> None:
         loc = self.loc
+        if self.module_mode:
+            if self.module_status is None:
+                self.warn(t("doctor.ratelimit.unknown_module", loc))
+            elif self.module_status.get("exempt") is True:
+                self.ok(t("doctor.ratelimit.ok", loc))
+            else:
+                self.fail(t("doctor.ratelimit.no", loc), t("doctor.ratelimit.module_fix", loc))
+            return
         if not admin:
             self.warn(t("doctor.ratelimit.unknown", loc))
             return

@@ -34,8 +34,11 @@ from cryptography.x509.oid import NameOID
 
 from bot.config import Config, FederationListener
 from bot.files import write_private
+from bot.homeserver.module_protocol import EMBEDDED_SECRET as MODULE_SECRET
 
 log = logging.getLogger(__name__)
+
+SECRETS = ("registration_shared_secret", "macaroon_secret_key", "form_secret", MODULE_SECRET)
 
 
 class EmbeddedHomeserverError(RuntimeError):
@@ -67,7 +70,13 @@ class EmbeddedSynapse:
         *,
         federation: FederationListener | None = None,
         peers: tuple[str, ...] = (),
+        bot_user: str | None = None,
+        bot_user_pattern: str | None = None,
     ):
+        """``bot_user``: the bot Agora's Synapse module serves (``bot_user_pattern``: a
+        regular expression of such bots, for tests that make many)."""
+        self.bot_user = bot_user
+        self.bot_user_pattern = bot_user_pattern
         self.federation = federation
         self.peers = peers  # servers this one federates with (federation_domain_whitelist)
         self.dir = Path(data_dir).resolve() / "synapse"
@@ -90,6 +99,7 @@ class EmbeddedSynapse:
             hs.synapse,
             federation=hs.federation,
             peers=config.federation.allowed_servers,
+            bot_user=config.bot_user_id,
         )
 
     @property
@@ -107,14 +117,14 @@ class EmbeddedSynapse:
     # --- files ------------------------------------------------------------------------------
 
     def secrets(self) -> dict[str, str]:
+        """Made once each (one a newer Agora needs is added to an older data directory's)."""
         path = self.dir / "secrets.json"
-        if path.exists():
-            return json.loads(path.read_text())
-        values = {
-            name: secrets.token_urlsafe(32)
-            for name in ("registration_shared_secret", "macaroon_secret_key", "form_secret")
-        }
-        write_private(path, json.dumps(values, indent=2))
+        values = json.loads(path.read_text()) if path.exists() else {}
+        missing = [name for name in SECRETS if name not in values]
+        if missing:
+            values |= {name: secrets.token_urlsafe(32) for name in missing}
+            self.dir.mkdir(parents=True, exist_ok=True)
+            write_private(path, json.dumps(values, indent=2))
         return values
 
     def _signing_key(self) -> Path:
@@ -147,10 +157,9 @@ class EmbeddedSynapse:
             # token the bot gives once their web request is approved (MSC3231).
             "enable_registration": True,
             "registration_requires_token": True,
-            # Tells the bot which account each token registered (bot/homeserver/registration_link).
-            "modules": [
-                {"module": "bot.homeserver.registration_link.RegistrationLink", "config": {}}
-            ],
+            # Agora's module (agora_synapse): which account each token registered, and, behind
+            # its secret, what the bot needs without being a server admin.
+            "modules": [{"module": "agora_synapse.AgoraModule", "config": self.module_config()}],
             "trusted_key_servers": [],
             "suppress_key_server_warning": True,
             "url_preview_enabled": False,
@@ -162,6 +171,18 @@ class EmbeddedSynapse:
         if self.federation is not None:
             base.update(self._federation_settings(self.federation))
         return deep_merge(base, self.extra)
+
+    def module_config(self) -> dict[str, Any]:
+        """Agora's module's config: its secret, and the bot it serves (none: its operations
+        stay closed)."""
+        config: dict[str, Any] = {}
+        if self.bot_user or self.bot_user_pattern:
+            config["secret"] = self.secrets()[MODULE_SECRET]
+        if self.bot_user:
+            config["bot_user"] = self.bot_user
+        if self.bot_user_pattern:
+            config["bot_user_pattern"] = self.bot_user_pattern
+        return config
 
     def _federation_settings(self, fed: FederationListener) -> dict[str, Any]:
         """A TLS listener for the other regions' homeservers. Without a certificate given, a

@@ -220,8 +220,10 @@ class Gateway:
         *,
         what: str | None = None,
         query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """An endpoint nio does not wrap (admin API, cross-signing, state reads)."""
+        """An endpoint nio does not wrap (cross-signing, state reads, Agora's Synapse module
+        with its secret's ``headers``, the admin API)."""
         what = what or f"{method} {path}"
         url = path
         if query:
@@ -229,6 +231,7 @@ class Gateway:
         headers = {
             "Authorization": f"Bearer {self.client.access_token}",
             "Content-Type": "application/json",
+            **(headers or {}),
         }
         data = json.dumps(body) if body is not None else None
 

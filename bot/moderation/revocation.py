@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.errors import BadArgument, MatrixError, PermissionDenied, transient
 from bot.events import MemberRemoved
-from bot.homeserver.admin import deactivate
+from bot.homeserver.privileges import privileges_for
 from bot.i18n import t
 from bot.matrix.ids import is_local
 from bot.moderation.policy_room import PolicyRoom
@@ -34,6 +34,7 @@ class Revocation:
         self.store = core.store
         self.policy = policy
         self.members = VettingStore(core.store)
+        self.privileges = privileges_for(core.config, core.gateway, core.data_dir)
 
     async def start(self, user_id: str, reason: str, by: str, deactivate: bool) -> bool:
         """Revoke now and queue the removal. Returns whether they were a member. Run again
@@ -85,7 +86,7 @@ class Revocation:
         await self.policy.ban("user", user_id, reason)
         deactivated = False
         if payload.get("deactivate") and local:
-            await deactivate(self.gateway, user_id)
+            await self.privileges.deactivate(user_id)
             deactivated = True
         await self.store.audit(
             payload["by"],

@@ -51,7 +51,7 @@ class DesiredRoom:
     # Vetted members given this room (bot.vetting.provisioning): asked in once, if they were
     # never in it (someone who left is not asked back).
     member_invites: tuple[str, ...] = ()
-    member_joins: tuple[str, ...] = ()  # force_join: joined through the admin API
+    member_joins: tuple[str, ...] = ()  # force_join: joined by the bot's privileges
     # Power needed to invite: members may not in private rooms (the bot and keepers do).
     invite_level: int = 0
 

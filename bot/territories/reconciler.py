@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.config import Config
 from bot.errors import Conflict, MatrixError, UserError
-from bot.homeserver.admin import force_join
+from bot.homeserver.privileges import privileges_for
 from bot.matrix.gateway import Gateway, path_part
 from bot.matrix.ids import creators_are_privileged
 from bot.store import Store
@@ -63,6 +63,7 @@ class Reconciler:
         self.gateway = gateway
         self.store = store
         self.lock_path = data_dir / "reconcile.lock"
+        self.privileges = privileges_for(config, gateway, data_dir)  # force-joins
         self._creator_privileged: bool | None = None
         self._faults_left = int(os.environ.get(FAULT_ENV, "0") or 0)
         self._by_key: dict[str, DesiredRoom] = {}
@@ -318,7 +319,7 @@ class Reconciler:
                 if "already in the room" not in exc.message and "is already" not in exc.message:
                     raise
         elif action.op == "force_join":
-            await force_join(gw, await self._room_id(action.key), action.user or "")
+            await self.privileges.join(await self._room_id(action.key), action.user or "")
         elif action.op == "archive":
             await self._archive(action.key)
         else:

@@ -11,13 +11,7 @@ import time
 from bot.capability import Core
 from bot.errors import Conflict, MatrixError
 from bot.events import MemberProvisioned
-from bot.homeserver.admin import (
-    delete_registration_token,
-    force_join,
-    new_registration_token,
-    registration_tokens,
-    user_registered_with,
-)
+from bot.homeserver.privileges import privileges_for
 from bot.i18n import t
 from bot.mail import Mailer
 from bot.matrix.content import notice
@@ -39,6 +33,8 @@ class Outcomes(Part):
         super().__init__(core)
         self.ledger = ledger
         self.mailer = mailer
+        # Registration tokens and force-joins (through Agora's Synapse module, or the admin API).
+        self.privileges = privileges_for(core.config, core.gateway, core.data_dir)
 
     async def conclude(self, payload: dict) -> None:
         """The job that follows a final decision: provisioning, then a job that tells the
@@ -154,7 +150,7 @@ class Outcomes(Part):
             if room_id is None:
                 continue
             if step.op == "join":
-                await force_join(self.gateway, room_id, user_id)
+                await self.privileges.join(room_id, user_id)
             else:
                 await self.gateway.invite(room_id, user_id, again_ok=True)
         await self.core.publish(MemberProvisioned(user_id))
@@ -187,7 +183,7 @@ class Outcomes(Part):
             token = (await self.ledger.get(request.id)).reg_token
             assert token is not None
             expires = await self.requests.reg_expires(request.id) or expires
-        await new_registration_token(self.gateway, token, int(expires * 1000))
+        await self.privileges.new_registration_token(token, int(expires * 1000))
         return token
 
     async def renew_token(self, request_id: int, admin: str) -> RequestRow:
@@ -199,8 +195,8 @@ class Outcomes(Part):
         done, earlier = await self.store.earlier_outcome("token.renew")
         if done:
             old, token, expires = earlier
-            await new_registration_token(self.gateway, token, int(expires * 1000))
-            await delete_registration_token(self.gateway, old)
+            await self.privileges.new_registration_token(token, int(expires * 1000))
+            await self.privileges.delete_registration_token(old)
             return await self.ledger.get(request_id)
         request = await self.ledger.get(request_id)
         if request.status != "approved" or request.source != "web" or request.reg_token is None:
@@ -217,8 +213,8 @@ class Outcomes(Part):
                 raise Conflict("token.not_renewable", id=str(request_id))
             await self.store.add_job(db, TOKEN_MAIL_JOB, {"request_id": request.id})
             await self.store.keep_outcome(db, "token.renew", [old, token, expires])
-        await new_registration_token(self.gateway, token, int(expires * 1000))
-        await delete_registration_token(self.gateway, old)
+        await self.privileges.new_registration_token(token, int(expires * 1000))
+        await self.privileges.delete_registration_token(old)
         await self.store.audit(admin, "vetting.token_renew", "ok", detail=f"#{request.id}")
         self.wake_jobs()
         return await self.ledger.get(request.id)
@@ -241,22 +237,24 @@ class Outcomes(Part):
 
     async def link_registrations(self) -> int:
         """Approved web requests whose token has been used: link the account and provision it.
-        One request lists the homeserver's tokens; only a used one is looked up (by its hash);
+        One request asks after the waiting tokens; only a used one is looked up (by its hash);
         nothing is asked while no token is waiting, nor for an expired one."""
         waiting = await self.requests.awaiting_registration()
         if not waiting:
             return 0
-        known = await registration_tokens(self.gateway)
+        known = await self.privileges.registration_tokens(
+            [r.reg_token for r in waiting if r.reg_token]
+        )
         linked = 0
         for request in waiting:
             record = known.get(request.reg_token or "")
-            if record is None or not record.get("completed"):
+            if record is None or not record.completed:
                 continue
-            user_id = await user_registered_with(self.gateway, request.reg_token or "")
+            user_id = await self.privileges.registered_with(request.reg_token or "")
             if user_id is None and await self.store.once(f"token.legacy:{request.id}"):
                 # Made before the module recorded hashes: asked once under the token itself.
-                user_id = await user_registered_with(
-                    self.gateway, request.reg_token or "", legacy=True
+                user_id = await self.privileges.registered_with(
+                    request.reg_token or "", legacy=True
                 )
             if user_id is None:
                 continue

@@ -9,8 +9,8 @@ admitted them into) or room keys (``pdsa84.responsables``).
 Delivery follows Synapse's invite limits (``rc_invites.per_user``: a burst of 5): a member is
 invited to the spaces only (and to invite-only rooms given to them); the restricted rooms of a
 space are joinable by its members, so nobody is invited to every room one by one. With
-``force_join`` local accounts are joined straight into their spaces and rooms through the admin
-API instead.
+``force_join`` local accounts are joined straight into their spaces and rooms instead, through
+Agora's Synapse module (or the admin API).
 
 A member may be in: every space and room of their home territory and of the territories above
 it, the territories an animator admitted them into, and the rooms given to them (with the spaces
@@ -119,7 +119,7 @@ def _room(by_id: dict[str, Territory], key: str) -> RoomSpec | None:
 @dataclass(frozen=True)
 class Delivery:
     key: str
-    op: str  # join (admin API, local accounts with force_join) | invite
+    op: str  # join (the bot's privileges, local accounts with force_join) | invite
 
 
 def deliveries(
