@@ -519,8 +519,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{path}: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
+        from bot.datadir import DataDirBusy
         from bot.errors import AgoraError
+        from bot.store import StoreTooNew
 
+        if isinstance(exc, StoreTooNew | DataDirBusy):  # the operator's to settle: one line
+            print(f"{args.command} refused: {exc}", file=sys.stderr)
+            return 1
         if args.command == "run":  # start-up failures: one readable line, details in the log
             logging.getLogger("agora").critical("start-up failed: %s", exc, exc_info=True)
             return 1
