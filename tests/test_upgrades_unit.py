@@ -1,6 +1,6 @@
 """Upgrades: a store an earlier release left migrates forward in place, its data kept and its
 schema the same as a fresh store's; a store newer than the code is refused in one line by
-every command that opens it."""
+every command that opens it, and by ``restore`` before anything is written."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.backup import backup
 from bot.store import Store, StoreTooNew
 from bot.store.migrations import MIGRATIONS
 from bot.store.snapshot import schema_version
@@ -133,3 +134,26 @@ async def test_every_command_refuses_a_newer_store_in_one_line(command: str, tmp
         "the upgrade"
     ], done.stderr
     assert not (data / "synapse").exists()  # refused before anything was started
+
+
+async def test_restore_refuses_a_backup_newer_than_the_code_before_writing(tmp_path):
+    data = _too_new(tmp_path).parent
+    archive = backup(data, tmp_path / "newer.tar.gz", say=lambda _: None).path
+    target = tmp_path / "restored"
+    done = await agora_cli("restore", str(archive), "--data-dir", str(target))
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"restore failed: {archive}: its store is at schema version {len(MIGRATIONS) + 1}, "
+        f"newer than this agora-bot knows ({len(MIGRATIONS)}): restore it with agora-bot "
+        f"{json.loads(_manifest(archive))['agora_bot_version']} or newer; nothing was restored"
+    ]
+    assert not target.exists()
+
+
+def _manifest(archive: Path) -> bytes:
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        handle = tar.extractfile("manifest.json")
+        assert handle is not None
+        return handle.read()
