@@ -131,6 +131,53 @@ async def test_a_bot_restored_from_a_backup_taken_while_it_ran_carries_on(
         assert [tuple(r) for r in await cur.fetchall()] == [("done", 1)]
 
 
+async def one_time_keys(agora) -> int:
+    """How many of the bot's one-time keys the homeserver holds for others to take."""
+    counts = await agora.gateway.raw("POST", "/_matrix/client/v3/keys/upload", {})
+    return counts["one_time_key_counts"].get("signed_curve25519", 0)
+
+
+async def test_a_bot_restored_from_an_older_backup_moves_past_the_keys_it_handed_out_since(
+    person, start_bot, tmp_path
+):
+    """Between the backup and the loss, people wrote to the bot for the first time: each of
+    their devices took one of its one-time keys, which it replaced with new ones the
+    restored account never made, numbered as the restored one numbers its next. It still
+    replaces the keys it hands out, and newcomers still write to it."""
+    admin = await person("admin")
+    first = await start_bot([admin.user_id])
+    control, bot = first.control.room_id, first.gateway.user_id
+    await admin.accept_invite(control)
+    await admin.command(control, "!ping")
+    archive = tmp_path / "agora.tar.gz"
+    made = await agora_cli("backup", "--data-dir", str(first.data_dir), "--output", str(archive))
+    assert made.returncode == 0, made.stderr
+    full = await one_time_keys(first)
+
+    for _ in range(2):  # after the backup
+        someone = await person("membre")
+        _, reaction = await someone.command(await someone.dm(bot), "!ping")
+        assert reaction == "✅"
+    await first.stop()
+
+    fresh = tmp_path / "restored"
+    put = await agora_cli("restore", str(archive), "--data-dir", str(fresh))
+    assert put.returncode == 0, put.stderr
+    again = await start_bot([admin.user_id], account=first.account, data_dir=fresh)
+    for _ in range(2):  # each takes one of its keys, which it replaces
+        newcomer = await person("nouvelle")
+        answer, reaction = await newcomer.command(await newcomer.dm(bot), "!ping")
+        assert answer.encrypted and reaction == "✅"
+
+        async def replaced() -> bool:
+            return await one_time_keys(again) == full
+
+        await eventually(replaced, "its one-time keys replaced")
+    assert again.client.olm.account.one_time_keys["curve25519"] == {}  # none refused, left
+    after, reaction = await admin.command(control, "!ping")
+    assert after.encrypted and reaction == "✅"
+
+
 async def test_an_embedded_region_is_backed_up_whole_and_starts_again_from_the_backup(tmp_path):
     """What `make run` made (the bot and its homeserver in one data directory): one backup
     while it runs, put back into a fresh directory, and the region goes on from there: the
