@@ -8,7 +8,7 @@ secrets the bot keeps (``calendar.key``, an embedded homeserver's ``credentials.
 mails written without SMTP, and, with the embedded homeserver, Synapse's database, signing
 key, secrets and media. Left out: what is made again (locks, caches, the embedded
 homeserver's config and logs, rewritten at each start) and, unless asked, the national
-directory's copy, which the bot downloads again.
+directory's copy: public data, which the bot downloads again (or an operator loads).
 
 Each SQLite database is copied with SQLite's backup API (``bot.store.snapshot``), the bot's
 store first, then the embedded homeserver's, then the crypto store: a restore then finds the
@@ -295,11 +295,13 @@ def backup(
             temporary.unlink(missing_ok=True)
     for rel in found.left_out:
         if rel == DIRECTORY:
-            say(
-                f"left out: {DIRECTORY} (the national directory's copy, "
-                f"{size_text((data_dir / DIRECTORY).stat().st_size)}: the bot downloads it "
-                "again, or agora-bot import-directory; --with-directory to keep it)"
-            )
+            with contextlib.suppress(OSError):
+                shown = size_text((data_dir / DIRECTORY).stat().st_size)
+                say(
+                    f"left out: {DIRECTORY} (the national directory's copy, {shown}: public "
+                    "data the bot downloads again when directory.url is set, or agora-bot "
+                    "import-directory loads; --with-directory to keep it)"
+                )
     for rel in found.skipped:
         say(f"skipped: {rel} (not a regular file)")
     size = output.stat().st_size

@@ -154,7 +154,7 @@ def _parser() -> argparse.ArgumentParser:
         "--with-directory",
         action="store_true",
         help="keep the national directory's copy (directory.db) in it too (left out by "
-        "default: the bot downloads it again)",
+        "default: public data, downloaded again or loaded with import-directory)",
     )
     restore = command(
         "restore",
@@ -536,7 +536,8 @@ def _restore(data_dir: Path, file: Path, force: bool) -> int:
     if DIRECTORY in done.manifest.left_out and not (data_dir / DIRECTORY).exists():
         print(
             f"{DIRECTORY} was left out of the backup: the bot downloads the national "
-            "directory again (or agora-bot import-directory)"
+            "directory again if directory.url is set; otherwise load it with agora-bot "
+            "import-directory"
         )
     print(f"restored into {data_dir.resolve()}: start the bot on it (agora-bot run)")
     return 0

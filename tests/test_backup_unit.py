@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import shlex
 import sqlite3
 import tarfile
 from pathlib import Path
@@ -352,3 +353,22 @@ async def test_backup_names_what_stops_it(tmp_path, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert err.startswith("backup failed: ") and err.count("\n") == 1
+
+
+def test_the_backup_unit_runs_the_command_on_the_bot_s_own_data_directory():
+    """deploy/agora-backup.service as systemd would run it: a command line agora-bot takes,
+    as the bot's user, on the state directory agora-bot.service gives the bot."""
+
+    def settings(name: str) -> dict[str, str]:
+        lines = (Path(__file__).parent.parent / "deploy" / name).read_text().splitlines()
+        return dict(line.split("=", 1) for line in lines if "=" in line and line[0] != "#")
+
+    unit, bot = settings("agora-backup.service"), settings("agora-bot.service")
+    assert (unit["User"], unit["StateDirectory"]) == (bot["User"], bot["StateDirectory"])
+    binary, *args = shlex.split(unit["ExecStart"].replace("${STATE_DIRECTORY}", "/var/lib/agora"))
+    assert binary == bot["ExecStart"].split()[0]
+    parsed = cli._parser().parse_args(args)
+    assert parsed.command == "backup"
+    assert (parsed.data_dir, parsed.output) == (Path("/var/lib/agora"), Path("/var/backups/agora"))
+    assert unit["ReadWritePaths"] == str(parsed.output)
+    assert "agora-backup-*.tar.gz" in unit["ExecStartPost"]

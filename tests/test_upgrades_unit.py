@@ -5,6 +5,7 @@ every command that opens it, and by ``restore`` before anything is written."""
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -49,14 +50,18 @@ def test_there_is_a_store_of_the_previous_schema_version():
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f.stem)
-async def test_a_store_an_earlier_release_left_is_migrated_in_place(fixture: Path, tmp_path):
+async def test_a_store_an_earlier_release_left_is_migrated_in_place(
+    fixture: Path, tmp_path, caplog
+):
     path = tmp_path / "agora.db"
     version = _load(fixture, path)
     assert schema_version(path) == version < len(MIGRATIONS)
     before = _counts(path)
 
-    store = await Store.open(path)
+    with caplog.at_level(logging.INFO, logger="bot.store"):
+        store = await Store.open(path)
     assert await store.version() == len(MIGRATIONS)
+    assert caplog.messages == [f"store migrated from schema version {version} to {len(MIGRATIONS)}"]
     # What the bot reads through today's code is what the earlier release wrote.
     assert await store.instance() == "0123456789abcdef"  # its transaction ids go on
     assert await store.get("sync_token") == "s42_1_0_1_1_1_1_1_1"  # no full sync again

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import secrets
 import sqlite3
@@ -18,6 +19,8 @@ import aiosqlite
 
 from bot import effects
 from bot.store.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
 
 # The outcome of a command its sender withdrew (redacted) before it ran.
 REDACTED = "redacted"
@@ -229,6 +232,8 @@ class Store:
             finally:
                 if rebuilds:
                     await self.db.execute("PRAGMA foreign_keys=ON")
+        if current and target > current:  # an upgrade (a new store says nothing)
+            log.info("store migrated from schema version %d to %d", current, target)
 
     # --- each person's language ----------------------------------------------------------------
 
