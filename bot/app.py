@@ -18,6 +18,7 @@ from bot.capability import Capability, Core
 from bot.commands import load_commands
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Config, ConfigError, changes_needing_restart, load_config
+from bot.datadir import DataDirLock
 from bot.federation.capability import Federation
 from bot.files import watch
 from bot.homeserver.accounts import bot_session
@@ -60,6 +61,7 @@ class Agora:
         self.capabilities: list[Capability] = []
         self.tasks = Tasks()
         self.loaded_mtime: float | None = None  # the config file's, when last read
+        self.lock: DataDirLock | None = None  # held while running: one bot per data directory
         self.stopped = asyncio.Event()
 
     @property
@@ -76,6 +78,7 @@ class Agora:
             self.tasks.loop(notifier.keep_alive(), "watchdog")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)
+        self.lock = DataDirLock.acquire(self.data_dir)  # DataDirBusy: another bot runs on it
         self.store = store = await Store.open(self.data_dir / "agora.db")
         hs = self.file_config.homeserver
         if hs.embedded:
@@ -272,6 +275,16 @@ class Agora:
         return code
 
     async def stop(self) -> None:
+        try:
+            await self._stop()
+        finally:  # whatever went wrong stopping, the data directory is free again
+            if self.lock:
+                self.lock.release()
+                self.lock = None
+            self.notifier.close()
+            self.stopped.set()
+
+    async def _stop(self) -> None:
         self.notifier.stopping()
         await self.tasks.cancel()
         for capability in reversed(self.capabilities):
@@ -286,5 +299,3 @@ class Agora:
             await self.store.close()
         if self.synapse:
             await self.synapse.stop()
-        self.notifier.close()
-        self.stopped.set()

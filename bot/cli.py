@@ -134,6 +134,42 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="load it even if it has less than half the people of the directory in place",
     )
+    backup = command(
+        "backup",
+        "copy the bot's data into one archive, the bot running or not: its store, E2EE keys, "
+        "session and secrets, and the embedded homeserver's",
+        config=False,
+        config_help=unused,
+    )
+    backup.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the archive to write (a .tar.gz, mode 0600), or an existing directory to write "
+        "agora-backup-<date>.tar.gz in",
+    )
+    backup.add_argument(
+        "--with-directory",
+        action="store_true",
+        help="keep the national directory's copy (directory.db) in it too (left out by "
+        "default: public data, downloaded again or loaded with import-directory)",
+    )
+    restore = command(
+        "restore",
+        "put a backup back into a data directory, the bot stopped (every checksum checked "
+        "first; nothing changed if one fails)",
+        config=False,
+        config_help=unused,
+    )
+    restore.add_argument("file", type=Path, help="the archive agora-bot backup wrote")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the bot's data already in the data directory (its files are kept in "
+        "<data-dir>/before-restore-<date>)",
+    )
     out = command("export-roster", "write a territory's roster of a month as CSV")
     out.add_argument("--territory", required=True, help="the territory whose roster it is")
     out.add_argument("--month", help="YYYY-MM (default: this month)")
@@ -467,6 +503,46 @@ async def _import_requests(
     return 0 if report.ids or not report.refused else 1
 
 
+def _backup(data_dir: Path, output: Path, with_directory: bool) -> int:
+    from bot.backup import BackupError, backup, size_text
+
+    with contextlib.suppress(OSError):
+        os.nice(10)  # the copy gives way to the bot and the homeserver
+    try:
+        done = backup(data_dir, output, with_directory=with_directory)
+    except BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"backup written to {done.path} ({size_text(done.size)}, {len(done.manifest.files)} "
+        f"files, mode 0600); put it back with: agora-bot restore {done.path} --data-dir DIR"
+    )
+    return 0
+
+
+def _restore(data_dir: Path, file: Path, force: bool) -> int:
+    from bot.backup import DIRECTORY, BackupError, restore
+
+    try:
+        done = restore(file, data_dir, force=force)
+    except BackupError as exc:
+        print(f"restore failed: {exc}", file=sys.stderr)
+        return 1
+    if done.aside is not None:
+        print(
+            f"the files it replaced are kept in {done.aside} (delete it once the restored bot "
+            "runs well)"
+        )
+    if DIRECTORY in done.manifest.left_out and not (data_dir / DIRECTORY).exists():
+        print(
+            f"{DIRECTORY} was left out of the backup: the bot downloads the national "
+            "directory again if directory.url is set; otherwise load it with agora-bot "
+            "import-directory"
+        )
+    print(f"restored into {data_dir.resolve()}: start the bot on it (agora-bot run)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     path: Path | None = args.config
@@ -484,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
             print("check-config: which file? --config FILE", file=sys.stderr)
             return 2
     config = None
-    if path is not None and args.command not in ("commands", "settings"):
+    if path is not None and args.command not in ("commands", "settings", "backup", "restore"):
         try:
             config = load_config(path)
         except ConfigError as exc:
@@ -509,6 +585,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "settings":
         print(settings_reference())
         return 0
+    if args.command == "backup":
+        return _backup(args.data_dir, args.output, args.with_directory)
+    if args.command == "restore":
+        return _restore(args.data_dir, args.file, args.force)
     assert config is not None  # every other command requires --config
     if args.command == "check-config":
         from bot.homeserver.privileges import describe
@@ -522,8 +602,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{path}: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
+        from bot.datadir import DataDirBusy
         from bot.errors import AgoraError
+        from bot.store import StoreTooNew
 
+        if isinstance(exc, StoreTooNew | DataDirBusy):  # the operator's to settle: one line
+            print(f"{args.command} refused: {exc}", file=sys.stderr)
+            return 1
         if args.command == "run":  # start-up failures: one readable line, details in the log
             logging.getLogger("agora").critical("start-up failed: %s", exc, exc_info=True)
             return 1

@@ -175,6 +175,15 @@ async def test_the_directory_is_downloaded_as_it_changes_and_a_failure_said_once
         told = [s for s in admin.seen if "Annuaire RPPS : le téléchargement" in s.body]
         assert len(told) == 1 and "500" in told[0].body, [s.body for s in told]
         assert (await agora.directory.directory.entry("10101234564")) is not None
+
+        # A restore leaves the copy out of the data directory: the next try downloads the
+        # file whole again, although its ETag has not changed.
+        del server.failing["/extraction.zip"]
+        (Path(agora.data_dir) / "directory.db").unlink()
+        agora.jobs.clock.offset = 4 * 3600 + 1
+        agora.jobs.kick()
+        await eventually(loaded, "the directory downloaded again", 60)
+        assert server.not_modified.get("/extraction.zip") == 1
     finally:
         await runner.cleanup()
 

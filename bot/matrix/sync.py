@@ -31,6 +31,7 @@ from nio import (
 )
 
 from bot.errors import AgoraError
+from bot.matrix import onetimekeys
 from bot.matrix.content import attached
 from bot.matrix.gateway import Gateway
 from bot.metrics import Metrics
@@ -551,7 +552,7 @@ class SyncLoop:
         if client.outgoing_to_device_messages:
             await self.gateway.call("send to-device", client.send_to_device_messages)
         if client.should_upload_keys:
-            await self.gateway.call("upload keys", client.keys_upload)
+            await onetimekeys.upload(self.gateway)
         if client.should_query_keys:
             await self.gateway.call("query keys", client.keys_query)
         if client.should_claim_keys:

@@ -72,8 +72,10 @@ class Directory(Capability):
         if not config.url:
             return None  # turned off: the job ends (a reload that sets it starts it again)
         state: dict[str, Any] = await self.core.store.get(DOWNLOAD_KEY, {})
-        if state.get("url") != config.url:
-            state = {}  # another address: its validators are not this one's
+        if state.get("url") != config.url or await self.directory.loaded() is None:
+            # Another address (its validators are not this one's), or no copy in place (a
+            # restore leaves it out of the data directory): the whole file, whatever changed.
+            state = {}
         partial = self.core.data_dir / "directory.download"
         try:
             async with fetch.session(config.allowed_hosts) as http:

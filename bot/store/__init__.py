@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import secrets
 import sqlite3
@@ -19,6 +20,8 @@ import aiosqlite
 from bot import effects
 from bot.store.migrations import MIGRATIONS
 
+log = logging.getLogger(__name__)
+
 # The outcome of a command its sender withdrew (redacted) before it ran.
 REDACTED = "redacted"
 
@@ -29,7 +32,20 @@ def _outcome_key(name: str) -> str | None:
 
 
 class StoreTooNew(RuntimeError):
-    pass
+    """A database a newer agora-bot wrote: its schema is past this code's migrations (a
+    downgrade, which is refused: the older code would misread it)."""
+
+    def __init__(self, found: int, supported: int, path: str | Path | None = None):
+        self.found, self.supported, self.path = found, supported, path
+        super().__init__(found, supported, path)
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path is not None else ""
+        return (
+            f"{where}the database is at schema version {self.found}, newer than this "
+            f"agora-bot knows ({self.supported}): a downgrade is refused; run the newer "
+            "agora-bot again, or restore a backup made before the upgrade"
+        )
 
 
 async def _aggregate(cur: aiosqlite.Cursor) -> aiosqlite.Row:
@@ -149,17 +165,27 @@ class Store:
             delay = min(delay * 2, 0.5)
 
     @classmethod
-    async def open(cls, path: str | Path) -> Store:
+    async def open(cls, path: str | Path, *, up_to: int | None = None) -> Store:
+        """The store at ``path``, migrated to this code's schema (``up_to``: to that version
+        only, for the tool that makes an older release's store for the upgrade test).
+        ``StoreTooNew`` if a newer agora-bot wrote it."""
         db = await aiosqlite.connect(str(path), isolation_level=None)
-        if str(path) != ":memory:":
-            os.chmod(path, 0o600)  # personal data: the owner only (WAL files inherit it)
-        db.row_factory = aiosqlite.Row
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA foreign_keys=ON")
-        await db.execute("PRAGMA busy_timeout=5000")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        store = cls(db)
-        await store.migrate()
+        try:
+            if str(path) != ":memory:":
+                os.chmod(path, 0o600)  # personal data: the owner only (WAL files inherit it)
+            db.row_factory = aiosqlite.Row
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            store = cls(db)
+            await store.migrate(up_to)
+        except StoreTooNew as exc:
+            await db.close()
+            raise StoreTooNew(exc.found, exc.supported, path) from None
+        except BaseException:
+            await db.close()  # its thread would keep the process alive
+            raise
         return store
 
     async def close(self) -> None:
@@ -183,14 +209,12 @@ class Store:
             row = await _aggregate(cur)
         return row[0] or 0
 
-    async def migrate(self) -> None:
+    async def migrate(self, up_to: int | None = None) -> None:
         current = await self.version()
         if current > len(MIGRATIONS):
-            raise StoreTooNew(
-                f"the database is at schema version {current}, newer than this code "
-                f"({len(MIGRATIONS)}); upgrade agora-bot instead of downgrading it"
-            )
-        for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+            raise StoreTooNew(current, len(MIGRATIONS))
+        target = len(MIGRATIONS) if up_to is None else up_to
+        for number, migration in enumerate(MIGRATIONS[current:target], start=current + 1):
             rebuilds = getattr(migration, "rebuilds_tables", False)
             if rebuilds:
                 await self.db.execute("PRAGMA foreign_keys=OFF")
@@ -208,6 +232,8 @@ class Store:
             finally:
                 if rebuilds:
                     await self.db.execute("PRAGMA foreign_keys=ON")
+        if current and target > current:  # an upgrade (a new store says nothing)
+            log.info("store migrated from schema version %d to %d", current, target)
 
     # --- each person's language ----------------------------------------------------------------
 
@@ -712,12 +738,13 @@ class Store:
     async def open_jobs(self, limit: int = 30, quiet: Collection[str] = ()) -> list[JobRow]:
         """Jobs not done: waiting, retrying (tried before) and given up, oldest first; those of
         ``quiet`` kinds (recurring ones, always waiting) only when they retry or gave up."""
-        marks = ", ".join("?" for _ in quiet) or "NULL"
+        where = "status IN ('pending', 'failed')"
+        if quiet:  # (``kind IN (NULL)`` would be NULL, and hide every job not tried yet)
+            marks = ", ".join("?" for _ in quiet)
+            where += f" AND NOT (kind IN ({marks}) AND status = 'pending' AND attempts = 0)"
         async with self.db.execute(
-            "SELECT id, kind, status, attempts, next_at, error FROM jobs "
-            "WHERE status IN ('pending', 'failed') AND NOT (kind IN ("
-            + marks
-            + ") AND status = 'pending' AND attempts = 0) ORDER BY id LIMIT ?",
+            f"SELECT id, kind, status, attempts, next_at, error FROM jobs WHERE {where} "
+            "ORDER BY id LIMIT ?",
             (*quiet, limit),
         ) as cur:
             return [JobRow(*r) for r in await cur.fetchall()]
