@@ -53,8 +53,21 @@ ASIDE = "before-restore-"  # where a forced restore keeps the files it replaced
 STAGING = ".restore-"  # a restore's files before they are put in place
 
 # Never backed up: locks, caches and leftovers of the bot's own (top level of the data dir)…
-_TRANSIENT = {"agora.lock", "reconcile.lock", "directory.lock", "directory.download", "matplotlib"}
+# Locks (agora, reconcile, directory), a download under way, matplotlib's cache.
+_TRANSIENT = {"directory.download", "matplotlib"}
+_TRANSIENT_SUFFIXES = (".lock",)
 _TRANSIENT_PREFIXES = (ASIDE, STAGING, "directory.next.db", "calendar.key.")
+
+
+def transient(name: str) -> bool:
+    """A name at the top of the data dir that is never backed up nor moved aside."""
+    return (
+        name in _TRANSIENT
+        or name.startswith(_TRANSIENT_PREFIXES)
+        or name.endswith(_TRANSIENT_SUFFIXES)
+    )
+
+
 # … and what the embedded homeserver's start writes again (its config from the bot's, logs).
 _SYNAPSE_REMADE = {"homeserver.yaml", "log.config", "stderr.log", "homeserver.pid", "synapse.pid"}
 _DIRECTORY_FILES = (DIRECTORY, *(DIRECTORY + s for s in snapshot.SIDE_FILES))
@@ -136,7 +149,7 @@ class Inventory:
 
 def _transient(rel: PurePosixPath) -> bool:
     top = rel.parts[0]
-    if top in _TRANSIENT or top.startswith(_TRANSIENT_PREFIXES):
+    if transient(top):
         return True
     if rel.name.endswith(".tmp") or rel.name.endswith(snapshot.SIDE_FILES):
         return True  # a file being written; a database's journal (the copy carries it)
@@ -490,7 +503,7 @@ def _in_place(name: str, with_directory: bool) -> bool:
     """Entries of the data directory a restore neither replaces nor counts as a bot's data:
     locks, caches, earlier restores' leftovers, and the national directory's copy when the
     backup has none (public data, downloaded again otherwise)."""
-    if name in _TRANSIENT or name.startswith(_TRANSIENT_PREFIXES):
+    if transient(name):
         return True  # locks and caches, and earlier restores' leftovers
     if name in _DIRECTORY_FILES:
         return not with_directory

@@ -230,7 +230,7 @@ async def test_restore_refuses_a_bot_s_data_unless_forced_and_keeps_it_aside(tmp
     assert aside.name.startswith("before-restore-")
     # Everything of the bot's moved aside as it was; the lock, caches and the directory's
     # copy (public data, not in this backup) stay in place.
-    kept = {k: v for k, v in old.items() if k.split("/")[0] not in backups._TRANSIENT}
+    kept = {k: v for k, v in old.items() if not backups.transient(k.split("/")[0])}
     kept = {k: v for k, v in kept.items() if not k.startswith("directory.")}
     assert _tree(aside) == kept
     assert (other / "directory.db").exists() and (other / "matplotlib").is_dir()

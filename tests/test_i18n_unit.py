@@ -212,8 +212,12 @@ def _swept(tree: ast.Module) -> Iterator[tuple[ast.AST, str]]:
             and id(node) not in skip
             and KEY_RE.match(node.value)
             and node.value.split(".")[0] in namespaces
+            and node.value.rsplit(".", 1)[1] not in FILE_SUFFIXES  # "directory.db" is a file
         ):
             yield node, node.value
+
+
+FILE_SUFFIXES = {"db", "lock", "download", "json", "yaml", "key", "log", "pid", "csv", "ics"}
 
 
 def _schema_values(tables: tuple[str, ...], column: str) -> set[str]:
