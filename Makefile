@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.example.yaml
 DATA   ?= ./data
+# Processes the test suite runs in (pytest-xdist; 0: one process, no workers).
+TEST_WORKERS ?= 2
 
 .PHONY: install install-test-client install-browser run test lint bench translations screenshots clean
 
@@ -49,7 +51,7 @@ test: install install-test-client install-browser
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
