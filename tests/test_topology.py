@@ -66,7 +66,7 @@ async def test_agoras_module_answers_wherever_registration_is_served(homeserver:
 
 
 @pytest.mark.parametrize("topology", ["workers"], indirect=True)
-async def test_the_public_listener_refuses_the_admin_api_the_loopback_one_passes_it(
+async def test_the_public_listener_refuses_the_admin_api_and_the_module_the_loopback_one_passes(
     homeserver: WorkersSynapse,
 ):
     admin = "/_synapse/admin/v1/server_version"
@@ -74,8 +74,11 @@ async def test_the_public_listener_refuses_the_admin_api_the_loopback_one_passes
     async with aiohttp.ClientSession() as http:
         async with http.get(homeserver.url + admin) as resp:
             assert resp.status == 200 and "server_version" in await resp.json()
-        async with http.get(public + admin, ssl=False) as resp:
-            assert resp.status == 404
+        async with http.get(homeserver.url + PROBE_PATH) as resp:
+            assert resp.status == 200
+        for path in (admin, PROBE_PATH):
+            async with http.get(public + path, ssl=False) as resp:
+                assert resp.status == 404, path
         async with http.get(public + "/_matrix/key/v2/server", ssl=False) as resp:
             keys = await resp.json()
             assert resp.status == 200 and keys["server_name"] == homeserver.server_name

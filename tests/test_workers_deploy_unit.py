@@ -181,6 +181,9 @@ def test_nginx_and_the_tests_proxy_send_every_request_to_the_same_process(deploy
     assert deployment.route(send, public=True) == MAIN
     assert deployment.route("/_synapse/admin/v1/users/@a:b/login", public=True) is None
     assert deployment.route("/_synapse/admin/v1/users/@a:b/login", public=False) == MAIN
+    module = "/_synapse/client/agora/v1/rooms/join"  # Agora's module: the main process's
+    assert deployment.route(module, public=True) is None
+    assert deployment.route(module, public=False) == MAIN
 
 
 def test_nginx_reaches_each_process_where_its_file_says_it_listens(deployment, nginx):
