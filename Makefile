@@ -26,6 +26,11 @@ $(JS_CLIENT): tests/js/package-lock.json
 CHROMIUM ?= /usr/bin/chromium
 export AGORA_CHROMIUM := $(CHROMIUM)
 
+# Where the tests marked topologies run (tests/conftest.py): workers (the default), or
+# sqlite,workers to run each on the single SQLite Synapse as well.
+TOPOLOGIES ?= workers
+export AGORA_TOPOLOGIES := $(TOPOLOGIES)
+
 install: $(BIN)/agora-bot
 
 install-test-client: $(JS_CLIENT)

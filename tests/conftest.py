@@ -1,10 +1,11 @@
 """Fixtures: one real Synapse per test session (the same launcher as ``agora-bot run``), people
 with real E2EE clients, and Agora bots started in-process against that Synapse.
 
-A test marked ``topologies`` runs once on each homeserver: that Synapse (one process, SQLite),
-and Synapse with workers on PostgreSQL and Redis behind a routing proxy (tests/topology.py,
-started once per session, on first use). Its people and bots get the homeserver of the run
-through the ``homeserver`` fixture; the test itself is written once."""
+A test marked ``topologies`` runs on Synapse with workers on PostgreSQL and Redis behind a
+routing proxy (tests/topology.py, started once per session, on first use) and, with
+``AGORA_TOPOLOGIES=sqlite,workers`` (``make test TOPOLOGIES=sqlite,workers``), on that single
+Synapse too. Its people and bots get the homeserver of the run through the ``homeserver``
+fixture; the test itself is written once."""
 
 from __future__ import annotations
 
@@ -33,7 +34,11 @@ from tests.topology import WorkersSynapse, check_installed, free_port
 SERVER_NAME = "localhost"
 # The bots the tests make (``register(hs, "agora")``): those Agora's Synapse module serves.
 BOT_PATTERN = r"@agora-[0-9a-f]{6}:.+"
-TOPOLOGIES = ("sqlite", "workers")
+KNOWN_TOPOLOGIES = ("sqlite", "workers")
+# Where the tests marked topologies run. By default on the workers topology alone: the rest of
+# the suite runs on the single SQLite Synapse, the bot's code is the same on both, and running
+# those stories twice costs about a minute more of a suite whose time is counted.
+TOPOLOGIES = tuple(t for t in os.environ.get("AGORA_TOPOLOGIES", "workers").split(",") if t)
 Homeserver = EmbeddedSynapse | WorkersSynapse
 
 
@@ -80,13 +85,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         raise ValueError(
             f"{metafunc.definition.nodeid} is marked topologies but uses no homeserver fixture"
         )
+    unknown = set(TOPOLOGIES) - set(KNOWN_TOPOLOGIES)
+    if unknown or not TOPOLOGIES:
+        raise ValueError(f"AGORA_TOPOLOGIES: expected some of {', '.join(KNOWN_TOPOLOGIES)}")
     metafunc.parametrize("topology", TOPOLOGIES, indirect=True)
 
 
 @pytest.fixture
 def topology(request: pytest.FixtureRequest) -> str:
-    """The homeserver topology of this run of a test: each in turn for one marked
-    ``topologies``, else the single Synapse."""
+    """The homeserver topology of this run of a test: those of ``AGORA_TOPOLOGIES`` in turn
+    for one marked ``topologies``, else the single Synapse."""
     return getattr(request, "param", "sqlite")
 
 
