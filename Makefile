@@ -7,12 +7,12 @@ DATA   ?= ./data
 # Processes the test suite runs in (pytest-xdist; 0: one process, no workers).
 TEST_WORKERS ?= 2
 
-.PHONY: install install-test-client install-browser run test lint bench translations screenshots clean
+.PHONY: install install-test-client install-browser install-workers run test lint bench translations screenshots clean
 
 $(BIN)/agora-bot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[embedded,dev]'
+	$(BIN)/pip install --quiet -e '.[embedded,workers,dev]'
 	@touch $@
 
 # The Element-equivalent test client (matrix-js-sdk, Rust crypto in WASM) for the tests.
@@ -27,6 +27,11 @@ $(JS_CLIENT): tests/js/package-lock.json
 # a browser of its own). Debian's package, installed when missing; CHROMIUM=… names another.
 CHROMIUM ?= /usr/bin/chromium
 export AGORA_CHROMIUM := $(CHROMIUM)
+
+# Where the tests marked topologies run (tests/conftest.py): workers (the default), or
+# sqlite,workers to run each on the single SQLite Synapse as well.
+TOPOLOGIES ?= workers
+export AGORA_TOPOLOGIES := $(TOPOLOGIES)
 
 install: $(BIN)/agora-bot
 
@@ -44,10 +49,22 @@ install-browser:
 	echo "Installing Debian's chromium for the browser tests"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 
+# PostgreSQL and Redis for the tests' Synapse with workers (tests/topology.py, deploy/workers):
+# Debian's packages, installed when missing (as root, with apt-get).
+install-workers:
+	@if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && command -v redis-server >/dev/null; then exit 0; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "PostgreSQL or Redis is missing and installing them needs root: run 'apt-get install postgresql redis-server' as root"; exit 1; \
+	elif ! command -v apt-get >/dev/null; then \
+		echo "PostgreSQL or Redis is missing and there is no apt-get here: install PostgreSQL's server (15 or later) and redis-server"; exit 1; \
+	fi; \
+	echo "Installing Debian's postgresql and redis-server for the tests' Synapse with workers"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql redis-server
+
 run: install
 	$(BIN)/agora-bot run --config $(CONFIG) --data-dir $(DATA)
 
-test: install install-test-client install-browser
+test: install install-test-client install-browser install-workers
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy

@@ -1,12 +1,19 @@
 """Fixtures: one real Synapse per test session (the same launcher as ``agora-bot run``), people
-with real E2EE clients, and Agora bots started in-process against that Synapse."""
+with real E2EE clients, and Agora bots started in-process against that Synapse.
+
+A test marked ``topologies`` runs on Synapse with workers on PostgreSQL and Redis behind a
+routing proxy (tests/topology.py, started once per session, on first use) and, with
+``AGORA_TOPOLOGIES=sqlite,workers`` (``make test TOPOLOGIES=sqlite,workers``), on that single
+Synapse too. Its people and bots get the homeserver of the run through the ``homeserver``
+fixture; the test itself is written once."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
-import socket
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,10 +29,17 @@ from bot.config import load_config
 from bot.homeserver.admin import register_with_shared_secret
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse
 from tests.people import Person
+from tests.topology import WorkersSynapse, check_installed, free_port
 
 SERVER_NAME = "localhost"
 # The bots the tests make (``register(hs, "agora")``): those Agora's Synapse module serves.
 BOT_PATTERN = r"@agora-[0-9a-f]{6}:.+"
+KNOWN_TOPOLOGIES = ("sqlite", "workers")
+# Where the tests marked topologies run. By default on the workers topology alone: the rest of
+# the suite runs on the single SQLite Synapse, the bot's code is the same on both, and running
+# those stories twice costs about a minute more of a suite whose time is counted.
+TOPOLOGIES = tuple(t for t in os.environ.get("AGORA_TOPOLOGIES", "workers").split(",") if t)
+Homeserver = EmbeddedSynapse | WorkersSynapse
 
 
 @dataclass
@@ -50,12 +64,6 @@ async def agora_cli(*args: str, env: dict[str, str] | None = None) -> CliResult:
     return CliResult(proc.returncode, out.decode(), err.decode())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedSynapse]:
     hs = EmbeddedSynapse(
@@ -70,7 +78,105 @@ async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Emb
     await hs.stop()
 
 
-async def register(hs: EmbeddedSynapse, name: str, *, admin: bool = False) -> tuple[str, str]:
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("topologies") is None:
+        return
+    if "topology" not in metafunc.fixturenames:
+        raise ValueError(
+            f"{metafunc.definition.nodeid} is marked topologies but uses no homeserver fixture"
+        )
+    unknown = set(TOPOLOGIES) - set(KNOWN_TOPOLOGIES)
+    if unknown or not TOPOLOGIES:
+        raise ValueError(f"AGORA_TOPOLOGIES: expected some of {', '.join(KNOWN_TOPOLOGIES)}")
+    metafunc.parametrize("topology", TOPOLOGIES, indirect=True)
+
+
+@pytest.fixture
+def topology(request: pytest.FixtureRequest) -> str:
+    """The homeserver topology of this run of a test: those of ``AGORA_TOPOLOGIES`` in turn
+    for one marked ``topologies``, else the single Synapse."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def homeserver(topology: str, request: pytest.FixtureRequest) -> Homeserver:
+    """The homeserver people and bots use: the session's Synapse, or the workers topology."""
+    return request.getfixturevalue("workers_synapse" if topology == "workers" else "synapse")
+
+
+@pytest.fixture(scope="session")
+def workers_public_port() -> int:
+    """The workers topology's federation port, known before it starts: the federation tests'
+    SQLite regions name it among their peers."""
+    return free_port()
+
+
+@dataclass
+class BeforeTheMove:
+    """What the workers topology's region held on the embedded homeserver (SQLite)."""
+
+    user_id: str
+    password: str
+    room_id: str
+    text: str
+
+
+async def life_on_sqlite(hs: EmbeddedSynapse) -> BeforeTheMove:
+    user_id, password = await register(hs, "pionniere")
+    text = f"Avant le déménagement {secrets.token_hex(3)}"
+    async with aiohttp.ClientSession(raise_for_status=True) as http:
+        login = {"type": "m.login.password", "user": user_id, "password": password}
+        async with http.post(f"{hs.url}/_matrix/client/v3/login", json=login) as resp:
+            auth = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
+        async with http.post(
+            f"{hs.url}/_matrix/client/v3/createRoom", json={"name": "Historique"}, headers=auth
+        ) as resp:
+            room_id = (await resp.json())["room_id"]
+        async with http.put(
+            f"{hs.url}/_matrix/client/v3/rooms/{room_id}/send/m.room.message/1",
+            json={"msgtype": "m.text", "body": text},
+            headers=auth,
+        ):
+            pass
+    # synapse_port_db refuses a database whose background updates have not all run.
+    database = hs.homeserver_config()["database"]["args"]["database"]
+    for _ in range(600):
+        with contextlib.closing(sqlite3.connect(database)) as db:
+            if not db.execute("SELECT update_name FROM background_updates").fetchall():
+                return BeforeTheMove(user_id, password, room_id, text)
+        await asyncio.sleep(0.1)
+    raise AssertionError("the embedded homeserver's background updates did not finish")
+
+
+@pytest.fixture(scope="session")
+async def workers_region(
+    tmp_path_factory: pytest.TempPathFactory, workers_public_port: int
+) -> AsyncIterator[tuple[WorkersSynapse, BeforeTheMove]]:
+    """The workers topology as a region that began on the embedded homeserver: an account and
+    a room made there, Synapse stopped, its SQLite database ported (synapse_port_db), then the
+    main process and the workers started on PostgreSQL."""
+    check_installed()  # before anything starts: what is missing, and the make target
+    hs = WorkersSynapse(
+        tmp_path_factory.mktemp("workers"),
+        public_port=workers_public_port,
+        bot_user_pattern=BOT_PATTERN,
+    )
+    await hs.embedded.start()
+    try:
+        before = await life_on_sqlite(hs.embedded)
+    finally:
+        await hs.embedded.stop()
+    await hs.start()
+    yield hs, before
+    await hs.stop()
+
+
+@pytest.fixture(scope="session")
+def workers_synapse(workers_region: tuple[WorkersSynapse, BeforeTheMove]) -> WorkersSynapse:
+    return workers_region[0]
+
+
+async def register(hs: Homeserver, name: str, *, admin: bool = False) -> tuple[str, str]:
     localpart = f"{name}-{secrets.token_hex(3)}"
     password = secrets.token_urlsafe(12)
     async with aiohttp.ClientSession() as http:
@@ -89,7 +195,7 @@ _ROOT: dict[str, str] = {}  # homeserver URL → a server admin's access token
 
 
 async def server_admin_call(
-    hs: EmbeddedSynapse, method: str, path: str, body: Any = None
+    hs: Homeserver, method: str, path: str, body: Any = None
 ) -> tuple[int, dict[str, Any]]:
     """A request as a server admin of the test homeserver (an operator's, not the bot's: the
     bot is none), made once per homeserver. Returns (status, JSON body)."""
@@ -105,15 +211,15 @@ async def server_admin_call(
 
 
 @pytest.fixture
-async def person(synapse: EmbeddedSynapse, tmp_path: Path):
+async def person(homeserver: Homeserver, tmp_path: Path):
     """``await person("infirmiere")``: a new account logged in with an E2EE client."""
     made: list[Person] = []
 
     async def make(name: str = "user", *, account: tuple[str, str] | None = None) -> Person:
         """A new account, or ``account`` = (user id, password) made some other way."""
-        user_id, password = account or await register(synapse, name)
+        user_id, password = account or await register(homeserver, name)
         someone = await Person.login(
-            synapse.url, user_id, password, tmp_path / "people" / user_id.strip("@")
+            homeserver.url, user_id, password, tmp_path / "people" / user_id.strip("@")
         )
         made.append(someone)
         return someone
@@ -124,7 +230,7 @@ async def person(synapse: EmbeddedSynapse, tmp_path: Path):
 
 
 def bot_config(
-    hs: EmbeddedSynapse,
+    hs: Homeserver,
     localpart: str,
     password: str,
     admins: list[str],
@@ -152,7 +258,7 @@ def bot_config(
     }
 
 
-def module_secret(hs: EmbeddedSynapse) -> str:
+def module_secret(hs: Homeserver) -> str:
     """The secret of Agora's module on a test homeserver."""
     return hs.secrets()["agora_module_secret"]
 
@@ -164,9 +270,9 @@ class BotAccount:
 
 
 @pytest.fixture
-async def start_bot(synapse: EmbeddedSynapse, tmp_path: Path):
-    """``await start_bot(admins=[...])`` starts an Agora bot (a new account) against the test
-    Synapse; pass ``account=`` and ``data_dir=`` again to restart the same bot."""
+async def start_bot(homeserver: Homeserver, tmp_path: Path):
+    """``await start_bot(admins=[...])`` starts an Agora bot (a new account) against the test's
+    homeserver; pass ``account=`` and ``data_dir=`` again to restart the same bot."""
     running: list[Agora] = []
 
     async def start(
@@ -181,7 +287,7 @@ async def start_bot(synapse: EmbeddedSynapse, tmp_path: Path):
         """``privileges: admin`` (the admin API) needs ``server_admin``; module (the
         default): an ordinary user, through Agora's Synapse module."""
         if account is None:
-            user_id, password = await register(synapse, "agora", admin=server_admin)
+            user_id, password = await register(homeserver, "agora", admin=server_admin)
             account = BotAccount(user_id[1:].split(":")[0], password)
         data_dir = data_dir or tmp_path / account.localpart
         # A real file, so that reloading and the config watcher work as in production.
@@ -189,7 +295,7 @@ async def start_bot(synapse: EmbeddedSynapse, tmp_path: Path):
         config_path.write_text(
             yaml.safe_dump(
                 bot_config(
-                    synapse,
+                    homeserver,
                     account.localpart,
                     account.password,
                     admins,

@@ -17,7 +17,7 @@ from bot.app import Agora
 from bot.config import load_config
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse, FederationListener
 from bot.moderation.bans import ban_for
-from tests.conftest import BOT_PATTERN, free_port, module_secret, register
+from tests.conftest import BOT_PATTERN, Homeserver, free_port, module_secret, register
 from tests.people import Person
 from tests.test_enforcement import gone
 from tests.test_territories import eventually, room_ids
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 @dataclass
 class Region:
     name: str
-    hs: EmbeddedSynapse
+    hs: Homeserver
     bot_account: tuple[str, str]
 
     @property
@@ -52,17 +52,26 @@ def _homeserver(tmp: Path, ip: str, peers: list[str], fed_port: int) -> Embedded
 
 
 @pytest.fixture(scope="module")
-async def regions(tmp_path_factory):
+async def sqlite_regions(tmp_path_factory, workers_public_port):
     """sud (A) and occitanie (B) federate; elsewhere (C) is outside B's allow-list (and, in
     the shared-room test, inside A's but not among the servers the club is shared with)."""
     tmp = tmp_path_factory.mktemp("regions")
     ports = {ip: free_port() for ip in ("127.0.0.1", "127.0.0.2", "127.0.0.3")}
     names = {ip: f"{ip}:{port}" for ip, port in ports.items()}
     # The homeservers would all talk to each other; which region admits which is the bots'
-    # business (ACLs), which is what these tests are about.
-    a = _homeserver(tmp, "127.0.0.1", [names["127.0.0.2"], names["127.0.0.3"]], ports["127.0.0.1"])
-    b = _homeserver(tmp, "127.0.0.2", [names["127.0.0.1"], names["127.0.0.3"]], ports["127.0.0.2"])
-    c = _homeserver(tmp, "127.0.0.3", [names["127.0.0.1"], names["127.0.0.2"]], ports["127.0.0.3"])
+    # business (ACLs), which is what these tests are about. The workers topology stands in
+    # for A in a test marked topologies, and the others federate with it too: B's rooms then
+    # hold its events, which A must fetch from it when it joins them.
+    workers = f"127.0.0.1:{workers_public_port}"
+    a = _homeserver(
+        tmp, "127.0.0.1", [names["127.0.0.2"], names["127.0.0.3"], workers], ports["127.0.0.1"]
+    )
+    b = _homeserver(
+        tmp, "127.0.0.2", [names["127.0.0.1"], names["127.0.0.3"], workers], ports["127.0.0.2"]
+    )
+    c = _homeserver(
+        tmp, "127.0.0.3", [names["127.0.0.1"], names["127.0.0.2"], workers], ports["127.0.0.3"]
+    )
     for hs in (a, b, c):
         await hs.start()
     out = []
@@ -71,6 +80,22 @@ async def regions(tmp_path_factory):
     yield (*out, c)
     for hs in (a, b, c):
         await hs.stop()
+
+
+@pytest.fixture(scope="module")
+async def workers_sud(workers_synapse) -> Region:
+    """Region A on Synapse with workers (PostgreSQL, Redis, a routing proxy)."""
+    return Region("sud", workers_synapse, await register(workers_synapse, "agora", admin=True))
+
+
+@pytest.fixture
+def regions(topology, sqlite_regions, request):
+    """(A, B, C): A on the topology of this run (the workers one for a test marked
+    topologies), B and C on single SQLite Synapses."""
+    sud, occitanie, elsewhere = sqlite_regions
+    if topology == "workers":
+        sud = request.getfixturevalue("workers_sud")
+    return sud, occitanie, elsewhere
 
 
 async def start_region(region: Region, tmp: Path, admins: list[str], **extra) -> Agora:
@@ -96,7 +121,7 @@ async def start_region(region: Region, tmp: Path, admins: list[str], **extra) ->
     return agora
 
 
-async def login(hs: EmbeddedSynapse, name: str, tmp: Path) -> Person:
+async def login(hs: Homeserver, name: str, tmp: Path) -> Person:
     user_id, password = await register(hs, name)
     return await Person.login(
         hs.url, user_id, password, tmp / "people" / user_id[1:].replace(":", "_")
@@ -111,7 +136,7 @@ class Cast:
         self.people: list[Person] = []
         self.bots: list[Agora] = []
 
-    async def person(self, hs: EmbeddedSynapse, name: str) -> Person:
+    async def person(self, hs: Homeserver, name: str) -> Person:
         someone = await login(hs, name, self.tmp)
         self.people.append(someone)
         return someone
@@ -159,6 +184,7 @@ async def trusting(
     return region_a, region_b
 
 
+@pytest.mark.topologies
 async def test_a_ban_in_one_region_removes_the_user_from_the_others_rooms_over_federation(
     regions, cast
 ):

@@ -321,6 +321,7 @@ async def test_help_is_generated_from_the_registry(network):
     assert "Usage : !help [commande]" in bad.body and reaction == "❌"
 
 
+@pytest.mark.topologies
 async def test_restart_neither_replays_nor_misses_commands(person, start_bot, tmp_path):
     admin = await person("admin")
     first = await start_bot([admin.user_id])

@@ -5,7 +5,7 @@ import time
 
 import pytest
 from aiohttp import web
-from nio import AsyncClient
+from nio import AsyncClient, MatrixInvitedRoom
 
 from bot.errors import MatrixError
 from bot.matrix.gateway import Gateway, client_config
@@ -96,3 +96,25 @@ async def test_client_errors_are_not_retried(server):
     with pytest.raises(MatrixError) as err:
         await gateway.raw("GET", "/x")
     assert (err.value.status, err.value.errcode, calls["n"]) == (403, "M_FORBIDDEN", 1)
+
+
+def not_invited() -> web.Response:
+    return web.json_response(
+        {"errcode": "M_FORBIDDEN", "error": "You are not invited to this room."}, status=403
+    )
+
+
+async def test_a_join_refused_while_invited_is_tried_again_until_the_inviter_caught_up(server):
+    gateway, answers, calls = server
+    gateway.client.invited_rooms["!r:x"] = MatrixInvitedRoom("!r:x", "@agora:x")
+    answers += [not_invited(), not_invited(), web.json_response({"room_id": "!r:x"})]
+    await gateway.join("!r:x")
+    assert calls["n"] == 3
+
+
+async def test_a_join_refused_without_an_invitation_is_not_tried_again(server):
+    gateway, answers, calls = server
+    answers += [not_invited(), web.json_response({"room_id": "!r:x"})]
+    with pytest.raises(MatrixError) as err:
+        await gateway.join("!r:x")
+    assert err.value.status == 403 and calls["n"] == 1

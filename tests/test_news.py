@@ -246,6 +246,7 @@ async def test_alerts_are_acknowledged_by_reaction_or_command_and_reminded_once(
     assert (await agora.news.alerts.alert(number)).reminded
 
 
+@pytest.mark.topologies
 async def test_a_restart_mid_broadcast_reaches_every_room_exactly_once(person, start_bot):
     sfx = secrets.token_hex(3)
     admin = await person("admin")

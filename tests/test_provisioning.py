@@ -101,6 +101,7 @@ async def start(start_bot, admins, sfx: str, **provisioning: Any):
     return agora
 
 
+@pytest.mark.topologies
 async def test_force_join_lands_a_doctor_in_the_rooms_the_rules_give(person, start_bot, admins):
     sfx = secrets.token_hex(3)
     agora = await start(start_bot, admins, sfx, force_join=True)

@@ -160,6 +160,7 @@ async def test_bad_forms_name_the_field_escape_html_and_store_nothing(web_region
     assert await agora.vetting.requests.requests(limit=10) == []
 
 
+@pytest.mark.topologies
 async def test_a_web_applicant_gets_a_token_registers_and_is_provisioned(
     web_region, person, mailbox
 ):

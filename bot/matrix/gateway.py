@@ -53,6 +53,9 @@ def path_part(value: str) -> str:
 
 
 TRANSIENT_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError, OSError)
+# A join refused while the bot holds the room's invitation is tried again this many times
+# (about 7 s in all): see Gateway.join.
+JOIN_WHEN_INVITED_RETRIES = 4
 
 
 def _retry_after_seconds(headers: Any, body_ms: int | None) -> float | None:
@@ -597,7 +600,23 @@ class Gateway:
                 raise
 
     async def join(self, room_id: str) -> None:
-        await self.call(f"join {room_id}", lambda: self.client.join(room_id))
+        """Join a room. An invitation from another server can arrive before that server can
+        answer a join with it (Synapse with workers: it sends the invitation, then stores it,
+        and another process answers make_join): a join refused while the bot holds the room's
+        invitation is tried again a few times."""
+        attempt = 0
+        while True:
+            try:
+                await self.call(f"join {room_id}", lambda: self.client.join(room_id))
+                return
+            except MatrixError as exc:
+                invited = room_id in self.client.invited_rooms
+                if exc.status != 403 or not invited or attempt >= JOIN_WHEN_INVITED_RETRIES:
+                    raise
+            delay = self._backoff(attempt)
+            log.info("join %s refused while invited; trying again in %.1f s", room_id, delay)
+            await asyncio.sleep(delay)
+            attempt += 1
 
     async def leave(self, room_id: str) -> None:
         await self.call(f"leave {room_id}", lambda: self.client.room_leave(room_id))
