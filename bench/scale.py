@@ -67,7 +67,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -653,21 +653,7 @@ class Region:
             figures["seed_register_s"] + figures["seed_network_s"] + took, 1
         )
 
-        # The members who talk: real E2EE clients.
-        for i in range(TALKERS):
-            member = self.members[i]
-            self.talkers.append(
-                await Person.login(
-                    self.hs.url,
-                    member.user_id,
-                    member.password,
-                    self.tmp / "people" / f"talker{i}",
-                    cross_signed=False,
-                )
-            )
-        for i, talker in enumerate(self.talkers):
-            room = self.rooms[f"{size.territory(i)}.garde"]
-            await talker.wait_for(lambda r=room, p=talker: r in p.client.rooms, "their rooms")
+        await self.talkers_log_in()
 
         # The plain client, once: its account joins its room with the admin.
         resp = await self.admin.client.room_create(
@@ -682,6 +668,72 @@ class Region:
             120,
         )
         await plain.stop()
+        self.save()
+
+    async def talkers_log_in(self) -> None:
+        """The members who talk: real E2EE clients (a new device each time)."""
+        from tests.people import Person
+
+        for i in range(TALKERS):
+            member = self.members[i]
+            self.talkers.append(
+                await Person.login(
+                    self.hs.url,
+                    member.user_id,
+                    member.password,
+                    self.tmp / "people" / f"talker{i}-{secrets.token_hex(2)}",
+                    cross_signed=False,
+                )
+            )
+        for i, talker in enumerate(self.talkers):
+            room = self.rooms[f"{self.size.territory(i)}.garde"]
+            await talker.wait_for(lambda r=room, p=talker: r in p.client.rooms, "their rooms")
+
+    def save(self) -> None:
+        """What ``--reuse`` needs to measure this region again (another version of the bot on
+        the same seeded homeserver)."""
+        accounts = {
+            name: asdict(getattr(self, name))
+            for name in ("operator", "bot_account", "admin_account", "plain_account")
+        }
+        saved = {
+            "size": asdict(self.size),
+            "server_name": self.hs.server_name,
+            "accounts": accounts,
+            "members": [asdict(a) for a in self.members],
+            "strangers": [asdict(a) for a in self.strangers],
+            "admin_keys": self.admin.cross_signing.seeds(),
+            "echo_room": self.echo_room,
+            "seeding": {k: v for k, v in self.figures.items() if k.startswith("seed_")},
+        }
+        (self.tmp / "region.json").write_text(json.dumps(saved, indent=1))
+
+    async def restore(self) -> None:
+        """A region seeded by an earlier run (``--reuse``): its accounts, the admin's identity
+        on a new device, the config pointed at the homeserver's new address."""
+        from bot.matrix.crosssigning import CrossSigningKeys
+        from tests.people import Person
+
+        saved = json.loads((self.tmp / "region.json").read_text())
+        for name, fields in saved["accounts"].items():
+            setattr(self, name, Account(**fields))
+        self.members = [Account(**a) for a in saved["members"]]
+        self.strangers = [Account(**a) for a in saved["strangers"]][: self.opts.strangers]
+        self.echo_room = saved["echo_room"]
+        self.figures.update(saved["seeding"], reused=str(self.tmp))
+        config = yaml.safe_load(self.config_path.read_text())
+        config["homeserver"]["url"] = self.hs.url
+        config["web"]["port"] = free_port()
+        self.config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
+        self.admin = await Person.login(
+            self.hs.url,
+            self.admin_account.user_id,
+            self.admin_account.password,
+            self.tmp / "people" / f"admin-{secrets.token_hex(2)}",
+            keys=CrossSigningKeys.from_seeds(saved["admin_keys"]),
+        )
+        self.rooms = self.managed()
+        await self.talkers_log_in()
 
     def bot_account_token(self) -> str:
         session = json.loads((self.data / "bot-session.json").read_text())
@@ -1065,9 +1117,15 @@ def progress(text: str) -> None:
 
 
 async def run_size(
-    size: Size, factory: HomeserverFactory, opts: argparse.Namespace, load: Load
+    size: Size,
+    factory: HomeserverFactory,
+    opts: argparse.Namespace,
+    load: Load,
+    reuse: Path | None = None,
 ) -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix=f"scale-{size.members}-"))
+    """One size measured: a region built for it, or (``reuse``) one an earlier run built and
+    kept."""
+    tmp = reuse or Path(tempfile.mkdtemp(prefix=f"scale-{size.members}-"))
     progress(f"size {size.members} members, {size.rooms} rooms ({size.territories} territories)")
     began, since = time.perf_counter(), time.time()
     hs = await factory(tmp / "hs", size)
@@ -1077,7 +1135,7 @@ async def run_size(
     try:
         async with aiohttp.ClientSession() as http:
             region.http = http
-            await region.setup()
+            await (region.restore() if reuse else region.setup())
             seeded = time.time()
             await region.cold_start()
             await region.restart()
@@ -1089,7 +1147,7 @@ async def run_size(
     finally:
         await region.close()
         await hs.stop()
-        if opts.keep:
+        if opts.keep or reuse:
             progress(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -1262,10 +1320,14 @@ async def main(opts: argparse.Namespace) -> None:
     sampler = asyncio.create_task(load.run())
     result: dict[str, Any] = {"machine": machine(), "options": vars(opts), "runs": []}
     output = Path(opts.output)
+    kept: list[Path | None] = [None] * len(sizes)
+    if opts.reuse:
+        kept = [Path(d) for d in opts.reuse.split(",")]
+        sizes = [Size(**json.loads((d / "region.json").read_text())["size"]) for d in kept]
     try:
-        for size in sizes:
+        for size, reuse in zip(sizes, kept, strict=True):
             factory = other if other and (on is None or size.members in on) else embedded
-            result["runs"].append(await run_size(size, factory, opts, load))
+            result["runs"].append(await run_size(size, factory, opts, load, reuse))
             result["load"] = load.summary()
             output.write_text(json.dumps(result, indent=1))  # what is done is kept
     finally:
@@ -1318,6 +1380,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--homeserver", help="MODULE:CALLABLE making another homeserver")
     parser.add_argument("--homeserver-sizes", help="member counts run on it (default: all)")
     parser.add_argument("--keep", action="store_true", help="keep each size's directory")
+    parser.add_argument("--reuse", help="directories kept by --keep, comma-separated: measure "
+                        "their regions again instead of building new ones")  # fmt: skip
     args = parser.parse_args(argv)
     args.mode = "bench"
     if args.quick:
