@@ -541,7 +541,7 @@ class Region:
         child = await spawn(
             f"bot ({label})",
             [sys.executable, "-m", "bot", "run", "--config", str(self.config_path),
-             "--data-dir", str(self.data), "--log-level", "WARNING"],
+             "--data-dir", str(self.data), "--log-level", self.opts.bot_log_level],
             self.logs / "bot.log",
             NOTIFY_SOCKET=str(notify.path),
         )  # fmt: skip
@@ -1057,12 +1057,12 @@ class Region:
         args = ("plan", "--config", str(self.config_path), "--data-dir", str(self.data))
         config = load_config(self.config_path, env={})
         walls = []
-        for _ in range(3):
+        for _ in range(self.opts.repeat):
             took, out = await self.cli(*args)
             if out.strip() != t("plan.nothing", config.locale):
                 raise RuntimeError(f"the plan is not empty:\n{out[:3000]}")
             walls.append(took)
-        floor = [(await self.cli("--version"))[0] for _ in range(3)]
+        floor = [(await self.cli("--version"))[0] for _ in range(self.opts.repeat)]
         store = await Store.open(self.data / "agora.db")
         session = json.loads((self.data / "bot-session.json").read_text())
         client = structure_client(self.hs.url, session["user_id"], session["access_token"])
@@ -1070,7 +1070,7 @@ class Region:
         try:
             config = await load_effective(config, store)
             reconciler = Reconciler(config, Gateway(client, Metrics()), store, self.data)
-            for _ in range(3):
+            for _ in range(self.opts.repeat):
                 began = time.perf_counter()
                 outcome = await reconciler.reconcile(dry_run=True)
                 inproc.append(time.perf_counter() - began)
@@ -1116,6 +1116,11 @@ def progress(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
+# The measures in their order (each needs those before it that it names: ``restart`` and
+# what follows need the bot and the plain client started by ``cold_start``).
+STEPS = ("cold_start", "restart", "commands", "strangers_removed", "hour", "idle_cpu", "plan")
+
+
 async def run_size(
     size: Size,
     factory: HomeserverFactory,
@@ -1137,13 +1142,9 @@ async def run_size(
             region.http = http
             await (region.restore() if reuse else region.setup())
             seeded = time.time()
-            await region.cold_start()
-            await region.restart()
-            await region.commands()
-            await region.strangers_removed()
-            await region.hour()
-            await region.idle_cpu()
-            await region.plan()
+            for step in STEPS:
+                if step in opts.steps:
+                    await getattr(region, step)()
     finally:
         await region.close()
         await hs.stop()
@@ -1373,6 +1374,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--idle", type=float, default=60.0, help="seconds of idle CPU measured")
     parser.add_argument("--commands", type=int, default=10, help="round trips of each command")
     parser.add_argument("--strangers", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each plan measured")
     parser.add_argument("--start-timeout", type=float, default=900.0)
     parser.add_argument("--quiet-limit", type=float, default=900.0)
     parser.add_argument("--quiet-window", type=float, default=5.0,
@@ -1380,13 +1382,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--homeserver", help="MODULE:CALLABLE making another homeserver")
     parser.add_argument("--homeserver-sizes", help="member counts run on it (default: all)")
     parser.add_argument("--keep", action="store_true", help="keep each size's directory")
+    parser.add_argument("--steps", default=",".join(STEPS),
+                        help="the measures to take, comma-separated (default: all)")  # fmt: skip
+    parser.add_argument("--bot-log-level", default="WARNING", help="the bot's --log-level")
     parser.add_argument("--reuse", help="directories kept by --keep, comma-separated: measure "
                         "their regions again instead of building new ones")  # fmt: skip
     args = parser.parse_args(argv)
     args.mode = "bench"
+    args.steps = args.steps.split(",")
     if args.quick:
-        args.sizes = "20:5,40:10" if args.sizes == parser.get_default("sizes") else args.sizes
-        args.hour, args.idle, args.commands, args.strangers = 10.0, 5.0, 3, 2
+        args.sizes = "10:5,20:5" if args.sizes == parser.get_default("sizes") else args.sizes
+        args.hour, args.idle, args.commands, args.strangers, args.repeat = 8.0, 3.0, 2, 1, 1
         args.quiet_limit, args.quiet_window = min(args.quiet_limit, 30.0), 2.0
     quick = args.quick
     args.output = args.output or ("/tmp/scale-quick.json" if quick else "docs/scale.json")
