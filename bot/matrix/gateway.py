@@ -556,12 +556,14 @@ class Gateway:
         client = self.client
         if client.olm is None:
             return
-        rooms = [client.rooms[r] for r in room_ids if r in client.rooms]
-        rooms = [room for room in rooms if room.encrypted and room.members_synced]
-        users = sorted({user for room in rooms for user in room.users})
-        if not users:
-            return
         try:
+            rooms = [client.rooms[r] for r in room_ids if r in client.rooms]
+            rooms = [room for room in rooms if room.encrypted]
+            for room in rooms:  # who is in each, whole (the sync brings members lazily)
+                await self.load_members(room.room_id)
+            users = sorted({user for room in rooms for user in room.users})
+            if not users:
+                return
             if client.should_query_keys:
                 await self.call("query keys", client.keys_query)
             missing = client.olm.get_missing_sessions(users)
