@@ -52,28 +52,20 @@ POLICY_RULE_TYPES = {
 # (``Gateway.load_members``) and kept from the sync after that. Redundant members are asked
 # for: the homeserver remembers what it sent to this device, and a restarted bot forgot it.
 LAZY_MEMBERS = {"lazy_load_members": True, "include_redundant_members": True}
-# What nio needs of a room's state to send into it: whether (and how) it is encrypted, and its
-# members. The full-state sync at a start asks for that alone: the start's own checks read the
-# rest from the homeserver (``extract`` ignores that sync's state), later syncs bring changes.
-START_STATE_TYPES = ["m.room.create", "m.room.encryption", "m.room.member"]
 
 
-def sync_filter(own_user: str, *, start: bool = False, initial: bool = False) -> dict:
+def sync_filter(own_user: str, *, initial: bool = False) -> dict:
     """What the bot needs from sync: no presence, typing or receipts; members lazily. Its own
     events stay in: filtering them out (not_senders) would hide the m.room.encryption it set
-    when creating a room, and nio would then believe that room unencrypted. ``start``: the
-    full-state sync of a start, which needs only ``START_STATE_TYPES``. ``initial``: the very
-    first sync of a new bot (no token), whose timelines it does not act on (``extract``'s
+    when creating a room, and nio would then believe that room unencrypted. ``initial``: the
+    very first sync of a new bot (no token), whose timelines it does not act on (``extract``'s
     ``history``): one event per room instead of a hundred (working out the state at the
     start of a hundred-event timeline in every room was most of a cold start's time)."""
-    state: dict[str, Any] = dict(LAZY_MEMBERS)
-    if start or initial:
-        state["types"] = list(START_STATE_TYPES)
     return {
         "presence": {"types": []},
         "account_data": {"types": []},
         "room": {
-            "state": state,
+            "state": dict(LAZY_MEMBERS),
             "timeline": {"limit": 1 if initial else 100, **LAZY_MEMBERS},
             "ephemeral": {"types": []},
         },
@@ -496,7 +488,7 @@ class SyncLoop:
             "sync",
             lambda: client.sync(
                 timeout=0 if full_state else self.timeout_ms,
-                sync_filter=sync_filter(client.user_id, start=full_state, initial=since is None),
+                sync_filter=sync_filter(client.user_id, initial=since is None),
                 since=since,
                 full_state=full_state,
             ),
