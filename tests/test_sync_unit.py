@@ -2,7 +2,7 @@
 
 from nio import SyncResponse
 
-from bot.matrix.sync import Left, Redaction, extract, redacted_by, revive, sync_filter
+from bot.matrix.sync import Left, Redaction, extract, redacted_by, revive
 
 BOT = "@agora:localhost"
 
@@ -189,16 +189,3 @@ def test_a_file_is_a_command_by_its_caption_and_a_reply_names_what_it_answers():
     assert reply is not None and reply.body == "!garde import" and reply.reply_to == "$file"
     edit = {"msgtype": "m.text", "body": "!ping", "m.relates_to": {"rel_type": "m.replace"}}
     assert row(edit) is None
-
-
-def test_a_new_bot_asks_for_one_event_per_room_and_members_lazily():
-    """The first sync of a new bot (no token) is not acted on: it asks for one event per room
-    (the homeserver would otherwise work out each room's state a hundred events back); every
-    sync brings members with their events only, and again after a restart (redundant ones)."""
-    first, later = sync_filter(BOT, initial=True), sync_filter(BOT)
-    assert first["room"]["timeline"]["limit"] == 1
-    assert later["room"]["timeline"]["limit"] == 100
-    for f in (first, later):
-        for part in ("state", "timeline"):
-            assert f["room"][part]["lazy_load_members"] is True
-            assert f["room"][part]["include_redundant_members"] is True
