@@ -9,6 +9,7 @@ so a restart in the middle finishes it.
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import BadArgument, MatrixError, PermissionDenied, transient
@@ -55,7 +56,14 @@ class Revocation:
             await self.store.add_job(
                 db,
                 REVOKE_JOB,
-                {"user_id": user_id, "reason": reason, "by": by, "deactivate": deactivate},
+                {
+                    "user_id": user_id,
+                    "reason": reason,
+                    "by": by,
+                    "deactivate": deactivate,
+                    # What this revocation's runs remember (a later one starts afresh).
+                    "run": secrets.token_hex(6),
+                },
             )
             await self.store.keep_outcome(db, "revoke", was_member)
         await self.store.audit(
@@ -71,15 +79,20 @@ class Revocation:
         user_id, reason = payload["user_id"], payload["reason"]
         loc = await self.core.language(user_id)
         local = is_local(user_id, self.core.config.homeserver.server_name)
-        if not await self.store.get(f"revoke.told:{user_id}"):
+        run = payload.get("run") or user_id  # a job queued before runs had ids: the person
+        if not await self.store.get(f"revoke.told:{run}"):
             try:
                 await self.core.tell(user_id, t("revoke.member_told", loc, reason=reason))
             except MatrixError as exc:  # a deactivated or unreachable account: go on
                 if transient(exc):
                     raise  # the homeserver is away: the job tries again
                 log.warning("could not tell %s of their revocation: %s", user_id, exc)
-            await self.store.put(f"revoke.told:{user_id}", True)
+            await self.store.put(f"revoke.told:{run}", True)
         removed = await self.remove_everywhere(user_id, t("revoke.kick_reason", loc))
+        # A run cut short after its removals finds none left to make: the count is the runs'
+        # together, so the note (named by its text) is the first run's and is not said twice.
+        removed += int(await self.store.get(f"revoke.removed:{run}") or 0)
+        await self.store.put(f"revoke.removed:{run}", removed)
         # No longer a member: no longer listed anywhere (the directory).
         await self.core.publish(MemberRemoved(user_id, "revoked"))
         # Published after the removal: the rule keeps them out from now on (and tells peers).
