@@ -2,7 +2,7 @@
 with real E2EE clients, and Agora bots started in-process against that Synapse.
 
 A test marked ``topologies`` runs on Synapse with workers on PostgreSQL and Redis behind a
-routing proxy (tests/topology.py, started once per session, on first use) and, with
+routing proxy (tests/topology.py, started once per test process, on first use) and, with
 ``AGORA_TOPOLOGIES=sqlite,workers`` (``make test TOPOLOGIES=sqlite,workers``), on that single
 Synapse too. Its people and bots get the homeserver of the run through the ``homeserver``
 fixture; the test itself is written once."""
