@@ -377,6 +377,31 @@ async def test_a_direct_chat_opened_just_before_a_crash_is_kept_not_opened_again
     assert members.get(second.gateway.user_id) == "leave"
 
 
+async def test_someone_invited_before_a_restart_reads_what_the_bot_says_after_it(person, start_bot):
+    """The sync brings members lazily (with the events they send), so the restarted bot's
+    view of a direct chat does not hold the person it invited before the restart until it
+    reads the room's members; it must before sharing the room key, or they could not read."""
+    from bot.matrix.content import notice
+
+    admin, nurse = await person("admin"), await person("infirmiere")
+    first = await start_bot([admin.user_id])
+    room = await first.core.direct.room_for(nurse.user_id)
+    await first.stop()
+
+    second = await start_bot([admin.user_id], account=first.account, data_dir=first.data_dir)
+    event_id = await second.gateway.send(room, notice("Bonjour après le redémarrage"))
+    await nurse.accept_invite(room)
+    seen = await nurse.wait_for(
+        lambda: [s for s in nurse.seen if s.event_id == event_id], "the bot's message"
+    )
+    assert seen[0].encrypted and seen[0].body == "Bonjour après le redémarrage"
+    assert not nurse.undecryptable
+    assert second.gateway.synced_members(room) == {
+        second.gateway.user_id: "join",
+        nurse.user_id: "join",
+    }
+
+
 async def test_bot_device_is_signed_by_its_self_signing_key(network, person):
     observer = await person("observateur")
     user_id, device_id = network.bot.gateway.user_id, network.bot.gateway.device_id

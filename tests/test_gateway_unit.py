@@ -5,7 +5,7 @@ import time
 
 import pytest
 from aiohttp import web
-from nio import AsyncClient, MatrixInvitedRoom
+from nio import AsyncClient, MatrixInvitedRoom, MatrixRoom
 
 from bot.errors import MatrixError
 from bot.matrix.gateway import Gateway, client_config
@@ -118,3 +118,54 @@ async def test_a_join_refused_without_an_invitation_is_not_tried_again(server):
     with pytest.raises(MatrixError) as err:
         await gateway.join("!r:x")
     assert err.value.status == 403 and calls["n"] == 1
+
+
+# --- who is in a room: read whole once, kept from the sync -----------------------------------
+
+ROOM = "!room:x"
+
+
+def membership(user: str, state: str) -> dict:
+    return {
+        "type": "m.room.member",
+        "state_key": user,
+        "sender": user,
+        "event_id": f"${user[1:]}-{state}",
+        "origin_server_ts": 1,
+        "content": {"membership": state},
+    }
+
+
+async def test_a_member_list_read_while_a_sync_changed_the_room_is_read_again():
+    """The sync lazy-loads members, so a room's list is read whole when needed; one read while
+    a sync changed that room's members may be older than what nio holds (a removal it just
+    took in), so it is read again and only an undisturbed read is taken."""
+    reads = [
+        [membership("@agora:x", "join"), membership("@a:x", "join"), membership("@b:x", "join")],
+        [membership("@agora:x", "join"), membership("@a:x", "join"), membership("@c:x", "invite")],
+    ]
+    seen: list[str] = []
+
+    async def handler(request):
+        seen.append(request.query.get("not_membership", ""))
+        chunk = reads.pop(0)
+        if reads:  # meanwhile a sync brings @b's removal and @c's invitation
+            gateway.members_changed([ROOM])
+        return web.json_response({"chunk": chunk})
+
+    async with local_gateway(handler) as gateway:
+        gateway.client.rooms[ROOM] = MatrixRoom(ROOM, gateway.user_id)
+        gateway.client.rooms[ROOM].add_member("@b:x", None, None)  # lazily synced: a sender
+        assert gateway.synced_members(ROOM) is None  # not whole: nobody counts on it
+        assert await gateway.load_members(ROOM)
+        assert gateway.synced_members(ROOM) == {
+            "@agora:x": "join",
+            "@a:x": "join",
+            "@c:x": "invite",
+        }
+        assert seen == ["leave", "leave"]  # leavers are not read at all
+        assert await gateway.load_members(ROOM)  # whole now: not read a third time
+        assert not reads and len(seen) == 2
+
+        gateway.members_changed([], left=[ROOM])  # the bot is out: read again if it is back
+        assert gateway.synced_members(ROOM) is None

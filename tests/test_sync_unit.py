@@ -2,7 +2,7 @@
 
 from nio import SyncResponse
 
-from bot.matrix.sync import Left, Redaction, extract, redacted_by, revive
+from bot.matrix.sync import Left, Redaction, extract, redacted_by, revive, sync_filter
 
 BOT = "@agora:localhost"
 
@@ -189,3 +189,27 @@ def test_a_file_is_a_command_by_its_caption_and_a_reply_names_what_it_answers():
     assert reply is not None and reply.body == "!garde import" and reply.reply_to == "$file"
     edit = {"msgtype": "m.text", "body": "!ping", "m.relates_to": {"rel_type": "m.replace"}}
     assert row(edit) is None
+
+
+def test_a_start_asks_for_what_nio_needs_to_send_and_members_lazily():
+    """The first sync of a new bot (no token) is not acted on: one event per room (the
+    homeserver would otherwise work out each room's state a hundred events back). A start's
+    full-state sync asks only for the state nio needs to send (encryption, members). Members
+    come lazily with their events, and again after a restart (redundant ones)."""
+    new, start, later = (
+        sync_filter(BOT, start=True, initial=True),
+        sync_filter(BOT, start=True),
+        sync_filter(BOT),
+    )
+    assert [f["room"]["timeline"]["limit"] for f in (new, start, later)] == [1, 100, 100]
+    for f in (new, start):
+        assert f["room"]["state"]["types"] == [
+            "m.room.create",
+            "m.room.encryption",
+            "m.room.member",
+        ]
+    assert "types" not in later["room"]["state"]  # every change of state, drift included
+    for f in (new, start, later):
+        for part in ("state", "timeline"):
+            assert f["room"][part]["lazy_load_members"] is True
+            assert f["room"][part]["include_redundant_members"] is True

@@ -29,6 +29,7 @@ from nio import (
     ErrorResponse,
     MegolmEvent,
     Response,
+    RoomMemberEvent,
 )
 from nio.crypto import decrypt_attachment
 from nio.crypto.attachments import encrypt_attachment
@@ -148,6 +149,10 @@ class Gateway:
         self._key_rooms: Callable[[], Collection[str]] = tuple
         self._refused: dict[tuple[str, str], set[tuple[str, str]]] = {}  # (room, session)
         self.megolm_indices: dict[str, tuple[str, int]] = {}  # event id → (session, index)
+        # The sync lazy-loads members: nio holds a room's whole member list only once
+        # ``load_members`` read it in this process (the sync keeps it current from then on).
+        self._members_whole: set[str] = set()
+        self._member_syncs: dict[str, int] = {}  # room → syncs that changed its members
         if client.config.max_limit_exceeded != 0 or client.config.max_timeouts != 0:
             raise ValueError("build the nio client with gateway.client_config()")
 
@@ -276,6 +281,8 @@ class Gateway:
         """Until nio knows ``user_id`` is in (or invited to) the room: a message encrypted
         before that would not be readable by them."""
         await self.wait_for_room(room_id, timeout)
+        if user_id not in self.client.rooms[room_id].users:
+            await self.load_members(room_id)  # they may be in since before this start
         deadline = time.monotonic() + timeout
         while user_id not in self.client.rooms[room_id].users:
             remaining = deadline - time.monotonic()
@@ -305,6 +312,8 @@ class Gateway:
         txn = effects.txn_id(self.instance, key) if key else str(uuid.uuid4())
         await self.wait_for_room(room_id)
         await self._ensure_encryption_known(room_id)
+        if self.client.rooms[room_id].encrypted:
+            await self.load_members(room_id)  # the room key goes to every member's devices
         self.rotate_room_key_if_refused(room_id)
 
         async def send_once() -> Response:
@@ -549,7 +558,9 @@ class Gateway:
             return
         try:
             rooms = [client.rooms[r] for r in room_ids if r in client.rooms]
-            rooms = [room for room in rooms if room.encrypted and room.members_synced]
+            rooms = [room for room in rooms if room.encrypted]
+            for room in rooms:  # who is in each, whole (the sync brings members lazily)
+                await self.load_members(room.room_id)
             users = sorted({user for room in rooms for user in room.users})
             if not users:
                 return
@@ -636,12 +647,68 @@ class Gateway:
         }
 
     def synced_members(self, room_id: str) -> dict[str, str] | None:
-        """user id → join or invite, as the sync has kept it (no request; the bot's sync loads
-        every member). None for a room the sync does not hold."""
+        """user id → join or invite, as the sync has kept it (no request). None for a room
+        whose whole member list the bot has not read in this process (the sync brings members
+        lazily: ``load_members``), or that the sync does not hold."""
         room = self.client.rooms.get(room_id)
-        if room is None:
+        if room is None or room_id not in self._members_whole:
             return None
         return {u: "invite" if u in room.invited_users else "join" for u in room.users}
+
+    # --- who is in a room, kept from the sync -----------------------------------------------
+
+    def members_changed(self, room_ids: Collection[str], left: Collection[str] = ()) -> None:
+        """What the sync loop tells right after nio took in a sync: the rooms whose members it
+        changed, and those the bot is out of (their list is read again if it comes back)."""
+        for room_id in room_ids:
+            self._member_syncs[room_id] = self._member_syncs.get(room_id, 0) + 1
+        for room_id in left:
+            self._members_whole.discard(room_id)
+            self._member_syncs[room_id] = self._member_syncs.get(room_id, 0) + 1
+
+    async def load_members(self, room_id: str, attempts: int = 3) -> bool:
+        """nio's view of who is in ``room_id`` (joined or invited) made whole from the
+        homeserver, once per room and process; True if it is whole. The sync lazy-loads
+        members (those whose events it carries; every change after that), so this is needed
+        before a room key is shared (an invited person must get it too) or members are counted
+        from the sync. A list read while a sync changed the room's members is read again: it
+        could be older than what nio holds."""
+        if room_id in self._members_whole:
+            return True
+        for _ in range(attempts):
+            seen = self._member_syncs.get(room_id, 0)
+            data = await self.raw(
+                "GET",
+                f"/_matrix/client/v3/rooms/{path_part(room_id)}/members",
+                query={"not_membership": "leave"},
+                what=f"members of {room_id}",
+            )
+            room = self.client.rooms.get(room_id)
+            if room is None:
+                return False
+            if self._member_syncs.get(room_id, 0) != seen:
+                continue
+            # No await from here on: no sync can come in between.
+            present: set[str] = set()
+            for source in data.get("chunk", []):
+                event = RoomMemberEvent.from_dict(source)
+                if isinstance(event, RoomMemberEvent):
+                    room.handle_membership(event)
+                    if event.membership in ("join", "invite"):
+                        present.add(event.state_key)
+            for user_id in [u for u in room.users if u not in present]:
+                room.remove_member(user_id)  # gone since nio learnt of them
+            room.members_synced = True
+            if room.encrypted and self.client.olm is not None:
+                self.client.olm.update_tracked_users(room)
+            self._members_whole.add(room_id)
+            break
+        else:
+            log.warning("%s: its members kept changing while read; read again later", room_id)
+            return False
+        if self.client.olm is not None and self.client.should_query_keys:
+            await self.call("query keys", self.client.keys_query)
+        return True
 
     async def get_state(self, room_id: str, event_type: str, state_key: str = "") -> dict | None:
         try:

@@ -47,18 +47,46 @@ POLICY_RULE_TYPES = {
 }
 
 
-def sync_filter(own_user: str) -> dict:
-    """What the bot needs from sync: no presence, typing or receipts. Its own events stay in:
-    filtering them out (not_senders) would hide the m.room.encryption it set when creating a
-    room, and nio would then believe that room unencrypted."""
+# Members come with the events they sent, not every member of every room in each start's
+# full-state sync (its size grew with the region); who is in a room is read whole when needed
+# (``Gateway.load_members``) and kept from the sync after that. Redundant members are asked
+# for: the homeserver remembers what it sent to this device, and a restarted bot forgot it.
+LAZY_MEMBERS = {"lazy_load_members": True, "include_redundant_members": True}
+# What nio needs of a room's state to send into it: whether (and how) it is encrypted, and its
+# members. The full-state sync at a start asks for that alone: the start's own checks read the
+# rest from the homeserver (``extract`` ignores that sync's state), later syncs bring changes.
+START_STATE_TYPES = ["m.room.create", "m.room.encryption", "m.room.member"]
+
+
+def sync_filter(own_user: str, *, start: bool = False, initial: bool = False) -> dict:
+    """What the bot needs from sync: no presence, typing or receipts; members lazily. Its own
+    events stay in: filtering them out (not_senders) would hide the m.room.encryption it set
+    when creating a room, and nio would then believe that room unencrypted. ``start``: the
+    full-state sync of a start, which needs only ``START_STATE_TYPES``. ``initial``: the very
+    first sync of a new bot (no token), whose timelines it does not act on (``extract``'s
+    ``history``): one event per room instead of a hundred (working out the state at the
+    start of a hundred-event timeline in every room was most of a cold start's time)."""
+    state: dict[str, Any] = dict(LAZY_MEMBERS)
+    if start or initial:
+        state["types"] = list(START_STATE_TYPES)
     return {
         "presence": {"types": []},
         "account_data": {"types": []},
         "room": {
-            "timeline": {"limit": 100},
+            "state": state,
+            "timeline": {"limit": 1 if initial else 100, **LAZY_MEMBERS},
             "ephemeral": {"types": []},
         },
     }
+
+
+def member_changes(resp: SyncResponse) -> list[str]:
+    """The joined rooms whose members a sync changed (or, lazily, brought)."""
+    return [
+        room_id
+        for room_id, info in resp.rooms.join.items()
+        if any(isinstance(ev, RoomMemberEvent) for ev in (*info.state, *info.timeline.events))
+    ]
 
 
 @dataclass(frozen=True)
@@ -468,11 +496,15 @@ class SyncLoop:
             "sync",
             lambda: client.sync(
                 timeout=0 if full_state else self.timeout_ms,
-                sync_filter=sync_filter(client.user_id),
+                sync_filter=sync_filter(client.user_id, start=full_state, initial=since is None),
                 since=since,
                 full_state=full_state,
             ),
         )
+        # Before any await: nio has just taken these changes in (it yields nowhere while it
+        # does, the bot registering no nio callbacks), and a member list read meanwhile must
+        # not be laid over them.
+        self.gateway.members_changed(member_changes(resp), left=list(resp.rooms.leave))
         if since is not None:
             await self.fill_gaps(resp, since)
         batch = extract(
