@@ -949,14 +949,17 @@ class Region:
                     f"/_synapse/admin/v1/rooms/{quote(room)}/messages?dir=b&limit=30&filter="
                     + quote(json.dumps({"types": ["m.room.member"]})),
                 )
-                for ev in reversed(page["chunk"]):
+                # Their last join (a region measured again holds the earlier ones), and the
+                # bot's removal after it.
+                join = kick = None
+                for ev in reversed(page["chunk"]):  # oldest first
                     if ev.get("state_key") != stranger.user_id:
                         continue
                     membership = ev["content"].get("membership")
                     if membership == "join":
-                        join = ev["origin_server_ts"]
+                        join, kick = ev["origin_server_ts"], None
                     elif membership == "leave" and ev["sender"] == bot and join is not None:
-                        kick = ev["origin_server_ts"]
+                        kick = kick or ev["origin_server_ts"]
             if join is None or kick is None:
                 raise RuntimeError(f"{stranger.user_id} was not removed from {room}")
             latencies.append((kick - join) / 1000)
@@ -1169,19 +1172,19 @@ def _window(load: Load, since: float, until: float) -> dict[str, float]:
 
 # --- fits, the report and the plot ------------------------------------------------------------
 
-MEASURES = [  # key, label, unit, the plain client's key (or None)
-    ("bot.rss_start_mb", "resident memory after start", "MB", "plain.rss_start_mb"),
-    ("bot.rss_hour_mb", "resident memory after the hour", "MB", "plain.rss_hour_mb"),
-    ("bot.hwm_start_mb", "peak memory during start", "MB", "plain.hwm_start_mb"),
-    ("bot.cold_s", "cold start to first answer", "s", "plain.cold_s"),
-    ("bot.restart_s", "restart to first answer", "s", "plain.restart_s"),
-    ("bot.quiet_after_start_s", "cold start: busy after the answer", "s", None),
-    ("bot.idle_cpu_pct", "idle CPU", "% of a core", "plain.idle_cpu_pct"),
-    ("stranger_removal_s", "stranger's join to removal", "s", None),
-    ("rt.members_s", "!members round trip", "s", "rt.ping_s"),
-    ("rt.garde_s", "!garde round trip", "s", "rt.garde_ping_s"),
-    ("plan.cli_s", "no-change agora-bot plan", "s", "plan.cli_floor_s"),
-    ("plan.inproc_s", "no-change plan, in-process", "s", None),
+MEASURES = [  # key, label, unit, the baseline's key (or None) and what it is
+    ("bot.rss_start_mb", "resident memory after start", "MB", "plain.rss_start_mb", "plain nio"),
+    ("bot.rss_hour_mb", "resident memory after the hour", "MB", "plain.rss_hour_mb", "plain nio"),
+    ("bot.hwm_start_mb", "peak memory during start", "MB", "plain.hwm_start_mb", "plain nio"),
+    ("bot.cold_s", "cold start to first answer", "s", "plain.cold_s", "plain nio"),
+    ("bot.restart_s", "restart to first answer", "s", "plain.restart_s", "plain nio"),
+    ("bot.quiet_after_start_s", "cold start: busy after the answer", "s", None, ""),
+    ("bot.idle_cpu_pct", "idle CPU", "% of a core", "plain.idle_cpu_pct", "plain nio"),
+    ("stranger_removal_s", "stranger's join to removal", "s", None, ""),
+    ("rt.members_s", "!members round trip", "s", "rt.ping_s", "!ping, same room"),
+    ("rt.garde_s", "!garde round trip", "s", "rt.garde_ping_s", "!ping, same room"),
+    ("plan.cli_s", "no-change agora-bot plan", "s", "plan.cli_floor_s", "agora-bot --version"),
+    ("plan.inproc_s", "no-change plan, in-process", "s", None, ""),
 ]
 
 
@@ -1211,7 +1214,7 @@ def extrapolate(f: dict[str, float], x: float) -> dict[str, float]:
 def analyse(runs: list[dict[str, Any]]) -> dict[str, Any]:
     xs = [r["members"] for r in runs]
     out: dict[str, Any] = {}
-    for key, label, unit, plain_key in MEASURES:
+    for key, label, unit, plain_key, _ in MEASURES:
         for k in (key, plain_key):
             if k is None or any(k not in r for r in runs):
                 continue
@@ -1265,9 +1268,9 @@ def plot(
     rows = (len(shown) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
     grid = np.linspace(0, TARGET["members"], 200)
-    for ax, (key, label, unit, plain_key) in zip(axes.flat, shown, strict=False):
+    for ax, (key, label, unit, plain_key, base) in zip(axes.flat, shown, strict=False):
         xs = [r["members"] for r in runs]
-        for k, name, colour in ((key, "Agora", "tab:blue"), (plain_key, "plain nio", "tab:gray")):
+        for k, name, colour in ((key, "Agora", "tab:blue"), (plain_key, base, "tab:gray")):
             if k is None or k not in fits:
                 continue
             f = fits[k]["fit"]
@@ -1282,6 +1285,10 @@ def plot(
             by = [r[key] for r in before if key in r]
             if bx:
                 ax.plot(bx, by, "x", color="tab:red", label="Agora, before")
+                old = fit(bx, by)
+                if old is not None:
+                    line = old["intercept"] + old["slope"] * grid
+                    ax.plot(grid, line, "--", color="tab:red", lw=0.8, alpha=0.6)
         if key in TARGETS:
             ax.axhline(TARGETS[key], color="tab:green", ls="--", lw=1, label="target at 10k")
         ax.set_title(label, fontsize=10)
