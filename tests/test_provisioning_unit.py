@@ -150,3 +150,19 @@ def test_rules_naming_nothing_are_refused_with_their_path():
     ]:
         with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
             parse_config({**base, "vetting": {"provisioning": {"rules": [rule]}}}, env={})
+
+
+def test_the_networks_index_is_its_walk_read_once():
+    # What every member's entitlement reads: lines (ancestors first), ids, private rooms,
+    # parents before children, the same however often asked (walked once: a network is frozen).
+    assert NETWORK.lines == {
+        "sud": ("sud",),
+        "vaucluse": ("sud", "vaucluse"),
+        "pdsa": ("sud", "vaucluse", "pdsa"),
+        "cpts": ("sud", "vaucluse", "cpts"),
+    }
+    assert NETWORK.find("pdsa") is NETWORK.by_id["pdsa"] and NETWORK.find("nowhere") is None
+    assert [t.id for t, _ in NETWORK.walk()] == list(NETWORK.lines)
+    assert list(NETWORK.walk()) == list(NETWORK.walk())
+    assert NETWORK.private_keys() == {"vaucluse.canicule"}
+    assert Network().lines == {} and list(Network().walk()) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.matrix.ids import server_of
 
@@ -82,17 +83,41 @@ class Network:
 
     def walk(self) -> Iterator[tuple[Territory, tuple[Territory, ...]]]:
         """Every territory with its ancestors (root first), parents before children."""
+        return iter(self._walked)
 
-        def visit(t: Territory, ancestors: tuple[Territory, ...]):
-            yield t, ancestors
+    @cached_property
+    def _walked(self) -> tuple[tuple[Territory, tuple[Territory, ...]], ...]:
+        # Walked once: a network is immutable, and what each member is given walks it (a
+        # plan of 1,000 members walked it thousands of times, growing with members × size).
+        out: list[tuple[Territory, tuple[Territory, ...]]] = []
+
+        def visit(t: Territory, ancestors: tuple[Territory, ...]) -> None:
+            out.append((t, ancestors))
             for child in t.territories:
-                yield from visit(child, (*ancestors, t))
+                visit(child, (*ancestors, t))
 
         for top in self.territories:
-            yield from visit(top, ())
+            visit(top, ())
+        return tuple(out)
+
+    @cached_property
+    def by_id(self) -> dict[str, Territory]:
+        """Every territory by its id (the first declared, should two share one)."""
+        found: dict[str, Territory] = {}
+        for t, _ in self._walked:
+            found.setdefault(t.id, t)
+        return found
+
+    @cached_property
+    def lines(self) -> dict[str, tuple[str, ...]]:
+        """Every territory's id with those of its ancestors, the top first."""
+        found: dict[str, tuple[str, ...]] = {}
+        for t, ancestors in self._walked:
+            found.setdefault(t.id, (*(a.id for a in ancestors), t.id))
+        return found
 
     def find(self, territory_id: str) -> Territory | None:
-        return next((t for t, _ in self.walk() if t.id == territory_id), None)
+        return self.by_id.get(territory_id)
 
     def subtree(self, territory_id: str) -> list[Territory]:
         top = self.find(territory_id)
@@ -133,6 +158,10 @@ class Network:
         return room[1].name if room else key
 
     def private_keys(self) -> frozenset[str]:
+        return self._private_keys
+
+    @cached_property
+    def _private_keys(self) -> frozenset[str]:
         return frozenset(f"{t.id}.{r.id}" for t, _ in self.walk() for r in t.rooms if r.private)
 
     def keepers(self, key: str) -> tuple[str, ...]:

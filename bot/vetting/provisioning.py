@@ -69,12 +69,7 @@ class Entitlement:
 
 
 def _index(network: Network) -> tuple[dict[str, tuple[str, ...]], dict[str, Territory]]:
-    lines: dict[str, tuple[str, ...]] = {}
-    by_id: dict[str, Territory] = {}
-    for t, ancestors in network.walk():
-        lines[t.id] = (*(a.id for a in ancestors), t.id)
-        by_id[t.id] = t
-    return lines, by_id
+    return network.lines, network.by_id
 
 
 def entitlement(member: MemberInfo, network: Network, config: ProvisioningConfig) -> Entitlement:
@@ -100,7 +95,7 @@ def entitlement(member: MemberInfo, network: Network, config: ProvisioningConfig
         if "." in g:
             rooms[g] = None
     wanted_spaces = set(scope) | {k.split(".", 1)[0] for k in rooms}
-    spaces = tuple(t.id for t, _ in network.walk() if t.id in wanted_spaces)
+    spaces = tuple(t for t in network.lines if t in wanted_spaces)  # parents first
     return Entitlement(
         spaces=spaces,
         rooms=tuple(rooms),
