@@ -143,6 +143,35 @@ async def embedded(directory: Path, size: Size) -> Homeserver:
     return Embedded(hs)
 
 
+class Workers:
+    """Synapse on PostgreSQL with workers, as deploy/workers/ ships it (tests/topology.py)."""
+
+    def __init__(self, hs: Any):
+        self.hs = hs
+        self.url, self.server_name = hs.url, hs.server_name
+        self.registration_shared_secret = hs.registration_shared_secret
+
+    @property
+    def pid(self) -> int | None:
+        main = self.hs.services.get("main")
+        return main.process.pid if main and main.process else None
+
+    async def stop(self) -> None:
+        await self.hs.stop()
+
+
+async def workers(directory: Path, size: Size) -> Homeserver:
+    """``--homeserver bench.scale:workers``: the workers topology; a region kept by an earlier
+    run on the embedded homeserver (``--reuse``) is moved into its PostgreSQL by
+    ``synapse_port_db`` first, under the same server name."""
+    from tests.topology import WorkersSynapse
+
+    extra = {**RELAXED_RATE_LIMITS, "bcrypt_rounds": 4}
+    hs = WorkersSynapse(directory, extra=extra, server_name="localhost")
+    await hs.start(timeout=3600.0)
+    return Workers(hs)
+
+
 def factory_named(spec: str) -> HomeserverFactory:
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)

@@ -272,14 +272,17 @@ class WorkersSynapse:
         extra: Mapping[str, Any] | None = None,
         deployment_dir: Path = WORKERS_DIR,
         bot_user_pattern: str | None = None,
+        server_name: str | None = None,
     ):
-        """``bot_user_pattern``: the bots Agora's module serves (EmbeddedSynapse's)."""
+        """``bot_user_pattern``: the bots Agora's module serves (EmbeddedSynapse's);
+        ``server_name``: another than the loopback address and TLS port (a region made on the
+        embedded homeserver, whose ids name it, moved here: it then federates with no one)."""
         self.data_dir = Path(data_dir).resolve()
         self.deployment_dir = deployment_dir
         self.deployment = load(deployment_dir)
         self.port = free_port()  # the proxy's loopback listener: the bot's and the people's
         self.public_port = public_port or free_port()  # its TLS one: the other servers'
-        self.server_name = f"{self.host}:{self.public_port}"
+        self.server_name = server_name or f"{self.host}:{self.public_port}"
         # The region's homeserver.yaml: the embedded homeserver's, federating over TLS with
         # servers on loopback.
         self.embedded = EmbeddedSynapse(

@@ -494,6 +494,13 @@ class Gateway:
             log.warning("%s is encrypted but nio did not know it; corrected", room_id)
             room.encrypted = True
             self.client.encrypted_rooms.add(room_id)
+            # Its members' devices were not tracked while nio thought it in the clear (a
+            # member list read then tracked no one): the room key would reach none of them.
+            olm = self.client.olm
+            if olm is not None and room_id in self._members_whole:
+                olm.update_tracked_users(room)
+                if self.client.should_query_keys:
+                    await self.call("query keys", self.client.keys_query)
 
     async def resolve(self, ref: str) -> str:
         """A room id as given, or an alias resolved by the homeserver (over federation for
