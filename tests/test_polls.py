@@ -14,7 +14,7 @@ from nio import UnknownEvent
 
 from bot.polls.model import END_TYPE, START_TYPE, TEXT
 from bot.store.polls import PollStore
-from tests.conftest import vet
+from tests.conftest import register, vet
 from tests.people import Person, Seen
 from tests.test_territories import eventually, room_ids
 
@@ -212,3 +212,72 @@ async def _done(agora, poll_id: int) -> bool:
     polls = PollStore(agora.store)
     row = await polls.get(poll_id)
     return row is not None and row.status == "done" and not await polls.responses(poll_id)
+
+
+async def test_element_shows_the_poll_votes_in_it_and_sees_it_ended_early(
+    homeserver, person, start_bot
+):
+    """matrix-js-sdk (Element's stack) makes a poll of the start, its vote (as Element sends
+    one) is counted, and the end its author's `!vote fin` sends closes the poll there."""
+    from tests.element import ElementClient
+
+    sfx = secrets.token_hex(3)
+    admin = await person("admin")
+    user_id, password = await register(homeserver, "ide")
+    network = {
+        "territories": [
+            {
+                "id": f"club-{sfx}",
+                "name": "Club",
+                "rooms": [{"id": "echanges", "name": "Club · Échanges", "kind": "community"}],
+            }
+        ]
+    }
+    agora = await start_bot(
+        [admin.user_id], network=network, vetting={"provisioning": {"force_join": True}}
+    )
+    await admin.accept_invite(agora.control.room_id)
+    await agora.settled()
+    room = (await room_ids(agora))[f"club-{sfx}.echanges"]
+    control = agora.control.room_id
+    async with await ElementClient.login(homeserver.url, user_id, password) as element:
+        await vet(agora, user_id, f"club-{sfx}")
+        await agora.vetting.outcomes.provision(user_id)
+        await agora.gateway.wait_for_member(room, user_id)
+        answer, reaction = await admin.command(
+            control, f'!vote "On garde le jeudi ?" "Oui" "Non" --territory club-{sfx}'
+        )
+        assert reaction == "✅" and "publié dans 1 salon ;" in answer.body, answer.body
+        polls = PollStore(agora.store)
+        (poll,) = [p for p in await polls.open_polls() if p.author == admin.user_id]
+
+        async def started() -> str | None:
+            return (await polls.rooms(poll.id))[0].start_event
+
+        start = await eventually(started, "the poll posted")
+        seen = await element.poll(room, start, timeout=60)
+        assert seen["question"] == "On garde le jeudi ?" and not seen["ended"]
+        assert [a["text"] for a in seen["answers"]] == ["Oui", "Non"]
+        assert seen["kind"] == "org.matrix.msc3381.poll.disclosed" and seen["maxSelections"] == 1
+
+        await element.vote(room, start, [seen["answers"][1]["id"]])
+
+        async def recorded() -> bool:
+            return len(await polls.responses(poll.id)) == 1
+
+        await eventually(recorded, "Element's vote recorded", 60)
+        answer, reaction = await admin.command(control, f"!vote fin {poll.id}")
+        assert reaction == "✅" and f"Vote n°{poll.id} clos" in answer.body, answer.body
+        ended = await element.poll(room, start, ended=True, timeout=60)
+        assert ended["endEventId"] == (await polls.rooms(poll.id))[0].end_event
+        again, reaction = await admin.command(control, f"!vote fin {poll.id}")
+        assert reaction == "❌" and "déjà clos" in again.body, again.body
+
+        agora.jobs.advance(agora.config.polls.settle + 1)
+        result = await element.wait_for_event(
+            room, sender=agora.gateway.user_id, reply_to=start, body_contains="📊", timeout=60
+        )
+        assert "1 personne a voté dans 1 salon" in result["body"], result["body"]
+        assert (
+            "- Oui : 0 voix (0 %)" in result["body"] and "- Non : 1 voix (100 %)" in result["body"]
+        )
