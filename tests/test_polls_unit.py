@@ -5,6 +5,7 @@ type it, and the poll as they write it in a command."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -91,8 +92,6 @@ def test_an_encrypted_response_read_from_sync_is_a_poll_response_kept_as_a_row()
     assert found == PollResponse(
         "!room:sud.example", "$r1", "@ide:sud.example", "$start", source["content"], 1234
     )
-    from dataclasses import asdict
-
     assert revive("poll_response", asdict(found)) == found
 
 
@@ -202,3 +201,64 @@ def test_question_and_answers_one_a_line():
         "Jeudi",
         "Samedi",
     ]
+
+
+# --- the store: each response once, a withdrawn one gone, closed once ----------------------------
+
+
+async def stored_poll(tmp_path):
+    from bot.store import Store
+    from bot.store.polls import PollStore
+
+    store = await Store.open(tmp_path / "a.db")
+    polls = PollStore(store)
+    row = await polls.add(
+        "@anim:sud", "Quand ?", [(a.id, a.text) for a in ANSWERS], "vaucluse", 1e10,
+        ["!a:sud", "!b:sud"], jobs=[("polls.close", {}, 1e10)],
+    )  # fmt: skip
+    await polls.sent(row.id, "!a:sud", "start", "$start-a")
+    await polls.sent(row.id, "!b:sud", "start", "$start-b")
+    return store, polls, row
+
+
+async def tally_of(polls, row) -> dict[str, int]:
+    responses = [
+        Response(r.event_id, r.sender, r.ts, r.answers) for r in await polls.responses(row.id)
+    ]
+    return count(ANSWERS, responses, CLOSE).counts
+
+
+async def test_each_response_is_recorded_once_and_a_withdrawn_one_no_longer_counts(tmp_path):
+    store, polls, row = await stored_poll(tmp_path)
+    assert await polls.poll_of_start("$start-b") == row.id
+    assert await polls.add_response(row.id, "$1", "!a:sud", "@ide", 100, ("a1",))
+    assert not await polls.add_response(row.id, "$1", "!a:sud", "@ide", 100, ("a1",))
+    assert await polls.add_response(row.id, "$2", "!b:sud", "@ide", 200, ("a3",))
+    assert await tally_of(polls, row) == {"a1": 0, "a2": 0, "a3": 1}
+    assert await polls.withdraw_response("!b:sud", "$2")  # redacted: the earlier one again
+    assert await tally_of(polls, row) == {"a1": 1, "a2": 0, "a3": 0}
+    assert not await polls.withdraw_response("!b:sud", "$unknown")
+    await store.close()
+
+
+async def test_a_forgotten_persons_responses_are_erased(tmp_path):
+    store, polls, row = await stored_poll(tmp_path)
+    await polls.add_response(row.id, "$1", "!a:sud", "@ide", 100, ("a1",))
+    await polls.add_response(row.id, "$2", "!a:sud", "@med", 100, ("a2",))
+    assert await polls.forget("@ide") == 1
+    assert [r.sender for r in await polls.responses(row.id)] == ["@med"]
+    await store.close()
+
+
+async def test_a_poll_closes_once_and_forgets_its_responses_when_done(tmp_path):
+    store, polls, row = await stored_poll(tmp_path)
+    await polls.add_response(row.id, "$1", "!a:sud", "@ide", 100, ("a1",))
+    assert await polls.close(row.id, 5.0, [("polls.end", {}, None)])
+    assert not await polls.close(row.id, 6.0, [("polls.end", {}, None)])
+    closed = await polls.get(row.id)
+    assert closed is not None and (closed.status, closed.closed_at) == ("closed", 5.0)
+    assert len(await store.pending_jobs("polls.end")) == 1
+    await polls.done(row.id)
+    done = await polls.get(row.id)
+    assert done is not None and done.status == "done" and not await polls.responses(row.id)
+    await store.close()

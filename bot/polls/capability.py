@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.capability import Capability, Core
 from bot.errors import BadArgument, Conflict, MatrixError, NotFound, PermissionDenied, transient
+from bot.events import MemberRemoved
 from bot.i18n import t, when
 from bot.matrix.content import notice
 from bot.matrix.sync import PollResponse, Redaction
@@ -63,7 +64,11 @@ class Polls(Capability):
             END_JOB: self.end,
             RESULT_JOB: self.result,
         }
-        self.events = {PollResponse: self.on_response, Redaction: self.on_redaction}
+        self.events = {
+            PollResponse: self.on_response,
+            Redaction: self.on_redaction,
+            MemberRemoved: self.on_removed,
+        }
         # A start is sent and its event id recorded before a response to it is looked up.
         self.lock = asyncio.Lock()
 
@@ -333,3 +338,9 @@ class Polls(Capability):
     async def on_redaction(self, r: Redaction) -> bool:
         """A response withdrawn: as if never sent (the one before it counts again)."""
         return await self.polls.withdraw_response(r.room_id, r.redacts)
+
+    async def on_removed(self, event: MemberRemoved) -> None:
+        """A person forgotten (``!forget``): their responses erased, and their vote with them
+        from the polls still open. A member revoked keeps the vote they cast while a member."""
+        if event.why == "forgotten":
+            await self.polls.forget(event.user_id)

@@ -155,6 +155,11 @@ class PollStore:
         )
         return cur.rowcount == 1
 
+    async def forget(self, sender: str) -> int:
+        """A forgotten person's responses erased (their vote with them); how many."""
+        cur = await self.store._write("DELETE FROM poll_responses WHERE sender = ?", (sender,))
+        return cur.rowcount
+
     async def responses(self, poll_id: int) -> list[ResponseRow]:
         """The poll's responses from all its rooms, those withdrawn left out."""
         async with self.store.db.execute(
