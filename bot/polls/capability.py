@@ -207,12 +207,14 @@ class Polls(Capability):
                 )
         return "\n".join(lines) or t("poll.list.none", locale)
 
-    async def _close(self, poll_id: int) -> bool:
-        """Open no more from now: its end sent at once, its result once late responses had
-        time to arrive. False when it was not open."""
+    async def _close(self, poll_id: int, at: float | None = None) -> bool:
+        """Open no more from ``at`` (now by default): its end sent at once, its result once
+        late responses had time to arrive. False when it was not open."""
         now = self.core.clock()
         closed = await self.polls.close(
-            poll_id, now, [(END_JOB, {}, None), (RESULT_JOB, {}, now + self.config.polls.settle)]
+            poll_id,
+            now if at is None else min(at, now),
+            [(END_JOB, {}, None), (RESULT_JOB, {}, now + self.config.polls.settle)],
         )
         self.core.wake_jobs()
         return closed
@@ -235,10 +237,11 @@ class Polls(Capability):
                     await self.polls.sent(row.id, room.room_id, "start", event_id)
 
     async def close_due(self, payload: dict[str, Any]) -> None:
-        """The deadline: closed, unless its author closed it before."""
+        """The deadline: closed, unless its author closed it before. What was sent after the
+        deadline does not count, even when the bot comes to it late (it was down)."""
         row = await self.polls.get(int(payload["poll"]))
         if row is not None and row.status == "open":
-            await self._close(row.id)
+            await self._close(row.id, at=row.closes)
 
     async def end(self, payload: dict[str, Any]) -> None:
         """``m.poll.end`` into each room the poll was posted in, referring to its start there,
