@@ -262,3 +262,22 @@ async def test_a_poll_closes_once_and_forgets_its_responses_when_done(tmp_path):
     done = await polls.get(row.id)
     assert done is not None and done.status == "done" and not await polls.responses(row.id)
     await store.close()
+
+
+def test_the_command_reads_its_options_in_french_and_english():
+    from types import SimpleNamespace
+
+    from bot.commands import load_commands
+
+    registry = load_commands()
+    group = registry.get("poll")
+    assert group is not None and group.name == "vote"
+    line = '"Quand ?" "Mardi" "Jeudi" --territoire vaucluse --jusqu’à "vendredi 18h"'
+    sub, _, rest = group.resolve(line)
+    assert sub is not None and sub.name == "vote creer"
+    args = sub.parse_args(rest, SimpleNamespace(prefix="!", locale="fr", registry=registry))
+    assert args == {"text": '"Quand ?" "Mardi" "Jeudi"', "territory": "vaucluse",
+                    "until": "vendredi 18h"}  # fmt: skip
+    assert items_of(args["text"]) == ["Quand ?", "Mardi", "Jeudi"]
+    sub, _, rest = group.resolve("end 12")
+    assert sub is not None and sub.name == "vote fin"

@@ -59,7 +59,10 @@ def items_of(text: str) -> list[str]:
     where=ANYWHERE,
     help="cmd.vote.create.help",
     metavars={"text": "meta.poll", "territory": "meta.territory", "until": "meta.poll_until"},
-    options={"territory": ("territoire", "dans", "in"), "until": ("jusqu'à", "jusqua", "fin")},
+    options={
+        "territory": ("territoire", "dans", "in"),
+        "until": ("jusqu'à", "jusqu’à", "jusqua", "fin"),
+    },
 )
 async def vote_create(ctx: Ctx, text: Rest, *, territory: Word = "", until: Word = "") -> None:
     await ctx.reply(
