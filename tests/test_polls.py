@@ -22,9 +22,10 @@ pytestmark = pytest.mark.integration
 RESPONSE_TYPE = "org.matrix.msc3381.poll.response"
 
 
-def region(sfx: str, animator: str) -> dict[str, Any]:
-    """Vaucluse (its animator's) with two territories below it: five rooms to vote in, and an
-    announcements room where members cannot answer (no poll there)."""
+def region(sfx: str, animator: str, other: str = "@nobody:example.org") -> dict[str, Any]:
+    """Vaucluse (its animator's) with two territories below it (Carpentras has an animator of
+    its own, ``other``): five rooms to vote in, and an announcements room where members cannot
+    answer (no poll there)."""
     return {
         "territories": [
             {
@@ -51,6 +52,7 @@ def region(sfx: str, animator: str) -> dict[str, Any]:
                     {
                         "id": f"carpentras-{sfx}",
                         "name": "Carpentras",
+                        "animators": [other],
                         "rooms": [
                             {
                                 "id": "communaute",
@@ -90,13 +92,13 @@ async def respond(someone: Person, room_id: str, start: str, answer: str) -> str
 
 async def test_a_poll_over_five_rooms_is_counted_together_across_a_restart(person, start_bot):
     sfx = secrets.token_hex(3)
-    admin, animator = await person("admin"), await person("anim")
+    admin, animator, other = await person("admin"), await person("anim"), await person("anim")
     ide, med = await person("ide"), await person("medecin")
     kine, sage = await person("kine"), await person("sagefemme")
     people = (ide, med, kine, sage)
     for someone in people:  # the poll's events are read as they come, not only messages
         someone.client.add_event_callback(someone._on_event, UnknownEvent)
-    network = region(sfx, animator.user_id)
+    network = region(sfx, animator.user_id, other.user_id)
     settings: dict[str, Any] = {
         "network": network,
         "vetting": {
@@ -124,8 +126,21 @@ async def test_a_poll_over_five_rooms_is_counted_together_across_a_restart(perso
         await someone.wait_for(lambda r=room_id, s=someone: r in s.client.rooms, "the room")
         await agora.gateway.wait_for_member(room_id, someone.user_id)
 
-    # Refused, named: too few answers, a territory unknown, a deadline past.
+    # Refused, named: a member, an animator of the territory below, too few answers or too
+    # many, a territory unknown, a deadline past.
+    member, reaction = await ide.command(avignon, '!vote "Quand ?" "Mardi" "Jeudi"')
+    assert reaction == "❌" and "réservée aux animateurs" in member.body, member.body
+    below = await other.dm(agora.gateway.user_id)
+    wrong, reaction = await other.command(
+        below, f'!vote "Quand ?" "Mardi" "Jeudi" --territoire vaucluse-{sfx}'
+    )
+    assert reaction == "❌" and f"animateurs du territoire vaucluse-{sfx}" in wrong.body
     dm = await animator.dm(agora.gateway.user_id)
+    many = " ".join(f'"Choix {i}"' for i in range(21))
+    wrong, reaction = await animator.command(
+        dm, f'!vote "Quand ?" {many} --territory vaucluse-{sfx}'
+    )
+    assert reaction == "❌" and "Au plus 20 réponses" in wrong.body, wrong.body
     wrong, reaction = await animator.command(
         dm, f'!vote "Quand ?" "Mardi" --territory vaucluse-{sfx}'
     )
