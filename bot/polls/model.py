@@ -90,12 +90,13 @@ def selections(content: dict[str, Any]) -> tuple[str, ...] | None:
     """What a response selects: the unstable block (``answers``), the stable one, or the
     MSC's later ``m.selections``; None when it says nothing readable (a spoiled vote)."""
     for key in (*RESPONSE_TYPES, "m.selections"):
-        block = content.get(key)
+        if key not in content:
+            continue
+        block = content[key]
         chosen = block.get("answers") if isinstance(block, dict) else block
-        if key in content:
-            if not isinstance(chosen, list) or not all(isinstance(a, str) for a in chosen):
-                return None
-            return tuple(chosen)
+        if not isinstance(chosen, list) or not all(isinstance(a, str) for a in chosen):
+            return None
+        return tuple(chosen)
     return None
 
 
