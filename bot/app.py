@@ -32,6 +32,7 @@ from bot.metrics import Metrics
 from bot.moderation.capability import Moderation
 from bot.newcomers.capability import Newcomers
 from bot.news.capability import News
+from bot.polls.capability import Polls
 from bot.reports.capability import Reports
 from bot.rosters.capability import Rosters
 from bot.rpps.capability import Directory
@@ -119,12 +120,13 @@ class Agora:
         self.newcomers = Newcomers(core, self.animation)
         self.directory = Directory(core)
         self.reports = Reports(core)
+        self.polls = Polls(core)
         # In this order an invitation to a room the config adopts is taken before it could
         # pass for a direct chat, as it was.
         self.capabilities = [
             self.territories, self.runtime, self.moderation, self.federation,
             self.vetting, self.animation, self.news, self.rosters, self.absences,
-            self.newcomers, self.directory, self.reports,
+            self.newcomers, self.directory, self.reports, self.polls,
         ]  # fmt: skip
         core.plug(self.capabilities)
         core.router.add(Invite, self.runtime.decline)  # an invitation nobody wanted

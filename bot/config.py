@@ -537,6 +537,27 @@ class RostersConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PollsConfig:
+    default_duration: float = setting(
+        3 * 86400.0, "how long a poll stays open when `!vote` names no end", kind="duration"
+    )
+    max_duration: float = setting(90 * 86400.0, "the furthest a poll's end may be", kind="duration")
+    room_kinds: tuple[str, ...] = setting(
+        ("community", "oncall", "replacements", "group", "managerial"),
+        "the kinds of a territory's rooms a poll for the territory goes to (members cannot "
+        "answer in announcements rooms)",
+        kind="subset",
+        choices=ROOM_KINDS,
+    )
+    settle: float = setting(
+        30.0,
+        "after a poll ends, how long responses sent before its end may still arrive (over "
+        "federation) before the result is counted",
+        kind="duration",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     homeserver: HomeserverConfig
     bot: BotConfig = field(default_factory=BotConfig)
@@ -576,6 +597,7 @@ class Config:
     jobs: JobsConfig = field(default_factory=JobsConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     rosters: RostersConfig = field(default_factory=RostersConfig)
+    polls: PollsConfig = field(default_factory=PollsConfig)
     # The mailer is made when the bot starts. None: mails are written as .eml files.
     smtp: SmtpConfig | None = field(default=None, metadata={"restart": True})
     source: Path | None = None

@@ -159,6 +159,23 @@ class ElementClient:
         answer = await self._waiting("react", timeout, roomId=room_id, eventId=event_id, key=key)
         return answer["eventId"]
 
+    async def poll(
+        self, room_id: str, event_id: str, *, ended: bool = False, timeout: float = 30
+    ) -> dict[str, Any]:
+        """The poll matrix-js-sdk made of a start event, as Element shows it (once it has one;
+        ``ended``: once it saw an end it accepts): {question, answers [{id, text}], kind,
+        maxSelections, ended, endEventId}."""
+        return await self._waiting("poll", timeout, roomId=room_id, eventId=event_id, ended=ended)
+
+    async def vote(
+        self, room_id: str, event_id: str, answers: list[str], timeout: float = 30
+    ) -> str:
+        """A response to the poll ``event_id`` as Element sends it."""
+        answer = await self._waiting(
+            "vote", timeout, roomId=room_id, eventId=event_id, answers=answers
+        )
+        return answer["eventId"]
+
     async def wait_for_event(
         self,
         room_id: str,

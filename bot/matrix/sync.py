@@ -121,6 +121,24 @@ class Reaction:
     megolm_index: int | None = None
 
 
+@dataclass(frozen=True)
+class PollResponse:
+    """A response to a poll (MSC3381's ``m.poll.response``, encrypted in an encrypted room):
+    the start it refers to and its content as sent (``bot.polls`` reads it)."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    start_event: str
+    content: dict
+    origin_ts: int
+
+
+# The event types of poll responses: MSC3381's unstable one (what Element sends) and the
+# stable one.
+POLL_RESPONSE_TYPES = frozenset({"org.matrix.msc3381.poll.response", "m.poll.response"})
+
+
 # (curve25519, ed25519) of the device whose Megolm session decrypted an event, then the
 # session's id and the message's index in it; all None for an unencrypted event or one
 # decrypted with a forwarded key (which proves nothing of who sent it).
@@ -216,6 +234,7 @@ class Batch:
     left_rooms: list[str] = field(default_factory=list)
     left: list[Left] = field(default_factory=list)
     redactions: list[Redaction] = field(default_factory=list)
+    poll_responses: list[PollResponse] = field(default_factory=list)
     undecryptable: int = 0
     unreadable: list[Unreadable] = field(default_factory=list)
     # Room keys came in this sync (events kept unreadable may be read now).
@@ -234,6 +253,7 @@ class Batch:
             ("policy", self.policy_rules),
             ("reaction", self.reactions),
             ("redaction", self.redactions),
+            ("poll_response", self.poll_responses),
             ("unreadable", self.unreadable),
             ("left", self.left),
         ):
@@ -249,6 +269,7 @@ DURABLE_KINDS: dict[str, type] = {
     "policy": PolicyEvent,
     "reaction": Reaction,
     "redaction": Redaction,
+    "poll_response": PollResponse,
     "unreadable": Unreadable,
     "left": Left,
 }
@@ -321,6 +342,8 @@ def extract(
                 batch.reactions.append(found)
             elif isinstance(found, Redaction):
                 batch.redactions.append(found)
+            elif isinstance(found, PollResponse):
+                batch.poll_responses.append(found)
     batch.keys_arrived = any(
         isinstance(ev, RoomKeyEvent | ForwardedRoomKeyEvent)
         for ev in getattr(resp, "to_device_events", None) or []
@@ -376,9 +399,9 @@ def acted_on(
     prefix: str,
     conversations: frozenset[str],
     origin: Origin = no_origin,
-) -> InboxRow | Reaction | Redaction | None:
+) -> InboxRow | Reaction | Redaction | PollResponse | None:
     """What one (decrypted) timeline event is to the bot: a command (or an answer in a direct
-    chat's conversation), a reaction, a redaction, or nothing."""
+    chat's conversation), a reaction, a redaction, a poll response, or nothing."""
     if ev.sender == own_user:
         return None
     redacts = redacted_by(ev.source)
@@ -432,6 +455,14 @@ def acted_on(
             bool(getattr(ev, "decrypted", False)),
             *origin(ev, room_id),
         )
+    elif ev.source.get("type") in POLL_RESPONSE_TYPES:
+        content = ev.source.get("content")
+        relation = content.get("m.relates_to") if isinstance(content, dict) else None
+        start = relation.get("event_id") if isinstance(relation, dict) else None
+        if isinstance(start, str) and isinstance(content, dict):
+            return PollResponse(
+                room_id, ev.event_id, ev.sender, start, content, ev.server_timestamp
+            )
     return None
 
 

@@ -19,7 +19,7 @@ from bot.i18n import t
 from bot.matrix.content import notice
 from bot.matrix.events import StillUnreadable
 from bot.matrix.gateway import Gateway, path_part
-from bot.matrix.sync import Reaction, Unreadable, acted_on, megolm_origin
+from bot.matrix.sync import PollResponse, Reaction, Unreadable, acted_on, megolm_origin
 from bot.metrics import Metrics
 from bot.store import InboxRow, Store
 
@@ -44,7 +44,7 @@ class Unreadables:
         self.metrics = metrics
         self.settings = settings  # (command prefix, the region's language) as configured now
         self.conversations = conversations  # the direct chats, where plain answers count
-        self.route = route  # a reaction read late goes where it would have gone
+        self.route = route  # a reaction (a poll response) read late goes where it would have gone
         self.commands_came = commands_came  # a command read late: the dispatcher's turn
         # After this long, the sender of a message the bot cannot read is told (tests shorten).
         self.notice_after = 60.0
@@ -71,7 +71,7 @@ class Unreadables:
             if isinstance(found, InboxRow):
                 await self.store.record_events([found], None)
                 self.commands_came()
-            elif isinstance(found, Reaction):
+            elif isinstance(found, Reaction | PollResponse):
                 await self.route(found)
             log.info("%s read once its key came", item.event_id)
             return True

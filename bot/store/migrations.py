@@ -806,6 +806,49 @@ async def _v22_threads(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v23_polls(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- A poll (`!vote`): open → closed (its end sent; responses after ``closed_at`` do not
+        -- count) → done (the result posted). ``answers``: JSON [[id, text], …].
+        CREATE TABLE polls (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: jobs name it
+            author     TEXT NOT NULL,
+            question   TEXT NOT NULL,
+            answers    TEXT NOT NULL,
+            scope      TEXT NOT NULL DEFAULT '',  -- the territory, or '' for one room
+            closes     REAL NOT NULL,
+            status     TEXT NOT NULL CHECK (status IN ('open', 'closed', 'done')),
+            closed_at  REAL,
+            created    REAL NOT NULL,
+            updated    REAL NOT NULL
+        );
+        -- Each room it is posted in, with the events the bot sent there once sent.
+        CREATE TABLE poll_rooms (
+            poll_id       INTEGER NOT NULL REFERENCES polls (id) ON DELETE CASCADE,
+            room_id       TEXT NOT NULL,
+            start_event   TEXT UNIQUE,
+            end_event     TEXT,
+            result_event  TEXT,
+            PRIMARY KEY (poll_id, room_id)
+        );
+        -- Every response to one of its starts, as sent (``answers``: JSON, NULL when
+        -- unreadable); the count reads them all (a person's latest counts).
+        CREATE TABLE poll_responses (
+            event_id  TEXT PRIMARY KEY,
+            poll_id   INTEGER NOT NULL REFERENCES polls (id) ON DELETE CASCADE,
+            room_id   TEXT NOT NULL,
+            sender    TEXT NOT NULL,
+            ts        INTEGER NOT NULL,
+            answers   TEXT,
+            redacted  INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX poll_responses_poll ON poll_responses (poll_id);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -829,4 +872,5 @@ MIGRATIONS: list[Migration] = [
     _v20_directory_apart,
     _v21_languages,
     _v22_threads,
+    _v23_polls,
 ]

@@ -42,6 +42,7 @@ console.warn = (...args) => console.error(...args);
 
 const sdk = await import("matrix-js-sdk");
 const { logger } = await import("matrix-js-sdk/lib/logger.js");
+const { PollResponseEvent } = await import("matrix-js-sdk/lib/extensible_events_v1/PollResponseEvent.js");
 logger.setLevel("error");
 
 const log = (...args) => console.error("[driver]", ...args);
@@ -248,6 +249,34 @@ const ops = {
     const sent = await c.sendEvent(roomId, "m.reaction", {
       "m.relates_to": { rel_type: "m.annotation", event_id: eventId, key },
     });
+    return { eventId: sent.event_id };
+  },
+
+  // As Element's poll view: matrix-js-sdk's model of a poll (made only from a start event it
+  // recognises), and whether an end it accepts closed it.
+  async poll({ roomId, eventId, ended = false, timeoutMs = 30000 }) {
+    const c = requireClient();
+    const poll = await waitUntil(() => {
+      const found = c.getRoom(roomId)?.polls.get(eventId);
+      return found && (!ended || found.isEnded) ? found : null;
+    }, timeoutMs, `the poll ${eventId}${ended ? " ended" : ""}`);
+    const start = poll.pollEvent;
+    return {
+      question: start.question.text,
+      answers: start.answers.map((a) => ({ id: a.id, text: a.text })),
+      kind: start.rawKind,
+      maxSelections: start.maxSelections,
+      ended: poll.isEnded,
+      endEventId: poll.endEventId ?? null,
+    };
+  },
+
+  // A vote as Element sends one (matrix-js-sdk's PollResponseEvent, encrypted in the room).
+  async vote({ roomId, eventId, answers, timeoutMs = 30000 }) {
+    const c = requireClient();
+    await untilEncryptionKnown(roomId, timeoutMs);
+    const { type, content } = PollResponseEvent.from(answers, eventId).serialize();
+    const sent = await c.sendEvent(roomId, type, content);
     return { eventId: sent.event_id };
   },
 
