@@ -537,6 +537,18 @@ class RostersConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EvolutionsConfig:
+    weight: str = setting(
+        "region",
+        "how the boards of the shared rooms this region owns rank requests: region (each "
+        "region one voice: the share of its voters on the board who back a request, summed "
+        "over regions) or users (one point per voter)",
+        choices=("region", "users"),
+    )
+    page_size: int = setting(10, "requests shown per page of !evolutions", lo=1, hi=50)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     homeserver: HomeserverConfig
     bot: BotConfig = field(default_factory=BotConfig)
@@ -576,6 +588,7 @@ class Config:
     jobs: JobsConfig = field(default_factory=JobsConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     rosters: RostersConfig = field(default_factory=RostersConfig)
+    evolutions: EvolutionsConfig = field(default_factory=EvolutionsConfig)
     # The mailer is made when the bot starts. None: mails are written as .eml files.
     smtp: SmtpConfig | None = field(default=None, metadata={"restart": True})
     source: Path | None = None
