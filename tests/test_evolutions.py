@@ -207,3 +207,18 @@ async def test_a_request_voted_on_in_two_regions_is_merged_qualified_ranked_and_
     assert first["status"] == "qualified" and first["note"] == "vu à l'atelier de mars"
     assert first["merged"] == "2" and first["votes"] == "3" and first["score"] == "2"
     assert rows[1][f"votes {sud.server}"] == "0" and rows[1][f"votes {occitanie.server}"] == "1"
+
+    # A refused request takes no more votes, and B's people find it under its status.
+    said = await command(animator_a, "!evolution statut 3 refusée hors du périmètre du logiciel")
+    assert "refusée" in said, said
+
+    async def refused_in_b() -> bool:
+        board = await region_b.evolutions.board(room)
+        request = board.by_number(3)
+        return request is not None and board.status(request.id).status == "refused"
+
+    await eventually(refused_in_b, "the refusal in B", timeout=60)
+    said = await command(doctor_a, "!evolution voter 3", expect="❌")
+    assert "close" in said, said
+    said = await command(midwife_b, "!evolutions refusée")
+    assert "n°3" in said and "hors du périmètre" in said and "n°1" not in said, said

@@ -16,6 +16,7 @@ from bot.evolutions.board import (
     REQUEST,
     STATUS,
     VOTE,
+    export_rows,
     power_of,
     read_board,
     score_text,
@@ -257,9 +258,9 @@ async def test_the_commands_pass_what_people_type_to_the_board():
     # Without the sender and the room (what the dispatcher gives).
     assert [(name, args[1 if name == "listing" else 2 :]) for name, args, _ in board.calls] == [
         ("propose", ("$cmd", '"Export PDF" depuis la fiche', "fr")),
-        ("vote", (3, "fr")),
-        ("merge", (4, 2, "fr")),
-        ("set_status", (2, "transmise", "version 24.3", "fr")),
+        ("vote", (3, "$cmd", "fr")),
+        ("merge", (4, 2, "$cmd", "fr")),
+        ("set_status", (2, "transmise", "version 24.3", "$cmd", "fr")),
         ("listing", ("qualifiée", 2, "fr")),
         ("listing", ("", 1, "fr")),
     ]
@@ -326,3 +327,41 @@ async def test_in_a_shared_room_each_person_is_answered_by_their_own_regions_bot
     peer = dispatcher_of(B, (BOT_A,), Rooms({club: "shared-peer"}, {}))
     assert await peer._place(club, f"@sf:{B}") is Where.SHARED_ROOM
     assert await peer._place(club, f"@doc:{A}") is None
+
+
+def test_a_command_run_again_finds_the_vote_or_withdrawal_it_wrote():
+    rid = f"{A}~1"
+    base = [*room(), request(rid, 1, "Un", f"@a:{A}", BOT_A)]
+    voted = read_board(
+        [*base, ev(VOTE, vote_key(rid, f"@a:{A}"), {"vote": True, "cause": "$v"}, BOT_A)]
+    )
+    assert voted.caused(rid, f"@a:{A}", "$v") and not voted.caused(rid, f"@a:{A}", "$other")
+    taken_back = read_board([*base, ev(VOTE, vote_key(rid, f"@a:{A}"), {"cause": "$w"}, BOT_A)])
+    assert not taken_back.votes and taken_back.caused(rid, f"@a:{A}", "$w")
+    # A cause written by another region's bot proves nothing.
+    forged = read_board([*base, ev(VOTE, vote_key(rid, f"@a:{A}"), {"cause": "$w"}, BOT_B)])
+    assert not forged.caused(rid, f"@a:{A}", "$w")
+
+
+def test_the_editors_csv_has_a_column_of_votes_per_region_and_the_merged_numbers():
+    one, dup, other = f"{A}~1", f"{B}~1", f"{B}~2"
+    state = [
+        *room(),
+        request(one, 1, "Export PDF", f"@doc:{A}", BOT_A),
+        request(dup, 2, "Exporter en PDF", f"@sf:{B}", BOT_B),
+        request(other, 3, "Agenda", f"@sf:{B}", BOT_B),
+        vote(one, f"@doc:{A}", BOT_A),
+        vote(dup, f"@sf:{B}", BOT_B),
+        vote(other, f"@sf:{B}", BOT_B),
+        status(dup, MERGED, merged_into=one),
+        status(one, "sent", note="version 24.3"),
+    ]
+    columns, rows = export_rows(read_board(state))
+    assert columns[8:10] == sorted([f"votes {A}", f"votes {B}"])
+    assert [(r["number"], r[f"votes {A}"], r[f"votes {B}"], r["merged"]) for r in rows] == [
+        (1, 1, 1, "2"),
+        (3, 0, 1, ""),
+    ]
+    assert rows[0]["status"] == "sent" and rows[0]["note"] == "version 24.3"
+    # B's one voter backs both: a whole voice from B for each.
+    assert (rows[0]["score"], rows[1]["score"]) == ("2", "1") and rows[1]["region"] == B

@@ -16,14 +16,16 @@ class Uses(Protocol):
 
     async def propose(self, user: str, room_id: str, cause: str, text: str, locale: str) -> str: ...
 
-    async def vote(self, user: str, room_id: str, n: int, locale: str) -> str: ...
+    async def vote(self, user: str, room_id: str, n: int, cause: str, locale: str) -> str: ...
 
-    async def withdraw(self, user: str, room_id: str, n: int, locale: str) -> str: ...
+    async def withdraw(self, user: str, room_id: str, n: int, cause: str, locale: str) -> str: ...
 
-    async def merge(self, user: str, room_id: str, n: int, into: int, locale: str) -> str: ...
+    async def merge(
+        self, user: str, room_id: str, n: int, into: int, cause: str, locale: str
+    ) -> str: ...
 
     async def set_status(
-        self, user: str, room_id: str, n: int, word: str, note: str, locale: str
+        self, user: str, room_id: str, n: int, word: str, note: str, cause: str, locale: str
     ) -> str: ...
 
     async def listing(self, room_id: str, which: str, page: int, locale: str) -> str: ...
@@ -60,7 +62,7 @@ async def evolution_propose(ctx: Ctx, text: Rest) -> None:
     metavars={"n": "meta.evolution_number"},
 )
 async def evolution_vote(ctx: Ctx, n: Number) -> None:
-    await ctx.reply(await ctx.services.vote(ctx.sender, ctx.room_id, n, ctx.locale))
+    await ctx.reply(await ctx.services.vote(ctx.sender, ctx.room_id, n, ctx.event_id, ctx.locale))
 
 
 @command(
@@ -73,7 +75,9 @@ async def evolution_vote(ctx: Ctx, n: Number) -> None:
     metavars={"n": "meta.evolution_number"},
 )
 async def evolution_withdraw(ctx: Ctx, n: Number) -> None:
-    await ctx.reply(await ctx.services.withdraw(ctx.sender, ctx.room_id, n, ctx.locale))
+    await ctx.reply(
+        await ctx.services.withdraw(ctx.sender, ctx.room_id, n, ctx.event_id, ctx.locale)
+    )
 
 
 @command(
@@ -87,7 +91,9 @@ async def evolution_withdraw(ctx: Ctx, n: Number) -> None:
     metavars={"n": "meta.evolution_duplicate", "into": "meta.evolution_number"},
 )
 async def evolution_merge(ctx: Ctx, n: Number, into: Number) -> None:
-    await ctx.reply(await ctx.services.merge(ctx.sender, ctx.room_id, n, into, ctx.locale))
+    await ctx.reply(
+        await ctx.services.merge(ctx.sender, ctx.room_id, n, into, ctx.event_id, ctx.locale)
+    )
 
 
 @command(
@@ -106,7 +112,9 @@ async def evolution_merge(ctx: Ctx, n: Number, into: Number) -> None:
 )
 async def evolution_status(ctx: Ctx, n: Number, status: Word, note: Rest = "") -> None:
     await ctx.reply(
-        await ctx.services.set_status(ctx.sender, ctx.room_id, n, status, note, ctx.locale)
+        await ctx.services.set_status(
+            ctx.sender, ctx.room_id, n, status, note, ctx.event_id, ctx.locale
+        )
     )
 
 

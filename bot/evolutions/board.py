@@ -95,6 +95,7 @@ class Status:
     note: str = ""
     merged_into: str | None = None
     by: str = ""
+    cause: str = ""  # the command's event that set it (a re-run finds its own work)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,8 @@ class Board:
     requests: dict[str, Request] = field(default_factory=dict)  # id → request
     votes: dict[str, set[str]] = field(default_factory=dict)  # request id → voters
     statuses: dict[str, Status] = field(default_factory=dict)
+    # vote state key → the command's event that last wrote it (a vote, or its withdrawal)
+    causes: dict[str, str] = field(default_factory=dict)
 
     @property
     def open(self) -> bool:
@@ -144,6 +147,14 @@ class Board:
                 return current
             seen.add(target)
             current = target
+
+    def group(self, root_id: str) -> list[str]:
+        """A request and the duplicates merged into it."""
+        return [rid for rid in self.requests if self.root(rid) == root_id]
+
+    def caused(self, root_id: str, user: str, cause: str) -> bool:
+        """Whether ``cause`` last wrote ``user``'s vote on a request or its duplicates."""
+        return any(self.causes.get(vote_key(rid, user)) == cause for rid in self.group(root_id))
 
     def next_claim(self) -> int:
         return max((r.claimed for r in self.requests.values()), default=0) + 1
@@ -284,8 +295,12 @@ def read_board(state: list[Mapping[str, Any]]) -> Board:
             )
         elif kind == VOTE:
             request_id, _, user = key.rpartition("|")
-            if content.get("vote") is True and board.regions.get(server_of(user)) == sender:
+            if board.regions.get(server_of(user)) != sender:
+                continue
+            if content.get("vote") is True:
                 board.votes.setdefault(request_id, set()).add(user)
+            if isinstance(content.get("cause"), str):
+                board.causes[key] = content["cause"]
         elif kind == STATUS and sender == board.owner:
             status = content.get("status")
             if status not in (*STATUSES, MERGED):
@@ -296,6 +311,7 @@ def read_board(state: list[Mapping[str, Any]]) -> Board:
                 _text(content.get("note"), MAX_TEXT) or "",
                 target if isinstance(target, str) else None,
                 _text(content.get("by"), 300) or "",
+                _text(content.get("cause"), 300) or "",
             )
     raw.sort(key=lambda r: (r.claimed, r.ts, r.id))
     for i, r in enumerate(raw, start=1):

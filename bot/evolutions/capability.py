@@ -176,18 +176,24 @@ class Evolutions(Capability):
         request = board.requests[request_id]
         return t("evolution.proposed", locale, n=request.number, title=request.title)
 
-    async def vote(self, user: str, room_id: str, n: int, locale: str) -> str:
+    async def vote(self, user: str, room_id: str, n: int, cause: str, locale: str) -> str:
         board, _ = await self._ready(room_id)
         self._counted(board, user)
         asked = self._numbered(board, n)
         root = board.requests[board.root(asked.id)]
-        if board.status(root.id).status not in OPEN:
-            raise Conflict("evolution.closed", n=root.number)
-        if board.voted_keys(root.id, user):
-            raise Conflict("evolution.already_voted", n=root.number)
-        await self.core.gateway.put_state(room_id, VOTE, {"vote": True}, vote_key(root.id, user))
-        await self.core.store.audit(user, "evolution.vote", "ok", room_id=room_id, detail=root.id)
-        board = await self.board(room_id)
+        again = board.caused(root.id, user, cause)  # this very command, run again
+        if not again:
+            if board.status(root.id).status not in OPEN:
+                raise Conflict("evolution.closed", n=root.number)
+            if board.voted_keys(root.id, user):
+                raise Conflict("evolution.already_voted", n=root.number)
+            await self.core.gateway.put_state(
+                room_id, VOTE, {"vote": True, "cause": cause}, vote_key(root.id, user)
+            )
+            await self.core.store.audit(
+                user, "evolution.vote", "ok", room_id=room_id, detail=root.id
+            )
+            board = await self.board(room_id)
         standing = next(s for s in board.ranking() if s.request.id == root.id)
         key = "evolution.voted_merged" if root.id != asked.id else "evolution.voted"
         return t(
@@ -200,15 +206,19 @@ class Evolutions(Capability):
             score=score_text(standing.score),
         )
 
-    async def withdraw(self, user: str, room_id: str, n: int, locale: str) -> str:
+    async def withdraw(self, user: str, room_id: str, n: int, cause: str, locale: str) -> str:
         board, _ = await self._ready(room_id)
         self._counted(board, user)
         root = board.requests[board.root(self._numbered(board, n).id)]
         keys = board.voted_keys(root.id, user)
         if not keys:
+            if board.caused(root.id, user, cause):  # this very command, run again
+                return t("evolution.withdrawn", locale, n=root.number, title=root.title)
             raise Conflict("evolution.not_voted", n=root.number)
-        for request_id in keys:  # an empty vote: the spec's way to take state back
-            await self.core.gateway.put_state(room_id, VOTE, {}, vote_key(request_id, user))
+        for request_id in keys:  # a vote without "vote": taken back
+            await self.core.gateway.put_state(
+                room_id, VOTE, {"cause": cause}, vote_key(request_id, user)
+            )
         await self.core.store.audit(
             user, "evolution.withdraw", "ok", room_id=room_id, detail=root.id
         )
@@ -232,7 +242,7 @@ class Evolutions(Capability):
             raise PermissionDenied("evolution.animators_only")
 
     async def set_status(
-        self, user: str, room_id: str, n: int, word: str, note: str, locale: str
+        self, user: str, room_id: str, n: int, word: str, note: str, cause: str, locale: str
     ) -> str:
         status = status_of_word(word)
         if status is None or status == MERGED:
@@ -245,7 +255,10 @@ class Evolutions(Capability):
                 target = board.requests[board.root(request.id)]
                 raise Conflict("evolution.is_merged", n=request.number, into=target.number)
             await self.core.gateway.put_state(
-                room_id, STATUS, {"status": status, "note": note[:MAX_TEXT], "by": user}, request.id
+                room_id,
+                STATUS,
+                {"status": status, "note": note[:MAX_TEXT], "by": user, "cause": cause},
+                request.id,
             )
         await self.core.store.audit(
             user, "evolution.status", "ok", room_id=room_id, detail=f"{request.id} {status}"
@@ -258,27 +271,36 @@ class Evolutions(Capability):
             status=label(status, locale),
         )
 
-    async def merge(self, user: str, room_id: str, n: int, into: int, locale: str) -> str:
+    async def merge(
+        self, user: str, room_id: str, n: int, into: int, cause: str, locale: str
+    ) -> str:
         async with self.lock:
             board, key = await self._ready(room_id)
             self._animator(user, key)
             duplicate = self._numbered(board, n)
             target = board.requests[board.root(self._numbered(board, into).id)]
-            if board.root(duplicate.id) == target.id:
-                raise Conflict("evolution.same", n=duplicate.number, into=target.number)
-            if board.status(duplicate.id).status == MERGED:
-                raise Conflict(
-                    "evolution.is_merged",
-                    n=duplicate.number,
-                    into=board.requests[board.root(duplicate.id)].number,
+            if board.status(duplicate.id).cause != cause:  # else this very command, run again
+                if board.root(duplicate.id) == target.id:
+                    raise Conflict("evolution.same", n=duplicate.number, into=target.number)
+                if board.status(duplicate.id).status == MERGED:
+                    raise Conflict(
+                        "evolution.is_merged",
+                        n=duplicate.number,
+                        into=board.requests[board.root(duplicate.id)].number,
+                    )
+                await self.core.gateway.put_state(
+                    room_id,
+                    STATUS,
+                    {
+                        "status": MERGED,
+                        "merged_into": target.id,
+                        "note": "",
+                        "by": user,
+                        "cause": cause,
+                    },
+                    duplicate.id,
                 )
-            await self.core.gateway.put_state(
-                room_id,
-                STATUS,
-                {"status": MERGED, "merged_into": target.id, "note": "", "by": user},
-                duplicate.id,
-            )
-            board = await self.board(room_id)
+                board = await self.board(room_id)
         await self.core.store.audit(
             user, "evolution.merge", "ok", room_id=room_id, detail=f"{duplicate.id}>{target.id}"
         )
