@@ -181,36 +181,35 @@ class Board:
         for it; ``region``, each region is one voice, worth the share of its voters on the
         board who back this request: the sum over regions of (its voters for this request /
         its voters on the board), so that a large region weighs no more than a small one."""
-        roots = [r for r in self.requests.values() if self.root(r.id) == r.id]
-        per_root = {r.id: self.voters(r.id) for r in roots}
+        root_of = {rid: self.root(rid) for rid in self.requests}  # once: boards grow long
+        per_root: dict[str, set[str]] = {rid: set() for rid, root in root_of.items() if rid == root}
+        merged: dict[str, list[Request]] = {rid: [] for rid in per_root}
+        for rid, root in root_of.items():
+            per_root[root] |= self.votes.get(rid, set())
+            if rid != root:
+                merged[root].append(self.requests[rid])
         on_board: dict[str, set[str]] = {}
         for voters in per_root.values():
             for user in voters:
                 on_board.setdefault(server_of(user), set()).add(user)
         out = []
-        for r in roots:
+        for rid, voters in per_root.items():
             votes: dict[str, set[str]] = {}
-            for user in per_root[r.id]:
+            for user in voters:
                 votes.setdefault(server_of(user), set()).add(user)
             if self.weight == "users":
-                score = Fraction(len(per_root[r.id]))
+                score = Fraction(len(voters))
             else:
                 score = sum(
                     (Fraction(len(v), len(on_board[s])) for s, v in votes.items()), Fraction(0)
                 )
-            merged = tuple(
-                sorted(
-                    (d for d in self.requests.values() if d.id != r.id and self.root(d.id) == r.id),
-                    key=lambda d: d.number,
-                )
-            )
             out.append(
                 Standing(
-                    r,
-                    self.status(r.id),
+                    self.requests[rid],
+                    self.status(rid),
                     {s: frozenset(v) for s, v in sorted(votes.items())},
                     score,
-                    merged,
+                    tuple(sorted(merged[rid], key=lambda d: d.number)),
                 )
             )
         out.sort(key=lambda s: (-s.score, -s.total, s.request.number))
