@@ -176,7 +176,64 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--output", "-o", type=Path, metavar="FILE", help="file to write (default: stdout)"
     )
+    evolutions = command(
+        "export-evolutions",
+        "write the ranked evolution requests of a shared room as CSV for the software's "
+        "editor (votes per region, status, note), read from the room's state",
+    )
+    evolutions.add_argument(
+        "--room", required=True, help="the shared room: its alias (#x:server) or id"
+    )
+    evolutions.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="file to write (default: stdout)"
+    )
     return parser
+
+
+async def _export_evolutions(config: Config, data_dir: Path, room: str, output: Path | None) -> int:
+    """The board as the bot reads it, through the homeserver with the bot's session (no E2EE:
+    state is not encrypted), beside a running bot."""
+    import json
+
+    from bot.errors import MatrixError
+    from bot.evolutions.board import export_rows, read_board
+    from bot.matrix.gateway import Gateway, path_part, structure_client
+    from bot.metrics import Metrics
+
+    session_path = data_dir / "bot-session.json"
+    if not session_path.exists():
+        print(
+            f"{session_path} does not exist: start the bot once (agora-bot run --config "
+            f"{config.source} --data-dir {data_dir}) so that it creates its session.",
+            file=sys.stderr,
+        )
+        return 1
+    session = json.loads(session_path.read_text())
+    client = structure_client(config.homeserver.url, session["user_id"], session["access_token"])
+    try:
+        gateway = Gateway(client, Metrics(), max_retries=2)
+        try:
+            room_id = await gateway.resolve(room)
+            state = await gateway.raw(
+                "GET", f"/_matrix/client/v3/rooms/{path_part(room_id)}/state", what="read a board"
+            )
+        except (MatrixError, KeyError) as exc:
+            print(f"{room}: the bot cannot read this room ({exc})", file=sys.stderr)
+            return 1
+    finally:
+        await client.close()
+    board = read_board(state)  # type: ignore[arg-type]
+    if not board.open:
+        print(f"{room}: no board of evolution requests here", file=sys.stderr)
+        return 1
+    columns, rows = export_rows(board)
+    text = csv_text(columns, rows)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_private(output, text)
+        print(f"{len(rows)} request(s) written to {output}", file=sys.stderr)
+    return 0
 
 
 async def _run(config: Config, data_dir: Path) -> int:
@@ -642,6 +699,8 @@ async def _command(args: argparse.Namespace, config: Config) -> int:
             return await _import_roster(config, data_dir, args.file, args.territory, args.partial)
         case "export-roster":
             return await _export_roster(config, data_dir, args.territory, args.month, args.output)
+        case "export-evolutions":
+            return await _export_evolutions(config, data_dir, args.room, args.output)
     raise AssertionError(args.command)
 
 

@@ -558,6 +558,18 @@ class PollsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EvolutionsConfig:
+    weight: str = setting(
+        "region",
+        "how the boards of the shared rooms this region owns rank requests: region (each "
+        "region one voice: the share of its voters on the board who back a request, summed "
+        "over regions) or users (one point per voter)",
+        choices=("region", "users"),
+    )
+    page_size: int = setting(10, "requests shown per page of !evolutions", lo=1, hi=50)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     homeserver: HomeserverConfig
     bot: BotConfig = field(default_factory=BotConfig)
@@ -598,6 +610,7 @@ class Config:
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     rosters: RostersConfig = field(default_factory=RostersConfig)
     polls: PollsConfig = field(default_factory=PollsConfig)
+    evolutions: EvolutionsConfig = field(default_factory=EvolutionsConfig)
     # The mailer is made when the bot starts. None: mails are written as .eml files.
     smtp: SmtpConfig | None = field(default=None, metadata={"restart": True})
     source: Path | None = None

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "bot.commands.rpps",
     "bot.commands.reports",
     "bot.commands.polls",
+    "bot.commands.evolutions",
 )
 
 

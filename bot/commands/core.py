@@ -21,9 +21,11 @@ class Uses(Protocol):
 
 
 Ctx = CommandContext[Uses]
+# Also in a peer region's shared room, where this bot answers its own people.
+EVERYWHERE = ANYWHERE | {Where.SHARED_ROOM}
 
 
-@command("ping", role=Role.ANYONE, where=ANYWHERE, help="cmd.ping.help")
+@command("ping", role=Role.ANYONE, where=EVERYWHERE, help="cmd.ping.help")
 async def ping(ctx: Ctx) -> None:
     elapsed = max(0, int(time.time() * 1000) - ctx.origin_ts)
     await ctx.reply(t("cmd.ping.reply", ctx.locale, ms=elapsed))
@@ -32,7 +34,7 @@ async def ping(ctx: Ctx) -> None:
 @command(
     "langue",
     role=Role.ANYONE,
-    where=ANYWHERE,
+    where=EVERYWHERE,
     help="cmd.language.help",
     aliases=("language",),
     metavars={"choice": "meta.language"},
@@ -51,7 +53,7 @@ async def language(ctx: Ctx, choice: Word | None = None) -> None:
     await ctx.reply(t("cmd.language.set", chosen))
 
 
-@command("help", role=Role.ANYONE, where=ANYWHERE, help="cmd.help.help", aliases=("aide",))
+@command("help", role=Role.ANYONE, where=EVERYWHERE, help="cmd.help.help", aliases=("aide",))
 async def help_(ctx: Ctx, name: CommandName | None = None) -> None:
     if name:
         await ctx.reply(ctx.registry.describe(name, ctx.locale, ctx.prefix))

@@ -29,6 +29,7 @@ from bot.errors import (
 from bot.i18n import t
 from bot.matrix.content import notice
 from bot.matrix.gateway import Gateway
+from bot.matrix.ids import server_of
 from bot.metrics import Metrics
 from bot.store import REDACTED, InboxRow, Store
 
@@ -51,6 +52,7 @@ TYPING_FOR = 30.0  # each typing notice lasts this long (renewed while the comma
 # read: commands in quick succession share one receipt. Synapse writes each receipt in the same
 # database as the room's events, so one per command delayed the next command of a busy room.
 RECEIPT_AFTER = 1.0
+SHARED_PEER = "shared-peer"  # the store's kind of a peer region's room this bot joined
 
 
 @contextlib.asynccontextmanager
@@ -175,11 +177,24 @@ class Dispatcher:
             for row in rows:
                 await self.handle(row)
 
-    async def _place(self, room_id: str) -> Where | None:
+    async def _place(self, room_id: str, sender: str) -> Where | None:
+        """Where a command was typed, as this bot serves it (None: not its to answer). In a
+        room shared between regions each person is answered by their own region's bot, the
+        one that answers for them (their votes, their requests): a peer's room is a place
+        for this server's people only, and in a room this region shares, a peer's people
+        are left to their bot while it is there."""
         kind = await self.store.room_kind(room_id)
-        return {"control": Where.CONTROL_ROOM, "dm": Where.DM, "managed": Where.MANAGED_ROOM}.get(
+        own = self.config.homeserver.server_name
+        if kind == SHARED_PEER:
+            return Where.SHARED_ROOM if server_of(sender) == own else None
+        place = {"control": Where.CONTROL_ROOM, "dm": Where.DM, "managed": Where.MANAGED_ROOM}.get(
             kind or ""
         )
+        if place is Where.MANAGED_ROOM and server_of(sender) != own:
+            peer = self.config.federation.peer_bot_for(server_of(sender))
+            if peer is not None and (await self.gateway.members(room_id)).get(peer) == "join":
+                return None
+        return place
 
     async def handle(self, row: InboxRow) -> str:
         """Run one inbox row. Under its event as cause: run again after a crash, its answer,
@@ -190,7 +205,7 @@ class Dispatcher:
     async def _handle(self, row: InboxRow) -> str:
         if await self.store.command_outcome(row.event_id) == REDACTED:
             return REDACTED  # withdrawn by its sender after this batch was read
-        place = await self._place(row.room_id)
+        place = await self._place(row.room_id, row.sender)
         if place is None:
             # Not a room the bot serves (it is leaving it): nothing to answer.
             await self.store.finish_event(row.event_id, IGNORED)

@@ -54,9 +54,12 @@ class Where(enum.Enum):
     CONTROL_ROOM = "control"
     DM = "dm"
     MANAGED_ROOM = "managed"
+    # A room a peer region owns and shares with this one: this bot answers its own people
+    # there, for the commands that say so (``bot.commands.evolutions``).
+    SHARED_ROOM = "shared"
 
 
-ANYWHERE = frozenset(Where)
+ANYWHERE = frozenset({Where.CONTROL_ROOM, Where.DM, Where.MANAGED_ROOM})
 
 
 # --- argument types ---------------------------------------------------------------------------
