@@ -876,7 +876,10 @@ class Region:
         await self.after_start("start", bot)
 
     async def forget_device(self, account: Account, session: Path) -> None:
-        """The device a session file names, deleted (as when a store is lost for good)."""
+        """The device a session file names, deleted (as when a store is lost for good); none
+        when a run cut short left no session."""
+        if not session.exists():
+            return
         device = json.loads(session.read_text())["device_id"]
         await self.api(
             "DELETE",
