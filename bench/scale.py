@@ -852,7 +852,7 @@ class Region:
         figures = self.figures
         # The plain client: its device gone, a new login, an empty store.
         await self.forget_device(self.plain_account, self.tmp / "plain" / "session.json")
-        shutil.rmtree(self.tmp / "plain")
+        shutil.rmtree(self.tmp / "plain", ignore_errors=True)
         plain = await self.start_plain("cold")
         figures["plain.cold_ready_s"] = round(await plain_ready(plain, self.opts.start_timeout), 2)
         figures["plain.cold_s"] = round(
@@ -863,8 +863,8 @@ class Region:
         # The bot: its device gone with its crypto store and session, the sync token forgotten
         # (its own records of the network, members and pins kept).
         await self.forget_device(self.bot_account, self.data / "bot-session.json")
-        shutil.rmtree(self.data / "crypto")
-        (self.data / "bot-session.json").unlink()
+        shutil.rmtree(self.data / "crypto", ignore_errors=True)
+        (self.data / "bot-session.json").unlink(missing_ok=True)
         with contextlib.closing(sqlite3.connect(self.data / "agora.db")) as db:
             db.execute("DELETE FROM kv WHERE key = 'sync_token'")
             db.commit()
