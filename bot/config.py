@@ -537,6 +537,11 @@ class RostersConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DocumentsConfig:
+    results: int = setting(10, "files one !docs answer lists (it says how many more)", lo=1, hi=50)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     homeserver: HomeserverConfig
     bot: BotConfig = field(default_factory=BotConfig)
@@ -576,6 +581,7 @@ class Config:
     jobs: JobsConfig = field(default_factory=JobsConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     rosters: RostersConfig = field(default_factory=RostersConfig)
+    documents: DocumentsConfig = field(default_factory=DocumentsConfig)
     # The mailer is made when the bot starts. None: mails are written as .eml files.
     smtp: SmtpConfig | None = field(default=None, metadata={"restart": True})
     source: Path | None = None
