@@ -108,8 +108,10 @@ class Documents(Capability):
         """Who may find a room's files, from when (never taken: others act on it too)."""
         if change.user_id == self.core.gateway.user_id:
             return
-        if await self.core.store.managed_key(change.room_id) is None:
+        if await self.core.store.room_kind(change.room_id) in ("dm", "control"):
             return
+        # Any other room, mapped or not yet: a room being made is not mapped when its first
+        # invitations come, and only managed rooms are ever searched.
         since = change.origin_ts or int(self.core.clock() * 1000)
         await self.documents.reader(change.room_id, change.user_id, change.membership, since)
 
