@@ -166,6 +166,22 @@ async def test_files_are_found_in_the_askers_rooms_and_pinned_into_the_resources
     assert [s for s in animator.seen if s.room_id == resources and s.body.startswith(TITLE)] == (
         board
     )
+    # Unpinned: the message edited once more, the file no longer pinned in its room.
+    _, reaction = await animator.command(animator_dm, f"!docs désépingler {first}")
+    assert reaction == "✅"
+    edits = await animator.wait_for(
+        lambda: [
+            s
+            for s in animator.seen
+            if s.room_id == resources
+            and s.content.get("m.relates_to", {}).get("event_id") == index_id
+            and "Protocole" not in s.content["m.new_content"]["body"]
+        ],
+        "the index message edited again",
+        60,
+    )
+    assert "Plan canicule 2027.csv" in edits[-1].content["m.new_content"]["body"]
+    await eventually(lambda: _not(pinned_in(community, protocol)), "the file unpinned in its room")
     # A member who is no animator may not pin.
     refused, reaction = await bob.command(bob_dm, f"!docs épingler {first}")
     assert reaction == "❌", refused.body
@@ -185,3 +201,35 @@ async def test_files_are_found_in_the_askers_rooms_and_pinned_into_the_resources
 
 async def _count(agora, n: int) -> bool:
     return len(await indexed(agora)) == n
+
+
+async def _not(check) -> bool:
+    return not await check
+
+
+async def test_a_file_posted_while_the_bot_is_down_is_indexed_once_it_is_back(person, start_bot):
+    sfx = secrets.token_hex(3)
+    admin, animator, alice = await person("admin"), await person("anim"), await person("alice")
+    network = region(sfx, animator.user_id)
+    agora = await start_bot([admin.user_id], network=network)
+    await admin.accept_invite(agora.control.room_id)
+    await vet(agora, alice.user_id, f"cpts-{sfx}")
+    await agora.settled()
+    ids = await room_ids(agora)
+    community = ids[f"cpts-{sfx}.communaute"]
+    await join(agora, alice, ids[f"cpts-{sfx}"], community)
+    dm = await alice.dm(agora.gateway.user_id)
+    await alice.send_file(community, "Avant.pdf", b"%PDF before")
+    await eventually(lambda: _count(agora, 1), "the first file indexed", 60)
+
+    await agora.stop()
+    posted = await alice.send_file(community, "Pendant l'arrêt.pdf", b"%PDF while down")
+    again = await start_bot(
+        [admin.user_id], account=agora.account, data_dir=agora.data_dir, network=network
+    )
+    await eventually(lambda: _count(again, 2), "the file posted while down indexed", 60)
+    found, reaction = await alice.command(dm, "!docs arret")
+    assert reaction == "✅" and "Pendant l'arrêt.pdf" in found.body, found.body
+    assert link_to(community, posted) in found.body
+    # Nothing indexed twice, however often the bot starts.
+    assert [name for _, name, _, _ in await indexed(again)] == ["Avant.pdf", "Pendant l'arrêt.pdf"]

@@ -22,6 +22,8 @@ from bot.documents.library import (
     words_of,
 )
 from bot.matrix.sync import FileShared, extract, file_shared, revive
+from bot.store import Store
+from bot.store.documents import DocumentStore
 from tests.test_sync_unit import BOT, event, response
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -206,3 +208,76 @@ def test_the_sync_keeps_a_files_metadata_and_never_where_an_encrypted_one_is_or_
     recorded = [(k, fields) for k, _, _, fields in batch.durable() if k == "file"]
     assert revive(*recorded[0]) == batch.files[0]
     assert "mxc://" not in json.dumps(recorded)
+
+
+# --- the store: who may find what, and what leaves it ------------------------------------------
+
+
+async def _indexed(store: Store, n: int, room: str, sender: str, ts: int) -> None:
+    await DocumentStore(store).add(
+        {
+            "event_id": f"$f{n}", "room_id": room, "sender": sender, "name": f"f{n}.pdf",
+            "words": f"f{n} pdf", "msgtype": "m.file", "mimetype": "application/pdf",
+            "size": 10, "encrypted": 1, "sent_ts": ts,
+        }
+    )  # fmt: skip
+
+
+async def _jobs(store: Store) -> list[tuple[str, dict]]:
+    async with store.db.execute("SELECT kind, payload FROM jobs ORDER BY id") as cur:
+        return [(r[0], json.loads(r[1])) for r in await cur.fetchall()]
+
+
+async def test_a_reader_finds_the_files_of_rooms_joined_since_they_were_asked_in(tmp_path):
+    store = await Store.open(tmp_path / "a.db")
+    docs = DocumentStore(store)
+    for n, ts in ((1, 1000), (2, 2000), (3, 3000)):
+        await _indexed(store, n, "!a:hs", "@x:hs", ts)
+    await _indexed(store, 4, "!b:hs", "@x:hs", 2500)
+    await docs.reader("!a:hs", "@y:hs", "invite", 1500)
+    assert await docs.readable_by("@y:hs", ["!a:hs", "!b:hs"]) == []  # invited, not in yet
+    await docs.reader("!a:hs", "@y:hs", "join", 2800)  # the invitation's time is kept
+    found = await docs.readable_by("@y:hs", ["!a:hs", "!b:hs"])
+    assert sorted(d["event_id"] for d in found) == ["$f2", "$f3"]
+    await docs.reader("!a:hs", "@y:hs", "leave", 3100)
+    assert await docs.readable_by("@y:hs", ["!a:hs"]) == []
+    await docs.reader("!a:hs", "@y:hs", "join", 3100)  # back: from then on only
+    assert await docs.readable_by("@y:hs", ["!a:hs"]) == []
+    await docs.seed("!a:hs", {"@y:hs": "join", "@z:hs": "join"}, 0)  # known rows are kept
+    assert await docs.readable_by("@y:hs", ["!a:hs"]) == []
+    assert len(await docs.readable_by("@z:hs", ["!a:hs"])) == 3
+    assert not await DocumentStore(store).add(  # indexed once, whatever the restarts
+        {**(await docs.by_event("$f1") or {}), "words": "f1"}
+    )
+    await store.close()
+
+
+async def test_a_redacted_or_forgotten_file_leaves_the_index_and_its_pins(tmp_path):
+    store = await Store.open(tmp_path / "a.db")
+    docs = DocumentStore(store)
+    await _indexed(store, 1, "!a:hs", "@x:hs", 1000)
+    await _indexed(store, 2, "!a:hs", "@x:hs", 2000)
+    await _indexed(store, 3, "!a:hs", "@y:hs", 3000)
+    one, two = await docs.by_event("$f1"), await docs.by_event("$f2")
+    assert one and two
+    assert await docs.pin("cpts", one["id"], "@anim:hs", [("board", {"territory": "cpts"})])
+    assert not await docs.pin("cpts", one["id"], "@anim:hs", [])  # pinned already
+    assert await docs.pin("cpts", two["id"], "@anim:hs", [])
+    assert [d["event_id"] for d in await docs.pinned("cpts")] == ["$f1", "$f2"]
+    before = len(await _jobs(store))
+
+    assert await docs.remove("$f1", "board", "pin") == ["cpts"]
+    assert await docs.by_event("$f1") is None
+    assert [d["event_id"] for d in await docs.pinned("cpts")] == ["$f2"]
+    assert (await _jobs(store))[before:] == [
+        ("board", {"territory": "cpts"}),
+        ("pin", {"room": "!a:hs", "event": "$f1", "pin": False}),
+    ]
+    assert await docs.remove("$f3", "board", "pin") == []  # not pinned: nothing to show again
+
+    await docs.reader("!a:hs", "@x:hs", "join", 0)
+    assert await docs.forget("@x:hs", "board", "pin") == 1
+    assert await docs.by_event("$f2") is None and await docs.pinned("cpts") == []
+    async with store.db.execute("SELECT COUNT(*) FROM document_readers") as cur:
+        assert (await cur.fetchone())[0] == 0
+    await store.close()
