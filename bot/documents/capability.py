@@ -28,7 +28,7 @@ from bot.documents.library import (
     search,
     words_of,
 )
-from bot.errors import BadArgument, Conflict, NotFound, PermissionDenied
+from bot.errors import BadArgument, Conflict, MatrixUnavailable, NotFound, PermissionDenied
 from bot.events import MemberRemoved
 from bot.i18n import t
 from bot.matrix.content import edit, notice
@@ -60,6 +60,9 @@ class Documents(Capability):
             MemberRemoved: self.on_removed,
         }
         self.pinning = asyncio.Lock()  # a room's pinned events are read, changed, written
+        # One index at a time: a job that read the pins before another wrote them would put
+        # the older list back.
+        self.boarding = asyncio.Lock()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -226,32 +229,38 @@ class Documents(Capability):
     async def show_board(self, payload: dict[str, Any]) -> None:
         """A territory's index of pinned files: posted once (and pinned in its room), then
         edited in place as the list changes."""
-        territory = str(payload["territory"])
+        async with self.boarding:
+            await self._show_board(str(payload["territory"]))
+
+    async def _show_board(self, territory: str) -> None:
         _, board_key = self.board_of(territory)
         room_id = await self.core.store.managed_room_id(board_key)
-        if room_id is None:
-            return  # not made yet: the reconciler's run comes first, then a new pin
+        if room_id is None:  # not made yet: the reconciler makes it, the job waits for it
+            raise MatrixUnavailable(f"{board_key} is not made yet")
         pinned = [Document(**d) for d in await self.documents.pinned(territory)]
         name = self.config.network.name_of(territory)
         names = self._names(await self._rooms())
         text = board(name, pinned, names, self.config.locale, self._via)
         digest = effects.digest(text)
         kept_key = f"documents.board:{territory}"
-        kept: dict[str, str] = await self.core.store.get(kept_key, {})
+        kept: dict[str, Any] = await self.core.store.get(kept_key, {})
         if kept.get("room") != room_id:
             event_id = await self.core.gateway.send(
                 room_id, notice(text), txn=effects.stable_key("documents-board", territory, room_id)
             )
-            kept = {"room": room_id, "event": event_id, "digest": digest}
+            kept = {"room": room_id, "event": event_id, "digest": digest, "pinned": False}
             await self.core.store.put(kept_key, kept)
-            await self._pinned(room_id, event_id, True)
         elif kept.get("digest") != digest:
             await self.core.gateway.send(
                 room_id,
                 edit(kept["event"], text),
                 txn=effects.stable_key("documents-board-edit", kept["event"], digest),
             )
-            await self.core.store.put(kept_key, {**kept, "digest": digest})
+            kept = {**kept, "digest": digest}
+            await self.core.store.put(kept_key, kept)
+        if not kept.get("pinned", True):  # the index pinned in its room, once
+            await self._pinned(room_id, kept["event"], True)
+            await self.core.store.put(kept_key, {**kept, "pinned": True})
 
     async def pin_state(self, payload: dict[str, Any]) -> None:
         await self._pinned(str(payload["room"]), str(payload["event"]), bool(payload["pin"]))
