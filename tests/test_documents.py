@@ -109,6 +109,9 @@ async def test_files_are_found_in_the_askers_rooms_and_pinned_into_the_resources
     assert "Protocole" not in found.body and "Annuaire" not in found.body
     found, _ = await alice.command(alice_dm, "!files ete avk")
     assert "Protocole AVK été.pdf" in found.body and "Plan canicule" not in found.body
+    # Asked in a room, where everyone reads the answer: that room's files only.
+    here, _ = await alice.command(heat, "!docs")
+    assert "Plan canicule 2027.csv" in here.body and "Protocole" not in here.body, here.body
 
     # Someone asked in after the files were posted finds none of them.
     carol = await person("carol")
@@ -128,7 +131,7 @@ async def test_files_are_found_in_the_askers_rooms_and_pinned_into_the_resources
     # and the file pinned in its own room.
     animator_dm = await animator.dm(agora.gateway.user_id)
     mine, _ = await animator.command(animator_dm, "!docs")
-    first, second = number(mine.body, "Protocole AVK été.pdf"), number(mine.body, "Plan canicule")
+    first = number(mine.body, "Protocole AVK été.pdf")
     pinned, reaction = await animator.command(animator_dm, f"!docs épingler {first}")
     assert reaction == "✅" and "épinglé dans CPTS · Ressources" in pinned.body, pinned.body
     board = await animator.wait_for(
@@ -148,8 +151,8 @@ async def test_files_are_found_in_the_askers_rooms_and_pinned_into_the_resources
     await eventually(lambda: pinned_in(resources, index_id), "the index pinned")
 
     # A second pin edits that message in place; nothing is posted again.
-    _, reaction = await animator.command(animator_dm, f"!docs pin {second}")
-    assert reaction == "✅"
+    _, reaction = await animator.command(animator_dm, f"!docs pin {link_to(heat, plan)}")
+    assert reaction == "✅"  # named by its link this time
     edit = await animator.wait_for(
         lambda: [
             s

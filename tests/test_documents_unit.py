@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 
 from nio import Event
 
+from bot.config import parse_config
 from bot.documents.library import (
     Document,
     board,
+    board_room,
     link,
     listing,
     matches,
@@ -281,3 +283,38 @@ async def test_a_redacted_or_forgotten_file_leaves_the_index_and_its_pins(tmp_pa
     async with store.db.execute("SELECT COUNT(*) FROM document_readers") as cur:
         assert (await cur.fetchone())[0] == 0
     await store.close()
+
+
+def test_pinned_files_are_listed_in_the_nearest_resources_room_else_the_nearest_community_room():
+    network = parse_config(
+        {
+            "homeserver": {"url": "http://127.0.0.1:8008", "server_name": "hs"},
+            "network": {
+                "territories": [
+                    {
+                        "id": "sud", "name": "Sud",
+                        "rooms": [
+                            {"id": "communaute", "name": "Sud", "kind": "community"},
+                            {"id": "ressources", "name": "Sud · Ressources", "kind": "resources"},
+                        ],
+                        "territories": [
+                            {"id": "cpts", "name": "CPTS", "rooms": [
+                                {"id": "echanges", "name": "CPTS", "kind": "community"},
+                            ]},
+                            {"id": "dac", "name": "DAC", "rooms": [
+                                {"id": "docs", "name": "DAC · Docs", "kind": "resources"},
+                            ]},
+                        ],
+                    },
+                    {"id": "var", "name": "Var", "rooms": [
+                        {"id": "communaute", "name": "Var", "kind": "community"},
+                    ]},
+                    {"id": "vide", "name": "Vide"},
+                ]
+            },
+        }
+    ).network  # fmt: skip
+    assert board_room(network, "dac") == ("dac", "dac.docs")  # its own
+    assert board_room(network, "cpts") == ("sud", "sud.ressources")  # a resources room above
+    assert board_room(network, "var") == ("var", "var.communaute")  # none: its community room
+    assert board_room(network, "vide") is None

@@ -22,6 +22,7 @@ from bot.capability import Capability, Core
 from bot.documents.library import (
     Document,
     board,
+    board_room,
     listing,
     one_line,
     parse_link,
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 
 BOARD_JOB = "documents.board"  # a territory's index of pinned files, posted or edited
 PIN_JOB = "documents.pin"  # a file pinned or unpinned in its room (m.room.pinned_events)
-BOARD_KINDS = ("resources", "community")  # where the index goes: the first kind found up
 PINNED_EVENTS = "m.room.pinned_events"
 
 
@@ -214,15 +214,10 @@ class Documents(Capability):
         return document, key
 
     def board_of(self, territory: str) -> tuple[str, str]:
-        """Where a territory's pinned files are listed: the nearest resources room up the
-        tree, else the nearest community room; (its territory, its room key)."""
-        lineage = list(reversed(self.config.network.lineage(territory)))
-        for kind in BOARD_KINDS:
-            for place in lineage:
-                for room in place.rooms:
-                    if room.kind == kind:
-                        return place.id, f"{place.id}.{room.id}"
-        raise NotFound("docs.no_board", territory=self.config.network.name_of(territory))
+        found = board_room(self.config.network, territory)
+        if found is None:
+            raise NotFound("docs.no_board", territory=self.config.network.name_of(territory))
+        return found
 
     # --- the jobs ---------------------------------------------------------------------------------
 

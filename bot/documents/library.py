@@ -15,6 +15,9 @@ from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t, when
+from bot.territories.model import Network
+
+BOARD_KINDS = ("resources", "community")  # where pinned files are listed: the first kind found
 
 WORD = re.compile(r"[^\W_]+")
 MATRIX_TO = re.compile(r"^https://matrix\.to/#/([^/?#\s]+)/([^/?#\s]+)(?:\?\S*)?$")
@@ -53,6 +56,18 @@ class Document:
     size: int | None
     encrypted: bool
     sent_ts: int  # ms
+
+
+def board_room(network: Network, territory: str) -> tuple[str, str] | None:
+    """Where a territory's pinned files are listed: the nearest resources room up the tree,
+    else the nearest community room; (its territory, its room key), or None."""
+    lineage = list(reversed(network.lineage(territory)))
+    for kind in BOARD_KINDS:
+        for place in lineage:
+            for room in place.rooms:
+                if room.kind == kind:
+                    return place.id, f"{place.id}.{room.id}"
+    return None
 
 
 def search(documents: list[Document], query: str, limit: int) -> tuple[list[Document], int]:
