@@ -2,8 +2,9 @@
 a territory are indexed; `!docs` shows a member only the files of the rooms they joined (and
 none posted before they were asked in), with links to the messages; a query filters; a
 redacted file leaves the index; an animator's pins make one index message in the resources
-room, edited (not posted again) when a second file is pinned; and the bot's store never holds
-an encrypted file's mxc URL or key."""
+room, edited (not posted again) when a second file is pinned; the bot's store never holds
+an encrypted file's mxc URL or key; a file posted while the bot is down is indexed when it is
+back, and a forgotten member's files leave the index."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import sqlite3
 import pytest
 from nio import JoinResponse
 
+from bot.store.vetting import VettingStore
 from tests.conftest import vet
 from tests.test_territories import eventually, room_ids
 
@@ -236,3 +238,14 @@ async def test_a_file_posted_while_the_bot_is_down_is_indexed_once_it_is_back(pe
     assert link_to(community, posted) in found.body
     # Nothing indexed twice, however often the bot starts.
     assert [name for _, name, _, _ in await indexed(again)] == ["Avant.pdf", "Pendant l'arrêt.pdf"]
+
+    # Revoked, then forgotten: their files leave the index.
+    control = again.control.room_id
+    _, reaction = await admin.command(control, f"!revoke {alice.user_id} départ")
+    assert reaction == "✅"
+    members = VettingStore(again.store)
+    await eventually(lambda: _not(members.is_member(alice.user_id)), "the revocation", 60)
+    assert len(await indexed(again)) == 2  # revoked: still in the rooms' history
+    erased, reaction = await admin.command(control, f"!forget {alice.user_id}")
+    assert reaction == "✅", erased.body
+    assert await indexed(again) == []
