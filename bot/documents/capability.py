@@ -13,7 +13,6 @@ pinned in its own room (``m.room.pinned_events``)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,8 +36,6 @@ from bot.matrix.ids import server_of
 from bot.matrix.sync import FileShared, Membership, Redaction
 from bot.moderation.policy import animated_by
 from bot.store.documents import DocumentStore, Jobs
-
-log = logging.getLogger(__name__)
 
 BOARD_JOB = "documents.board"  # a territory's index of pinned files, posted or edited
 PIN_JOB = "documents.pin"  # a file pinned or unpinned in its room (m.room.pinned_events)
