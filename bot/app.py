@@ -19,6 +19,7 @@ from bot.commands import load_commands
 from bot.commands.dispatcher import Dispatcher
 from bot.config import Config, ConfigError, changes_needing_restart, load_config
 from bot.datadir import DataDirLock
+from bot.documents.capability import Documents
 from bot.evolutions.capability import Evolutions
 from bot.federation.capability import Federation
 from bot.files import watch
@@ -123,12 +124,14 @@ class Agora:
         self.reports = Reports(core)
         self.polls = Polls(core)
         self.evolutions = Evolutions(core)
+        self.documents = Documents(core)
         # In this order an invitation to a room the config adopts is taken before it could
         # pass for a direct chat, as it was.
         self.capabilities = [
             self.territories, self.runtime, self.moderation, self.federation,
             self.vetting, self.animation, self.news, self.rosters, self.absences,
             self.newcomers, self.directory, self.reports, self.polls, self.evolutions,
+            self.documents,
         ]  # fmt: skip
         core.plug(self.capabilities)
         core.router.add(Invite, self.runtime.decline)  # an invitation nobody wanted

@@ -570,6 +570,11 @@ class EvolutionsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DocumentsConfig:
+    results: int = setting(10, "files one !docs answer lists (it says how many more)", lo=1, hi=50)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     homeserver: HomeserverConfig
     bot: BotConfig = field(default_factory=BotConfig)
@@ -611,6 +616,7 @@ class Config:
     rosters: RostersConfig = field(default_factory=RostersConfig)
     polls: PollsConfig = field(default_factory=PollsConfig)
     evolutions: EvolutionsConfig = field(default_factory=EvolutionsConfig)
+    documents: DocumentsConfig = field(default_factory=DocumentsConfig)
     # The mailer is made when the bot starts. None: mails are written as .eml files.
     smtp: SmtpConfig | None = field(default=None, metadata={"restart": True})
     source: Path | None = None

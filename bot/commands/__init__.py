@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "bot.commands.reports",
     "bot.commands.polls",
     "bot.commands.evolutions",
+    "bot.commands.documents",
 )
 
 

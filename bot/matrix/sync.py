@@ -32,7 +32,7 @@ from nio import (
 
 from bot.errors import AgoraError
 from bot.matrix import onetimekeys
-from bot.matrix.content import attached
+from bot.matrix.content import MEDIA_TYPES, attached
 from bot.matrix.gateway import Gateway
 from bot.metrics import Metrics
 from bot.store import InboxRow, Store
@@ -103,6 +103,23 @@ class Membership:
     membership: str
     sender: str
     event_id: str | None = None
+    origin_ts: int = 0  # the homeserver's timestamp (ms); 0 in rows recorded before it was
+
+
+@dataclass(frozen=True)
+class FileShared:
+    """A file posted in a room (``m.file``, ``m.image``, ``m.video``, ``m.audio``): its name,
+    type and size, who and when. Never its content, where it is stored nor its key."""
+
+    room_id: str
+    event_id: str
+    sender: str
+    name: str
+    msgtype: str
+    mimetype: str
+    size: int | None
+    encrypted: bool  # sent as an encrypted file (``file``, not ``url``)
+    origin_ts: int
 
 
 @dataclass(frozen=True)
@@ -235,6 +252,7 @@ class Batch:
     left: list[Left] = field(default_factory=list)
     redactions: list[Redaction] = field(default_factory=list)
     poll_responses: list[PollResponse] = field(default_factory=list)
+    files: list[FileShared] = field(default_factory=list)
     undecryptable: int = 0
     unreadable: list[Unreadable] = field(default_factory=list)
     # Room keys came in this sync (events kept unreadable may be read now).
@@ -252,6 +270,7 @@ class Batch:
             ("membership", self.memberships),
             ("policy", self.policy_rules),
             ("reaction", self.reactions),
+            ("file", self.files),
             ("redaction", self.redactions),
             ("poll_response", self.poll_responses),
             ("unreadable", self.unreadable),
@@ -268,6 +287,7 @@ DURABLE_KINDS: dict[str, type] = {
     "membership": Membership,
     "policy": PolicyEvent,
     "reaction": Reaction,
+    "file": FileShared,
     "redaction": Redaction,
     "poll_response": PollResponse,
     "unreadable": Unreadable,
@@ -311,7 +331,14 @@ def extract(
         for ev in changed:
             if isinstance(ev, RoomMemberEvent):
                 batch.memberships.append(
-                    Membership(room_id, ev.state_key, ev.membership, ev.sender, ev.event_id)
+                    Membership(
+                        room_id,
+                        ev.state_key,
+                        ev.membership,
+                        ev.sender,
+                        ev.event_id,
+                        ev.server_timestamp,
+                    )
                 )
             event_type = ev.source.get("type", "")
             if event_type in POLICY_RULE_TYPES and "state_key" in ev.source:
@@ -344,6 +371,8 @@ def extract(
                 batch.redactions.append(found)
             elif isinstance(found, PollResponse):
                 batch.poll_responses.append(found)
+            if room_id not in conversations and (shared := file_shared(ev, room_id, own_user)):
+                batch.files.append(shared)
     batch.keys_arrived = any(
         isinstance(ev, RoomKeyEvent | ForwardedRoomKeyEvent)
         for ev in getattr(resp, "to_device_events", None) or []
@@ -376,6 +405,31 @@ def redacted_by(source: dict[str, Any]) -> str | None:
         return None
     redacts = source.get("redacts") or source.get("content", {}).get("redacts")
     return redacts if isinstance(redacts, str) else None
+
+
+def file_shared(ev: Event, room_id: str, own_user: str) -> FileShared | None:
+    """A file someone posted (not an edit): what of it the documents index keeps."""
+    if ev.sender == own_user or not isinstance(ev, (RoomMessageMedia, RoomEncryptedMedia)):
+        return None
+    content = ev.source.get("content", {})
+    relation = content.get("m.relates_to") or {}
+    if not isinstance(relation, dict) or relation.get("rel_type") == "m.replace":
+        return None
+    found = attached(content)
+    msgtype = content.get("msgtype")
+    if found is None or msgtype not in MEDIA_TYPES:
+        return None
+    return FileShared(
+        room_id,
+        ev.event_id,
+        ev.sender,
+        found["name"][:500],
+        msgtype,
+        found["mimetype"][:200],
+        found["size"],
+        "file" in found,
+        ev.server_timestamp,
+    )
 
 
 def without_reply_fallback(body: str) -> str:

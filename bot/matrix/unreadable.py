@@ -19,7 +19,14 @@ from bot.i18n import t
 from bot.matrix.content import notice
 from bot.matrix.events import StillUnreadable
 from bot.matrix.gateway import Gateway, path_part
-from bot.matrix.sync import PollResponse, Reaction, Unreadable, acted_on, megolm_origin
+from bot.matrix.sync import (
+    PollResponse,
+    Reaction,
+    Unreadable,
+    acted_on,
+    file_shared,
+    megolm_origin,
+)
 from bot.metrics import Metrics
 from bot.store import InboxRow, Store
 
@@ -73,6 +80,10 @@ class Unreadables:
                 self.commands_came()
             elif isinstance(found, Reaction | PollResponse):
                 await self.route(found)
+            if item.room_id not in self.conversations() and (
+                shared := file_shared(readable, item.room_id, self.gateway.user_id)
+            ):
+                await self.route(shared)  # a file read late is indexed as it would have been
             log.info("%s read once its key came", item.event_id)
             return True
         if await self.store.once(f"unreadable.asked:{item.session_id}"):

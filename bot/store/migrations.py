@@ -849,6 +849,50 @@ async def _v23_polls(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v24_documents(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- Files shared in the territories' rooms, as !docs finds them: what they are called,
+        -- their type and size, where, who and when. Never their content, and for an
+        -- encrypted file neither where it is stored (its mxc URL) nor its key.
+        CREATE TABLE documents (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: people name it
+            event_id   TEXT NOT NULL UNIQUE,
+            room_id    TEXT NOT NULL,
+            sender     TEXT NOT NULL,
+            name       TEXT NOT NULL,
+            words      TEXT NOT NULL,  -- the name folded (lower case, no accents)
+            msgtype    TEXT NOT NULL,
+            mimetype   TEXT NOT NULL DEFAULT '',
+            size       INTEGER,
+            encrypted  INTEGER NOT NULL,
+            sent_ts    INTEGER NOT NULL  -- the homeserver's timestamp (ms)
+        );
+        CREATE INDEX documents_room ON documents (room_id, sent_ts);
+        CREATE INDEX documents_sender ON documents (sender);
+        -- Who is in a managed room since when (ms): with history visible from the invitation
+        -- on, a file posted before someone was asked in is not theirs to find.
+        CREATE TABLE document_readers (
+            room_id     TEXT NOT NULL,
+            user_id     TEXT NOT NULL,
+            membership  TEXT NOT NULL CHECK (membership IN ('invite', 'join')),
+            since       INTEGER NOT NULL,
+            PRIMARY KEY (room_id, user_id)
+        );
+        -- Files an animator pinned into a territory's resources room (its index message).
+        CREATE TABLE document_pins (
+            territory    TEXT NOT NULL,
+            document_id  INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            pinned_by    TEXT NOT NULL,
+            pinned_at    REAL NOT NULL,
+            PRIMARY KEY (territory, document_id)
+        );
+        CREATE INDEX document_pins_document ON document_pins (document_id);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -873,4 +917,5 @@ MIGRATIONS: list[Migration] = [
     _v21_languages,
     _v22_threads,
     _v23_polls,
+    _v24_documents,
 ]

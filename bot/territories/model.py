@@ -14,7 +14,9 @@ from functools import cached_property
 
 from bot.matrix.ids import server_of
 
-ROOM_KINDS = ("community", "announcements", "oncall", "replacements", "group", "managerial")
+ROOM_KINDS = (
+    "community", "announcements", "oncall", "replacements", "group", "managerial", "resources",
+)  # fmt: skip
 # An on-call room's topic is the declared one, then a line from this mark on that the rosters
 # keep up to date (who is on duty now); the reconciler compares only what comes before it.
 DUTY_MARK = "🩺 "
