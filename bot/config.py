@@ -537,6 +537,25 @@ class RostersConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkshopsConfig:
+    default_duration: float = setting(
+        2 * 3600.0, "how long a workshop lasts when `--durée` is not given", kind="duration"
+    )
+    first_reminder: float = setting(
+        7 * 86400.0, "those registered are reminded in a direct chat this far ahead",
+        kind="duration",
+    )  # fmt: skip
+    last_reminder: float = setting(86400.0, "and again this far ahead", kind="duration")
+    report_window: float = setting(
+        14 * 86400.0, "files posted in a workshop's report thread are pinned for this long after "
+        "it ends", kind="duration",
+    )  # fmt: skip
+    pin_every: float = setting(
+        600.0, "how often the report thread is read for new files to pin", kind="duration"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     homeserver: HomeserverConfig
     bot: BotConfig = field(default_factory=BotConfig)
@@ -576,6 +595,7 @@ class Config:
     jobs: JobsConfig = field(default_factory=JobsConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     rosters: RostersConfig = field(default_factory=RostersConfig)
+    workshops: WorkshopsConfig = field(default_factory=WorkshopsConfig)
     # The mailer is made when the bot starts. None: mails are written as .eml files.
     smtp: SmtpConfig | None = field(default=None, metadata={"restart": True})
     source: Path | None = None
