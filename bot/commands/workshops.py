@@ -18,6 +18,8 @@ class Uses(Protocol):
 
     async def withdraw(self, user: str, n: int, locale: str) -> str: ...
 
+    async def cancel(self, user: str, n: int, locale: str) -> str: ...
+
     async def listing(self, user: str, named: str | None, locale: str) -> str: ...
 
 
@@ -66,6 +68,20 @@ async def atelier_register(ctx: Ctx, n: Number) -> None:
 )
 async def atelier_withdraw(ctx: Ctx, n: Number) -> None:
     await ctx.reply(await ctx.services.withdraw(ctx.sender, n, ctx.locale))
+
+
+@command(
+    "atelier",
+    sub="annuler",
+    example="3",
+    aliases=("cancel",),
+    role=Role.ANIMATOR,
+    where=ANYWHERE,
+    help="cmd.atelier.cancel.help",
+    metavars={"n": "meta.workshop_number"},
+)
+async def atelier_cancel(ctx: Ctx, n: Number) -> None:
+    await ctx.reply(await ctx.services.cancel(ctx.sender, n, ctx.locale))
 
 
 @command(

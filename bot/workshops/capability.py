@@ -56,6 +56,7 @@ TELLS = {
     "promoted": "workshop.tell.promoted",
     "registered": "workshop.tell.registered",
     "waiting": "workshop.tell.waiting",
+    "cancelled": "workshop.tell.cancelled",
 }
 RECURRENCES = {
     "weekly": "workshop.card.recurrence.weekly",
@@ -148,7 +149,7 @@ class Workshops(Capability):
             territory = named
         elif key := await self.core.store.managed_key(room_id):
             territory = key.split(".", 1)[0]
-        elif user not in admins and len({x for x in animated}) >= 1:
+        elif user not in admins and animated:
             tops = [x for x in animated if not any(
                 x != y and x in {s.id for s in network.subtree(y)} for y in animated
             )]  # fmt: skip
@@ -200,6 +201,25 @@ class Workshops(Capability):
             await self.core.store.audit(someone, "workshop.promoted", "ok", detail=f"n°{n}")
         self.core.wake_jobs()
         return t("workshop.withdrawn", locale, n=n, title=row.title)
+
+    async def cancel(self, user: str, n: int, locale: str) -> str:
+        """``!atelier annuler <n>``: the workshop called off (a recurring one makes no next
+        occurrence), its announcement says so and everyone registered or waiting is told."""
+        row = await self.workshops.get(n)
+        if row is None:
+            raise NotFound("workshop.unknown", n=n)
+        animated = {x.id for x in animated_by(user, self.config.network, self.config.admins)}
+        if user != row.author and user not in self.config.admins and row.territory not in animated:
+            raise PermissionDenied("workshop.not_yours", n=n)
+        people = [s.user for s in await self.workshops.seats(row.id)]
+        jobs: Jobs = [(ANNOUNCE_JOB, {}, None)]
+        jobs += [(TELL_JOB, {"what": "cancelled", "user": who}, None) for who in people]
+        async with self.lock:
+            if not await self.workshops.move(row.id, frm="open", to="cancelled", jobs=jobs):
+                raise Conflict("workshop.not_open", n=n)
+        await self.core.store.audit(user, "workshop.cancel", "ok", detail=f"n°{n}")
+        self.core.wake_jobs()
+        return t("workshop.cancelled", locale, n=n, title=row.title)
 
     async def listing(self, user: str, named: str | None, locale: str) -> str:
         """``!ateliers [territoire]``: the workshops to come (of a territory and those below
@@ -358,17 +378,17 @@ class Workshops(Capability):
         (its files pinned by a recurring job), and a recurring one makes its next occurrence,
         all queued with the change of status."""
         row = await self.workshops.get(int(payload["workshop"]))
-        if row is None or row.status != "open":
-            if row is not None and row.status == "over" and not row.thread_id:
-                await self._open_thread(row)  # a stop between the two: the thread still opens
+        if row is None or row.status == "cancelled":
             return
-        if row.end > self.core.clock() + 1:
-            return  # not yet (moved later): its own end job comes
-        jobs: Jobs = [(ANNOUNCE_JOB, {}, None), (PINS_JOB, {}, None)]
-        if await self.workshops.move(row.id, frm="open", to="over", jobs=jobs):
-            if row.recurrence:
-                await self._next_occurrence(row)
-        row = await self.workshops.get(row.id) or row
+        if row.status == "open":
+            if row.end > self.core.clock() + 1:
+                return  # not yet (moved later): its own end job comes
+            jobs: Jobs = [(ANNOUNCE_JOB, {}, None), (PINS_JOB, {}, None)]
+            await self.workshops.move(row.id, frm="open", to="over", jobs=jobs)
+            row = await self.workshops.get(row.id) or row
+        # Each step below is done once, and done again only if a stop cut it short.
+        if row.recurrence:
+            await self._next_occurrence(row)
         if not row.thread_id:
             await self._open_thread(row)
         self.core.wake_jobs()
@@ -389,6 +409,8 @@ class Workshops(Capability):
 
     async def _next_occurrence(self, row: WorkshopRow) -> None:
         start = next_start(row.start, row.recurrence, self.tz)
+        while start <= self.core.clock():  # the bot was away longer than a period
+            start = next_start(start, row.recurrence, self.tz)
         end = start + (row.end - row.start)
         made, _ = await self.workshops.add(
             territory=row.territory,
@@ -537,6 +559,9 @@ class Workshops(Capability):
         lines.append(t("workshop.card.territory", locale, territory=self._territory_name(row)))
         if row.status == "over":
             lines.append(t("workshop.card.over", locale))
+            return "\n".join(lines)
+        if row.status == "cancelled":
+            lines.append(t("workshop.card.cancelled", locale))
             return "\n".join(lines)
         lines.append(self._seats_text(row, taken, locale))
         lines.append(t("workshop.card.how", locale, n=row.id, prefix=self.config.commands.prefix))
