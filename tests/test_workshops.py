@@ -303,6 +303,20 @@ async def test_a_weekly_workshop_comes_again_until_it_is_cancelled(person, start
         60,
     )
     assert "Maison de santé, salle 2" in announced[0].body
+    # A ✅ takes a seat; taking the ✅ back gives it up.
+    tick = await member.react(community, announced[0].event_id, "✅")
+    seated = agora.workshops.workshops.registered
+
+    async def has_seat() -> bool:
+        return await seated(following.id) == [member.user_id]
+
+    await eventually(has_seat, "a seat taken with ✅", 60)
+    await member.redact(community, tick)
+
+    async def no_seat() -> bool:
+        return await seated(following.id) == []
+
+    await eventually(no_seat, "the seat given up with the ✅", 60)
     again, reaction = await member.command(own, f"!atelier inscrire {following.id}")
     assert reaction == "✅" and "inscrit·e" in again.body
 

@@ -841,9 +841,11 @@ async def _v25_events(db: aiosqlite.Connection) -> None:
             user_id TEXT NOT NULL,
             status TEXT NOT NULL,
             via TEXT NOT NULL,
+            reaction TEXT,  -- the ✅ that took the seat: removing it gives the seat up
             created REAL NOT NULL,
             UNIQUE (workshop, user_id)
         );
+        CREATE INDEX workshop_seats_reaction ON workshop_seats (reaction);
         """,
     )
 

@@ -194,6 +194,7 @@ class WorkshopStore:
         via: str,
         jobs: Jobs,
         place: Callable[[int | None, list[Seat]], str],
+        reaction: str | None = None,
     ) -> Registered:
         """``user`` given a seat, or put on the waiting list when none is free (first come,
         first served), with ``jobs`` queued in the same transaction; someone already there
@@ -209,9 +210,9 @@ class WorkshopStore:
                 return Registered(mine.status, False)
             status = place(workshop.seats, taken)
             await db.execute(
-                "INSERT INTO workshop_seats (workshop, user_id, status, via, created) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (workshop.id, user, status, via, time.time()),
+                "INSERT INTO workshop_seats (workshop, user_id, status, via, reaction, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (workshop.id, user, status, via, reaction, time.time()),
             )
             for kind, payload, at in jobs:
                 payload = {**payload, "workshop": workshop.id, "user": user, "status": status}
@@ -257,6 +258,14 @@ class WorkshopStore:
             for kind, payload, at in jobs:
                 await Store.add_job(db, kind, {**payload, "workshop": workshop.id}, at=at)
         return row[0], up
+
+    async def of_reaction(self, event_id: str) -> tuple[int, str] | None:
+        """(workshop, user) of the seat a ✅ took, if one did."""
+        async with self.store.db.execute(
+            "SELECT workshop, user_id FROM workshop_seats WHERE reaction = ?", (event_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return (row[0], row[1]) if row else None
 
     async def registered(self, workshop_id: int) -> list[str]:
         async with self.store.db.execute(

@@ -33,7 +33,7 @@ from bot.i18n import format_duration, t, when
 from bot.matrix.content import MEDIA_TYPES, edit, notice
 from bot.matrix.gateway import path_part
 from bot.matrix.ids import server_of
-from bot.matrix.sync import Reaction
+from bot.matrix.sync import Reaction, Redaction
 from bot.moderation.policy import animated_by
 from bot.scheduler import Again
 from bot.store.vetting import VettingStore
@@ -88,7 +88,11 @@ class Workshops(Capability):
             END_JOB: self.end,
             PINS_JOB: self.pins,
         }
-        self.events = {Reaction: self.on_reaction, MemberRemoved: self.on_removed}
+        self.events = {
+            Reaction: self.on_reaction,
+            Redaction: self.on_redaction,
+            MemberRemoved: self.on_removed,
+        }
         # Seats are counted and the announcement edited one change at a time.
         self.lock = asyncio.Lock()
         self.announcing = asyncio.Lock()
@@ -164,9 +168,11 @@ class Workshops(Capability):
 
     # --- registering ---------------------------------------------------------------------------
 
-    async def register(self, user: str, n: int, via: str, locale: str) -> str:
-        """A seat for ``user`` (``!atelier inscrire <n>`` or ✅), else a place on the waiting
-        list; the announcement edited."""
+    async def register(
+        self, user: str, n: int, via: str, locale: str, reaction: str | None = None
+    ) -> str:
+        """A seat for ``user`` (``!atelier inscrire <n>`` or ``reaction``, a ✅), else a place
+        on the waiting list; the announcement edited."""
         row = await self._open(n)
         if not await self._may_register(user, row):
             raise PermissionDenied("workshop.not_for_you", n=n)
@@ -174,7 +180,7 @@ class Workshops(Capability):
         if via == "reaction":  # a reaction gets no answer where it was made: told in private
             jobs.append((TELL_JOB, {"what": "registered"}, None))
         async with self.lock:
-            done = await self.workshops.register(row, user, via, jobs, seats.place)
+            done = await self.workshops.register(row, user, via, jobs, seats.place, reaction)
         if done.fresh:
             await self.core.store.audit(user, "workshop.register", done.status, detail=f"n°{n}")
             self.core.wake_jobs()
@@ -276,10 +282,22 @@ class Workshops(Capability):
         if row is None:
             return False
         try:
-            await self.register(r.sender, row.id, "reaction", await self.core.language(r.sender))
+            locale = await self.core.language(r.sender)
+            await self.register(r.sender, row.id, "reaction", locale, reaction=r.event_id)
         except (NotFound, Conflict, PermissionDenied) as exc:
             log.info("a ✅ on workshop %s not taken: %s", row.id, exc.key)
         return True
+
+    async def on_redaction(self, r: Redaction) -> None:
+        """The ✅ that took a seat removed (Element's "remove"): the seat given up, as with
+        ``!atelier désinscrire`` (the first one waiting promoted), while it has not begun."""
+        found = await self.workshops.of_reaction(r.redacts)
+        if found is None or found[1] != r.sender:
+            return
+        try:
+            await self.withdraw(r.sender, found[0], await self.core.language(r.sender))
+        except (NotFound, Conflict) as exc:
+            log.info("a ✅ withdrawn on workshop %s changes nothing: %s", found[0], exc.key)
 
     async def on_removed(self, event: MemberRemoved) -> None:
         """A revoked or forgotten member gives up their seats (the first waiting promoted)."""
