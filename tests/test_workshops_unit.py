@@ -197,3 +197,50 @@ def test_without_a_limit_everyone_has_a_seat():
     taken = [Seat(str(i), REGISTERED, i) for i in range(500)]
     assert seats.place(None, taken) == REGISTERED
     assert seats.count(None, taken).left is None
+
+
+# --- the waiting list in the store: one transaction with what follows ----------------------------
+
+
+async def test_the_store_keeps_the_queue_and_promotes_with_its_notice(tmp_path):
+    from bot.store import Store
+    from bot.store.workshops import WorkshopStore
+
+    store = await Store.open(tmp_path / "agora.db")
+    try:
+        workshops = WorkshopStore(store)
+        row, fresh = await workshops.add(
+            territory="club", title="RGPD et ROR", start=NOW + 86400, end=NOW + 93600,
+            recurrence="", seats=2, link="", place="", author="@anim:x", jobs=[],
+            cause="$create",
+        )  # fmt: skip
+        assert fresh
+        again, fresh = await workshops.add(
+            territory="club", title="RGPD et ROR", start=NOW + 86400, end=NOW + 93600,
+            recurrence="", seats=2, link="", place="", author="@anim:x", jobs=[],
+            cause="$create",
+        )  # fmt: skip
+        assert again.id == row.id and not fresh  # the same command run again after a crash
+        got = [
+            await workshops.register(row, who, "command", [], seats.place)
+            for who in ("@a:x", "@b:y", "@c:x", "@d:x")
+        ]
+        assert [g.status for g in got] == [REGISTERED, REGISTERED, WAITING, WAITING]
+        assert (await workshops.register(row, "@c:x", "reaction", [], seats.place)).fresh is False
+        had, up = await workshops.withdraw(row, "@b:y", [], "workshops.tell", seats.promoted)
+        assert (had, up) == (REGISTERED, ["@c:x"])
+        assert await workshops.registered(row.id) == ["@a:x", "@c:x"]
+        async with store.db.execute(
+            "SELECT payload FROM jobs WHERE kind = 'workshops.tell'"
+        ) as cur:
+            told = [r[0] for r in await cur.fetchall()]
+        assert len(told) == 1 and '"@c:x"' in told[0] and '"promoted"' in told[0]
+        # Someone waiting who gives up their place promotes nobody.
+        had, up = await workshops.withdraw(row, "@d:x", [], "workshops.tell", seats.promoted)
+        assert (had, up) == (WAITING, [])
+        assert await workshops.withdraw(row, "@z:x", [], "workshops.tell", seats.promoted) == (
+            None,
+            [],
+        )
+    finally:
+        await store.close()

@@ -27,7 +27,14 @@ from icalendar import Calendar, Event
 from bot import effects
 from bot.capability import Capability, Core
 from bot.dates import parse_day
-from bot.errors import BadArgument, Conflict, NotFound, PermissionDenied
+from bot.errors import (
+    BadArgument,
+    Conflict,
+    MatrixError,
+    NotFound,
+    PermissionDenied,
+    Undecryptable,
+)
 from bot.events import MemberRemoved
 from bot.i18n import format_duration, t, when
 from bot.matrix.content import MEDIA_TYPES, edit, notice
@@ -455,8 +462,11 @@ class Workshops(Capability):
             return None
         config, now = self.config.workshops, self.core.clock()
         key = f"workshop.pinned:{row.id}"
-        done: list[str] = await self.core.store.get(key, [])
-        files = [e for e in await self._thread_files(row) if e not in done]
+        # What was pinned (pinned once: someone may unpin it) and what was read and holds no
+        # file (not decrypted again at each reading).
+        kept: dict[str, list[str]] = await self.core.store.get(key, {})
+        done, read = kept.get("pinned", []), set(kept.get("read", []))
+        files, plain = await self._thread_files(row, read | set(done))
         if files:
             state = await self.core.gateway.get_state(row.room_id, "m.room.pinned_events") or {}
             pinned = [e for e in state.get("pinned") or [] if isinstance(e, str)]
@@ -465,18 +475,24 @@ class Workshops(Capability):
                 "m.room.pinned_events",
                 {"pinned": pinned + [e for e in files if e not in pinned]},
             )
-            await self.core.store.put(key, done + files)
             await self.core.store.audit(
                 self.core.gateway.user_id, "workshop.pin", "ok", detail=f"n°{row.id} {len(files)}"
+            )
+        if files or plain:
+            await self.core.store.put(
+                key, {"pinned": done + files, "read": sorted(read | set(plain))}
             )
         if now >= row.end + config.report_window:
             return None
         return Again(now + config.pin_every)
 
-    async def _thread_files(self, row: WorkshopRow) -> list[str]:
-        """The events of the announcement's thread that carry a file, oldest first."""
+    async def _thread_files(self, row: WorkshopRow, read: set[str]) -> tuple[list[str], list[str]]:
+        """The events of the announcement's thread that carry a file, oldest first, and those
+        read now that carry none (``read``: known to carry none; one not decrypted yet is
+        tried again at the next reading)."""
         assert row.room_id and row.event_id
         found: list[str] = []
+        plain: list[str] = []
         since: str | None = None
         for _ in range(20):  # pages of 100: a report thread is not longer than that
             query = {"limit": "100", "dir": "f", **({"from": since} if since else {})}
@@ -488,20 +504,20 @@ class Workshops(Capability):
                 what="read a report thread",
             )
             for ev in page.get("chunk") or []:
-                if ev.get("sender") == self.core.gateway.user_id:
+                event_id = ev.get("event_id")
+                if ev.get("sender") == self.core.gateway.user_id or event_id in read:
                     continue
                 content = ev.get("content") or {}
                 if ev.get("type") == "m.room.encrypted":
                     try:
-                        _, content = await self.core.gateway.event(row.room_id, ev["event_id"])
-                    except Exception:  # not readable (yet): the next reading tries again
+                        _, content = await self.core.gateway.event(row.room_id, event_id)
+                    except (Undecryptable, MatrixError):  # the next reading tries again
                         continue
-                if content.get("msgtype") in MEDIA_TYPES:
-                    found.append(ev["event_id"])
+                (found if content.get("msgtype") in MEDIA_TYPES else plain).append(event_id)
             since = page.get("next_batch")
             if not since:
                 break
-        return found
+        return found, plain
 
     # --- calendars -----------------------------------------------------------------------------
 
