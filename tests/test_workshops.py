@@ -190,7 +190,10 @@ async def test_a_full_workshop_has_a_waiting_list_across_a_restart(person, start
     registered = await agora.workshops.workshops.registered(n)
     assert registered == [first.user_id, third.user_id]
     listed, _ = await second.command(second_dm, "!ateliers")
-    assert f"n°{n} — {TITLE}" in listed.body
+    assert f"n°{n} — {TITLE}" in listed.body  # a member of the territory
+    outsider = await person("curieux")
+    hidden, _ = await outsider.command(await outsider.dm(bot), "!events")
+    assert "Aucun atelier à venir" in hidden.body  # someone of nowhere sees none of them
 
     # The territory's calendar feed carries the event beside the roster's slots.
     links, reaction = await animator.command(desk, "!garde calendrier")

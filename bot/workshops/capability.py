@@ -45,6 +45,7 @@ from bot.moderation.policy import animated_by
 from bot.scheduler import Again
 from bot.store.vetting import VettingStore
 from bot.store.workshops import REGISTERED, WAITING, Jobs, WorkshopRow, WorkshopStore
+from bot.vetting.provisioning import entitlement
 from bot.workshops import seats
 from bot.workshops.wording import next_start, read, starts_at
 
@@ -138,7 +139,8 @@ class Workshops(Capability):
         if fresh:
             await self.core.store.audit(user, "workshop.create", "ok", detail=f"n°{row.id}")
         self.core.wake_jobs()
-        return t("workshop.created", locale, n=row.id, card=self.card_text(row, [], locale))
+        card = self.card_text(row, [], locale, how=False)
+        return t("workshop.created", locale, n=row.id, card=card)
 
     def _timed_jobs(self, start: float, end: float, now: float) -> Jobs:
         """A new occurrence's announcement, its reminders (those still ahead) and its end."""
@@ -168,7 +170,8 @@ class Workshops(Capability):
                 raise BadArgument("workshop.which_territory", choices=", ".join(tops[:10]))
             territory = tops[0]
         else:
-            raise BadArgument("workshop.which_territory", choices="—")
+            tops = [x.id for x, above in network.walk() if not above]
+            raise BadArgument("workshop.which_territory", choices=", ".join(tops[:10]) or "—")
         if user not in admins and territory not in animated:
             raise PermissionDenied("workshop.not_animator", territory=territory)
         return territory
@@ -243,7 +246,9 @@ class Workshops(Capability):
             if found is None:
                 raise NotFound("workshop.unknown_territory", territory=named[:40])
             territories = [x.id for x in self.config.network.subtree(found.id)]
-        rows = await self.workshops.upcoming(territories, self.core.clock())
+        rows = await self._visible(
+            user, await self.workshops.upcoming(territories, self.core.clock())
+        )
         mine = await self.workshops.of_user(user)
         lines = []
         for row in rows[:30]:
@@ -261,6 +266,32 @@ class Workshops(Capability):
                 line += " — " + t(YOURS[mine[row.id]], locale)
             lines.append(line)
         return "\n".join(lines) or t("workshop.none", locale)
+
+    async def _visible(self, user: str, rows: list[WorkshopRow]) -> list[WorkshopRow]:
+        """What a listing shows someone: what was announced where they may be (the
+        announcement's room: theirs as a vetted member, or joined, for a peer region's member),
+        the territories they animate, every workshop to an admin."""
+        config = self.config
+        animated = {x.id for x in animated_by(user, config.network, config.admins)}
+        member = await self.members.member_info(user)
+        given = entitlement(member, config.network, config.vetting.provisioning) if member else None
+        seen: dict[str, bool] = {}
+        shown = []
+        for row in rows:
+            if row.territory in animated:
+                shown.append(row)
+                continue
+            room_id = row.room_id
+            if room_id is None:
+                continue
+            if room_id not in seen:
+                key = await self.core.store.managed_key(room_id)
+                seen[room_id] = bool(given and key and given.allows(key)) or (
+                    (await self.core.gateway.members(room_id)).get(user) == "join"
+                )
+            if seen[room_id]:
+                shown.append(row)
+        return shown
 
     async def _open(self, n: int) -> WorkshopRow:
         row = await self.workshops.get(n)
@@ -576,7 +607,9 @@ class Workshops(Capability):
                     return ids[:1]
         return []
 
-    def card_text(self, row: WorkshopRow, taken: list[seats.Seat], locale: str) -> str:
+    def card_text(
+        self, row: WorkshopRow, taken: list[seats.Seat], locale: str, *, how: bool = True
+    ) -> str:
         lines = [
             t("workshop.card.title", locale, n=row.id, title=row.title),
             t(
@@ -598,7 +631,9 @@ class Workshops(Capability):
             lines.append(t("workshop.card.cancelled", locale))
             return "\n".join(lines)
         lines.append(self._seats_text(row, taken, locale))
-        lines.append(t("workshop.card.how", locale, n=row.id, prefix=self.config.commands.prefix))
+        if how:
+            prefix = self.config.commands.prefix
+            lines.append(t("workshop.card.how", locale, n=row.id, prefix=prefix))
         return "\n".join(lines)
 
     def _seats_text(self, row: WorkshopRow, taken: list[seats.Seat], locale: str) -> str:
