@@ -207,6 +207,16 @@ async def test_a_full_workshop_has_a_waiting_list_across_a_restart(person, start
     assert events[0].decoded("dtstart").timestamp() == start
     assert events[0].decoded("dtend").timestamp() == start + 7200
     assert str(events[0]["url"]) == "https://visio.example.org/rgpd"
+    # One's own calendar carries the workshops one has a seat in.
+    own, reaction = await third.command(third_dm, "!garde calendrier")
+    assert reaction == "✅", own.body
+    mine = next(
+        w for w in own.body.split() if w.endswith(".ics") and not w.endswith(f"/{territory}.ics")
+    )
+    async with aiohttp.ClientSession() as http, http.get(mine) as resp:
+        assert resp.status == 200
+        uids = [str(e["uid"]) for e in Calendar.from_ical(await resp.read()).walk("VEVENT")]
+    assert any(uid.startswith(f"atelier-{n}@") for uid in uids)
 
     # Seven days before, then one day before: those registered are reminded, once each.
     def reminders(someone, words: str) -> list:

@@ -79,6 +79,8 @@ class RosterCalendars(Protocol):
 
     async def calendar(self, token: str, territory: str | None) -> bytes | None: ...
 
+    async def calendar_owner(self, token: str) -> str | None: ...
+
 
 class Workshops(Capability):
     name = "workshops"
@@ -554,20 +556,34 @@ class Workshops(Capability):
 
     async def calendar(self, token: str, territory: str | None) -> bytes | None:
         """A calendar feed asked for on the web: the rosters' (who may read it is theirs to
-        say), and for a territory its workshops and those of the territories above it."""
+        say); a territory's gets its workshops and those of the territories above it, one's
+        own the workshops one has a seat in."""
         body = await self.rosters.calendar(token, territory)
-        if body is None or territory is None:
-            return body
+        if body is None:
+            return None
         now = self.core.clock()
-        lineage = [x.id for x in self.config.network.lineage(territory)]
-        rows = await self.workshops.between(lineage, now - FEED_SPAN[0], now + FEED_SPAN[1])
+        since, until = now - FEED_SPAN[0], now + FEED_SPAN[1]
+        if territory is not None:
+            lineage = [x.id for x in self.config.network.lineage(territory)]
+            rows = await self.workshops.between(lineage, since, until)
+        else:
+            owner = await self.rosters.calendar_owner(token)
+            seated = await self.workshops.of_user(owner) if owner else {}
+            rows = [
+                row
+                for workshop_id, status in seated.items()
+                if status == REGISTERED
+                and (row := await self.workshops.get(workshop_id)) is not None
+                and row.end > since
+                and row.start < until
+            ]
         if not rows:
             return body
         calendar = Calendar.from_ical(body)
         domain = server_of(self.core.gateway.user_id)
         locale = self.config.locale
         stamp = dt.datetime.fromtimestamp(now, dt.UTC)
-        for row in rows:
+        for row in sorted(rows, key=lambda r: (r.start, r.id)):
             calendar.add_component(self._vevent(row, domain, locale, stamp))
         return bytes(calendar.to_ical())
 
