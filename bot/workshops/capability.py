@@ -192,6 +192,7 @@ class Workshops(Capability):
         if via == "reaction":  # a reaction gets no answer where it was made: told in private
             jobs.append((TELL_JOB, {"what": "registered"}, None))
         async with self.lock:
+            row = await self._open(n)  # still open: not cancelled meanwhile
             done = await self.workshops.register(row, user, via, jobs, seats.place, reaction)
         if done.fresh:
             await self.core.store.audit(user, "workshop.register", done.status, detail=f"n°{n}")
@@ -229,10 +230,10 @@ class Workshops(Capability):
         animated = {x.id for x in animated_by(user, self.config.network, self.config.admins)}
         if user != row.author and user not in self.config.admins and row.territory not in animated:
             raise PermissionDenied("workshop.not_yours", n=n)
-        people = [s.user for s in await self.workshops.seats(row.id)]
-        jobs: Jobs = [(ANNOUNCE_JOB, {}, None)]
-        jobs += [(TELL_JOB, {"what": "cancelled", "user": who}, None) for who in people]
-        async with self.lock:
+        async with self.lock:  # nobody registers between the list and the change
+            people = [s.user for s in await self.workshops.seats(row.id)]
+            jobs: Jobs = [(ANNOUNCE_JOB, {}, None)]
+            jobs += [(TELL_JOB, {"what": "cancelled", "user": who}, None) for who in people]
             if not await self.workshops.move(row.id, frm="open", to="cancelled", jobs=jobs):
                 raise Conflict("workshop.not_open", n=n)
         await self.core.store.audit(user, "workshop.cancel", "ok", detail=f"n°{n}")
