@@ -540,6 +540,9 @@ class Region:
                 "url": self.hs.url,
                 "server_name": self.hs.server_name,
                 "password": self.bot_account.password,
+                # A server-admin bot: the seeding's thousands of joins go through the admin
+                # API (`agora-bot apply`), as bench/onboard_members.py's do.
+                "privileges": "admin",
             },
             "bot": {"localpart": self.bot_account.user_id[1:].split(":")[0]},
             "admins": [self.admin_account.user_id],
@@ -752,6 +755,7 @@ class Region:
         self.figures.update(saved["seeding"], reused=str(self.tmp))
         config = yaml.safe_load(self.config_path.read_text())
         config["homeserver"]["url"] = self.hs.url
+        config["homeserver"].setdefault("privileges", "admin")  # a region seeded before it was said
         config["web"]["port"] = free_port()
         self.config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
         self.admin = await Person.login(

@@ -48,6 +48,7 @@ from bot.version import version
 from bot.vetting.animation import Animation
 from bot.vetting.capability import Vetting
 from bot.web.server import WebServer, with_real_port
+from bot.workshops.capability import Workshops
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +126,14 @@ class Agora:
         self.polls = Polls(core)
         self.evolutions = Evolutions(core)
         self.documents = Documents(core)
+        self.workshops = Workshops(core, self.rosters)
         # In this order an invitation to a room the config adopts is taken before it could
         # pass for a direct chat, as it was.
         self.capabilities = [
             self.territories, self.runtime, self.moderation, self.federation,
             self.vetting, self.animation, self.news, self.rosters, self.absences,
             self.newcomers, self.directory, self.reports, self.polls, self.evolutions,
-            self.documents,
+            self.documents, self.workshops,
         ]  # fmt: skip
         core.plug(self.capabilities)
         core.router.add(Invite, self.runtime.decline)  # an invitation nobody wanted
@@ -183,7 +185,7 @@ class Agora:
         if self.accounts:
             self.accounts.write_credentials(session.user_id, control.room_id)
         self.web = WebServer(
-            self, self.config.web, join=self.vetting, news=self.news, calendars=self.rosters
+            self, self.config.web, join=self.vetting, news=self.news, calendars=self.workshops
         )
         await self.web.start()
         self._apply()  # the web server's real port in links

@@ -558,6 +558,25 @@ class PollsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkshopsConfig:
+    default_duration: float = setting(
+        2 * 3600.0, "how long a workshop lasts when `--durée` is not given", kind="duration"
+    )
+    first_reminder: float = setting(
+        7 * 86400.0, "those registered are reminded in a direct chat this far ahead",
+        kind="duration",
+    )  # fmt: skip
+    last_reminder: float = setting(86400.0, "and again this far ahead", kind="duration")
+    report_window: float = setting(
+        14 * 86400.0, "files posted in a workshop's report thread are pinned for this long after "
+        "it ends", kind="duration",
+    )  # fmt: skip
+    pin_every: float = setting(
+        600.0, "how often the report thread is read for new files to pin", kind="duration"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class EvolutionsConfig:
     weight: str = setting(
         "region",
@@ -617,6 +636,7 @@ class Config:
     polls: PollsConfig = field(default_factory=PollsConfig)
     evolutions: EvolutionsConfig = field(default_factory=EvolutionsConfig)
     documents: DocumentsConfig = field(default_factory=DocumentsConfig)
+    workshops: WorkshopsConfig = field(default_factory=WorkshopsConfig)
     # The mailer is made when the bot starts. None: mails are written as .eml files.
     smtp: SmtpConfig | None = field(default=None, metadata={"restart": True})
     source: Path | None = None

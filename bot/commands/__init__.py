@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "bot.commands.polls",
     "bot.commands.evolutions",
     "bot.commands.documents",
+    "bot.commands.workshops",
 )
 
 

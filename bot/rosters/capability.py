@@ -183,6 +183,11 @@ class Rosters(Capability):
         locale = await self.core.language(user)
         return t("roster.calendar.revoked" if done else "roster.calendar.none", locale)
 
+    async def calendar_owner(self, token: str) -> str | None:
+        """Whose calendar link ``token`` is (None: unknown or revoked), for the feeds that
+        join theirs (the workshops one registered for)."""
+        return await self.book.slots.calendar_owner(_digest(token))
+
     async def calendar(self, token: str, territory: str | None) -> bytes | None:
         """A feed asked for on the web: the link's member's slots, or (``territory``) that
         roster if they may still read it. None when the link is unknown, revoked or the roster

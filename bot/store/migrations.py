@@ -893,6 +893,50 @@ async def _v24_documents(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v25_events(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- Workshops and events (bot.workshops): one row per occurrence (a recurring one makes
+        -- the next when it ends, in the same series); its announcement and its report thread.
+        CREATE TABLE workshops (
+            id INTEGER PRIMARY KEY,
+            series INTEGER,
+            cause TEXT UNIQUE,
+            territory TEXT NOT NULL,
+            title TEXT NOT NULL,
+            start REAL NOT NULL,
+            "end" REAL NOT NULL,
+            recurrence TEXT NOT NULL DEFAULT '',
+            seats INTEGER,
+            link TEXT NOT NULL DEFAULT '',
+            place TEXT NOT NULL DEFAULT '',
+            author TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open',
+            room_id TEXT,
+            event_id TEXT,
+            thread_id TEXT,
+            created REAL NOT NULL,
+            updated REAL NOT NULL
+        );
+        CREATE INDEX workshops_event ON workshops (event_id);
+        CREATE INDEX workshops_start ON workshops (status, start);
+        -- Who has a seat and who waits, in the order they asked.
+        CREATE TABLE workshop_seats (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            workshop INTEGER NOT NULL REFERENCES workshops (id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            via TEXT NOT NULL,
+            reaction TEXT,  -- the ✅ that took the seat: removing it gives the seat up
+            created REAL NOT NULL,
+            UNIQUE (workshop, user_id)
+        );
+        CREATE INDEX workshop_seats_reaction ON workshop_seats (reaction);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -918,4 +962,5 @@ MIGRATIONS: list[Migration] = [
     _v22_threads,
     _v23_polls,
     _v24_documents,
+    _v25_events,
 ]
