@@ -296,6 +296,8 @@ class Agora:
     async def _stop(self) -> None:
         self.notifier.stopping()
         await self.tasks.cancel()
+        if getattr(self, "dispatcher", None):
+            await self.dispatcher.stop()
         for capability in reversed(self.capabilities):
             with contextlib.suppress(Exception):
                 await capability.stop()

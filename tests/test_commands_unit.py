@@ -163,3 +163,32 @@ async def test_commands_in_quick_succession_share_one_read_receipt_on_the_latest
     receipts.handled("!a", "$4")  # a later command: a receipt of its own
     await asyncio.gather(*tasks)
     assert sent[-1] == ("!a", "$4") and receipts.unread == {}
+
+
+async def test_a_stopping_dispatcher_sends_no_receipt_after_it():
+    from types import SimpleNamespace
+
+    from bot.commands.dispatcher import Dispatcher
+    from bot.commands.registry import Registry
+
+    sent: list[tuple[str, str]] = []
+
+    async def read_receipt(room_id: str, event_id: str) -> None:
+        sent.append((room_id, event_id))
+
+    gateway = SimpleNamespace(read_receipt=read_receipt)
+    dispatcher = Dispatcher(
+        lambda: None,  # type: ignore[arg-type, return-value]
+        Registry(),
+        gateway,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        {},
+        converse=None,  # type: ignore[arg-type]
+        tell=None,  # type: ignore[arg-type]
+    )
+    dispatcher.receipts.handled("!a", "$1")  # due a second later: the bot's session closed by then
+    await asyncio.sleep(0)  # waiting
+    await dispatcher.stop()
+    await asyncio.sleep(0)
+    assert sent == [] and not dispatcher._background

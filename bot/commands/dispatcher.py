@@ -310,6 +310,13 @@ class Dispatcher:
         self.receipts.handled(row.room_id, row.event_id)
         return outcome
 
+    async def stop(self) -> None:
+        """Work left in the background dropped (a receipt not yet sent is a courtesy lost):
+        nothing may reach the homeserver once the bot's session is closed."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
     def _in_background(self, work: Awaitable[None]) -> None:
         """Work the next command need not wait for (a read receipt); its failure is logged."""
 
