@@ -13,6 +13,8 @@ pinned in its own room (``m.room.pinned_events``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +30,15 @@ from bot.documents.library import (
     search,
     words_of,
 )
-from bot.errors import BadArgument, Conflict, MatrixUnavailable, NotFound, PermissionDenied
+from bot.effects import detached
+from bot.errors import (
+    AgoraError,
+    BadArgument,
+    Conflict,
+    MatrixUnavailable,
+    NotFound,
+    PermissionDenied,
+)
 from bot.events import MemberRemoved
 from bot.i18n import t
 from bot.matrix.content import edit, notice
@@ -36,6 +46,8 @@ from bot.matrix.ids import server_of
 from bot.matrix.sync import FileShared, Membership, Redaction
 from bot.moderation.policy import animated_by
 from bot.store.documents import DocumentStore, Jobs
+
+log = logging.getLogger(__name__)
 
 BOARD_JOB = "documents.board"  # a territory's index of pinned files, posted or edited
 PIN_JOB = "documents.pin"  # a file pinned or unpinned in its room (m.room.pinned_events)
@@ -67,13 +79,32 @@ class Documents(Capability):
 
     async def start(self) -> None:
         """Members of the managed rooms the index has not seen come in (the rooms as they
-        were when it began): counted from now, so no file before is theirs to find."""
+        were when it began): counted from now, so no file before is theirs to find. Read in
+        the background: a start's sync brings members lazily, and a region's every room read
+        before the first command would delay it."""
+        self._seeding = detached(self._seed(), name="documents readers")
+
+    async def _seed(self) -> None:
         since = int(self.core.clock() * 1000)
+        gateway = self.core.gateway
         for room in await self.core.store.managed_rooms(include_archived=False):
-            members = self.core.gateway.synced_members(room.room_id)
-            if room.is_space or not members:
+            if room.is_space:
                 continue
-            await self.documents.seed(room.room_id, members, since)
+            try:
+                whole = await gateway.load_members(room.room_id)
+            except AgoraError as exc:
+                log.error("documents: the members of %s not read: %s", room.key, exc)
+                continue
+            members = gateway.synced_members(room.room_id) if whole else None
+            if members:
+                await self.documents.seed(room.room_id, members, since)
+
+    async def stop(self) -> None:
+        task = getattr(self, "_seeding", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     # --- the index, as events come ----------------------------------------------------------------
 

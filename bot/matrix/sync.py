@@ -59,14 +59,20 @@ START_STATE_TYPES = ["m.room.create", "m.room.encryption", "m.room.member"]
 
 
 def sync_filter(own_user: str, *, start: bool = False, initial: bool = False) -> dict:
-    """What the bot needs from sync: no presence, typing or receipts; members lazily. Its own
+    """What the bot needs from sync: no presence, typing or receipts; at a start, members
+    lazily (``load_members`` reads a room's whole list when it is needed). Its own
     events stay in: filtering them out (not_senders) would hide the m.room.encryption it set
     when creating a room, and nio would then believe that room unencrypted. ``start``: the
     full-state sync of a start, which needs only ``START_STATE_TYPES``. ``initial``: the very
     first sync of a new bot (no token), whose timelines it does not act on (``extract``'s
     ``history``): one event per room instead of a hundred (working out the state at the
     start of a hundred-event timeline in every room was most of a cold start's time)."""
-    state: dict[str, Any] = dict(LAZY_MEMBERS)
+    # Members lazily at a start only: a later sync whose timeline is cut short (a busy room, a
+    # slow bot) must still bring every membership change of the gap in its state, whoever made
+    # it (lazily, only those of the timeline's senders would come: a stranger joining in the
+    # gap would go unseen by enforcement). A start reads every watched room's members itself.
+    lazy = LAZY_MEMBERS if start or initial else {}
+    state: dict[str, Any] = dict(lazy)
     if start or initial:
         state["types"] = list(START_STATE_TYPES)
     return {
@@ -74,7 +80,7 @@ def sync_filter(own_user: str, *, start: bool = False, initial: bool = False) ->
         "account_data": {"types": []},
         "room": {
             "state": state,
-            "timeline": {"limit": 1 if initial else 100, **LAZY_MEMBERS},
+            "timeline": {"limit": 1 if initial else 100, **lazy},
             "ephemeral": {"types": []},
         },
     }

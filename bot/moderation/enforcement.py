@@ -215,6 +215,12 @@ class Enforcer:
         """Every member of every watched room, once (at start)."""
         removed = 0
         for room_id in await self.watched():
-            for user, membership in (await self.gateway.members(room_id)).items():
+            # Read into the sync's view (what others then find whole: the documents' readers,
+            # a room key's recipients), else asked for alone (a room the sync lacks).
+            whole = await self.gateway.load_members(room_id)
+            members = self.gateway.synced_members(room_id) if whole else None
+            if members is None:
+                members = await self.gateway.members(room_id)
+            for user, membership in members.items():
                 removed += await self.check(room_id, user, membership)
         return removed
