@@ -37,6 +37,7 @@ from bot.rosters.capability import Rosters
 from bot.rpps.capability import Directory
 from bot.runtime import GAVE_UP_JOB, Runtime
 from bot.store import Store
+from bot.surveys.capability import Surveys
 from bot.systemd import Notifier
 from bot.tasks import Tasks
 from bot.territories.capability import Territories
@@ -119,12 +120,13 @@ class Agora:
         self.newcomers = Newcomers(core, self.animation)
         self.directory = Directory(core)
         self.reports = Reports(core)
+        self.surveys = Surveys(core)
         # In this order an invitation to a room the config adopts is taken before it could
         # pass for a direct chat, as it was.
         self.capabilities = [
             self.territories, self.runtime, self.moderation, self.federation,
             self.vetting, self.animation, self.news, self.rosters, self.absences,
-            self.newcomers, self.directory, self.reports,
+            self.newcomers, self.directory, self.reports, self.surveys,
         ]  # fmt: skip
         core.plug(self.capabilities)
         core.router.add(Invite, self.runtime.decline)  # an invitation nobody wanted
@@ -135,7 +137,7 @@ class Agora:
             store,
             self.metrics,
             {module: c for c in self.capabilities for module in c.commands},
-            converse=self.vetting.converse,
+            converse=self._converse,
             tell=core.tell,
             trust=trust,
         )
@@ -210,6 +212,13 @@ class Agora:
         )
         # Synced, the control room ready, every capability started, the web server up.
         notifier.ready(f"running as {session.user_id} on {self.homeserver_url}")
+
+    async def _converse(self, sender: str, room_id: str, text: str) -> str | None:
+        """A plain message in a direct chat: a turn of the conversation in progress there (a
+        join request's, else a survey's being written or answered)."""
+        return await self.vetting.converse(sender, room_id, text) or await self.surveys.converse(
+            sender, room_id, text
+        )
 
     def _apply(self) -> None:
         """The file's config, with the working groups (and the web server's real port in its

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "bot.commands.newcomers",
     "bot.commands.rpps",
     "bot.commands.reports",
+    "bot.commands.surveys",
 )
 
 

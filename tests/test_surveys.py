@@ -1,0 +1,170 @@
+"""Surveys against a real Synapse, with E2EE clients: an animator writes one in a direct chat
+(across a restart of the bot), members of its audience get it in theirs and answer one question
+at a time, stop and resume, change an answer; the results are only aggregates, where a group of
+three is never shown, and the store keeps no user id with an anonymous survey's answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.store.vetting import VettingStore
+from tests.conftest import BotAccount
+
+pytestmark = pytest.mark.integration
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def region(sfx: str, animator: str) -> dict:
+    return {
+        "territories": [
+            {
+                "id": f"sud-{sfx}",
+                "name": f"Sud {sfx}",
+                "animators": [animator],
+                "territories": [
+                    {"id": f"vaucluse-{sfx}", "name": f"Vaucluse {sfx}"},
+                    {"id": f"var-{sfx}", "name": f"Var {sfx}"},
+                ],
+            }
+        ]
+    }
+
+
+async def member(agora, user_id: str, territory: str, profession: str) -> None:
+    """A vetted member of ``territory`` whose request said ``profession``."""
+    async with agora.store.transaction() as db:
+        cur = await db.execute(
+            "INSERT INTO requests (source, user_id, name, profession, territory, email, "
+            "submitted_by, status, created) VALUES ('matrix', ?, 'X', ?, ?, 'x@example.org', ?, "
+            "'approved', ?)",
+            (user_id, profession, territory, user_id, time.time()),
+        )
+        request_id = cur.lastrowid
+    await VettingStore(agora.store).add_member(user_id, request_id, territory)
+
+
+def from_bot(someone, bot: str, room_id: str, seen: set[str]):
+    return [
+        s
+        for s in someone.seen
+        if s.event_id not in seen and s.event.sender == bot and s.room_id == room_id
+    ]
+
+
+async def say(someone, bot: str, room_id: str, text: str) -> str:
+    """Send ``text`` in the direct chat; the bot's next message there."""
+    before = {s.event_id for s in someone.seen}
+    await someone.say(room_id, text)
+    new = await someone.wait_for(
+        lambda: from_bot(someone, bot, room_id, before), f"an answer to {text!r}", 60
+    )
+    return new[0].body
+
+
+async def test_a_survey_is_written_answered_and_shown_only_in_aggregate(person, start_bot):
+    sfx = secrets.token_hex(3)
+    admin, animator = await person("admin"), await person("animatrice")
+    agora = await start_bot(
+        [admin.user_id], network=region(sfx, animator.user_id), surveys={"min_group": 4}
+    )
+    bot = agora.gateway.user_id
+    # Four doctors in Vaucluse, three nurses in the Var: the Var (3) is a group too small.
+    doctors = [await person(f"medecin{i}") for i in range(4)]
+    nurses = [await person(f"infirmiere{i}") for i in range(3)]
+    for someone in doctors:
+        await member(agora, someone.user_id, f"vaucluse-{sfx}", "medecin")
+    for someone in nurses:
+        await member(agora, someone.user_id, f"var-{sfx}", "infirmier")
+    rooms = {s.user_id: await s.dm(bot) for s in (*doctors, *nurses)}
+
+    # The animator writes it; a member may not.
+    refused, reaction = await doctors[0].command(rooms[doctors[0].user_id], "!sondage créer")
+    assert reaction == "❌", refused.body
+    dm = await animator.dm(bot)
+    opening, reaction = await animator.command(dm, "!sondage créer")
+    assert reaction == "✅" and "Quel est le titre du sondage ?" in opening.body
+    assert "de quel type" in await say(animator, bot, dm, "Qualité de vie au travail")
+    assert "intitulé" in await say(animator, bot, dm, "1")
+    assert "options" in await say(animator, bot, dm, "Votre charge de travail ?")
+
+    # The bot restarts mid-way: the draft is where it was.
+    account, data_dir = agora.account, agora.data_dir
+    await agora.stop()
+    agora = await start_bot(
+        [admin.user_id],
+        account=BotAccount(account.localpart, account.password),
+        data_dir=data_dir,
+        network=region(sfx, animator.user_id),
+        surveys={"min_group": 4},
+    )
+    assert "Question 2" in await say(animator, bot, dm, "Légère ; Normale ; Lourde")
+    assert "intitulé" in await say(animator, bot, dm, "2")
+    assert "Question 3" in await say(animator, bot, dm, "Votre satisfaction ?")
+    asked = await say(animator, bot, dm, "fin")
+    assert f"Vaucluse {sfx}" in asked and f"Var {sfx}" in asked
+    assert "professions" in await say(animator, bot, dm, "tous")
+    assert "Anonyme" in await say(animator, bot, dm, "toutes")
+    assert "Jusqu'à quand" in await say(animator, bot, dm, "oui")
+    closes = dt.datetime.now(PARIS).date() + dt.timedelta(days=10)
+    summary = await say(animator, bot, dm, f"{closes:%d/%m/%Y}")
+    assert "J'envoie ce sondage ?" in summary and "1. Votre charge de travail ?" in summary
+    opened = await say(animator, bot, dm, "oui")
+    assert "envoyé à 7 personnes" in opened, opened
+    number = int(opened.split("n°")[1].split()[0])
+
+    # Each member gets it in their direct chat, with its first question.
+    for someone in (*doctors, *nurses):
+        room = rooms[someone.user_id]
+        got = await someone.wait_for(
+            lambda s=someone, r=room: [m for m in from_bot(s, bot, r, set()) if "📋" in m.body],
+            "the survey",
+            120,
+        )
+        assert "Question 1/2 — Votre charge de travail ?" in got[0].body
+        assert "anonyme" in got[0].body
+
+    # Everyone answers; a wrong answer is asked again.
+    first = doctors[0]
+    room = rooms[first.user_id]
+    assert "un numéro de 1 à 3" in await say(first, bot, room, "7")
+    assert "Question 2/2" in await say(first, bot, room, "1")
+    # She stops, then resumes where she was.
+    resumed, reaction = await first.command(room, "!sondage reprendre")
+    assert reaction == "✅" and "Question 2/2 — Votre satisfaction ?" in resumed.body
+    assert "Merci" in await say(first, bot, room, "5")
+    for i, someone in enumerate([*doctors[1:], *nurses]):
+        r = rooms[someone.user_id]
+        assert "Question 2/2" in await say(someone, bot, r, "2" if i < 3 else "3")
+        assert "Merci" in await say(someone, bot, r, "4")
+
+    # A nurse changes her answer until the close.
+    nurse = nurses[0]
+    r = rooms[nurse.user_id]
+    before, reaction = await nurse.command(r, "!sondage modifier 1")
+    assert reaction == "✅" and "Votre réponse actuelle : Lourde" in before.body
+    changed = await say(nurse, bot, r, "2")
+    assert "Réponse à la question 1 changée : Normale" in changed
+
+    # Results: counts over everyone, by group only where a group is big enough.
+    results, reaction = await animator.command(dm, f"!sondage résultats {number}")
+    assert reaction == "✅", results.body
+    text = results.body
+    assert "Envoyé à 7 personnes ; 7 ont commencé, 7 ont tout rempli." in text
+    assert "• Légère : 1" in text and "• Normale : 4" in text and "• Lourde : 2" in text
+    assert f"Vaucluse {sfx} (Légère 1, Normale 3, Lourde 0)" in text
+    assert f"Var {sfx}" not in text  # three nurses: never shown, not even as "others"
+    assert "infirmier" not in text and "autres" not in text
+    refused, reaction = await nurse.command(r, f"!sondage résultats {number}")
+    assert reaction == "❌"
+
+    # The store links no answer to anyone: no user id beside the answers.
+    people = {s.user_id for s in (*doctors, *nurses)}
+    for table in ("survey_responses", "survey_answers"):
+        async with agora.store.db.execute(f"SELECT * FROM {table}") as cur:
+            cells = {str(c) for row in await cur.fetchall() for c in row}
+        assert cells and not any(p in c for p in people for c in cells), table
