@@ -80,7 +80,9 @@ async def test_a_survey_is_written_answered_and_shown_only_in_aggregate(person, 
         await member(agora, someone.user_id, f"vaucluse-{sfx}", "medecin")
     for someone in nurses:
         await member(agora, someone.user_id, f"var-{sfx}", "infirmier")
-    rooms = {s.user_id: await s.dm(bot) for s in (*doctors, *nurses)}
+    midwife = await person("sagefemme")  # who will not answer
+    await member(agora, midwife.user_id, f"vaucluse-{sfx}", "sage-femme")
+    rooms = {s.user_id: await s.dm(bot) for s in (*doctors, *nurses, midwife)}
 
     # The animator writes it; a member may not.
     refused, reaction = await doctors[0].command(rooms[doctors[0].user_id], "!sondage créer")
@@ -114,11 +116,11 @@ async def test_a_survey_is_written_answered_and_shown_only_in_aggregate(person, 
     summary = await say(animator, bot, dm, f"{closes:%d/%m/%Y}")
     assert "J'envoie ce sondage ?" in summary and "1. Votre charge de travail ?" in summary
     opened = await say(animator, bot, dm, "oui")
-    assert "envoyé à 7 personnes" in opened, opened
+    assert "envoyé à 8 personnes" in opened, opened
     number = int(opened.split("n°")[1].split()[0])
 
     # Each member gets it in their direct chat, with its first question.
-    for someone in (*doctors, *nurses):
+    for someone in (*doctors, *nurses, midwife):
         room = rooms[someone.user_id]
         got = await someone.wait_for(
             lambda s=someone, r=room: [m for m in from_bot(s, bot, r, set()) if "📋" in m.body],
@@ -154,7 +156,7 @@ async def test_a_survey_is_written_answered_and_shown_only_in_aggregate(person, 
     results, reaction = await animator.command(dm, f"!sondage résultats {number}")
     assert reaction == "✅", results.body
     text = results.body
-    assert "Envoyé à 7 personnes ; 7 ont commencé, 7 ont tout rempli." in text
+    assert "Envoyé à 8 personnes ; 7 ont commencé, 7 ont tout rempli." in text
     assert "• Légère : 1" in text and "• Normale : 4" in text and "• Lourde : 2" in text
     assert f"Vaucluse {sfx} (Légère 1, Normale 3, Lourde 0)" in text
     assert f"Var {sfx}" not in text  # three nurses: never shown, not even as "others"
@@ -168,3 +170,34 @@ async def test_a_survey_is_written_answered_and_shown_only_in_aggregate(person, 
         async with agora.store.db.execute(f"SELECT * FROM {table}") as cur:
             cells = {str(c) for row in await cur.fetchall() for c in row}
         assert cells and not any(p in c for p in people for c in cells), table
+
+    # Two days before the close, only who has not finished is reminded; then it closes.
+    agora.jobs.advance(9 * 86400)
+    reminded = await midwife.wait_for(
+        lambda: [
+            m for m in from_bot(midwife, bot, rooms[midwife.user_id], set()) if "⏰" in m.body
+        ],
+        "the reminder",
+        60,
+    )
+    assert f"le sondage n°{number}" in reminded[0].body
+    before = {s.event_id for s in animator.seen}
+    agora.jobs.advance(2 * 86400)
+    told = await animator.wait_for(
+        lambda: [m for m in from_bot(animator, bot, dm, before) if "📊" in m.body],
+        "the results at the close",
+        60,
+    )
+    assert "clos le" in told[0].body and f"Var {sfx}" not in told[0].body
+    assert not [m for m in from_bot(first, bot, rooms[first.user_id], set()) if "⏰" in m.body]
+    late, reaction = await nurse.command(r, f"!sondage modifier 1 {number}")
+    assert reaction == "❌" and "est clos" in late.body
+    async with agora.store.db.execute(
+        "SELECT secret, status FROM surveys WHERE id = ?", (number,)
+    ) as cur:
+        assert tuple(await cur.fetchone()) == (None, "closed")  # no token can be made again
+    async with agora.store.db.execute(
+        "SELECT DISTINCT territory FROM survey_responses WHERE survey_id = ?", (number,)
+    ) as cur:
+        kept = {row[0] for row in await cur.fetchall()}
+    assert kept == {f"vaucluse-{sfx}", "other"}  # the three in the Var not written down as such
