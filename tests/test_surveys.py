@@ -5,13 +5,18 @@ three is never shown, and the store keeps no user id with an anonymous survey's 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import secrets
 import time
 from zoneinfo import ZoneInfo
 
 import pytest
+from nio import RoomEncryptedFile, RoomEncryptedImage
+from nio.crypto import decrypt_attachment
 
+from bot.reports.chart import PNG_SIGNATURE
 from bot.store.vetting import VettingStore
 from tests.conftest import BotAccount
 
@@ -27,7 +32,11 @@ def region(sfx: str, animator: str) -> dict:
                 "name": f"Sud {sfx}",
                 "animators": [animator],
                 "territories": [
-                    {"id": f"vaucluse-{sfx}", "name": f"Vaucluse {sfx}"},
+                    {
+                        "id": f"vaucluse-{sfx}",
+                        "name": f"Vaucluse {sfx}",
+                        "rooms": [{"id": "communaute", "name": "Communauté", "kind": "community"}],
+                    },
                     {"id": f"var-{sfx}", "name": f"Var {sfx}"},
                 ],
             }
@@ -54,6 +63,16 @@ def from_bot(someone, bot: str, room_id: str, seen: set[str]):
         for s in someone.seen
         if s.event_id not in seen and s.event.sender == bot and s.room_id == room_id
     ]
+
+
+async def fetched(someone, seen) -> bytes:
+    """An attachment downloaded and decrypted (the server holds only ciphertext)."""
+    assert seen.encrypted and "url" not in seen.content
+    file = seen.content["file"]
+    downloaded = await someone.client.download(mxc=file["url"])
+    return decrypt_attachment(
+        downloaded.body, file["key"]["k"], file["hashes"]["sha256"], file["iv"]
+    )
 
 
 async def say(someone, bot: str, room_id: str, text: str) -> str:
@@ -153,16 +172,35 @@ async def test_a_survey_is_written_answered_and_shown_only_in_aggregate(person, 
     assert "Réponse à la question 1 changée : Normale" in changed
 
     # Results: counts over everyone, by group only where a group is big enough.
-    results, reaction = await animator.command(dm, f"!sondage résultats {number}")
-    assert reaction == "✅", results.body
-    text = results.body
+    asked = await animator.say(dm, f"!sondage résultats {number}")
+    assert await animator.reaction_to(asked, timeout=180) == "✅"
+    replies = await animator.wait_for(
+        lambda: len(animator.replies_to(asked)) >= 3 and animator.replies_to(asked), "3 replies"
+    )
+    text = next(s for s in replies if s.content.get("msgtype") == "m.notice").body
     assert "Envoyé à 8 personnes ; 7 ont commencé, 7 ont tout rempli." in text
     assert "• Légère : 1" in text and "• Normale : 4" in text and "• Lourde : 2" in text
     assert f"Vaucluse {sfx} (Légère 1, Normale 3, Lourde 0)" in text
     assert f"Var {sfx}" not in text  # three nurses: never shown, not even as "others"
     assert "infirmier" not in text and "autres" not in text
+    # The same as an encrypted picture and an encrypted CSV, where no small group shows either.
+    image = next(s for s in replies if isinstance(s.event, RoomEncryptedImage))
+    assert (await fetched(animator, image)).startswith(PNG_SIGNATURE)
+    sheet = next(s for s in replies if isinstance(s.event, RoomEncryptedFile))
+    rows = list(csv.reader(io.StringIO((await fetched(animator, sheet)).decode("utf-8-sig"))))
+    assert rows[0] == ["question", "répartition", "groupe", "réponse", "nombre"]
+    assert ["1. Votre charge de travail ?", "ensemble", "", "Normale", "4"] in rows
+    vaucluse = ["1. Votre charge de travail ?", "par territoire", f"Vaucluse {sfx}", "Légère", "1"]
+    assert vaucluse in rows
+    assert not [row for row in rows if f"Var {sfx}" in row or "infirmier·ère" in row]
     refused, reaction = await nurse.command(r, f"!sondage résultats {number}")
     assert reaction == "❌"
+    # Published in a room of the network, where its members read it.
+    await agora.settled()
+    published, reaction = await animator.command(
+        dm, f"!sondage publier {number} vaucluse-{sfx}.communaute"
+    )
+    assert reaction == "✅" and "publiés" in published.body, published.body
 
     # The store links no answer to anyone: no user id beside the answers.
     people = {s.user_id for s in (*doctors, *nurses)}

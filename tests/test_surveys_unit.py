@@ -130,3 +130,18 @@ def test_tally_counts_options_and_scale_and_lists_texts_sorted():
 def test_at_the_close_small_groups_are_written_down_as_other():
     kept = coarsened(["a"] * 5 + ["b"] * 2 + ["c"], 5)
     assert kept == {"a": "a", "b": OTHER, "c": OTHER}
+
+
+def test_the_picture_draws_counts_over_everyone_and_the_csv_only_shown_groups():
+    from bot.surveys.layout import chart, csv_results
+
+    questions = [Question("choice", "Charge ?", ("Légère", "Lourde")), Question("text", "Idée ?")]
+    rows = [("1", {"territory": "vaucluse"})] * 5 + [("2", {"territory": "var"})] * 3
+    results = [tally("choice", rows, 5), tally("text", [("Des pauses", {})], 5)]
+    drawn = chart("Sondage", "clos", questions, results, "fr")
+    assert drawn.panels[0].labels == ("Légère", "Lourde") and drawn.panels[0].values == (5.0, 3.0)
+    assert drawn.panels[1].values == () and "1 réponse en texte" in drawn.panels[1].empty
+    sheet = csv_results(questions, results, lambda d, g: g.upper(), "fr")
+    assert sheet.startswith("\ufeffquestion,répartition,groupe,réponse,nombre")
+    assert "1. Charge ?,par territoire,VAUCLUSE,Légère,5" in sheet
+    assert "VAR" not in sheet and "2. Idée ?,ensemble,,Des pauses,1" in sheet

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.commands.context import CommandContext
-from bot.commands.registry import Number, Role, Where, command, command_group
+from bot.commands.registry import Number, Role, Where, Word, command, command_group
 
 
 class Uses(Protocol):
@@ -20,7 +20,9 @@ class Uses(Protocol):
 
     async def change(self, user: str, q: int, n: int | None, locale: str) -> str: ...
 
-    async def results(self, user: str, n: int, locale: str) -> str: ...
+    async def results(self, user: str, n: int, room_id: str, reply_to: str, locale: str) -> str: ...
+
+    async def publish(self, user: str, n: int, room: str, locale: str) -> str: ...
 
 
 Ctx = CommandContext[Uses]
@@ -90,4 +92,20 @@ async def survey_change(ctx: Ctx, question: Number, survey: Number | None = None
     metavars={"survey": "meta.survey"},
 )
 async def survey_results(ctx: Ctx, survey: Number) -> None:
-    await ctx.reply(await ctx.services.results(ctx.sender, survey, ctx.locale))
+    await ctx.reply(
+        await ctx.services.results(ctx.sender, survey, ctx.room_id, ctx.event_id, ctx.locale)
+    )
+
+
+@command(
+    "sondage",
+    sub="publier",
+    example="3 vaucluse.communaute",
+    aliases=("publish",),
+    role=Role.ANIMATOR,
+    where=frozenset({Where.DM, Where.CONTROL_ROOM}),
+    help="cmd.survey.publish.help",
+    metavars={"survey": "meta.survey", "room": "meta.room"},
+)
+async def survey_publish(ctx: Ctx, survey: Number, room: Word) -> None:
+    await ctx.reply(await ctx.services.publish(ctx.sender, survey, room, ctx.locale))

@@ -29,8 +29,11 @@ from bot.i18n import day_text, t
 from bot.matrix.content import notice
 from bot.moderation.policy import animated_by
 from bot.news.broadcast import Pacer
+from bot.reports.chart import size
+from bot.reports.painter import Painter
 from bot.store.surveys import SurveyRow, SurveyStore
 from bot.store.vetting import VettingStore
+from bot.surveys.layout import chart, csv_results
 from bot.surveys.model import (
     BadAnswer,
     Draft,
@@ -65,6 +68,8 @@ class Surveys(Capability):
         self.surveys = SurveyStore(core.store)
         self.members = VettingStore(core.store)
         self.pacer = Pacer(self.config.surveys.pace_per_second)
+        # matplotlib's configuration and font cache, in the data directory (as the reports').
+        self.painter = Painter(core.data_dir / "matplotlib")
         self.jobs = {DELIVER_JOB: self.deliver, REMIND_JOB: self.remind, CLOSE_JOB: self.close}
         # A person's answers move their response on: one message at a time.
         self.lock = asyncio.Lock()
@@ -425,18 +430,84 @@ class Surveys(Capability):
         locale = await self.core.language(survey.author)
         text = await self.results_text(survey_id, locale)
         room_id = await self.core.direct.room_for(survey.author)
-        await self.core.gateway.send(
-            room_id, notice(text), txn=effects.stable_key("survey-closed", str(survey_id))
-        )
+        await self.core.gateway.send(room_id, notice(text))
+        await self.send_files(room_id, survey_id, locale)
 
-    async def results(self, user: str, n: int, locale: str) -> str:
-        """``!sondage résultats <n>``: for its author and the admins, in aggregate."""
+    async def results(self, user: str, n: int, room_id: str, reply_to: str, locale: str) -> str:
+        """``!sondage résultats <n>``: for its author and the admins, in aggregate, with the
+        picture and the CSV."""
+        await self._authored(user, n)
+        await self.send_files(room_id, n, locale, reply_to=reply_to)
+        return await self.results_text(n, locale)
+
+    async def publish(self, user: str, n: int, room: str, locale: str) -> str:
+        """``!sondage publier <n> <territoire.salon>``: the results and their picture posted
+        in a room of the network whose territory the author animates."""
+        await self._authored(user, n)
+        key = room.strip()
+        managed = {r.key: r for r in await self.core.store.managed_rooms(include_archived=False)}
+        found = managed.get(key)
+        if found is None:
+            raise NotFound("survey.unknown_room", room=key[:60] or "—")
+        mine = {x.id for x in animated_by(user, self.config.network, self.config.admins)}
+        if found.territory not in mine:
+            raise PermissionDenied("survey.not_your_room")
+        region = self.config.locale  # a room's readers: the region's language
+        await self.core.gateway.send(found.room_id, notice(await self.results_text(n, region)))
+        await self.send_files(found.room_id, n, region, csv=False)
+        await self.core.store.audit(user, "survey.publish", "ok", detail=f"n°{n} {key}")
+        return t("survey.published", locale, id=n, room=self.config.network.name_of(key))
+
+    async def _authored(self, user: str, n: int) -> SurveyRow:
         survey = await self.surveys.get(n)
         if survey is None:
             raise NotFound("survey.unknown", id=n)
         if user != survey.author and user not in self.config.admins:
             raise PermissionDenied("survey.not_author", id=n)
-        return await self.results_text(n, locale)
+        return survey
+
+    async def send_files(
+        self, room_id: str, n: int, locale: str, *, reply_to: str | None = None, csv: bool = True
+    ) -> None:
+        """The results as a picture (drawn in a worker process) and a CSV, both encrypted
+        attachments in an encrypted room."""
+        survey = await self.surveys.get(n)
+        assert survey is not None
+        questions = [Question.from_json(q) for q in survey.questions]
+        results = await self.tallies(survey)
+        sent, _, finished = await self.surveys.counts(n)
+        subtitle = t(
+            "survey.chart.subtitle",
+            locale,
+            status=t("survey.status.open" if survey.open else "survey.status.closed", locale),
+            day=day_text(survey.closes - 1, locale, self.tz),
+            finished=finished,
+            n=sent,
+        )
+        title = t("survey.summary.title", locale, title=survey.title)
+        png = await self.painter.paint(chart(title, subtitle, questions, results, locale))
+        width, height = size(png)
+        gateway = self.core.gateway
+        await gateway.send_file(
+            room_id,
+            png,
+            name=f"sondage-{n}.png",
+            mimetype="image/png",
+            msgtype="m.image",
+            info={"w": width, "h": height},
+            reply_to=reply_to,
+        )
+        if csv:
+            sheet = csv_results(
+                questions, results, lambda d, g: self._group_label(d, g, locale), locale
+            )
+            await gateway.send_file(
+                room_id,
+                sheet.encode(),
+                name=f"sondage-{n}.csv",
+                mimetype="text/csv",
+                reply_to=reply_to,
+            )
 
     async def tallies(self, survey: SurveyRow) -> list[QuestionResult]:
         answers = await self.surveys.all_answers(survey.id)
