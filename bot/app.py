@@ -120,7 +120,7 @@ class Agora:
         self.newcomers = Newcomers(core, self.animation)
         self.directory = Directory(core)
         self.reports = Reports(core)
-        self.surveys = Surveys(core)
+        self.surveys = Surveys(core, self.federation)
         # In this order an invitation to a room the config adopts is taken before it could
         # pass for a direct chat, as it was.
         self.capabilities = [

@@ -145,3 +145,27 @@ def test_the_picture_draws_counts_over_everyone_and_the_csv_only_shown_groups():
     assert sheet.startswith("\ufeffquestion,répartition,groupe,réponse,nombre")
     assert "1. Charge ?,par territoire,VAUCLUSE,Légère,5" in sheet
     assert "VAR" not in sheet and "2. Idée ?,ensemble,,Des pauses,1" in sheet
+
+
+def test_a_peer_sends_back_only_aggregates_and_a_small_group_it_sends_is_dropped():
+    from bot.surveys.sharing import combined, read_offer, read_result, result_content
+
+    groups = {"territory": "herault", "profession": "infirmier"}
+    theirs = tally("choice", [("1", groups)] * 3, 5)  # three: no group in it
+    content = result_content(7, (3, 3, 3), [theirs])
+    assert content["questions"][0]["groups"] == {"profession": {}, "territory": {}}
+    assert "@" not in str(content)
+    # A peer with a smaller min_group cannot make this region show a small group.
+    content["questions"][0]["groups"]["territory"] = {"Hérault": {"1": 3}}
+    counts, (read,) = read_result(content, 1, 5)
+    assert counts == (3, 3, 3) and read.groups["territory"] == {}
+    assert read_result(content, 2, 5) is None  # not the same questions
+    mine = tally("choice", [("2", {"territory": "vaucluse", "profession": "medecin"})] * 5, 5)
+    both = combined(mine, [read])
+    assert both.answered == 8 and both.counts == Counter({"2": 5, "1": 3})
+    assert both.groups["territory"] == {"vaucluse": Counter({"2": 5})}
+    assert read_offer({"id": 1, "title": "T", "questions": [{"kind": "rm -rf", "text": "x"}],
+                       "professions": [], "closes": 1.0}) is None  # fmt: skip
+    offer = {"id": 1, "title": "T", "questions": [{"kind": "scale", "text": "Q ?"}],
+             "professions": ["medecin"], "closes": 2.0, "min_group": 5}  # fmt: skip
+    assert read_offer(offer)["questions"] == [{"kind": "scale", "text": "Q ?", "options": []}]

@@ -24,6 +24,8 @@ class Uses(Protocol):
 
     async def publish(self, user: str, n: int, room: str, locale: str) -> str: ...
 
+    async def share(self, user: str, n: int, locale: str) -> str: ...
+
 
 Ctx = CommandContext[Uses]
 
@@ -109,3 +111,17 @@ async def survey_results(ctx: Ctx, survey: Number) -> None:
 )
 async def survey_publish(ctx: Ctx, survey: Number, room: Word) -> None:
     await ctx.reply(await ctx.services.publish(ctx.sender, survey, room, ctx.locale))
+
+
+@command(
+    "sondage",
+    sub="partager",
+    example="3",
+    aliases=("share",),
+    role=Role.ANIMATOR,
+    where=frozenset({Where.DM, Where.CONTROL_ROOM}),
+    help="cmd.survey.share.help",
+    metavars={"survey": "meta.survey"},
+)
+async def survey_share(ctx: Ctx, survey: Number) -> None:
+    await ctx.reply(await ctx.services.share(ctx.sender, survey, ctx.locale))

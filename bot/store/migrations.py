@@ -824,7 +824,9 @@ async def _v27_surveys(db: aiosqlite.Connection) -> None:
         );
         -- A survey: its questions (JSON), audience (territories, professions), closing time.
         -- ``secret`` keys the respondents' tokens (HMAC of the user id); it is erased at the
-        -- close, after which no token can be computed again.
+        -- close, after which no token can be computed again. A survey a peer region shared:
+        -- ``origin`` is its bot and ``remote_id`` its number there (its author is that bot);
+        -- ``shared``: this region's survey was offered to the peers.
         CREATE TABLE surveys (
             id          INTEGER PRIMARY KEY AUTOINCREMENT,
             author      TEXT NOT NULL,
@@ -835,7 +837,11 @@ async def _v27_surveys(db: aiosqlite.Connection) -> None:
             closes      REAL NOT NULL,
             status      TEXT NOT NULL DEFAULT 'open',
             secret      TEXT,
-            created     REAL NOT NULL
+            created     REAL NOT NULL,
+            origin      TEXT,
+            remote_id   INTEGER,
+            shared      INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (origin, remote_id)
         );
         -- Who the survey goes to: the audience, not their answers. pending → sent.
         CREATE TABLE survey_deliveries (

@@ -25,6 +25,9 @@ class SurveyRow:
     closes: float
     status: str
     secret: str | None
+    origin: str | None  # a peer region's bot, for a survey it shared
+    remote_id: int | None
+    shared: bool
 
     @property
     def open(self) -> bool:
@@ -48,13 +51,16 @@ class Turn:
     last_event: str | None
 
 
-_COLUMNS = "id, author, title, questions, audience, anonymous, closes, status, secret"
+_COLUMNS = (
+    "id, author, title, questions, audience, anonymous, closes, status, secret, origin, "
+    "remote_id, shared"
+)
 
 
 def _survey(r: Any) -> SurveyRow:
     return SurveyRow(
         r[0], r[1], r[2], tuple(json.loads(r[3])),
-        json.loads(r[4]), bool(r[5]), r[6], r[7], r[8],
+        json.loads(r[4]), bool(r[5]), r[6], r[7], r[8], r[9], r[10], bool(r[11]),
     )  # fmt: skip
 
 
@@ -107,14 +113,17 @@ class SurveyStore:
         audience: list[str],
         jobs: Jobs,
         *,
-        outcome: str,
-    ) -> int:
+        outcome: str | None,
+        origin: tuple[str, int] | None = None,
+    ) -> int | None:
         """The survey, its deliveries (one row per person of the audience) and its jobs, and
-        the author's draft gone, in one transaction; its number."""
+        the author's draft gone, in one transaction; its number. ``origin``: (peer bot, its
+        number there) of a survey a peer shared (None if it was taken already)."""
         async with self.store.transaction() as db:
             cur = await db.execute(
                 "INSERT INTO surveys (author, title, questions, audience, anonymous, closes, "
-                "secret, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "secret, created, origin, remote_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (origin, remote_id) DO NOTHING",
                 (
                     author,
                     data["title"],
@@ -126,8 +135,11 @@ class SurveyStore:
                     data["closes"],
                     secret,
                     time.time(),
+                    *(origin or (None, None)),
                 ),
             )
+            if cur.rowcount != 1:
+                return None
             survey_id = cur.lastrowid
             assert survey_id is not None
             await db.executemany(
@@ -137,10 +149,10 @@ class SurveyStore:
             await db.execute("DELETE FROM survey_drafts WHERE user_id = ?", (author,))
             for kind, payload, at in jobs:
                 await Store.add_job(db, kind, {**payload, "survey": survey_id}, at=at)
-            # What the answer that opened it said, for a re-run after a crash.
-            await Store.keep_outcome(
-                db, outcome, {"id": survey_id, "n": len(audience), "closes": data["closes"]}
-            )
+            if outcome is not None:  # what the answer that opened it said, for a re-run
+                await Store.keep_outcome(
+                    db, outcome, {"id": survey_id, "n": len(audience), "closes": data["closes"]}
+                )
         return survey_id
 
     async def get(self, survey_id: int) -> SurveyRow | None:
@@ -171,6 +183,17 @@ class SurveyStore:
                 )
             await db.execute("DELETE FROM survey_turns WHERE survey_id = ?", (survey_id,))
         return True
+
+    async def mark_shared(self, survey_id: int) -> None:
+        await self.store._write("UPDATE surveys SET shared = 1 WHERE id = ?", (survey_id,))
+
+    async def from_peer(self, origin: str, remote_id: int) -> SurveyRow | None:
+        async with self.store.db.execute(
+            f"SELECT {_COLUMNS} FROM surveys WHERE origin = ? AND remote_id = ?",
+            (origin, remote_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return _survey(row) if row else None
 
     # --- deliveries ------------------------------------------------------------------------------
 

@@ -24,13 +24,17 @@ from zoneinfo import ZoneInfo
 from bot import effects
 from bot.capability import Capability, Core
 from bot.dates import day_start, parse_day
-from bot.errors import BadArgument, Conflict, NotFound, PermissionDenied
+from bot.errors import BadArgument, Conflict, MatrixError, NotFound, PermissionDenied
+from bot.federation.capability import Federation
 from bot.i18n import day_text, t
 from bot.matrix.content import notice
+from bot.matrix.gateway import path_part
+from bot.matrix.ids import server_of
 from bot.moderation.policy import animated_by
 from bot.news.broadcast import Pacer
 from bot.reports.chart import size
 from bot.reports.painter import Painter
+from bot.scheduler import Again
 from bot.store.surveys import SurveyRow, SurveyStore
 from bot.store.vetting import VettingStore
 from bot.surveys.layout import chart, csv_results
@@ -46,6 +50,18 @@ from bot.surveys.model import (
     shown_answer,
     start,
 )
+from bot.surveys.sharing import (
+    OFFER,
+    RESULT,
+    combined,
+    group_names,
+    offer_content,
+    offer_key,
+    read_offer,
+    read_result,
+    result_content,
+    result_key,
+)
 from bot.surveys.tally import OTHER, QuestionResult, coarsened, tally, token
 from bot.vetting.form import DEFAULT_PROFESSIONS, offered
 
@@ -54,6 +70,8 @@ log = logging.getLogger(__name__)
 DELIVER_JOB = "surveys.deliver"  # the survey sent to each person of its audience
 REMIND_JOB = "surveys.remind"  # those who have not finished, reminded before the close
 CLOSE_JOB = "surveys.close"  # closed: the secret erased, the author told the results
+PEERS_JOB = "surveys.peers"  # the peers' directory rooms read for surveys they share
+PEERS_EVERY = 300.0  # seconds
 BATCH = 50  # deliveries read at a time
 CONCURRENCY = 4  # direct chats sent to at once (each its own Megolm session)
 DIMENSIONS = ("territory", "profession")
@@ -63,14 +81,21 @@ class Surveys(Capability):
     name = "surveys"
     commands = ("bot.commands.surveys",)
 
-    def __init__(self, core: Core):
+    def __init__(self, core: Core, federation: Federation):
         super().__init__(core)
+        self.federation = federation  # the directory rooms the regions read each other's in
         self.surveys = SurveyStore(core.store)
         self.members = VettingStore(core.store)
         self.pacer = Pacer(self.config.surveys.pace_per_second)
         # matplotlib's configuration and font cache, in the data directory (as the reports').
         self.painter = Painter(core.data_dir / "matplotlib")
-        self.jobs = {DELIVER_JOB: self.deliver, REMIND_JOB: self.remind, CLOSE_JOB: self.close}
+        self.jobs = {
+            DELIVER_JOB: self.deliver,
+            REMIND_JOB: self.remind,
+            CLOSE_JOB: self.close,
+            PEERS_JOB: self.look_at_peers,
+        }
+        self.job_pools = {PEERS_JOB: 1}
         # A person's answers move their response on: one message at a time.
         self.lock = asyncio.Lock()
 
@@ -81,6 +106,10 @@ class Surveys(Capability):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.config.rosters.timezone)
+
+    async def start(self) -> None:
+        if self.config.federation.peer_bots:
+            await self.core.store.ensure_job(PEERS_JOB, {}, at=self.core.clock())
 
     # --- writing a survey -------------------------------------------------------------------------
 
@@ -180,6 +209,7 @@ class Surveys(Capability):
         survey_id = await self.surveys.open_survey(
             author, data, secrets.token_hex(32), audience, jobs, outcome="survey.opened"
         )
+        assert survey_id is not None
         await self.core.store.audit(author, "survey.open", "ok", detail=f"n°{survey_id}")
         self.core.wake_jobs()
         return self._opened_text(survey_id, len(audience), closes, locale)
@@ -427,6 +457,9 @@ class Surveys(Capability):
                     "profession": coarsened(professions, minimum),
                 },
             )
+        if survey.origin is not None:
+            await self.send_back(survey_id)
+            return
         locale = await self.core.language(survey.author)
         text = await self.results_text(survey_id, locale)
         room_id = await self.core.direct.room_for(survey.author)
@@ -474,8 +507,7 @@ class Surveys(Capability):
         survey = await self.surveys.get(n)
         assert survey is not None
         questions = [Question.from_json(q) for q in survey.questions]
-        results = await self.tallies(survey)
-        sent, _, finished = await self.surveys.counts(n)
+        (sent, _, finished), results = await self.all_results(survey)
         subtitle = t(
             "survey.chart.subtitle",
             locale,
@@ -532,7 +564,7 @@ class Surveys(Capability):
     async def results_text(self, survey_id: int, locale: str) -> str:
         survey = await self.surveys.get(survey_id)
         assert survey is not None
-        sent, began, finished = await self.surveys.counts(survey_id)
+        (sent, began, finished), results = await self.all_results(survey)
         lines = [
             t(
                 "survey.results.head",
@@ -544,9 +576,7 @@ class Surveys(Capability):
             ),
             t("survey.results.counts", locale, n=sent, began=began, finished=finished),
         ]
-        for index, (raw, result) in enumerate(
-            zip(survey.questions, await self.tallies(survey), strict=True), 1
-        ):
+        for index, (raw, result) in enumerate(zip(survey.questions, results, strict=True), 1):
             question = Question.from_json(raw)
             lines.append("")
             lines.append(
@@ -595,3 +625,149 @@ class Surveys(Capability):
             )
             lines.append(t(key, locale, groups=" · ".join(parts)))
         return lines
+
+    # --- across regions -----------------------------------------------------------------------------
+
+    async def share(self, user: str, n: int, locale: str) -> str:
+        """``!sondage partager <n>``: an anonymous survey offered to the peer regions (a state
+        event of this region's directory room, which their bots read); each delivers it to
+        its own members and sends back only aggregates."""
+        survey = await self._authored(user, n)
+        if survey.origin is not None:
+            raise Conflict("survey.not_ours", id=n)
+        if not survey.anonymous:
+            raise Conflict("survey.share_named", id=n)
+        if not survey.open:
+            raise Conflict("survey.closed", id=n)
+        if not self.config.federation.peer_bots or not self.federation.directory.room_id:
+            raise Conflict("survey.no_peers")
+        content = offer_content(
+            survey.id,
+            survey.title,
+            list(survey.questions),
+            survey.audience.get("professions", []),
+            survey.closes,
+            self.config.surveys.min_group,
+        )
+        await self.core.gateway.put_state(
+            self.federation.directory.room_id, OFFER, content, offer_key(survey.id)
+        )
+        await self.surveys.mark_shared(survey.id)
+        await self.core.store.audit(user, "survey.share", "ok", detail=f"n°{n}")
+        peers = ", ".join(server_of(b) for b in self.config.federation.peer_bots)
+        return t("survey.shared", locale, id=n, peers=peers)
+
+    async def _peer_state(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(peer bot, the state of its directory room) for each peer readable now."""
+        directory = self.federation.directory
+        if not directory.peers or any(v is None for v in directory.peers.values()):
+            await directory.follow_peers()
+        out = []
+        for bot, room_id in directory.peers.items():
+            if room_id is None or bot not in self.config.federation.peer_bots:
+                continue
+            try:
+                events: Any = await self.core.gateway.raw(
+                    "GET",
+                    f"/_matrix/client/v3/rooms/{path_part(room_id)}/state",
+                    what="read a peer's directory",
+                )
+            except MatrixError as exc:
+                log.info("directory of %s not readable now: %s", bot, exc)
+                continue
+            out.append((bot, [e for e in events if e.get("sender") == bot]))
+        return out
+
+    async def look_at_peers(self, payload: dict[str, Any]) -> Again:
+        """The recurring job: surveys the peers shared, not taken yet and still open, taken
+        (delivered to this region's members of their professions, closed when they close)."""
+        await self.take_peer_surveys()
+        return Again(self.core.clock() + PEERS_EVERY)
+
+    async def take_peer_surveys(self) -> int:
+        now = self.core.clock()
+        taken = 0
+        for bot, events in await self._peer_state():
+            for ev in events:
+                if ev.get("type") != OFFER or not str(ev.get("state_key", "")).startswith(
+                    "survey:"
+                ):
+                    continue
+                offer = read_offer(ev.get("content"))
+                if offer is None or offer["closes"] <= now:
+                    continue
+                if await self.surveys.from_peer(bot, offer["id"]) is not None:
+                    continue
+                taken += await self._take(bot, offer, now)
+        return taken
+
+    async def _take(self, bot: str, offer: dict[str, Any], now: float) -> int:
+        territories = [x.id for x in self.config.network.territories]
+        audience = await self.audience(territories, offer["professions"])
+        data = {
+            "title": offer["title"],
+            "questions": offer["questions"],
+            "territories": territories,
+            "professions": offer["professions"],
+            "anonymous": True,
+            "closes": offer["closes"],
+        }
+        jobs: list[tuple[str, dict[str, Any], float | None]] = [
+            (DELIVER_JOB, {}, None),
+            (CLOSE_JOB, {}, offer["closes"]),
+        ]
+        if (remind_at := offer["closes"] - self.config.surveys.remind_before) > now:
+            jobs.append((REMIND_JOB, {}, remind_at))
+        survey_id = await self.surveys.open_survey(
+            bot, data, secrets.token_hex(32), audience, jobs, outcome=None,
+            origin=(bot, offer["id"]),
+        )  # fmt: skip
+        if survey_id is None:
+            return 0
+        await self.core.store.audit(
+            bot, "survey.taken", "ok", detail=f"n°{survey_id} ({server_of(bot)} n°{offer['id']})"
+        )
+        self.core.wake_jobs()
+        return 1
+
+    async def send_back(self, survey_id: int) -> None:
+        """At the close of a survey a peer shared: only its aggregates, in this region's
+        directory room, for the peer's bot to read (groups merged below the larger of the two
+        regions' min_group; territories by their names)."""
+        survey = await self.surveys.get(survey_id)
+        directory = self.federation.directory.room_id
+        if survey is None or survey.origin is None or survey.remote_id is None or not directory:
+            return
+        results = await self.tallies(survey)
+        names = {x.id: x.name for x, _ in self.config.network.walk()}
+        shown = [
+            QuestionResult(r.answered, r.counts, r.texts, group_names(r.groups, names))
+            for r in results
+        ]
+        content = result_content(survey.remote_id, await self.surveys.counts(survey_id), shown)
+        await self.core.gateway.put_state(
+            directory, RESULT, content, result_key(server_of(survey.origin), survey.remote_id)
+        )
+
+    async def all_results(
+        self, survey: SurveyRow
+    ) -> tuple[tuple[int, int, int], list[QuestionResult]]:
+        """This region's aggregates, with those the peers sent back for a survey it shared."""
+        own = await self.tallies(survey)
+        counts = await self.surveys.counts(survey.id)
+        if not survey.shared:
+            return counts, own
+        key = result_key(self.config.homeserver.server_name, survey.id)
+        minimum = self.config.surveys.min_group
+        peers = []
+        for _, events in await self._peer_state():
+            for ev in events:
+                if ev.get("type") == RESULT and ev.get("state_key") == key:
+                    found = read_result(ev.get("content"), len(survey.questions), minimum)
+                    if found is not None:
+                        peers.append(found)
+        total = tuple(sum(x) for x in zip(counts, *(c for c, _ in peers), strict=True))
+        merged = [
+            combined(mine, [results[i] for _, results in peers]) for i, mine in enumerate(own)
+        ]
+        return (total[0], total[1], total[2]), merged
