@@ -72,6 +72,7 @@ REMIND_JOB = "surveys.remind"  # those who have not finished, reminded before th
 CLOSE_JOB = "surveys.close"  # closed: the secret erased, the author told the results
 PEERS_JOB = "surveys.peers"  # the peers' directory rooms read for surveys they share
 PEERS_EVERY = 300.0  # seconds
+PEERS_GRACE = 600.0  # seconds after the close of a shared survey before its author is told
 BATCH = 50  # deliveries read at a time
 CONCURRENCY = 4  # direct chats sent to at once (each its own Megolm session)
 DIMENSIONS = ("territory", "profession")
@@ -110,6 +111,10 @@ class Surveys(Capability):
     async def start(self) -> None:
         if self.config.federation.peer_bots:
             await self.core.store.ensure_job(PEERS_JOB, {}, at=self.core.clock())
+
+    async def reloaded(self) -> None:
+        await self.start()  # peers declared since
+        self.core.wake_jobs()
 
     # --- writing a survey -------------------------------------------------------------------------
 
@@ -190,9 +195,12 @@ class Surveys(Capability):
         if reply.submit is None:
             await self.surveys.drop_draft(sender)
             return reply.text
-        return await self._open(sender, reply.submit, locale)
+        return await self.launch(sender, reply.submit, locale)
 
-    async def _open(self, author: str, data: dict[str, Any], locale: str) -> str:
+    async def launch(self, author: str, data: dict[str, Any], locale: str) -> str:
+        """A confirmed survey opened: written with its deliveries and jobs (``data`` as the
+        conversation gathers it: title, questions, territories, professions, anonymous,
+        closes); what to answer its author."""
         audience = await self.audience(data["territories"], data["professions"])
         if not audience:
             await self.surveys.drop_draft(author)
@@ -440,13 +448,14 @@ class Surveys(Capability):
 
     # --- closing, results ---------------------------------------------------------------------------
 
-    async def close(self, payload: dict[str, Any]) -> None:
+    async def close(self, payload: dict[str, Any]) -> Again | None:
         """The job at the close: the survey closed (its secret erased, small groups written
-        down as "other" only), then its author told the results."""
+        down as "other" only), then its author told the results (for a survey shared with the
+        peers, a while later: theirs close at the same time and send their totals back)."""
         survey_id = int(payload["survey"])
         survey = await self.surveys.get(survey_id)
         if survey is None:
-            return
+            return None
         if survey.open:
             territories, professions = await self.surveys.groups(survey_id)
             minimum = self.config.surveys.min_group
@@ -457,14 +466,17 @@ class Surveys(Capability):
                     "profession": coarsened(professions, minimum),
                 },
             )
+            if survey.shared:
+                return Again(self.core.clock() + PEERS_GRACE)
         if survey.origin is not None:
             await self.send_back(survey_id)
-            return
+            return None
         locale = await self.core.language(survey.author)
         text = await self.results_text(survey_id, locale)
         room_id = await self.core.direct.room_for(survey.author)
         await self.core.gateway.send(room_id, notice(text))
         await self.send_files(room_id, survey_id, locale)
+        return None
 
     async def results(self, user: str, n: int, room_id: str, reply_to: str, locale: str) -> str:
         """``!sondage résultats <n>``: for its author and the admins, in aggregate, with the
