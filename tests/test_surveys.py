@@ -19,6 +19,7 @@ from nio.crypto import decrypt_attachment
 from bot.reports.chart import PNG_SIGNATURE
 from bot.store.vetting import VettingStore
 from tests.conftest import BotAccount
+from tests.test_territories import eventually
 
 pytestmark = pytest.mark.integration
 PARIS = ZoneInfo("Europe/Paris")
@@ -114,6 +115,7 @@ async def test_a_survey_is_written_answered_and_shown_only_in_aggregate(person, 
     assert "options" in await say(animator, bot, dm, "Votre charge de travail ?")
 
     # The bot restarts mid-way: the draft is where it was.
+    await agora.settled()
     account, data_dir = agora.account, agora.data_dir
     await agora.stop()
     agora = await start_bot(
@@ -239,3 +241,56 @@ async def test_a_survey_is_written_answered_and_shown_only_in_aggregate(person, 
     ) as cur:
         kept = {row[0] for row in await cur.fetchall()}
     assert kept == {f"vaucluse-{sfx}", "other"}  # the three in the Var not written down as such
+
+
+async def test_a_delivery_cut_by_a_restart_reaches_everyone_once(person, start_bot):
+    sfx = secrets.token_hex(3)
+    admin, animator = await person("admin"), await person("animatrice")
+    network = region(sfx, animator.user_id)
+    slow = {"pace_per_second": 0.5}  # one chat every two seconds: the restart falls mid-way
+    agora = await start_bot([admin.user_id], network=network, surveys=slow)
+    bot = agora.gateway.user_id
+    members = [await person(f"membre{i}") for i in range(4)]
+    for someone in members:
+        await member(agora, someone.user_id, f"var-{sfx}", "medecin")
+    rooms = {s.user_id: await s.dm(bot) for s in members}
+    data = {
+        "title": "Horaires",
+        "questions": [{"kind": "scale", "text": "Vos horaires vous conviennent ?"}],
+        "territories": [f"sud-{sfx}"],
+        "professions": [],
+        "anonymous": True,
+        "closes": time.time() + 7 * 86400,
+    }
+    assert "envoyé à 4 personnes" in await agora.surveys.launch(animator.user_id, data, "fr")
+
+    def invitations(someone) -> list:
+        room = rooms[someone.user_id]
+        return [m for m in from_bot(someone, bot, room, set()) if "📋" in m.body]
+
+    await members[0].wait_for(lambda: invitations(members[0]), "the first delivery", 60)
+    account, data_dir = agora.account, agora.data_dir
+    await agora.stop()
+    agora = await start_bot(
+        [admin.user_id],
+        account=BotAccount(account.localpart, account.password),
+        data_dir=data_dir,
+        network=network,
+        surveys=slow,
+    )
+    for someone in members:
+        await someone.wait_for(lambda s=someone: invitations(s), "the survey", 120)
+
+    async def delivered() -> bool:
+        async with agora.store.db.execute(
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'surveys.deliver' AND status = 'pending'"
+        ) as cur:
+            return (await cur.fetchone())[0] == 0
+
+    await eventually(delivered, "the delivery job done")
+    # Each got it once: a send repeated after the restart met the one already stored.
+    assert [len(invitations(s)) for s in members] == [1, 1, 1, 1]
+    async with agora.store.db.execute(
+        "SELECT status, COUNT(*) FROM survey_deliveries GROUP BY status"
+    ) as cur:
+        assert [tuple(r) for r in await cur.fetchall()] == [("sent", 4)]

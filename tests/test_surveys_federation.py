@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.surveys.capability import PEERS_EVERY
+from bot.surveys.capability import PEERS_EVERY, PEERS_GRACE
 from bot.surveys.sharing import RESULT
 from tests.test_federation import cast, regions, sqlite_regions  # noqa: F401 (fixtures)
 from tests.test_surveys import from_bot, member, say
@@ -141,3 +141,21 @@ async def test_a_survey_shared_with_a_peer_region_comes_back_as_aggregates_only(
     assert "• Légère : 4" in text and "• Normale : 3" in text
     assert f"Vaucluse {sfx} (Légère 4, Normale 0, Lourde 0)" in text
     assert f"Hérault {sfx}" not in text and "infirmier" not in text and "autres" not in text
+
+    # A closes it too; its author is told a while later, the peer's totals with its own.
+    region_a.jobs.advance(11 * 86400)
+    before = {s.event_id for s in animator.seen}
+    for _ in range(60):
+        async with region_a.store.db.execute(
+            "SELECT status FROM surveys WHERE id = ?", (number,)
+        ) as cur:
+            if (await cur.fetchone())[0] == "closed":
+                break
+        await asyncio.sleep(1)
+    region_a.jobs.advance(PEERS_GRACE + 1)
+    told = await animator.wait_for(
+        lambda: [m for m in from_bot(animator, bot_a, dm, before) if "📊" in m.body],
+        "the results after the close",
+        60,
+    )
+    assert "Envoyé à 7 personnes" in told[0].body and f"Hérault {sfx}" not in told[0].body
