@@ -357,3 +357,17 @@ class SurveyStore:
         ) as cur:
             rows = await cur.fetchall()
         return [r[0] for r in rows], [r[1] for r in rows]
+
+    async def forget(self, user_id: str, *, erase: bool) -> None:
+        """Someone no longer a member: nothing more sent to them, no draft or turn kept; with
+        ``erase`` (forgotten), nothing kept of them at all: who a survey was sent to, and
+        their name beside a named survey's answers (which stay, as anonymous ones)."""
+        async with self.store.transaction() as db:
+            await db.execute(
+                "DELETE FROM survey_deliveries WHERE user_id = ? AND (status = 'pending' OR ?)",
+                (user_id, int(erase)),
+            )
+            await db.execute("DELETE FROM survey_turns WHERE user_id = ?", (user_id,))
+            await db.execute("DELETE FROM survey_drafts WHERE user_id = ?", (user_id,))
+            if erase:
+                await db.execute("UPDATE survey_responses SET who = NULL WHERE who = ?", (user_id,))

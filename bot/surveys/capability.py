@@ -25,6 +25,7 @@ from bot import effects
 from bot.capability import Capability, Core
 from bot.dates import day_start, parse_day
 from bot.errors import BadArgument, Conflict, MatrixError, NotFound, PermissionDenied
+from bot.events import MemberRemoved
 from bot.federation.capability import Federation
 from bot.i18n import day_text, t
 from bot.matrix.content import notice
@@ -97,6 +98,7 @@ class Surveys(Capability):
             PEERS_JOB: self.look_at_peers,
         }
         self.job_pools = {PEERS_JOB: 1}
+        self.events = {MemberRemoved: self.on_removed}
         # A person's answers move their response on: one message at a time.
         self.lock = asyncio.Lock()
 
@@ -115,6 +117,11 @@ class Surveys(Capability):
     async def reloaded(self) -> None:
         await self.start()  # peers declared since
         self.core.wake_jobs()
+
+    async def on_removed(self, event: MemberRemoved) -> None:
+        """A revoked member is sent no more surveys; a forgotten one leaves no trace here (a
+        named survey's answers stay, without their name)."""
+        await self.surveys.forget(event.user_id, erase=event.why == "forgotten")
 
     # --- writing a survey -------------------------------------------------------------------------
 
