@@ -254,6 +254,8 @@ async def test_a_delivery_cut_by_a_restart_reaches_everyone_once(person, start_b
     for someone in members:
         await member(agora, someone.user_id, f"var-{sfx}", "medecin")
     rooms = {s.user_id: await s.dm(bot) for s in members}
+    english, reaction = await members[1].command(rooms[members[1].user_id], "!language en")
+    assert reaction == "✅", english.body
     data = {
         "title": "Horaires",
         "questions": [{"kind": "scale", "text": "Vos horaires vous conviennent ?"}],
@@ -290,6 +292,10 @@ async def test_a_delivery_cut_by_a_restart_reaches_everyone_once(person, start_b
     await eventually(delivered, "the delivery job done")
     # Each got it once: a send repeated after the restart met the one already stored.
     assert [len(invitations(s)) for s in members] == [1, 1, 1, 1]
+    # Each in their language: the questions as written, the rest in theirs.
+    assert "Survey no." in invitations(members[1])[0].body
+    assert "Answer from 1 (not at all) to 5" in invitations(members[1])[0].body
+    assert "Sondage n°" in invitations(members[2])[0].body
     async with agora.store.db.execute(
         "SELECT status, COUNT(*) FROM survey_deliveries GROUP BY status"
     ) as cur:
