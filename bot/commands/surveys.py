@@ -34,8 +34,8 @@ command_group("sondage", help="cmd.survey.help", aliases=("survey",), default="r
 
 @command(
     "sondage",
-    sub="creer",
-    aliases=("créer", "create", "new"),
+    sub="créer",
+    aliases=("creer", "create", "new"),
     role=Role.ANIMATOR,
     where=Where.DM,
     help="cmd.survey.create.help",
@@ -85,9 +85,9 @@ async def survey_change(ctx: Ctx, question: Number, survey: Number | None = None
 
 @command(
     "sondage",
-    sub="resultats",
+    sub="résultats",
     example="3",
-    aliases=("résultats", "results"),
+    aliases=("resultats", "results"),
     role=Role.ANIMATOR,
     where=frozenset({Where.DM, Where.CONTROL_ROOM}),
     help="cmd.survey.results.help",
