@@ -88,6 +88,7 @@ bench: install
 	$(BIN)/python bench/feed_isolation.py
 	$(BIN)/python bench/rosters.py
 	$(BIN)/python bench/directory.py
+	$(BIN)/python bench/survey.py
 	$(BIN)/python bench/scale.py
 
 # docs/screenshots/*.png: the join form (blank, with errors), a status page and a news page, as

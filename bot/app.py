@@ -40,6 +40,7 @@ from bot.rosters.capability import Rosters
 from bot.rpps.capability import Directory
 from bot.runtime import GAVE_UP_JOB, Runtime
 from bot.store import Store
+from bot.surveys.capability import Surveys
 from bot.systemd import Notifier
 from bot.tasks import Tasks
 from bot.territories.capability import Territories
@@ -127,13 +128,14 @@ class Agora:
         self.evolutions = Evolutions(core)
         self.documents = Documents(core)
         self.workshops = Workshops(core, self.rosters)
+        self.surveys = Surveys(core, self.federation)
         # In this order an invitation to a room the config adopts is taken before it could
         # pass for a direct chat, as it was.
         self.capabilities = [
             self.territories, self.runtime, self.moderation, self.federation,
             self.vetting, self.animation, self.news, self.rosters, self.absences,
             self.newcomers, self.directory, self.reports, self.polls, self.evolutions,
-            self.documents, self.workshops,
+            self.documents, self.workshops, self.surveys,
         ]  # fmt: skip
         core.plug(self.capabilities)
         core.router.add(Invite, self.runtime.decline)  # an invitation nobody wanted
@@ -144,7 +146,7 @@ class Agora:
             store,
             self.metrics,
             {module: c for c in self.capabilities for module in c.commands},
-            converse=self.vetting.converse,
+            converse=self._converse,
             tell=core.tell,
             trust=trust,
         )
@@ -219,6 +221,13 @@ class Agora:
         )
         # Synced, the control room ready, every capability started, the web server up.
         notifier.ready(f"running as {session.user_id} on {self.homeserver_url}")
+
+    async def _converse(self, sender: str, room_id: str, text: str) -> str | None:
+        """A plain message in a direct chat: a turn of the conversation in progress there (a
+        join request's, else a survey's being written or answered)."""
+        return await self.vetting.converse(sender, room_id, text) or await self.surveys.converse(
+            sender, room_id, text
+        )
 
     def _apply(self) -> None:
         """The file's config, with the working groups (and the web server's real port in its

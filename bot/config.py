@@ -577,6 +577,21 @@ class WorkshopsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SurveysConfig:
+    min_group: int = setting(
+        5, "a group of fewer respondents is never shown on its own in results (merged into "
+        "\"other\", left out if that is still smaller)", lo=2, hi=1000,
+    )  # fmt: skip
+    remind_before: float = setting(
+        48 * 3600.0, "those who have not finished a survey are reminded this long before it "
+        "closes", kind="duration",
+    )  # fmt: skip
+    pace_per_second: float = setting(
+        10.0, "surveys sent to direct chats per second, at most", lo=0.1
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class EvolutionsConfig:
     weight: str = setting(
         "region",
@@ -637,6 +652,7 @@ class Config:
     evolutions: EvolutionsConfig = field(default_factory=EvolutionsConfig)
     documents: DocumentsConfig = field(default_factory=DocumentsConfig)
     workshops: WorkshopsConfig = field(default_factory=WorkshopsConfig)
+    surveys: SurveysConfig = field(default_factory=SurveysConfig)
     # The mailer is made when the bot starts. None: mails are written as .eml files.
     smtp: SmtpConfig | None = field(default=None, metadata={"restart": True})
     source: Path | None = None

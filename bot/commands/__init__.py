@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "bot.commands.evolutions",
     "bot.commands.documents",
     "bot.commands.workshops",
+    "bot.commands.surveys",
 )
 
 

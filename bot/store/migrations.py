@@ -937,6 +937,85 @@ async def _v25_events(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v26_surveys(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- A survey being written in a direct chat (`!sondage créer`): the step of the guided
+        -- conversation and what was said so far; ``last_event``: the answer that moved it
+        -- last (a re-run after a crash does not apply it twice).
+        CREATE TABLE survey_drafts (
+            user_id     TEXT PRIMARY KEY,
+            room_id     TEXT NOT NULL,
+            step        TEXT NOT NULL,
+            data        TEXT NOT NULL,
+            locale      TEXT NOT NULL,
+            last_event  TEXT,
+            updated     REAL NOT NULL
+        );
+        -- A survey: its questions (JSON), audience (territories, professions), closing time.
+        -- ``secret`` keys the respondents' tokens (HMAC of the user id); it is erased at the
+        -- close, after which no token can be computed again. A survey a peer region shared:
+        -- ``origin`` is its bot and ``remote_id`` its number there (its author is that bot);
+        -- ``shared``: this region's survey was offered to the peers.
+        CREATE TABLE surveys (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            author      TEXT NOT NULL,
+            title       TEXT NOT NULL,
+            questions   TEXT NOT NULL,
+            audience    TEXT NOT NULL,
+            anonymous   INTEGER NOT NULL,
+            closes      REAL NOT NULL,
+            status      TEXT NOT NULL DEFAULT 'open',
+            secret      TEXT,
+            created     REAL NOT NULL,
+            origin      TEXT,
+            remote_id   INTEGER,
+            shared      INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (origin, remote_id)
+        );
+        -- Who the survey goes to: the audience, not their answers. pending → sent.
+        CREATE TABLE survey_deliveries (
+            survey_id   INTEGER NOT NULL REFERENCES surveys (id) ON DELETE CASCADE,
+            user_id     TEXT NOT NULL,
+            status      TEXT NOT NULL DEFAULT 'pending',
+            PRIMARY KEY (survey_id, user_id)
+        );
+        -- The survey a person is answering now in their direct chat (at most one), and the
+        -- question they asked to change (`!sondage modifier`): where their next plain
+        -- message goes. Erased when they finish or the survey closes.
+        CREATE TABLE survey_turns (
+            user_id     TEXT PRIMARY KEY,
+            survey_id   INTEGER NOT NULL REFERENCES surveys (id) ON DELETE CASCADE,
+            editing     INTEGER,
+            last_event  TEXT
+        );
+        -- One respondent, under their opaque token, with the groups the breakdown needs
+        -- (coarsened to 'other' below surveys.min_group at the close); ``who`` only for a
+        -- named survey. ``position``: the next question to ask.
+        CREATE TABLE survey_responses (
+            survey_id   INTEGER NOT NULL REFERENCES surveys (id) ON DELETE CASCADE,
+            token       TEXT NOT NULL,
+            territory   TEXT NOT NULL,
+            profession  TEXT NOT NULL,
+            who         TEXT,
+            position    INTEGER NOT NULL DEFAULT 0,
+            finished    INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (survey_id, token)
+        );
+        CREATE TABLE survey_answers (
+            survey_id   INTEGER NOT NULL,
+            token       TEXT NOT NULL,
+            question    INTEGER NOT NULL,
+            value       TEXT NOT NULL,
+            PRIMARY KEY (survey_id, token, question),
+            FOREIGN KEY (survey_id, token) REFERENCES survey_responses (survey_id, token)
+                ON DELETE CASCADE
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -963,4 +1042,5 @@ MIGRATIONS: list[Migration] = [
     _v23_polls,
     _v24_documents,
     _v25_events,
+    _v26_surveys,
 ]

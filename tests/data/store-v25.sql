@@ -1,5 +1,5 @@
--- The bot's store at schema version 24, with representative rows: made by
--- tools/store_fixture.py --version 24 (see it); loaded by
+-- The bot's store at schema version 25, with representative rows: made by
+-- tools/store_fixture.py --version 25 (see it); loaded by
 -- tests/test_upgrades_unit.py, which migrates it to the current schema.
 BEGIN TRANSACTION;
 CREATE TABLE absences (
@@ -498,6 +498,7 @@ INSERT INTO "schema_version" VALUES(21,1767225621.0);
 INSERT INTO "schema_version" VALUES(22,1767225622.0);
 INSERT INTO "schema_version" VALUES(23,1767225623.0);
 INSERT INTO "schema_version" VALUES(24,1767225624.0);
+INSERT INTO "schema_version" VALUES(25,1767225625.0);
 CREATE TABLE web_posts (
             client  TEXT NOT NULL,
             at      REAL NOT NULL
@@ -515,6 +516,36 @@ CREATE TABLE welcomes (
             PRIMARY KEY (user_id, territory)
         );
 INSERT INTO "welcomes" VALUES('@corinne:agora.test','vaucluse','@admin:agora.test',1767225830.0,'$welcome-1',1,'Avignon',NULL);
+CREATE TABLE workshop_seats (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            workshop INTEGER NOT NULL REFERENCES workshops (id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            via TEXT NOT NULL,
+            reaction TEXT,  
+            created REAL NOT NULL,
+            UNIQUE (workshop, user_id)
+        );
+CREATE TABLE workshops (
+            id INTEGER PRIMARY KEY,
+            series INTEGER,
+            cause TEXT UNIQUE,
+            territory TEXT NOT NULL,
+            title TEXT NOT NULL,
+            start REAL NOT NULL,
+            "end" REAL NOT NULL,
+            recurrence TEXT NOT NULL DEFAULT '',
+            seats INTEGER,
+            link TEXT NOT NULL DEFAULT '',
+            place TEXT NOT NULL DEFAULT '',
+            author TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open',
+            room_id TEXT,
+            event_id TEXT,
+            thread_id TEXT,
+            created REAL NOT NULL,
+            updated REAL NOT NULL
+        );
 CREATE INDEX inbox_pending ON inbox (status, received_at);
 CREATE INDEX audit_actor ON audit (actor, at);
 CREATE INDEX deliveries_event ON deliveries (event_id);
@@ -542,6 +573,9 @@ CREATE INDEX poll_responses_poll ON poll_responses (poll_id);
 CREATE INDEX documents_room ON documents (room_id, sent_ts);
 CREATE INDEX documents_sender ON documents (sender);
 CREATE INDEX document_pins_document ON document_pins (document_id);
+CREATE INDEX workshops_event ON workshops (event_id);
+CREATE INDEX workshops_start ON workshops (status, start);
+CREATE INDEX workshop_seats_reaction ON workshop_seats (reaction);
 DELETE FROM "sqlite_sequence";
 INSERT INTO "sqlite_sequence" VALUES('requests',2);
 INSERT INTO "sqlite_sequence" VALUES('jobs',3);
