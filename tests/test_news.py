@@ -38,6 +38,9 @@ async def newsroom(person, start_bot, **options):
     agora, admin, member, ids = await seated_member(person, start_bot, sfx, **options)
     annonces = ids[f"vaucluse-{sfx}.annonces"]
     assert isinstance(await member.client.join(annonces), JoinResponse)
+    # The bot's sync has their join: a room key shared before it would not be theirs (the bot
+    # learns who is in a room from its sync; a join it has not seen yet is not known).
+    await agora.gateway.wait_for_member(annonces, member.user_id)
     await agora.settled()
     return agora, admin, member, ids, sfx, annonces
 

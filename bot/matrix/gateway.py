@@ -314,6 +314,10 @@ class Gateway:
         await self._ensure_encryption_known(room_id)
         if self.client.rooms[room_id].encrypted:
             await self.load_members(room_id)  # the room key goes to every member's devices
+            # Whose devices are not known yet (someone who just joined, the sync's own query
+            # not yet made): asked now, or the room key would not reach them.
+            if self.client.olm is not None and self.client.should_query_keys:
+                await self.call("query keys", self.client.keys_query)
         self.rotate_room_key_if_refused(room_id)
 
         async def send_once() -> Response:
