@@ -5,6 +5,7 @@ type it, and the poll as they write it in a command."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import asdict
 from zoneinfo import ZoneInfo
 
@@ -171,6 +172,10 @@ def test_a_duration_from_now():
     assert deadline("3j", PARIS, NOW) == NOW + 3 * 86400
     assert deadline("2h", PARIS, NOW) == NOW + 7200
     assert deadline("1d", PARIS, NOW) == NOW + 86400
+
+
+def test_a_calendars_last_day_is_too_far_not_a_crash():
+    assert deadline("31/12/9999", PARIS, NOW) == math.inf
 
 
 def test_a_day_and_a_time():

@@ -18,7 +18,9 @@ def offer() -> Offer:
     return Offer(
         territories=(("sud", "Région Sud"), ("vaucluse", "Vaucluse")),
         professions=(("medecin", "médecin"), ("infirmier", "infirmier·ère")),
-        parse_day=lambda text: dt.date(2026, 12, 20) if text == "20/12" else None,
+        parse_day=lambda text: {"20/12": dt.date(2026, 12, 20), "31/12/9999": dt.date.max}.get(
+            text
+        ),
         end_of=lambda day: dt.datetime.combine(day, dt.time(23, 59), dt.UTC).timestamp(),
         now=NOW,
     )
@@ -54,6 +56,7 @@ def test_an_animator_writes_a_survey_question_by_question_and_mistakes_are_asked
         "peut-être",
         "oui",
         "jamais",
+        "31/12/9999",  # too far (its end is past what a date can say)
         "20/12",
         "oui",
     )
@@ -62,7 +65,8 @@ def test_an_animator_writes_a_survey_question_by_question_and_mistakes_are_asked
     assert "ce n'est pas dans la liste" in said[10] and "2. Vaucluse (vaucluse)" in said[10]
     assert "répondez oui ou non" in said[13]
     assert "« jamais » n'est pas une date" in said[15]
-    assert "J'envoie ce sondage ?" in said[16] and "1. Votre charge de travail ?" in said[16]
+    assert "dans l'année (366 jours au plus)" in said[16]
+    assert "J'envoie ce sondage ?" in said[17] and "1. Votre charge de travail ?" in said[17]
     assert survey is not None
     assert [q["kind"] for q in survey["questions"]] == ["choice", "scale", "text"]
     assert survey["questions"][0]["options"] == ["Légère", "Normale", "Lourde"]
@@ -100,16 +104,20 @@ def test_a_token_is_stable_per_person_and_survey_and_says_nothing_of_who():
     assert "alice" not in mine and len(mine) == 64
 
 
-def test_groups_below_min_group_merge_into_other_and_a_small_other_is_left_out():
+def test_groups_below_min_group_merge_into_other_which_is_never_left_small():
     assert merged_groups({"a": 6, "b": 2, "c": 3}, 5) == {"a": "a", "b": OTHER, "c": OTHER}
-    assert merged_groups({"a": 6, "b": 3}, 5) == {"a": "a", "b": None}
+    # b alone (3) would be the totals minus a: a joins it.
+    assert merged_groups({"a": 6, "b": 3}, 5) == {"a": OTHER, "b": OTHER}
+    assert merged_groups({"a": 7, "b": 6, "c": 1}, 5) == {"a": "a", "b": OTHER, "c": OTHER}
+    assert merged_groups({"a": 2, "b": 1}, 5) == {"a": None, "b": None}  # 3 people: no groups
     assert merged_groups({"a": 5, "b": 5}, 5) == {"a": "a", "b": "b"}
 
 
 def test_a_breakdown_never_shows_a_group_of_three():
     rows = [("vaucluse", "1")] * 4 + [("vaucluse", "2")] + [("var", "2")] * 3
     shown = breakdown(rows, 5)
-    assert shown == {"vaucluse": Counter({"1": 4, "2": 1})}  # var (3) is nowhere
+    # Var (3) is nowhere: nor by subtraction (the totals minus Vaucluse), Vaucluse joins it.
+    assert shown == {OTHER: Counter({"1": 4, "2": 4})}
     rows += [("alpes", "1")] * 2
     assert breakdown(rows, 5) == {
         "vaucluse": Counter({"1": 4, "2": 1}),
@@ -129,6 +137,8 @@ def test_tally_counts_options_and_scale_and_lists_texts_sorted():
 
 def test_at_the_close_small_groups_are_written_down_as_other():
     kept = coarsened(["a"] * 5 + ["b"] * 2 + ["c"], 5)
+    assert kept == {"a": OTHER, "b": OTHER, "c": OTHER}  # b and c (3) would be a's complement
+    kept = coarsened(["a"] * 5 + ["b"] * 2 + ["c"] * 3, 5)
     assert kept == {"a": "a", "b": OTHER, "c": OTHER}
 
 
@@ -143,8 +153,15 @@ def test_the_picture_draws_counts_over_everyone_and_the_csv_only_shown_groups():
     assert drawn.panels[1].values == () and "1 réponse en texte" in drawn.panels[1].empty
     sheet = csv_results(questions, results, lambda d, g: g.upper(), "fr")
     assert sheet.startswith("\ufeffquestion,répartition,groupe,réponse,nombre")
-    assert "1. Charge ?,par territoire,VAUCLUSE,Légère,5" in sheet
-    assert "VAR" not in sheet and "2. Idée ?,ensemble,,Des pauses,1" in sheet
+    assert "1. Charge ?,par territoire,OTHER,Légère,5" in sheet  # Vaucluse hides Var's 3
+    assert (
+        "VAR" not in sheet
+        and "VAUCLUSE" not in sheet
+        and "2. Idée ?,ensemble,,Des pauses,1" in sheet
+    )
+    typed = [tally("choice", rows, 5), tally("text", [("=HYPERLINK(1)", {})], 5)]
+    sheet = csv_results(questions, typed, lambda d, g: g, "fr")
+    assert "2. Idée ?,ensemble,,'=HYPERLINK(1),1" in sheet  # shown as typed, never run
 
 
 def test_a_peer_sends_back_only_aggregates_and_a_small_group_it_sends_is_dropped():
@@ -161,11 +178,17 @@ def test_a_peer_sends_back_only_aggregates_and_a_small_group_it_sends_is_dropped
     assert counts == (3, 3, 3) and read.groups["territory"] == {}
     assert read_result(content, 2, 5) is None  # not the same questions
     mine = tally("choice", [("2", {"territory": "vaucluse", "profession": "medecin"})] * 5, 5)
-    both = combined(mine, [read])
+    both = combined(mine, [read], 5)
     assert both.answered == 8 and both.counts == Counter({"2": 5, "1": 3})
-    assert both.groups["territory"] == {"vaucluse": Counter({"2": 5})}
+    # The peer's 3, in no group, would be the totals minus Vaucluse: Vaucluse is not shown.
+    assert both.groups["territory"] == {OTHER: Counter({"2": 5, "1": 3})}
+    more = tally("choice", [("1", {"territory": "var", "profession": "medecin"})] * 5, 5)
+    three = combined(mine, [read, more], 5)
+    # Two groups of 5 and the peer's 3: the smallest (Var, by name at equal size) joins them.
+    assert three.groups["territory"] == {"vaucluse": Counter({"2": 5}), OTHER: Counter({"1": 8})}
     assert read_offer({"id": 1, "title": "T", "questions": [{"kind": "rm -rf", "text": "x"}],
                        "professions": [], "closes": 1.0}) is None  # fmt: skip
     offer = {"id": 1, "title": "T", "questions": [{"kind": "scale", "text": "Q ?"}],
              "professions": ["medecin"], "closes": 2.0, "min_group": 5}  # fmt: skip
     assert read_offer(offer)["questions"] == [{"kind": "scale", "text": "Q ?", "options": []}]
+    assert read_offer({**offer, "closes": 9007199254740991}) is None  # no writable date

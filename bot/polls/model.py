@@ -12,6 +12,7 @@ authorisation rules, over federation too), so every response recorded is a membe
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -188,6 +189,9 @@ def deadline(text: str, tz: ZoneInfo, now: float) -> float | None:
         return None
     if found.tzinfo is not None:
         found = found.astimezone(tz).replace(tzinfo=None)
-    if not TIME_OF_DAY.search(raw):
-        found = dt.datetime.combine(found.date() + dt.timedelta(days=1), dt.time())
-    return found.replace(tzinfo=tz).timestamp()
+    try:
+        if not TIME_OF_DAY.search(raw):
+            found = dt.datetime.combine(found.date() + dt.timedelta(days=1), dt.time())
+        return found.replace(tzinfo=tz).timestamp()
+    except (OverflowError, ValueError):  # the last day a calendar has: too far, not unreadable
+        return math.inf

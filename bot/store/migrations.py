@@ -1016,6 +1016,16 @@ async def _v26_surveys(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v27_survey_min_group(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- A survey a peer region shared is shown with groups no smaller than its own limit.
+        ALTER TABLE surveys ADD COLUMN min_group INTEGER;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -1043,4 +1053,5 @@ MIGRATIONS: list[Migration] = [
     _v24_documents,
     _v25_events,
     _v26_surveys,
+    _v27_survey_min_group,
 ]

@@ -28,6 +28,9 @@ class SurveyRow:
     origin: str | None  # a peer region's bot, for a survey it shared
     remote_id: int | None
     shared: bool
+    # A peer's survey: the smallest group its region shows (results use the larger of it and
+    # this region's own ``surveys.min_group``); None for this region's own surveys.
+    min_group: int | None = None
 
     @property
     def open(self) -> bool:
@@ -53,14 +56,14 @@ class Turn:
 
 _COLUMNS = (
     "id, author, title, questions, audience, anonymous, closes, status, secret, origin, "
-    "remote_id, shared"
+    "remote_id, shared, min_group"
 )
 
 
 def _survey(r: Any) -> SurveyRow:
     return SurveyRow(
         r[0], r[1], r[2], tuple(json.loads(r[3])),
-        json.loads(r[4]), bool(r[5]), r[6], r[7], r[8], r[9], r[10], bool(r[11]),
+        json.loads(r[4]), bool(r[5]), r[6], r[7], r[8], r[9], r[10], bool(r[11]), r[12],
     )  # fmt: skip
 
 
@@ -122,7 +125,8 @@ class SurveyStore:
         async with self.store.transaction() as db:
             cur = await db.execute(
                 "INSERT INTO surveys (author, title, questions, audience, anonymous, closes, "
-                "secret, created, origin, remote_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "secret, created, origin, remote_id, min_group) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (origin, remote_id) DO NOTHING",
                 (
                     author,
@@ -136,6 +140,7 @@ class SurveyStore:
                     secret,
                     time.time(),
                     *(origin or (None, None)),
+                    data.get("min_group"),
                 ),
             )
             if cur.rowcount != 1:

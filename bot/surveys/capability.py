@@ -465,7 +465,7 @@ class Surveys(Capability):
             return None
         if survey.open:
             territories, professions = await self.surveys.groups(survey_id)
-            minimum = self.config.surveys.min_group
+            minimum = self.minimum(survey)
             await self.surveys.close(
                 survey_id,
                 {
@@ -560,9 +560,13 @@ class Surveys(Capability):
                 reply_to=reply_to,
             )
 
+    def minimum(self, survey: SurveyRow) -> int:
+        """The smallest group shown: this region's, or a sharing peer's if larger."""
+        return max(self.config.surveys.min_group, survey.min_group or 0)
+
     async def tallies(self, survey: SurveyRow) -> list[QuestionResult]:
         answers = await self.surveys.all_answers(survey.id)
-        minimum = self.config.surveys.min_group
+        minimum = self.minimum(survey)
         out = []
         for index, raw in enumerate(survey.questions):
             question = Question.from_json(raw)
@@ -730,6 +734,7 @@ class Surveys(Capability):
             "professions": offer["professions"],
             "anonymous": True,
             "closes": offer["closes"],
+            "min_group": max(offer["min_group"], self.config.surveys.min_group),
         }
         jobs: list[tuple[str, dict[str, Any], float | None]] = [
             (DELIVER_JOB, {}, None),
@@ -787,6 +792,7 @@ class Surveys(Capability):
                         peers.append(found)
         total = tuple(sum(x) for x in zip(counts, *(c for c, _ in peers), strict=True))
         merged = [
-            combined(mine, [results[i] for _, results in peers]) for i, mine in enumerate(own)
+            combined(mine, [results[i] for _, results in peers], minimum)
+            for i, mine in enumerate(own)
         ]
         return (total[0], total[1], total[2]), merged

@@ -8,6 +8,7 @@ import csv
 import io
 from collections.abc import Callable
 
+from bot.exports import safe_cell
 from bot.i18n import t
 from bot.reports.chart import Bars, Chart
 from bot.surveys.model import Question, shown_answer
@@ -70,14 +71,16 @@ def csv_results(
     of its own (count 1), without a name in an anonymous survey."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        [
-            t("survey.csv.question", locale),
-            t("survey.csv.breakdown", locale),
-            t("survey.csv.group", locale),
-            t("survey.csv.answer", locale),
-            t("survey.csv.count", locale),
-        ]
+
+    def put(*cells: object) -> None:  # a text answer is shown as typed, never run as a formula
+        writer.writerow([safe_cell(cell) for cell in cells])
+
+    put(
+        t("survey.csv.question", locale),
+        t("survey.csv.breakdown", locale),
+        t("survey.csv.group", locale),
+        t("survey.csv.answer", locale),
+        t("survey.csv.count", locale),
     )
     by = {
         "territory": t("survey.csv.by_territory", locale),
@@ -87,24 +90,21 @@ def csv_results(
     for n, (question, result) in enumerate(zip(questions, results, strict=True), 1):
         label = f"{n}. {question.text}"
         if question.kind == "text":
-            writer.writerows([label, everyone, "", text, 1] for text in result.texts)
+            for text in result.texts:
+                put(label, everyone, "", text, 1)
             continue
         values = values_of(question)
         for v in values:
-            writer.writerow(
-                [label, everyone, "", shown_answer(question, v), result.counts.get(v, 0)]
-            )
+            put(label, everyone, "", shown_answer(question, v), result.counts.get(v, 0))
         for dimension, groups in sorted(result.groups.items()):
             for group in sorted(groups):
                 for v in values:
-                    writer.writerow(
-                        [
-                            label,
-                            by.get(dimension, dimension),
-                            group_label(dimension, group),
-                            shown_answer(question, v),
-                            groups[group].get(v, 0),
-                        ]
+                    put(
+                        label,
+                        by.get(dimension, dimension),
+                        group_label(dimension, group),
+                        shown_answer(question, v),
+                        groups[group].get(v, 0),
                     )
     return BOM + out.getvalue()
 

@@ -25,6 +25,9 @@ ALL = {"tous", "toutes", "tout", "all", "*"}
 DONE = {"fin", "terminé", "termine", "done", "end"}
 
 
+LONGEST_DAYS = 366  # a survey closes within a year (a later date is a typing slip)
+
+
 @dataclass(frozen=True)
 class Question:
     kind: str  # choice, scale or text
@@ -232,6 +235,8 @@ def draft_answer(draft: Draft, text: str, offer: Offer) -> DraftReply:
         day = offer.parse_day(text)
         if day is None:
             problem = t("survey.problem.date", loc, value=text[:40])
+        elif day > dt.date.fromtimestamp(offer.now) + dt.timedelta(days=LONGEST_DAYS):
+            problem = t("survey.problem.far", loc, days=LONGEST_DAYS)
         elif offer.end_of(day) <= offer.now:
             problem = t("survey.problem.past", loc)
         else:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.surveys.model import KINDS, LIMITS, MAX_OPTIONS, MAX_QUESTIONS
-from bot.surveys.tally import QuestionResult, merge_counts
+from bot.surveys.tally import QuestionResult, completed, merge_counts
 
 OFFER = "fr.agora.survey"
 RESULT = "fr.agora.survey.result"
@@ -47,6 +47,9 @@ def offer_content(
     }
 
 
+LATEST_CLOSE = 4_102_444_800  # 2100-01-01: no survey closes later
+
+
 def read_offer(content: Any) -> dict[str, Any] | None:
     """An offer as a peer wrote it, checked (None if malformed: a peer is trusted to speak
     for its region, not to crash this bot)."""
@@ -64,6 +67,7 @@ def read_offer(content: Any) -> dict[str, Any] | None:
         and isinstance(professions, list)
         and all(isinstance(p, str) for p in professions)
         and isinstance(closes, int | float)
+        and 0 < closes < LATEST_CLOSE  # a date that can be written (9e15 cannot)
         and isinstance(minimum, int)
     ):
         return None
@@ -166,8 +170,10 @@ def read_result(
     return (sent, began, finished), out
 
 
-def combined(own: QuestionResult, peers: list[QuestionResult]) -> QuestionResult:
-    """This region's aggregate of a question with the peers' (each already merged)."""
+def combined(own: QuestionResult, peers: list[QuestionResult], min_group: int) -> QuestionResult:
+    """This region's aggregate of a question with the peers' (each already merged); what the
+    groups shown do not hold (a peer's groups left out) is never a small group by subtraction
+    (``completed``)."""
     if not peers:
         return own
     counts = Counter(own.counts)
@@ -175,7 +181,11 @@ def combined(own: QuestionResult, peers: list[QuestionResult]) -> QuestionResult
         counts.update(p.counts)
     dimensions = set(own.groups) | {d for p in peers for d in p.groups}
     groups: dict[str, dict[str, Counter[str]]] = {
-        d: merge_counts([own.groups.get(d, {}), *(p.groups.get(d, {}) for p in peers)])
+        d: completed(
+            merge_counts([own.groups.get(d, {}), *(p.groups.get(d, {}) for p in peers)]),
+            counts,
+            min_group,
+        )
         for d in sorted(dimensions)
     }
     return QuestionResult(

@@ -8,7 +8,8 @@ is erased at the close; from then on nobody can tell whose a token is, even with
 Results are counts: per option, per point of the scale, and text answers listed without
 names, sorted so that their order says nothing. A breakdown by group (territory, profession)
 never shows a group of fewer than ``min_group`` respondents on its own: those are merged into
-"other", and "other" itself, if still too small, is left out."""
+"other", and "other", if still too small, takes in the smallest shown groups (else the totals,
+minus what is shown, would tell a small group's answers)."""
 
 from __future__ import annotations
 
@@ -28,12 +29,21 @@ def token(secret: str, user_id: str) -> str:
 
 def merged_groups(sizes: Mapping[str, int], min_group: int) -> dict[str, str | None]:
     """Each group → the group it is shown as: itself when it has ``min_group`` respondents or
-    more, else ``OTHER``; None when even ``OTHER`` (all the small ones together, and those
-    already called so) stays below ``min_group`` (shown nowhere)."""
+    more, else ``OTHER``. The totals are shown too, so what the shown groups leave out is
+    known by subtraction: ``OTHER`` (all the small ones together, and those already called
+    so) is therefore never left below ``min_group`` while it holds anyone. The smallest shown
+    groups join it until it is big enough; if all of them together are not, the breakdown
+    says nothing (None for every group: the totals are all there is)."""
     small = {g for g, n in sizes.items() if n < min_group or g == OTHER}
     other_size = sum(sizes[g] for g in small)
-    shown_other = OTHER if other_size >= min_group else None
-    return {g: (shown_other if g in small else g) for g in sizes}
+    shown = sorted((g for g in sizes if g not in small), key=lambda g: (sizes[g], g))
+    while 0 < other_size < min_group and shown:
+        joining = shown.pop(0)
+        small.add(joining)
+        other_size += sizes[joining]
+    if 0 < other_size < min_group:
+        return dict.fromkeys(sizes)
+    return {g: (OTHER if g in small else g) for g in sizes}
 
 
 def breakdown(pairs: Iterable[tuple[str, str]], min_group: int) -> dict[str, Counter[str]]:
@@ -46,6 +56,28 @@ def breakdown(pairs: Iterable[tuple[str, str]], min_group: int) -> dict[str, Cou
         where = shown[group]
         if where is not None:
             out.setdefault(where, Counter())[value] += 1
+    return out
+
+
+def completed(
+    groups: Mapping[str, Counter[str]], counts: Counter[str], min_group: int
+) -> dict[str, Counter[str]]:
+    """A breakdown as shown beside its totals. What no shown group holds (the totals minus
+    the groups: people without this dimension, a peer's groups it did not send) is known by
+    subtraction, so it is ``OTHER``'s; ``OTHER`` then takes in the smallest groups until it
+    has ``min_group`` people, or the breakdown shows nothing."""
+    out = {g: Counter(c) for g, c in groups.items()}
+    hidden = Counter(counts)
+    for shown_counts in out.values():
+        hidden.subtract(shown_counts)
+    other = out.pop(OTHER, Counter()) + hidden  # + keeps the positive counts only
+    by_size = sorted(out, key=lambda g: (sum(out[g].values()), g))
+    while 0 < sum(other.values()) < min_group and by_size:
+        other.update(out.pop(by_size.pop(0)))
+    if 0 < sum(other.values()) < min_group:
+        return {}
+    if other:
+        out[OTHER] = other
     return out
 
 
@@ -88,11 +120,17 @@ def tally(
     if kind == "text":
         return QuestionResult(len(rows), Counter(), tuple(sorted(v for v, _ in rows)), {})
     dimensions = sorted({d for _, groups in rows for d in groups})
+    counts = Counter(v for v, _ in rows)
     return QuestionResult(
         len(rows),
-        Counter(v for v, _ in rows),
+        counts,
         (),
-        {d: breakdown(((g[d], v) for v, g in rows), min_group) for d in dimensions},
+        {
+            d: completed(
+                breakdown(((g[d], v) for v, g in rows if d in g), min_group), counts, min_group
+            )
+            for d in dimensions
+        },
     )
 
 

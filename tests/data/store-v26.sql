@@ -1,5 +1,5 @@
--- The bot's store at schema version 25, with representative rows: made by
--- tools/store_fixture.py --version 25 (see it); loaded by
+-- The bot's store at schema version 26, with representative rows: made by
+-- tools/store_fixture.py --version 26 (see it); loaded by
 -- tests/test_upgrades_unit.py, which migrates it to the current schema.
 BEGIN TRANSACTION;
 CREATE TABLE absences (
@@ -499,6 +499,63 @@ INSERT INTO "schema_version" VALUES(22,1767225622.0);
 INSERT INTO "schema_version" VALUES(23,1767225623.0);
 INSERT INTO "schema_version" VALUES(24,1767225624.0);
 INSERT INTO "schema_version" VALUES(25,1767225625.0);
+INSERT INTO "schema_version" VALUES(26,1767225626.0);
+CREATE TABLE survey_answers (
+            survey_id   INTEGER NOT NULL,
+            token       TEXT NOT NULL,
+            question    INTEGER NOT NULL,
+            value       TEXT NOT NULL,
+            PRIMARY KEY (survey_id, token, question),
+            FOREIGN KEY (survey_id, token) REFERENCES survey_responses (survey_id, token)
+                ON DELETE CASCADE
+        );
+CREATE TABLE survey_deliveries (
+            survey_id   INTEGER NOT NULL REFERENCES surveys (id) ON DELETE CASCADE,
+            user_id     TEXT NOT NULL,
+            status      TEXT NOT NULL DEFAULT 'pending',
+            PRIMARY KEY (survey_id, user_id)
+        );
+CREATE TABLE survey_drafts (
+            user_id     TEXT PRIMARY KEY,
+            room_id     TEXT NOT NULL,
+            step        TEXT NOT NULL,
+            data        TEXT NOT NULL,
+            locale      TEXT NOT NULL,
+            last_event  TEXT,
+            updated     REAL NOT NULL
+        );
+CREATE TABLE survey_responses (
+            survey_id   INTEGER NOT NULL REFERENCES surveys (id) ON DELETE CASCADE,
+            token       TEXT NOT NULL,
+            territory   TEXT NOT NULL,
+            profession  TEXT NOT NULL,
+            who         TEXT,
+            position    INTEGER NOT NULL DEFAULT 0,
+            finished    INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (survey_id, token)
+        );
+CREATE TABLE survey_turns (
+            user_id     TEXT PRIMARY KEY,
+            survey_id   INTEGER NOT NULL REFERENCES surveys (id) ON DELETE CASCADE,
+            editing     INTEGER,
+            last_event  TEXT
+        );
+CREATE TABLE surveys (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            author      TEXT NOT NULL,
+            title       TEXT NOT NULL,
+            questions   TEXT NOT NULL,
+            audience    TEXT NOT NULL,
+            anonymous   INTEGER NOT NULL,
+            closes      REAL NOT NULL,
+            status      TEXT NOT NULL DEFAULT 'open',
+            secret      TEXT,
+            created     REAL NOT NULL,
+            origin      TEXT,
+            remote_id   INTEGER,
+            shared      INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (origin, remote_id)
+        );
 CREATE TABLE web_posts (
             client  TEXT NOT NULL,
             at      REAL NOT NULL
