@@ -38,7 +38,12 @@ def club(sfx: str, animator: str) -> dict:
                     {"id": "communaute", "name": "Club · Communauté", "kind": "community"},
                     {"id": "garde", "name": "Club · Garde", "kind": "oncall"},
                 ],
-            }
+            },
+            {
+                "id": f"ailleurs-{sfx}",
+                "name": "Ailleurs",
+                "rooms": [{"id": "communaute", "name": "Ailleurs", "kind": "community"}],
+            },
         ]
     }
 
@@ -194,6 +199,11 @@ async def test_a_full_workshop_has_a_waiting_list_across_a_restart(person, start
     outsider = await person("curieux")
     hidden, _ = await outsider.command(await outsider.dm(bot), "!events")
     assert "Aucun atelier à venir" in hidden.body  # someone of nowhere sees none of them
+    # A member of another territory who guessed its number: no seat (nor its link).
+    await vet(agora, outsider.user_id, f"ailleurs-{sfx}")
+    refused, reaction = await outsider.command(await outsider.dm(bot), f"!atelier inscrire {n}")
+    assert reaction == "❌" and f"{n}" in refused.body, refused.body
+    assert outsider.user_id not in await agora.workshops.workshops.registered(n)
 
     # The territory's calendar feed carries the event beside the roster's slots.
     links, reaction = await animator.command(desk, "!garde calendrier")

@@ -305,14 +305,11 @@ class Workshops(Capability):
         return row
 
     async def _may_register(self, user: str, row: WorkshopRow) -> bool:
-        """Vetted members and admins of this region, and anyone joined to the room the
-        announcement is in (a peer region's member in a shared room)."""
-        if user in self.config.admins or await self.members.member_info(user) is not None:
-            return True
-        room_id = row.room_id or next(iter(await self._announcement_room(row.territory)), None)
-        if room_id is None:
-            return False
-        return (await self.core.gateway.members(room_id)).get(user) == "join"
+        """Whoever may see it (``_visible``): a member of this region given the room it was
+        announced in, or joined to it (a peer region's member in a shared room), its
+        territory's animators and the admins. A member of another territory who guessed its
+        number is not given a seat, nor so its link."""
+        return user in self.config.admins or bool(await self._visible(user, [row]))
 
     async def on_reaction(self, r: Reaction) -> bool:
         """A ✅ on an announcement registers its sender (an unencrypted one too: registering
