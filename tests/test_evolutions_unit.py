@@ -3,6 +3,7 @@ merges, and the ranking under both weightings (pure, no homeserver)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 from types import SimpleNamespace
 from typing import Any
@@ -365,3 +366,19 @@ def test_the_editors_csv_has_a_column_of_votes_per_region_and_the_merged_numbers
     assert rows[0]["status"] == "sent" and rows[0]["note"] == "version 24.3"
     # B's one voter backs both: a whole voice from B for each.
     assert (rows[0]["score"], rows[1]["score"]) == ("2", "1") and rows[1]["region"] == B
+
+
+def test_in_a_shared_room_only_its_regions_bot_may_write_the_boards_regions_and_statuses():
+    from bot.evolutions.board import REGIONS, STATUS
+    from bot.territories.desired import OWNER_ONLY_STATE, DesiredRoom, power_levels
+
+    assert {REGIONS, STATUS} == set(OWNER_ONLY_STATE)
+    room = DesiredRoom(
+        key="club.echanges", is_space=False, kind="community", territory="club", parent="club",
+        name="Échanges", topic="", join_rule="invite", users={"@bot:b": 50}, events_default=0,
+        invites=(),
+    )  # fmt: skip
+    levels = power_levels(replace(room, shared=True), "@bot:a", frozenset())
+    assert all(levels["events"][kind] == 100 for kind in OWNER_ONLY_STATE)
+    assert levels["users"]["@bot:b"] < 100  # a peer's bot: an animator
+    assert not set(OWNER_ONLY_STATE) & set(power_levels(room, "@bot:a", frozenset())["events"])

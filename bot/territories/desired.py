@@ -54,6 +54,7 @@ class DesiredRoom:
     member_joins: tuple[str, ...] = ()  # force_join: joined by the bot's privileges
     # Power needed to invite: members may not in private rooms (the bot and keepers do).
     invite_level: int = 0
+    shared: bool = False  # with peer regions (their bots in it)
 
     @property
     def alias_localpart(self) -> str:
@@ -83,6 +84,12 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+# State of a room shared between regions that only its own region's bot may write (the peers'
+# bots are animators there): the evolution board's regions and statuses (bot.evolutions), which
+# a peer could otherwise replace, state being kept per type and key whoever sends it.
+OWNER_ONLY_STATE = ("fr.agora.evolution.regions", "fr.agora.evolution.status")
+
+
 def power_levels(d: DesiredRoom, bot: str, creators: frozenset[str]) -> dict[str, Any]:
     """The full power-levels content for a room. Creators of a v12+ room are above levels and
     must not be listed (MSC4289)."""
@@ -97,6 +104,7 @@ def power_levels(d: DesiredRoom, bot: str, creators: frozenset[str]) -> dict[str
         "ban": ANIMATOR,
         "redact": ANIMATOR,
         "events": {
+            **dict.fromkeys(OWNER_ONLY_STATE if d.shared else (), ADMIN),
             "m.room.encryption": ADMIN,
             "m.room.server_acl": ADMIN,
             "m.room.history_visibility": ADMIN,
@@ -169,6 +177,7 @@ def _room(
         invite_level=ANIMATOR if spec.private else 0,
         suggested=spec.kind in ("community", "announcements"),
         adopt=spec.adopt_room or spec.adopt_alias,
+        shared=bool(peers),
     )
 
 
