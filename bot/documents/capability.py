@@ -274,12 +274,16 @@ class Documents(Capability):
             kept = {"room": room_id, "event": event_id, "digest": digest, "pinned": False}
             await self.core.store.put(kept_key, kept)
         elif kept.get("digest") != digest:
+            # Each edit its own transaction, named by its place in the sequence: a list that
+            # comes back to an earlier one (pin, unpin, pin again) is a new edit, while the same
+            # edit sent again after a crash (not yet counted) is stored once.
+            version = int(kept.get("version", 0)) + 1
             await self.core.gateway.send(
                 room_id,
                 edit(kept["event"], text),
-                txn=effects.stable_key("documents-board-edit", kept["event"], digest),
+                txn=effects.stable_key("documents-board-edit", kept["event"], str(version)),
             )
-            kept = {**kept, "digest": digest}
+            kept = {**kept, "digest": digest, "version": version}
             await self.core.store.put(kept_key, kept)
         if not kept.get("pinned", True):  # the index pinned in its room, once
             await self._pinned(room_id, kept["event"], True)

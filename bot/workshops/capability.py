@@ -425,9 +425,9 @@ class Workshops(Capability):
             prefix=self.config.commands.prefix,
         )
         room_id = await self.core.direct.room_for(user)
-        await self.core.gateway.send(
-            room_id, notice(text), txn=effects.stable_key("workshop-tell", str(row.id), what, user)
-        )
+        # Named by this job (its cause): the same notice told again later (promoted a second
+        # time the same day) is a new message, this one sent again after a crash is not.
+        await self.core.gateway.send(room_id, notice(text))
 
     async def end(self, payload: dict[str, Any]) -> None:
         """The workshop over: its announcement says so, a thread opens on it for the report
