@@ -33,10 +33,12 @@ async def test_a_forgotten_member_leaves_no_trace_and_answers_stay_without_a_nam
     async with store.db.execute("SELECT who FROM survey_responses") as cur:
         assert [r[0] for r in await cur.fetchall()] == [None]
     assert await surveys.answers_of(named, mine) == {0: "4"}
-    # A revoked member is sent nothing more; what they were sent is still counted.
+    # A revoked member is sent nothing more (no reminder) and answers no more.
     await surveys.delivered(named, BOB, turn=False)
+    assert await surveys.recipients(named) == [BOB] and await surveys.open_for(BOB)
     await surveys.forget(BOB, erase=False)
-    assert await surveys.recipients(named) == [BOB]
+    assert await surveys.recipients(named) == []
+    assert not await surveys.is_recipient(named, BOB) and await surveys.open_for(BOB) == []
     await store.close()
 
 

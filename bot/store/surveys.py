@@ -372,6 +372,12 @@ class SurveyStore:
                 "DELETE FROM survey_deliveries WHERE user_id = ? AND (status = 'pending' OR ?)",
                 (user_id, int(erase)),
             )
+            # A survey sent to them: no reminder more, and no answer taken from them now.
+            await db.execute(
+                "UPDATE survey_deliveries SET status = 'revoked' WHERE user_id = ? "
+                "AND status = 'sent'",
+                (user_id,),
+            )
             await db.execute("DELETE FROM survey_turns WHERE user_id = ?", (user_id,))
             await db.execute("DELETE FROM survey_drafts WHERE user_id = ?", (user_id,))
             if erase:
