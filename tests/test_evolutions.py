@@ -222,3 +222,19 @@ async def test_a_request_voted_on_in_two_regions_is_merged_qualified_ranked_and_
     assert "close" in said, said
     said = await command(midwife_b, "!evolutions refusée")
     assert "n°3" in said and "hors du périmètre" in said and "n°1" not in said, said
+
+    # Someone forgotten: their name off every board their region's bot wrote it on.
+    erased, reaction = await admin_a.command(
+        region_a.control.room_id, f"!forget {doctor_a.user_id}"
+    )
+    assert reaction == "✅", erased.body
+
+    async def forgotten_in_b() -> bool:
+        board = await region_b.evolutions.board(room)
+        votes = {u for users in board.votes.values() for u in users}
+        proposers = {r.proposer for r in board.requests.values()}
+        return doctor_a.user_id not in votes | proposers
+
+    await eventually(forgotten_in_b, "the forgotten doctor off the board in B", timeout=60)
+    board = await region_b.evolutions.board(room)
+    assert board.by_number(1) is not None and board.by_number(1).proposer.endswith(sud.server)

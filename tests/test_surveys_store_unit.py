@@ -28,8 +28,12 @@ async def test_a_forgotten_member_leaves_no_trace_and_answers_stay_without_a_nam
     await surveys.begin_response(named, mine, "vaucluse", "medecin", ALICE)
     await surveys.answer(named, mine, 0, "4", position=1, finished=True, user_id=ALICE,
                          editing=None, last_event="$e")  # fmt: skip
+    mine_to_close = await surveys.open_survey(
+        ALICE, {**DATA, "anonymous": True}, secret, [BOB], [], outcome=None
+    )
     await surveys.forget(ALICE, erase=True)
     assert await surveys.recipients(named) == [] and await surveys.turn(ALICE) is None
+    assert (await surveys.get(mine_to_close)).author == ""  # no result sent to them
     async with store.db.execute("SELECT who FROM survey_responses") as cur:
         assert [r[0] for r in await cur.fetchall()] == [None]
     assert await surveys.answers_of(named, mine) == {0: "4"}

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.capability import Capability, Core
 from bot.errors import BadArgument, Conflict, NotFound, PermissionDenied
-from bot.events import NetworkReconciled
+from bot.events import MemberRemoved, NetworkReconciled
 from bot.evolutions.board import (
     DELIVERED,
     MAX_TEXT,
@@ -58,6 +58,11 @@ STATUS_LABELS = {
 WEIGHT_LABELS = {"region": "evolution.list.weight.region", "users": "evolution.list.weight.users"}
 
 
+def forgotten(server: str) -> str:
+    """Who proposed a request once its proposer is forgotten: someone of their region."""
+    return f"@-:{server}"
+
+
 def label(status: str, locale: str) -> str:
     return t(STATUS_LABELS[status], locale)
 
@@ -68,7 +73,7 @@ class Evolutions(Capability):
 
     def __init__(self, core: Core):
         super().__init__(core)
-        self.events = {NetworkReconciled: self.on_reconciled}
+        self.events = {NetworkReconciled: self.on_reconciled, MemberRemoved: self.on_removed}
         # One change of a board at a time: a proposal claims the next number.
         self.lock = asyncio.Lock()
 
@@ -78,6 +83,40 @@ class Evolutions(Capability):
     async def on_reconciled(self, event: NetworkReconciled) -> None:
         if event.full:
             await self.open_boards()
+
+    async def on_removed(self, event: MemberRemoved) -> None:
+        """Someone forgotten (``!forget``): their name out of every board this region's bot
+        wrote it on (their votes withdrawn, the requests they proposed said to be by someone
+        of this region). A revoked member's votes and requests stay: the region voted."""
+        if event.why != "forgotten":
+            return
+        user, server = event.user_id, self.config.homeserver.server_name
+        if server_of(user) != server:
+            return  # another region's bot wrote what they did
+        rooms = [r.room_id for r in await self.core.store.managed_rooms(include_archived=False)]
+        rooms += await self.core.store.rooms_of_kind(PEER)
+        async with self.lock:
+            for room_id in rooms:
+                try:
+                    await self._forget_in(room_id, user, server)
+                except Exception as exc:  # a room out of reach: the rest goes on
+                    log.error("evolutions: a forgotten member not erased in a board: %r", exc)
+
+    async def _forget_in(self, room_id: str, user: str, server: str) -> None:
+        state: Any = await self.core.gateway.raw(
+            "GET", f"/_matrix/client/v3/rooms/{path_part(room_id)}/state", what="read a board"
+        )
+        mine = self.core.gateway.user_id
+        for ev in state:
+            key, content = ev.get("state_key"), ev.get("content") or {}
+            if ev.get("sender") != mine or not isinstance(key, str) or not content:
+                continue
+            if ev.get("type") == VOTE and key.rpartition("|")[2] == user:
+                await self.core.gateway.put_state(room_id, VOTE, {}, key)
+            elif ev.get("type") == REQUEST and content.get("proposer") == user:
+                await self.core.gateway.put_state(
+                    room_id, REQUEST, {**content, "proposer": forgotten(server)}, key
+                )
 
     # --- the owner's side: which regions the board of a room counts -------------------------
 

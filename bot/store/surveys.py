@@ -382,3 +382,5 @@ class SurveyStore:
             await db.execute("DELETE FROM survey_drafts WHERE user_id = ?", (user_id,))
             if erase:
                 await db.execute("UPDATE survey_responses SET who = NULL WHERE who = ?", (user_id,))
+                # Their surveys stay, nobody's: no result is sent to them at the close.
+                await db.execute("UPDATE surveys SET author = '' WHERE author = ?", (user_id,))

@@ -478,6 +478,8 @@ class Surveys(Capability):
         if survey.origin is not None:
             await self.send_back(survey_id)
             return None
+        if not survey.author.startswith("@"):
+            return None  # its author forgotten: the admins read the results with the command
         locale = await self.core.language(survey.author)
         text = await self.results_text(survey_id, locale)
         room_id = await self.core.direct.room_for(survey.author)
