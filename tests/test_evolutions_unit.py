@@ -291,6 +291,9 @@ class Rooms:
     async def members(self, room_id: str) -> dict[str, str]:
         return self.joined.get(room_id, {})
 
+    def synced_members(self, room_id: str) -> dict[str, str] | None:
+        return None  # not read from the sync yet: asked
+
     async def read_receipt(self, room_id: str, event_id: str) -> None:
         return None
 
@@ -320,14 +323,21 @@ async def test_in_a_shared_room_each_person_is_answered_by_their_own_regions_bot
         (BOT_B,),
         Rooms({club: "managed", mine: "managed"}, {club: {BOT_A: "join", BOT_B: "join"}}),
     )
-    assert await owner._place(club, f"@doc:{A}") is Where.MANAGED_ROOM
-    assert await owner._place(club, f"@sf:{B}") is None  # B's bot answers her
-    assert await owner._place(mine, f"@sf:{B}") is Where.MANAGED_ROOM  # B's bot is not there
-    assert await owner._place(club, f"@x:{C}") is Where.MANAGED_ROOM  # no bot of C
-    # B sees the club as a peer's room: a place for its own people only.
+    assert await owner._place(club, f"@doc:{A}", "evolution") is Where.MANAGED_ROOM
+    assert await owner._place(club, f"@sf:{B}", "evolution") is None  # B's bot answers her
+    assert await owner._place(mine, f"@sf:{B}", "evolution") is Where.MANAGED_ROOM  # no B bot
+    assert await owner._place(club, f"@x:{C}", "evolution") is Where.MANAGED_ROOM  # no bot of C
+    # What is not a shared-room command (a workshop's seat, documents, a plain message) is the
+    # club's own region's to answer, whoever asks.
+    for other in ("atelier", "docs", "nosuchcommand", None):
+        assert await owner._place(club, f"@sf:{B}", other) is Where.MANAGED_ROOM
+    # B sees the club as a peer's room: a place for its own people's shared-room commands.
     peer = dispatcher_of(B, (BOT_A,), Rooms({club: "shared-peer"}, {}))
-    assert await peer._place(club, f"@sf:{B}") is Where.SHARED_ROOM
-    assert await peer._place(club, f"@doc:{A}") is None
+    assert await peer._place(club, f"@sf:{B}", "evolution") is Where.SHARED_ROOM
+    assert await peer._place(club, f"@sf:{B}", "evolutions") is Where.SHARED_ROOM
+    assert await peer._place(club, f"@doc:{A}", "evolution") is None
+    for other in ("atelier", "docs", None):
+        assert await peer._place(club, f"@sf:{B}", other) is None
 
 
 def test_a_command_run_again_finds_the_vote_or_withdrawal_it_wrote():

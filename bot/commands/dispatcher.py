@@ -177,24 +177,44 @@ class Dispatcher:
             for row in rows:
                 await self.handle(row)
 
-    async def _place(self, room_id: str, sender: str) -> Where | None:
+    async def _place(self, room_id: str, sender: str, name: str | None) -> Where | None:
         """Where a command was typed, as this bot serves it (None: not its to answer). In a
-        room shared between regions each person is answered by their own region's bot, the
-        one that answers for them (their votes, their requests): a peer's room is a place
-        for this server's people only, and in a room this region shares, a peer's people
-        are left to their bot while it is there."""
+        room shared between regions a person's own region's bot answers the commands made
+        for such a room (``Where.SHARED_ROOM``: their votes, their requests, which only their
+        bot may write), and the room's own region's bot every other one (a workshop's seat,
+        its documents): a peer's room is a place for this server's people's shared-room
+        commands only, and in a room this region shares, those commands of a peer's people
+        are left to their bot while it is there. ``name``: the command typed (None for a
+        plain message)."""
         kind = await self.store.room_kind(room_id)
         own = self.config.homeserver.server_name
+        theirs = name is not None and self._for_shared_rooms(name)
         if kind == SHARED_PEER:
-            return Where.SHARED_ROOM if server_of(sender) == own else None
+            return Where.SHARED_ROOM if server_of(sender) == own and theirs else None
         place = {"control": Where.CONTROL_ROOM, "dm": Where.DM, "managed": Where.MANAGED_ROOM}.get(
             kind or ""
         )
-        if place is Where.MANAGED_ROOM and server_of(sender) != own:
+        if place is Where.MANAGED_ROOM and theirs and server_of(sender) != own:
             peer = self.config.federation.peer_bot_for(server_of(sender))
-            if peer is not None and (await self.gateway.members(room_id)).get(peer) == "join":
-                return None
+            if peer is not None:
+                members = self.gateway.synced_members(room_id)
+                if members is None:
+                    members = await self.gateway.members(room_id)
+                if members.get(peer) == "join":
+                    return None
         return place
+
+    def _for_shared_rooms(self, name: str) -> bool:
+        """Whether a command (any of its subcommands or variants) is one a person's own
+        region's bot answers in a room shared between regions."""
+        entry = self.registry.get(name)
+        if isinstance(entry, CommandGroup):
+            variants = list(entry.subcommands.values())
+        elif isinstance(entry, ByPlace):
+            variants = list(entry.variants)
+        else:
+            variants = [entry] if entry is not None else []
+        return any(Where.SHARED_ROOM in c.where for c in variants)
 
     async def handle(self, row: InboxRow) -> str:
         """Run one inbox row. Under its event as cause: run again after a crash, its answer,
@@ -205,12 +225,17 @@ class Dispatcher:
     async def _handle(self, row: InboxRow) -> str:
         if await self.store.command_outcome(row.event_id) == REDACTED:
             return REDACTED  # withdrawn by its sender after this batch was read
-        place = await self._place(row.room_id, row.sender)
+        prefix = self.config.commands.prefix
+        typed = (
+            row.body[len(prefix) :].strip().partition(" ")[0].lower()
+            if row.body.startswith(prefix)
+            else None
+        )
+        place = await self._place(row.room_id, row.sender, typed)
         if place is None:
             # Not a room the bot serves (it is leaving it): nothing to answer.
             await self.store.finish_event(row.event_id, IGNORED)
             return IGNORED
-        prefix = self.config.commands.prefix
         if place is Where.CONTROL_ROOM and not row.encrypted:
             return await self._ignore_unencrypted(row, "")  # not even "unknown command"
         if not row.body.startswith(prefix):
