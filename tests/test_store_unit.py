@@ -44,6 +44,21 @@ async def test_inbox_records_each_event_once_with_the_token(tmp_path):
     await store.close()
 
 
+async def test_a_conversations_message_is_never_kept_even_where_commands_are(tmp_path):
+    store = await Store.open(tmp_path / "a.db")
+    store.keep_command_text = 86400.0  # an operator keeps commands' text a day
+    rows = [
+        InboxRow("$c", "!dm", "@a:x", "!ping", True, 1),
+        InboxRow("$a", "!dm", "@a:x", "3", True, 2),
+    ]
+    await store.record_events(rows, "t1")
+    await store.finish_event("$c", "ok")
+    await store.finish_event("$a", "conversation", keep_text=False)  # a survey's answer
+    async with store.db.execute("SELECT event_id, body FROM inbox ORDER BY event_id") as cur:
+        assert [tuple(r) for r in await cur.fetchall()] == [("$a", ""), ("$c", "!ping")]
+    await store.close()
+
+
 def test_power_level_plan_puts_admins_at_100_and_leaves_v12_creators_out():
     current = {"users": {"@agora:x": 100, "@m:x": 0}}
     plan = power_levels_plan(current, "@agora:x", ("@a:x",))

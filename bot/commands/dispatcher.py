@@ -382,7 +382,9 @@ class Dispatcher:
                 ),
                 answer,
             )
-        await self.store.finish_event(row.event_id, "conversation" if answer else IGNORED)
+        await self.store.finish_event(
+            row.event_id, "conversation" if answer else IGNORED, keep_text=False
+        )
         return "conversation" if answer else IGNORED
 
     def _check(

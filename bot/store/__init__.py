@@ -428,10 +428,12 @@ class Store:
             row = await cur.fetchone()
         return row[0] if row else None
 
-    async def finish_event(self, event_id: str, outcome: str) -> None:
+    async def finish_event(self, event_id: str, outcome: str, *, keep_text: bool = True) -> None:
         """A command handled: its id and outcome stay (a replay is recognised), its text goes
-        now, or after ``keep_command_text`` seconds when an operator keeps it for a while."""
-        body = "body" if self.keep_command_text > 0 else "''"
+        now, or after ``keep_command_text`` seconds when an operator keeps it for a while;
+        ``keep_text=False``: now whatever the setting (a plain message in a conversation: an
+        answer to a survey is never kept beside its sender)."""
+        body = "body" if keep_text and self.keep_command_text > 0 else "''"
         await self._write(
             f"UPDATE inbox SET status = 'done', outcome = ?, done_at = ?, body = {body}, "
             "attachment = NULL WHERE event_id = ?",
