@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 
 BOARD_JOB = "documents.board"  # a territory's index of pinned files, posted or edited
 PIN_JOB = "documents.pin"  # a file pinned or unpinned in its room (m.room.pinned_events)
-PINNED_EVENTS = "m.room.pinned_events"
 
 
 class Documents(Capability):
@@ -68,7 +67,6 @@ class Documents(Capability):
             Membership: self.on_membership,
             MemberRemoved: self.on_removed,
         }
-        self.pinning = asyncio.Lock()  # a room's pinned events are read, changed, written
         # One index at a time: a job that read the pins before another wrote them would put
         # the older list back.
         self.boarding = asyncio.Lock()
@@ -294,14 +292,10 @@ class Documents(Capability):
 
     async def _pinned(self, room_id: str, event_id: str, pin: bool) -> None:
         """``event_id`` added to (or taken out of) the room's pinned events, the others kept."""
-        async with self.pinning:
-            state = await self.core.gateway.get_state(room_id, PINNED_EVENTS) or {}
-            pinned = [e for e in state.get("pinned", []) if isinstance(e, str)]
-            wanted = [*pinned, event_id] if pin and event_id not in pinned else pinned
-            if not pin:
-                wanted = [e for e in pinned if e != event_id]
-            if wanted != pinned:
-                await self.core.gateway.put_state(room_id, PINNED_EVENTS, {"pinned": wanted})
+        if pin:
+            await self.core.gateway.change_pins(room_id, add=[event_id])
+        else:
+            await self.core.gateway.change_pins(room_id, remove=[event_id])
 
     async def _rooms(self) -> dict[str, str]:
         """The territories' rooms (not spaces): room id → key."""

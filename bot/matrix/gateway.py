@@ -152,6 +152,9 @@ class Gateway:
         # The sync lazy-loads members: nio holds a room's whole member list only once
         # ``load_members`` read it in this process (the sync keeps it current from then on).
         self._members_whole: set[str] = set()
+        # A room's pinned events are read, changed and written whole: one change at a time,
+        # whoever makes it (the documents' index, a workshop's report), or one would undo another.
+        self._pinning = asyncio.Lock()
         self._member_syncs: dict[str, int] = {}  # room → syncs that changed its members
         if client.config.max_limit_exceeded != 0 or client.config.max_timeouts != 0:
             raise ValueError("build the nio client with gateway.client_config()")
@@ -743,6 +746,22 @@ class Gateway:
             content,
         )
         return data.get("event_id", "")
+
+    async def change_pins(
+        self, room_id: str, add: Collection[str] = (), remove: Collection[str] = ()
+    ) -> bool:
+        """Events pinned in (``add``, after those pinned already) or taken out of
+        (``remove``) a room's ``m.room.pinned_events``, the others kept; False if nothing
+        changed."""
+        async with self._pinning:
+            state = await self.get_state(room_id, "m.room.pinned_events") or {}
+            pinned = [e for e in state.get("pinned") or [] if isinstance(e, str)]
+            wanted = [e for e in pinned if e not in remove]
+            wanted += [e for e in dict.fromkeys(add) if e not in wanted and e not in remove]
+            if wanted == pinned:
+                return False
+            await self.put_state(room_id, "m.room.pinned_events", {"pinned": wanted})
+            return True
 
     async def event(self, room_id: str, event_id: str) -> tuple[str, dict[str, Any]]:
         """One event of a room, as (sender, content), decrypted if it was encrypted (with the

@@ -499,13 +499,7 @@ class Workshops(Capability):
         done, read = kept.get("pinned", []), set(kept.get("read", []))
         files, plain = await self._thread_files(row, read | set(done))
         if files:
-            state = await self.core.gateway.get_state(row.room_id, "m.room.pinned_events") or {}
-            pinned = [e for e in state.get("pinned") or [] if isinstance(e, str)]
-            await self.core.gateway.put_state(
-                row.room_id,
-                "m.room.pinned_events",
-                {"pinned": pinned + [e for e in files if e not in pinned]},
-            )
+            await self.core.gateway.change_pins(row.room_id, add=files)
             await self.core.store.audit(
                 self.core.gateway.user_id, "workshop.pin", "ok", detail=f"n°{row.id} {len(files)}"
             )
