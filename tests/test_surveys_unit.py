@@ -107,7 +107,7 @@ def test_a_token_is_stable_per_person_and_survey_and_says_nothing_of_who():
 def test_groups_below_min_group_merge_into_other_which_is_never_left_small():
     assert merged_groups({"a": 6, "b": 2, "c": 3}, 5) == {"a": "a", "b": OTHER, "c": OTHER}
     # b alone (3) would be the totals minus a: a joins it.
-    assert merged_groups({"a": 6, "b": 3}, 5) == {"a": OTHER, "b": OTHER}
+    assert merged_groups({"a": 6, "b": 3}, 5) == {"a": None, "b": None}  # "other" alone: no
     assert merged_groups({"a": 7, "b": 6, "c": 1}, 5) == {"a": "a", "b": OTHER, "c": OTHER}
     assert merged_groups({"a": 2, "b": 1}, 5) == {"a": None, "b": None}  # 3 people: no groups
     assert merged_groups({"a": 5, "b": 5}, 5) == {"a": "a", "b": "b"}
@@ -116,8 +116,8 @@ def test_groups_below_min_group_merge_into_other_which_is_never_left_small():
 def test_a_breakdown_never_shows_a_group_of_three():
     rows = [("vaucluse", "1")] * 4 + [("vaucluse", "2")] + [("var", "2")] * 3
     shown = breakdown(rows, 5)
-    # Var (3) is nowhere: nor by subtraction (the totals minus Vaucluse), Vaucluse joins it.
-    assert shown == {OTHER: Counter({"1": 4, "2": 4})}
+    # Var (3) is nowhere: nor by subtraction (the totals minus Vaucluse): no breakdown at all.
+    assert shown == {}
     rows += [("alpes", "1")] * 2
     assert breakdown(rows, 5) == {
         "vaucluse": Counter({"1": 4, "2": 1}),
@@ -153,7 +153,7 @@ def test_the_picture_draws_counts_over_everyone_and_the_csv_only_shown_groups():
     assert drawn.panels[1].values == () and "1 réponse en texte" in drawn.panels[1].empty
     sheet = csv_results(questions, results, lambda d, g: g.upper(), "fr")
     assert sheet.startswith("\ufeffquestion,répartition,groupe,réponse,nombre")
-    assert "1. Charge ?,par territoire,OTHER,Légère,5" in sheet  # Vaucluse hides Var's 3
+    assert "par territoire" not in sheet  # Vaucluse's 5 would tell Var's 3
     assert (
         "VAR" not in sheet
         and "VAUCLUSE" not in sheet
@@ -181,7 +181,7 @@ def test_a_peer_sends_back_only_aggregates_and_a_small_group_it_sends_is_dropped
     both = combined(mine, [read], 5)
     assert both.answered == 8 and both.counts == Counter({"2": 5, "1": 3})
     # The peer's 3, in no group, would be the totals minus Vaucluse: Vaucluse is not shown.
-    assert both.groups["territory"] == {OTHER: Counter({"2": 5, "1": 3})}
+    assert both.groups["territory"] == {}
     more = tally("choice", [("1", {"territory": "var", "profession": "medecin"})] * 5, 5)
     three = combined(mine, [read, more], 5)
     # Two groups of 5 and the peer's 3: the smallest (Var, by name at equal size) joins them.

@@ -32,8 +32,9 @@ def merged_groups(sizes: Mapping[str, int], min_group: int) -> dict[str, str | N
     more, else ``OTHER``. The totals are shown too, so what the shown groups leave out is
     known by subtraction: ``OTHER`` (all the small ones together, and those already called
     so) is therefore never left below ``min_group`` while it holds anyone. The smallest shown
-    groups join it until it is big enough; if all of them together are not, the breakdown
-    says nothing (None for every group: the totals are all there is)."""
+    groups join it until it is big enough; if all of them together are not, or none is left
+    to show beside it, the breakdown says nothing (None for every group: the totals are all
+    there is)."""
     small = {g for g, n in sizes.items() if n < min_group or g == OTHER}
     other_size = sum(sizes[g] for g in small)
     shown = sorted((g for g in sizes if g not in small), key=lambda g: (sizes[g], g))
@@ -41,7 +42,7 @@ def merged_groups(sizes: Mapping[str, int], min_group: int) -> dict[str, str | N
         joining = shown.pop(0)
         small.add(joining)
         other_size += sizes[joining]
-    if 0 < other_size < min_group:
+    if 0 < other_size < min_group or not shown:  # nothing the totals do not say already
         return dict.fromkeys(sizes)
     return {g: (OTHER if g in small else g) for g in sizes}
 
@@ -74,7 +75,7 @@ def completed(
     by_size = sorted(out, key=lambda g: (sum(out[g].values()), g))
     while 0 < sum(other.values()) < min_group and by_size:
         other.update(out.pop(by_size.pop(0)))
-    if 0 < sum(other.values()) < min_group:
+    if 0 < sum(other.values()) < min_group or not out:  # "other" alone: the totals again
         return {}
     if other:
         out[OTHER] = other
