@@ -16,13 +16,12 @@ from bot.evolutions.board import (
     REGIONS,
     REQUEST,
     STATUS,
-    VOTE,
+    VOTES,
     export_rows,
     power_of,
     read_board,
     score_text,
     status_of_word,
-    vote_key,
 )
 from bot.evolutions.capability import split_title
 from bot.territories.model import FederationConfig
@@ -57,11 +56,18 @@ def room(weight: str = "region", *, regions_by: str = BOT_A) -> list[dict[str, A
 
 
 def request(rid: str, n: int, title: str, proposer: str, sender: str, ts: int = 0) -> dict:
-    return ev(REQUEST, rid, {"n": n, "title": title, "proposer": proposer}, sender, ts)
+    """A request as its region's bot writes it (keyed by the writer: the homeserver lets no
+    one else write a state key that is a user id but that user)."""
+    return ev(REQUEST + rid, sender, {"n": n, "title": title, "proposer": proposer}, sender, ts)
+
+
+def votes(rid: str, sender: str, **by_user: dict) -> dict:
+    """One region's votes for a request, as its bot writes them."""
+    return ev(VOTES + rid, sender, {"votes": by_user}, sender)
 
 
 def vote(rid: str, user: str, sender: str, on: bool = True) -> dict:
-    return ev(VOTE, vote_key(rid, user), {"vote": True} if on else {}, sender)
+    return votes(rid, sender, **{user: {"vote": True} if on else {}})
 
 
 def status(rid: str, value: str, sender: str = BOT_A, **more: Any) -> dict:
@@ -344,13 +350,17 @@ def test_a_command_run_again_finds_the_vote_or_withdrawal_it_wrote():
     rid = f"{A}~1"
     base = [*room(), request(rid, 1, "Un", f"@a:{A}", BOT_A)]
     voted = read_board(
-        [*base, ev(VOTE, vote_key(rid, f"@a:{A}"), {"vote": True, "cause": "$v"}, BOT_A)]
+        [*base, votes(rid, BOT_A, **{f"@a:{A}": {"vote": True, "cause": "$v"}})]
     )
     assert voted.caused(rid, f"@a:{A}", "$v") and not voted.caused(rid, f"@a:{A}", "$other")
-    taken_back = read_board([*base, ev(VOTE, vote_key(rid, f"@a:{A}"), {"cause": "$w"}, BOT_A)])
+    taken_back = read_board([*base, votes(rid, BOT_A, **{f"@a:{A}": {"cause": "$w"}})])
     assert not taken_back.votes and taken_back.caused(rid, f"@a:{A}", "$w")
     # A cause written by another region's bot proves nothing.
-    forged = read_board([*base, ev(VOTE, vote_key(rid, f"@a:{A}"), {"cause": "$w"}, BOT_B)])
+    # A state key naming another writer than its sender (the homeserver refuses them; a
+    # state read from elsewhere is not trusted either) counts for nothing.
+    misfiled = ev(VOTES + rid, BOT_A, {"votes": {f"@a:{A}": {"vote": True}}}, BOT_B)
+    assert not read_board([*base, misfiled]).votes
+    forged = read_board([*base, votes(rid, BOT_B, **{f"@a:{A}": {"cause": "$w"}})])
     assert not forged.caused(rid, f"@a:{A}", "$w")
 
 

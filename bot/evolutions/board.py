@@ -7,11 +7,15 @@ kind of event counts only when its sender is the one authoritative for it:
   bot) and the weighting, written by the owning region's bot. Counts only when its sender is
   at power 100 or more in the room (the owner: peer bots are at 50, members at 0); that sender
   is the board's *owner*.
-- ``fr.agora.evolution`` (state key: the request's id, ``<server>~<hex>``): a request, written
-  once by the proposer's region's bot (the sender must be the bot the regions event names for
-  the proposer's server, and the id must start with that server).
-- ``fr.agora.evolution.vote`` (state key ``<request id>|<user id>``): one person's vote,
-  ``{"vote": true}``, or ``{}`` once withdrawn; written by the voter's region's bot only.
+- ``fr.agora.evolution.request.<request id>`` (``<server>~<hex>``; state key: the writing
+  bot's user id, which the homeserver lets no one else write): a request, written once by the
+  proposer's region's bot (the bot the regions event names for the proposer's server; the id
+  starts with that server).
+- ``fr.agora.evolution.votes.<request id>`` (state key: the writing bot's user id): the votes
+  of one region's people for one request, ``{"votes": {user: {"vote": true, "cause": …}}}``
+  (``vote`` gone once withdrawn); written by that region's bot only. Keyed by their writer, no
+  other region's bot can replace a region's requests or votes (state is kept per type and key,
+  whoever sends it), and the regions and statuses are the owner's alone by power level.
 - ``fr.agora.evolution.status`` (state key: the request's id): its status and the animators'
   note, or ``merged`` into another request; written by the owner only.
 
@@ -25,15 +29,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
 from bot.matrix.ids import creators, server_of
 
 REGIONS = "fr.agora.evolution.regions"
-REQUEST = "fr.agora.evolution"
-VOTE = "fr.agora.evolution.vote"
+REQUEST = "fr.agora.evolution.request."  # + the request's id
+VOTES = "fr.agora.evolution.votes."  # + the request's id
 STATUS = "fr.agora.evolution.status"
 OWNER_LEVEL = 100
 MAX_TITLE = 200
@@ -247,6 +251,40 @@ def _text(value: Any, most: int) -> str | None:
     return value[:most] if isinstance(value, str) else None
 
 
+def _request(
+    request_id: str, content: Mapping[str, Any], sender: str, board: Board
+) -> Request | None:
+    """A request as its region's bot wrote it (None if malformed or not that bot's to write)."""
+    proposer = content.get("proposer")
+    title = _text(content.get("title"), MAX_TITLE)
+    claimed = content.get("n")
+    if not (
+        isinstance(proposer, str)
+        and title
+        and isinstance(claimed, int)
+        and not isinstance(claimed, bool)
+        and board.regions.get(server_of(proposer)) == sender
+        and request_id.startswith(server_of(proposer) + "~")
+    ):
+        return None
+    description = _text(content.get("description"), MAX_TEXT) or ""
+    return Request(request_id, claimed, title, description, proposer, 0)
+
+
+def _status(content: Mapping[str, Any]) -> Status | None:
+    status = content.get("status")
+    if status not in (*STATUSES, MERGED):
+        return None
+    target = content.get("merged_into") if status == MERGED else None
+    return Status(
+        status,
+        _text(content.get("note"), MAX_TEXT) or "",
+        target if isinstance(target, str) else None,
+        _text(content.get("by"), 300) or "",
+        _text(content.get("cause"), 300) or "",
+    )
+
+
 def read_board(state: list[Mapping[str, Any]]) -> Board:
     """The board from a room's whole state (``GET /rooms/{id}/state``), keeping only what each
     event's sender is authoritative for."""
@@ -273,45 +311,27 @@ def read_board(state: list[Mapping[str, Any]]) -> Board:
         kind, key = ev.get("type"), ev.get("state_key")
         content = ev.get("content") or {}
         sender = ev.get("sender", "")
-        if not isinstance(key, str) or not isinstance(content, dict):
+        if not isinstance(kind, str) or not isinstance(key, str) or not isinstance(content, dict):
             continue
-        if kind == REQUEST:
-            proposer = content.get("proposer")
-            title = _text(content.get("title"), MAX_TITLE)
-            claimed = content.get("n")
-            if not (
-                isinstance(proposer, str)
-                and title
-                and isinstance(claimed, int)
-                and not isinstance(claimed, bool)
-                and board.regions.get(server_of(proposer)) == sender
-                and key.startswith(server_of(proposer) + "~")
-            ):
-                continue
-            description = _text(content.get("description"), MAX_TEXT) or ""
-            raw.append(
-                Request(key, claimed, title, description, proposer, ev.get("origin_server_ts", 0))
-            )
-        elif kind == VOTE:
-            request_id, _, user = key.rpartition("|")
-            if board.regions.get(server_of(user)) != sender:
-                continue
-            if content.get("vote") is True:
-                board.votes.setdefault(request_id, set()).add(user)
-            if isinstance(content.get("cause"), str):
-                board.causes[key] = content["cause"]
-        elif kind == STATUS and sender == board.owner:
-            status = content.get("status")
-            if status not in (*STATUSES, MERGED):
-                continue
-            target = content.get("merged_into") if status == MERGED else None
-            board.statuses[key] = Status(
-                status,
-                _text(content.get("note"), MAX_TEXT) or "",
-                target if isinstance(target, str) else None,
-                _text(content.get("by"), 300) or "",
-                _text(content.get("cause"), 300) or "",
-            )
+        if kind == STATUS:
+            if sender == board.owner and (found := _status(content)) is not None:
+                board.statuses[key] = found
+        elif key != sender:
+            continue  # a request and a region's votes are keyed by their writer
+        elif kind.startswith(REQUEST):
+            request = _request(kind.removeprefix(REQUEST), content, sender, board)
+            if request is not None:
+                raw.append(replace(request, ts=ev.get("origin_server_ts", 0)))
+        elif kind.startswith(VOTES):
+            request_id = kind.removeprefix(VOTES)
+            votes = content.get("votes")
+            for user, vote in votes.items() if isinstance(votes, dict) else ():
+                if not isinstance(vote, dict) or board.regions.get(server_of(user)) != sender:
+                    continue
+                if vote.get("vote") is True:
+                    board.votes.setdefault(request_id, set()).add(user)
+                if isinstance(vote.get("cause"), str):
+                    board.causes[vote_key(request_id, user)] = vote["cause"]
     raw.sort(key=lambda r: (r.claimed, r.ts, r.id))
     for i, r in enumerate(raw, start=1):
         board.requests[r.id] = Request(

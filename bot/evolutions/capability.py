@@ -29,7 +29,7 @@ from bot.evolutions.board import (
     REGIONS,
     REQUEST,
     STATUS,
-    VOTE,
+    VOTES,
     Board,
     Request,
     Standing,
@@ -37,7 +37,6 @@ from bot.evolutions.board import (
     read_board,
     score_text,
     status_of_word,
-    vote_key,
 )
 from bot.i18n import t
 from bot.matrix.gateway import path_part
@@ -108,14 +107,14 @@ class Evolutions(Capability):
         )
         mine = self.core.gateway.user_id
         for ev in state:
-            key, content = ev.get("state_key"), ev.get("content") or {}
-            if ev.get("sender") != mine or not isinstance(key, str) or not content:
+            kind, content = str(ev.get("type")), ev.get("content") or {}
+            if ev.get("state_key") != mine or ev.get("sender") != mine or not content:
                 continue
-            if ev.get("type") == VOTE and key.rpartition("|")[2] == user:
-                await self.core.gateway.put_state(room_id, VOTE, {}, key)
-            elif ev.get("type") == REQUEST and content.get("proposer") == user:
+            if kind.startswith(VOTES) and user in (content.get("votes") or {}):
+                await self._set_vote(room_id, kind.removeprefix(VOTES), user, {})
+            elif kind.startswith(REQUEST) and content.get("proposer") == user:
                 await self.core.gateway.put_state(
-                    room_id, REQUEST, {**content, "proposer": forgotten(server)}, key
+                    room_id, kind, {**content, "proposer": forgotten(server)}, mine
                 )
 
     # --- the owner's side: which regions the board of a room counts -------------------------
@@ -201,21 +200,37 @@ class Evolutions(Capability):
             if request_id not in board.requests:
                 await self.core.gateway.put_state(
                     room_id,
-                    REQUEST,
+                    REQUEST + request_id,
                     {
                         "n": board.next_claim(),
                         "title": title[:MAX_TITLE],
                         "description": description[:MAX_TEXT],
                         "proposer": user,
                     },
-                    request_id,
+                    self.core.gateway.user_id,
                 )
                 board = await self.board(room_id)
         await self.core.store.audit(user, "evolution.propose", "ok", room_id=room_id)
         request = board.requests[request_id]
         return t("evolution.proposed", locale, n=request.number, title=request.title)
 
+    async def _set_vote(self, room_id: str, request_id: str, user: str, vote: dict) -> None:
+        """One person's entry in this region's votes for a request (read, changed, written
+        whole: under the lock)."""
+        bot = self.core.gateway.user_id
+        current = await self.core.gateway.get_state(room_id, VOTES + request_id, bot) or {}
+        votes = dict(current.get("votes") or {})
+        if vote:
+            votes[user] = vote
+        else:
+            votes.pop(user, None)
+        await self.core.gateway.put_state(room_id, VOTES + request_id, {"votes": votes}, bot)
+
     async def vote(self, user: str, room_id: str, n: int, cause: str, locale: str) -> str:
+        async with self.lock:
+            return await self._vote(user, room_id, n, cause, locale)
+
+    async def _vote(self, user: str, room_id: str, n: int, cause: str, locale: str) -> str:
         board, _ = await self._ready(room_id)
         self._counted(board, user)
         asked = self._numbered(board, n)
@@ -226,9 +241,7 @@ class Evolutions(Capability):
                 raise Conflict("evolution.closed", n=root.number)
             if board.voted_keys(root.id, user):
                 raise Conflict("evolution.already_voted", n=root.number)
-            await self.core.gateway.put_state(
-                room_id, VOTE, {"vote": True, "cause": cause}, vote_key(root.id, user)
-            )
+            await self._set_vote(room_id, root.id, user, {"vote": True, "cause": cause})
             await self.core.store.audit(
                 user, "evolution.vote", "ok", room_id=room_id, detail=root.id
             )
@@ -246,6 +259,10 @@ class Evolutions(Capability):
         )
 
     async def withdraw(self, user: str, room_id: str, n: int, cause: str, locale: str) -> str:
+        async with self.lock:
+            return await self._withdraw(user, room_id, n, cause, locale)
+
+    async def _withdraw(self, user: str, room_id: str, n: int, cause: str, locale: str) -> str:
         board, _ = await self._ready(room_id)
         self._counted(board, user)
         root = board.requests[board.root(self._numbered(board, n).id)]
@@ -255,9 +272,7 @@ class Evolutions(Capability):
                 return t("evolution.withdrawn", locale, n=root.number, title=root.title)
             raise Conflict("evolution.not_voted", n=root.number)
         for request_id in keys:  # a vote without "vote": taken back
-            await self.core.gateway.put_state(
-                room_id, VOTE, {"cause": cause}, vote_key(request_id, user)
-            )
+            await self._set_vote(room_id, request_id, user, {"cause": cause})
         await self.core.store.audit(
             user, "evolution.withdraw", "ok", room_id=room_id, detail=root.id
         )
