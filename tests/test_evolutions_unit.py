@@ -349,9 +349,7 @@ async def test_in_a_shared_room_each_person_is_answered_by_their_own_regions_bot
 def test_a_command_run_again_finds_the_vote_or_withdrawal_it_wrote():
     rid = f"{A}~1"
     base = [*room(), request(rid, 1, "Un", f"@a:{A}", BOT_A)]
-    voted = read_board(
-        [*base, votes(rid, BOT_A, **{f"@a:{A}": {"vote": True, "cause": "$v"}})]
-    )
+    voted = read_board([*base, votes(rid, BOT_A, **{f"@a:{A}": {"vote": True, "cause": "$v"}})])
     assert voted.caused(rid, f"@a:{A}", "$v") and not voted.caused(rid, f"@a:{A}", "$other")
     taken_back = read_board([*base, votes(rid, BOT_A, **{f"@a:{A}": {"cause": "$w"}})])
     assert not taken_back.votes and taken_back.caused(rid, f"@a:{A}", "$w")
