@@ -11,6 +11,7 @@ import secrets
 import pytest
 
 from bot.evolutions.board import REGIONS
+from bot.store.vetting import VettingStore
 from tests import test_federation as federation
 from tests.conftest import agora_cli, vet
 from tests.people import Person
@@ -224,6 +225,15 @@ async def test_a_request_voted_on_in_two_regions_is_merged_qualified_ranked_and_
     assert "n°3" in said and "hors du périmètre" in said and "n°1" not in said, said
 
     # Someone forgotten: their name off every board their region's bot wrote it on.
+    _, reaction = await admin_a.command(
+        region_a.control.room_id, f"!revoke {doctor_a.user_id} départ"
+    )
+    assert reaction == "✅"
+
+    async def revoked() -> bool:
+        return not await VettingStore(region_a.store).is_member(doctor_a.user_id)
+
+    await eventually(revoked, "the revocation", 60)
     erased, reaction = await admin_a.command(
         region_a.control.room_id, f"!forget {doctor_a.user_id}"
     )
