@@ -20,6 +20,8 @@ from bot.logs import configure as configure_logging
 from bot.version import version
 
 if TYPE_CHECKING:
+    from nio import AsyncClient
+
     from bot.rosters.book import RosterBook
     from bot.store import Store
 
@@ -193,23 +195,15 @@ def _parser() -> argparse.ArgumentParser:
 async def _export_evolutions(config: Config, data_dir: Path, room: str, output: Path | None) -> int:
     """The board as the bot reads it, through the homeserver with the bot's session (no E2EE:
     state is not encrypted), beside a running bot."""
-    import json
 
     from bot.errors import MatrixError
     from bot.evolutions.board import export_rows, read_board
-    from bot.matrix.gateway import Gateway, path_part, structure_client
+    from bot.matrix.gateway import Gateway, path_part
     from bot.metrics import Metrics
 
-    session_path = data_dir / "bot-session.json"
-    if not session_path.exists():
-        print(
-            f"{session_path} does not exist: start the bot once (agora-bot run --config "
-            f"{config.source} --data-dir {data_dir}) so that it creates its session.",
-            file=sys.stderr,
-        )
+    client = _bot_session(config, data_dir)
+    if client is None:
         return 1
-    session = json.loads(session_path.read_text())
-    client = structure_client(config.homeserver.url, session["user_id"], session["access_token"])
     try:
         gateway = Gateway(client, Metrics(), max_retries=2)
         try:
@@ -256,25 +250,17 @@ async def _run(config: Config, data_dir: Path) -> int:
 async def _plan_or_apply(config: Config, data_dir: Path, apply: bool) -> int:
     """Plan or apply with the bot's own session, without E2EE (structure needs none): this works
     beside a running bot, which sees the changes as its own."""
-    import json
 
-    from bot.matrix.gateway import Gateway, structure_client
+    from bot.matrix.gateway import Gateway
     from bot.metrics import Metrics
     from bot.store import Store
     from bot.territories.groups import load_effective
     from bot.territories.reconciler import Reconciler
     from bot.territories.render import render_plan
 
-    session_path = data_dir / "bot-session.json"
-    if not session_path.exists():
-        print(
-            f"{session_path} does not exist: start the bot once (agora-bot run --config "
-            f"{config.source} --data-dir {data_dir}) so that it creates its session.",
-            file=sys.stderr,
-        )
+    client = _bot_session(config, data_dir)
+    if client is None:
         return 1
-    session = json.loads(session_path.read_text())
-    client = structure_client(config.homeserver.url, session["user_id"], session["access_token"])
     store = await Store.open(data_dir / "agora.db")
     try:
         config = await load_effective(config, store)  # with the groups animators made
@@ -706,3 +692,22 @@ async def _command(args: argparse.Namespace, config: Config) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _bot_session(config: Config, data_dir: Path) -> AsyncClient | None:
+    """A client with the bot's session (no sync, no E2EE: for reading and changing rooms'
+    structure beside a running bot); None, said on stderr, before the bot's first start."""
+    import json
+
+    from bot.matrix.gateway import structure_client
+
+    session_path = data_dir / "bot-session.json"
+    if not session_path.exists():
+        print(
+            f"{session_path} does not exist: start the bot once (agora-bot run --config "
+            f"{config.source} --data-dir {data_dir}) so that it creates its session.",
+            file=sys.stderr,
+        )
+        return None
+    session = json.loads(session_path.read_text())
+    return structure_client(config.homeserver.url, session["user_id"], session["access_token"])
