@@ -15,7 +15,7 @@ from bot.store.vetting import VettingStore
 from tests import test_federation as federation
 from tests.conftest import agora_cli, vet
 from tests.people import Person
-from tests.test_territories import eventually, room_ids
+from tests.test_territories import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -38,49 +38,11 @@ async def test_a_request_voted_on_in_two_regions_is_merged_qualified_ranked_and_
     midwife_b = await cast.person(occitanie.hs, "sagefemme")
     nurse_b = await cast.person(occitanie.hs, "infirmiere")
     bot_a, bot_b = sud.bot_account[0], occitanie.bot_account[0]
-    club, home_b = f"club-{sfx}", f"herault-{sfx}"
-    club_alias = f"#{club}.echanges:{sud.server}"
-
-    region_b = await cast.bot(
-        occitanie,
-        [admin_b.user_id],
-        network={"territories": [{"id": home_b, "name": "Hérault"}]},
-        federation={
-            "allowed_servers": [sud.server],
-            "peer_bots": [bot_a],
-            "shared_rooms": [{"room": club_alias}],
-        },
+    shared = await cast.club(
+        sud, occitanie, sfx, (admin_a, admin_b), animators=(animator_a.user_id,)
     )
-    region_a = await cast.bot(
-        sud,
-        [admin_a.user_id],
-        network={
-            "territories": [
-                {
-                    "id": club,
-                    "name": "Club inter-régional",
-                    "animators": [animator_a.user_id],
-                    "rooms": [
-                        {
-                            "id": "echanges",
-                            "name": "Échanges",
-                            "kind": "community",
-                            "shared_with": [occitanie.server],
-                        }
-                    ],
-                }
-            ]
-        },
-        federation={"allowed_servers": [occitanie.server], "peer_bots": [bot_b]},
-    )
-    await admin_a.accept_invite(region_a.control.room_id)
-    await region_a.settled()
-    room = (await room_ids(region_a))[f"{club}.echanges"]
-
-    async def b_joined() -> bool:
-        return region_b.federation.shared.joined.get(club_alias) == room
-
-    await eventually(b_joined, "B's bot in A's club", timeout=60)
+    region_a, region_b, room = shared.region_a, shared.region_b, shared.room
+    club, home_b, club_alias = shared.club, shared.home_b, shared.alias
     # The owning region opened the board: its regions, as its config shares the room.
     published = {"regions": {sud.server: bot_a, occitanie.server: bot_b}, "weight": "region"}
 

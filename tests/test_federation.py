@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -128,6 +130,19 @@ async def login(hs: Homeserver, name: str, tmp: Path) -> Person:
     )
 
 
+@dataclass(frozen=True)
+class Club:
+    """A club shared by two regions: A's and B's bots, A's room, the club's and B's
+    territories, the room's alias."""
+
+    region_a: Agora
+    region_b: Agora
+    room: str
+    club: str
+    home_b: str
+    alias: str
+
+
 class Cast:
     """The people and bots of one test, closed and stopped at its end."""
 
@@ -145,6 +160,60 @@ class Cast:
         agora = await start_region(region, self.tmp, admins, **extra)
         self.bots.append(agora)
         return agora
+
+    async def club(
+        self,
+        a: Region,
+        b: Region,
+        sfx: str,
+        admins: tuple[Person, Person],
+        *,
+        animators: tuple[str, ...] = (),
+        b_users: tuple[str, ...] = (),
+        b_started: Callable[[Agora], Awaitable[None]] | None = None,
+    ) -> Club:
+        """Region A owning a club (a territory whose community room ``echanges`` is shared
+        with B), B declaring that room (for ``b_users``) with a territory of its own; both
+        bots started (``b_started`` run once B's is), B's bot in A's room."""
+        club, home_b = f"club-{sfx}", f"herault-{sfx}"
+        alias = f"#{club}.echanges:{a.server}"
+        shared: dict[str, Any] = {"room": alias, **({"users": list(b_users)} if b_users else {})}
+        region_b = await self.bot(
+            b,
+            [admins[1].user_id],
+            network={"territories": [{"id": home_b, "name": "Hérault"}]},
+            federation={
+                "allowed_servers": [a.server],
+                "peer_bots": [a.bot_account[0]],
+                "shared_rooms": [shared],
+            },
+        )
+        if b_started is not None:
+            await b_started(region_b)
+        room_spec = {
+            "id": "echanges",
+            "name": "Échanges",
+            "kind": "community",
+            "shared_with": [b.server],
+        }
+        territory = {"id": club, "name": "Club inter-régional", "rooms": [room_spec]}
+        if animators:
+            territory["animators"] = list(animators)
+        region_a = await self.bot(
+            a,
+            [admins[0].user_id],
+            network={"territories": [territory]},
+            federation={"allowed_servers": [b.server], "peer_bots": [b.bot_account[0]]},
+        )
+        await admins[0].accept_invite(region_a.control.room_id)
+        await region_a.settled()
+        room = (await room_ids(region_a))[f"{club}.echanges"]
+
+        async def b_joined() -> bool:
+            return region_b.federation.shared.joined.get(alias) == room
+
+        await eventually(b_joined, "B's bot in A's club", timeout=60)
+        return Club(region_a, region_b, room, club, home_b, alias)
 
     async def close(self) -> None:
         for bot in self.bots:

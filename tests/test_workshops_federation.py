@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app import Agora
 from tests.conftest import vet
 from tests.test_federation import cast, regions, sqlite_regions  # noqa: F401 - fixtures
-from tests.test_territories import eventually, room_ids
 from tests.test_workshops import announcement_text
 
 pytestmark = pytest.mark.integration
@@ -29,51 +29,16 @@ async def test_a_peer_regions_member_registers_with_a_reaction_in_a_shared_room(
     admin_a = await cast.person(sud.hs, "admin")
     admin_b = await cast.person(occitanie.hs, "admin")
     midwife_b = await cast.person(occitanie.hs, "sagefemme")
-    bot_a, bot_b = sud.bot_account[0], occitanie.bot_account[0]
-    club, home_b = f"club-{sfx}", f"herault-{sfx}"
-    club_alias = f"#{club}.echanges:{sud.server}"
+    bot_a = sud.bot_account[0]
 
     # B vets its midwife and declares A's club for her; A shares the club's room with B.
-    region_b = await cast.bot(
-        occitanie,
-        [admin_b.user_id],
-        network={"territories": [{"id": home_b, "name": "Hérault"}]},
-        federation={
-            "allowed_servers": [sud.server],
-            "peer_bots": [bot_a],
-            "shared_rooms": [{"room": club_alias, "users": [midwife_b.user_id]}],
-        },
-    )
-    await vet(region_b, midwife_b.user_id, home_b)
-    region_a = await cast.bot(
-        sud,
-        [admin_a.user_id],
-        network={
-            "territories": [
-                {
-                    "id": club,
-                    "name": "Club inter-régional",
-                    "rooms": [
-                        {
-                            "id": "echanges",
-                            "name": "Échanges",
-                            "kind": "community",
-                            "shared_with": [occitanie.server],
-                        }
-                    ],
-                }
-            ]
-        },
-        federation={"allowed_servers": [occitanie.server], "peer_bots": [bot_b]},
-    )
-    await admin_a.accept_invite(region_a.control.room_id)
-    await region_a.settled()
-    room = (await room_ids(region_a))[f"{club}.echanges"]
+    async def vetted(region_b: Agora) -> None:
+        await vet(region_b, midwife_b.user_id, f"herault-{sfx}")
 
-    async def b_joined() -> bool:
-        return region_b.federation.shared.joined.get(club_alias) == room
-
-    await eventually(b_joined, "B's bot in A's club", timeout=60)
+    shared = await cast.club(
+        sud, occitanie, sfx, (admin_a, admin_b), b_users=(midwife_b.user_id,), b_started=vetted
+    )
+    region_a, room, club = shared.region_a, shared.room, shared.club
     await midwife_b.wait_for(lambda: room in midwife_b.invites, "asked into the club", 60)
     await midwife_b.accept_invite(room)
 
