@@ -324,6 +324,7 @@ async def test_with_admin_privileges_the_bot_does_the_same_through_the_admin_api
     assert await eventually(lambda: privileges.registered_with(token), "the account's record") == (
         user_id
     )
+    await agora.settled()  # the network made (the reconciler runs beside the start)
     community = (await room_ids(agora))[f"vaucluse-{sfx}.communaute"]
     # A vetted member: enforcement would otherwise withdraw the invitation the admin API's
     # join makes first (the community room is not public), and the join would be refused.
