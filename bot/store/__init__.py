@@ -10,7 +10,7 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -654,6 +654,19 @@ class Store:
             return [dict(r) for r in await cur.fetchall()]
 
     # --- durable jobs -------------------------------------------------------------------------
+
+    async def change_once(
+        self, sql: str, params: tuple[Any, ...], jobs: Iterable[tuple[str, dict[str, Any]]]
+    ) -> bool:
+        """One row changed by ``sql`` and, only then, the jobs it calls for, in one
+        transaction; False (nothing queued) when no row was changed (done already)."""
+        async with self.transaction() as db:
+            cur = await db.execute(sql, params)
+            if cur.rowcount != 1:
+                return False
+            for kind, payload in jobs:
+                await Store.add_job(db, kind, payload)
+        return True
 
     @staticmethod
     async def add_job(

@@ -136,29 +136,19 @@ class DocumentStore:
 
     async def pin(self, territory: str, document_id: int, by: str, jobs: Jobs) -> bool:
         """Pinned (with its jobs, in one transaction); False if it was already."""
-        async with self.store.transaction() as db:
-            cur = await db.execute(
-                "INSERT INTO document_pins (territory, document_id, pinned_by, pinned_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (territory, document_id, by, time.time()),
-            )
-            if cur.rowcount != 1:
-                return False
-            for kind, payload in jobs:
-                await Store.add_job(db, kind, payload)
-        return True
+        return await self.store.change_once(
+            "INSERT INTO document_pins (territory, document_id, pinned_by, pinned_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (territory, document_id, by, time.time()),
+            jobs,
+        )
 
     async def unpin(self, territory: str, document_id: int, jobs: Jobs) -> bool:
-        async with self.store.transaction() as db:
-            cur = await db.execute(
-                "DELETE FROM document_pins WHERE territory = ? AND document_id = ?",
-                (territory, document_id),
-            )
-            if cur.rowcount != 1:
-                return False
-            for kind, payload in jobs:
-                await Store.add_job(db, kind, payload)
-        return True
+        return await self.store.change_once(
+            "DELETE FROM document_pins WHERE territory = ? AND document_id = ?",
+            (territory, document_id),
+            jobs,
+        )
 
     async def pinned(self, territory: str) -> list[dict[str, Any]]:
         """A territory's pinned files, in the order they were pinned."""

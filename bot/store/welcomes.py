@@ -39,17 +39,12 @@ class WelcomeStore:
     async def add(self, user_id: str, territory: str, by: str, jobs: Jobs) -> bool:
         """A newcomer welcomed, with the jobs that do it, in one transaction. False (and
         nothing queued) when they were welcomed there already."""
-        async with self.store.transaction() as db:
-            cur = await db.execute(
-                "INSERT OR IGNORE INTO welcomes (user_id, territory, welcomed_by, at) "
-                "VALUES (?, ?, ?, ?)",
-                (user_id, territory, by, time.time()),
-            )
-            if cur.rowcount != 1:
-                return False
-            for kind, payload in jobs:
-                await Store.add_job(db, kind, payload)
-        return True
+        return await self.store.change_once(
+            "INSERT OR IGNORE INTO welcomes (user_id, territory, welcomed_by, at) "
+            "VALUES (?, ?, ?, ?)",
+            (user_id, territory, by, time.time()),
+            jobs,
+        )
 
     async def get(self, user_id: str, territory: str) -> WelcomeRow | None:
         async with self.store.db.execute(
@@ -88,17 +83,12 @@ class WelcomeStore:
 
     async def answer(self, user_id: str, territory: str, yes: bool, town: str, jobs: Jobs) -> bool:
         """The newcomer's answer, once, with the jobs it calls for, in one transaction."""
-        async with self.store.transaction() as db:
-            cur = await db.execute(
-                "UPDATE welcomes SET introduce = ?, town = ?, answered = ? "
-                "WHERE user_id = ? AND territory = ? AND introduce IS NULL",
-                (int(yes), town, time.time(), user_id, territory),
-            )
-            if cur.rowcount != 1:
-                return False
-            for kind, payload in jobs:
-                await Store.add_job(db, kind, payload)
-        return True
+        return await self.store.change_once(
+            "UPDATE welcomes SET introduce = ?, town = ?, answered = ? "
+            "WHERE user_id = ? AND territory = ? AND introduce IS NULL",
+            (int(yes), town, time.time(), user_id, territory),
+            jobs,
+        )
 
     async def arrivals(self, territory: str, since: float, until: float) -> list[WelcomeRow]:
         """Those who agreed to be introduced there, between ``since`` and ``until``."""
