@@ -4,6 +4,7 @@ after a while when it never does."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -47,7 +48,7 @@ async def test_a_command_whose_key_comes_late_is_answered_and_one_never_readable
     )
     await admin._api(
         "PUT",
-        f"/_matrix/client/v3/sendToDevice/m.room.encrypted/late-{session.id[:8]}",
+        f"/_matrix/client/v3/sendToDevice/m.room.encrypted/late-{uuid.uuid4().hex}",
         {"messages": {device[0]: {device[1]: encrypted}}},
     )
 
