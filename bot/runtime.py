@@ -16,6 +16,7 @@ from bot.matrix.crosssigning import device_is_cross_signed
 from bot.matrix.direct import DM_MARK, opened_for
 from bot.matrix.events import GAVE_UP_EVENT_JOB
 from bot.matrix.gateway import path_part
+from bot.matrix.ids import server_of
 from bot.matrix.sync import Invite, Membership, Redaction, Unreadable
 from bot.matrix.unreadable import Unreadables
 from bot.store import REDACTED
@@ -125,11 +126,18 @@ class Runtime(Capability):
         return True
 
     async def on_membership(self, change: Membership) -> bool:
-        """The other side left a direct chat: the bot leaves too."""
-        if change.membership not in ("leave", "ban") or change.user_id == self.core.gateway.user_id:
+        """The other side left a direct chat: the bot leaves too. They joined it from another
+        homeserver: what the bot told them before reaches them (``joined_from_afar``)."""
+        own = self.core.gateway.user_id
+        if change.user_id == own or change.membership not in ("join", "leave", "ban"):
             return False
         if await self.core.store.room_kind(change.room_id) != "dm":
             return False
+        if change.membership == "join":
+            if server_of(change.user_id) == server_of(own):
+                return False
+            await self.core.direct.joined_from_afar(change.room_id, change.user_id)
+            return True
         log.info("%s left our direct chat %s; leaving too", change.user_id, change.room_id)
         await self.core.store.remove_room(change.room_id)
         await self.core.direct.refresh()

@@ -72,6 +72,7 @@ class Person:
     invites: set[str] = field(default_factory=set)
     direct_invites: dict[str, str] = field(default_factory=dict)  # room → inviter
     undecryptable: list[Seen] = field(default_factory=list)
+    _ids: set[str] = field(default_factory=set)  # the events in seen and undecryptable
     _task: asyncio.Task | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     # The person's cross-signing identity, as Element makes one at first login (None: a
@@ -180,6 +181,9 @@ class Person:
         assert not result.get("failures"), result
 
     async def _on_event(self, room: MatrixRoom, event: Event) -> None:
+        if event.event_id in self._ids:  # read back, then come by sync
+            return
+        self._ids.add(event.event_id)
         seen = Seen(room.room_id, event)
         (self.undecryptable if isinstance(event, MegolmEvent) else self.seen).append(seen)
         self._changed.set()
@@ -216,7 +220,14 @@ class Person:
 
     async def accept_invite(self, room_id: str) -> None:
         await self.wait_for(lambda: room_id in self.invites, f"an invite to {room_id}")
-        resp = await self.client.join(room_id)
+        for _ in range(20):
+            resp = await self.client.join(room_id)
+            # Over federation the invite reaches this server before the inviting one has
+            # stored it (its answer to make_join, just after, is "not invited"): as a person
+            # would, try again.
+            if "not invited" not in str(getattr(resp, "message", "")):
+                break
+            await asyncio.sleep(0.25)
         assert getattr(resp, "room_id", None) == room_id, resp
         await self.wait_for(
             lambda: (
@@ -224,6 +235,17 @@ class Person:
             ),
             "the join",
         )
+        await self.read_back(room_id)
+
+    async def read_back(self, room_id: str) -> None:
+        """Read the room's latest messages, as a client does when it opens a room it just
+        joined: over federation, what was sent while this person was only invited reaches
+        their server only when asked for (the homeserver backfills it)."""
+        resp = await self.client.room_messages(room_id, limit=50)
+        wanted = (RoomMessage, ReactionEvent, MegolmEvent)
+        for event in reversed(getattr(resp, "chunk", [])):
+            if isinstance(event, wanted):
+                await self._on_event(self.client.rooms[room_id], event)
 
     async def accept_direct_chat(self, inviter: str) -> str:
         """Join the direct chat ``inviter`` opened with this person (as Element offers to)."""

@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app import Agora
+from bot.matrix.direct import DM_MARK
 from tests.conftest import vet
 from tests.test_federation import cast, regions, sqlite_regions  # noqa: F401 - fixtures
+from tests.test_territories import eventually
 from tests.test_workshops import announcement_text
 
 pytestmark = pytest.mark.integration
@@ -62,12 +64,20 @@ async def test_a_peer_regions_member_registers_with_a_reaction_in_a_shared_room(
 
     # Her ✅ crosses to A's bot: she has a seat, is told in a direct chat, the count follows.
     await midwife_b.react(room, announcement, "✅")
-    await midwife_b.accept_direct_chat(bot_a)
+    dm = await midwife_b.accept_direct_chat(bot_a)
     await midwife_b.wait_for(
         lambda: [s for s in midwife_b.seen if s.body.startswith("Votre ✅ est enregistré")],
         "told over federation",
         90,
     )
+
+    # Her join seen, A's bot wrote its mark again: a message it sent beside her server's
+    # join (which her server would never be sent, element-hq/synapse#17720) follows.
+    async def marked() -> bool:
+        mark = await region_a.gateway.get_state(dm, DM_MARK) or {}
+        return mark == {"for": midwife_b.user_id, "joined": True}
+
+    await eventually(marked, "the direct chat's mark written again", timeout=30)
     assert await region_a.workshops.workshops.registered(n) == [midwife_b.user_id]
     await midwife_b.wait_for(
         lambda: "4 places restantes sur 5" in announcement_text(midwife_b, announcement),

@@ -71,3 +71,11 @@ class DirectChats:
             # The first message must be encrypted for the invited person's devices too.
             await self.gateway.wait_for_member(room_id, user_id)
             return room_id
+
+    async def joined_from_afar(self, room_id: str, user_id: str) -> None:
+        """The person, on another homeserver, joined the direct chat: the bot writes its mark
+        again, saying so. A message the bot sent while their server's join was under way
+        may be one the homeserver never sends them (it was made beside the join, not after
+        it: element-hq/synapse#17720); their server fetches what this new event follows,
+        that message with it."""
+        await self.gateway.put_state(room_id, DM_MARK, {"for": user_id, "joined": True})
