@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from synapse.api.constants import EventTypes
 from synapse.event_auth import get_user_power_level
 from synapse.module_api import ModuleApi
 from synapse.types import UserID, create_requester
+from synapse.types.state import StateFilter
+from synapse.util.frozenutils import unfreeze
 
 
 def _hs(api: ModuleApi) -> Any:
@@ -110,3 +113,32 @@ async def deactivate(api: ModuleApi, bot: str, user_id: str) -> None:
     """As the admin API's /deactivate does (not erased: their messages stay readable)."""
     handler = _hs(api).get_deactivate_account_handler()
     await handler.deactivate_account(user_id, False, create_requester(bot), by_admin=True)
+
+
+# --- a managed room's state, without its members (what GET /rooms/{id}/state would read) ------
+
+# Every state event but the members': a room's members are most of its state, and a plan needs
+# only whether a few people are joined (``joined_users``).
+_NO_MEMBERS = StateFilter.freeze({EventTypes.Member: frozenset()}, include_others=True)
+
+
+async def joined_users(api: ModuleApi, room_id: str) -> frozenset[str]:
+    """Who is joined (Synapse's cached list, as ``/joined_members`` reads it)."""
+    return frozenset(await _store(api).get_users_in_room(room_id))
+
+
+async def state_without_members(api: ModuleApi, room_id: str) -> list[dict[str, Any]]:
+    """The room's current state events but its members (the ModuleApi's ``get_room_state``
+    filters by type only inclusively: it cannot leave one type out)."""
+    controllers = _hs(api).get_storage_controllers()
+    ids = await controllers.state.get_current_state_ids(room_id, _NO_MEMBERS)
+    events = await _store(api).get_events(list(ids.values()))
+    return [
+        {
+            "type": event.type,
+            "state_key": event.state_key,
+            "sender": event.sender,
+            "content": unfreeze(event.content),
+        }
+        for event in events.values()
+    ]

@@ -4,7 +4,8 @@ It records which account each registration token made (Synapse keeps no such rec
 only counts its uses), and serves, behind a shared secret, the few operations the bot would
 otherwise need the admin API for (see ``protocol.OPERATIONS``): single-use registration tokens
 and the account each made; a local user joined into a room the bot manages; a revoked local
-account deactivated; the bot exempt from rate limits. Each operation checks its own limits
+account deactivated; the bot exempt from rate limits; the state of rooms the bot is in,
+without their members (what a plan of the network reads). Each operation checks its own limits
 (local users only, rooms the bot manages, never a bot nor a server admin deactivated), so the
 secret opens these and nothing else.
 
@@ -26,7 +27,7 @@ from agora_synapse.protocol import ModuleConfig, Refused
 
 log = logging.getLogger(__name__)
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 Operation = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -55,6 +56,7 @@ class AgoraModule:
             "rooms/join": self.join,
             "users/deactivate": self.deactivate,
             "ratelimit/exempt": self.exempt,
+            "rooms/state": self.room_states,
         }
         if config.secret is None:
             log.warning("agora_synapse: no secret configured; only registrations are recorded")
@@ -192,6 +194,31 @@ class AgoraModule:
         )
         log.info("%s joined %s into %s", bot, user_id, room_id)
         return {"room_id": room_id, "already": False}
+
+    async def room_states(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The state of rooms the bot is joined to (what it could read itself, room by room,
+        with ``GET /rooms/{id}/state``), without their member events, and of the people asked
+        for each room, their membership ("join", "invite", "leave", "ban"; none: never in it).
+        A room the bot is not joined to answers only ``M_FORBIDDEN``."""
+        bot = self.config.acting_bot(body.get("bot"))
+        rooms: dict[str, Any] = {}
+        for room_id, users in protocol.rooms_and_users(body).items():
+            joined = await compat.joined_users(self.api, room_id)
+            if bot not in joined:
+                rooms[room_id] = {"errcode": Codes.FORBIDDEN}
+                continue
+            members = {user: "join" for user in users if user in joined}
+            others = [user for user in dict.fromkeys(users) if user not in joined]
+            if others:
+                found = await self.api.get_room_state(
+                    room_id, [("m.room.member", user) for user in others]
+                )
+                members |= {key[1]: event.membership for key, event in found.items()}
+            rooms[room_id] = {
+                "state": await compat.state_without_members(self.api, room_id),
+                "members": members,
+            }
+        return {"rooms": rooms}
 
     async def deactivate(self, body: dict[str, Any]) -> dict[str, Any]:
         """A local account deactivated (not erased); never a bot this module serves, nor a

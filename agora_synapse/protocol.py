@@ -33,12 +33,14 @@ OPERATIONS = (
     "rooms/join",
     "users/deactivate",
     "ratelimit/exempt",
+    "rooms/state",
 )
 # Synapse's own rule for a registration token (its admin API's), and the longest life Agora
 # gives one: a token lives days, not years.
 TOKEN_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 MAX_TOKEN_LIFE_MS = 366 * 86400 * 1000
 MAX_LOOKUP = 500  # tokens asked about at once
+MAX_STATE_ROOMS, MAX_STATE_USERS = 100, 20_000  # rooms/state: rooms, and people, at once
 DEFAULT_INVITE_LEVEL, DEFAULT_KICK_LEVEL = 0, 50  # the spec's defaults for m.room.power_levels
 
 
@@ -189,6 +191,25 @@ def room_id(body: Mapping[str, Any]) -> str:
     if not value.startswith("!"):
         raise Refused(400, "M_INVALID_PARAM", "'room_id': expected a room id (!…)")
     return value
+
+
+def rooms_and_users(body: Mapping[str, Any]) -> dict[str, list[str]]:
+    """``rooms/state``'s ``rooms``: room ids, each with the people whose membership is asked."""
+    value = body.get("rooms")
+    if not isinstance(value, dict) or not 0 < len(value) <= MAX_STATE_ROOMS:
+        raise Refused(400, "M_INVALID_PARAM", f"'rooms': expected 1 to {MAX_STATE_ROOMS} room ids")
+    asked: dict[str, list[str]] = {}
+    for room, users in value.items():
+        if not isinstance(room, str) or not room.startswith("!"):
+            raise Refused(400, "M_INVALID_PARAM", "'rooms': expected room ids (!…)")
+        if not isinstance(users, list) or not all(
+            isinstance(u, str) and _USER_ID.match(u) for u in users
+        ):
+            raise Refused(400, "M_INVALID_PARAM", f"'rooms': {room}: expected a list of user ids")
+        asked[room] = users
+    if sum(len(users) for users in asked.values()) > MAX_STATE_USERS:
+        raise Refused(400, "M_INVALID_PARAM", f"'rooms': {MAX_STATE_USERS} people at most")
+    return asked
 
 
 def manages(bot_joined: bool, bot_level: int, power_levels: Mapping[str, Any] | None) -> bool:

@@ -107,10 +107,15 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # --- the homeserver ---------------------------------------------------------------------------
 
 
+# The bot Agora's Synapse module serves here (its operations open to it, with the secret).
+BENCH_BOT = r"^@agora:localhost$"
+
+
 class Homeserver(Protocol):
     url: str
     server_name: str
     registration_shared_secret: str
+    module_secret: str
 
     async def stop(self) -> None: ...
 
@@ -125,6 +130,7 @@ class Embedded:
         self.hs = hs
         self.url, self.server_name = hs.url, hs.server_name
         self.registration_shared_secret = hs.secrets()["registration_shared_secret"]
+        self.module_secret = hs.secrets()["agora_module_secret"]
 
     @property
     def pid(self) -> int | None:
@@ -138,7 +144,9 @@ async def embedded(directory: Path, size: Size) -> Homeserver:
     # Fast password hashing: thousands of accounts are registered (nothing measured logs in
     # more than a few times).
     extra = {**RELAXED_RATE_LIMITS, "bcrypt_rounds": 4}
-    hs = EmbeddedSynapse(directory, "localhost", free_port(), extra=extra)
+    hs = EmbeddedSynapse(
+        directory, "localhost", free_port(), extra=extra, bot_user_pattern=BENCH_BOT
+    )
     await hs.start()
     return Embedded(hs)
 
@@ -150,6 +158,7 @@ class Workers:
         self.hs = hs
         self.url, self.server_name = hs.url, hs.server_name
         self.registration_shared_secret = hs.registration_shared_secret
+        self.module_secret = hs.secrets()["agora_module_secret"]
 
     @property
     def pid(self) -> int | None:
@@ -167,7 +176,9 @@ async def workers(directory: Path, size: Size) -> Homeserver:
     from tests.topology import WorkersSynapse
 
     extra = {**RELAXED_RATE_LIMITS, "bcrypt_rounds": 4}
-    hs = WorkersSynapse(directory, extra=extra, server_name="localhost")
+    hs = WorkersSynapse(
+        directory, extra=extra, server_name="localhost", bot_user_pattern=BENCH_BOT
+    )
     await hs.start(timeout=3600.0)
     return Workers(hs)
 
@@ -1084,7 +1095,28 @@ class Region:
 
     async def plan(self) -> None:
         """A no-change `agora-bot plan` (wall time, 3 runs), beside `agora-bot --version`, and
-        the plan alone, in this process."""
+        the plan alone, in this process: with Agora's module (the default privileges: the
+        rooms' state without their members, a hundred rooms a request), and with the admin
+        API's privileges (each room's whole state, one request per room)."""
+        module_config = self.tmp / "agora-module.yaml"
+        config = yaml.safe_load(self.config_path.read_text())
+        config["homeserver"] |= {"privileges": "module", "module_secret": self.hs.module_secret}
+        module_config.write_text(yaml.safe_dump(config, allow_unicode=True))
+        for path, suffix in ((module_config, ""), (self.config_path, "_whole_state")):
+            walls, inproc = await self._plans(path)
+            self.figures[f"plan.cli{suffix}_s"] = round(statistics.median(walls), 3)
+            self.figures[f"plan.inproc{suffix}_s"] = round(statistics.median(inproc), 3)
+        floor = [(await self.cli("--version"))[0] for _ in range(self.opts.repeat)]
+        self.figures["plan.cli_floor_s"] = round(statistics.median(floor), 3)
+        f = self.figures
+        progress(
+            f"no-change plan: agora-bot plan {f['plan.cli_s']} s (interpreter and imports "
+            f"{f['plan.cli_floor_s']} s), in-process {f['plan.inproc_s']} s; reading every "
+            f"room's whole state: {f['plan.cli_whole_state_s']} s, in-process "
+            f"{f['plan.inproc_whole_state_s']} s"
+        )
+
+    async def _plans(self, config_path: Path) -> tuple[list[float], list[float]]:
         from bot.config import load_config
         from bot.i18n import t
         from bot.matrix.gateway import Gateway, structure_client
@@ -1093,15 +1125,14 @@ class Region:
         from bot.territories.groups import load_effective
         from bot.territories.reconciler import Reconciler
 
-        args = ("plan", "--config", str(self.config_path), "--data-dir", str(self.data))
-        config = load_config(self.config_path, env={})
+        args = ("plan", "--config", str(config_path), "--data-dir", str(self.data))
+        config = load_config(config_path, env={})
         walls = []
         for _ in range(self.opts.repeat):
             took, out = await self.cli(*args)
             if out.strip() != t("plan.nothing", config.locale):
                 raise RuntimeError(f"the plan is not empty:\n{out[:3000]}")
             walls.append(took)
-        floor = [(await self.cli("--version"))[0] for _ in range(self.opts.repeat)]
         store = await Store.open(self.data / "agora.db")
         session = json.loads((self.data / "bot-session.json").read_text())
         client = structure_client(self.hs.url, session["user_id"], session["access_token"])
@@ -1117,14 +1148,7 @@ class Region:
         finally:
             await client.close()
             await store.close()
-        self.figures["plan.cli_s"] = round(statistics.median(walls), 3)
-        self.figures["plan.cli_floor_s"] = round(statistics.median(floor), 3)
-        self.figures["plan.inproc_s"] = round(statistics.median(inproc), 3)
-        progress(
-            f"no-change plan: agora-bot plan {self.figures['plan.cli_s']} s (interpreter and "
-            f"imports {self.figures['plan.cli_floor_s']} s), in-process "
-            f"{self.figures['plan.inproc_s']} s"
-        )
+        return walls, inproc
 
     async def close(self) -> None:
         for child in (self.bot, self.plain):

@@ -135,6 +135,7 @@ async def test_without_the_secret_the_module_does_nothing(synapse):
                 {"bot": bot.user_id, "token": token, "expiry_time": expiry},
             ),
             ("ratelimit/exempt", {"bot": bot.user_id}),
+            ("rooms/state", {"bot": bot.user_id, "rooms": {room: [someone.user_id]}}),
             ("status", {"bot": bot.user_id}),
             ("no/such/operation", {}),
         ):
@@ -190,6 +191,62 @@ async def test_a_join_only_into_a_room_the_bot_manages_and_only_of_a_local_user(
     )
     assert (status, data["errcode"]) == (403, "M_FORBIDDEN")
     assert await stranger.membership(theirs, nurse.user_id) is None
+
+
+async def test_rooms_state_reads_only_rooms_the_bot_is_in_without_their_members(synapse):
+    bot = await Account.of(synapse, "agora")
+    nurse = await Account.of(synapse, "infirmiere")
+    invited = await Account.of(synapse, "invitee")
+    stranger = await Account.of(synapse, "etranger")
+    never = "@jamais:localhost"
+
+    async def states(rooms: Any, acting: str = bot.user_id) -> tuple[int, dict]:
+        return await module(synapse, "rooms/state", {"bot": acting, "rooms": rooms})
+
+    managed = await bot.room(preset="private_chat", name="Communauté", topic="Le Vigan")
+    for who in (nurse, invited):
+        status, _ = await bot.call(
+            "POST", f"/_matrix/client/v3/rooms/{managed}/invite", {"user_id": who.user_id}
+        )
+        assert status == 200
+    assert (await nurse.call("POST", f"/_matrix/client/v3/join/{managed}", {}))[0] == 200
+    theirs = await stranger.room(preset="private_chat", name="Pas au bot")
+
+    asked = [nurse.user_id, invited.user_id, never, bot.user_id]
+    status, data = await states({managed: asked, theirs: [stranger.user_id]})
+    assert status == 200, data
+    read = data["rooms"][managed]
+    assert read["members"] == {
+        nurse.user_id: "join",
+        invited.user_id: "invite",
+        bot.user_id: "join",
+    }  # never in the room: absent
+    # Every state event the bot reads itself, but the members'.
+    status, whole = await bot.call("GET", f"/_matrix/client/v3/rooms/{managed}/state")
+    assert status == 200
+    expected = {
+        (e["type"], e["state_key"]): (e["sender"], e["content"])
+        for e in whole
+        if e["type"] != "m.room.member"
+    }
+    got = {(e["type"], e["state_key"]): (e["sender"], e["content"]) for e in read["state"]}
+    assert got == expected and got[("m.room.name", "")][1] == {"name": "Communauté"}
+    # A room the bot is not in: nothing of it, not even its name.
+    assert data["rooms"][theirs] == {"errcode": "M_FORBIDDEN"}
+    # Acting for someone who is not the bot: refused.
+    status, data = await states({theirs: [stranger.user_id]}, acting=stranger.user_id)
+    assert (status, data["errcode"]) == (403, "M_FORBIDDEN")
+    # Bad requests, named.
+    for rooms, named in (
+        ([managed], "'rooms'"),
+        ({}, "'rooms'"),
+        ({"#alias:localhost": []}, "room ids"),
+        ({managed: ["not a user"]}, managed),
+        ({f"!r{i}:localhost": [] for i in range(101)}, "100"),
+    ):
+        status, data = await states(rooms)
+        assert (status, data["errcode"]) == (400, "M_INVALID_PARAM"), data
+        assert named in data["error"], data
 
 
 async def test_deactivation_never_of_the_bot_nor_a_server_admin_nor_a_remote_user(synapse):

@@ -166,6 +166,30 @@ def test_matching_homeserver_gives_an_empty_plan():
     assert render_plan([], "en") == "Nothing to do: the homeserver matches the configuration."
 
 
+def test_a_room_read_without_its_members_plans_as_its_whole_state():
+    """The module's ``rooms/state`` answer: the state but the member events, and the
+    memberships of the people the plan asks about; the same plan as from the whole state."""
+    desired = desired_state(config(NETWORK).network, (ADMIN,))
+    mapping = {d.key: f"!{d.key}:{SERVER}" for d in desired}
+    whole = actual_from(desired, mapping)
+    summaries = {}
+    for d in desired:
+        room = whole[d.key]
+        events = [
+            {"type": t, "state_key": k, "content": c, "sender": room.senders.get((t, k), "")}
+            for (t, k), c in room.state.items()
+            if t != "m.room.member"
+        ]
+        asked = {*d.member_joins, *d.member_invites, *d.invites}
+        members = {u: m for u in asked if (m := room.membership(u)) is not None}
+        summaries[d.key] = ActualRoom.from_summary(mapping[d.key], events, members)
+    assert plan(desired, summaries, mapping, bot=BOT, server_name=SERVER) == []
+    # Someone asked about and never in a room: invited, as from the whole state.
+    del summaries["vaucluse"].state[("m.room.member", ANIM)]
+    actions = plan(desired, summaries, mapping, bot=BOT, server_name=SERVER)
+    assert [(a.op, a.key, a.user) for a in actions] == [("invite", "vaucluse", ANIM)]
+
+
 def test_drift_and_renames_are_planned_back():
     desired = desired_state(config(NETWORK).network, (ADMIN,))
     mapping = {d.key: f"!{d.key}:{SERVER}" for d in desired}

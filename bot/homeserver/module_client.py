@@ -10,10 +10,16 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from bot.errors import MatrixError
-from bot.homeserver.module_protocol import API_PATH, SECRET_HEADER, TokenRecord
+from bot.homeserver.module_protocol import (
+    API_PATH,
+    SECRET_HEADER,
+    RoomStateSummary,
+    TokenRecord,
+)
 from bot.matrix.gateway import Gateway
 
 LOOKUP_BATCH = 500  # tokens the module answers for at once
+STATE_BATCH = 100  # rooms it reads at once (its MAX_STATE_ROOMS)
 
 
 class ModulePrivileges:
@@ -89,3 +95,23 @@ class ModulePrivileges:
         )
         user_id = data.get("user_id")
         return user_id if isinstance(user_id, str) else None
+
+    async def room_states(
+        self, asked: dict[str, list[str]]
+    ) -> dict[str, RoomStateSummary | None] | None:
+        """Rooms' state without their members, and the membership of the people asked for in
+        each (None for a room the bot is not joined to), a hundred rooms a request; None when
+        the module is older than this operation."""
+        found: dict[str, RoomStateSummary | None] = {}
+        rooms = list(asked)
+        for start in range(0, len(rooms), STATE_BATCH):
+            batch = {room: asked[room] for room in rooms[start : start + STATE_BATCH]}
+            try:
+                data = await self._call("rooms/state", {"rooms": batch}, "read managed rooms")
+            except MatrixError as exc:
+                if exc.status == 404 and exc.errcode == "M_UNRECOGNIZED":
+                    return None
+                raise
+            for room_id, answer in (data.get("rooms") or {}).items():
+                found[room_id] = RoomStateSummary.of(answer) if "state" in answer else None
+        return found

@@ -6,7 +6,8 @@ checks they agree with ``agora_synapse.protocol``."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 MODULE_NAME = "agora-registration-link"
 PROBE_PATH = "/_synapse/client/agora/registration_link"
@@ -41,3 +42,22 @@ class TokenRecord:
             int(data.get("completed") or 0),
             data.get("expiry_time"),
         )
+
+
+@dataclass(frozen=True)
+class RoomStateSummary:
+    """A room as ``rooms/state`` reads it: its state events but the members', and the
+    membership of the people asked about (those never in the room are absent)."""
+
+    state: list[dict[str, Any]] = field(default_factory=list)
+    members: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> RoomStateSummary:
+        state = [e for e in data.get("state") or [] if isinstance(e, dict) and "type" in e]
+        members = {
+            user: membership
+            for user, membership in (data.get("members") or {}).items()
+            if isinstance(membership, str)
+        }
+        return cls(state, members)

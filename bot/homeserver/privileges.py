@@ -19,7 +19,7 @@ from typing import Protocol
 from bot.config import Config, ConfigError
 from bot.homeserver.admin import AdminPrivileges
 from bot.homeserver.module_client import ModulePrivileges
-from bot.homeserver.module_protocol import EMBEDDED_SECRET, TokenRecord
+from bot.homeserver.module_protocol import EMBEDDED_SECRET, RoomStateSummary, TokenRecord
 from bot.i18n import t
 from bot.matrix.gateway import Gateway
 
@@ -52,6 +52,14 @@ class Privileges(Protocol):
     async def registered_with(self, token: str, *, legacy: bool = False) -> str | None:
         """The account registered with ``token`` (``legacy``: as the module's first builds
         recorded it, under the token itself)."""
+        ...
+
+    async def room_states(
+        self, asked: dict[str, list[str]]
+    ) -> dict[str, RoomStateSummary | None] | None:
+        """Rooms' state but their members, with the membership of the people asked about in
+        each, in a few requests (None for a room the bot is not in); None when not offered
+        (the bot then reads each room's whole state)."""
         ...
 
 

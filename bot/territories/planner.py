@@ -72,6 +72,17 @@ class ActualRoom:
         )
         return room
 
+    @classmethod
+    def from_summary(
+        cls, room_id: str, events: list[dict[str, Any]], members: dict[str, str]
+    ) -> ActualRoom:
+        """The room from its state but its members, and the memberships of the people a
+        plan asks about (all a plan reads of its members)."""
+        room = cls.from_state_events(room_id, events)
+        for user, membership in members.items():
+            room.state[("m.room.member", user)] = {"membership": membership}
+        return room
+
     def get(self, event_type: str, state_key: str = "") -> dict[str, Any] | None:
         return self.state.get((event_type, state_key))
 

@@ -68,6 +68,7 @@ class Reconciler:
         self._faults_left = int(os.environ.get(FAULT_ENV, "0") or 0)
         self._by_key: dict[str, DesiredRoom] = {}
         self._ids: dict[str, str] = {}
+        self._module_states: bool | None = None  # False: the module lacks rooms/state
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -75,8 +76,18 @@ class Reconciler:
         self,
         mapping: dict[str, str],
         only: set[str] | None = None,
+        people: dict[str, set[str]] | None = None,
     ) -> tuple[dict[str, ActualRoom], list[str]]:
-        """The full state of each mapped room (one request per room, a few at a time)."""
+        """The state of each mapped room. ``people``: by room key, whose membership the plan
+        reads; the module then answers for a hundred rooms at a time with their state but the
+        members, and those people's memberships (a room's member events are most of its
+        state). Otherwise, or without the module, each room's whole state (one request per
+        room, a few at a time)."""
+        mapping = {k: r for k, r in mapping.items() if only is None or k in only}
+        if people is not None and self._module_states is not False:
+            read = await self._fetch_summaries(mapping, people)
+            if read is not None:
+                return read
         sem = asyncio.Semaphore(FETCH_CONCURRENCY)
         actual: dict[str, ActualRoom] = {}
         unreachable: list[str] = []
@@ -99,7 +110,30 @@ class Reconciler:
                     raise
             actual[key] = ActualRoom.from_state_events(room_id, events)
 
-        await asyncio.gather(*(one(k, r) for k, r in mapping.items() if only is None or k in only))
+        await asyncio.gather(*(one(k, r) for k, r in mapping.items()))
+        return actual, unreachable
+
+    async def _fetch_summaries(
+        self, mapping: dict[str, str], people: dict[str, set[str]]
+    ) -> tuple[dict[str, ActualRoom], list[str]] | None:
+        """``fetch`` through the module's ``rooms/state``; None when it is not offered (admin
+        privileges, or a module older than the operation: remembered)."""
+        asked = {room_id: sorted(people.get(key, ())) for key, room_id in mapping.items()}
+        if not asked:
+            return {}, []
+        summaries = await self.privileges.room_states(asked)
+        if summaries is None:
+            self._module_states = False
+            return None
+        actual: dict[str, ActualRoom] = {}
+        unreachable: list[str] = []
+        for key, room_id in mapping.items():
+            summary = summaries.get(room_id)
+            if summary is None:
+                unreachable.append(key)
+                log.error("managed room %s (%s) is out of the bot's reach", key, room_id)
+                continue
+            actual[key] = ActualRoom.from_summary(room_id, summary.state, summary.members)
         return actual, unreachable
 
     async def desired(self) -> list[DesiredRoom]:
@@ -121,7 +155,8 @@ class Reconciler:
         if only is not None:
             desired = [d for d in desired if d.key in only]
         live = {k: v for k, v in mapping.items() if k not in archived}
-        actual, unreachable = await self.fetch(live, only)
+        people = {d.key: {*d.member_joins, *d.member_invites, *d.invites} for d in desired}
+        actual, unreachable = await self.fetch(live, only, people)
         desired = [d for d in desired if d.key not in unreachable]
         actions = plan(
             desired,
