@@ -19,8 +19,6 @@ from synapse.api.constants import EventTypes
 from synapse.event_auth import get_user_power_level
 from synapse.module_api import ModuleApi
 from synapse.types import UserID, create_requester
-from synapse.types.state import StateFilter
-from synapse.util.frozenutils import unfreeze
 
 
 def _hs(api: ModuleApi) -> Any:
@@ -117,10 +115,6 @@ async def deactivate(api: ModuleApi, bot: str, user_id: str) -> None:
 
 # --- a managed room's state, without its members (what GET /rooms/{id}/state would read) ------
 
-# Every state event but the members': a room's members are most of its state, and a plan needs
-# only whether a few people are joined (``joined_users``).
-_NO_MEMBERS = StateFilter.freeze({EventTypes.Member: frozenset()}, include_others=True)
-
 
 async def joined_users(api: ModuleApi, room_id: str) -> frozenset[str]:
     """Who is joined (Synapse's cached list, as ``/joined_members`` reads it)."""
@@ -128,17 +122,20 @@ async def joined_users(api: ModuleApi, room_id: str) -> frozenset[str]:
 
 
 async def state_without_members(api: ModuleApi, room_id: str) -> list[dict[str, Any]]:
-    """The room's current state events but its members (the ModuleApi's ``get_room_state``
-    filters by type only inclusively: it cannot leave one type out)."""
+    """The room's current state events but its members'. The whole state's ids are Synapse's
+    cached map (a filtered read, as the ModuleApi's ``get_room_state`` makes, is a database
+    query each time): the members are left out here, and only the others' events loaded.
+    Their content stays Synapse's frozen mapping, which its JSON encoder writes as is."""
     controllers = _hs(api).get_storage_controllers()
-    ids = await controllers.state.get_current_state_ids(room_id, _NO_MEMBERS)
-    events = await _store(api).get_events(list(ids.values()))
+    ids = await controllers.state.get_current_state_ids(room_id)
+    wanted = [event_id for (kind, _), event_id in ids.items() if kind != EventTypes.Member]
+    events = await _store(api).get_events(wanted)
     return [
         {
             "type": event.type,
             "state_key": event.state_key,
             "sender": event.sender,
-            "content": unfreeze(event.content),
+            "content": event.content,
         }
         for event in events.values()
     ]

@@ -24,9 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.matrix.ids import host_of
+from bot.matrix.ids import host_of, server_of
 from bot.territories.model import Network, RoomSpec, Territory, room_keepers
-from bot.vetting.provisioning import MemberInfo, ProvisioningConfig, deliveries
+from bot.vetting.provisioning import Delivery, MemberInfo, ProvisioningConfig, deliveries
 
 ADMIN, ANIMATOR = 100, 50
 HISTORY_VISIBILITY = "invited"
@@ -193,10 +193,24 @@ def desired_state(
     out = _structure(network, admins, peer_bot)
     if not members:
         return out
+    provisioning = provisioning or ProvisioningConfig()
     invites: dict[str, list[str]] = {}
     joins: dict[str, list[str]] = {}
+    # Members alike (territory, profession, grants, homeserver; their id only when a rule
+    # names people) are given the same: worked out once.
+    by_name = any(rule.users for rule in provisioning.rules)
+    given: dict[tuple[Any, ...], list[Delivery]] = {}
     for member in members:
-        for d in deliveries(member, network, provisioning or ProvisioningConfig(), server_name):
+        alike = (
+            member.territory,
+            member.profession,
+            member.grants,
+            server_of(member.user_id),
+            member.user_id if by_name else None,
+        )
+        if alike not in given:
+            given[alike] = deliveries(member, network, provisioning, server_name)
+        for d in given[alike]:
             (joins if d.op == "join" else invites).setdefault(d.key, []).append(member.user_id)
     return [
         replace(
