@@ -1128,6 +1128,7 @@ class Region:
         args = ("plan", "--config", str(config_path), "--data-dir", str(self.data))
         config = load_config(config_path, env={})
         walls = []
+        await self.cli(*args)  # Synapse's caches warmed (a first plan after its start is slower)
         for _ in range(self.opts.repeat):
             took, out = await self.cli(*args)
             if out.strip() != t("plan.nothing", config.locale):
