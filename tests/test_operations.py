@@ -20,6 +20,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from agora_synapse.module import VERSION as MODULE_VERSION
 from bot.news.hooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from bot.version import version
 from tests.conftest import (
@@ -240,7 +241,7 @@ async def test_doctor_says_what_to_fix_then_that_all_is_in_place(synapse, tmp_pa
     assert "✅ Privilèges : le module Synapse d'Agora" in out
     assert f"✅ Le bot se connecte : {user_id}" in out
     assert "✅ Le bot n'est pas administrateur du serveur" in out
-    assert "✅ Le module Synapse d'Agora (version 1.0.0) répond au secret du bot" in out
+    assert f"✅ Le module Synapse d'Agora (version {MODULE_VERSION}) répond au secret du bot" in out
     assert "✅ Inscription sur jeton seulement." in out
     assert "❌ Le bot est soumis aux limites de débit" in out
     assert "❌ Fédération avec region-voisine.invalid : injoignable" in out
