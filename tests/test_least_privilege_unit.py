@@ -191,3 +191,12 @@ def test_the_deprecated_name_still_loads_the_module_as_older_homeserver_yaml_fil
         [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, cwd=Path.cwd()
     )
     assert done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_the_module_states_the_version_its_package_has():
+    import tomllib
+
+    from agora_synapse.module import VERSION
+
+    pyproject = Path(__file__).resolve().parents[1] / "agora_synapse" / "pyproject.toml"
+    assert tomllib.loads(pyproject.read_text())["project"]["version"] == VERSION
