@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.errors import MatrixError
 from bot.matrix.content import ENCRYPTION
 from bot.matrix.gateway import Gateway
 from bot.store import Store
@@ -77,5 +78,10 @@ class DirectChats:
         again, saying so. A message the bot sent while their server's join was under way
         may be one the homeserver never sends them (it was made beside the join, not after
         it: element-hq/synapse#17720); their server fetches what this new event follows,
-        that message with it."""
-        await self.gateway.put_state(room_id, DM_MARK, {"for": user_id, "joined": True})
+        that message with it. In a chat the person opened, where the bot may lack the power
+        to write state, there is nothing to do: the bot wrote nothing before their join."""
+        try:
+            await self.gateway.put_state(room_id, DM_MARK, {"for": user_id, "joined": True})
+        except MatrixError as exc:
+            if exc.status != 403:
+                raise
