@@ -354,7 +354,12 @@ async def test_an_approval_taken_back_no_longer_counts_and_a_removed_card_comes_
         ],
         "the card posted again",
     )
-    assert (await agora.vetting.requests.request(number)).card_event == again[0].event_id
+
+    # The bot records the new card just after posting it (the admin may see it first).
+    async def recorded_card() -> bool:
+        return (await agora.vetting.requests.request(number)).card_event == again[0].event_id
+
+    await eventually(recorded_card, "the new card recorded", timeout=10)
     final = await first.react(control, again[0].event_id, "✅")
     space = (await room_ids(agora))[f"vaucluse-{sfx}"]
     await nurse.wait_for(lambda: space in nurse.invites, "the invitation")
