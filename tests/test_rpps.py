@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.rpps.capability import REFRESH_JOB
 from tests.conftest import agora_cli, free_port
 from tests.feedserver import FeedServer
 from tests.rpps_files import extraction, line
@@ -154,6 +155,13 @@ async def test_the_directory_is_downloaded_as_it_changes_and_a_failure_said_once
         partial = Path(agora.data_dir) / "directory.download"
         await eventually(lambda: _true(not partial.exists()), "the download deleted")  # not kept
 
+        # The download's job over (it lists the directory's gaps after loading, then plans its
+        # next run from its own end): only then is the clock moved.
+        async def rescheduled() -> bool:
+            due = await agora.store.due_jobs(now=agora.jobs.clock())
+            return not [j for j in due if j.kind == REFRESH_JOB]
+
+        await eventually(rescheduled, "the download's job planned again", 60)
         # An hour later: the same file, answered 304 (nothing loaded again).
         first_load = (await agora.directory.directory.loaded())["at"]
         agora.jobs.clock.offset = 3601
