@@ -249,3 +249,84 @@ async def test_a_file_posted_while_the_bot_is_down_is_indexed_once_it_is_back(pe
     erased, reaction = await admin.command(control, f"!forget {alice.user_id}")
     assert reaction == "✅", erased.body
     assert await indexed(again) == []
+
+
+async def test_a_territory_without_a_resources_room_pins_onto_the_one_above(person, start_bot):
+    """A CPTS with no resources room of its own: its animator's pin lands in the resources
+    room of the department above (the nearest up the tree), and that animator can take it off
+    again though they do not animate the department."""
+    sfx = secrets.token_hex(3)
+    admin, lead, animator = await person("admin"), await person("dept"), await person("anim")
+    alice = await person("alice")
+    network = {
+        "territories": [
+            {
+                "id": f"vaucluse-{sfx}",
+                "name": "Vaucluse",
+                "animators": [lead.user_id],
+                "rooms": [{"id": "ressources", "name": "Vaucluse · Ressources",
+                           "kind": "resources"}],
+                "territories": [
+                    {
+                        "id": f"cpts-{sfx}",
+                        "name": "CPTS du Grand Avignon",
+                        "animators": [animator.user_id],
+                        "rooms": [{"id": "communaute", "name": "CPTS · Échanges",
+                                   "kind": "community"}],
+                    }
+                ],
+            }
+        ]
+    }  # fmt: skip
+    agora = await start_bot([admin.user_id], network=network)
+    await admin.accept_invite(agora.control.room_id)
+    for someone in (alice, animator, lead):
+        await vet(agora, someone.user_id, f"cpts-{sfx}")
+    await agora.settled()
+    ids = await room_ids(agora)
+    space, community = ids[f"cpts-{sfx}"], ids[f"cpts-{sfx}.communaute"]
+    resources = ids[f"vaucluse-{sfx}.ressources"]
+    await join(agora, alice, space, community)
+    await join(agora, animator, space, community)
+    await agora.vetting.outcomes.provision(lead.user_id)
+    await lead.accept_invite(ids[f"vaucluse-{sfx}"])
+    assert isinstance(await lead.client.join(resources), JoinResponse)
+    await lead.wait_for(lambda: resources in lead.client.rooms, "the resources room joined")
+
+    protocol = await alice.send_file(community, "Protocole plaies.pdf", b"%PDF plaies")
+    await eventually(lambda: _count(agora, 1), "the file indexed", 60)
+    dm = await animator.dm(agora.gateway.user_id)
+    mine, _ = await animator.command(dm, "!docs")
+    n = number(mine.body, "Protocole plaies.pdf")
+    pinned, reaction = await animator.command(dm, f"!docs épingler {n}")
+    assert reaction == "✅" and "épinglé dans Vaucluse · Ressources" in pinned.body, pinned.body
+    (board,) = await lead.wait_for(
+        lambda: [s for s in lead.seen if s.room_id == resources and s.body.startswith(TITLE)],
+        "the index message in the department's resources room",
+        60,
+    )
+    assert "Protocole plaies.pdf" in board.body and link_to(community, protocol) in board.body
+
+    # The CPTS's animator takes it off again: the index edited, the file unpinned in its room.
+    unpinned, reaction = await animator.command(dm, f"!docs désépingler {n}")
+    assert reaction == "✅", unpinned.body
+    await lead.wait_for(
+        lambda: [
+            s
+            for s in lead.seen
+            if s.room_id == resources
+            and s.content.get("m.relates_to", {}).get("event_id") == board.event_id
+            and "Protocole" not in s.content["m.new_content"]["body"]
+        ],
+        "the index message edited",
+        60,
+    )
+
+    async def pinned_in_its_room() -> bool:
+        state = await agora.gateway.get_state(community, "m.room.pinned_events") or {}
+        return protocol in state.get("pinned", [])
+
+    await eventually(lambda: _not(pinned_in_its_room()), "the file unpinned in its room", 60)
+    # Taken off, it is not pinned anywhere: a second try says so.
+    again, reaction = await animator.command(dm, f"!docs désépingler {n}")
+    assert reaction == "❌" and "n'est épinglé dans aucun territoire" in again.body, again.body

@@ -197,8 +197,13 @@ class Documents(Capability):
         )
 
     async def unpin(self, user: str, ref: str, locale: str) -> str:
-        document, _ = await self._pinnable(user, ref)
+        document, key = await self._pinnable(user, ref)
+        # Where they may take it off: the boards of the territories they animate, and the one
+        # their file's territory pins onto (an ancestor's, when it has no room of its own).
         animated = {x.id for x in animated_by(user, self.config.network, self.config.admins)}
+        found = board_room(self.config.network, key.split(".", 1)[0])
+        if found is not None:
+            animated.add(found[0])
         places = [p for p in await self.documents.pinned_in(document.id) if p in animated]
         if not places:
             raise NotFound("docs.not_pinned", id=document.id)
