@@ -166,6 +166,7 @@ class Agora:
             conversations=lambda: direct.rooms,
             watched_state=WATCHED_STATE,
             healthy_age=lambda: self.config.web.healthy_sync_age,
+            pause_after_joins=lambda: self.config.homeserver.sync_pause_after_joins,
         )
         self._apply()
         # Full-state sync first: nio needs room state before it can encrypt anything.

@@ -214,6 +214,15 @@ class HomeserverConfig:
     federation: FederationListener | None = setting(
         None, "embedded only: the TLS listener of peer regions (none: no federation)", restart=True
     )
+    sync_pause_after_joins: float = setting(
+        0.3,
+        "after a sync that brought people joining or leaving and no command, wait this long "
+        "(seconds) before the next: a burst of joins comes in a few syncs, not one each, and "
+        "the homeserver serves fewer syncs and key queries; a command waits that long at most "
+        "meanwhile (0: never wait)",
+        lo=0.0,
+        hi=5.0,
+    )
     retries: int = setting(
         6,
         "how often one request is tried again before the work that made it is retried later",

@@ -215,3 +215,25 @@ def test_a_start_asks_for_what_nio_needs_to_send_and_members_lazily():
             assert f["room"][part]["include_redundant_members"] is True
     assert "lazy_load_members" not in later["room"]["state"]
     assert "lazy_load_members" not in later["room"]["timeline"]
+
+
+def test_a_sync_of_joins_without_commands_is_followed_after_a_pause_and_a_command_at_once():
+    from bot.matrix.sync import Batch, Membership, SyncLoop
+    from bot.store import InboxRow
+
+    pause = [0.3]
+    loop = SyncLoop(
+        None,
+        None,
+        None,
+        lambda: "!",
+        None,
+        pause_after_joins=lambda: pause[0],  # type: ignore[arg-type]
+    )
+    joined = Membership("!r:localhost", "@ide:localhost", "join", "@agora:localhost", "$j")
+    command = InboxRow("$c", "!control:localhost", "@admin:localhost", "!ping", True, 1)
+    assert loop.pause_before_next(Batch(memberships=[joined])) == 0.3
+    assert loop.pause_before_next(Batch(memberships=[joined], commands=[command])) == 0.0
+    assert loop.pause_before_next(Batch()) == 0.0  # the bot's own echoes, a chat: no wait
+    pause[0] = 0.0  # the setting turned off (a reload)
+    assert loop.pause_before_next(Batch(memberships=[joined])) == 0.0

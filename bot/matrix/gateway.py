@@ -498,7 +498,8 @@ class Gateway:
         if room.encrypted:
             return
         if await self.get_state(room_id, "m.room.encryption"):
-            log.warning("%s is encrypted but nio did not know it; corrected", room_id)
+            # A room just made (its state not synced yet), or nio's view out of date.
+            log.info("%s is encrypted but nio did not know it yet; corrected", room_id)
             room.encrypted = True
             self.client.encrypted_rooms.add(room_id)
             # Its members' devices were not tracked while nio thought it in the clear (a

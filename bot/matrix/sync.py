@@ -561,6 +561,7 @@ class SyncLoop:
         healthy_age: Callable[[], float] = lambda: 60.0,
         conversations: Callable[[], frozenset[str]] = frozenset,
         watched_state: frozenset[str] = frozenset(),
+        pause_after_joins: Callable[[], float] = lambda: 0.0,
     ):
         self.gateway = gateway
         self.store = store
@@ -570,6 +571,7 @@ class SyncLoop:
         self.healthy_age = healthy_age  # /healthz turns 503 past this age (seconds)
         self.watched_state = watched_state  # state event types whose changes are acted on
         self.conversations = conversations
+        self.pause_after_joins = pause_after_joins
         self.first = True
 
     @property
@@ -682,12 +684,23 @@ class SyncLoop:
             users = client.get_users_for_key_claiming()
             await self.gateway.call("claim keys", lambda: client.keys_claim(users))
 
+    def pause_before_next(self, batch: Batch) -> float:
+        """After a sync that brought people joining or leaving and no command, a short wait
+        before the next: a burst of joins (a bulk onboarding: 5 rooms × 200 members) then
+        comes in a few syncs instead of one each, and the homeserver serves a sync and a key
+        query for each few of them, not for each (measured in docs/performance.md). A command
+        sent meanwhile waits that long at most; a sync with a command is followed at once."""
+        if batch.commands or not batch.memberships:
+            return 0.0
+        return max(0.0, self.pause_after_joins())
+
     async def run(self) -> None:
         failures = 0
         while True:
             try:
-                await self.once()
+                batch = await self.once()
                 failures = 0
+                await asyncio.sleep(self.pause_before_next(batch))
             except asyncio.CancelledError:
                 raise
             except AgoraError as exc:
