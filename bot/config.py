@@ -92,7 +92,7 @@ def setting(
     *,
     kind: str | None = None,
     lo: float | None = None,
-    hi: int | None = None,
+    hi: float | None = None,
     choices: tuple[str, ...] | None = None,
     pattern: re.Pattern[str] | None = None,
     what: str | None = None,
