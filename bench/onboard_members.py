@@ -13,7 +13,7 @@ API), beside a raw script that makes the same joins on the same Synapse in the s
   their join in the space), p50 and p95: in the bulk (from the moment each request was closed:
   mostly waiting behind the batch), and for 20 lone requests approved one by one (from the
   moment the admin's client sent `!approve N`).
-Target: Agora ≥ 0.7× the baseline's members per second.
+Target: Agora ≥ 0.9× (issue 17; it was 0.7× before) the baseline's members per second.
 """
 
 from __future__ import annotations
@@ -291,7 +291,7 @@ async def main(members: int) -> None:
         f"({agora_rate:6.1f} members/s)"
     )
     print(
-        f"  ratio agora / raw                            {agora_rate / base_rate:7.2f}x  (target ≥ 0.7x)"
+        f"  ratio agora / raw                            {agora_rate / base_rate:7.2f}x  (target ≥ 0.9x)"
     )
     print(
         f"  in the bulk: request closed → first join    p50 {p50 * 1000:6.0f} ms  "

@@ -176,9 +176,7 @@ async def workers(directory: Path, size: Size) -> Homeserver:
     from tests.topology import WorkersSynapse
 
     extra = {**RELAXED_RATE_LIMITS, "bcrypt_rounds": 4}
-    hs = WorkersSynapse(
-        directory, extra=extra, server_name="localhost", bot_user_pattern=BENCH_BOT
-    )
+    hs = WorkersSynapse(directory, extra=extra, server_name="localhost", bot_user_pattern=BENCH_BOT)
     await hs.start(timeout=3600.0)
     return Workers(hs)
 
