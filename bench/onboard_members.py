@@ -2,7 +2,7 @@
 by two admins, each member provisioned into a space and 4 rooms (force_join: through the admin
 API), beside a raw script that makes the same joins on the same Synapse in the same run.
 
-    python bench/onboard_members.py [--members 200]
+    python bench/onboard_members.py [--members 200] [--sync-pause 0.3]
 
 - Agora: from the second admin's `!approve import:…` (sent by a real E2EE client in the control
   room) until every member is in their space and 4 rooms. The members/s include the bulk
@@ -142,7 +142,7 @@ async def command(person: Person, room: str, text: str) -> str:
     return await person.say(room, text)
 
 
-async def main(members: int) -> None:
+async def main(members: int, sync_pause: float | None) -> None:
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("nio", "peewee"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -179,6 +179,9 @@ async def main(members: int) -> None:
                         "server_name": hs.server_name,
                         "password": bot_pw,
                         "privileges": "admin",  # force-joins through the admin API
+                        **(
+                            {"sync_pause_after_joins": sync_pause} if sync_pause is not None else {}
+                        ),
                     },
                     "bot": {"localpart": bot_id[1:].split(":")[0]},
                     "admins": [a.user_id for a in admins],
@@ -308,5 +311,12 @@ async def main(members: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=200)
+    parser.add_argument(
+        "--sync-pause",
+        type=float,
+        default=None,
+        help="homeserver.sync_pause_after_joins for the bot (default: the setting's default; "
+        "0: a sync after each, as before it existed)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.members))
+    asyncio.run(main(args.members, args.sync_pause))

@@ -94,7 +94,12 @@ async def main(members: int, pace: float, concurrency: int) -> None:
                 async with gate:
                     user_id, password = await register(hs, f"m{n}")
                     return await Person.login(
-                        hs.url, user_id, password, tmp / "people" / str(n), cross_signed=False
+                        hs.url,
+                        user_id,
+                        password,
+                        tmp / "people" / str(n),
+                        cross_signed=False,
+                        poll_ms=30_000,
                     )
 
             people = list(await asyncio.gather(*(someone(n) for n in range(members))))
@@ -102,7 +107,9 @@ async def main(members: int, pace: float, concurrency: int) -> None:
             for p in people:
                 await vet(agora, p.user_id, TERRITORY)
             sender_id, sender_pw = await register(hs, "sender")
-            sender = await Person.login(hs.url, sender_id, sender_pw, tmp / "sender")
+            sender = await Person.login(
+                hs.url, sender_id, sender_pw, tmp / "sender", poll_ms=30_000
+            )
 
             # Baseline: a plain nio client, one encrypted direct chat and message each.
             rooms: dict[str, str] = {}

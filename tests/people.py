@@ -95,10 +95,13 @@ class Person:
         *,
         cross_signed: bool = True,
         keys: CrossSigningKeys | None = None,
+        poll_ms: int = 1000,
     ) -> Person:
         """Log in with a new device. ``cross_signed``: publish a cross-signing identity (or
         ``keys``, one made before, as a second session of the same person would hold it) and
-        sign this device with it, as Element does when it sets up or verifies a session."""
+        sign this device with it, as Element does when it sets up or verifies a session.
+        ``poll_ms``: the sync's long poll (a benchmark of a thousand people asks 30 s, as
+        Element does: a thousand clients polling each second would load the homeserver)."""
         store.mkdir(parents=True, exist_ok=True)
         client = AsyncClient(
             url,
@@ -111,7 +114,7 @@ class Person:
         person = cls(client, password)
         client.add_event_callback(person._on_event, (RoomMessage, ReactionEvent, MegolmEvent))
         client.add_event_callback(person._on_invite, InviteMemberEvent)
-        person._task = asyncio.create_task(client.sync_forever(timeout=1000, full_state=True))
+        person._task = asyncio.create_task(client.sync_forever(timeout=poll_ms, full_state=True))
         await person.wait_for(
             lambda: client.should_upload_keys is False and client.next_batch is not None,
             "first sync",
