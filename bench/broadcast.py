@@ -30,7 +30,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import drained  # noqa: E402
+from bench.common import BENCH_BOT, drained  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
@@ -53,7 +53,13 @@ async def main(rooms: int, members: int, entries: int) -> None:
     territories = rooms // 2
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        hs = EmbeddedSynapse(tmp / "hs", "localhost", free_port(), extra=RELAXED_RATE_LIMITS)
+        hs = EmbeddedSynapse(
+            tmp / "hs",
+            "localhost",
+            free_port(),
+            extra=RELAXED_RATE_LIMITS,
+            bot_user_pattern=BENCH_BOT,
+        )
         await hs.start()
         agora, people, feeds_runner = None, [], None
         try:

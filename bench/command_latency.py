@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from nio import AsyncClient, InviteMemberEvent, MatrixRoom, RoomMessageText  # noqa: E402
 
-from bench.common import percentile, round_trip  # noqa: E402
+from bench.common import BENCH_BOT, percentile, round_trip  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
@@ -86,7 +86,9 @@ async def main(pings: int, block: int, settle: float) -> None:
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        hs = EmbeddedSynapse(tmp, "localhost", free_port(), extra=RELAXED_RATE_LIMITS)
+        hs = EmbeddedSynapse(
+            tmp, "localhost", free_port(), extra=RELAXED_RATE_LIMITS, bot_user_pattern=BENCH_BOT
+        )
         await hs.start()
         agora = echo = admin = None
         try:

@@ -74,7 +74,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import percentile, round_trip  # noqa: E402
+from bench.common import BENCH_BOT, percentile, round_trip  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
@@ -528,7 +528,9 @@ async def main(rows: int, block: int, settle: float, n_lookups: int) -> None:
         started = time.perf_counter()
         extraction = write_extraction(tmp, rows, n_lookups // 2)
         generated = time.perf_counter() - started
-        hs = EmbeddedSynapse(tmp, "localhost", free_port(), extra=RELAXED_RATE_LIMITS)
+        hs = EmbeddedSynapse(
+            tmp, "localhost", free_port(), extra=RELAXED_RATE_LIMITS, bot_user_pattern=BENCH_BOT
+        )
         await hs.start()
         agora = admin = lag_task = None
         try:

@@ -34,6 +34,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import BENCH_BOT  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
@@ -148,7 +149,13 @@ async def main(members: int, sync_pause: float | None) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        hs = EmbeddedSynapse(tmp / "hs", "localhost", free_port(), extra=RELAXED_RATE_LIMITS)
+        hs = EmbeddedSynapse(
+            tmp / "hs",
+            "localhost",
+            free_port(),
+            extra=RELAXED_RATE_LIMITS,
+            bot_user_pattern=BENCH_BOT,
+        )
         await hs.start()
         agora = None
         admins: list[Person] = []

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from nio import AsyncClient  # noqa: E402
 
+from bench.common import BENCH_BOT  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
 from bot.matrix.gateway import Gateway, structure_client  # noqa: E402
@@ -173,7 +174,9 @@ async def main(territories: int, rooms: int) -> None:
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        hs = EmbeddedSynapse(tmp, "localhost", free_port(), extra=RELAXED_RATE_LIMITS)
+        hs = EmbeddedSynapse(
+            tmp, "localhost", free_port(), extra=RELAXED_RATE_LIMITS, bot_user_pattern=BENCH_BOT
+        )
         await hs.start()
         try:
             admin, _ = await register(hs, "admin")

@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import drained, percentile, round_trip  # noqa: E402
+from bench.common import BENCH_BOT, drained, percentile, round_trip  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
@@ -194,7 +194,9 @@ async def main(territories: int, members: int, commands: int, block: int, settle
     }
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        hs = EmbeddedSynapse(tmp, "localhost", free_port(), extra=RELAXED_RATE_LIMITS)
+        hs = EmbeddedSynapse(
+            tmp, "localhost", free_port(), extra=RELAXED_RATE_LIMITS, bot_user_pattern=BENCH_BOT
+        )
         await hs.start()
         agora = doctor = lag_task = None
         try:

@@ -78,7 +78,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import percentile  # noqa: E402
+from bench.common import BENCH_BOT, percentile  # noqa: E402
 from bot.homeserver.admin import register_with_shared_secret  # noqa: E402
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
 
@@ -105,10 +105,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --- the homeserver ---------------------------------------------------------------------------
-
-
-# The bot Agora's Synapse module serves here (its operations open to it, with the secret).
-BENCH_BOT = r"^@agora:localhost$"
 
 
 class Homeserver(Protocol):

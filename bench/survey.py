@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from nio import RoomCreateResponse  # noqa: E402
 
+from bench.common import BENCH_BOT  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
@@ -72,7 +73,13 @@ async def main(members: int, pace: float, concurrency: int) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        hs = EmbeddedSynapse(tmp / "hs", "localhost", free_port(), extra=RELAXED_RATE_LIMITS)
+        hs = EmbeddedSynapse(
+            tmp / "hs",
+            "localhost",
+            free_port(),
+            extra=RELAXED_RATE_LIMITS,
+            bot_user_pattern=BENCH_BOT,
+        )
         await hs.start()
         agora: Agora | None = None
         people: list[Person] = []
