@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 # The bot Agora's Synapse module serves on a bench's homeserver (its operations open to it,
-# with the secret): every bench registers its bot as @agora:localhost.
-BENCH_BOT = r"^@agora:localhost$"
+# with the secret): every bench's bot is @agora (scale.py) or @agora-<6 hex> (tests' register).
+BENCH_BOT = r"^@agora(-[0-9a-f]{6})?:localhost$"
 
 
 def percentile(values: list[float], q: float) -> float:
