@@ -59,6 +59,10 @@ async def joining(person: Person) -> None:
                 await person.client.join(room_id)
 
 
+def progress(what: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {what}", file=sys.stderr, flush=True)
+
+
 def from_sender(person: Person, sender: str, text: str) -> list:
     return [s for s in person.seen if s.event.sender == sender and text in s.body]
 
@@ -106,17 +110,15 @@ async def main(members: int, pace: float, concurrency: int) -> None:
                         password,
                         tmp / "people" / str(n),
                         cross_signed=False,
-                        poll_ms=30_000,
                     )
 
+            progress(f"{members} members logging in…")
             people = list(await asyncio.gather(*(someone(n) for n in range(members))))
             tasks = [asyncio.create_task(joining(p)) for p in people]
             for p in people:
                 await vet(agora, p.user_id, TERRITORY)
             sender_id, sender_pw = await register(hs, "sender")
-            sender = await Person.login(
-                hs.url, sender_id, sender_pw, tmp / "sender", poll_ms=30_000
-            )
+            sender = await Person.login(hs.url, sender_id, sender_pw, tmp / "sender")
 
             # Baseline: a plain nio client, one encrypted direct chat and message each.
             rooms: dict[str, str] = {}
@@ -133,6 +135,7 @@ async def main(members: int, pace: float, concurrency: int) -> None:
                     )
                     await sender.say(resp.room_id, MESSAGE)
 
+            progress("baseline: a direct chat and a message to each…")
             began = time.perf_counter()
             await asyncio.gather(*(send_one(p) for p in people))
             await until_all(people, lambda p: from_sender(p, sender_id, MESSAGE), "the message")
@@ -143,6 +146,7 @@ async def main(members: int, pace: float, concurrency: int) -> None:
                     await p.wait_for(lambda: room_id in p.client.rooms, "the room")
                     await p.say(room_id, text)
 
+            progress("baseline: one reply from each…")
             began = time.perf_counter()
             await asyncio.gather(
                 *(reply(p, rooms[p.user_id], f"merci {p.user_id}") for p in people)
@@ -165,6 +169,7 @@ async def main(members: int, pace: float, concurrency: int) -> None:
                 "anonymous": True,
                 "closes": agora.core.clock() + 7 * 86400,
             }
+            progress("agora: the survey delivered to each…")
             began = time.perf_counter()
             opened = await agora.surveys.launch(admin_id, data, "fr")
             assert f"envoyé à {members} personne" in opened, opened
@@ -175,6 +180,7 @@ async def main(members: int, pace: float, concurrency: int) -> None:
             def chat(p: Person) -> str:
                 return next(s.room_id for s in from_sender(p, bot_id, MARK))
 
+            progress("agora: every answer collected…")
             began = time.perf_counter()
             await asyncio.gather(*(reply(p, chat(p), "1") for p in people))
             while True:  # every answer recorded, under its token
