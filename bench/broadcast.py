@@ -30,10 +30,9 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import BENCH_BOT, drained  # noqa: E402
+from bench.common import bench_synapse, drained  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
-from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
 from bot.store.vetting import VettingStore  # noqa: E402
 from tests.conftest import free_port, register  # noqa: E402
 from tests.feedserver import FeedServer, rss  # noqa: E402
@@ -53,13 +52,7 @@ async def main(rooms: int, members: int, entries: int) -> None:
     territories = rooms // 2
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        hs = EmbeddedSynapse(
-            tmp / "hs",
-            "localhost",
-            free_port(),
-            extra=RELAXED_RATE_LIMITS,
-            bot_user_pattern=BENCH_BOT,
-        )
+        hs = bench_synapse(tmp / "hs")
         await hs.start()
         agora, people, feeds_runner = None, [], None
         try:

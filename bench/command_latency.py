@@ -26,10 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from nio import AsyncClient, InviteMemberEvent, MatrixRoom, RoomMessageText  # noqa: E402
 
-from bench.common import BENCH_BOT, percentile, round_trip  # noqa: E402
+from bench.common import bench_synapse, percentile, round_trip  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
-from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
 from bot.matrix.gateway import client_config  # noqa: E402
 from tests.conftest import bot_config, register  # noqa: E402
 from tests.people import ENCRYPTION_STATE, Person  # noqa: E402
@@ -86,9 +85,7 @@ async def main(pings: int, block: int, settle: float) -> None:
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        hs = EmbeddedSynapse(
-            tmp, "localhost", free_port(), extra=RELAXED_RATE_LIMITS, bot_user_pattern=BENCH_BOT
-        )
+        hs = bench_synapse(tmp)
         await hs.start()
         agora = echo = admin = None
         try:

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
+
+from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse
+from tests.conftest import free_port
 
 # The bot Agora's Synapse module serves on a bench's homeserver (its operations open to it,
 # with the secret): every bench's bot is @agora (scale.py) or @agora-<6 hex> (tests' register).
 BENCH_BOT = r"^@agora(-[0-9a-f]{6})?:localhost$"
+
+
+def bench_synapse(directory: Path) -> EmbeddedSynapse:
+    """A bench's homeserver: on loopback, rate limits relaxed, the module serving its bot."""
+    return EmbeddedSynapse(
+        directory, "localhost", free_port(), extra=RELAXED_RATE_LIMITS, bot_user_pattern=BENCH_BOT
+    )
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -74,14 +74,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import BENCH_BOT, percentile, round_trip  # noqa: E402
+from bench.common import bench_synapse, percentile, round_trip  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
-from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
 from bot.rpps.extraction import Tally, people  # noqa: E402
 from bot.rpps.matching import PROFESSION_CODES, judge  # noqa: E402
 from bot.store.rpps import RppsStore, TooFew  # noqa: E402
-from tests.conftest import bot_config, free_port, register  # noqa: E402
+from tests.conftest import bot_config, register  # noqa: E402
 from tests.people import Person  # noqa: E402
 from tests.rpps_files import HEADER, line  # noqa: E402
 
@@ -528,9 +527,7 @@ async def main(rows: int, block: int, settle: float, n_lookups: int) -> None:
         started = time.perf_counter()
         extraction = write_extraction(tmp, rows, n_lookups // 2)
         generated = time.perf_counter() - started
-        hs = EmbeddedSynapse(
-            tmp, "localhost", free_port(), extra=RELAXED_RATE_LIMITS, bot_user_pattern=BENCH_BOT
-        )
+        hs = bench_synapse(tmp)
         await hs.start()
         agora = admin = lag_task = None
         try:

@@ -34,17 +34,17 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import BENCH_BOT  # noqa: E402
+from bench.common import bench_synapse  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
-from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
+from bot.homeserver.embedded import EmbeddedSynapse  # noqa: E402
 from bot.scheduler import DEFAULT_CONCURRENCY as CONCURRENCY  # noqa: E402
 from bot.territories.desired import desired_state, server_acl  # noqa: E402
 from bot.territories.model import Network, RoomSpec, Territory  # noqa: E402
 from bot.territories.planner import creation_body  # noqa: E402
 from bot.vetting.decisions import CONCLUDE_JOB  # noqa: E402
 from bot.vetting.importer import import_requests  # noqa: E402
-from tests.conftest import free_port, register  # noqa: E402
+from tests.conftest import register  # noqa: E402
 from tests.people import Person  # noqa: E402
 
 SINGLES = 20
@@ -149,13 +149,7 @@ async def main(members: int, sync_pause: float | None) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        hs = EmbeddedSynapse(
-            tmp / "hs",
-            "localhost",
-            free_port(),
-            extra=RELAXED_RATE_LIMITS,
-            bot_user_pattern=BENCH_BOT,
-        )
+        hs = bench_synapse(tmp / "hs")
         await hs.start()
         agora = None
         admins: list[Person] = []

@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from nio import AsyncClient  # noqa: E402
 
-from bench.common import BENCH_BOT  # noqa: E402
+from bench.common import bench_synapse  # noqa: E402
 from bot.config import parse_config  # noqa: E402
-from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
+from bot.homeserver.embedded import EmbeddedSynapse  # noqa: E402
 from bot.matrix.gateway import Gateway, structure_client  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from bot.store import Store  # noqa: E402
@@ -174,9 +174,7 @@ async def main(territories: int, rooms: int) -> None:
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        hs = EmbeddedSynapse(
-            tmp, "localhost", free_port(), extra=RELAXED_RATE_LIMITS, bot_user_pattern=BENCH_BOT
-        )
+        hs = bench_synapse(tmp)
         await hs.start()
         try:
             admin, _ = await register(hs, "admin")

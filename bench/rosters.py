@@ -46,12 +46,11 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import BENCH_BOT, drained, percentile, round_trip  # noqa: E402
+from bench.common import bench_synapse, drained, percentile, round_trip  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
-from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
 from bot.rosters.book import RosterBook  # noqa: E402
-from tests.conftest import bot_config, free_port, register, vet  # noqa: E402
+from tests.conftest import bot_config, register, vet  # noqa: E402
 from tests.people import Person  # noqa: E402
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -194,9 +193,7 @@ async def main(territories: int, members: int, commands: int, block: int, settle
     }
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        hs = EmbeddedSynapse(
-            tmp, "localhost", free_port(), extra=RELAXED_RATE_LIMITS, bot_user_pattern=BENCH_BOT
-        )
+        hs = bench_synapse(tmp)
         await hs.start()
         agora = doctor = lag_task = None
         try:

@@ -36,11 +36,10 @@ sys.path.insert(0, str(ROOT))
 
 from nio import RoomCreateResponse  # noqa: E402
 
-from bench.common import BENCH_BOT  # noqa: E402
+from bench.common import bench_synapse  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
-from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
-from tests.conftest import bot_config, free_port, register, vet  # noqa: E402
+from tests.conftest import bot_config, register, vet  # noqa: E402
 from tests.people import ENCRYPTION_STATE, Person  # noqa: E402
 
 TERRITORY = "vaucluse"
@@ -77,13 +76,7 @@ async def main(members: int, pace: float, concurrency: int) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        hs = EmbeddedSynapse(
-            tmp / "hs",
-            "localhost",
-            free_port(),
-            extra=RELAXED_RATE_LIMITS,
-            bot_user_pattern=BENCH_BOT,
-        )
+        hs = bench_synapse(tmp / "hs")
         await hs.start()
         agora: Agora | None = None
         people: list[Person] = []
