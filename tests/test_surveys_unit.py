@@ -192,3 +192,11 @@ def test_a_peer_sends_back_only_aggregates_and_a_small_group_it_sends_is_dropped
              "professions": ["medecin"], "closes": 2.0, "min_group": 5}  # fmt: skip
     assert read_offer(offer)["questions"] == [{"kind": "scale", "text": "Q ?", "options": []}]
     assert read_offer({**offer, "closes": 9007199254740991}) is None  # no writable date
+
+
+def test_a_delivery_sends_to_as_many_chats_at_once_as_its_pace_needs():
+    from bot.surveys.capability import at_once
+
+    assert at_once(10.0) == 10  # the default pace: ten chats at once
+    assert at_once(50.0) == 32  # a fast pace: bounded
+    assert at_once(0.5) == 4 and at_once(2.5) == 4  # a slow one: a few at once still

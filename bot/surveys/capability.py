@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 import secrets
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -75,7 +76,17 @@ PEERS_JOB = "surveys.peers"  # the peers' directory rooms read for surveys they 
 PEERS_EVERY = 300.0  # seconds
 PEERS_GRACE = 600.0  # seconds after the close of a shared survey before its author is told
 BATCH = 50  # deliveries read at a time
-CONCURRENCY = 4  # direct chats sent to at once (each its own Megolm session)
+# Direct chats sent to at once (each its own Megolm session): enough for the pace to be what
+# limits a delivery (one takes a few hundred ms: a chat opened, keys claimed, a message), never
+# fewer than 4 nor more than 32.
+MIN_AT_ONCE, MAX_AT_ONCE = 4, 32
+
+
+def at_once(pace_per_second: float) -> int:
+    """How many direct chats a delivery sends to at once for ``surveys.pace_per_second``."""
+    return max(MIN_AT_ONCE, min(MAX_AT_ONCE, math.ceil(pace_per_second)))
+
+
 DIMENSIONS = ("territory", "profession")
 
 
@@ -262,7 +273,7 @@ class Surveys(Capability):
         survey = await self.surveys.get(int(payload["survey"]))
         if survey is None or not survey.open:
             return
-        gate = asyncio.Semaphore(CONCURRENCY)
+        gate = asyncio.Semaphore(at_once(self.config.surveys.pace_per_second))
 
         async def one(user: str) -> None:
             async with gate:
