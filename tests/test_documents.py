@@ -293,6 +293,8 @@ async def test_a_territory_without_a_resources_room_pins_onto_the_one_above(pers
     assert isinstance(await lead.client.join(resources), JoinResponse)
     await lead.wait_for(lambda: resources in lead.client.rooms, "the resources room joined")
 
+    for someone in (alice, animator):  # the bot lists the files of rooms it saw them join
+        await agora.gateway.wait_for_member(community, someone.user_id)
     protocol = await alice.send_file(community, "Protocole plaies.pdf", b"%PDF plaies")
     await eventually(lambda: _count(agora, 1), "the file indexed", 60)
     dm = await animator.dm(agora.gateway.user_id)

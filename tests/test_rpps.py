@@ -172,8 +172,10 @@ async def test_the_directory_is_downloaded_as_it_changes_and_a_failure_said_once
         assert (await agora.directory.directory.loaded())["at"] == first_load
 
         # Then the server fails, twice: the directory stays, the control room is told once.
+        # (Each time the clock moves only once the job before has planned its next run.)
         server.failing["/extraction.zip"] = 500
         for hours in (2, 3):
+            await eventually(rescheduled, "the download's job planned again", 60)
             agora.jobs.clock.offset = hours * 3600 + 1
             agora.jobs.kick()
             await eventually(
@@ -188,6 +190,7 @@ async def test_the_directory_is_downloaded_as_it_changes_and_a_failure_said_once
         # file whole again, although its ETag has not changed.
         del server.failing["/extraction.zip"]
         (Path(agora.data_dir) / "directory.db").unlink()
+        await eventually(rescheduled, "the download's job planned again", 60)
         agora.jobs.clock.offset = 4 * 3600 + 1
         agora.jobs.kick()
         await eventually(loaded, "the directory downloaded again", 60)
