@@ -136,6 +136,7 @@ async def main(members: int, pace: float, concurrency: int) -> None:
                             and p.user_id in sender.client.rooms[resp.room_id].users
                         ),
                         "the member in the room's sync",
+                        600,  # a sender in hundreds of new rooms syncs slowly
                     )
                     await sender.say(resp.room_id, MESSAGE)
 
