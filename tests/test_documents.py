@@ -52,6 +52,22 @@ async def join(agora, someone, space: str, *rooms: str) -> None:
         await someone.wait_for(lambda r=room: r in someone.client.rooms, f"{room} joined")
 
 
+async def seen_joining(agora, room: str, *people) -> None:
+    """Until the bot has recorded these people joining the room: the files they may find are
+    those of the rooms it saw them join."""
+
+    async def recorded() -> bool:
+        async with agora.store.db.execute(
+            "SELECT count(*) FROM document_readers WHERE room_id = ? AND membership = 'join' "
+            f"AND user_id IN ({', '.join('?' for _ in people)})",
+            (room, *(p.user_id for p in people)),
+        ) as cur:
+            (n,) = await cur.fetchone()
+        return n == len(people)
+
+    await eventually(recorded, "the bot seeing them join", 60)
+
+
 async def indexed(agora) -> list[tuple]:
     async with agora.store.db.execute(
         "SELECT id, name, room_id, event_id FROM documents ORDER BY id"
@@ -93,6 +109,8 @@ async def test_files_are_found_in_the_askers_rooms_and_pinned_into_the_resources
     plan = await alice.send_file(heat, "Plan canicule 2027.csv", b"jour;equipe\n")
     phones = await bob.send_file(community, "Annuaire CPTS.csv", b"nom;tel\n")
     await eventually(lambda: _count(agora, 3), "three files indexed", 60)
+    await seen_joining(agora, community, alice, bob, animator)
+    await seen_joining(agora, heat, alice, animator)
 
     # Bob is not in the heat-wave group: its file is not his to find.
     bob_dm = await bob.dm(agora.gateway.user_id)
@@ -293,8 +311,7 @@ async def test_a_territory_without_a_resources_room_pins_onto_the_one_above(pers
     assert isinstance(await lead.client.join(resources), JoinResponse)
     await lead.wait_for(lambda: resources in lead.client.rooms, "the resources room joined")
 
-    for someone in (alice, animator):  # the bot lists the files of rooms it saw them join
-        await agora.gateway.wait_for_member(community, someone.user_id)
+    await seen_joining(agora, community, alice, animator)
     protocol = await alice.send_file(community, "Protocole plaies.pdf", b"%PDF plaies")
     await eventually(lambda: _count(agora, 1), "the file indexed", 60)
     dm = await animator.dm(agora.gateway.user_id)

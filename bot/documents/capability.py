@@ -160,10 +160,27 @@ class Documents(Capability):
         in a territory's room, that room's only (the answer is read by everyone there)."""
         rooms = await self._rooms()
         scope = [room_id] if room_id in rooms else list(rooms)
-        mine = [r for r in scope if (self.core.gateway.synced_members(r) or {}).get(user) == "join"]
+        mine = [
+            r for r in await self.documents.joined_rooms(user, scope) if await self._in(r, user)
+        ]
         documents = [Document(**d) for d in await self.documents.readable_by(user, mine)]
         shown, more = search(documents, query, self.config.documents.results)
         return listing(shown, more, query, self._names(rooms), locale, self.tz, self._via)
+
+    async def _in(self, room_id: str, user: str) -> bool:
+        """Whether ``user`` is in the room now, as the homeserver has it: the index's own
+        record, checked against the room's member list (read once per room and process: a
+        room made since the start has not been read yet). If it cannot be read, the index's
+        record stands: it is kept from every membership event, in order."""
+        gateway = self.core.gateway
+        if gateway.synced_members(room_id) is None:
+            try:
+                await gateway.load_members(room_id)
+            except AgoraError as exc:
+                log.warning("documents: the members of %s not read: %s", room_id, exc)
+                return True
+        members = gateway.synced_members(room_id)
+        return members is None or members.get(user) == "join"
 
     @property
     def _via(self) -> str:

@@ -52,6 +52,19 @@ class DocumentStore:
             row = await cur.fetchone()
         return _fields(row) if row else None
 
+    async def joined_rooms(self, user: str, room_ids: list[str]) -> list[str]:
+        """Those of these rooms the index has ``user`` joined in."""
+        if not room_ids:
+            return []
+        marks = ", ".join("?" for _ in room_ids)
+        async with self.store.db.execute(
+            "SELECT room_id FROM document_readers WHERE user_id = ? AND membership = 'join' "
+            f"AND room_id IN ({marks})",
+            (user, *room_ids),
+        ) as cur:
+            found = {r[0] for r in await cur.fetchall()}
+        return [r for r in room_ids if r in found]
+
     async def readable_by(self, user: str, room_ids: list[str]) -> list[dict[str, Any]]:
         """The files of these rooms ``user`` has joined, posted since they were asked in."""
         if not room_ids:
