@@ -3,9 +3,8 @@ when they have not written to it first. One per person: an existing one is reuse
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.errors import MatrixError
+from bot.locks import KeyedLocks
 from bot.matrix.content import ENCRYPTION
 from bot.matrix.gateway import Gateway
 from bot.store import Store
@@ -29,7 +28,9 @@ class DirectChats:
         self.store = store
         # The direct chats, where plain answers count (a guided conversation).
         self.rooms: frozenset[str] = frozenset()
-        self._lock = asyncio.Lock()
+        # Two messages at once must not open two chats with one person; chats with different
+        # people are opened side by side (a survey delivered to a thousand).
+        self._locks = KeyedLocks()
 
     async def refresh(self) -> None:
         self.rooms = await self.store.dm_rooms()
@@ -45,7 +46,7 @@ class DirectChats:
         return any(client.device_store.active_user_devices(user_id))
 
     async def room_for(self, user_id: str) -> str:
-        async with self._lock:  # two messages at once must not open two chats
+        async with self._locks(user_id):
             existing = await self.store.dm_with(user_id)
             if existing:
                 return existing

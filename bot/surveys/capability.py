@@ -29,6 +29,7 @@ from bot.errors import BadArgument, Conflict, MatrixError, NotFound, PermissionD
 from bot.events import MemberRemoved
 from bot.federation.capability import Federation
 from bot.i18n import day_text, t
+from bot.locks import KeyedLocks
 from bot.matrix.content import notice
 from bot.matrix.gateway import path_part
 from bot.matrix.ids import server_of
@@ -110,8 +111,9 @@ class Surveys(Capability):
         }
         self.job_pools = {PEERS_JOB: 1}
         self.events = {MemberRemoved: self.on_removed}
-        # A person's answers move their response on: one message at a time.
-        self.lock = asyncio.Lock()
+        # A person's answers move their response on: one message at a time (different
+        # people's side by side).
+        self.lock = KeyedLocks()
 
     def configure(self, config: Any) -> None:
         super().configure(config)
@@ -178,7 +180,7 @@ class Surveys(Capability):
     async def converse(self, sender: str, room_id: str, text: str) -> str | None:
         """A plain message in a direct chat: the next step of a survey being written there,
         else an answer to the survey the person is answering; None if neither."""
-        async with self.lock:
+        async with self.lock(sender):
             opened, earlier = await self.core.store.earlier_outcome("survey.opened")
             if opened:  # this answer opened a survey before a crash: said again, not twice
                 locale = await self.core.language(sender)
@@ -431,7 +433,7 @@ class Surveys(Capability):
 
     async def resume(self, user: str, n: int | None, locale: str) -> str:
         """``!sondage reprendre [n]``: the next question not answered yet."""
-        async with self.lock:
+        async with self.lock(user):
             survey = await self._mine(user, n)
             assert survey.secret is not None
             response = await self.surveys.response(survey.id, token(survey.secret, user))
@@ -448,7 +450,7 @@ class Surveys(Capability):
     async def change(self, user: str, q: int, n: int | None, locale: str) -> str:
         """``!sondage modifier <question> [n]``: that question asked again; the next message
         replaces the answer."""
-        async with self.lock:
+        async with self.lock(user):
             survey = await self._mine(user, n)
             if not 1 <= q <= len(survey.questions):
                 raise BadArgument("survey.no_question", q=q, most=len(survey.questions))
