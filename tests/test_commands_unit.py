@@ -192,3 +192,65 @@ async def test_a_stopping_dispatcher_sends_no_receipt_after_it():
     await dispatcher.stop()
     await asyncio.sleep(0)
     assert sent == [] and not dispatcher._background
+
+
+async def test_conversation_turns_run_beside_other_peoples_and_commands_alone_in_order():
+    from types import SimpleNamespace
+
+    from bot.commands.dispatcher import TURNS_AT_ONCE, Dispatcher
+    from bot.commands.registry import Registry
+    from bot.store import InboxRow
+
+    async def room_kind(room_id: str) -> str:
+        return "dm" if room_id.startswith("!dm") else "control"
+
+    config = SimpleNamespace(commands=SimpleNamespace(prefix="!"))
+    dispatcher = Dispatcher(
+        lambda: config,  # type: ignore[arg-type, return-value]
+        Registry(),
+        SimpleNamespace(read_receipt=None),  # type: ignore[arg-type]
+        SimpleNamespace(room_kind=room_kind),  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        {},
+        converse=None,  # type: ignore[arg-type]
+        tell=None,  # type: ignore[arg-type]
+    )
+    log: list[str] = []
+    running: set[str] = set()
+    most = 0
+
+    async def handle(row: InboxRow) -> str:
+        nonlocal most
+        running.add(row.event_id)
+        most = max(most, len(running))
+        log.append(f"+{row.event_id}")
+        await asyncio.sleep(0.02 if row.event_id != "$a1" else 0.05)
+        log.append(f"-{row.event_id}")
+        running.discard(row.event_id)
+        return "ok"
+
+    dispatcher.handle = handle  # type: ignore[method-assign]
+
+    def row(event_id: str, sender: str, room: str, body: str) -> InboxRow:
+        return InboxRow(event_id, room, sender, body, True, 0)
+
+    many = [row(f"$m{n}", f"@m{n}:a", f"!dm-m{n}", "2") for n in range(TURNS_AT_ONCE + 4)]
+    await dispatcher._in_order(
+        [
+            row("$a1", "@a:a", "!dm-a", "1"),  # Alice's answer, then her next one
+            row("$b1", "@b:a", "!dm-b", "3"),  # Bob's, beside hers
+            row("$a2", "@a:a", "!dm-a", "Lourde"),
+            row("$c", "@admin:a", "!control", "!approve 3"),  # a command: alone
+            row("$a3", "@a:a", "!dm-a", "!sondage reprendre"),  # a command in a direct chat
+            row("$a4", "@a:a", "!dm-a", "1"),
+            *many,
+        ]
+    )
+    at = {entry: n for n, entry in enumerate(log)}
+    assert at["+$b1"] < at["-$a1"]  # side by side
+    assert at["-$a1"] < at["+$a2"]  # one person's in their order
+    last_turn = max(at["-$a1"], at["-$a2"], at["-$b1"])
+    assert last_turn < at["+$c"] and at["-$c"] < at["+$a3"] < at["-$a3"] < at["+$a4"]
+    assert all(at["-$a3"] < at[f"+$m{n}"] for n in range(len(many)))  # after the commands
+    assert most == TURNS_AT_ONCE  # no more at once than that
+    assert len(log) == 2 * (6 + len(many))  # each handled, once

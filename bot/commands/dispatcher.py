@@ -1,7 +1,14 @@
 """The dispatcher: parse, check role and place once, run, answer, react, audit.
 
-Each inbox row is finished (marked done) only after its answer went out, so a crash re-runs at
-most the one unfinished command and never a finished one.
+Each inbox row is finished (marked done) only after its answer went out, so a crash re-runs
+only unfinished rows (the one command in progress, or the conversation turns in progress) and
+never a finished one.
+
+Rows are handled in the order they came. Commands run one at a time. A plain message in a
+direct chat (a turn of someone's conversation: their answer to a survey's question, a step of
+their join request) runs beside other people's turns, each person's in their order: a
+thousand answers to a survey do not wait for each other. A command waits for the turns before
+it, and the turns after it wait for it.
 """
 
 from __future__ import annotations
@@ -53,6 +60,9 @@ TYPING_FOR = 30.0  # each typing notice lasts this long (renewed while the comma
 # database as the room's events, so one per command delayed the next command of a busy room.
 RECEIPT_AFTER = 1.0
 SHARED_PEER = "shared-peer"  # the store's kind of a peer region's room this bot joined
+# Conversation turns of different people handled at once (each a few store writes and one
+# encrypted answer): enough to hide the homeserver's round trips, few enough to stay polite.
+TURNS_AT_ONCE = 8
 
 
 @contextlib.asynccontextmanager
@@ -174,8 +184,37 @@ class Dispatcher:
 
     async def drain(self) -> None:
         while rows := await self.store.pending_events():
+            await self._in_order(rows)
+
+    async def _in_order(self, rows: list[InboxRow]) -> None:
+        """Handle rows in order: commands one at a time, conversation turns of different
+        people side by side (see the module's docstring). Everything started is finished (or
+        cancelled with the dispatcher) before this returns."""
+        gate = asyncio.Semaphore(TURNS_AT_ONCE)
+        async with asyncio.TaskGroup() as turns:
+            latest: dict[str, asyncio.Task[None]] = {}  # a person → their last turn started
             for row in rows:
-                await self.handle(row)
+                if not await self._is_turn(row):
+                    await asyncio.gather(*latest.values())
+                    latest.clear()
+                    await self.handle(row)
+                    continue
+                before = latest.get(row.sender)
+                latest[row.sender] = turns.create_task(self._turn(row, before, gate))
+
+    async def _is_turn(self, row: InboxRow) -> bool:
+        """A plain message in a direct chat: a turn of its sender's conversation."""
+        if row.body.startswith(self.config.commands.prefix):
+            return False
+        return await self.store.room_kind(row.room_id) == "dm"
+
+    async def _turn(
+        self, row: InboxRow, before: asyncio.Task[None] | None, gate: asyncio.Semaphore
+    ) -> None:
+        if before is not None:
+            await before  # their previous message first
+        async with gate:
+            await self.handle(row)
 
     async def _place(self, room_id: str, sender: str, name: str | None) -> Where | None:
         """Where a command was typed, as this bot serves it (None: not its to answer). In a
