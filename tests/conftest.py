@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import sqlite3
@@ -100,7 +101,14 @@ def topology(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def homeserver(topology: str, request: pytest.FixtureRequest) -> Homeserver:
-    """The homeserver people and bots use: the session's Synapse, or the workers topology."""
+    """The homeserver people and bots use: the session's Synapse, or the workers topology.
+    On the workers topology a failing story shows the bot's and the clients' INFO logs too
+    (what the sync brought, room keys received and shared): a rare slowness seen there under
+    a loaded CI is otherwise without a trace."""
+    if topology == "workers":
+        caplog = request.getfixturevalue("caplog")
+        caplog.set_level(logging.INFO)
+        caplog.set_level(logging.DEBUG, logger="bot.matrix.sync")  # each command recorded
     return request.getfixturevalue("workers_synapse" if topology == "workers" else "synapse")
 
 

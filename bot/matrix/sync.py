@@ -618,6 +618,7 @@ class SyncLoop:
         self.first = False
         self.metrics.mark_synced()
         if batch.undecryptable:
+            log.debug("%d event(s) not readable yet (no room key)", batch.undecryptable)
             self.metrics.undecryptable.inc(batch.undecryptable)
         await self.crypto_housekeeping()
         self.gateway.synced.set()
