@@ -154,6 +154,7 @@ async def main(rooms: int, bans: int) -> None:
 
             # Bans: A publishes, B removes the user from every room.
             ban_times = []
+            phases = []  # each ban: the rule in B's store, the first and the last removal
             for user in targets:
                 before = time.time()
                 start = time.perf_counter()
@@ -168,6 +169,7 @@ async def main(rooms: int, bans: int) -> None:
                             break
                     await asyncio.sleep(0.02)
                 ban_times.append(time.perf_counter() - start)
+                phases.append(await _phases(region_b.store.db, user, before))
         finally:
             for person in people:
                 await person.close()
@@ -201,9 +203,37 @@ async def main(rooms: int, bans: int) -> None:
         f"  p95 {p95(ban_times) * 1000:7.0f} ms"
     )
     print(
+        "  where a ban's time went (seconds from the publication; slowest first, and the median):"
+    )
+    order = sorted(range(len(ban_times)), key=lambda i: -ban_times[i])
+    median_i = order[len(order) // 2]
+    for i in [*order[:3], median_i]:
+        rule, first, last = phases[i]
+        print(
+            f"    ban {i + 1:2d}{' (median)' if i == median_i else ''}: rule in B's store "
+            f"{rule:5.2f}, first removal {first:5.2f}, last {last:5.2f}, total "
+            f"{ban_times[i]:5.2f} (baseline sample {floor[i]:5.2f})"
+        )
+    print(
         f"  ratio ban / baseline  p50 {statistics.median(ban_times) / statistics.median(floor):.2f}x"
         f"  p95 {p95(ban_times) / p95(floor):.2f}x  (target ≤ 1.2x)"
     )
+
+
+async def _phases(db, user: str, before: float) -> tuple[float, float, float]:
+    """When B's store recorded the rule banning ``user``, and its first and last removal,
+    in seconds after ``before`` (the publication)."""
+    async with db.execute(
+        "SELECT MAX(at) FROM policy_rules WHERE entity = ? AND at >= ?", (user, before)
+    ) as cur:
+        rule = (await cur.fetchone())[0] or before
+    async with db.execute(
+        "SELECT MIN(at), MAX(at) FROM audit WHERE action = 'enforce.remove' AND outcome = 'ok' "
+        "AND detail LIKE ? AND at >= ?",
+        (f"{user} %", before),
+    ) as cur:
+        first, last = await cur.fetchone()
+    return rule - before, first - before, last - before
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
 """Command round trip: an admin's `!ping` in the encrypted control room until the decrypted
 reply arrives, beside a minimal matrix-nio E2EE echo bot on the same Synapse, in the same run.
 
-    python bench/command_latency.py [--pings 200] [--block 20]
+    python bench/command_latency.py [--pings 200] [--block 20] [--settle 0.1] [--reaction-delay S]
 
 Both are measured in alternating blocks so that any drift of the machine hits both alike.
+Agora's ✅ on each command comes once the room is quiet (``commands.reaction_delay``): after
+each of its blocks the bench waits for the block's reactions, so that they are stored before
+the echo bot's block starts (they would otherwise slow the baseline), and reports how long
+after the block's last answer they all arrived.
 Prints p50 / p95 for each and the ratio Agora / echo (target ≤ 1.3), and the time the
 device check (is this session signed by the admin's pinned identity?) takes per command.
 """
@@ -81,7 +85,7 @@ class EchoBot:
         await self.client.close()
 
 
-async def main(pings: int, block: int, settle: float) -> None:
+async def main(pings: int, block: int, settle: float, reaction_delay: float | None) -> None:
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
@@ -94,7 +98,18 @@ async def main(pings: int, block: int, settle: float) -> None:
             echo_id, echo_pw = await register(hs, "echo")
             admin = await Person.login(hs.url, admin_id, admin_pw, tmp / "admin")
             config = parse_config(
-                bot_config(hs, bot_id[1:].split(":")[0], bot_pw, [admin_id]), env={}
+                bot_config(
+                    hs,
+                    bot_id[1:].split(":")[0],
+                    bot_pw,
+                    [admin_id],
+                    **(
+                        {"commands": {"reaction_delay": reaction_delay}}
+                        if reaction_delay is not None
+                        else {}
+                    ),
+                ),
+                env={},
             )
             agora = Agora(config, tmp / "agora")
             await agora.start()
@@ -115,16 +130,34 @@ async def main(pings: int, block: int, settle: float) -> None:
                 "echo join",
             )
 
-            for room in (control, echo_room):  # warm up: sessions shared, keys claimed
-                for _ in range(3):
-                    await round_trip(admin, room)
-
             agora_times: list[float] = []
             echo_times: list[float] = []
+            reactions_after: list[float] = []  # a block's last answer → all its ✅ seen
+
+            async def agora_block(n: int) -> list[float]:
+                times, commands = [], []
+                for _ in range(n):
+                    await asyncio.sleep(settle)
+                    started = time.perf_counter()
+                    commands.append(await admin.say(control, "!ping"))
+                    await admin.reply_to(commands[-1])
+                    times.append(time.perf_counter() - started)
+                answered = time.perf_counter()
+                await admin.wait_for(
+                    lambda: all(admin.reactions_to(e) for e in commands), "the block's ✅", 60
+                )
+                reactions_after.append(time.perf_counter() - answered)
+                return times
+
+            for _ in range(3):  # warm up: sessions shared, keys claimed
+                await round_trip(admin, echo_room)
+            await agora_block(3)
+            reactions_after.clear()
+
             while len(agora_times) < pings:
                 n = min(block, pings - len(agora_times))
                 echo_times += [await round_trip(admin, echo_room, settle) for _ in range(n)]
-                agora_times += [await round_trip(admin, control, settle) for _ in range(n)]
+                agora_times += await agora_block(n)
 
             # What the device check adds to each privileged command, alone: the admin's
             # session as its Megolm session proves it, checked against the pinned identity.
@@ -155,6 +188,11 @@ async def main(pings: int, block: int, settle: float) -> None:
     print(f"  echo baseline  p50 {ms(e50)}  p95 {ms(e95)}  mean {ms(statistics.mean(echo_times))}")
     print(f"  agora          p50 {ms(a50)}  p95 {ms(a95)}  mean {ms(statistics.mean(agora_times))}")
     print(f"  ratio agora/echo  p50 {a50 / e50:.2f}x  p95 {a95 / e95:.2f}x  (target ≤ 1.3x)")
+    print(
+        f"  agora's ✅ of a block all seen {ms(statistics.median(reactions_after))} after its "
+        f"last answer (median of {len(reactions_after)} blocks; commands.reaction_delay "
+        f"{config.commands.reaction_delay} s)"
+    )
     print(f"  device check of a privileged command: {check_us:.1f} µs (cached identity)")
 
 
@@ -165,5 +203,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--settle", type=float, default=0.1, help="idle seconds before each ping (0 = back to back)"
     )
+    parser.add_argument(
+        "--reaction-delay",
+        type=float,
+        default=None,
+        help="commands.reaction_delay (default: the setting's default; 0: each ✅ at once)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.pings, args.block, args.settle))
+    asyncio.run(main(args.pings, args.block, args.settle, args.reaction_delay))

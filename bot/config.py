@@ -264,6 +264,14 @@ class CommandsConfig:
         pattern=PREFIX_RE,
         what="1 to 3 punctuation characters such as !",
     )
+    reaction_delay: float = setting(
+        0.5,
+        "the ✅ or ❌ on a command waits until no command came in its room for this long "
+        "(seconds; 5 s at most in all): commands typed back to back are not held up by the "
+        "reactions to the ones before (0: at once)",
+        lo=0.0,
+        hi=5.0,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -298,6 +298,10 @@ async def start_bot(homeserver: Homeserver, tmp_path: Path):
             user_id, password = await register(homeserver, "agora", admin=server_admin)
             account = BotAccount(user_id[1:].split(":")[0], password)
         data_dir = data_dir or tmp_path / account.localpart
+        # The stories wait for each command's ✅: sent as soon as the command is handled
+        # (the same path, owed and sent from the store, without the quiet room's wait;
+        # tests/test_reactions.py takes the default).
+        extra["commands"] = {"reaction_delay": 0, **extra.get("commands", {})}
         # A real file, so that reloading and the config watcher work as in production.
         config_path = data_dir.parent / f"{account.localpart}.yaml"
         config_path.write_text(

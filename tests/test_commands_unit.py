@@ -176,7 +176,7 @@ async def test_a_stopping_dispatcher_sends_no_receipt_after_it():
     async def read_receipt(room_id: str, event_id: str) -> None:
         sent.append((room_id, event_id))
 
-    gateway = SimpleNamespace(read_receipt=read_receipt)
+    gateway = SimpleNamespace(read_receipt=read_receipt, react=None)
     dispatcher = Dispatcher(
         lambda: None,  # type: ignore[arg-type, return-value]
         Registry(),
@@ -208,7 +208,7 @@ async def test_conversation_turns_run_beside_other_peoples_and_commands_alone_in
     dispatcher = Dispatcher(
         lambda: config,  # type: ignore[arg-type, return-value]
         Registry(),
-        SimpleNamespace(read_receipt=None),  # type: ignore[arg-type]
+        SimpleNamespace(read_receipt=None, react=None),  # type: ignore[arg-type]
         SimpleNamespace(room_kind=room_kind),  # type: ignore[arg-type]
         None,  # type: ignore[arg-type]
         {},

@@ -44,6 +44,22 @@ async def test_inbox_records_each_event_once_with_the_token(tmp_path):
     await store.close()
 
 
+async def test_a_commands_reaction_is_owed_with_its_outcome_until_sent(tmp_path):
+    store = await Store.open(tmp_path / "a.db")
+    rows = [InboxRow(f"$e{n}", "!r", "@a:x", "!ping", True, n) for n in range(3)]
+    await store.record_events(rows, "t1")
+    await store.finish_event("$e0", "ok", react="✅")
+    await store.finish_event("$e1", "refused", react="❌")
+    await store.finish_event("$e2", "conversation", keep_text=False)  # no reaction owed
+    assert await store.owed_reactions() == [("!r", "$e0", "✅"), ("!r", "$e1", "❌")]
+    await store.reacted(["$e0"])
+    assert await store.owed_reactions() == [("!r", "$e1", "❌")]
+    await store.close()
+    store = await Store.open(tmp_path / "a.db")  # still owed after a restart
+    assert await store.owed_reactions() == [("!r", "$e1", "❌")]
+    await store.close()
+
+
 async def test_a_conversations_message_is_never_kept_even_where_commands_are(tmp_path):
     store = await Store.open(tmp_path / "a.db")
     store.keep_command_text = 86400.0  # an operator keeps commands' text a day

@@ -457,6 +457,136 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         }
     ],
     "languages": [{"user_id": DOCTOR, "locale": "en", "chosen": T0 + 250}],
+    "polls": [
+        {
+            "id": 1,
+            "author": ADMIN,
+            "question": "Réunion le mardi ou le jeudi ?",
+            "answers": _j(["Mardi", "Jeudi"]),
+            "scope": "vaucluse",
+            "closes": T0 + 86_400,
+            "status": "open",
+            "closed_at": None,
+            "created": T0 + 260,
+            "updated": T0 + 260,
+        }
+    ],
+    "poll_rooms": [
+        {
+            "poll_id": 1,
+            "room_id": COMMUNITY,
+            "start_event": "$poll-start-1",
+            "end_event": None,
+            "result_event": None,
+        }
+    ],
+    "poll_responses": [
+        {
+            "event_id": "$poll-answer-1",
+            "poll_id": 1,
+            "room_id": COMMUNITY,
+            "sender": NURSE,
+            "ts": int((T0 + 270) * 1000),
+            "answers": _j(["a0"]),
+            "redacted": 0,
+        }
+    ],
+    "documents": [
+        {
+            "id": 1,
+            "event_id": "$doc-1",
+            "room_id": COMMUNITY,
+            "sender": DOCTOR,
+            "name": "Protocole canicule.pdf",
+            "words": "protocole canicule.pdf",
+            "msgtype": "m.file",
+            "mimetype": "application/pdf",
+            "size": 48_213,
+            "encrypted": 1,
+            "sent_ts": int((T0 + 280) * 1000),
+        }
+    ],
+    "document_readers": [
+        {"room_id": COMMUNITY, "user_id": NURSE, "membership": "join", "since": 1},
+    ],
+    "document_pins": [
+        {"territory": "vaucluse", "document_id": 1, "pinned_by": ADMIN, "pinned_at": T0 + 290}
+    ],
+    "workshops": [
+        {
+            "id": 1,
+            "series": None,
+            "cause": "event:$workshop-cmd",
+            "territory": "vaucluse",
+            "title": "Atelier plaies chroniques",
+            "start": T0 + 7 * 86_400,
+            "end": T0 + 7 * 86_400 + 7_200,
+            "recurrence": "",
+            "seats": 12,
+            "link": "",
+            "place": "Maison de santé, Carpentras",
+            "author": ADMIN,
+            "status": "open",
+            "room_id": COMMUNITY,
+            "event_id": "$workshop-1",
+            "thread_id": None,
+            "created": T0 + 300,
+            "updated": T0 + 300,
+        }
+    ],
+    "workshop_seats": [
+        {
+            "workshop": 1,
+            "user_id": NURSE,
+            "status": "registered",
+            "via": "reaction",
+            "reaction": "$seat-reaction-1",
+            "created": T0 + 310,
+        }
+    ],
+    "survey_drafts": [
+        {
+            "user_id": DOCTOR,
+            "room_id": DM,
+            "step": "question",
+            "data": _j({"title": "Charge de travail", "questions": []}),
+            "locale": "fr",
+            "last_event": "$draft-1",
+            "updated": T0 + 320,
+        }
+    ],
+    "surveys": [
+        {
+            "id": 1,
+            "author": ADMIN,
+            "title": "Conditions d'exercice",
+            "questions": _j([{"kind": "scale", "text": "Charge ressentie", "options": []}]),
+            "audience": _j({"territories": ["vaucluse"], "professions": ["infirmier"]}),
+            "anonymous": 1,
+            "closes": T0 + 14 * 86_400,
+            "status": "open",
+            "secret": "c2VjcmV0LWZpeHR1cmU",
+            "created": T0 + 330,
+            "origin": None,
+            "remote_id": None,
+            "shared": 0,
+            "min_group": None,
+        }
+    ],
+    "survey_deliveries": [{"survey_id": 1, "user_id": NURSE, "status": "sent"}],
+    "survey_turns": [{"user_id": NURSE, "survey_id": 1, "editing": None, "last_event": "$q1"}],
+    "survey_responses": [
+        {
+            "survey_id": 1,
+            "token": "jeton-1",
+            "territory": "vaucluse",
+            "profession": "infirmier",
+            "who": None,
+            "position": 1,
+            "finished": 0,
+        }
+    ],
+    "survey_answers": [{"survey_id": 1, "token": "jeton-1", "question": 0, "value": "4"}],
 }
 
 

@@ -84,9 +84,6 @@ class CommandContext(Generic[S]):
             raise BadArgument("error.file.unreadable") from exc
         return str(found.get("name") or ""), data
 
-    async def react(self, key: str) -> None:
-        await self.gateway.react(self.room_id, self.event_id, key)
-
     async def progress(self, text: str) -> Progress:
         """The command's progress message. A command run again after a crash edits the message
         its first run posted instead of posting a second one."""

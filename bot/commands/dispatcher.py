@@ -2,7 +2,8 @@
 
 Each inbox row is finished (marked done) only after its answer went out, so a crash re-runs
 only unfinished rows (the one command in progress, or the conversation turns in progress) and
-never a finished one.
+never a finished one. Its ✅ or ❌ is owed with its outcome and sent once the room is quiet
+(``bot.commands.reactions``).
 
 Rows are handled in the order they came. Commands run one at a time. A plain message in a
 direct chat (a turn of someone's conversation: their answer to a survey's question, a step of
@@ -21,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.commands.context import CommandContext
+from bot.commands.reactions import Reactions
 from bot.commands.registry import ByPlace, CommandGroup, Registry, Role, Where
 from bot.config import Config
 from bot.effects import caused_by
@@ -141,6 +143,9 @@ class Dispatcher:
         self.trust = trust
         self._background: set[asyncio.Task[None]] = set()
         self.receipts = ReadReceipts(gateway.read_receipt, self._in_background)
+        self.reactions = Reactions(
+            store, gateway.react, self._in_background, lambda: self.config.commands.reaction_delay
+        )
         self._config = config  # the config as it is now (a reload changes it)
         self.registry = registry
         self.gateway = gateway
@@ -169,6 +174,7 @@ class Dispatcher:
         return Role.ANYONE
 
     async def run(self) -> None:
+        await self.reactions.resume()
         while True:
             await self.drain()
             # Woken by a sync that brought commands, or when a command waiting out an outage
@@ -256,8 +262,8 @@ class Dispatcher:
         return any(Where.SHARED_ROOM in c.where for c in variants)
 
     async def handle(self, row: InboxRow) -> str:
-        """Run one inbox row. Under its event as cause: run again after a crash, its answer,
-        reaction and any message it sends carry the same transaction ids as the first time."""
+        """Run one inbox row. Under its event as cause: run again after a crash, its answer
+        and any message it sends carry the same transaction ids as the first time."""
         with caused_by(f"event:{row.event_id}"):
             return await self._handle(row)
 
@@ -360,7 +366,6 @@ class Dispatcher:
             # The command's name only: its text may carry personal data (an RPPS, an email).
             log.exception("command %s%s failed (ref %s)", prefix, name or "?", ref)
             await self._answer(ctx, t("error.internal", ctx.locale, ref=ref))
-        await self._react(ctx, "✅" if outcome == OK else "❌")
         await self.store.audit(
             row.sender,
             name or "?",
@@ -369,20 +374,24 @@ class Dispatcher:
             event_id=row.event_id,
             detail=detail,
         )
-        await self.store.finish_event(row.event_id, outcome)
+        reaction = "✅" if outcome == OK else "❌"
+        await self.store.finish_event(row.event_id, outcome, react=reaction)
         self.metrics.commands.labels(outcome=outcome).inc()
+        self.reactions.owe(row.room_id, row.event_id, reaction)
         self.receipts.handled(row.room_id, row.event_id)
         return outcome
 
     async def stop(self) -> None:
-        """Work left in the background dropped (a receipt not yet sent is a courtesy lost):
-        nothing may reach the homeserver once the bot's session is closed."""
+        """Work left in the background dropped (a receipt not yet sent is a courtesy lost; a
+        reaction stays owed in the store, for the next start): nothing may reach the
+        homeserver once the bot's session is closed."""
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
 
     def _in_background(self, work: Awaitable[None]) -> None:
-        """Work the next command need not wait for (a read receipt); its failure is logged."""
+        """Work the next command need not wait for (a read receipt, a reaction); its failure
+        is logged."""
 
         async def run() -> None:
             try:
@@ -498,9 +507,3 @@ class Dispatcher:
             await ctx.gateway.send(ctx.room_id, notice(text, reply_to=ctx.event_id))
         except AgoraError:
             log.exception("could not answer in %s", ctx.room_id)
-
-    async def _react(self, ctx: CommandContext, key: str) -> None:
-        try:
-            await ctx.react(key)
-        except AgoraError:
-            log.exception("could not react in %s", ctx.room_id)

@@ -602,11 +602,12 @@ class Gateway:
             what="receipt",
         )
 
-    async def react(self, room_id: str, event_id: str, key: str) -> str:
-        """An annotation; the same one sent again (a re-run) is not an error."""
+    async def react(self, room_id: str, event_id: str, key: str, *, txn: str | None = None) -> str:
+        """An annotation; the same one sent again (a re-run) is not an error. ``txn``: as for
+        ``send``."""
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
         try:
-            return await self.send(room_id, content, "m.reaction")
+            return await self.send(room_id, content, "m.reaction", txn=txn)
         except MatrixError as exc:
             if exc.errcode == "M_DUPLICATE_ANNOTATION":
                 return ""

@@ -428,17 +428,35 @@ class Store:
             row = await cur.fetchone()
         return row[0] if row else None
 
-    async def finish_event(self, event_id: str, outcome: str, *, keep_text: bool = True) -> None:
+    async def finish_event(
+        self, event_id: str, outcome: str, *, keep_text: bool = True, react: str | None = None
+    ) -> None:
         """A command handled: its id and outcome stay (a replay is recognised), its text goes
         now, or after ``keep_command_text`` seconds when an operator keeps it for a while;
         ``keep_text=False``: now whatever the setting (a plain message in a conversation: an
-        answer to a survey is never kept beside its sender)."""
+        answer to a survey is never kept beside its sender). ``react``: the reaction it is
+        owed (✅, ❌), recorded in the same write, until ``reacted``."""
         body = "body" if keep_text and self.keep_command_text > 0 else "''"
         await self._write(
             f"UPDATE inbox SET status = 'done', outcome = ?, done_at = ?, body = {body}, "
-            "attachment = NULL WHERE event_id = ?",
-            (outcome, time.time(), event_id),
+            "attachment = NULL, reaction = ? WHERE event_id = ?",
+            (outcome, time.time(), react, event_id),
         )
+
+    async def owed_reactions(self) -> list[tuple[str, str, str]]:
+        """The reactions handled commands are still owed, oldest first: (room, event, key)."""
+        async with self.db.execute(
+            "SELECT room_id, event_id, reaction FROM inbox WHERE reaction IS NOT NULL "
+            "ORDER BY done_at"
+        ) as cur:
+            return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+    async def reacted(self, event_ids: list[str]) -> None:
+        """Those commands' reactions sent (or given up)."""
+        async with self.transaction() as db:
+            await db.executemany(
+                "UPDATE inbox SET reaction = NULL WHERE event_id = ?", [(e,) for e in event_ids]
+            )
 
     async def command_outcome(self, event_id: str) -> str | None:
         async with self.db.execute(

@@ -1026,6 +1026,19 @@ async def _v27_survey_min_group(db: aiosqlite.Connection) -> None:
     )
 
 
+async def _v28_owed_reactions(db: aiosqlite.Connection) -> None:
+    await _script(
+        db,
+        """
+        -- The ✅ or ❌ a handled command is owed until it is sent: it waits for a quiet room
+        -- (commands typed back to back are not held up by each other's reactions), and a
+        -- restart meanwhile sends it then.
+        ALTER TABLE inbox ADD COLUMN reaction TEXT;
+        CREATE INDEX inbox_owed_reactions ON inbox (done_at) WHERE reaction IS NOT NULL;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_foundation,
     _v2_territories,
@@ -1054,4 +1067,5 @@ MIGRATIONS: list[Migration] = [
     _v25_events,
     _v26_surveys,
     _v27_survey_min_group,
+    _v28_owed_reactions,
 ]

@@ -1,0 +1,104 @@
+"""The ✅ or ❌ on each handled command, sent once its room is quiet.
+
+Synapse stores a room's events one after another. A reaction sent the moment a command is
+answered is still being stored when the person, having read the answer, types the next
+command, and that command waits behind it: typed back to back, every command paid for the
+reaction to the one before. So a handled command's reaction is *owed*: written in the store
+with its outcome, and sent once no command came in its room for ``commands.reaction_delay``
+seconds, or ``AT_MOST`` seconds after the first one owed there, whatever comes.
+
+Nothing is lost or sent twice: a restart sends what is still owed, and each reaction's
+transaction id is named by its command, so the homeserver stores one sent just before a crash
+only once. A reaction the homeserver refuses for good (the bot left the room) is given up; one
+it cannot take now (an outage) is tried again until it can.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from bot.effects import stable_key
+from bot.errors import transient
+
+log = logging.getLogger(__name__)
+
+AT_MOST = 5.0  # seconds after a room's first owed reaction that it is sent, however busy the room
+RETRY_AT_MOST = 60.0  # seconds between tries while the homeserver cannot take a reaction
+
+
+class Owed(Protocol):
+    async def owed_reactions(self) -> list[tuple[str, str, str]]: ...
+    async def reacted(self, event_ids: list[str]) -> None: ...
+
+
+class React(Protocol):
+    def __call__(
+        self, room_id: str, event_id: str, key: str, *, txn: str | None = None
+    ) -> Awaitable[str]: ...
+
+
+class Reactions:
+    def __init__(
+        self,
+        store: Owed,
+        react: React,
+        in_background: Callable[[Awaitable[None]], None],
+        delay: Callable[[], float],
+        at_most: float = AT_MOST,
+        retry_first: float = 2.0,
+    ):
+        self.store = store
+        self.react = react
+        self.in_background = in_background
+        self.delay = delay  # the setting as it is now (a reload changes it)
+        self.at_most = at_most
+        self.retry_first = retry_first  # seconds before the second try (doubling after)
+        self._owed: dict[str, list[tuple[str, str]]] = {}  # room → (command, key), in order
+        self._first: dict[str, float] = {}  # room → when its first owed reaction came
+        self._latest: dict[str, float] = {}  # room → when its latest one came
+
+    def owe(self, room_id: str, event_id: str, key: str) -> None:
+        """A command handled (its reaction already recorded in the store)."""
+        now = time.monotonic()
+        self._latest[room_id] = now
+        if room_id not in self._owed:
+            self._owed[room_id] = []
+            self._first[room_id] = now
+            self.in_background(self._when_quiet(room_id))
+        self._owed[room_id].append((event_id, key))
+
+    async def resume(self) -> None:
+        """At a start: what the last run still owed."""
+        for room_id, event_id, key in await self.store.owed_reactions():
+            self.owe(room_id, event_id, key)
+
+    async def _when_quiet(self, room_id: str) -> None:
+        try:
+            while True:
+                due = min(self._latest[room_id] + self.delay(), self._first[room_id] + self.at_most)
+                if (wait := due - time.monotonic()) <= 0:
+                    break
+                await asyncio.sleep(wait)
+        finally:
+            owed = self._owed.pop(room_id)
+            del self._first[room_id], self._latest[room_id]
+        for event_id, key in owed:
+            await self._send(room_id, event_id, key)
+
+    async def _send(self, room_id: str, event_id: str, key: str) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self.react(room_id, event_id, key, txn=stable_key("reaction", event_id))
+                break
+            except Exception as exc:
+                if not transient(exc):
+                    log.warning("reaction given up in %s: %r", room_id, exc)
+                    break
+                await asyncio.sleep(min(RETRY_AT_MOST, self.retry_first * 2**attempt))
+                attempt += 1
+        await self.store.reacted([event_id])
