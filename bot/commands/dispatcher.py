@@ -388,6 +388,7 @@ class Dispatcher:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        self.reactions.clear()
 
     def _in_background(self, work: Awaitable[None]) -> None:
         """Work the next command need not wait for (a read receipt, a reaction); its failure

@@ -9,8 +9,9 @@ seconds, or ``AT_MOST`` seconds after the first one owed there, whatever comes.
 
 Nothing is lost or sent twice: a restart sends what is still owed, and each reaction's
 transaction id is named by its command, so the homeserver stores one sent just before a crash
-only once. A reaction the homeserver refuses for good (the bot left the room) is given up; one
-it cannot take now (an outage) is tried again until it can.
+only once. A reaction the homeserver refuses for good, or owed in a room the bot no longer
+keeps (a direct chat the person left), is given up; one it cannot take now (an outage) is tried
+again until it can.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ RETRY_AT_MOST = 60.0  # seconds between tries while the homeserver cannot take a
 class Owed(Protocol):
     async def owed_reactions(self) -> list[tuple[str, str, str]]: ...
     async def reacted(self, event_ids: list[str]) -> None: ...
+    async def room_kind(self, room_id: str) -> str | None: ...
 
 
 class React(Protocol):
@@ -87,7 +89,16 @@ class Reactions:
             owed = self._owed.pop(room_id)
             del self._first[room_id], self._latest[room_id]
         for event_id, key in owed:
-            await self._send(room_id, event_id, key)
+            try:
+                await self._send(room_id, event_id, key)
+            except Exception:  # the next ones still go; this one stays owed for a restart
+                log.exception("reaction in %s not sent", room_id)
+
+    def clear(self) -> None:
+        """At a stop (its tasks cancelled): what was owed stays in the store only."""
+        self._owed.clear()
+        self._first.clear()
+        self._latest.clear()
 
     async def _send(self, room_id: str, event_id: str, key: str) -> None:
         attempt = 0
@@ -99,6 +110,11 @@ class Reactions:
                 if not transient(exc):
                     log.warning("reaction given up in %s: %r", room_id, exc)
                     break
+                if await self.store.room_kind(room_id) in (None, "archived"):
+                    log.info("reaction given up: %s is no longer a room the bot keeps", room_id)
+                    break
+                if attempt == 0:
+                    log.warning("reaction in %s: %r; tried again until it goes", room_id, exc)
                 await asyncio.sleep(min(RETRY_AT_MOST, self.retry_first * 2**attempt))
                 attempt += 1
         await self.store.reacted([event_id])
