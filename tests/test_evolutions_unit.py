@@ -303,6 +303,9 @@ class Rooms:
     async def read_receipt(self, room_id: str, event_id: str) -> None:
         return None
 
+    async def react(self, room_id: str, event_id: str, key: str, *, txn: str | None = None) -> str:
+        return ""
+
 
 def dispatcher_of(server: str, peer_bots: tuple[str, ...], rooms: Rooms) -> Dispatcher:
     config = SimpleNamespace(
