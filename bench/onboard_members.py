@@ -44,6 +44,7 @@ from bot.territories.model import Network, RoomSpec, Territory  # noqa: E402
 from bot.territories.planner import creation_body  # noqa: E402
 from bot.vetting.decisions import CONCLUDE_JOB  # noqa: E402
 from bot.vetting.importer import import_requests  # noqa: E402
+from bot.vetting.outcome import TELL_JOB  # noqa: E402
 from tests.conftest import register  # noqa: E402
 from tests.people import Person  # noqa: E402
 
@@ -233,6 +234,14 @@ async def main(members: int, sync_pause: float | None) -> None:
                     break
                 await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - start
+            # The direct chats that tell each member run after provisioning, at a lower
+            # priority: how many finished inside the timed window, and from when.
+            async with agora.store.db.execute(
+                "SELECT COUNT(*), MIN(done_at) FROM jobs WHERE kind = ? AND status = 'done' "
+                "AND done_at <= ?",
+                (TELL_JOB, start_wall + elapsed),
+            ) as cur:
+                tells_inside, first_tell = await cur.fetchone()
             rooms = {r.key: r.room_id for r in await agora.store.managed_rooms()}
             for room_id in rooms.values():
                 joined = await agora.gateway.members(room_id)
@@ -305,6 +314,10 @@ async def main(members: int, sync_pause: float | None) -> None:
     print(
         f"  in the bulk: request closed → first join    p50 {p50 * 1000:6.0f} ms  "
         f"p95 {p95 * 1000:6.0f} ms  (queued behind the batch)"
+    )
+    print(
+        f"  members told inside the window               {tells_inside}"
+        + (f" (the first {first_tell - start_wall:.1f} s in)" if first_tell else "")
     )
     a50 = statistics.median(alone)
     a95 = statistics.quantiles(alone, n=20)[-1]
