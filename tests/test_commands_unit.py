@@ -145,27 +145,7 @@ def test_every_command_with_arguments_shows_an_example_that_parses():
         cmd.parse_args(example.removeprefix(f"!{cmd.name} "), ctx)  # raises if not valid
 
 
-async def test_commands_in_quick_succession_share_one_read_receipt_on_the_latest():
-    from bot.commands.dispatcher import ReadReceipts
-
-    sent: list[tuple[str, str]] = []
-    tasks: list[asyncio.Task[None]] = []
-
-    async def send(room_id: str, event_id: str) -> None:
-        sent.append((room_id, event_id))
-
-    receipts = ReadReceipts(send, lambda work: tasks.append(asyncio.ensure_future(work)), 0.05)
-    for event_id in ("$1", "$2", "$3"):
-        receipts.handled("!a", event_id)
-    receipts.handled("!b", "$9")
-    await asyncio.gather(*tasks)
-    assert sorted(sent) == [("!a", "$3"), ("!b", "$9")]
-    receipts.handled("!a", "$4")  # a later command: a receipt of its own
-    await asyncio.gather(*tasks)
-    assert sent[-1] == ("!a", "$4") and receipts.unread == {}
-
-
-async def test_a_stopping_dispatcher_sends_no_receipt_after_it():
+async def test_a_stopping_dispatcher_sends_no_reaction_nor_receipt_after_it():
     from types import SimpleNamespace
 
     from bot.commands.dispatcher import Dispatcher
@@ -176,9 +156,14 @@ async def test_a_stopping_dispatcher_sends_no_receipt_after_it():
     async def read_receipt(room_id: str, event_id: str) -> None:
         sent.append((room_id, event_id))
 
-    gateway = SimpleNamespace(read_receipt=read_receipt, react=None)
+    async def react(room_id: str, event_id: str, key: str, *, txn: str | None = None) -> str:
+        sent.append((room_id, key))
+        return "$r"
+
+    gateway = SimpleNamespace(read_receipt=read_receipt, react=react)
+    config = SimpleNamespace(commands=SimpleNamespace(reaction_delay=1.0))
     dispatcher = Dispatcher(
-        lambda: None,  # type: ignore[arg-type, return-value]
+        lambda: config,  # type: ignore[arg-type, return-value]
         Registry(),
         gateway,  # type: ignore[arg-type]
         None,  # type: ignore[arg-type]
@@ -187,11 +172,12 @@ async def test_a_stopping_dispatcher_sends_no_receipt_after_it():
         converse=None,  # type: ignore[arg-type]
         tell=None,  # type: ignore[arg-type]
     )
-    dispatcher.receipts.handled("!a", "$1")  # due a second later: the bot's session closed by then
+    dispatcher.reactions.owe("!a", "$1", "✅")  # due a second later: the session closed by then
     await asyncio.sleep(0)  # waiting
     await dispatcher.stop()
     await asyncio.sleep(0)
     assert sent == [] and not dispatcher._background
+    assert dispatcher.reactions._owed == {}  # nothing left to send by a later start's owe
 
 
 async def test_conversation_turns_run_beside_other_peoples_and_commands_alone_in_order():

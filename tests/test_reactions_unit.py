@@ -33,11 +33,18 @@ class Harness:
         # ``fail``: event → the errors its next tries raise
         self.store = FakeStore(owed)
         self.sent: list[tuple[float, str, str, str, str | None]] = []
+        self.receipts: list[tuple[str, str]] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.fail = fail or {}
         self.start = time.monotonic()
         self.reactions = Reactions(
-            self.store, self.react, self.tasks_append, lambda: delay, at_most, retry_first=0.01
+            self.store,
+            self.react,
+            self.read,
+            self.tasks_append,
+            lambda: delay,
+            at_most,
+            retry_first=0.01,
         )
 
     def tasks_append(self, work) -> None:
@@ -51,6 +58,9 @@ class Harness:
             raise error
         self.sent.append((time.monotonic() - self.start, room_id, event_id, key, txn))
         return "$reaction"
+
+    async def read(self, room_id, event_id) -> None:
+        self.receipts.append((room_id, event_id))
 
     async def settle(self) -> None:
         while not all(t.done() for t in self.tasks):
@@ -74,6 +84,8 @@ async def test_a_rooms_reactions_wait_until_no_command_came_for_the_delay():
     first_a = h.sent[0][0]
     assert first_a >= 0.1 + 0.15  # after the last command of the room and its delay
     assert h.store.done == ["$a0", "$a1", "$a2", "$b"]
+    # One read receipt a room, on its latest command (it marks the ones before read too).
+    assert sorted(h.receipts) == [("!a", "$a2"), ("!b", "$b")]
     # Named by their command: sent again after a crash, the homeserver keeps one.
     assert len({txn for *_, txn in h.sent}) == 4 and "$a0" in (h.sent[0][4] or "")
 

@@ -2,8 +2,8 @@
 
 Each inbox row is finished (marked done) only after its answer went out, so a crash re-runs
 only unfinished rows (the one command in progress, or the conversation turns in progress) and
-never a finished one. Its ✅ or ❌ is owed with its outcome and sent once the room is quiet
-(``bot.commands.reactions``).
+never a finished one. Its ✅ or ❌ is owed with its outcome and sent once the room is quiet,
+and the room's latest command marked read then (``bot.commands.reactions``).
 
 Rows are handled in the order they came. Commands run one at a time. A plain message in a
 direct chat (a turn of someone's conversation: their answer to a survey's question, a step of
@@ -57,10 +57,6 @@ RETRY_CHECK = 5.0  # seconds between looks for commands due again
 COMMAND_OUTAGE_ATTEMPTS = 300  # about a day at the longest backoff; then it fails
 TYPING_AFTER = 1.0  # seconds a command runs before the bot shows it is typing
 TYPING_FOR = 30.0  # each typing notice lasts this long (renewed while the command runs)
-# A room's read receipt waits this long after a handled command and then marks the latest one
-# read: commands in quick succession share one receipt. Synapse writes each receipt in the same
-# database as the room's events, so one per command delayed the next command of a busy room.
-RECEIPT_AFTER = 1.0
 SHARED_PEER = "shared-peer"  # the store's kind of a peer region's room this bot joined
 # Conversation turns of different people handled at once (each a few store writes and one
 # encrypted answer): enough to hide the homeserver's round trips, few enough to stay polite.
@@ -94,37 +90,6 @@ async def typing_while_long(gateway: Gateway, room_id: str) -> AsyncIterator[Non
                 await gateway.typing(room_id, False)
 
 
-class ReadReceipts:
-    """The bot's read receipts on the commands it handled: a room's receipt waits
-    ``RECEIPT_AFTER`` and then marks the latest handled command read (a receipt marks what came
-    before it too), so commands in quick succession share one. A courtesy: one lost in a crash
-    is not sent again."""
-
-    def __init__(
-        self,
-        send: Callable[[str, str], Awaitable[None]],
-        in_background: Callable[[Awaitable[None]], None],
-        after: float = RECEIPT_AFTER,
-    ):
-        self.send = send
-        self.in_background = in_background
-        self.after = after
-        self.unread: dict[str, str] = {}  # room → its latest handled event not yet marked read
-
-    def handled(self, room_id: str, event_id: str) -> None:
-        waiting = room_id in self.unread
-        self.unread[room_id] = event_id
-        if not waiting:
-            self.in_background(self._later(room_id))
-
-    async def _later(self, room_id: str) -> None:
-        try:
-            await asyncio.sleep(self.after)
-        finally:
-            latest = self.unread.pop(room_id)
-        await self.send(room_id, latest)
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -142,9 +107,12 @@ class Dispatcher:
     ):
         self.trust = trust
         self._background: set[asyncio.Task[None]] = set()
-        self.receipts = ReadReceipts(gateway.read_receipt, self._in_background)
         self.reactions = Reactions(
-            store, gateway.react, self._in_background, lambda: self.config.commands.reaction_delay
+            store,
+            gateway.react,
+            gateway.read_receipt,
+            self._in_background,
+            lambda: self.config.commands.reaction_delay,
         )
         self._config = config  # the config as it is now (a reload changes it)
         self.registry = registry
@@ -378,13 +346,12 @@ class Dispatcher:
         await self.store.finish_event(row.event_id, outcome, react=reaction)
         self.metrics.commands.labels(outcome=outcome).inc()
         self.reactions.owe(row.room_id, row.event_id, reaction)
-        self.receipts.handled(row.room_id, row.event_id)
         return outcome
 
     async def stop(self) -> None:
-        """Work left in the background dropped (a receipt not yet sent is a courtesy lost; a
-        reaction stays owed in the store, for the next start): nothing may reach the
-        homeserver once the bot's session is closed."""
+        """Work left in the background dropped (a reaction stays owed in the store, for the
+        next start; a read receipt is a courtesy lost): nothing may reach the homeserver once
+        the bot's session is closed."""
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

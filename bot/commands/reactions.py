@@ -1,11 +1,14 @@
-"""The ✅ or ❌ on each handled command, sent once its room is quiet.
+"""The ✅ or ❌ on each handled command, and the bot's read receipt, sent once its room is quiet.
 
 Synapse stores a room's events one after another. A reaction sent the moment a command is
 answered is still being stored when the person, having read the answer, types the next
 command, and that command waits behind it: typed back to back, every command paid for the
 reaction to the one before. So a handled command's reaction is *owed*: written in the store
 with its outcome, and sent once no command came in its room for ``commands.reaction_delay``
-seconds, or ``AT_MOST`` seconds after the first one owed there, whatever comes.
+seconds, or ``AT_MOST`` seconds after the first one owed there, whatever comes. The room's
+latest command is then marked read (a receipt marks what came before it too: commands in quick
+succession share one; Synapse writes receipts beside the room's events, so they wait for the
+quiet room too). A receipt is a courtesy: one lost in a crash is not sent again.
 
 Nothing is lost or sent twice: a restart sends what is still owed, and each reaction's
 transaction id is named by its command, so the homeserver stores one sent just before a crash
@@ -43,11 +46,16 @@ class React(Protocol):
     ) -> Awaitable[str]: ...
 
 
+class Read(Protocol):
+    def __call__(self, room_id: str, event_id: str) -> Awaitable[None]: ...
+
+
 class Reactions:
     def __init__(
         self,
         store: Owed,
         react: React,
+        read: Read,
         in_background: Callable[[Awaitable[None]], None],
         delay: Callable[[], float],
         at_most: float = AT_MOST,
@@ -55,6 +63,7 @@ class Reactions:
     ):
         self.store = store
         self.react = react
+        self.read = read
         self.in_background = in_background
         self.delay = delay  # the setting as it is now (a reload changes it)
         self.at_most = at_most
@@ -93,6 +102,10 @@ class Reactions:
                 await self._send(room_id, event_id, key)
             except Exception:  # the next ones still go; this one stays owed for a restart
                 log.exception("reaction in %s not sent", room_id)
+        try:
+            await self.read(room_id, owed[-1][0])
+        except Exception as exc:  # a courtesy: never retried
+            log.debug("read receipt in %s not sent: %r", room_id, exc)
 
     def clear(self) -> None:
         """At a stop (its tasks cancelled): what was owed stays in the store only."""
