@@ -23,6 +23,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.effects import stable_key
@@ -50,6 +51,15 @@ class Read(Protocol):
     def __call__(self, room_id: str, event_id: str) -> Awaitable[None]: ...
 
 
+@dataclass
+class _Room:
+    """A room's reactions not yet sent, and when they came."""
+
+    first: float  # the first one
+    latest: float  # the latest one
+    owed: list[tuple[str, str]] = field(default_factory=list)  # (command, key), in order
+
+
 class Reactions:
     def __init__(
         self,
@@ -68,19 +78,17 @@ class Reactions:
         self.delay = delay  # the setting as it is now (a reload changes it)
         self.at_most = at_most
         self.retry_first = retry_first  # seconds before the second try (doubling after)
-        self._owed: dict[str, list[tuple[str, str]]] = {}  # room → (command, key), in order
-        self._first: dict[str, float] = {}  # room → when its first owed reaction came
-        self._latest: dict[str, float] = {}  # room → when its latest one came
+        self._owed: dict[str, _Room] = {}
 
     def owe(self, room_id: str, event_id: str, key: str) -> None:
         """A command handled (its reaction already recorded in the store)."""
         now = time.monotonic()
-        self._latest[room_id] = now
-        if room_id not in self._owed:
-            self._owed[room_id] = []
-            self._first[room_id] = now
+        room = self._owed.get(room_id)
+        if room is None:
+            room = self._owed[room_id] = _Room(first=now, latest=now)
             self.in_background(self._when_quiet(room_id))
-        self._owed[room_id].append((event_id, key))
+        room.latest = now
+        room.owed.append((event_id, key))
 
     async def resume(self) -> None:
         """At a start: what the last run still owed."""
@@ -88,15 +96,15 @@ class Reactions:
             self.owe(room_id, event_id, key)
 
     async def _when_quiet(self, room_id: str) -> None:
+        room = self._owed[room_id]
         try:
             while True:
-                due = min(self._latest[room_id] + self.delay(), self._first[room_id] + self.at_most)
+                due = min(room.latest + self.delay(), room.first + self.at_most)
                 if (wait := due - time.monotonic()) <= 0:
                     break
                 await asyncio.sleep(wait)
         finally:
-            owed = self._owed.pop(room_id)
-            del self._first[room_id], self._latest[room_id]
+            owed = self._owed.pop(room_id).owed
         for event_id, key in owed:
             try:
                 await self._send(room_id, event_id, key)
@@ -110,8 +118,6 @@ class Reactions:
     def clear(self) -> None:
         """At a stop (its tasks cancelled): what was owed stays in the store only."""
         self._owed.clear()
-        self._first.clear()
-        self._latest.clear()
 
     async def _send(self, room_id: str, event_id: str, key: str) -> None:
         attempt = 0
