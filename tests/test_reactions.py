@@ -23,8 +23,12 @@ async def test_commands_typed_back_to_back_get_their_answers_first_and_then_thei
     pings = [await admin.say(control, "!ping") for _ in range(3)]
     for event_id in pings:
         await admin.reply_to(event_id)
+
+    async def all_owed() -> bool:  # the last answer may arrive before its command is recorded
+        return sorted(e for _, e, _ in await agora.store.owed_reactions()) == sorted(pings)
+
+    await eventually(all_owed, "the three reactions owed")
     assert all(admin.reactions_to(e) == [] for e in pings)  # owed, not sent yet
-    assert sorted(e for _, e, _ in await agora.store.owed_reactions()) == sorted(pings)
 
     for event_id in pings:
         assert await admin.reaction_to(event_id, timeout=20) == "✅"
