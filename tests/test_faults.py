@@ -370,7 +370,9 @@ async def test_kill_9_and_a_paused_homeserver_under_mixed_load_do_everything_onc
         assert time.monotonic() < deadline, bot.tail()
         await asyncio.sleep(0.5)
 
-    # Every command answered once: one ✅ (and one reply) each.
+    # Every command answered once: one ✅ (and one reply) each. The ✅ waits for a quiet room
+    # (5 s at most while commands keep coming), so it may come after the last answer.
+    await _until(lambda: all(first.reactions_to(e) for e in pings), "every !ping's ✅", 300, bot)
     await asyncio.sleep(3)  # a second answer would come now
     for e in pings:
         assert len(_answers(first, e)) == 1, (_answers(first, e), bot.tail())
