@@ -1405,7 +1405,7 @@ def finish(result: dict[str, Any], output: Path, plot_path: Path, before: dict |
     output.write_text(json.dumps(result, indent=1))
     print(report(runs, fits))
     print(f"  machine load average (1 min) during the run: {result.get('load')}")
-    if len(runs) >= 2:
+    if len(runs) >= 2 and any(m[0] in fits for m in MEASURES):  # not when only seeding
         plot(runs, fits, plot_path, before["runs"] if before else None)
         print(f"  plot: {plot_path}")
 
