@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,42 @@ def bench_synapse(directory: Path) -> EmbeddedSynapse:
     return EmbeddedSynapse(
         directory, "localhost", free_port(), extra=RELAXED_RATE_LIMITS, bot_user_pattern=BENCH_BOT
     )
+
+
+log = logging.getLogger(__name__)
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_s(pid: int) -> float:
+    """utime + stime of a process, in seconds (Linux)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+async def until_quiet(
+    cpu: Callable[[], float],
+    name: str,
+    *,
+    window: float = 5.0,
+    below: float = 0.05,
+    limit: float = 600,
+) -> float:
+    """Seconds until a process (``cpu``: its CPU seconds so far) used less than ``below`` of a
+    core over ``window`` seconds (its work done); ``limit`` at most."""
+    began = time.perf_counter()
+    samples = [(began, cpu())]
+    while time.perf_counter() - began < limit:
+        await asyncio.sleep(1.0)
+        now = time.perf_counter()
+        samples.append((now, cpu()))
+        old = [s for s in samples if now - s[0] >= window]
+        if old:
+            t0, c0 = old[-1]
+            if (samples[-1][1] - c0) / (now - t0) < below:
+                return now - began - window
+    log.warning("%s never became quiet within %.0f s", name, limit)
+    return limit
 
 
 def percentile(values: list[float], q: float) -> float:

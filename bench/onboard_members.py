@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import statistics
 import sys
 import tempfile
@@ -36,7 +35,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_synapse, drained  # noqa: E402
+from bench.common import bench_synapse, drained, proc_cpu_s, until_quiet  # noqa: E402
 from bot.app import Agora  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.homeserver.embedded import EmbeddedSynapse  # noqa: E402
@@ -71,12 +70,6 @@ def rpps(n: int) -> str:
         if total % 10 == 0:
             return candidate
     raise AssertionError
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def raw(http: aiohttp.ClientSession, url: str, method: str, path: str, body: Any) -> dict:
@@ -152,19 +145,6 @@ async def command(person: Person, room: str, text: str) -> str:
     return await person.say(room, text)
 
 
-async def synapse_quiet(pid: int, limit: float = 120.0) -> None:
-    """Until Synapse has used under 5 % of a core for a second (what the previous phase left
-    it to do, done), ``limit`` seconds at most."""
-    deadline = time.monotonic() + limit
-    before = cpu_seconds(pid)
-    while time.monotonic() < deadline:
-        await asyncio.sleep(1.0)
-        now = cpu_seconds(pid)
-        if now - before < 0.05:
-            return
-        before = now
-
-
 @dataclass
 class Phase:
     name: str
@@ -193,6 +173,10 @@ async def main(members: int, rounds: int, sync_pause: float | None) -> None:
         await hs.start()
         assert hs.process is not None
         synapse_pid = hs.process.pid
+
+        def synapse_cpu() -> float:
+            return proc_cpu_s(synapse_pid)
+
         agora = None
         admins: list[Person] = []
         try:
@@ -208,13 +192,11 @@ async def main(members: int, rounds: int, sync_pause: float | None) -> None:
                     raw_token = (await resp.json())["access_token"]
 
             async def raw_phase(k: int) -> None:
-                await synapse_quiet(synapse_pid)
-                cpu0 = cpu_seconds(synapse_pid)
+                await until_quiet(synapse_cpu, "Synapse", window=1.0, limit=120)
+                cpu0 = proc_cpu_s(synapse_pid)
                 seconds = await baseline(hs, raw_token, raw_id, others[k])
                 phases.append(
-                    Phase(
-                        f"raw admin-API joins ({k + 1})", seconds, cpu_seconds(synapse_pid) - cpu0
-                    )
+                    Phase(f"raw admin-API joins ({k + 1})", seconds, proc_cpu_s(synapse_pid) - cpu0)
                 )
 
             await raw_phase(0)
@@ -283,10 +265,10 @@ async def main(members: int, rounds: int, sync_pause: float | None) -> None:
                 sent = await command(first, control, f"!approve import:{batch}")
                 await first.reaction_to(sent, timeout=600)
                 await drained(agora)
-                await synapse_quiet(synapse_pid)
+                await until_quiet(synapse_cpu, "Synapse", window=1.0, limit=120)
 
                 start_wall, start = time.time(), time.perf_counter()
-                cpu0 = cpu_seconds(synapse_pid)
+                cpu0 = proc_cpu_s(synapse_pid)
                 sent = await command(second, control, f"!approve import:{batch}")
                 while True:
                     async with agora.store.db.execute(
@@ -302,7 +284,7 @@ async def main(members: int, rounds: int, sync_pause: float | None) -> None:
                     Phase(
                         f"agora ({k + 1}): 2nd bulk approval → all in",
                         elapsed,
-                        cpu_seconds(synapse_pid) - cpu0,
+                        proc_cpu_s(synapse_pid) - cpu0,
                     )
                 )
                 # The direct chats that tell each member run after provisioning, at a lower

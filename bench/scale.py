@@ -78,7 +78,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import BENCH_BOT, percentile  # noqa: E402
+from bench.common import BENCH_BOT, percentile, proc_cpu_s, until_quiet  # noqa: E402
 from bot.homeserver.admin import register_with_shared_secret  # noqa: E402
 from bot.homeserver.embedded import RELAXED_RATE_LIMITS, EmbeddedSynapse  # noqa: E402
 
@@ -101,7 +101,6 @@ TARGETS = {  # measure → (limit at the target size, unit)
     "plan.cli_s": 2.0,
 }
 MAX_EXPONENT = 1.1
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --- the homeserver ---------------------------------------------------------------------------
@@ -261,13 +260,6 @@ def proc_rss_mb(pid: int) -> tuple[float, float]:
     return values["VmRSS"], values["VmHWM"]
 
 
-def proc_cpu_s(pid: int) -> float:
-    """utime + stime of a process, in seconds."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
 class Child:
     """A child process the bench started: its memory and CPU, and a clean stop."""
 
@@ -303,19 +295,7 @@ class Child:
     async def quiet(self, *, window: float = 5.0, below: float = 0.05, limit: float = 600) -> float:
         """Seconds until the process used less than ``below`` of a core over ``window``
         seconds (its start-up work done); ``limit`` at most."""
-        began = time.perf_counter()
-        samples = [(began, self.cpu())]
-        while time.perf_counter() - began < limit:
-            await asyncio.sleep(1.0)
-            now = time.perf_counter()
-            samples.append((now, self.cpu()))
-            old = [s for s in samples if now - s[0] >= window]
-            if old:
-                t0, c0 = old[-1]
-                if (samples[-1][1] - c0) / (now - t0) < below:
-                    return now - began - window
-        log.warning("%s never became quiet within %.0f s", self.name, limit)
-        return limit
+        return await until_quiet(self.cpu, self.name, window=window, below=below, limit=limit)
 
 
 class Notify:
